@@ -1,0 +1,7 @@
+"""dimcurse: measure why neural networks escape the curse of dimensionality.
+
+The library does the work (``dimcurse.experiments.<kernel>.run``); ``dimcurse.cli``
+only parses, calls and renders.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,161 @@
+"""The ``dimcurse`` command line: parse options, call the library, render. Nothing else.
+
+Every user-fixable error (``DimcurseError`` or a click usage error) becomes one line on
+stderr and exit code 2, in one place: ``main``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import contextmanager
+from typing import Optional
+
+import click
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+import dimcurse
+from dimcurse import render
+from dimcurse.errors import DimcurseError
+from dimcurse.experiments import distance
+from dimcurse.parsing import parse_int_list, parse_name_list, parse_seeds
+from dimcurse.results import Result, check_writable, write_result
+from dimcurse.runtime import resolve_device
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="Measure why neural networks escape the curse of dimensionality.",
+)
+stderr = Console(stderr=True)
+
+
+def _version(value: bool):
+    if value:
+        print(f"dimcurse {dimcurse.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+):
+    """Measure why neural networks escape the curse of dimensionality."""
+
+
+# --------------------------------------------------------------------------- shared options
+
+DEVICE = typer.Option("auto", "--device", help="auto (CUDA when present), cpu, cuda or cuda:N.")
+DTYPE = typer.Option("float32", "--dtype", help="float32 or float64.")
+SEEDS = typer.Option("3", "--seeds", help="A count (5 = seeds 0..4) or a list (0,3,7).")
+OUT = typer.Option("-", "--out", "-o", help="File to write (.csv .json .jsonl .parquet .md), or - for stdout.")
+FORMAT = typer.Option(None, "--format", help="json, jsonl, csv, markdown or table (default: from --out's suffix; table for -).")
+QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar.")
+
+
+@contextmanager
+def _progress(quiet: bool, description: str):
+    """A rich progress bar on stderr; yields a callback taking fractions of the whole run."""
+    bar = Progress(
+        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
+        TimeElapsedColumn(), TimeRemainingColumn(), console=stderr, transient=True, disable=quiet,
+    )
+    with bar:
+        task = bar.add_task(description, total=1.0)
+        yield lambda fraction: bar.advance(task, fraction)
+
+
+def _execute(kernel, config, device: str, out: str, fmt: Optional[str], quiet: bool) -> Result:
+    """The chain every kernel command follows: validate, check the output, run, then render or write."""
+    kernel.validate(config)
+    fmt_name = check_writable(out, fmt)
+    torch_device = resolve_device(device)
+    with _progress(quiet, kernel.KERNEL) as tick:
+        result = kernel.run(config, device=torch_device, progress=tick)
+    if out == "-" and fmt_name != "table":
+        write_result(result, "-", fmt_name)
+        return result
+    render.print_result(result, render.console())
+    if out != "-":
+        write_result(result, out, fmt_name)
+        if not quiet:
+            stderr.print(f"wrote {out} (provenance: {out}.provenance.json)")
+    return result
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@app.command()
+def info():
+    """Print the versions of dimcurse, Python, torch and numpy, the devices and the thread count."""
+    render.console().print(render.info_table())
+
+
+@app.command("distance")
+def distance_cmd(
+    dims: Optional[str] = typer.Option(None, "--dims", help="Dimensions, e.g. 2,10,100,1000 (not with --data)."),
+    dist: Optional[str] = typer.Option(None, "--dist", help="uniform, gaussian, sphere, subspace:K, torus:K (comma list)."),
+    metric: str = typer.Option("l2", "--metric", help="l2, l1, linf, lp:P (P > 0), cosine (comma list)."),
+    points: int = typer.Option(distance.Config.n_points, "--points", help="Points per set (n)."),
+    queries: int = typer.Option(distance.Config.n_queries, "--queries", help="Queries per set (q)."),
+    k: int = typer.Option(distance.Config.k, "--k", help="Neighbours for hubness (k-occurrence skewness)."),
+    mle_k: int = typer.Option(distance.Config.mle_k, "--mle-k", help="Neighbours for the Levina-Bickel dimension."),
+    id_points: int = typer.Option(distance.Config.id_points, "--id-points", help="Points used for intrinsic dimension and hubness (0 = off)."),
+    data: Optional[str] = typer.Option(None, "--data", help="Real data: digits, mnist1d, mnist:DIR, fashion-mnist:DIR."),
+    download: bool = typer.Option(False, "--download", help="Let torchvision download mnist/fashion-mnist into DIR."),
+    chunk: int = typer.Option(distance.Config.chunk_elems, "--chunk", help="Query x point elements held at once (memory bound)."),
+    seeds: str = SEEDS, device: str = DEVICE, dtype: str = DTYPE,
+    out: str = OUT, format: Optional[str] = FORMAT, quiet: bool = QUIET,
+):
+    """Distance concentration: nearest vs farthest neighbours as the dimension grows."""
+    if data is not None and (dims is not None or dist is not None):
+        raise DimcurseError("a real data set fixes the dimension and distribution; drop --dims/--dist", "--data")
+    defaults = distance.Config()
+    config = distance.Config(
+        dims=parse_int_list(dims, "--dims") if dims is not None else defaults.dims,
+        dists=parse_name_list(dist, "--dist") if dist is not None else defaults.dists,
+        metrics=parse_name_list(metric, "--metric"),
+        n_points=points, n_queries=queries, seeds=parse_seeds(seeds), k=k, mle_k=mle_k,
+        id_points=id_points, data=data, download=download, dtype=dtype, chunk_elems=chunk,
+    )
+    _execute(distance, config, device, out, format, quiet)
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; user errors become ``error: ...`` on one line and exit code 2."""
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=argv, prog_name="dimcurse", standalone_mode=False)
+    except DimcurseError as exc:
+        _fail(f"error: {exc}", 2)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        print(exc.format_message() if hasattr(exc, "format_message") else str(exc))
+        sys.exit(0)
+    except click.ClickException as exc:
+        _fail(f"error: {exc.format_message()}", 2)
+    except click.exceptions.Abort:
+        _fail("interrupted", 130)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    except MemoryError:
+        _fail("error: out of memory; use fewer points, a smaller --chunk or --dtype float32", 1)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # a bug, not bad input: still one line, with a way to see more
+        if os.environ.get("DIMCURSE_DEBUG"):
+            raise
+        _fail(f"internal error: {type(exc).__name__}: {exc} (set DIMCURSE_DEBUG=1 for the traceback)", 1)
+
+
+def _fail(message: str, code: int) -> None:
+    line = " ".join(str(message).split())  # exactly one line, whatever the message held
+    print(line, file=sys.stderr)
+    sys.exit(code)

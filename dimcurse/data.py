@@ -1,0 +1,213 @@
+"""Point sets: synthetic distributions of any dimension, and real data sets read offline.
+
+Synthetic sets are drawn on the CPU from an explicit ``torch.Generator`` (see
+``dimcurse.runtime``), so a seed gives the same points on every device. Real sets come
+from packages that ship or generate them (scikit-learn's digits, ``mnist1d``) or from
+local files read by torchvision; nothing is downloaded unless the caller asks.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from dimcurse.errors import DimcurseError
+from dimcurse.runtime import generator
+
+# --------------------------------------------------------------------------- synthetic
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """A parsed ``--dist`` value: ``uniform``, ``gaussian``, ``sphere``, ``subspace:K`` or ``torus:K``."""
+
+    kind: str
+    k: int | None = None  # intrinsic dimension for subspace:K and torus:K
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind}:{self.k}" if self.k is not None else self.kind
+
+    def min_dim(self) -> int:
+        """The smallest ambient dimension the set fits in (a torus:K needs 2K coordinates)."""
+        if self.kind == "subspace":
+            return self.k
+        if self.kind == "torus":
+            return 2 * self.k
+        return 1
+
+    def intrinsic_dim(self, dim: int) -> int:
+        """The dimension of the manifold the points lie on (the sphere S^(d-1) has d - 1)."""
+        if self.k is not None:
+            return self.k
+        return dim - 1 if self.kind == "sphere" else dim
+
+
+DISTRIBUTIONS = {
+    "uniform": "uniform on the unit cube [0,1]^d",
+    "gaussian": "standard normal N(0, I_d)",
+    "sphere": "uniform on the unit sphere S^(d-1) (normalised Gaussian)",
+    "subspace:K": "N(0, I_K) rotated into R^d by a random orthonormal basis (intrinsic dimension K)",
+    "torus:K": "flat torus of side 1: (cos 2πu, sin 2πu)/2π for u ~ U[0,1]^K, rotated into R^d (d >= 2K)",
+}
+
+
+def parse_distribution(text: str, option: str = "--dist") -> Distribution:
+    """Parse ``uniform``/``gaussian``/``sphere``/``subspace:K``/``torus:K``."""
+    name = str(text).strip().lower()
+    if name in ("uniform", "gaussian", "sphere"):
+        return Distribution(name)
+    kind, _, k = name.partition(":")
+    if kind in ("subspace", "torus"):
+        try:
+            value = int(k)
+        except ValueError:
+            raise DimcurseError(f"{text!r} needs a positive integer K, as in {kind}:5", option) from None
+        if value < 1:
+            raise DimcurseError(f"{text!r} needs a positive integer K, as in {kind}:5", option)
+        return Distribution(kind, value)
+    known = ", ".join(DISTRIBUTIONS)
+    raise DimcurseError(f"unknown distribution {text!r} (known: {known})", option)
+
+
+def _rotation(dim: int, k: int, seed: int) -> torch.Tensor:
+    """A dim x k matrix with orthonormal columns (QR of a Gaussian matrix, sign-fixed)."""
+    gaussian = torch.randn(dim, k, generator=generator(seed, "rotation", dim, k), dtype=torch.float64)
+    q, r = torch.linalg.qr(gaussian)
+    return q * torch.sign(torch.diagonal(r))  # sign fix makes the basis Haar-distributed
+
+
+def draw(dist: Distribution, n_rows: int, dim: int, seed: int, dtype=torch.float32) -> torch.Tensor:
+    """``n_rows`` i.i.d. points of ``dist`` in R^dim on the CPU.
+
+    Rows are drawn in order from one stream, so the first n rows do not depend on how
+    many more are drawn (points first, then queries).
+    """
+    if dim < dist.min_dim():
+        raise DimcurseError(f"{dist.name} needs dimensions of at least {dist.min_dim()}, got {dim}", "--dims")
+    gen = generator(seed, "draw", dist.name, dim)
+    if dist.kind == "uniform":
+        x = torch.rand(n_rows, dim, generator=gen, dtype=torch.float64)
+    elif dist.kind == "gaussian":
+        x = torch.randn(n_rows, dim, generator=gen, dtype=torch.float64)
+    elif dist.kind == "sphere":
+        x = torch.randn(n_rows, dim, generator=gen, dtype=torch.float64)
+        x = x / torch.linalg.vector_norm(x, dim=1, keepdim=True)
+    elif dist.kind == "subspace":
+        z = torch.randn(n_rows, dist.k, generator=gen, dtype=torch.float64)
+        x = z @ _rotation(dim, dist.k, seed).T
+    else:  # torus: each angle embedded as a circle of circumference 1, so the torus is flat
+        angle = 2 * math.pi * torch.rand(n_rows, dist.k, generator=gen, dtype=torch.float64)
+        z = torch.cat([torch.cos(angle), torch.sin(angle)], dim=1) / (2 * math.pi)
+        x = z @ _rotation(dim, 2 * dist.k, seed).T
+    return x.to(dtype)
+
+
+# --------------------------------------------------------------------------- real data
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A real data set as float arrays: ``x`` (N x D) and integer labels ``y``; ``x_test``/``y_test`` may be empty."""
+
+    name: str
+    x: np.ndarray
+    y: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+    @property
+    def dim(self) -> int:
+        return int(self.x.shape[1])
+
+    def all_x(self) -> np.ndarray:
+        """Train and test rows together (distance statistics do not need the split)."""
+        return np.concatenate([self.x, self.x_test]) if len(self.x_test) else self.x
+
+
+REAL_DATASETS = {
+    "digits": "scikit-learn's bundled 8x8 handwritten digits (1797 x 64)",
+    "mnist1d": "MNIST-1D (Greydanus 2020), generated offline by mnist1d.make_dataset (5000 x 40)",
+    "mnist:DIR": "MNIST IDX files in DIR, read by torchvision (70000 x 784); --download fetches them",
+    "fashion-mnist:DIR": "Fashion-MNIST IDX files in DIR, read by torchvision (70000 x 784)",
+}
+
+
+def _need(module: str, extra: str):
+    try:
+        return __import__(module, fromlist=["_"])
+    except ImportError:
+        raise DimcurseError(f"this data set needs {module}: pip install 'dimcurse[{extra}]'", "--data") from None
+
+
+@functools.lru_cache(maxsize=4)
+def _digits() -> Dataset:
+    datasets = _need("sklearn.datasets", "data")
+    bunch = datasets.load_digits()
+    x = bunch.data.astype(np.float32)
+    return Dataset("digits", x, bunch.target.astype(np.int64), x[:0], bunch.target[:0].astype(np.int64))
+
+
+@functools.lru_cache(maxsize=4)
+def _mnist1d() -> Dataset:
+    data = _need("mnist1d.data", "data")
+    # make_dataset reseeds numpy's global generator; restore it so no hidden state leaks.
+    state = np.random.get_state()
+    try:
+        raw = data.make_dataset(data.get_dataset_args())
+    finally:
+        np.random.set_state(state)
+    f32 = lambda a: np.asarray(a, dtype=np.float32)  # noqa: E731
+    i64 = lambda a: np.asarray(a, dtype=np.int64)  # noqa: E731
+    return Dataset("mnist1d", f32(raw["x"]), i64(raw["y"]), f32(raw["x_test"]), i64(raw["y_test"]))
+
+
+TORCHVISION_SETS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
+
+
+def _torchvision_set(kind: str, root: str, download: bool) -> Dataset:
+    import torchvision
+
+    folder = Path(root).expanduser()
+    if not download and not folder.is_dir():
+        raise DimcurseError(f"{kind}:{root}: no such folder (give --download to fetch it)", "--data")
+    cls = getattr(torchvision.datasets, TORCHVISION_SETS[kind])
+    try:
+        train = cls(str(folder), train=True, download=download)
+        test = cls(str(folder), train=False, download=download)
+    except RuntimeError as exc:  # torchvision's "Dataset not found or corrupted"
+        raise DimcurseError(f"{kind}:{root}: {str(exc).splitlines()[0]}", "--data") from None
+    except (OSError, ValueError, IndexError) as exc:  # truncated or malformed IDX files
+        raise DimcurseError(f"{kind}:{root}: cannot read the IDX files ({exc})", "--data") from None
+    flat = lambda s: s.data.reshape(len(s.data), -1).numpy().astype(np.float32) / 255.0  # noqa: E731
+    labels = lambda s: s.targets.numpy().astype(np.int64)  # noqa: E731
+    return Dataset(kind, flat(train), labels(train), flat(test), labels(test))
+
+
+def load_dataset(spec: str, download: bool = False) -> Dataset:
+    """Load ``digits``, ``mnist1d``, ``mnist:DIR`` or ``fashion-mnist:DIR`` (no download unless asked)."""
+    name, _, root = str(spec).strip().partition(":")
+    name = name.lower()
+    if name == "digits" and not root:
+        return _digits()
+    if name == "mnist1d" and not root:
+        return _mnist1d()
+    if name in TORCHVISION_SETS:
+        if not root:
+            raise DimcurseError(f"{name} needs a folder, as in {name}:~/data", "--data")
+        return _torchvision_set(name, root, download)
+    known = ", ".join(REAL_DATASETS)
+    raise DimcurseError(f"unknown data set {spec!r} (known: {known})", "--data")
+
+
+def validate_finite(x: np.ndarray, name: str) -> None:
+    """Data with NaN or inf would poison every statistic: refuse it with a clear error."""
+    if x.size == 0:
+        raise DimcurseError(f"{name} is empty", "--data")
+    if not np.isfinite(x).all():
+        raise DimcurseError(f"{name} contains NaN or inf values", "--data")

@@ -1,0 +1,269 @@
+"""Distance concentration: how nearest and farthest neighbours become alike as d grows.
+
+For each setting (distribution or data set, dimension, metric) and seed, n points and
+q queries are drawn and every query's distances to all points are summarised:
+nearest, farthest and mean distance, relative contrast (Beyer et al. 1999), He et al.
+(2012) contrast, the pooled coefficient of variation (Francois et al. 2007) and power
+moments with their closed forms, plus the intrinsic dimension (TwoNN, Levina-Bickel)
+and hubness (Radovanovic et al. 2010) of the point set itself.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import numpy as np
+import pandas as pd
+import torch
+
+from dimcurse import estimators, theory
+from dimcurse.data import Distribution, draw, load_dataset, parse_distribution, validate_finite
+from dimcurse.errors import DimcurseError
+from dimcurse.neighbours import Metric, knn, parse_metric, query_stats
+from dimcurse.provenance import provenance
+from dimcurse.results import Result
+from dimcurse.runtime import numpy_rng, resolve_dtype
+
+KERNEL = "distance"
+VERSION = 1
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings of a distance-concentration run (CLI options in brackets)."""
+
+    dims: tuple[int, ...] = (2, 10, 100, 1000)
+    """Ambient dimensions to sweep [--dims]; ignored with a real data set, whose dimension is fixed."""
+    dists: tuple[str, ...] = ("uniform",)
+    """Synthetic distributions [--dist]: uniform, gaussian, sphere, subspace:K, torus:K."""
+    metrics: tuple[str, ...] = ("l2",)
+    """Distances [--metric]: l2, l1, linf, lp:P (P > 0), cosine."""
+    n_points: int = 10_000
+    """Points per set [--points]; a real set gives at most its size minus the queries."""
+    n_queries: int = 100
+    """Queries per set, drawn from the same distribution, disjoint from the points [--queries]."""
+    seeds: tuple[int, ...] = (0, 1, 2)
+    """Seeds; each draws fresh points and queries [--seeds]."""
+    k: int = 10
+    """Neighbours for the hubness k-occurrence [--k]."""
+    mle_k: int = 20
+    """Neighbours for the Levina-Bickel intrinsic dimension [--mle-k]."""
+    id_points: int = 2000
+    """Points (the first of each set) used for intrinsic dimension and hubness; 0 turns them off [--id-points]."""
+    data: str | None = None
+    """A real data set instead of --dist: digits, mnist1d, mnist:DIR, fashion-mnist:DIR [--data]."""
+    download: bool = False
+    """Let torchvision download mnist/fashion-mnist into DIR [--download]."""
+    dtype: str = "float32"
+    """Working precision of the chunked distances [--dtype]; extremes are always recomputed in float64."""
+    chunk_elems: int = 1 << 22
+    """Query x point block held at once (elements); bounds memory [--chunk]."""
+
+
+# Config field -> CLI option, so validation errors name what the user typed.
+OPTION = {
+    "dims": "--dims", "dists": "--dist", "metrics": "--metric", "n_points": "--points",
+    "n_queries": "--queries", "seeds": "--seeds", "k": "--k", "mle_k": "--mle-k",
+    "id_points": "--id-points", "data": "--data", "dtype": "--dtype", "chunk_elems": "--chunk",
+}
+
+
+def validate(config: Config) -> None:
+    """Raise ``DimcurseError`` naming the option for any value the kernel cannot run."""
+    positive = {"n_points": config.n_points, "n_queries": config.n_queries, "k": config.k, "chunk_elems": config.chunk_elems}
+    for name, value in positive.items():
+        if value < 1:
+            raise DimcurseError(f"must be at least 1, got {value}", OPTION[name])
+    if not config.seeds or any(s < 0 for s in config.seeds) or len(set(config.seeds)) != len(config.seeds):
+        raise DimcurseError("seeds must be distinct non-negative integers", "--seeds")
+    if config.id_points < 0:
+        raise DimcurseError(f"must be 0 (off) or positive, got {config.id_points}", "--id-points")
+    if config.mle_k < 2:
+        raise DimcurseError(f"must be at least 2, got {config.mle_k}", "--mle-k")
+    if not config.metrics:
+        raise DimcurseError("give at least one metric", "--metric")
+    for metric in config.metrics:
+        parse_metric(metric)
+    resolve_dtype(config.dtype)
+    if config.data is None:
+        _validate_synthetic(config)
+    structure_points = min(config.id_points, config.n_points)
+    if config.id_points and config.k >= structure_points:
+        raise DimcurseError(f"k = {config.k} neighbours needs more than {structure_points} points", "--k")
+
+
+def _validate_synthetic(config: Config) -> None:
+    if not config.dims or any(d < 1 for d in config.dims):
+        raise DimcurseError("dimensions must be positive integers", "--dims")
+    if not config.dists:
+        raise DimcurseError("give at least one distribution", "--dist")
+    for name in config.dists:
+        dist = parse_distribution(name)
+        too_small = [d for d in config.dims if d < dist.min_dim()]
+        if too_small:
+            raise DimcurseError(f"{dist.name} needs dimensions of at least {dist.min_dim()}, got {too_small[0]}", "--dims")
+
+
+# --------------------------------------------------------------------------- point sets
+
+
+@dataclass
+class PointSet:
+    """One drawn set: ``points`` and ``queries`` on the device, and what theory knows about it."""
+
+    label: str
+    dim: int
+    points: torch.Tensor
+    queries: torch.Tensor
+    dist: Distribution | None  # None for a real data set (no closed forms)
+
+
+def _synthetic_sets(config: Config, seed: int, dtype, device) -> Iterator[PointSet]:
+    for name in config.dists:
+        dist = parse_distribution(name)
+        for dim in config.dims:
+            rows = draw(dist, config.n_points + config.n_queries, dim, seed, dtype)
+            points, queries = rows[: config.n_points], rows[config.n_points :]
+            yield PointSet(dist.name, dim, points.to(device), queries.to(device), dist)
+
+
+def _real_sets(config: Config, seed: int, dtype, device) -> Iterator[PointSet]:
+    """The data set's points and queries (disjoint random rows), then a Gaussian of the same shape."""
+    data = load_dataset(config.data, config.download)
+    x = data.all_x()
+    validate_finite(x, data.name)
+    n_total = x.shape[0]
+    if config.n_queries >= n_total:
+        raise DimcurseError(f"{data.name} has {n_total} rows; need fewer queries than that", "--queries")
+    n_points = min(config.n_points, n_total - config.n_queries)
+    order = numpy_rng(seed, "subsample", data.name).permutation(n_total)
+    as_tensor = lambda rows: torch.from_numpy(np.ascontiguousarray(x[rows])).to(dtype).to(device)  # noqa: E731
+    points, queries = as_tensor(order[:n_points]), as_tensor(order[n_points : n_points + config.n_queries])
+    yield PointSet(data.name, data.dim, points, queries, None)
+    gaussian = Distribution("gaussian")
+    rows = draw(gaussian, n_points + config.n_queries, data.dim, seed, dtype).to(device)
+    yield PointSet("gaussian", data.dim, rows[:n_points], rows[n_points:], gaussian)
+
+
+# --------------------------------------------------------------------------- one row
+
+
+def _contrast_columns(stats) -> dict:
+    """The concentration statistics of one (set, metric), from the per-query results."""
+    nn, far = stats.nn, stats.far
+    with np.errstate(divide="ignore", invalid="ignore"):
+        relative = np.mean((far - nn) / nn)  # Beyer et al. 1999; inf if a query duplicates a point
+        he = np.mean(stats.mean) / np.mean(nn)  # He, Kumar & Chang 2012
+    pooled_mean = float(np.mean(stats.mean))
+    # Pooled sd over all q x n pairs: within-query variance plus the spread of query means.
+    pooled_var = float(np.mean(stats.sd**2 + stats.mean**2) - pooled_mean**2)
+    return {
+        "nn_dist": float(np.mean(nn)),
+        "far_dist": float(np.mean(far)),
+        "mean_dist": pooled_mean,
+        "relative_contrast": float(relative),
+        "contrast_he": float(he),
+        "dist_cv": float(np.sqrt(max(pooled_var, 0.0)) / pooled_mean) if pooled_mean > 0 else float("nan"),
+        "mean_pow_dist": stats.pow_mean,
+        "var_pow_dist": stats.pow_var,
+    }
+
+
+def _theory_columns(dist: Distribution | None, metric: Metric, dim: int) -> dict:
+    moments = theory.power_moments(dist, metric, dim) if dist else None
+    nan = float("nan")
+    value = lambda v: nan if v is None else float(v)  # noqa: E731
+    return {
+        "theory_mean_dist": value(theory.mean_distance(dist, metric, dim) if dist else None),
+        "theory_dist_cv": value(theory.distance_cv(dist, metric, dim) if dist else None),
+        "theory_mean_pow_dist": moments[0] if moments else nan,
+        "theory_var_pow_dist": moments[1] if moments else nan,
+    }
+
+
+def _structure(pset: PointSet, metrics: list[Metric], config: Config) -> dict[str, dict]:
+    """Intrinsic dimension (always from the exact L2 neighbour graph) and hubness per metric."""
+    m = min(config.id_points, pset.points.shape[0])
+    nan = float("nan")
+    if m == 0:
+        return {metric.name: {"twonn_id": nan, "mle_id": nan, "hubness": nan, "id_points": 0} for metric in metrics}
+    sample = pset.points[:m]
+    l2 = parse_metric("l2")
+    l2_dists, l2_idx = knn(sample, l2, max(config.k, config.mle_k, 2), config.chunk_elems)
+    ids = {"twonn_id": estimators.twonn(l2_dists), "mle_id": estimators.levina_bickel(l2_dists, config.mle_k)}
+    out = {}
+    for metric in metrics:
+        idx = l2_idx if metric.kind == "l2" else knn(sample, metric, config.k, config.chunk_elems)[1]
+        out[metric.name] = {**ids, "hubness": estimators.hubness(idx, config.k), "id_points": m}
+    return out
+
+
+# --------------------------------------------------------------------------- run
+
+
+def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[float], None] | None = None) -> Result:
+    """Run the sweep and return tidy rows, one per (set, dim, metric, seed).
+
+    ``progress`` is called with fractions of the whole run as work completes.
+    """
+    validate(config)
+    device = torch.device(device)
+    dtype = resolve_dtype(config.dtype)
+    metrics = [parse_metric(m) for m in config.metrics]
+    n_sets = 2 if config.data else len(config.dists) * len(config.dims)
+    share = 1.0 / (n_sets * len(config.seeds) * len(metrics))
+    tick = (lambda f: progress(f * share)) if progress else None
+    started = time.perf_counter()
+    rows = []
+    for seed in config.seeds:
+        make_sets = _real_sets if config.data else _synthetic_sets
+        for pset in make_sets(config, seed, dtype, device):
+            rows.extend(_rows_for_set(pset, metrics, config, seed, device, tick))
+    prov = provenance(KERNEL, VERSION, config, device)
+    prov["elapsed_s"] = round(time.perf_counter() - started, 3)
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    return Result(KERNEL, table, prov, GROUP_BY, SHOW, _notes(config, table))
+
+
+def _rows_for_set(pset: PointSet, metrics, config: Config, seed: int, device, tick) -> list[dict]:
+    structure = _structure(pset, metrics, config)
+    rows = []
+    for metric in metrics:
+        stats = query_stats(pset.queries, pset.points, metric, chunk_elems=config.chunk_elems, progress=tick)
+        intrinsic = pset.dist.intrinsic_dim(pset.dim) if pset.dist else float("nan")
+        rows.append({
+            "dim": pset.dim, "dist": pset.label, "metric": metric.name, "seed": seed,
+            "n_points": pset.points.shape[0], "n_queries": pset.queries.shape[0],
+            **_contrast_columns(stats), **_theory_columns(pset.dist, metric, pset.dim),
+            **structure[metric.name], "theory_id": float(intrinsic), "k": config.k,
+            "exact_fallbacks": stats.n_exact_fallback,
+            "device": str(device), "dtype": config.dtype, "kernel_version": VERSION,
+        })
+    return rows
+
+
+def _notes(config: Config, table: pd.DataFrame) -> list[str]:
+    notes = []
+    if (table["exact_fallbacks"] > 0).any():
+        notes.append(f"{int(table['exact_fallbacks'].sum())} queries could not be certified from candidates and were recomputed exactly.")
+    if np.isinf(table["relative_contrast"]).any():
+        notes.append("relative_contrast is inf where a query coincides with a point (nearest distance 0).")
+    return notes
+
+
+COLUMNS = [
+    "dim", "dist", "metric", "seed", "n_points", "n_queries",
+    "nn_dist", "far_dist", "mean_dist", "relative_contrast", "contrast_he", "dist_cv",
+    "mean_pow_dist", "var_pow_dist",
+    "theory_mean_dist", "theory_dist_cv", "theory_mean_pow_dist", "theory_var_pow_dist",
+    "twonn_id", "mle_id", "hubness", "id_points", "theory_id", "k",
+    "exact_fallbacks", "device", "dtype", "kernel_version",
+]
+GROUP_BY = ["dist", "dim", "metric"]
+SHOW = [
+    ("nn_dist", None),
+    ("relative_contrast", None), ("contrast_he", None), ("dist_cv", "theory_dist_cv"),
+    ("mean_pow_dist", "theory_mean_pow_dist"), ("twonn_id", "theory_id"), ("mle_id", None), ("hubness", None),
+]

@@ -1,0 +1,356 @@
+"""Chunked query-to-point distance statistics with exact extremes.
+
+For every query the engine streams over the points in chunks on the device and keeps,
+per query, the k smallest and k largest distances seen so far plus running sums for
+the mean, spread and power moments; no q x n matrix is ever held.
+
+Exactness (REFERENCES.md §1, "numerical traps"): L2 and cosine use a matrix product
+(``|x|^2 + |y|^2 - 2 x.y`` on centred data, or ``1 - x^.y^``), which can be wrong by
+far more than float32's 1e-7 for near-duplicates or for many points in low dimension.
+So the k candidates of each extreme are recomputed exactly (direct differences in
+float64), and the result is *certified*: if the best exact candidate does not beat
+the k-th approximate value by the rounding bound, the query is recomputed exactly
+against all points. L1, Lp and L-infinity are computed directly (no cancellation) and
+their selected extremes are also recomputed in float64.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+
+from dimcurse.errors import DimcurseError
+
+# --------------------------------------------------------------------------- metrics
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A parsed ``--metric``: ``l2``, ``l1``, ``linf``, ``lp:P`` (any P > 0) or ``cosine``."""
+
+    kind: str
+    p: float | None = None
+
+    @property
+    def name(self) -> str:
+        return f"lp:{self.p:g}" if self.kind == "lp" else self.kind
+
+    @property
+    def power(self) -> float | None:
+        """The exponent of the power moments: D^2 for l2, D for l1 and cosine, D^p for lp; none for linf."""
+        return {"l2": 2.0, "l1": 1.0, "cosine": 1.0, "lp": self.p}.get(self.kind)
+
+    @property
+    def uses_matmul(self) -> bool:
+        return self.kind in ("l2", "cosine")
+
+    @property
+    def norm_order(self) -> float | None:
+        """The p of the L_p norm (inf for linf); None for cosine, which is not a norm."""
+        return {"l2": 2.0, "l1": 1.0, "linf": math.inf, "lp": self.p}.get(self.kind)
+
+
+METRICS = {
+    "l2": "Euclidean distance",
+    "l1": "Manhattan distance",
+    "linf": "Chebyshev distance max_i |x_i - y_i|",
+    "lp:P": "Minkowski (sum_i |x_i - y_i|^P)^(1/P), any P > 0 (P < 1 is a quasi-norm)",
+    "cosine": "1 - cos(angle) = |x/|x| - y/|y||^2 / 2",
+}
+
+
+def parse_metric(text: str, option: str = "--metric") -> Metric:
+    """Parse a metric name; ``lp:2``, ``lp:1`` and ``lp:inf`` become l2, l1 and linf."""
+    name = str(text).strip().lower()
+    if name in ("l2", "l1", "linf", "cosine"):
+        return Metric(name)
+    kind, _, value = name.partition(":")
+    if kind == "lp":
+        try:
+            p = float(value)
+        except ValueError:
+            raise DimcurseError(f"{text!r} needs a number P > 0, as in lp:0.5", option) from None
+        if not p > 0 or math.isnan(p):
+            raise DimcurseError(f"{text!r} needs a number P > 0, as in lp:0.5", option)
+        if math.isinf(p):
+            return Metric("linf")
+        return {1.0: Metric("l1"), 2.0: Metric("l2")}.get(p, Metric("lp", p))
+    raise DimcurseError(f"unknown metric {text!r} (known: {', '.join(METRICS)})", option)
+
+
+# --------------------------------------------------------------------------- exact distances
+
+
+def _unit_rows(x: torch.Tensor) -> torch.Tensor:
+    """Rows scaled to unit L2 norm; a zero row stays zero (cosine distance 1 to everything)."""
+    return x / torch.linalg.vector_norm(x, dim=-1, keepdim=True).clamp_min(torch.finfo(x.dtype).tiny)
+
+
+def exact_distances(a: torch.Tensor, b: torch.Tensor, metric: Metric) -> torch.Tensor:
+    """Distances between matching rows of ``a`` and ``b`` (broadcast), by direct differences in float64."""
+    a, b = a.double(), b.double()
+    if metric.kind == "cosine":
+        # |a^ - b^|^2 / 2 equals 1 - cos without the cancellation of 1 - a^.b^.
+        return torch.sum((_unit_rows(a) - _unit_rows(b)) ** 2, dim=-1) / 2
+    diff = (a - b).abs()
+    if metric.kind == "linf":
+        return diff.amax(dim=-1)
+    if metric.kind == "l1":
+        return diff.sum(dim=-1)
+    if metric.kind == "l2":
+        return torch.sqrt(torch.sum(diff * diff, dim=-1))
+    return torch.sum(diff**metric.p, dim=-1) ** (1.0 / metric.p)
+
+
+# --------------------------------------------------------------------------- chunked engine
+
+
+@dataclass
+class _Prepared:
+    """Working copies for the chunk loop: centred (l2) or normalised (cosine) data, squared norms."""
+
+    queries: torch.Tensor
+    points: torch.Tensor
+    q_sq: torch.Tensor | None = None
+    p_sq: torch.Tensor | None = None
+    rounding: torch.Tensor | None = None  # per-query bound on |approx key - exact key|
+
+
+def _prepare(queries: torch.Tensor, points: torch.Tensor, metric: Metric) -> _Prepared:
+    dim = points.shape[1]
+    unit = torch.finfo(points.dtype).eps / 2
+    # Probabilistic bound on the rounding of a length-d dot product (Higham & Mary 2019:
+    # ~ lambda * sqrt(d) * u), with lambda = 8 so a violation is practically impossible.
+    gamma = (8.0 * math.sqrt(dim) + 8.0) * unit
+    if metric.kind == "l2":
+        centre = points.double().mean(dim=0).to(points.dtype)  # centring cuts the expansion's error 3-4x
+        q, x = queries - centre, points - centre
+        q_sq, p_sq = (q * q).sum(1), (x * x).sum(1)
+        rounding = gamma * 2 * (q_sq + p_sq.max()).double()
+        return _Prepared(q, x, q_sq, p_sq, rounding)
+    if metric.kind == "cosine":
+        rounding = torch.full((queries.shape[0],), 2 * gamma, dtype=torch.float64, device=queries.device)
+        return _Prepared(_unit_rows(queries), _unit_rows(points), rounding=rounding)
+    if metric.kind == "lp" and metric.p < 1 and points.dtype == torch.float32:
+        # (sum |d|^p)^(1/p) overflows float32 for small p (torch.cdist does): work in float64.
+        return _Prepared(queries.double(), points.double())
+    return _Prepared(queries, points)
+
+
+def _chunk_keys(prep: _Prepared, q_slice: slice, p_slice: slice, metric: Metric) -> torch.Tensor:
+    """The q x c matrix of keys: squared distance for l2, the distance itself otherwise."""
+    q, x = prep.queries[q_slice], prep.points[p_slice]
+    if metric.kind == "l2":
+        keys = torch.addmm(prep.p_sq[p_slice], q, x.T, alpha=-2.0)
+        return keys.add_(prep.q_sq[q_slice, None]).clamp_min_(0.0)
+    if metric.kind == "cosine":
+        return torch.addmm(torch.ones((), dtype=q.dtype, device=q.device), q, x.T, alpha=-1.0).clamp_min_(0.0)
+    p = math.inf if metric.kind == "linf" else metric.norm_order
+    # cdist's p-norm path computes differences directly (no matrix-product cancellation).
+    return torch.cdist(q, x, p=p, compute_mode="donot_use_mm_for_euclid_dist")
+
+
+def _merge_top(vals, idx, new_vals, new_idx, k: int, largest: bool):
+    """Keep the k smallest (or largest) of the running candidates and a chunk's."""
+    if vals is not None:
+        new_vals, new_idx = torch.cat([vals, new_vals], 1), torch.cat([idx, new_idx], 1)
+    k = min(k, new_vals.shape[1])
+    top_vals, pos = torch.topk(new_vals, k, dim=1, largest=largest, sorted=True)
+    return top_vals, torch.gather(new_idx, 1, pos)
+
+
+@dataclass
+class QueryStats:
+    """Per-query results (float64 numpy arrays of length q) and pooled power moments.
+
+    ``nn``/``far``: exact nearest and farthest distances and their point indices.
+    ``mean``/``sd``: mean and standard deviation of each query's n distances.
+    ``pow_mean``/``pow_var``: mean and variance of D^power over all q x n pairs
+    (``Metric.power``; NaN for linf). ``n_exact_fallback``: queries whose candidates
+    could not be certified and were recomputed exactly against all points.
+    """
+
+    nn: np.ndarray
+    nn_index: np.ndarray
+    far: np.ndarray
+    far_index: np.ndarray
+    mean: np.ndarray | None
+    sd: np.ndarray | None
+    pow_mean: float
+    pow_var: float
+    n_exact_fallback: int
+
+
+class _Sums:
+    """Running float64 sums per query: D, D^2, D^power, D^(2 power)."""
+
+    def __init__(self, n_queries: int, device):
+        zeros = lambda: torch.zeros(n_queries, dtype=torch.float64, device=device)  # noqa: E731
+        self.d, self.d2, self.pw, self.pw2 = zeros(), zeros(), zeros(), zeros()
+
+    def add(self, q_slice: slice, keys: torch.Tensor, metric: Metric) -> None:
+        # Row sums in the working dtype (pairwise-accurate), accumulated across chunks in float64.
+        total = lambda t: t.sum(dim=1, dtype=torch.float64)  # noqa: E731
+        if metric.kind == "l2":
+            d2 = total(keys)
+            self.d[q_slice] += total(torch.sqrt(keys))
+            self.d2[q_slice] += d2
+            self.pw[q_slice] += d2
+            self.pw2[q_slice] += total(keys * keys)
+            return
+        self.d[q_slice] += total(keys)
+        self.d2[q_slice] += total(keys * keys)
+        if metric.kind == "lp":
+            powered = keys**metric.p
+            self.pw[q_slice] += total(powered)
+            self.pw2[q_slice] += total(powered * powered)
+        elif metric.power == 1.0:
+            self.pw[q_slice] += total(keys)
+            self.pw2[q_slice] += total(keys * keys)
+
+
+def query_stats(
+    queries: torch.Tensor,
+    points: torch.Tensor,
+    metric: Metric,
+    *,
+    moments: bool = True,
+    chunk_elems: int = 1 << 22,
+    candidates: int = 8,
+    progress: Callable[[float], None] | None = None,
+) -> QueryStats:
+    """Nearest, farthest, mean and spread of the distances from each query to all points.
+
+    ``chunk_elems`` bounds the q x c block held at once (elements; 4M float32 = 16 MiB per
+    temporary). ``candidates`` is the k kept per extreme for the matrix-product metrics.
+    ``progress`` is called with the fraction of the work done by each chunk.
+    """
+    n_q, n_p = queries.shape[0], points.shape[0]
+    if n_q == 0 or n_p == 0:
+        raise DimcurseError("need at least one query and one point")
+    prep = _prepare(queries, points, metric)
+    k = candidates if metric.uses_matmul else 1
+    q_block = min(n_q, 4096)
+    p_block = max(1, chunk_elems // q_block)
+    sums = _Sums(n_q, points.device) if moments else None
+    lo_v = lo_i = hi_v = hi_i = None
+    rows_lo, rows_hi = [], []
+    for q0 in range(0, n_q, q_block):
+        qs = slice(q0, min(n_q, q0 + q_block))
+        lo_v = lo_i = hi_v = hi_i = None
+        for p0 in range(0, n_p, p_block):
+            ps = slice(p0, min(n_p, p0 + p_block))
+            keys = _chunk_keys(prep, qs, ps, metric)
+            ids = torch.arange(ps.start, ps.stop, device=keys.device).expand(keys.shape[0], -1)
+            lo_v, lo_i = _merge_top(lo_v, lo_i, keys, ids, k, largest=False)
+            hi_v, hi_i = _merge_top(hi_v, hi_i, keys, ids, k, largest=True)
+            if sums is not None:
+                sums.add(qs, keys, metric)
+            if progress is not None:
+                progress((qs.stop - qs.start) * (ps.stop - ps.start) / (n_q * n_p))
+        rows_lo.append((lo_v, lo_i))
+        rows_hi.append((hi_v, hi_i))
+    lo_v, lo_i = (torch.cat(t) for t in zip(*rows_lo))
+    hi_v, hi_i = (torch.cat(t) for t in zip(*rows_hi))
+    nn, nn_idx, far, far_idx, n_fallback = _exact_extremes(queries, points, metric, prep, lo_v, lo_i, hi_v, hi_i)
+    mean = sd = None
+    pow_mean = pow_var = float("nan")
+    if sums is not None:
+        mean = sums.d / n_p
+        sd = torch.sqrt(torch.clamp(sums.d2 / n_p - mean * mean, min=0.0))
+        if metric.power is not None:
+            pow_mean = float(sums.pw.sum() / (n_q * n_p))
+            pow_var = max(float(sums.pw2.sum() / (n_q * n_p)) - pow_mean**2, 0.0)
+        mean, sd = mean.cpu().numpy(), sd.cpu().numpy()
+    return QueryStats(nn, nn_idx, far, far_idx, mean, sd, pow_mean, pow_var, n_fallback)
+
+
+def _key_of(distance: torch.Tensor, metric: Metric) -> torch.Tensor:
+    """Exact distance in the engine's key units (squared for l2)."""
+    return distance * distance if metric.kind == "l2" else distance
+
+
+def _exact_extremes(queries, points, metric, prep, lo_v, lo_i, hi_v, hi_i):
+    """Recompute the candidates exactly, certify them, and fall back to a full exact scan where needed."""
+    exact_lo = _exact_rows(queries, points, lo_i, metric)
+    exact_hi = _exact_rows(queries, points, hi_i, metric)
+    nn, nn_pos = exact_lo.min(dim=1)
+    far, far_pos = exact_hi.max(dim=1)
+    nn_idx = torch.gather(lo_i, 1, nn_pos[:, None])[:, 0]
+    far_idx = torch.gather(hi_i, 1, far_pos[:, None])[:, 0]
+    uncertain = torch.zeros_like(nn, dtype=torch.bool)
+    if metric.uses_matmul and lo_v.shape[1] < points.shape[0]:
+        bound = prep.rounding
+        # Any point outside the candidates has an exact key >= k-th approximate key - bound.
+        uncertain |= _key_of(nn, metric) > lo_v[:, -1].double() - bound
+        uncertain |= _key_of(far, metric) < hi_v[:, -1].double() + bound
+    todo = torch.nonzero(uncertain).flatten().tolist()
+    for row in todo:
+        nn[row], nn_idx[row], far[row], far_idx[row] = _full_exact_scan(queries[row], points, metric)
+    as_np = lambda t: t.cpu().numpy()  # noqa: E731
+    return as_np(nn), as_np(nn_idx), as_np(far), as_np(far_idx), len(todo)
+
+
+def _exact_rows(queries, points, idx, metric, block: int = 1 << 21) -> torch.Tensor:
+    """Exact distances from each query to its candidate points (q x k), in query blocks of bounded size."""
+    n_q, k = idx.shape
+    step = max(1, block // max(1, k * points.shape[1]))
+    out = [
+        exact_distances(queries[s : s + step, None, :], points[idx[s : s + step]], metric)
+        for s in range(0, n_q, step)
+    ]
+    return torch.cat(out)
+
+
+def _full_exact_scan(query, points, metric, block: int = 1 << 21):
+    """Exact nearest and farthest of one query against all points (float64, chunked)."""
+    step = max(1, block // points.shape[1])
+    dists = torch.cat([exact_distances(query[None, :], points[s : s + step], metric) for s in range(0, len(points), step)])
+    lo, hi = torch.argmin(dists), torch.argmax(dists)
+    return dists[lo], lo, dists[hi], hi
+
+
+# --------------------------------------------------------------------------- k nearest neighbours
+
+
+def knn(points: torch.Tensor, metric: Metric, k: int, chunk_elems: int = 1 << 22) -> tuple[np.ndarray, np.ndarray]:
+    """The k nearest other points of every point: exact float64 distances (m x k, ascending) and indices.
+
+    Candidates are chosen with the chunked keys (2k of them for the matrix-product
+    metrics, to absorb their rounding) and then recomputed exactly and re-sorted.
+    """
+    m = points.shape[0]
+    if k >= m:
+        raise DimcurseError(f"k = {k} neighbours needs more than {k} points, got {m}", "--k")
+    prep = _prepare(points, points, metric)
+    keep = min(m - 1, 2 * k if metric.uses_matmul else k)
+    q_block = min(m, 4096)
+    p_block = max(1, chunk_elems // q_block)
+    rows = []
+    for q0 in range(0, m, q_block):
+        qs = slice(q0, min(m, q0 + q_block))
+        vals = idx = None
+        for p0 in range(0, m, p_block):
+            ps = slice(p0, min(m, p0 + p_block))
+            keys = _chunk_keys(prep, qs, ps, metric)
+            _mask_self(keys, qs, ps)
+            ids = torch.arange(ps.start, ps.stop, device=keys.device).expand(keys.shape[0], -1)
+            vals, idx = _merge_top(vals, idx, keys, ids, keep, largest=False)
+        rows.append(idx)
+    idx = torch.cat(rows)
+    exact = _exact_rows(points, points, idx, metric)
+    exact, order = torch.sort(exact, dim=1)
+    idx = torch.gather(idx, 1, order)
+    return exact[:, :k].cpu().numpy(), idx[:, :k].cpu().numpy()
+
+
+def _mask_self(keys: torch.Tensor, qs: slice, ps: slice) -> None:
+    """Exclude each point from its own neighbours (set its key to +inf)."""
+    lo, hi = max(qs.start, ps.start), min(qs.stop, ps.stop)
+    if lo < hi:
+        rows = torch.arange(lo, hi, device=keys.device)
+        keys[rows - qs.start, rows - ps.start] = math.inf

@@ -1,0 +1,63 @@
+"""Parsers for the comma-list options every command shares (``--dims 10,100``, ``--seeds 5``)."""
+
+from __future__ import annotations
+
+import math
+
+from dimcurse.errors import DimcurseError
+
+
+def split_list(text: str, option: str) -> list[str]:
+    """Split ``"a, b,c"`` into items; an empty item is an error, not something to skip."""
+    items = [item.strip() for item in str(text).split(",")]
+    if not items or any(item == "" for item in items):
+        raise DimcurseError(f"{text!r} is not a comma-separated list (empty item)", option)
+    return items
+
+
+def parse_int(text: str, option: str, minimum: int | None = 1) -> int:
+    """One integer, at least ``minimum`` (positive by default)."""
+    try:
+        value = int(str(text).strip())
+    except ValueError:
+        raise DimcurseError(f"{text!r} is not an integer", option) from None
+    if minimum is not None and value < minimum:
+        raise DimcurseError(f"{value} must be at least {minimum}", option)
+    return value
+
+
+def parse_int_list(text: str, option: str, minimum: int | None = 1) -> tuple[int, ...]:
+    """``"10,100,1000"`` -> ``(10, 100, 1000)``; each item at least ``minimum``; no repeats."""
+    values = tuple(parse_int(item, option, minimum) for item in split_list(text, option))
+    if len(set(values)) != len(values):
+        raise DimcurseError(f"{text!r} repeats a value", option)
+    return values
+
+
+def parse_float(text: str, option: str, positive: bool = False) -> float:
+    """One finite float (strictly positive when ``positive``)."""
+    try:
+        value = float(str(text).strip())
+    except ValueError:
+        raise DimcurseError(f"{text!r} is not a number", option) from None
+    if not math.isfinite(value):
+        raise DimcurseError(f"{text!r} is not a finite number", option)
+    if positive and value <= 0:
+        raise DimcurseError(f"{value:g} must be positive", option)
+    return value
+
+
+def parse_seeds(text: str, option: str = "--seeds") -> tuple[int, ...]:
+    """``"5"`` means seeds 0..4; ``"0,3,7"`` means exactly those seeds (non-negative, distinct)."""
+    items = split_list(text, option)
+    if len(items) == 1:
+        return tuple(range(parse_int(items[0], option, minimum=1)))
+    return parse_int_list(text, option, minimum=0)
+
+
+def parse_name_list(text: str, option: str) -> tuple[str, ...]:
+    """A comma list of names, lower-cased, without repeats."""
+    values = tuple(item.lower() for item in split_list(text, option))
+    if len(set(values)) != len(values):
+        raise DimcurseError(f"{text!r} repeats a value", option)
+    return values

@@ -1,0 +1,85 @@
+"""Terminal rendering: the aggregated rich table (mean ± sd over seeds, theory beside measured)."""
+
+from __future__ import annotations
+
+import os
+import platform
+
+import numpy as np
+import torch
+from rich.console import Console
+from rich.table import Table
+
+from dimcurse.provenance import versions
+from dimcurse.results import Result, aggregate, fmt, mean_sd
+
+
+def result_table(result: Result) -> Table:
+    """One row per setting; each shown column as ``mean ± sd``, its theory column right after it."""
+    summary = aggregate(result)
+    seeds = summary["n_seeds"].unique()
+    over = f"{seeds[0]} seed(s)" if len(seeds) == 1 else "seeds (n seeds per row)"
+    title = f"dimcurse {result.kernel}: mean ± sd over {over}; cyan 'theory' = closed form for the column on its left"
+    table = Table(title=title, title_justify="left")
+    keys = result.group_by + ([] if len(seeds) == 1 else ["n_seeds"])
+    for name in keys:
+        table.add_column(_header(name), justify="right" if name in ("dim", "n_seeds") else "left", no_wrap=True)
+    for measured, theory in result.show:
+        table.add_column(_header(measured), justify="right", no_wrap=True)
+        if theory is not None:
+            table.add_column("theory", justify="right", style="cyan", no_wrap=True)
+    for _, row in summary.iterrows():
+        cells = [fmt(row[name]) for name in keys]
+        for measured, theory in result.show:
+            cells.append(mean_sd(row[f"{measured}_mean"], row[f"{measured}_sd"]))
+            if theory is not None:
+                cells.append(fmt(row[theory]))
+        table.add_row(*cells)
+    return table
+
+
+def _header(column: str) -> str:
+    """Column names with spaces, so rich can wrap a long header instead of cutting it."""
+    return column.replace("_", " ")
+
+
+def console(stderr: bool = False) -> Console:
+    """A console that is wide when writing to a file or pipe (tables are not cut at 80 columns)."""
+    probe = Console(stderr=stderr)
+    return probe if probe.is_terminal else Console(stderr=stderr, width=220)
+
+
+def print_result(result: Result, console: Console) -> None:
+    console.print(result_table(result))
+    for note in result.notes:
+        console.print(f"note: {note}")
+
+
+def info_table() -> Table:
+    """Versions, devices and threads: what ``dimcurse info`` prints."""
+    table = Table(title="dimcurse info", show_header=False, title_justify="left")
+    table.add_column("what")
+    table.add_column("value")
+    for name, version in versions().items():
+        table.add_row(name, version)
+    table.add_row("platform", platform.platform())
+    table.add_row("cpu cores", str(os.cpu_count()))
+    table.add_row("torch threads", str(torch.get_num_threads()))
+    table.add_row("numpy blas", _blas_name())
+    table.add_row("devices", ", ".join(_devices()))
+    return table
+
+
+def _devices() -> list[str]:
+    devices = ["cpu"]
+    if torch.cuda.is_available():
+        devices += [f"cuda:{i} ({torch.cuda.get_device_name(i)})" for i in range(torch.cuda.device_count())]
+    return devices
+
+
+def _blas_name() -> str:
+    try:
+        config = np.show_config(mode="dicts")
+        return config["Build Dependencies"]["blas"]["name"]
+    except Exception:  # numpy's config layout differs across versions; this line is informational
+        return "unknown"

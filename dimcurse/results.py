@@ -1,0 +1,212 @@
+"""Results: tidy rows plus provenance, their aggregation over seeds, and small pluggable writers.
+
+Output contract: one row per setting x seed with the kernel's documented snake_case
+columns. Provenance travels embedded (json: ``{"provenance", "rows"}``; markdown: a
+closing ``<details>`` block; parquet: schema metadata key ``dimcurse``) and, for every
+file written, as a sidecar ``FILE.provenance.json``. Files are written atomically.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from dimcurse.errors import DimcurseError
+
+
+@dataclass
+class Result:
+    """What a kernel's ``run`` returns.
+
+    ``group_by``: the setting columns rows are aggregated over seeds by. ``show``: the
+    (measured, theory) column pairs the terminal table displays; theory may be None.
+    """
+
+    kernel: str
+    rows: pd.DataFrame
+    provenance: dict
+    group_by: list[str]
+    show: list[tuple[str, str | None]]
+    notes: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- aggregation
+
+
+def aggregate(result: Result) -> pd.DataFrame:
+    """Mean and sample sd over seeds of every shown column, per setting (``n_seeds`` counts the rows).
+
+    Columns: the group columns, ``n_seeds``, then ``<col>_mean`` and ``<col>_sd`` for each
+    measured column, and the theory column itself (constant within a group).
+    """
+    rows = result.rows
+    groups = rows.groupby(result.group_by, sort=False, dropna=False)
+    out = groups.size().rename("n_seeds").to_frame()
+    for measured, theory in result.show:
+        values = groups[measured]
+        out[f"{measured}_mean"] = values.mean()
+        out[f"{measured}_sd"] = values.std(ddof=1)  # NaN for a single seed: no spread to show
+        if theory is not None:
+            out[theory] = groups[theory].first()
+    return out.reset_index()
+
+
+def fmt(value: float, digits: int = 4) -> str:
+    """A number for the terminal: 4 significant digits, blanks for missing values."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
+def mean_sd(mean: float, sd: float) -> str:
+    """``1.234 ± 0.05``; just the mean when there is no spread (one seed)."""
+    if isinstance(sd, float) and math.isnan(sd):
+        return fmt(mean)
+    return f"{fmt(mean)} ± {fmt(sd, 2)}"
+
+
+# --------------------------------------------------------------------------- writers
+
+
+def _json_default(value):
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
+
+
+def _records(rows: pd.DataFrame) -> list[dict]:
+    """Rows as plain dicts; NaN becomes null so the JSON is valid."""
+    return json.loads(rows.to_json(orient="records", double_precision=15))
+
+
+def to_csv(result: Result) -> str:
+    return result.rows.to_csv(index=False, float_format="%.10g", lineterminator="\n")
+
+
+def to_json(result: Result) -> str:
+    body = {"provenance": result.provenance, "rows": _records(result.rows)}
+    return json.dumps(body, indent=1, default=_json_default) + "\n"
+
+
+def to_jsonl(result: Result) -> str:
+    return "".join(json.dumps(r, default=_json_default) + "\n" for r in _records(result.rows))
+
+
+def to_markdown(result: Result) -> str:
+    """The tidy rows as a GitHub table, then the provenance in a ``<details>`` block."""
+    cols = list(result.rows.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    for _, row in result.rows.iterrows():
+        lines.append("| " + " | ".join(fmt(row[c], 10) for c in cols) + " |")
+    block = json.dumps(result.provenance, indent=1, default=_json_default)
+    return "\n".join(lines) + f"\n\n<details><summary>provenance</summary>\n\n```json\n{block}\n```\n</details>\n"
+
+
+def to_parquet(result: Result) -> bytes:
+    pa = _pyarrow()
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(result.rows, preserve_index=False)
+    meta = dict(table.schema.metadata or {})
+    meta[b"dimcurse"] = json.dumps(result.provenance, default=_json_default).encode()
+    buffer = io.BytesIO()
+    pq.write_table(table.replace_schema_metadata(meta), buffer)
+    return buffer.getvalue()
+
+
+def _pyarrow():
+    try:
+        import pyarrow
+
+        return pyarrow
+    except ImportError:
+        raise DimcurseError("parquet output needs pyarrow: pip install 'dimcurse[parquet]'", "--out") from None
+
+
+WRITERS: dict[str, Callable[[Result], str | bytes]] = {
+    "csv": to_csv,
+    "json": to_json,
+    "jsonl": to_jsonl,
+    "markdown": to_markdown,
+    "parquet": to_parquet,
+}
+SUFFIXES = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".md": "markdown", ".markdown": "markdown", ".parquet": "parquet"}
+STDOUT_FORMATS = ("json", "jsonl", "csv", "markdown", "table")
+
+
+def format_for(path: str, fmt_name: str | None) -> str:
+    """The output format: ``--format`` when given, else the suffix of ``--out``."""
+    if fmt_name is not None:
+        name = fmt_name.strip().lower()
+        if name not in STDOUT_FORMATS + ("parquet",) or (name == "parquet" and path == "-"):
+            raise DimcurseError(f"unknown format {fmt_name!r} (use {', '.join(STDOUT_FORMATS)})", "--format")
+        if name == "table" and path != "-":
+            raise DimcurseError("'table' is for the terminal; give --out - or a file suffix", "--format")
+        return name
+    if path == "-":
+        return "table"
+    suffix = Path(path).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise DimcurseError(f"cannot tell the format of {path!r} (use {', '.join(SUFFIXES)})", "--out")
+    return SUFFIXES[suffix]
+
+
+def check_writable(path: str, fmt_name: str | None) -> str:
+    """Fail before any work if the output cannot be written; return the format."""
+    name = format_for(path, fmt_name)
+    if path == "-":
+        return name
+    if name == "parquet":
+        _pyarrow()
+    target = Path(path).expanduser()
+    parent = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise DimcurseError(f"{path!r} is a directory", "--out")
+    if not parent.is_dir():
+        raise DimcurseError(f"directory {str(parent)!r} does not exist", "--out")
+    if not os.access(parent, os.W_OK | os.X_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise DimcurseError(f"{path!r} is not writable", "--out")
+    return name
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write to a temporary file beside ``path``, fsync, then rename: readers never see half a file."""
+    path = Path(path).expanduser()
+    payload = data.encode() if isinstance(data, str) else data
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise DimcurseError(f"cannot write {str(path)!r}: {exc.strerror}", "--out") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise DimcurseError(f"cannot write {str(path)!r}: {exc.strerror}", "--out") from None
+
+
+def write_result(result: Result, path: str, fmt_name: str | None = None) -> None:
+    """Write ``result`` to ``path`` (``-`` is stdout) in the chosen format, with its provenance sidecar."""
+    name = format_for(path, fmt_name)
+    data = WRITERS[name](result)
+    if path == "-":
+        sys.stdout.write(data)
+        sys.stdout.flush()
+        return
+    write_atomic(Path(path), data)
+    sidecar = Path(path).expanduser().with_name(Path(path).name + ".provenance.json")
+    write_atomic(sidecar, json.dumps(result.provenance, indent=1, default=_json_default) + "\n")

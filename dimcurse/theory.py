@@ -1,0 +1,110 @@
+"""Closed forms for distances between i.i.d. random points (REFERENCES.md §1).
+
+Every function returns None where no closed form is known for that distribution and
+metric, so a table shows an empty theory cell rather than a guess.
+"""
+
+from __future__ import annotations
+
+import math
+
+from dimcurse.data import Distribution
+from dimcurse.neighbours import Metric
+
+
+def coordinate_moment(kind: str, r: float) -> float | None:
+    """E|x_i - y_i|^r for one coordinate of two i.i.d. points.
+
+    uniform on [0,1]: 2 / ((r+1)(r+2)); standard normal: x - y ~ N(0, 2), so
+    E|x - y|^r = 2^r Gamma((r+1)/2) / sqrt(pi).
+    """
+    if kind == "uniform":
+        return 2.0 / ((r + 1.0) * (r + 2.0))
+    if kind == "gaussian":
+        return math.exp(r * math.log(2.0) + math.lgamma((r + 1.0) / 2.0)) / math.sqrt(math.pi)
+    return None
+
+
+def power_moments(dist: Distribution, metric: Metric, dim: int) -> tuple[float, float] | None:
+    """Mean and variance of D^power (``Metric.power``: D^2 for l2, D for l1 and cosine, D^p for lp).
+
+    - i.i.d. coordinates (uniform, gaussian) under l1/l2/lp: sum_i |x_i - y_i|^p has mean
+      d mu_p and variance d (mu_2p - mu_p^2); e.g. uniform l2: d/6 and 7d/180, gaussian: 2d, 8d.
+    - sphere, l2: squared chord 2 - 2<x,y> with Var<x,y> = 1/d: mean 2, variance 4/d.
+    - subspace:K, l2: a Gaussian in K dimensions (rotation keeps L2): 2K and 8K.
+    - torus:K, l2: per circle |e(u) - e(v)|^2 = (2 - 2 cos 2pi(u - v)) / 4pi^2, mean 1/(2pi^2),
+      variance 1/(8pi^4); K independent circles add.
+    - cosine on gaussian, sphere or subspace:K: 1 - cos with E cos = 0, Var cos = 1/d (1/K).
+    """
+    p = metric.power
+    if p is None:
+        return None
+    if metric.kind in ("l1", "l2", "lp") and dist.kind in ("uniform", "gaussian"):
+        mu_p, mu_2p = coordinate_moment(dist.kind, p), coordinate_moment(dist.kind, 2 * p)
+        return dim * mu_p, dim * (mu_2p - mu_p**2)
+    if metric.kind == "l2":
+        if dist.kind == "sphere":
+            return 2.0, 4.0 / dim
+        if dist.kind == "subspace":
+            return 2.0 * dist.k, 8.0 * dist.k
+        if dist.kind == "torus":
+            return dist.k / (2 * math.pi**2), dist.k / (8 * math.pi**4)
+    if metric.kind == "cosine" and dist.kind in ("gaussian", "sphere", "subspace"):
+        k = dist.k if dist.kind == "subspace" else dim  # the cosine sees the K-dimensional Gaussian
+        return 1.0, 1.0 / k
+    return None
+
+
+def _gaussian_chi_mean(k: int) -> float:
+    """E|x - y| for x, y ~ N(0, I_k): sqrt(2) E chi_k = 2 Gamma((k+1)/2) / Gamma(k/2)."""
+    return 2.0 * math.exp(math.lgamma((k + 1) / 2.0) - math.lgamma(k / 2.0))
+
+
+def _sphere_chord_mean(dim: int) -> float:
+    """E|x - y| on S^(d-1): with s = (1 - <x,y>)/2 ~ Beta(a, a), a = (d-1)/2, chord = 2 sqrt(s),
+    so E chord = 2 B(a + 1/2, a) / B(a, a)."""
+    a = (dim - 1) / 2.0
+    log_beta = lambda x, y: math.lgamma(x) + math.lgamma(y) - math.lgamma(x + y)  # noqa: E731
+    return 2.0 * math.exp(log_beta(a + 0.5, a) - log_beta(a, a))
+
+
+def mean_distance(dist: Distribution, metric: Metric, dim: int) -> float | None:
+    """Exact E[D] where a closed form exists.
+
+    - gaussian (or subspace:K), l2: 2 Gamma((k+1)/2) / Gamma(k/2).
+    - sphere, l2 (d >= 2): 2 B(a + 1/2, a) / B(a, a), a = (d-1)/2.
+    - uniform, linf: P(D <= t) = (2t - t^2)^d, so E D = 1 - (sqrt(pi)/2) Gamma(d+1) / Gamma(d+3/2).
+    - cosine on gaussian/sphere/subspace: E[1 - cos] = 1.
+    """
+    if metric.kind == "l2":
+        if dist.kind in ("gaussian", "subspace"):
+            return _gaussian_chi_mean(dist.intrinsic_dim(dim) if dist.kind == "subspace" else dim)
+        if dist.kind == "sphere" and dim >= 2:
+            return _sphere_chord_mean(dim)
+    if metric.kind == "linf" and dist.kind == "uniform":
+        return 1.0 - math.sqrt(math.pi) / 2.0 * math.exp(math.lgamma(dim + 1.0) - math.lgamma(dim + 1.5))
+    if metric.kind == "cosine" and dist.kind in ("gaussian", "sphere", "subspace"):
+        return 1.0
+    return None
+
+
+def distance_cv(dist: Distribution, metric: Metric, dim: int) -> float | None:
+    """sd(D) / E(D) over random pairs.
+
+    Exact for l2 on gaussian/subspace (E D^2 = 2k) and on the sphere (E D^2 = 2), and for
+    cosine on gaussian/sphere/subspace (sd 1/sqrt(d)). Otherwise, for i.i.d. coordinates
+    under lp, the large-d limit of Francois, Wertz & Verleysen 2007:
+    sd/mean -> (1/p) (sigma_p / mu_p) / sqrt(d), sigma_p^2 = mu_2p - mu_p^2 per coordinate
+    (uniform: 0.8292, 0.7071, 0.5916 for p = 0.5, 1, 2, divided by sqrt(d)).
+    """
+    mean = mean_distance(dist, metric, dim)
+    if metric.kind == "l2" and mean is not None:
+        second = power_moments(dist, metric, dim)[0]  # E D^2
+        return math.sqrt(max(second - mean * mean, 0.0)) / mean
+    if metric.kind == "cosine" and mean is not None:
+        return math.sqrt(power_moments(dist, metric, dim)[1])
+    if metric.kind in ("l1", "l2", "lp") and dist.kind in ("uniform", "gaussian"):
+        p = metric.power
+        mu_p, mu_2p = coordinate_moment(dist.kind, p), coordinate_moment(dist.kind, 2 * p)
+        return math.sqrt(mu_2p - mu_p**2) / (p * mu_p) / math.sqrt(dim)
+    return None

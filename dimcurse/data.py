@@ -82,15 +82,16 @@ def _rotation(dim: int, k: int, seed: int) -> torch.Tensor:
     return q * torch.sign(torch.diagonal(r))  # sign fix makes the basis Haar-distributed
 
 
-def draw(dist: Distribution, n_rows: int, dim: int, seed: int, dtype=torch.float32) -> torch.Tensor:
+def draw(dist: Distribution, n_rows: int, dim: int, seed: int, dtype=torch.float32, stream: str = "points") -> torch.Tensor:
     """``n_rows`` i.i.d. points of ``dist`` in R^dim on the CPU.
 
-    Rows are drawn in order from one stream, so the first n rows do not depend on how
-    many more are drawn (points first, then queries).
+    Points and queries come from separate streams (``stream``), so the points of a seed
+    do not depend on how many queries are drawn; subspace and torus sets share their
+    rotation across streams (it depends on the seed and dimension only).
     """
     if dim < dist.min_dim():
         raise DimcurseError(f"{dist.name} needs dimensions of at least {dist.min_dim()}, got {dim}", "--dims")
-    gen = generator(seed, "draw", dist.name, dim)
+    gen = generator(seed, "draw", stream, dist.name, dim)
     if dist.kind == "uniform":
         x = torch.rand(n_rows, dim, generator=gen, dtype=torch.float64)
     elif dist.kind == "gaussian":

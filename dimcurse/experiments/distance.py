@@ -124,9 +124,7 @@ def _synthetic_sets(config: Config, seed: int, dtype, device) -> Iterator[PointS
     for name in config.dists:
         dist = parse_distribution(name)
         for dim in config.dims:
-            rows = draw(dist, config.n_points + config.n_queries, dim, seed, dtype)
-            points, queries = rows[: config.n_points], rows[config.n_points :]
-            yield PointSet(dist.name, dim, points.to(device), queries.to(device), dist)
+            yield _drawn_set(dist, dim, config.n_points, config.n_queries, seed, dtype, device)
 
 
 def _real_sets(config: Config, seed: int, dtype, device) -> Iterator[PointSet]:
@@ -142,9 +140,13 @@ def _real_sets(config: Config, seed: int, dtype, device) -> Iterator[PointSet]:
     as_tensor = lambda rows: torch.from_numpy(np.ascontiguousarray(x[rows])).to(dtype).to(device)  # noqa: E731
     points, queries = as_tensor(order[:n_points]), as_tensor(order[n_points : n_points + config.n_queries])
     yield PointSet(data.name, data.dim, points, queries, None)
-    gaussian = Distribution("gaussian")
-    rows = draw(gaussian, n_points + config.n_queries, data.dim, seed, dtype).to(device)
-    yield PointSet("gaussian", data.dim, rows[:n_points], rows[n_points:], gaussian)
+    yield _drawn_set(Distribution("gaussian"), data.dim, n_points, config.n_queries, seed, dtype, device)
+
+
+def _drawn_set(dist: Distribution, dim: int, n_points: int, n_queries: int, seed: int, dtype, device) -> PointSet:
+    points = draw(dist, n_points, dim, seed, dtype, stream="points").to(device)
+    queries = draw(dist, n_queries, dim, seed, dtype, stream="queries").to(device)
+    return PointSet(dist.name, dim, points, queries, dist)
 
 
 # --------------------------------------------------------------------------- one row

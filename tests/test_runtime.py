@@ -1,0 +1,35 @@
+import pytest
+import torch
+
+from dimcurse.errors import DimcurseError
+from dimcurse.runtime import derive_seed, generator, resolve_device, resolve_dtype
+
+
+def test_device_resolution():
+    assert resolve_device("cpu") == torch.device("cpu")
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device("auto").type == expected
+    with pytest.raises(DimcurseError, match="--device"):
+        resolve_device("tpu")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error raised without CUDA")
+@pytest.mark.parametrize("spec", ["cuda", "cuda:0", "cuda:3"])
+def test_cuda_without_a_gpu_is_a_clear_error(spec):
+    with pytest.raises(DimcurseError, match="no CUDA device"):
+        resolve_device(spec)
+
+
+def test_dtype():
+    assert resolve_dtype("float64") is torch.float64
+    with pytest.raises(DimcurseError, match="--dtype"):
+        resolve_dtype("float16")
+
+
+def test_streams_are_stable_and_independent():
+    assert derive_seed(0, "draw", 10) == derive_seed(0, "draw", 10)
+    assert derive_seed(0, "draw", 10) != derive_seed(0, "draw", 100)
+    assert derive_seed(0, "draw", 10) != derive_seed(1, "draw", 10)
+    a = torch.rand(3, generator=generator(4, "x"))
+    b = torch.rand(3, generator=generator(4, "x"))
+    assert torch.equal(a, b)

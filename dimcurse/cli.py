@@ -11,7 +11,6 @@ import sys
 from contextlib import contextmanager
 from typing import Optional
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -136,23 +135,33 @@ def main(argv: list[str] | None = None) -> None:
         command.main(args=argv, prog_name="dimcurse", standalone_mode=False)
     except DimcurseError as exc:
         _fail(f"error: {exc}", 2)
-    except click.exceptions.NoArgsIsHelpError as exc:
-        print(exc.format_message() if hasattr(exc, "format_message") else str(exc))
-        sys.exit(0)
-    except click.ClickException as exc:
-        _fail(f"error: {exc.format_message()}", 2)
-    except click.exceptions.Abort:
-        _fail("interrupted", 130)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
     except MemoryError:
         _fail("error: out of memory; use fewer points, a smaller --chunk or --dtype float32", 1)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except Exception as exc:  # a bug, not bad input: still one line, with a way to see more
-        if os.environ.get("DIMCURSE_DEBUG"):
-            raise
-        _fail(f"internal error: {type(exc).__name__}: {exc} (set DIMCURSE_DEBUG=1 for the traceback)", 1)
+    except Exception as exc:
+        _cli_exception(exc)
+
+
+def _cli_exception(exc: Exception) -> None:
+    """Map the command-line parser's own exceptions; anything else is a bug.
+
+    Matched by class name because typer >= 0.29 vendors its own copy of click's
+    exception classes (``typer._click``), while older releases use click's.
+    """
+    kinds = {cls.__name__ for cls in type(exc).__mro__}
+    if "NoArgsIsHelpError" in kinds:
+        print(exc.ctx.get_help())
+        sys.exit(0)
+    if "ClickException" in kinds:
+        _fail(f"error: {exc.format_message()}", 2)
+    if "Exit" in kinds:
+        sys.exit(getattr(exc, "exit_code", 0))
+    if "Abort" in kinds:
+        _fail("interrupted", 130)
+    if os.environ.get("DIMCURSE_DEBUG"):
+        raise exc
+    _fail(f"internal error: {type(exc).__name__}: {exc} (set DIMCURSE_DEBUG=1 for the traceback)", 1)
 
 
 def _fail(message: str, code: int) -> None:

@@ -1,0 +1,102 @@
+"""The CLI as a user types it: formats on stdout, bad input, determinism, version and info."""
+
+import io
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+import torch
+
+SMALL = ["--points", "300", "--queries", "20", "--id-points", "100", "--seeds", "2", "--quiet"]
+
+
+def test_version_and_info(cli):
+    code, out, _ = cli("--version")
+    assert code == 0 and out.startswith("dimcurse 0.")
+    code, out, _ = cli("info")
+    assert code == 0
+    for word in ("dimcurse", "python", "torch", "numpy", "torch threads", "devices", "cpu"):
+        assert word in out
+
+
+def test_python_dash_m_runs_the_same_cli():
+    done = subprocess.run([sys.executable, "-m", "dimcurse", "--version"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.startswith("dimcurse ")
+
+
+def test_table_on_the_terminal(cli):
+    code, out, err = cli("distance", "--dims", "2,50", *SMALL)
+    assert code == 0 and err == ""
+    assert "relative contrast" in out and "theory" in out and "±" in out
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "jsonl", "markdown"])
+def test_formats_on_stdout_carry_only_data(cli, fmt):
+    code, out, err = cli("distance", "--dims", "3,30", "--metric", "l2,cosine", *SMALL, "--out", "-", "--format", fmt)
+    assert code == 0 and err == ""
+    if fmt == "csv":
+        rows = pd.read_csv(io.StringIO(out))
+    elif fmt == "json":
+        body = json.loads(out)
+        rows = pd.DataFrame(body["rows"])
+        assert body["provenance"]["config"]["n_points"] == 300
+    elif fmt == "jsonl":
+        rows = pd.read_json(io.StringIO(out), lines=True)
+    else:
+        assert out.startswith("| dim | dist | metric | seed |")
+        return
+    assert len(rows) == 2 * 2 * 2  # dims x metrics x seeds
+    assert {"relative_contrast", "contrast_he", "dist_cv", "twonn_id", "mle_id", "hubness"} <= set(rows.columns)
+
+
+def test_out_file_writes_table_and_sidecar(cli, tmp_path):
+    target = tmp_path / "r.parquet"
+    code, out, _ = cli("distance", "--dims", "4", *SMALL, "--out", str(target))
+    assert code == 0 and "nn dist" in out
+    assert len(pd.read_parquet(target)) == 2
+    assert json.loads((tmp_path / "r.parquet.provenance.json").read_text())["kernel"] == "distance"
+
+
+def test_same_seed_gives_identical_output(cli):
+    args = ("distance", "--dims", "5,40", "--dist", "uniform,sphere", "--metric", "l1,lp:0.5", *SMALL, "--out", "-", "--format", "csv")
+    first, second = cli(*args), cli(*args)
+    assert first[0] == 0 and first[1] == second[1]
+
+
+BAD = [
+    (["--dims", "1,,2"], "--dims"), (["--dims", "abc"], "--dims"), (["--dims", "0"], "--dims"),
+    (["--dims", "-5"], "--dims"), (["--points", "0"], "--points"), (["--points", "abc"], "--points"),
+    (["--queries", "0"], "--queries"), (["--metric", "l3"], "--metric"), (["--metric", "lp:0"], "--metric"),
+    (["--dist", "cube"], "--dist"), (["--dist", "subspace:0"], "--dist"), (["--dist", "subspace:9", "--dims", "4"], "--dims"),
+    (["--points", "50", "--k", "60"], "--k"), (["--out", "/nonexistent-dir/x.csv"], "--out"),
+    (["--out", "x.xlsx"], "--out"), (["--out", "-", "--format", "yaml"], "--format"), (["--device", "tpu"], "--device"),
+    (["--dtype", "half"], "--dtype"), (["--seeds", "0"], "--seeds"), (["--seeds", "a"], "--seeds"),
+    (["--data", "nonexistent"], "--data"), (["--data", "mnist:/nowhere"], "--data"),
+    (["--data", "digits", "--dims", "10"], "--data"), (["--data", "digits", "--queries", "5000"], "--queries"),
+    (["--id-points", "-1"], "--id-points"), (["--mle-k", "1"], "--mle-k"), (["--foo"], "--foo"),
+]
+
+
+@pytest.mark.parametrize("args, option", BAD, ids=[" ".join(a) for a, _ in BAD])
+def test_bad_input_is_one_line_and_exit_2(cli, tmp_path, monkeypatch, args, option):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = cli("distance", *args, "--quiet")
+    assert code == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and option in lines[0], err
+    assert list(tmp_path.iterdir()) == []  # nothing half-written
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error raised without CUDA")
+def test_cuda_where_there_is_none(cli):
+    code, _, err = cli("distance", "--device", "cuda", "--quiet")
+    assert code == 2 and "no CUDA device" in err
+
+
+def test_progress_goes_to_stderr_and_quiet_silences_it(cli):
+    code, out, err = cli("distance", "--dims", "3", "--points", "200", "--queries", "10", "--id-points", "50",
+                         "--seeds", "1", "--quiet", "--out", "-", "--format", "jsonl")
+    assert code == 0 and err == "" and len(out.splitlines()) == 1

@@ -111,13 +111,25 @@ def exact_distances(a: torch.Tensor, b: torch.Tensor, metric: Metric) -> torch.T
 
 @dataclass
 class _Prepared:
-    """Working copies for the chunk loop: centred (l2) or normalised (cosine) data, squared norms."""
+    """Working copies for the chunk loop.
+
+    l2: queries centred on the points' mean; each point chunk is centred as it is read
+    (no second copy of the points), and the largest centred squared norm seen is kept
+    for the rounding bound. cosine: unit-norm rows.
+    """
 
     queries: torch.Tensor
     points: torch.Tensor
+    gamma: float  # relative rounding bound of one length-d dot product
+    centre: torch.Tensor | None = None
     q_sq: torch.Tensor | None = None
-    p_sq: torch.Tensor | None = None
-    rounding: torch.Tensor | None = None  # per-query bound on |approx key - exact key|
+    p_sq_max: float = 0.0
+
+    def rounding(self, metric: Metric) -> torch.Tensor:
+        """Per-query bound on |approximate key - exact key| (float64)."""
+        if metric.kind == "l2":
+            return self.gamma * 2 * (self.q_sq.double() + self.p_sq_max)
+        return torch.full((self.queries.shape[0],), 2 * self.gamma, dtype=torch.float64, device=self.queries.device)
 
 
 def _prepare(queries: torch.Tensor, points: torch.Tensor, metric: Metric) -> _Prepared:
@@ -127,25 +139,27 @@ def _prepare(queries: torch.Tensor, points: torch.Tensor, metric: Metric) -> _Pr
     # ~ lambda * sqrt(d) * u), with lambda = 8 so a violation is practically impossible.
     gamma = (8.0 * math.sqrt(dim) + 8.0) * unit
     if metric.kind == "l2":
-        centre = points.double().mean(dim=0).to(points.dtype)  # centring cuts the expansion's error 3-4x
-        q, x = queries - centre, points - centre
-        q_sq, p_sq = (q * q).sum(1), (x * x).sum(1)
-        rounding = gamma * 2 * (q_sq + p_sq.max()).double()
-        return _Prepared(q, x, q_sq, p_sq, rounding)
+        # Centring cuts the expansion's error 3-4x; any nearby centre does, so the mean of
+        # the first 64k points (no float64 copy of all points) is enough.
+        centre = points[:65536].mean(dim=0)
+        q = queries - centre
+        return _Prepared(q, points, gamma, centre=centre, q_sq=(q * q).sum(1))
     if metric.kind == "cosine":
-        rounding = torch.full((queries.shape[0],), 2 * gamma, dtype=torch.float64, device=queries.device)
-        return _Prepared(_unit_rows(queries), _unit_rows(points), rounding=rounding)
+        return _Prepared(_unit_rows(queries), _unit_rows(points), gamma)
     if metric.kind == "lp" and metric.p < 1 and points.dtype == torch.float32:
         # (sum |d|^p)^(1/p) overflows float32 for small p (torch.cdist does): work in float64.
-        return _Prepared(queries.double(), points.double())
-    return _Prepared(queries, points)
+        return _Prepared(queries.double(), points.double(), gamma)
+    return _Prepared(queries, points, gamma)
 
 
 def _chunk_keys(prep: _Prepared, q_slice: slice, p_slice: slice, metric: Metric) -> torch.Tensor:
     """The q x c matrix of keys: squared distance for l2, the distance itself otherwise."""
     q, x = prep.queries[q_slice], prep.points[p_slice]
     if metric.kind == "l2":
-        keys = torch.addmm(prep.p_sq[p_slice], q, x.T, alpha=-2.0)
+        x = x - prep.centre  # cache-sized chunk: cheaper than a centred copy of all points
+        x_sq = (x * x).sum(1)
+        prep.p_sq_max = max(prep.p_sq_max, float(x_sq.max()))
+        keys = torch.addmm(x_sq, q, x.T, alpha=-2.0)
         return keys.add_(prep.q_sq[q_slice, None]).clamp_min_(0.0)
     if metric.kind == "cosine":
         return torch.addmm(torch.ones((), dtype=q.dtype, device=q.device), q, x.T, alpha=-1.0).clamp_min_(0.0)
@@ -154,13 +168,20 @@ def _chunk_keys(prep: _Prepared, q_slice: slice, p_slice: slice, metric: Metric)
     return torch.cdist(q, x, p=p, compute_mode="donot_use_mm_for_euclid_dist")
 
 
-def _merge_top(vals, idx, new_vals, new_idx, k: int, largest: bool):
-    """Keep the k smallest (or largest) of the running candidates and a chunk's."""
-    if vals is not None:
-        new_vals, new_idx = torch.cat([vals, new_vals], 1), torch.cat([idx, new_idx], 1)
-    k = min(k, new_vals.shape[1])
-    top_vals, pos = torch.topk(new_vals, k, dim=1, largest=largest, sorted=True)
-    return top_vals, torch.gather(new_idx, 1, pos)
+def _merge_top(vals, idx, keys: torch.Tensor, offset: int, k: int, largest: bool):
+    """Keep the k smallest (or largest) of the running candidates and a chunk's keys.
+
+    The chunk is reduced to its own top k first, so only q x 2k values are ever merged
+    (no q x c index matrix is materialised).
+    """
+    k_chunk = min(k, keys.shape[1])
+    new_vals, pos = torch.topk(keys, k_chunk, dim=1, largest=largest, sorted=vals is None)
+    new_idx = pos + offset
+    if vals is None:
+        return new_vals, new_idx
+    both_vals, both_idx = torch.cat([vals, new_vals], 1), torch.cat([idx, new_idx], 1)
+    top_vals, where = torch.topk(both_vals, min(k, both_vals.shape[1]), dim=1, largest=largest, sorted=True)
+    return top_vals, torch.gather(both_idx, 1, where)
 
 
 @dataclass
@@ -213,50 +234,111 @@ class _Sums:
             self.pw2[q_slice] += total(keys * keys)
 
 
+def _row_extremes(keys: torch.Tensor):
+    """Per row: (min, its column, second smallest) and (max, its column, second largest).
+
+    On the CPU numpy's SIMD argmin/min are about 10x faster than torch.topk here, and
+    this reduction, not the matrix product, dominated the kernel at d <= 100.
+    """
+    if keys.shape[1] == 1:
+        inf = torch.full_like(keys[:, 0], math.inf)
+        zero = torch.zeros_like(keys[:, 0], dtype=torch.long)
+        return (keys[:, 0], zero, inf), (keys[:, 0], zero, -inf)
+    if keys.device.type != "cpu":
+        lo_v, lo_i = torch.topk(keys, 2, dim=1, largest=False)
+        hi_v, hi_i = torch.topk(keys, 2, dim=1, largest=True)
+        return (lo_v[:, 0], lo_i[:, 0], lo_v[:, 1]), (hi_v[:, 0], hi_i[:, 0], hi_v[:, 1])
+    a = keys.contiguous().numpy()
+    rows = np.arange(a.shape[0])
+    out = []
+    for pick, fill, reduce in ((np.argmin, np.inf, np.min), (np.argmax, -np.inf, np.max)):
+        col = pick(a, axis=1)
+        best = a[rows, col]  # fancy indexing copies
+        a[rows, col] = fill  # hide the best to read the runner-up, then put it back
+        second = reduce(a, axis=1)
+        a[rows, col] = best
+        out.append((torch.from_numpy(best), torch.from_numpy(col), torch.from_numpy(second)))
+    return out[0], out[1]
+
+
+class _Extremes:
+    """Running candidates of one query block: the best k chunk-winners for each extreme, and a bound.
+
+    Each chunk contributes its best point (a candidate) and its runner-up value; a point
+    that is not a candidate is no better than the best runner-up seen or the best
+    winner dropped from the k kept. That bound is what certification compares with.
+    """
+
+    def __init__(self, k: int):
+        self.k = k
+        self.state = {False: None, True: None}  # largest -> (vals, idx, bound)
+
+    def update(self, keys: torch.Tensor, offset: int) -> None:
+        lo, hi = _row_extremes(keys)
+        self._merge(lo, offset, largest=False)
+        self._merge(hi, offset, largest=True)
+
+    def _merge(self, chunk, offset: int, largest: bool) -> None:
+        best, col, second = chunk
+        vals, idx = best[:, None], (col + offset)[:, None].to(torch.long)
+        bound = second.double()
+        if self.state[largest] is not None:
+            old_vals, old_idx, old_bound = self.state[largest]
+            vals, idx = torch.cat([old_vals, vals], 1), torch.cat([old_idx, idx], 1)
+            bound = torch.maximum(old_bound, bound) if largest else torch.minimum(old_bound, bound)
+        if vals.shape[1] > self.k:
+            vals, order = torch.sort(vals, dim=1, descending=largest)
+            idx = torch.gather(idx, 1, order)
+            dropped = vals[:, self.k].double()
+            bound = torch.maximum(bound, dropped) if largest else torch.minimum(bound, dropped)
+            vals, idx = vals[:, : self.k], idx[:, : self.k]
+        self.state[largest] = (vals, idx, bound)
+
+    def result(self):
+        return self.state[False], self.state[True]
+
+
 def query_stats(
     queries: torch.Tensor,
     points: torch.Tensor,
     metric: Metric,
     *,
     moments: bool = True,
-    chunk_elems: int = 1 << 22,
+    chunk_elems: int = 1 << 20,
     candidates: int = 8,
     progress: Callable[[float], None] | None = None,
 ) -> QueryStats:
     """Nearest, farthest, mean and spread of the distances from each query to all points.
 
-    ``chunk_elems`` bounds the q x c block held at once (elements; 4M float32 = 16 MiB per
-    temporary). ``candidates`` is the k kept per extreme for the matrix-product metrics.
+    ``chunk_elems`` bounds the q x c block held at once (elements; the default 1M float32
+    is 4 MiB per temporary, small enough to stay in cache while it is reduced).
+    ``candidates`` is how many chunk winners per extreme are recomputed exactly.
+    ``moments=False`` skips the mean, spread and power sums (nearest and farthest only).
     ``progress`` is called with the fraction of the work done by each chunk.
     """
     n_q, n_p = queries.shape[0], points.shape[0]
     if n_q == 0 or n_p == 0:
         raise DimcurseError("need at least one query and one point")
     prep = _prepare(queries, points, metric)
-    k = candidates if metric.uses_matmul else 1
     q_block = min(n_q, 4096)
-    p_block = max(1, chunk_elems // q_block)
+    p_block = max(2, chunk_elems // q_block)
     sums = _Sums(n_q, points.device) if moments else None
-    lo_v = lo_i = hi_v = hi_i = None
-    rows_lo, rows_hi = [], []
+    blocks = []
     for q0 in range(0, n_q, q_block):
         qs = slice(q0, min(n_q, q0 + q_block))
-        lo_v = lo_i = hi_v = hi_i = None
+        extremes = _Extremes(candidates)
         for p0 in range(0, n_p, p_block):
             ps = slice(p0, min(n_p, p0 + p_block))
             keys = _chunk_keys(prep, qs, ps, metric)
-            ids = torch.arange(ps.start, ps.stop, device=keys.device).expand(keys.shape[0], -1)
-            lo_v, lo_i = _merge_top(lo_v, lo_i, keys, ids, k, largest=False)
-            hi_v, hi_i = _merge_top(hi_v, hi_i, keys, ids, k, largest=True)
             if sums is not None:
                 sums.add(qs, keys, metric)
+            extremes.update(keys, ps.start)
             if progress is not None:
                 progress((qs.stop - qs.start) * (ps.stop - ps.start) / (n_q * n_p))
-        rows_lo.append((lo_v, lo_i))
-        rows_hi.append((hi_v, hi_i))
-    lo_v, lo_i = (torch.cat(t) for t in zip(*rows_lo))
-    hi_v, hi_i = (torch.cat(t) for t in zip(*rows_hi))
-    nn, nn_idx, far, far_idx, n_fallback = _exact_extremes(queries, points, metric, prep, lo_v, lo_i, hi_v, hi_i)
+        blocks.append(extremes.result())
+    lo = [torch.cat(parts) for parts in zip(*(b[0] for b in blocks))]
+    hi = [torch.cat(parts) for parts in zip(*(b[1] for b in blocks))]
+    nn, nn_idx, far, far_idx, n_fallback = _exact_extremes(queries, points, metric, prep, lo, hi)
     mean = sd = None
     pow_mean = pow_var = float("nan")
     if sums is not None:
@@ -274,8 +356,15 @@ def _key_of(distance: torch.Tensor, metric: Metric) -> torch.Tensor:
     return distance * distance if metric.kind == "l2" else distance
 
 
-def _exact_extremes(queries, points, metric, prep, lo_v, lo_i, hi_v, hi_i):
-    """Recompute the candidates exactly, certify them, and fall back to a full exact scan where needed."""
+def _exact_extremes(queries, points, metric, prep, lo, hi):
+    """Recompute the candidates exactly, certify them, and fall back to a full exact scan where needed.
+
+    ``lo``/``hi`` are (approximate values, indices, bound on every other point's
+    approximate value). With a matrix-product metric the approximations may be off by
+    the rounding bound, so the best exact candidate is certified only if it beats the
+    bound by that much; otherwise the query is scanned exactly.
+    """
+    (_, lo_i, lo_bound), (_, hi_i, hi_bound) = lo, hi
     exact_lo = _exact_rows(queries, points, lo_i, metric)
     exact_hi = _exact_rows(queries, points, hi_i, metric)
     nn, nn_pos = exact_lo.min(dim=1)
@@ -283,11 +372,11 @@ def _exact_extremes(queries, points, metric, prep, lo_v, lo_i, hi_v, hi_i):
     nn_idx = torch.gather(lo_i, 1, nn_pos[:, None])[:, 0]
     far_idx = torch.gather(hi_i, 1, far_pos[:, None])[:, 0]
     uncertain = torch.zeros_like(nn, dtype=torch.bool)
-    if metric.uses_matmul and lo_v.shape[1] < points.shape[0]:
-        bound = prep.rounding
-        # Any point outside the candidates has an exact key >= k-th approximate key - bound.
-        uncertain |= _key_of(nn, metric) > lo_v[:, -1].double() - bound
-        uncertain |= _key_of(far, metric) < hi_v[:, -1].double() + bound
+    if metric.uses_matmul:
+        bound = prep.rounding(metric)
+        # Any point outside the candidates has an exact key >= its approximate key - bound.
+        uncertain |= _key_of(nn, metric) > lo_bound - bound
+        uncertain |= _key_of(far, metric) < hi_bound + bound
     todo = torch.nonzero(uncertain).flatten().tolist()
     for row in todo:
         nn[row], nn_idx[row], far[row], far_idx[row] = _full_exact_scan(queries[row], points, metric)
@@ -317,7 +406,7 @@ def _full_exact_scan(query, points, metric, block: int = 1 << 21):
 # --------------------------------------------------------------------------- k nearest neighbours
 
 
-def knn(points: torch.Tensor, metric: Metric, k: int, chunk_elems: int = 1 << 22) -> tuple[np.ndarray, np.ndarray]:
+def knn(points: torch.Tensor, metric: Metric, k: int, chunk_elems: int = 1 << 20) -> tuple[np.ndarray, np.ndarray]:
     """The k nearest other points of every point: exact float64 distances (m x k, ascending) and indices.
 
     Candidates are chosen with the chunked keys (2k of them for the matrix-product
@@ -338,8 +427,7 @@ def knn(points: torch.Tensor, metric: Metric, k: int, chunk_elems: int = 1 << 22
             ps = slice(p0, min(m, p0 + p_block))
             keys = _chunk_keys(prep, qs, ps, metric)
             _mask_self(keys, qs, ps)
-            ids = torch.arange(ps.start, ps.stop, device=keys.device).expand(keys.shape[0], -1)
-            vals, idx = _merge_top(vals, idx, keys, ids, keep, largest=False)
+            vals, idx = _merge_top(vals, idx, keys, ps.start, keep, largest=False)
         rows.append(idx)
     idx = torch.cat(rows)
     exact = _exact_rows(points, points, idx, metric)

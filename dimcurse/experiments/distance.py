@@ -58,7 +58,7 @@ class Config:
     """Let torchvision download mnist/fashion-mnist into DIR [--download]."""
     dtype: str = "float32"
     """Working precision of the chunked distances [--dtype]; extremes are always recomputed in float64."""
-    chunk_elems: int = 1 << 22
+    chunk_elems: int = 1 << 20
     """Query x point block held at once (elements); bounds memory [--chunk]."""
 
 

@@ -58,10 +58,14 @@ QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar.")
 
 @contextmanager
 def _progress(quiet: bool, description: str):
-    """A rich progress bar on stderr; yields a callback taking fractions of the whole run."""
+    """A rich progress bar on stderr; yields a callback taking fractions of the whole run.
+
+    Shown only when stderr is a terminal: a log file or pipe gets no bar (nor the blank
+    line rich leaves behind).
+    """
     bar = Progress(
         TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
-        TimeElapsedColumn(), TimeRemainingColumn(), console=stderr, transient=True, disable=quiet,
+        TimeElapsedColumn(), TimeRemainingColumn(), console=stderr, transient=True, disable=quiet or not stderr.is_terminal,
     )
     with bar:
         task = bar.add_task(description, total=1.0)

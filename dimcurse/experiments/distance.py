@@ -249,7 +249,9 @@ def _rows_for_set(pset: PointSet, metrics, config: Config, seed: int, device, ti
 def _notes(config: Config, table: pd.DataFrame) -> list[str]:
     notes = []
     if (table["exact_fallbacks"] > 0).any():
-        notes.append(f"{int(table['exact_fallbacks'].sum())} queries could not be certified from candidates and were recomputed exactly.")
+        count = int(table["exact_fallbacks"].sum())
+        notes.append(f"{count} {'query' if count == 1 else 'queries'} could not be certified from candidates and "
+                     "were recomputed exactly (see exact_fallbacks).")
     if np.isinf(table["relative_contrast"]).any():
         notes.append("relative_contrast is inf where a query coincides with a point (nearest distance 0).")
     return notes

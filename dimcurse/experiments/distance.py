@@ -62,6 +62,10 @@ class Config:
     """Query x point block held at once (elements); bounds memory [--chunk]."""
 
 
+# A tiny budget for smoke and conformance tests (every kernel defines one).
+SMOKE = Config(dims=(3, 20), dists=("uniform", "subspace:2"), metrics=("l2", "l1"), n_points=200,
+               n_queries=10, seeds=(0, 1), id_points=100, k=5, mle_k=5)
+
 # Config field -> CLI option, so validation errors name what the user typed.
 OPTION = {
     "dims": "--dims", "dists": "--dist", "metrics": "--metric", "n_points": "--points",

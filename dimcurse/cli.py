@@ -18,8 +18,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 import dimcurse
 from dimcurse import render
 from dimcurse.errors import DimcurseError
-from dimcurse.experiments import distance
-from dimcurse.parsing import parse_int_list, parse_name_list, parse_seeds
+from dimcurse.experiments import approx, distance
+from dimcurse.parsing import parse_float, parse_int_list, parse_name_list, parse_seeds
 from dimcurse.results import Result, check_writable, write_result
 from dimcurse.runtime import resolve_device
 
@@ -72,10 +72,14 @@ def _progress(quiet: bool, description: str):
         yield lambda fraction: bar.advance(task, fraction)
 
 
-def _execute(kernel, config, device: str, out: str, fmt: Optional[str], quiet: bool) -> Result:
-    """The chain every kernel command follows: validate, check the output, run, then render or write."""
+def _execute(kernel, config, device: str, out: str, fmt: Optional[str], quiet: bool, fit_out: Optional[str] = None) -> Result:
+    """The chain every kernel command follows: validate, check the outputs, run, then render or write."""
     kernel.validate(config)
     fmt_name = check_writable(out, fmt)
+    if fit_out is not None:
+        if fit_out == "-":
+            raise DimcurseError("give a file name (stdout carries the rows)", "--fit-out")
+        check_writable(fit_out, None)
     torch_device = resolve_device(device)
     with _progress(quiet, kernel.KERNEL) as tick:
         result = kernel.run(config, device=torch_device, progress=tick)
@@ -87,6 +91,10 @@ def _execute(kernel, config, device: str, out: str, fmt: Optional[str], quiet: b
         write_result(result, out, fmt_name)
         if not quiet:
             stderr.print(f"wrote {out} (provenance: {out}.provenance.json)")
+    if fit_out is not None and result.fits is not None:
+        write_result(Result(result.kernel, result.fits, result.provenance, [], []), fit_out)
+        if not quiet:
+            stderr.print(f"wrote {fit_out}")
     return result
 
 
@@ -127,6 +135,51 @@ def distance_cmd(
         id_points=id_points, data=data, download=download, dtype=dtype, chunk_elems=chunk,
     )
     _execute(distance, config, device, out, format, quiet)
+
+
+@app.command("approx")
+def approx_cmd(
+    width: Optional[int] = typer.Option(None, "--width", help="One hidden width (per tree node for --arch tree)."),
+    widths: Optional[str] = typer.Option(None, "--widths", help="Widths to sweep, e.g. 8,16,32,64,128,256."),
+    target: str = typer.Option("barron", "--target", help="Target function(s), comma list; see --list-targets."),
+    dims: Optional[str] = typer.Option(None, "--dims", help="Dimensions for targets defined in any d (default 8)."),
+    arch: str = typer.Option("shallow", "--arch", help="shallow, deep, tree (comma list to compare)."),
+    depth: int = typer.Option(approx.Config.depth, "--depth", help="Hidden layers of the deep architecture."),
+    activation: str = typer.Option("relu", "--activation", help="relu, tanh, softplus, silu, poly."),
+    samples: int = typer.Option(approx.Config.n_samples, "--samples", help="Training samples per seed."),
+    test_samples: int = typer.Option(approx.Config.n_test, "--test-samples", help="Test samples per seed."),
+    steps: int = typer.Option(approx.Config.steps, "--steps", help="Optimiser steps (LBFGS: iterations per model)."),
+    optimizer: str = typer.Option("adam", "--optimizer", help="adam (batched) or lbfgs (one model at a time)."),
+    lr: Optional[str] = typer.Option(None, "--lr", help="Learning rate (default 3e-3 Adam, 1.0 LBFGS)."),
+    baselines: Optional[str] = typer.Option(None, "--baselines", help="random-features,knn on the same data."),
+    knn_k: int = typer.Option(approx.Config.knn_k, "--knn-k", help="Neighbours of the k-NN baseline."),
+    teacher_k: int = typer.Option(approx.Config.teacher_k, "--teacher-k", help="Intrinsic dimension of the teacher target."),
+    q_power_k: int = typer.Option(approx.Config.q_power_k, "--q-power-k", help="k of the q-power target Q^(2^k)."),
+    fit_out: Optional[str] = typer.Option(None, "--fit-out", help="Write the exponent fit table to this file."),
+    list_targets: bool = typer.Option(False, "--list-targets", help="Print the targets with their formulas and exit."),
+    seeds: str = SEEDS, device: str = DEVICE, dtype: str = DTYPE,
+    out: str = OUT, format: Optional[str] = FORMAT, quiet: bool = QUIET,
+):
+    """Approximation error against width: shallow, deep and tree networks against the curse."""
+    if list_targets:
+        render.console().print(render.targets_table())
+        return
+    if width is not None and widths is not None:
+        raise DimcurseError("give --width or --widths, not both", "--width")
+    if width is not None and width < 1:
+        raise DimcurseError(f"must be at least 1, got {width}", "--width")
+    defaults = approx.Config()
+    config = approx.Config(
+        targets=parse_name_list(target, "--target"),
+        dims=parse_int_list(dims, "--dims") if dims is not None else None,
+        archs=parse_name_list(arch, "--arch"),
+        widths=(width,) if width is not None else parse_int_list(widths, "--widths") if widths is not None else defaults.widths,
+        depth=depth, activation=activation.strip().lower(), n_samples=samples, n_test=test_samples, steps=steps,
+        optimizer=optimizer.strip().lower(), lr=parse_float(lr, "--lr", positive=True) if lr is not None else None,
+        seeds=parse_seeds(seeds), baselines=parse_name_list(baselines, "--baselines") if baselines else (),
+        knn_k=knn_k, teacher_k=teacher_k, q_power_k=q_power_k, dtype=dtype,
+    )
+    _execute(approx, config, device, out, format, quiet, fit_out)
 
 
 # --------------------------------------------------------------------------- entry point

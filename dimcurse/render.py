@@ -51,8 +51,34 @@ def console(stderr: bool = False) -> Console:
 
 def print_result(result: Result, console: Console) -> None:
     console.print(result_table(result))
+    if result.fits is not None:
+        shown = [c for c in result.fits.columns if c != "alpha_theil_sen"]
+        console.print(frame_table(result.fits[shown], "exponent fits: rel_rmse ~ params^(-alpha), 95 % interval from resampling seeds"))
     for note in result.notes:
         console.print(f"note: {note}")
+
+
+def frame_table(frame, title: str) -> Table:
+    """Any small DataFrame as a rich table (numbers to 4 significant digits)."""
+    table = Table(title=title, title_justify="left")
+    for name in frame.columns:
+        table.add_column(_header(name), justify="right" if frame[name].dtype.kind in "fiu" else "left")
+    for _, row in frame.iterrows():
+        table.add_row(*[fmt(row[name]) for name in frame.columns])
+    return table
+
+
+def targets_table() -> Table:
+    """What ``dimcurse approx --list-targets`` prints."""
+    from dimcurse.targets import TARGETS
+
+    table = Table(title="dimcurse approx targets", title_justify="left")
+    for name in ("name", "d", "domain", "formula", "source"):
+        table.add_column(name)
+    for t in TARGETS.values():
+        dim = str(t.fixed_dim) if t.fixed_dim else "any" + (" (2^m for tree)" if t.tree else "")
+        table.add_row(t.name, dim, f"[{t.low:.3g}, {t.high:.3g}]^d", t.formula, t.source)
+    return table
 
 
 def info_table() -> Table:

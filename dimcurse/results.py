@@ -37,6 +37,7 @@ class Result:
     group_by: list[str]
     show: list[tuple[str, str | None]]
     notes: list[str] = field(default_factory=list)
+    fits: pd.DataFrame | None = None  # a kernel's secondary table (approx: the exponent fits)
 
 
 # --------------------------------------------------------------------------- aggregation

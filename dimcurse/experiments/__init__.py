@@ -7,8 +7,9 @@ its maths changes, so stored results of an older version are never mixed in),
 for smoke tests).
 """
 
-from dimcurse.experiments import distance
+from dimcurse.experiments import approx, distance
 
 REGISTRY = {
     "distance": distance,
+    "approx": approx,
 }

@@ -1,0 +1,93 @@
+"""Power-law exponents: rel_rmse ~ params^(-alpha), with a confidence interval from resampling seeds.
+
+Practice from REFERENCES §2: take the median over seeds per size, leave out points that
+are estimation-limited (test error far above train error) or on a plateau (the error
+stopped falling: optimiser or precision limited), fit by least squares on log-log
+axes (Theil-Sen reported beside it), and resample seeds for the interval.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Fit:
+    alpha: float
+    alpha_lo: float
+    alpha_hi: float
+    alpha_theil_sen: float
+    n_used: int
+    excluded: str  # e.g. "params=8193 plateau; params=81 estimation-limited"
+
+
+def _slope(logx: np.ndarray, logy: np.ndarray) -> float:
+    """Least-squares slope of logy on logx."""
+    return float(np.polyfit(logx, logy, 1)[0])
+
+
+def theil_sen(logx: np.ndarray, logy: np.ndarray) -> float:
+    """Median of pairwise slopes (robust to one bad point)."""
+    i, j = np.triu_indices(len(logx), 1)
+    return float(np.median((logy[j] - logy[i]) / (logx[j] - logx[i])))
+
+
+def select_points(params, test, train, gap: float = 2.0, plateau: float = 0.9):
+    """Which sizes to fit: a boolean mask and the reasons for the rest.
+
+    ``test``/``train``: median errors per size (ascending params). A size is
+    estimation-limited when test > gap x train. The trailing plateau is cut from the
+    largest size down: a last point whose error is not below ``plateau`` x the error of
+    the point before it goes, until one falls clearly (an error that stopped falling
+    is the optimiser's or the float's limit, not the approximation rate).
+    """
+    keep = np.isfinite(test) & (test > 0)
+    reasons = []
+    for i in np.flatnonzero(keep & (test > gap * train)):
+        keep[i] = False
+        reasons.append(f"params={params[i]} estimation-limited")
+    kept = list(np.flatnonzero(keep))
+    plateau_points = []
+    while len(kept) >= 2 and test[kept[-1]] >= plateau * test[kept[-2]]:
+        plateau_points.append(kept.pop())
+    if plateau_points and (len(kept) < 3 or test[kept[0]] < 2 * test[kept[-1]]):
+        # The error never fell clearly: that flatness is the result (alpha ~ 0), not a plateau.
+        return keep, "; ".join(reasons + ["no clear fall: no plateau cut"])
+    for i in sorted(plateau_points):
+        keep[i] = False
+        reasons.append(f"params={params[i]} plateau")
+    return keep, "; ".join(reasons)
+
+
+def fit_exponent(params, test, train=None, resamples: int = 200, seed: int = 0) -> Fit:
+    """Fit alpha in test ~ params^(-alpha).
+
+    ``params``: (M,) sizes; ``test``/``train``: (S, M) errors per seed (NaN = diverged,
+    ignored). The interval is the 2.5-97.5 % range over ``resamples`` resamplings of the
+    seeds (with replacement), refitting on the same sizes.
+    """
+    params = np.asarray(params, dtype=float)
+    test = np.atleast_2d(np.asarray(test, dtype=float))
+    train = test if train is None else np.atleast_2d(np.asarray(train, dtype=float))  # no train: never limited
+    order = np.argsort(params)
+    params, test, train = params[order], test[:, order], train[:, order]
+    with np.errstate(all="ignore"):
+        med_test, med_train = np.nanmedian(test, axis=0), np.nanmedian(train, axis=0)
+    keep, excluded = select_points(params.astype(int), med_test, med_train)
+    nan = float("nan")
+    if keep.sum() < 3:
+        return Fit(nan, nan, nan, nan, int(keep.sum()), (excluded + "; " if excluded else "") + "fewer than 3 sizes left")
+    logx = np.log(params[keep])
+    alpha = -_slope(logx, np.log(med_test[keep]))
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(resamples):
+        rows = rng.integers(0, test.shape[0], test.shape[0])
+        with np.errstate(all="ignore"):
+            med = np.nanmedian(test[rows][:, keep], axis=0)
+        if np.all(np.isfinite(med) & (med > 0)):
+            draws.append(-_slope(logx, np.log(med)))
+    lo, hi = (np.percentile(draws, [2.5, 97.5]) if draws else (nan, nan))
+    return Fit(alpha, float(lo), float(hi), -theil_sen(logx, np.log(med_test[keep])), int(keep.sum()), excluded)

@@ -1,0 +1,296 @@
+"""Batched networks: many widths x seeds as one computation, and their trainer.
+
+Every model family takes inputs stacked over seeds, (S, n, d), and returns one output
+column per width, (S, n, M): model (s, j) is seed s's network of width ``widths[j]``.
+The models share no parameters, so with Adam (elementwise) on the summed loss each
+trains exactly as it would alone (REFERENCES §2); LBFGS, whose line search would couple
+them, is run one model at a time.
+
+Each model's initial weights come from its own (seed, arch, width) stream, so a model
+is initialised identically whether it is trained in a batch or alone.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from dimcurse.errors import DimcurseError
+from dimcurse.runtime import generator
+
+# --------------------------------------------------------------------------- activations
+
+
+def _poly_coefficients(degree: int = 2, half_width: float = 3.0) -> np.ndarray:
+    """Least-squares fit of ReLU on [-a, a] by a polynomial (Poggio & Liao 2017 use such a smooth stand-in)."""
+    grid = np.linspace(-half_width, half_width, 2001)
+    return np.polynomial.polynomial.polyfit(grid, np.maximum(grid, 0.0), degree)
+
+
+POLY = tuple(float(c) for c in _poly_coefficients())  # ~ 0.28 + x/2 + 0.16 x^2 on [-3, 3]
+
+
+def _poly(x: torch.Tensor) -> torch.Tensor:
+    c0, c1, c2 = POLY
+    return c0 + x * (c1 + c2 * x)
+
+
+ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "relu": torch.relu, "tanh": torch.tanh, "softplus": F.softplus, "silu": F.silu, "poly": _poly,
+}
+
+
+def get_activation(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
+    try:
+        return ACTIVATIONS[name]
+    except KeyError:
+        raise DimcurseError(f"unknown activation {name!r} (known: {', '.join(ACTIVATIONS)})", "--activation") from None
+
+
+def _uniform(shape, bound: float, seed: int, *stream) -> torch.Tensor:
+    """PyTorch's default Linear init, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), from a named stream."""
+    return (torch.rand(shape, generator=generator(seed, "init", *stream), dtype=torch.float64) * 2 - 1) * bound
+
+
+# --------------------------------------------------------------------------- model families
+
+
+class Shallow(torch.nn.Module):
+    """One hidden layer per model; all models' hidden units concatenated into one layer.
+
+    Hidden layer: (S, n, d) @ (S, d, sum w) in one batched product; readout: a per-unit
+    weight masked by a one-hot unit -> model matrix, so each model sums only its own
+    units (a dense product: faster here than a segment sum).
+    """
+
+    def __init__(self, seeds, dim: int, widths, activation: str, depth: int = 1, dtype=torch.float32):
+        super().__init__()
+        self.act, self.widths = get_activation(activation), list(widths)
+        offsets = np.cumsum([0] + self.widths)
+        self.blocks = [slice(int(a), int(b)) for a, b in zip(offsets[:-1], offsets[1:])]
+        w1, b1, v, c = [], [], [], []
+        for s in seeds:
+            stream = lambda w, part: (s, "shallow", dim, w, part)  # noqa: E731
+            w1.append(torch.cat([_uniform((dim, w), 1 / math.sqrt(dim), *stream(w, "w1")) for w in self.widths], 1))
+            b1.append(torch.cat([_uniform((1, w), 1 / math.sqrt(dim), *stream(w, "b1")) for w in self.widths], 1))
+            v.append(torch.cat([_uniform((w,), 1 / math.sqrt(w), *stream(w, "v")) for w in self.widths]))
+            c.append(torch.cat([_uniform((1, 1), 1 / math.sqrt(w), *stream(w, "c")) for w in self.widths], 1))
+        as_param = lambda parts: torch.nn.Parameter(torch.stack(parts).to(dtype))  # noqa: E731
+        self.w1, self.b1, self.v, self.c = as_param(w1), as_param(b1), as_param(v), as_param(c)
+        onehot = torch.zeros(int(offsets[-1]), len(self.widths), dtype=dtype)
+        for j, block in enumerate(self.blocks):
+            onehot[block, j] = 1.0
+        self.register_buffer("onehot", onehot)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        hidden = self.act(torch.baddbmm(self.b1, x, self.w1))
+        return torch.baddbmm(self.c, hidden, self.v[:, :, None] * self.onehot)
+
+    def params_per_model(self, dim: int) -> list[int]:
+        return [(dim + 1) * w + w + 1 for w in self.widths]
+
+    def model_slices(self, s: int, j: int):
+        block = self.blocks[j]
+        return [(self.w1, (s, slice(None), block)), (self.b1, (s, slice(None), block)),
+                (self.v, (s, block)), (self.c, (s, slice(None), j))]
+
+
+class Deep(torch.nn.Module):
+    """``depth`` hidden layers of width w per model; seeds batched, widths looped."""
+
+    def __init__(self, seeds, dim: int, widths, activation: str, depth: int = 3, dtype=torch.float32):
+        super().__init__()
+        self.act, self.widths, self.depth = get_activation(activation), list(widths), depth
+        self.layers = torch.nn.ParameterList()
+        for w in self.widths:
+            sizes = [dim] + [w] * depth + [1]
+            for layer, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+                bound = 1 / math.sqrt(fan_in)
+                weight = torch.stack([_uniform((fan_in, fan_out), bound, s, "deep", dim, w, depth, layer, "w") for s in seeds])
+                bias = torch.stack([_uniform((1, fan_out), bound, s, "deep", dim, w, depth, layer, "b") for s in seeds])
+                self.layers.append(torch.nn.Parameter(weight.to(dtype)))
+                self.layers.append(torch.nn.Parameter(bias.to(dtype)))
+
+    def _model(self, j: int):
+        per = 2 * (self.depth + 1)
+        return self.layers[j * per : (j + 1) * per]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outs = []
+        for j in range(len(self.widths)):
+            params = self._model(j)
+            h = x
+            for layer in range(self.depth + 1):
+                h = torch.baddbmm(params[2 * layer + 1], h, params[2 * layer])
+                if layer < self.depth:
+                    h = self.act(h)
+            outs.append(h)
+        return torch.cat(outs, dim=2)
+
+    def params_per_model(self, dim: int) -> list[int]:
+        return [(dim + 1) * w + (self.depth - 1) * (w + 1) * w + w + 1 for w in self.widths]
+
+    def model_slices(self, s: int, j: int):
+        return [(p, (s,)) for p in self._model(j)]
+
+
+class Tree(torch.nn.Module):
+    """A locally connected binary tree: each node a 2 -> w -> 1 network of its two children.
+
+    Level l has d / 2^(l+1) nodes; inputs are paired (x1, x2), (x3, x4), ... as in the
+    tree targets. Needs d a power of 2 (d >= 2).
+    """
+
+    def __init__(self, seeds, dim: int, widths, activation: str, depth: int = 1, dtype=torch.float32):
+        super().__init__()
+        if dim < 2 or dim & (dim - 1):
+            raise DimcurseError(f"the tree architecture needs d a power of 2, got {dim}", "--arch")
+        self.act, self.widths, self.levels = get_activation(activation), list(widths), int(math.log2(dim))
+        self.params_ = torch.nn.ParameterList()
+        for w in self.widths:
+            for level in range(self.levels):
+                m = dim >> (level + 1)
+                draw = lambda shape, bound, part: torch.stack(  # noqa: E731
+                    [_uniform(shape, bound, s, "tree", dim, w, level, part) for s in seeds]).to(dtype)
+                self.params_.append(torch.nn.Parameter(draw((m, 2, w), 1 / math.sqrt(2), "w")))
+                self.params_.append(torch.nn.Parameter(draw((m, w), 1 / math.sqrt(2), "b")))
+                self.params_.append(torch.nn.Parameter(draw((m, w), 1 / math.sqrt(w), "v")))
+                self.params_.append(torch.nn.Parameter(draw((m,), 1 / math.sqrt(w), "c")))
+
+    def _model(self, j: int):
+        per = 4 * self.levels
+        return self.params_[j * per : (j + 1) * per]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        S, n, _ = x.shape
+        outs = []
+        for j in range(len(self.widths)):
+            params, h = self._model(j), x
+            for level in range(self.levels):
+                w, b, v, c = params[4 * level : 4 * level + 4]
+                pairs = h.reshape(S, n, -1, 2)
+                hidden = self.act(torch.einsum("snmi,smiw->snmw", pairs, w) + b[:, None])
+                h = torch.einsum("snmw,smw->snm", hidden, v) + c[:, None]
+            outs.append(h)
+        return torch.cat(outs, dim=2)
+
+    def params_per_model(self, dim: int) -> list[int]:
+        return [(dim - 1) * (4 * w + 1) for w in self.widths]
+
+    def model_slices(self, s: int, j: int):
+        return [(p, (s,)) for p in self._model(j)]
+
+
+ARCHS = {"shallow": Shallow, "deep": Deep, "tree": Tree}
+
+
+# --------------------------------------------------------------------------- training
+
+
+@dataclass
+class Trained:
+    """Per-model outcome of training: (S, M) arrays."""
+
+    train_mse: np.ndarray  # on standardised targets
+    diverged: np.ndarray  # bool
+    steps: int
+
+
+def _per_model_mse(model, x, y, chunk: int) -> torch.Tensor:
+    """Mean squared error per (seed, model) on (S, n, d) / (S, n), evaluated in sample chunks."""
+    total = None
+    for start in range(0, x.shape[1], chunk):
+        out = model(x[:, start : start + chunk])
+        sq = ((out - y[:, start : start + chunk, None]) ** 2).sum(dim=1)
+        total = sq if total is None else total + sq
+    return total / x.shape[1]
+
+
+def _isolate(model, optimizer, s: int, j: int) -> None:
+    """Zero a diverged model's parameters, gradients and Adam state so no NaN can reach the others."""
+    for param, index in model.model_slices(s, j):
+        param.data[index] = 0.0
+        if param.grad is not None:
+            param.grad[index] = 0.0
+        for value in optimizer.state.get(param, {}).values():
+            if torch.is_tensor(value) and value.dim() > 0:
+                value[index] = 0.0
+
+
+def train_adam(model, x, y, steps: int, lr: float, chunk: int = 256, explode: float = 1e4,
+               progress: Callable[[float], None] | None = None) -> Trained:
+    """Full-batch Adam on the sum of per-model MSEs, cosine-decayed from lr to lr/100.
+
+    The batch is processed in sample chunks with gradients accumulated (the same
+    gradient as one pass; the chunk keeps the (S, chunk, sum w) activations in cache).
+    A model whose loss becomes non-finite or exceeds ``explode`` x its initial loss is
+    flagged diverged and isolated; the others train on.
+    """
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(steps, 1), eta_min=lr / 100)
+    n = x.shape[1]
+    alive = torch.ones(x.shape[0], len(model.widths), dtype=torch.bool, device=x.device)
+    initial = None
+    last = None
+    for step in range(steps):
+        optimizer.zero_grad(set_to_none=False)
+        losses = torch.zeros_like(alive, dtype=x.dtype)
+        for start in range(0, n, chunk):
+            out = model(x[:, start : start + chunk])
+            sq = ((out - y[:, start : start + chunk, None]) ** 2).sum(dim=1) / n
+            # Dead models contribute nothing: their outputs are zeros from zeroed weights.
+            (sq * alive).sum().backward()
+            losses += sq.detach()
+        initial = losses.clone() if initial is None else initial
+        bad = alive & (~torch.isfinite(losses) | (losses > explode * initial.clamp_min(1e-12)))
+        for s, j in torch.nonzero(bad).tolist():
+            _isolate(model, optimizer, s, j)
+        alive &= ~bad
+        optimizer.step()
+        schedule.step()
+        last = losses
+        if progress is not None:
+            progress(1.0 / steps)
+    final = (_per_model_mse(model, x, y, chunk).detach() if steps else last).cpu().double().numpy()
+    diverged = (~alive).cpu().numpy()
+    final[diverged] = np.nan  # never averaged as if it were a result
+    return Trained(final, diverged, steps)
+
+
+def train_lbfgs(make_model, seeds, widths, x, y, steps: int, lr: float, chunk: int = 4096,
+                progress: Callable[[float], None] | None = None):
+    """LBFGS one model at a time (its line search must not see the other models' losses).
+
+    Returns the trained single models (one per (seed, width)) and a ``Trained``.
+    """
+    S, M = len(seeds), len(widths)
+    mse, diverged, models = np.zeros((S, M)), np.zeros((S, M), dtype=bool), {}
+    for si, s in enumerate(seeds):
+        for j, w in enumerate(widths):
+            model = make_model([s], [w])
+            opt = torch.optim.LBFGS(model.parameters(), lr=lr, max_iter=steps, line_search_fn="strong_wolfe",
+                                    tolerance_grad=1e-12, tolerance_change=1e-14, history_size=50)
+            xs, ys = x[si : si + 1], y[si : si + 1]
+
+            def closure():
+                opt.zero_grad()
+                loss = _per_model_mse(model, xs, ys, chunk).sum()
+                loss.backward()
+                return loss
+
+            try:
+                opt.step(closure)
+                value = float(_per_model_mse(model, xs, ys, chunk).detach())
+            except RuntimeError:  # a line search that met NaN
+                value = float("nan")
+            diverged[si, j] = not math.isfinite(value)
+            mse[si, j] = value
+            models[(si, j)] = model
+            if progress is not None:
+                progress(1.0 / (S * M))
+    return models, Trained(mse, diverged, steps)

@@ -94,6 +94,10 @@ class Shallow(torch.nn.Module):
     def params_per_model(self, dim: int) -> list[int]:
         return [(dim + 1) * w + w + 1 for w in self.widths]
 
+    def hidden_units(self) -> int:
+        """Activations per sample and seed in one forward pass (sizes the sample chunk)."""
+        return sum(self.widths)
+
     def model_slices(self, s: int, j: int):
         block = self.blocks[j]
         return [(self.w1, (s, slice(None), block)), (self.b1, (s, slice(None), block)),
@@ -135,6 +139,9 @@ class Deep(torch.nn.Module):
     def params_per_model(self, dim: int) -> list[int]:
         return [(dim + 1) * w + (self.depth - 1) * (w + 1) * w + w + 1 for w in self.widths]
 
+    def hidden_units(self) -> int:
+        return self.depth * max(self.widths)
+
     def model_slices(self, s: int, j: int):
         return [(p, (s,)) for p in self._model(j)]
 
@@ -173,14 +180,20 @@ class Tree(torch.nn.Module):
             params, h = self._model(j), x
             for level in range(self.levels):
                 w, b, v, c = params[4 * level : 4 * level + 4]
-                pairs = h.reshape(S, n, -1, 2)
-                hidden = self.act(torch.einsum("snmi,smiw->snmw", pairs, w) + b[:, None])
-                h = torch.einsum("snmw,smw->snm", hidden, v) + c[:, None]
+                m, width = w.shape[1], w.shape[3]
+                # Every (seed, node) is one small 2 -> w -> 1 network: batch them all in one bmm.
+                pairs = h.reshape(S, n, m, 2).permute(0, 2, 1, 3).reshape(S * m, n, 2)
+                hidden = self.act(torch.baddbmm(b.reshape(S * m, 1, width), pairs, w.reshape(S * m, 2, width)))
+                out = torch.baddbmm(c.reshape(S * m, 1, 1), hidden, v.reshape(S * m, width, 1))
+                h = out.reshape(S, m, n).permute(0, 2, 1)
             outs.append(h)
         return torch.cat(outs, dim=2)
 
     def params_per_model(self, dim: int) -> list[int]:
         return [(dim - 1) * (4 * w + 1) for w in self.widths]
+
+    def hidden_units(self) -> int:
+        return (2**self.levels) * max(self.widths)
 
     def model_slices(self, s: int, j: int):
         return [(p, (s,)) for p in self._model(j)]
@@ -222,22 +235,53 @@ def _isolate(model, optimizer, s: int, j: int) -> None:
                 value[index] = 0.0
 
 
-def train_adam(model, x, y, steps: int, lr: float, chunk: int = 256, explode: float = 1e4,
+def sample_chunk(model, x: torch.Tensor, budget: int = 1 << 20) -> int:
+    """Samples per chunk so one chunk's activations, S x chunk x units, stay near ``budget`` elements (4 MiB).
+
+    Small models run the whole batch at once (per-operation overhead dominates them);
+    wide ones are cut so their activations stay in cache (measured 1.3-1.6x faster than
+    the whole batch for the d = 8, widths 8..1024, 5-seed sweep).
+    """
+    per_sample = x.shape[0] * model.hidden_units()
+    return int(min(x.shape[1], max(64, budget // max(per_sample, 1))))
+
+
+def _nonfinite_models(model, alive: torch.Tensor) -> torch.Tensor:
+    """(S, M) mask of live models holding a NaN or inf parameter.
+
+    Checked before every forward pass: a non-finite weight must never enter one,
+    because a product that mixes models (the shallow readout) would turn 0 x NaN into
+    NaN for the others. One sum per tensor decides whether to look closer.
+    """
+    bad = torch.zeros_like(alive)
+    if bool(torch.isfinite(torch.stack([p.detach().sum() for p in model.parameters()])).all()):
+        return bad
+    for s, j in torch.nonzero(alive).tolist():
+        bad[s, j] = not all(bool(torch.isfinite(p.detach()[i]).all()) for p, i in model.model_slices(s, j))
+    return bad
+
+
+def train_adam(model, x, y, steps: int, lr: float, chunk: int | None = None, explode: float = 1e4,
                progress: Callable[[float], None] | None = None) -> Trained:
     """Full-batch Adam on the sum of per-model MSEs, cosine-decayed from lr to lr/100.
 
     The batch is processed in sample chunks with gradients accumulated (the same
     gradient as one pass; the chunk keeps the (S, chunk, sum w) activations in cache).
-    A model whose loss becomes non-finite or exceeds ``explode`` x its initial loss is
-    flagged diverged and isolated; the others train on.
+    A model whose loss becomes non-finite or exceeds ``explode`` x its initial loss, or
+    whose parameters become non-finite, is flagged diverged and isolated (its weights,
+    gradients and Adam state zeroed); the others train on unaffected.
     """
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    chunk = chunk or sample_chunk(model, x)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)  # one kernel per op over all tensors
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(steps, 1), eta_min=lr / 100)
     n = x.shape[1]
     alive = torch.ones(x.shape[0], len(model.widths), dtype=torch.bool, device=x.device)
     initial = None
     last = None
     for step in range(steps):
+        for s, j in torch.nonzero(_nonfinite_models(model, alive)).tolist():
+            _isolate(model, optimizer, s, j)
+            alive[s, j] = False
         optimizer.zero_grad(set_to_none=False)
         losses = torch.zeros_like(alive, dtype=x.dtype)
         for start in range(0, n, chunk):
@@ -256,6 +300,9 @@ def train_adam(model, x, y, steps: int, lr: float, chunk: int = 256, explode: fl
         last = losses
         if progress is not None:
             progress(1.0 / steps)
+    for s, j in torch.nonzero(_nonfinite_models(model, alive)).tolist():
+        _isolate(model, optimizer, s, j)
+        alive[s, j] = False
     final = (_per_model_mse(model, x, y, chunk).detach() if steps else last).cpu().double().numpy()
     diverged = (~alive).cpu().numpy()
     final[diverged] = np.nan  # never averaged as if it were a result

@@ -100,3 +100,38 @@ def test_progress_goes_to_stderr_and_quiet_silences_it(cli):
     code, out, err = cli("distance", "--dims", "3", "--points", "200", "--queries", "10", "--id-points", "50",
                          "--seeds", "1", "--quiet", "--out", "-", "--format", "jsonl")
     assert code == 0 and err == "" and len(out.splitlines()) == 1
+
+
+APPROX_BAD = [
+    (["--width", "0"], "--width"), (["--widths", "8,abc"], "--widths"), (["--depth", "0"], "--depth"),
+    (["--target", "nope"], "--target"), (["--target", "kan-xy", "--dims", "8"], "--dims"),
+    (["--arch", "tree", "--dims", "6"], "--arch"), (["--arch", "wide"], "--arch"), (["--lr", "-1"], "--lr"),
+    (["--optimizer", "sgd"], "--optimizer"), (["--width", "8", "--widths", "8,16"], "--width"),
+    (["--fit-out", "-"], "--fit-out"), (["--fit-out", "fits.xlsx"], "--out"), (["--samples", "0"], "--samples"),
+]
+
+
+@pytest.mark.parametrize("args, option", APPROX_BAD, ids=[" ".join(a) for a, _ in APPROX_BAD])
+def test_approx_bad_input_is_one_line_and_exit_2(cli, tmp_path, monkeypatch, args, option):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = cli("approx", *args, "--quiet")
+    assert code == 2 and out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and option in lines[0], err
+
+
+def test_approx_writes_rows_and_fits(cli, tmp_path):
+    code, out, _ = cli("approx", "--target", "kan-xy", "--widths", "4,8,16", "--steps", "20", "--samples", "200",
+                       "--test-samples", "200", "--seeds", "2", "--quiet", "--out", str(tmp_path / "rows.csv"),
+                       "--fit-out", str(tmp_path / "fits.json"))
+    assert code == 0 and "exponent fits" in out
+    assert len(pd.read_csv(tmp_path / "rows.csv")) == 6
+    fits = pd.DataFrame(json.loads((tmp_path / "fits.json").read_text())["rows"])
+    assert fits.arch.tolist() == ["shallow"] and "alpha_theory" in fits
+
+
+def test_list_targets(cli):
+    code, out, _ = cli("approx", "--list-targets")
+    assert code == 0
+    for name in ("barron", "poggio-tree8", "kan-100d", "q-power", "cos4x", "teacher"):
+        assert name in out

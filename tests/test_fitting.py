@@ -1,0 +1,54 @@
+"""The exponent fitter on synthetic power laws."""
+
+import numpy as np
+import pytest
+
+from dimcurse.fitting import fit_exponent, select_points, theil_sen
+
+PARAMS = np.array([100, 200, 400, 800, 1600, 3200, 6400])
+
+
+@pytest.mark.parametrize("alpha", [0.25, 0.5, 1.0])
+def test_recovers_a_known_exponent_from_noisy_data(alpha):
+    # 5 seeds, 5 % log-normal noise: the fit is within 0.05 and its 95 % interval covers the truth.
+    rng = np.random.default_rng(0)
+    errors = 2.0 * PARAMS**-alpha * np.exp(rng.normal(0, 0.05, (5, len(PARAMS))))
+    fit = fit_exponent(PARAMS, errors)
+    assert fit.alpha == pytest.approx(alpha, abs=0.05)
+    assert fit.alpha_lo <= alpha <= fit.alpha_hi
+    assert fit.alpha_theil_sen == pytest.approx(alpha, abs=0.05) and fit.n_used == len(PARAMS)
+
+
+def test_excludes_a_trailing_plateau_and_says_so():
+    rng = np.random.default_rng(1)
+    errors = 3.0 * PARAMS**-0.7 * np.exp(rng.normal(0, 0.03, (5, len(PARAMS))))
+    errors[:, -2:] = errors[:, [-3]] * 1.01  # the optimiser stopped improving
+    fit = fit_exponent(PARAMS, errors)
+    assert fit.n_used == 5 and "params=3200 plateau" in fit.excluded and "params=6400 plateau" in fit.excluded
+    assert fit.alpha == pytest.approx(0.7, abs=0.05)
+    polluted = np.polyfit(np.log(PARAMS), np.log(np.median(errors, 0)), 1)[0]
+    assert -polluted < 0.6  # without the exclusion the exponent would be badly low
+
+
+def test_excludes_estimation_limited_points():
+    test = np.array([0.5, 0.25, 0.125, 0.1])
+    train = np.array([0.5, 0.24, 0.12, 0.02])  # the largest model overfits: test 5x train
+    keep, reasons = select_points(np.array([10, 20, 40, 80]), test, train)
+    assert keep.tolist() == [True, True, True, False] and "params=80 estimation-limited" in reasons
+
+
+def test_a_flat_curve_is_an_exponent_near_zero_not_a_plateau():
+    fit = fit_exponent([10, 20, 40, 80], [[1.0, 0.99, 0.98, 0.99], [1.0, 0.98, 0.99, 0.97]])
+    assert abs(fit.alpha) < 0.05 and fit.n_used == 4
+
+
+def test_too_few_points_is_nan_with_a_reason():
+    fit = fit_exponent([10, 20], [[1.0, 0.5]])
+    assert np.isnan(fit.alpha) and "fewer than 3" in fit.excluded
+
+
+def test_theil_sen_ignores_one_outlier():
+    x = np.log(np.array([1, 2, 4, 8, 16.0]))
+    y = -0.5 * x
+    y[2] += 3.0
+    assert theil_sen(x, y) == pytest.approx(-0.5)

@@ -19,7 +19,9 @@ def result_table(result: Result) -> Table:
     summary = aggregate(result)
     seeds = summary["n_seeds"].unique()
     over = f"{seeds[0]} seed(s)" if len(seeds) == 1 else "seeds (n seeds per row)"
-    title = f"dimcurse {result.kernel}: mean ± sd over {over}; cyan 'theory' = closed form for the column on its left"
+    title = f"dimcurse {result.kernel}: mean ± sd over {over}"
+    if any(theory for _, theory in result.show):
+        title += "; cyan 'theory' = closed form for the column on its left"
     table = Table(title=title, title_justify="left")
     keys = result.group_by + ([] if len(seeds) == 1 else ["n_seeds"])
     for name in keys:

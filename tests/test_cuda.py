@@ -31,3 +31,17 @@ def test_distance_kernel_matches_cpu():
     for column in ("mean_dist", "dist_cv", "mean_pow_dist"):
         np.testing.assert_allclose(gpu[column], cpu[column], rtol=1e-5, err_msg=column)
     np.testing.assert_allclose(gpu["hubness"], cpu["hubness"], atol=1e-9)
+
+
+def test_approx_kernel_matches_cpu():
+    # Training in float32 on two devices: rounding differs step by step, so a short run is
+    # compared at 2 % relative (the fixed-basis baseline, solved in float64, at 1e-6).
+    from dimcurse.experiments import approx
+
+    config = approx.Config(targets=("kan-xy",), archs=("shallow", "tree"), widths=(4, 16), steps=50,
+                           n_samples=500, n_test=500, seeds=(0, 1), baselines=("random-features",))
+    cpu = approx.run(config, device="cpu").rows
+    gpu = approx.run(config, device="cuda").rows
+    nets = cpu.arch != "random-features"
+    np.testing.assert_allclose(gpu.rel_rmse[nets], cpu.rel_rmse[nets], rtol=0.02)
+    np.testing.assert_allclose(gpu.rel_rmse[~nets], cpu.rel_rmse[~nets], rtol=1e-6)

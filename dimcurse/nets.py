@@ -60,6 +60,11 @@ def _uniform(shape, bound: float, seed: int, *stream) -> torch.Tensor:
 # --------------------------------------------------------------------------- model families
 
 
+def shallow_params(dim: int, width: int) -> int:
+    """Parameters of a one-hidden-layer network: (d + 1) w in the hidden layer, w + 1 in the readout."""
+    return (dim + 1) * width + width + 1
+
+
 class Shallow(torch.nn.Module):
     """One hidden layer per model; all models' hidden units concatenated into one layer.
 
@@ -92,7 +97,7 @@ class Shallow(torch.nn.Module):
         return torch.baddbmm(self.c, hidden, self.v[:, :, None] * self.onehot)
 
     def params_per_model(self, dim: int) -> list[int]:
-        return [(dim + 1) * w + w + 1 for w in self.widths]
+        return [shallow_params(dim, w) for w in self.widths]
 
     def hidden_units(self) -> int:
         """Activations per sample and seed in one forward pass (sizes the sample chunk)."""

@@ -6,15 +6,11 @@ import pytest
 
 from dimcurse.errors import DimcurseError
 from dimcurse.experiments import approx
+from helpers import pick_one
 
 
 def _fit(result, **where):
-    fits = result.fits
-    mask = np.ones(len(fits), dtype=bool)
-    for column, value in where.items():
-        mask &= fits[column] == value
-    assert mask.sum() == 1, where
-    return fits[mask].iloc[0]
+    return pick_one(result.fits, **where)
 
 
 def test_error_falls_with_width_on_a_smooth_one_dimensional_target():

@@ -8,6 +8,7 @@ import pytest
 
 from dimcurse.errors import DimcurseError
 from dimcurse.experiments import distance
+from helpers import pick_one
 
 
 def _run(**overrides):
@@ -16,11 +17,7 @@ def _run(**overrides):
 
 
 def _one(rows, **where):
-    mask = np.ones(len(rows), dtype=bool)
-    for column, value in where.items():
-        mask &= rows[column] == value
-    assert mask.sum() == 1, where
-    return rows[mask].iloc[0]
+    return pick_one(rows, **where)
 
 
 def test_power_moments_match_closed_forms():

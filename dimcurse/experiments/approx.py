@@ -20,7 +20,7 @@ import torch
 from dimcurse import baselines
 from dimcurse.errors import DimcurseError
 from dimcurse.fitting import fit_exponent
-from dimcurse.nets import ARCHS, get_activation, train_adam, train_lbfgs
+from dimcurse.nets import ARCHS, get_activation, shallow_params, train_adam, train_lbfgs
 from dimcurse.provenance import provenance
 from dimcurse.results import Result
 from dimcurse.runtime import resolve_dtype
@@ -157,6 +157,12 @@ def _predict(model, x: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
         return torch.cat([model(x[:, s : s + chunk]) for s in range(0, x.shape[1], chunk)], 1)
 
 
+def _predict_each(models: dict, x: torch.Tensor) -> torch.Tensor:
+    """Predictions (S, n, M) of single models keyed by (seed index, width index)."""
+    S, M = max(s for s, _ in models) + 1, max(j for _, j in models) + 1
+    return torch.stack([torch.cat([_predict(models[(s, j)], x[s : s + 1])[0] for j in range(M)], 1) for s in range(S)])
+
+
 def _train_arch(arch: str, dim: int, data: _Data, config: Config, device, tick):
     """Train all widths x seeds of one architecture; returns train and test RMSE (S, M), params, diverged."""
     dtype = resolve_dtype(config.dtype)
@@ -169,10 +175,8 @@ def _train_arch(arch: str, dim: int, data: _Data, config: Config, device, tick):
     else:
         models, trained = train_lbfgs(make, list(config.seeds), list(config.widths), data.x_train, data.y_train,
                                       config.steps, config.lr or 1.0, progress=tick)
-        S, M = len(config.seeds), len(config.widths)
-        pred_train = torch.stack([torch.cat([_predict(models[(s, j)], data.x_train[s : s + 1])[0] for j in range(M)], 1) for s in range(S)])
-        pred_test = torch.stack([torch.cat([_predict(models[(s, j)], data.x_test[s : s + 1])[0] for j in range(M)], 1) for s in range(S)])
-        params = [models[(0, j)].params_per_model(dim)[0] for j in range(M)]
+        pred_train, pred_test = _predict_each(models, data.x_train), _predict_each(models, data.x_test)
+        params = [models[(0, j)].params_per_model(dim)[0] for j in range(len(config.widths))]
     train, test = _rmse(pred_train, data, False), _rmse(pred_test, data, True)
     train[trained.diverged], test[trained.diverged] = np.nan, np.nan
     return train, test, params, trained.diverged, trained.steps
@@ -183,10 +187,9 @@ def _baseline(name: str, dim: int, data: _Data, config: Config):
     if name == "random-features":
         pred_train, pred_test = baselines.random_features(list(config.seeds), dim, list(config.widths), config.activation,
                                                           data.x_train, data.y_train, data.x_test)
-        params = [(dim + 1) * w + w + 1 for w in config.widths]
+        params = [shallow_params(dim, w) for w in config.widths]
         return _rmse(pred_train, data, False), _rmse(pred_test, data, True), list(config.widths), params
-    shallow_params = [(dim + 1) * w + w + 1 for w in config.widths]
-    sizes = baselines.knn_sizes(shallow_params, dim, config.n_samples)
+    sizes = baselines.knn_sizes([shallow_params(dim, w) for w in config.widths], dim, config.n_samples)
     trains, pred_test = baselines.knn_regression(data.x_train, data.y_train, data.x_test, sizes, config.knn_k)
     truth = data.y_train.double() * data.std[:, None].double() + data.mean[:, None].double()
     train = np.stack([torch.sqrt(((t * data.std[:, None].double() + data.mean[:, None].double() - truth[:, : t.shape[1]]) ** 2)

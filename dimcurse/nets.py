@@ -251,6 +251,13 @@ def sample_chunk(model, x: torch.Tensor, budget: int = 1 << 20) -> int:
     return int(min(x.shape[1], max(64, budget // max(per_sample, 1))))
 
 
+def _drop(model, optimizer, alive: torch.Tensor, bad: torch.Tensor) -> None:
+    """Isolate every model marked in ``bad`` and mark it dead in ``alive`` (in place)."""
+    for s, j in torch.nonzero(bad).tolist():
+        _isolate(model, optimizer, s, j)
+    alive &= ~bad
+
+
 def _nonfinite_models(model, alive: torch.Tensor) -> torch.Tensor:
     """(S, M) mask of live models holding a NaN or inf parameter.
 
@@ -282,11 +289,8 @@ def train_adam(model, x, y, steps: int, lr: float, chunk: int | None = None, exp
     n = x.shape[1]
     alive = torch.ones(x.shape[0], len(model.widths), dtype=torch.bool, device=x.device)
     initial = None
-    last = None
     for step in range(steps):
-        for s, j in torch.nonzero(_nonfinite_models(model, alive)).tolist():
-            _isolate(model, optimizer, s, j)
-            alive[s, j] = False
+        _drop(model, optimizer, alive, _nonfinite_models(model, alive))
         optimizer.zero_grad(set_to_none=False)
         losses = torch.zeros_like(alive, dtype=x.dtype)
         for start in range(0, n, chunk):
@@ -296,19 +300,13 @@ def train_adam(model, x, y, steps: int, lr: float, chunk: int | None = None, exp
             (sq * alive).sum().backward()
             losses += sq.detach()
         initial = losses.clone() if initial is None else initial
-        bad = alive & (~torch.isfinite(losses) | (losses > explode * initial.clamp_min(1e-12)))
-        for s, j in torch.nonzero(bad).tolist():
-            _isolate(model, optimizer, s, j)
-        alive &= ~bad
+        _drop(model, optimizer, alive, alive & (~torch.isfinite(losses) | (losses > explode * initial.clamp_min(1e-12))))
         optimizer.step()
         schedule.step()
-        last = losses
         if progress is not None:
             progress(1.0 / steps)
-    for s, j in torch.nonzero(_nonfinite_models(model, alive)).tolist():
-        _isolate(model, optimizer, s, j)
-        alive[s, j] = False
-    final = (_per_model_mse(model, x, y, chunk).detach() if steps else last).cpu().double().numpy()
+    _drop(model, optimizer, alive, _nonfinite_models(model, alive))
+    final = _per_model_mse(model, x, y, chunk).detach().cpu().double().numpy()
     diverged = (~alive).cpu().numpy()
     final[diverged] = np.nan  # never averaged as if it were a result
     return Trained(final, diverged, steps)

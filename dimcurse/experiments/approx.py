@@ -145,11 +145,16 @@ def _make_data(target, dim: int, config: Config, dtype, device) -> _Data:
     return _Data(move(torch.stack(xs)), move((y - mean[:, None]) / std[:, None]), move(torch.stack(xt)), yt.to(device), mean.to(device), std.to(device))
 
 
+def _units(values_std: torch.Tensor, data: _Data) -> torch.Tensor:
+    """Standardised values (S, n) back in the target's units (per-seed mean and sd), float64."""
+    return values_std.double() * data.std[:, None].double() + data.mean[:, None].double()
+
+
 def _rmse(pred_std: torch.Tensor, data: _Data, test: bool) -> np.ndarray:
     """RMSE in the target's units per (seed, model) from standardised predictions (S, n, M)."""
-    pred = pred_std.double() * data.std[:, None, None].double() + data.mean[:, None, None].double()
-    truth = data.y_test if test else data.y_train.double() * data.std[:, None].double() + data.mean[:, None].double()
-    return torch.sqrt(((pred - truth.double()[:, :, None]) ** 2).mean(1)).cpu().numpy()
+    truth = data.y_test.double() if test else _units(data.y_train, data)
+    pred = torch.stack([_units(pred_std[:, :, j], data) for j in range(pred_std.shape[2])], 2)
+    return torch.sqrt(((pred - truth[:, :, None]) ** 2).mean(1)).cpu().numpy()
 
 
 def _predict(model, x: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
@@ -191,9 +196,8 @@ def _baseline(name: str, dim: int, data: _Data, config: Config):
         return _rmse(pred_train, data, False), _rmse(pred_test, data, True), list(config.widths), params
     sizes = baselines.knn_sizes([shallow_params(dim, w) for w in config.widths], dim, config.n_samples)
     trains, pred_test = baselines.knn_regression(data.x_train, data.y_train, data.x_test, sizes, config.knn_k)
-    truth = data.y_train.double() * data.std[:, None].double() + data.mean[:, None].double()
-    train = np.stack([torch.sqrt(((t * data.std[:, None].double() + data.mean[:, None].double() - truth[:, : t.shape[1]]) ** 2)
-                                 .mean(1)).cpu().numpy() for t in trains], 1)
+    truth = _units(data.y_train, data)
+    train = np.stack([torch.sqrt(((_units(t, data) - truth[:, : t.shape[1]]) ** 2).mean(1)).cpu().numpy() for t in trains], 1)
     return train, _rmse(pred_test, data, True), sizes, [n * (dim + 1) for n in sizes]
 
 

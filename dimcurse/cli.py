@@ -18,8 +18,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 import dimcurse
 from dimcurse import render
 from dimcurse.errors import DimcurseError
-from dimcurse.experiments import approx, distance
-from dimcurse.parsing import parse_float, parse_int_list, parse_name_list, parse_seeds
+from dimcurse.experiments import approx, distance, overparam
+from dimcurse.parsing import parse_float, parse_int_list, parse_name_list, parse_seeds, split_list
 from dimcurse.results import Result, check_writable, write_result
 from dimcurse.runtime import resolve_device
 
@@ -72,14 +72,18 @@ def _progress(quiet: bool, description: str):
         yield lambda fraction: bar.advance(task, fraction)
 
 
-def _execute(kernel, config, device: str, out: str, fmt: Optional[str], quiet: bool, fit_out: Optional[str] = None) -> Result:
+def _execute(kernel, config, device: str, out: str, fmt: Optional[str], quiet: bool, fit_out: Optional[str] = None,
+             fit_option: str = "--fit-out") -> Result:
     """The chain every kernel command follows: validate, check the outputs, run, then render or write."""
     kernel.validate(config)
     fmt_name = check_writable(out, fmt)
     if fit_out is not None:
         if fit_out == "-":
-            raise DimcurseError("give a file name (stdout carries the rows)", "--fit-out")
-        check_writable(fit_out, None)
+            raise DimcurseError("give a file name (stdout carries the rows)", fit_option)
+        try:
+            check_writable(fit_out, None)
+        except DimcurseError as exc:
+            raise DimcurseError(exc.message, fit_option) from None
     torch_device = resolve_device(device)
     with _progress(quiet, kernel.KERNEL) as tick:
         result = kernel.run(config, device=torch_device, progress=tick)
@@ -180,6 +184,57 @@ def approx_cmd(
         knn_k=knn_k, teacher_k=teacher_k, q_power_k=q_power_k, dtype=dtype,
     )
     _execute(approx, config, device, out, format, quiet, fit_out)
+
+
+def _float_list(text: str, option: str) -> tuple[float, ...]:
+    return tuple(parse_float(item, option) for item in split_list(text, option))
+
+
+@app.command("overparam")
+def overparam_cmd(
+    model: str = typer.Option("random-features", "--model", help="linear, random-features or mlp."),
+    data: Optional[str] = typer.Option(None, "--data", help="mnist1d (default), digits, teacher, mnist:DIR, fashion-mnist:DIR, cifar10:DIR."),
+    widths: Optional[str] = typer.Option(None, "--widths", help="Hidden widths (mlp) or features to sweep; default: the model's sweep."),
+    features: Optional[str] = typer.Option(None, "--features", help="Same as --widths (the word for linear and random-features)."),
+    depth: int = typer.Option(overparam.Config.depth, "--depth", help="Hidden layers of the mlp."),
+    train_samples: int = typer.Option(overparam.Config.n_train, "--train-samples", help="Training samples per seed (n)."),
+    test_samples: int = typer.Option(overparam.Config.n_test, "--test-samples", help="Test samples (the same for every seed)."),
+    label_noise: str = typer.Option("0", "--label-noise", help="Fraction(s) of training labels replaced at random, e.g. 0,0.2,1."),
+    ridge: str = typer.Option("0", "--ridge", help="Ridge lambda(s) of the closed-form models (0 = min-norm), e.g. 0,1e-3,0.1."),
+    weight_decay: str = typer.Option("0", "--weight-decay", help="Weight decay of the mlp's optimiser."),
+    epochs: int = typer.Option(overparam.Config.epochs, "--epochs", help="Passes over the training set (mlp)."),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Optimiser steps instead of --epochs (mlp)."),
+    optimizer: str = typer.Option("adam", "--optimizer", help="adam (AdamW) or sgd (momentum 0.9)."),
+    lr: Optional[str] = typer.Option(None, "--lr", help="Learning rate (default 1e-3 adam, 0.05 sgd)."),
+    batch_size: int = typer.Option(overparam.Config.batch_size, "--batch-size", help="Mini-batch size (0 = full batch)."),
+    loss: str = typer.Option("ce", "--loss", help="mlp loss: ce or mse."),
+    activation: str = typer.Option("relu", "--activation", help="mlp activation: relu, tanh, softplus, silu, poly."),
+    record_every: int = typer.Option(0, "--record-every", help="Record test metrics every N epochs (mlp)."),
+    signal_var: str = typer.Option("1", "--signal-var", help="linear: r^2 = ||beta||^2."),
+    noise_var: str = typer.Option("0.25", "--noise-var", help="linear: noise variance sigma^2."),
+    teacher_dim: int = typer.Option(overparam.Config.teacher_dim, "--teacher-dim", help="teacher data: input dimension."),
+    download: bool = typer.Option(False, "--download", help="Let torchvision download mnist/fashion-mnist into DIR."),
+    summary_out: Optional[str] = typer.Option(None, "--summary-out", help="Write the per-width summary table to this file."),
+    seeds: str = SEEDS, device: str = DEVICE, dtype: str = DTYPE,
+    out: str = OUT, format: Optional[str] = FORMAT, quiet: bool = QUIET,
+):
+    """Overparameterisation: test error across the interpolation threshold (double descent)."""
+    if widths is not None and features is not None:
+        raise DimcurseError("give --widths or --features, not both", "--features")
+    sizes = widths if widths is not None else features
+    option = "--widths" if widths is not None else "--features"
+    config = overparam.Config(
+        model=model.strip().lower(), data=data.strip() if data is not None else None,
+        widths=parse_int_list(sizes, option) if sizes is not None else None, depth=depth,
+        n_train=train_samples, n_test=test_samples, label_noise=_float_list(label_noise, "--label-noise"),
+        ridge=_float_list(ridge, "--ridge"), weight_decay=parse_float(weight_decay, "--weight-decay"),
+        epochs=epochs, steps=steps, optimizer=optimizer.strip().lower(),
+        lr=parse_float(lr, "--lr", positive=True) if lr is not None else None, batch_size=batch_size,
+        loss=loss.strip().lower(), activation=activation.strip().lower(), record_every=record_every,
+        signal_var=parse_float(signal_var, "--signal-var"), noise_var=parse_float(noise_var, "--noise-var"),
+        teacher_dim=teacher_dim, seeds=parse_seeds(seeds), download=download, dtype=dtype,
+    )
+    _execute(overparam, config, device, out, format, quiet, summary_out, "--summary-out")
 
 
 # --------------------------------------------------------------------------- entry point

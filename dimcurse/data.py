@@ -136,6 +136,7 @@ REAL_DATASETS = {
     "mnist1d": "MNIST-1D (Greydanus 2020), generated offline by mnist1d.make_dataset (5000 x 40)",
     "mnist:DIR": "MNIST IDX files in DIR, read by torchvision (70000 x 784); --download fetches them",
     "fashion-mnist:DIR": "Fashion-MNIST IDX files in DIR, read by torchvision (70000 x 784)",
+    "cifar10:DIR": "CIFAR-10, binary version (cifar-10-batches-bin/*.bin) in DIR (60000 x 3072); never unpickled",
 }
 
 
@@ -190,8 +191,46 @@ def _torchvision_set(kind: str, root: str, download: bool) -> Dataset:
     return Dataset(kind, flat(train), labels(train), flat(test), labels(test))
 
 
+CIFAR_RECORD = 1 + 3 * 32 * 32  # one label byte, then 1024 red, 1024 green, 1024 blue bytes
+CIFAR_TRAIN = tuple(f"data_batch_{i}.bin" for i in range(1, 6))
+
+
+def _cifar10(root: str) -> Dataset:
+    """CIFAR-10 from its binary distribution: plain bytes, read with numpy.
+
+    torchvision's CIFAR10 reader unpickles the python version; a pickle from disk can
+    run code, so dimcurse reads only the binary version (REFERENCES: the CIFAR-10 page's
+    "binary version" layout). ``DIR`` is the folder holding the .bin files or its parent.
+    """
+    folder = Path(root).expanduser()
+    if (folder / "cifar-10-batches-bin").is_dir():
+        folder = folder / "cifar-10-batches-bin"
+    if not folder.is_dir():
+        raise DimcurseError(f"cifar10:{root}: no such folder (it needs the binary version's .bin files)", "--data")
+
+    def read(names) -> tuple[np.ndarray, np.ndarray]:
+        parts = []
+        for name in names:
+            path = folder / name
+            if not path.is_file():
+                raise DimcurseError(f"cifar10:{root}: {name} is missing (the binary version has {', '.join(CIFAR_TRAIN)}, test_batch.bin)", "--data")
+            raw = np.fromfile(path, dtype=np.uint8)
+            if raw.size == 0 or raw.size % CIFAR_RECORD:
+                raise DimcurseError(f"cifar10:{root}: {name} is truncated or not a CIFAR-10 binary batch ({raw.size} bytes)", "--data")
+            parts.append(raw.reshape(-1, CIFAR_RECORD))
+        records = np.concatenate(parts)
+        labels = records[:, 0].astype(np.int64)
+        if labels.max() > 9:
+            raise DimcurseError(f"cifar10:{root}: label {labels.max()} out of range 0..9", "--data")
+        return records[:, 1:].astype(np.float32) / 255.0, labels
+
+    x, y = read(CIFAR_TRAIN)
+    xt, yt = read(("test_batch.bin",))
+    return Dataset("cifar10", x, y, xt, yt)
+
+
 def load_dataset(spec: str, download: bool = False) -> Dataset:
-    """Load ``digits``, ``mnist1d``, ``mnist:DIR`` or ``fashion-mnist:DIR`` (no download unless asked)."""
+    """Load ``digits``, ``mnist1d``, ``mnist:DIR``, ``fashion-mnist:DIR`` or ``cifar10:DIR`` (no download unless asked)."""
     name, _, root = str(spec).strip().partition(":")
     name = name.lower()
     if name == "digits" and not root:
@@ -202,6 +241,10 @@ def load_dataset(spec: str, download: bool = False) -> Dataset:
         if not root:
             raise DimcurseError(f"{name} needs a folder, as in {name}:~/data", "--data")
         return _torchvision_set(name, root, download)
+    if name == "cifar10":
+        if not root:
+            raise DimcurseError("cifar10 needs a folder, as in cifar10:~/data", "--data")
+        return _cifar10(root)
     known = ", ".join(REAL_DATASETS)
     raise DimcurseError(f"unknown data set {spec!r} (known: {known})", "--data")
 

@@ -20,19 +20,20 @@ def result_table(result: Result) -> Table:
     seeds = summary["n_seeds"].unique()
     over = f"{seeds[0]} seed(s)" if len(seeds) == 1 else "seeds (n seeds per row)"
     title = f"dimcurse {result.kernel}: mean ± sd over {over}"
-    if any(theory for _, theory in result.show):
+    if any(theory and summary[theory].notna().any() for _, theory in result.show):
         title += "; cyan 'theory' = closed form for the column on its left"
     table = Table(title=title, title_justify="left")
     keys = result.group_by + ([] if len(seeds) == 1 else ["n_seeds"])
+    show = [(m, t) for m, t in result.show if summary[f"{m}_mean"].notna().any()]  # drop columns that do not apply
     for name in keys:
-        table.add_column(_header(name), justify="right" if name in ("dim", "n_seeds") else "left", no_wrap=True)
-    for measured, theory in result.show:
+        table.add_column(_header(name), justify="right" if summary[name].dtype.kind in "fiu" else "left", no_wrap=True)
+    for measured, theory in show:
         table.add_column(_header(measured), justify="right", no_wrap=True)
         if theory is not None:
             table.add_column("theory", justify="right", style="cyan", no_wrap=True)
     for _, row in summary.iterrows():
         cells = [fmt(row[name]) for name in keys]
-        for measured, theory in result.show:
+        for measured, theory in show:
             cells.append(mean_sd(row[f"{measured}_mean"], row[f"{measured}_sd"]))
             if theory is not None:
                 cells.append(fmt(row[theory]))
@@ -55,7 +56,7 @@ def print_result(result: Result, console: Console) -> None:
     console.print(result_table(result))
     if result.fits is not None:
         shown = [c for c in result.fits.columns if c != "alpha_theil_sen"]
-        console.print(frame_table(result.fits[shown], "exponent fits: rel_rmse ~ params^(-alpha), 95 % interval from resampling seeds"))
+        console.print(frame_table(result.fits[shown], result.fits_title))
     for note in result.notes:
         console.print(f"note: {note}")
 

@@ -38,6 +38,7 @@ class Result:
     show: list[tuple[str, str | None]]
     notes: list[str] = field(default_factory=list)
     fits: pd.DataFrame | None = None  # a kernel's secondary table (approx: the exponent fits)
+    fits_title: str = ""  # its heading in the terminal
 
 
 # --------------------------------------------------------------------------- aggregation
@@ -50,12 +51,15 @@ def aggregate(result: Result) -> pd.DataFrame:
     measured column, and the theory column itself (constant within a group).
     """
     rows = result.rows
+    flags = {m: float for m, _ in result.show if rows[m].dtype == bool}  # a flag's mean is the fraction of seeds
+    rows = rows.astype(flags) if flags else rows
     groups = rows.groupby(result.group_by, sort=False, dropna=False)
     out = groups.size().rename("n_seeds").to_frame()
     for measured, theory in result.show:
         values = groups[measured]
         out[f"{measured}_mean"] = values.mean()
-        out[f"{measured}_sd"] = values.std(ddof=1)  # NaN for a single seed: no spread to show
+        # NaN for a single seed (no spread to show) and for flags, whose mean is already the fraction of seeds.
+        out[f"{measured}_sd"] = values.std(ddof=1) if measured not in flags else float("nan")
         if theory is not None:
             out[theory] = groups[theory].first()
     return out.reset_index()

@@ -107,7 +107,7 @@ APPROX_BAD = [
     (["--target", "nope"], "--target"), (["--target", "kan-xy", "--dims", "8"], "--dims"),
     (["--arch", "tree", "--dims", "6"], "--arch"), (["--arch", "wide"], "--arch"), (["--lr", "-1"], "--lr"),
     (["--optimizer", "sgd"], "--optimizer"), (["--width", "8", "--widths", "8,16"], "--width"),
-    (["--fit-out", "-"], "--fit-out"), (["--fit-out", "fits.xlsx"], "--out"), (["--samples", "0"], "--samples"),
+    (["--fit-out", "-"], "--fit-out"), (["--fit-out", "fits.xlsx"], "--fit-out"), (["--samples", "0"], "--samples"),
 ]
 
 

@@ -1,6 +1,8 @@
 """Refresh the outputs of the README's ``console`` examples by running them.
 
-    python tools/readme_examples.py [README.md]
+    python tools/readme_examples.py [README.md] [--only TEXT]
+
+``--only TEXT`` refreshes only the blocks whose commands contain TEXT (say ``overparam``).
 
 Each ```console block holds lines ``$ COMMAND`` followed by that command's output;
 the outputs are replaced by what the command prints now (stdout and stderr), so the
@@ -26,16 +28,24 @@ def run(command: str, cwd: str) -> str:
     return (done.stdout + done.stderr).rstrip() + "\n"
 
 
-def refresh(block: str, cwd: str) -> str:
+def refresh(block: str, cwd: str, only: str | None = None) -> str:
     commands = [line[2:] for line in block.splitlines() if line.startswith("$ ")]
+    if only is not None and not any(only in cmd for cmd in commands):
+        return block
     return "".join(f"$ {cmd}\n{run(cmd, cwd)}" for cmd in commands)
 
 
 def main() -> None:
-    path = Path(sys.argv[1] if len(sys.argv) > 1 else "README.md")
+    args = sys.argv[1:]
+    only = None
+    if "--only" in args:
+        at = args.index("--only")
+        only = args[at + 1]
+        del args[at : at + 2]
+    path = Path(args[0] if args else "README.md")
     text = path.read_text()
     with tempfile.TemporaryDirectory() as cwd:
-        text = BLOCK.sub(lambda m: "```console\n" + refresh(m.group(1), cwd) + "```", text)
+        text = BLOCK.sub(lambda m: "```console\n" + refresh(m.group(1), cwd, only) + "```", text)
     path.write_text(text)
 
 

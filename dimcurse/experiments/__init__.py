@@ -7,9 +7,10 @@ its maths changes, so stored results of an older version are never mixed in),
 for smoke tests).
 """
 
-from dimcurse.experiments import approx, distance
+from dimcurse.experiments import approx, distance, overparam
 
 REGISTRY = {
     "distance": distance,
     "approx": approx,
+    "overparam": overparam,
 }

@@ -229,6 +229,7 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     prov["elapsed_s"] = round(time.perf_counter() - started, 3)
     result = Result(KERNEL, table, prov, GROUP_BY, SHOW, _notes(table))
     result.fits = fit_table(table, config)
+    result.fits_title = "exponent fits: rel_rmse ~ params^(-alpha), 95 % interval from resampling seeds"
     return result
 
 

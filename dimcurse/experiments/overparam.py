@@ -1,0 +1,565 @@
+"""Overparameterised models: test error against size across the interpolation threshold.
+
+Three models, one row per (model, data, label noise, ridge, width, epoch, seed):
+
+- ``linear``: min-norm (or ridge) least squares on isotropic Gaussian features, p
+  features against n samples; the measured excess risk ||b_hat - b||^2 beside the
+  asymptotic risk of Hastie, Montanari, Rosset & Tibshirani 2019 (``dimcurse.ridge``).
+- ``random-features``: a frozen random ReLU layer of N features, the readout solved in
+  closed form (min-norm or ridge, float64) on one-hot labels of a classification set;
+  Belkin et al. 2019 place the test-error peak at N = n.
+- ``mlp``: fully connected classifiers of every width and seed trained as one batched
+  computation (``dimcurse.nets.train_classifier``) to interpolation.
+
+Every seed draws its own training subset (recorded in the provenance) and its own label
+noise; the test set is the data set's own test split, the same for every seed. A summary
+table gives, per width, the fraction of seeds that fit the training set and the median
+epochs they needed, and marks the interpolation threshold and the test-loss peak.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import torch
+
+from dimcurse.data import load_dataset, validate_finite
+from dimcurse.errors import DimcurseError
+from dimcurse.nets import ACTIVATIONS, MLPClassifier, mlp_params, train_classifier
+from dimcurse.provenance import provenance
+from dimcurse.results import Result
+from dimcurse.ridge import RidgePath, hastie_risk
+from dimcurse.runtime import generator, numpy_rng, resolve_dtype
+
+KERNEL = "overparam"
+VERSION = 1
+MODELS = ("linear", "random-features", "mlp")
+DATA = ("mnist1d", "digits", "teacher", "mnist:DIR", "fashion-mnist:DIR", "cifar10:DIR")
+# Default sweeps as multiples of the training-set size: dense around the threshold (1.0).
+LINEAR_GAMMAS = (0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 1.05, 1.1, 1.25, 1.5, 2.0, 4.0, 10.0)
+FEATURE_RATIOS = (0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 1.0, 1.05, 1.1, 1.25, 1.5, 2.0, 4.0, 10.0, 20.0)
+MLP_WIDTHS = (4, 8, 16, 32, 48, 64, 96, 128, 192, 256, 512, 1024, 2048)
+INTERPOLATION_RTOL = 1e-8  # closed-form models fit when train MSE <= this x mean(y^2)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings of an overparameterisation sweep (CLI options in brackets)."""
+
+    model: str = "random-features"
+    """linear, random-features or mlp [--model]."""
+    data: str | None = None
+    """mnist1d, digits, teacher, mnist:DIR, fashion-mnist:DIR, cifar10:DIR; None: mnist1d (gaussian for linear) [--data]."""
+    widths: tuple[int, ...] | None = None
+    """Hidden widths (mlp) or features (linear, random-features); None: the model's default sweep [--widths / --features]."""
+    depth: int = 1
+    """Hidden layers of the mlp [--depth]."""
+    n_train: int = 1000
+    """Training samples per seed (a subset drawn per seed) [--train-samples]."""
+    n_test: int = 1000
+    """Test samples (the same for every seed) [--test-samples]."""
+    label_noise: tuple[float, ...] = (0.0,)
+    """Fractions of training labels replaced by uniformly random ones (Zhang et al. 2017) [--label-noise]."""
+    ridge: tuple[float, ...] = (0.0,)
+    """Ridge lambda of the closed-form models, normalised: (1/n)||y - Xb||^2 + lambda ||b||^2; 0 = min-norm [--ridge]."""
+    weight_decay: float = 0.0
+    """Weight decay of the mlp's optimiser (decoupled for adam, L2 for sgd) [--weight-decay]."""
+    epochs: int = 300
+    """Passes over the training set (mlp) [--epochs]."""
+    steps: int | None = None
+    """Optimiser steps instead of epochs (mlp) [--steps]."""
+    optimizer: str = "adam"
+    """adam (AdamW) or sgd (momentum 0.9), both batched exactly [--optimizer]."""
+    lr: float | None = None
+    """Learning rate; None = 1e-3 (adam), 0.05 (sgd); constant [--lr]."""
+    batch_size: int = 100
+    """Mini-batch size; 0 = full batch (then epochs = steps) [--batch-size]."""
+    loss: str = "ce"
+    """mlp loss: ce (cross-entropy) or mse (squared loss on one-hot labels) [--loss]."""
+    activation: str = "relu"
+    """Hidden activation of the mlp [--activation]."""
+    record_every: int = 0
+    """Also record test metrics every N epochs (mlp; 0 = final only) [--record-every]."""
+    signal_var: float = 1.0
+    """linear: r^2 = ||beta||^2 [--signal-var]."""
+    noise_var: float = 0.25
+    """linear: sigma^2, the label noise variance [--noise-var]."""
+    teacher_dim: int = 20
+    """teacher data: input dimension [--teacher-dim]."""
+    seeds: tuple[int, ...] = (0, 1, 2)
+    """Seeds: training subset, label noise, features and initialisation [--seeds]."""
+    download: bool = False
+    """Let torchvision fetch mnist/fashion-mnist into DIR [--download]."""
+    dtype: str = "float32"
+    """mlp training precision (closed-form solves always run in float64) [--dtype]."""
+
+
+OPTION = {"depth": "--depth", "n_train": "--train-samples", "n_test": "--test-samples", "epochs": "--epochs",
+          "teacher_dim": "--teacher-dim"}
+TEACHER_CLASSES = 10
+TEACHER_WIDTH = 32
+
+SMOKE = Config(model="mlp", data="teacher", widths=(2, 16, 64), n_train=64, n_test=64, epochs=5, batch_size=32,
+               teacher_dim=8, seeds=(0, 1), record_every=2)
+
+
+def validate(config: Config) -> None:
+    """Raise ``DimcurseError`` naming the option for anything the kernel cannot run."""
+    if config.model not in MODELS:
+        raise DimcurseError(f"unknown model {config.model!r} (known: {', '.join(MODELS)})", "--model")
+    for name, option in OPTION.items():
+        if getattr(config, name) < 1:
+            raise DimcurseError(f"must be at least 1, got {getattr(config, name)}", option)
+    if config.widths is not None and (not config.widths or any(w < 1 for w in config.widths)):
+        raise DimcurseError("widths must be positive integers", "--widths")
+    if not config.seeds or any(s < 0 for s in config.seeds) or len(set(config.seeds)) != len(config.seeds):
+        raise DimcurseError("seeds must be distinct non-negative integers", "--seeds")
+    if not config.label_noise or any(not 0.0 <= p <= 1.0 for p in config.label_noise):
+        raise DimcurseError("label noise must be fractions in [0, 1]", "--label-noise")
+    if not config.ridge or any(not (r >= 0 and math.isfinite(r)) for r in config.ridge):
+        raise DimcurseError("ridge values must be finite and >= 0", "--ridge")
+    if not (config.weight_decay >= 0 and math.isfinite(config.weight_decay)):
+        raise DimcurseError(f"must be finite and >= 0, got {config.weight_decay}", "--weight-decay")
+    _validate_model_options(config)
+    resolve_dtype(config.dtype)
+
+
+def _validate_model_options(config: Config) -> None:
+    if config.model == "linear":
+        if data_name(config) != "gaussian":
+            raise DimcurseError("the linear model runs on isotropic Gaussian features; drop --data", "--data")
+        if config.label_noise != (0.0,):
+            raise DimcurseError("the linear model has Gaussian noise (--noise-var), not label noise", "--label-noise")
+        for name, option in (("signal_var", "--signal-var"), ("noise_var", "--noise-var")):
+            value = getattr(config, name)
+            if not (value >= 0 and math.isfinite(value)):
+                raise DimcurseError(f"must be finite and >= 0, got {value}", option)
+    elif data_name(config) == "gaussian":
+        raise DimcurseError("gaussian data is for --model linear; use a classification set", "--data")
+    else:
+        _check_data_name(data_name(config))
+    if config.model == "mlp":
+        if config.ridge != (0.0,):
+            raise DimcurseError("the mlp is trained, not solved: use --weight-decay", "--ridge")
+        if config.optimizer not in ("adam", "sgd"):
+            raise DimcurseError(f"unknown optimizer {config.optimizer!r} (adam or sgd)", "--optimizer")
+        if config.loss not in ("ce", "mse"):
+            raise DimcurseError(f"unknown loss {config.loss!r} (ce or mse)", "--loss")
+        if config.activation not in ACTIVATIONS:
+            raise DimcurseError(f"unknown activation {config.activation!r} (known: {', '.join(ACTIVATIONS)})", "--activation")
+        if config.lr is not None and not (config.lr > 0 and math.isfinite(config.lr)):
+            raise DimcurseError(f"must be positive, got {config.lr}", "--lr")
+        if config.batch_size < 0:
+            raise DimcurseError(f"must be at least 0 (0 = full batch), got {config.batch_size}", "--batch-size")
+        if config.steps is not None and config.steps < 1:
+            raise DimcurseError(f"must be at least 1, got {config.steps}", "--steps")
+        if config.record_every < 0:
+            raise DimcurseError(f"must be at least 0, got {config.record_every}", "--record-every")
+    elif config.weight_decay or config.steps is not None or config.record_every:
+        raise DimcurseError("--weight-decay, --steps and --record-every are for the trained mlp; use --ridge", "--model")
+
+
+def _check_data_name(name: str) -> None:
+    kind, _, root = name.partition(":")
+    if kind in ("mnist1d", "digits", "teacher") and not root:
+        return
+    if kind in ("mnist", "fashion-mnist", "cifar10") and root:
+        return
+    raise DimcurseError(f"unknown data set {name!r} (known: {', '.join(DATA)})", "--data")
+
+
+def data_name(config: Config) -> str:
+    if config.data is not None:
+        return config.data
+    return "gaussian" if config.model == "linear" else "mnist1d"
+
+
+def widths_for(config: Config) -> tuple[int, ...]:
+    """The swept sizes: explicit, or the model's default (features as multiples of n for the closed forms)."""
+    if config.widths is not None:
+        return config.widths
+    if config.model == "mlp":
+        return MLP_WIDTHS
+    ratios = LINEAR_GAMMAS if config.model == "linear" else FEATURE_RATIOS
+    return tuple(sorted({max(1, round(r * config.n_train)) for r in ratios}))
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass
+class Task:
+    """A classification task stacked over seeds: standardised inputs, noisy training labels."""
+
+    name: str
+    x: torch.Tensor  # (S, n, d) float64
+    y: torch.Tensor  # (S, n) int64, after label noise
+    x_test: torch.Tensor  # (n_test, d) float64
+    y_test: torch.Tensor  # (n_test,) int64
+    classes: int
+    subsets: dict  # seed -> {"sha256": ..., "indices": [...]} (indices when small)
+
+    @property
+    def chance_error(self) -> float:
+        """The test error of always answering the most frequent test class."""
+        counts = torch.bincount(self.y_test, minlength=self.classes)
+        return 1.0 - float(counts.max()) / len(self.y_test)
+
+
+def _pool(config: Config):
+    """(x, y, x_test, y_test) as numpy: the training pool subsets are drawn from, and the test split."""
+    name = data_name(config)
+    dataset = load_dataset(name, download=config.download)
+    if len(dataset.x_test):
+        return dataset.x, dataset.y, dataset.x_test, dataset.y_test
+    # digits ships without a split: a fixed 70/30 split, the same for every seed.
+    order = numpy_rng(0, "split", name).permutation(len(dataset.x))
+    cut = int(0.7 * len(order))
+    return dataset.x[order[:cut]], dataset.y[order[:cut]], dataset.x[order[cut:]], dataset.y[order[cut:]]
+
+
+def _teacher_pool(config: Config, n: int, seed: int | None):
+    """Gaussian inputs labelled by the argmax of a fixed random ReLU network (the same teacher for every seed)."""
+    d = config.teacher_dim
+    gen_net = generator(0, "teacher-net", d)
+    w1 = torch.randn(d, TEACHER_WIDTH, generator=gen_net, dtype=torch.float64) / math.sqrt(d)
+    w2 = torch.randn(TEACHER_WIDTH, TEACHER_CLASSES, generator=gen_net, dtype=torch.float64) / math.sqrt(TEACHER_WIDTH)
+    stream = ("teacher-test",) if seed is None else ("teacher-train", seed)
+    x = torch.randn(n, d, generator=generator(0 if seed is None else seed, *stream, d), dtype=torch.float64)
+    h = torch.relu(x @ w1)
+    logits = (h - h.mean(0)) @ w2  # centred hidden units keep the classes roughly balanced
+    return x.numpy(), logits.argmax(1).numpy()
+
+
+def _subset_record(indices: np.ndarray) -> dict:
+    record = {"sha256": hashlib.sha256(np.asarray(indices, dtype=np.int64).tobytes()).hexdigest()[:16]}
+    if len(indices) <= 5000:
+        record["indices"] = [int(i) for i in indices]
+    return record
+
+
+def load_task(config: Config, noise: float) -> Task:
+    """The training subsets (one per seed, with label noise ``noise``) and the test set."""
+    S, n = len(config.seeds), config.n_train
+    name = data_name(config)
+    subsets = {}
+    if name == "teacher":
+        pools = [_teacher_pool(config, n, seed) for seed in config.seeds]
+        xs, ys = [p[0] for p in pools], [p[1] for p in pools]
+        x_test, y_test = _teacher_pool(config, config.n_test, None)
+        mean, std = np.zeros(config.teacher_dim), np.ones(config.teacher_dim)
+    else:
+        x_pool, y_pool, x_test_all, y_test_all = _pool(config)
+        validate_finite(x_pool, name)
+        if n > len(x_pool):
+            raise DimcurseError(f"{name} has {len(x_pool)} training samples; asked for {n}", "--train-samples")
+        if config.n_test > len(x_test_all):
+            raise DimcurseError(f"{name} has {len(x_test_all)} test samples; asked for {config.n_test}", "--test-samples")
+        xs, ys = [], []
+        for seed in config.seeds:
+            idx = np.sort(numpy_rng(seed, "subset", name, n).choice(len(x_pool), n, replace=False))
+            subsets[seed] = _subset_record(idx)
+            xs.append(x_pool[idx])
+            ys.append(y_pool[idx])
+        keep = numpy_rng(0, "test-subset", name).permutation(len(x_test_all))[: config.n_test]
+        x_test, y_test = x_test_all[np.sort(keep)], y_test_all[np.sort(keep)]
+        # Standardise with the whole training pool's statistics (seed-independent; a constant pixel stays 0).
+        mean, std = x_pool.mean(0), x_pool.std(0)
+        std = np.where(std > 1e-8, std, 1.0)
+    classes = int(max(max(y.max() for y in ys), y_test.max())) + 1
+    noisy = [_add_label_noise(y, noise, classes, seed) for y, seed in zip(ys, config.seeds)]
+    scale = lambda a: torch.as_tensor((np.asarray(a, dtype=np.float64) - mean) / std)  # noqa: E731
+    return Task(name, torch.stack([scale(x) for x in xs]), torch.as_tensor(np.stack(noisy), dtype=torch.int64),
+                scale(x_test), torch.as_tensor(y_test, dtype=torch.int64), classes, subsets)
+
+
+def _add_label_noise(labels: np.ndarray, noise: float, classes: int, seed: int) -> np.ndarray:
+    """Replace round(noise x n) labels, chosen at random, by labels drawn uniformly from all classes."""
+    rng = numpy_rng(seed, "label-noise", noise)
+    out = np.array(labels, dtype=np.int64)
+    chosen = rng.choice(len(out), int(round(noise * len(out))), replace=False)
+    out[chosen] = rng.integers(0, classes, size=len(chosen))
+    return out
+
+
+# --------------------------------------------------------------------------- models
+
+
+def _metrics(pred: torch.Tensor, onehot: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
+    """Squared loss (summed over classes, mean over samples) and error rate of one-hot regression."""
+    loss = float(((pred - onehot) ** 2).sum(1).mean())
+    return loss, float((pred.argmax(1) != labels).double().mean())
+
+
+def _interpolates(train_mse: float, targets: torch.Tensor) -> bool:
+    return train_mse <= INTERPOLATION_RTOL * float((targets.double() ** 2).sum(1).mean())
+
+
+def run_random_features(config: Config, task: Task, device) -> list[dict]:
+    """Nested random ReLU features (the first N of one draw per seed), readout by min-norm / ridge."""
+    widths = widths_for(config)
+    n, d = task.x.shape[1], task.x.shape[2]
+    onehot = torch.nn.functional.one_hot(task.y, task.classes).double()
+    onehot_test = torch.nn.functional.one_hot(task.y_test, task.classes).double().to(device)
+    rows = []
+    for si, seed in enumerate(config.seeds):
+        gen = generator(seed, "random-features", d)
+        # w ~ N(0, I/d): unit-variance pre-activations on standardised inputs; b ~ N(0, 1).
+        w = torch.randn(d, max(widths), generator=gen, dtype=torch.float64).to(device) / math.sqrt(d)
+        b = torch.randn(1, max(widths), generator=gen, dtype=torch.float64).to(device)
+        phi, phi_test = torch.relu(task.x[si].to(device) @ w + b), torch.relu(task.x_test.to(device) @ w + b)
+        y, labels = onehot[si].to(device), task.y[si].to(device)
+        for width in widths:
+            t0 = time.perf_counter()
+            path = RidgePath.fit(phi[:, :width], y)
+            for ridge in config.ridge:
+                coef = path.coef(ridge)
+                train_loss, train_error = _metrics(phi[:, :width] @ coef, y, labels)
+                test_loss, test_error = _metrics(phi_test[:, :width] @ coef, onehot_test, task.y_test.to(device))
+                rows.append(_row(config, task.name, seed, width, width * task.classes, n, ridge=ridge,
+                                 train_loss=train_loss, train_error=train_error, test_loss=test_loss, test_error=test_error,
+                                 weight_norm=float(coef.norm()), interpolates=_interpolates(train_loss, y),
+                                 chance_error=task.chance_error, elapsed_s=time.perf_counter() - t0))
+    return rows
+
+
+def run_linear(config: Config, device) -> list[dict]:
+    """Min-norm / ridge least squares, x ~ N(0, I_p), y = x.beta + N(0, sigma^2), ||beta||^2 = r^2."""
+    n, rows = config.n_train, []
+    for seed in config.seeds:
+        for p in widths_for(config):
+            t0 = time.perf_counter()
+            gen = generator(seed, "linear", p)
+            beta = torch.randn(p, generator=gen, dtype=torch.float64)
+            beta = beta * math.sqrt(config.signal_var) / beta.norm().clamp_min(1e-300)
+            draw = lambda m: torch.randn(m, p, generator=gen, dtype=torch.float64)  # noqa: E731
+            x, x_test = draw(n), draw(config.n_test)
+            noise = math.sqrt(config.noise_var)
+            y = x @ beta + noise * torch.randn(n, generator=gen, dtype=torch.float64)
+            y_test = x_test @ beta + noise * torch.randn(config.n_test, generator=gen, dtype=torch.float64)
+            x, y, x_test, y_test, beta = (t.to(device) for t in (x, y, x_test, y_test, beta))
+            path = RidgePath.fit(x, y[:, None])
+            for ridge in config.ridge:
+                coef = path.coef(ridge)[:, 0]
+                train_loss = float(((x @ coef - y) ** 2).mean())
+                rows.append(_row(config, "gaussian", seed, p, p, n, ridge=ridge, train_loss=train_loss,
+                                 test_loss=float(((x_test @ coef - y_test) ** 2).mean()),
+                                 weight_norm=float(coef.norm()), interpolates=_interpolates(train_loss, y[:, None]),
+                                 excess_risk=float(((coef - beta) ** 2).sum()),
+                                 theory_risk=hastie_risk(p / n, config.signal_var, config.noise_var, ridge),
+                                 elapsed_s=time.perf_counter() - t0))
+    return rows
+
+
+def run_mlp(config: Config, task: Task, device, progress) -> list[dict]:
+    """All widths x seeds as one batched network, trained by mini-batch AdamW/SGD."""
+    widths, dtype = widths_for(config), resolve_dtype(config.dtype)
+    S, n, d = task.x.shape
+    model = MLPClassifier(list(config.seeds), d, widths, task.classes, config.depth, config.activation, dtype).to(device)
+    x = task.x.to(dtype).to(device)
+    x_test = task.x_test.to(dtype).to(device)[None].expand(S, -1, -1)
+    y_test = task.y_test.to(device)[None].expand(S, -1)
+    lr = config.lr or (1e-3 if config.optimizer == "adam" else 0.05)
+    t0 = time.perf_counter()
+    trained = train_classifier(model, x, task.y.to(device), x_test, y_test, list(config.seeds), epochs=config.epochs,
+                               batch_size=config.batch_size, lr=lr, optimizer=config.optimizer,
+                               weight_decay=config.weight_decay, loss=config.loss, record_every=config.record_every,
+                               steps=config.steps, progress=progress)
+    elapsed = time.perf_counter() - t0
+    rows = []
+    for record in trained.records:
+        for si, seed in enumerate(config.seeds):
+            for j, width in enumerate(widths):
+                dead = bool(trained.diverged[si, j])
+                first = record["first_zero"][si, j]
+                rows.append(_row(config, task.name, seed, width, mlp_params(d, width, config.depth, task.classes), n,
+                                 epoch=record["epoch"], train_loss=record["train_loss"][si, j],
+                                 train_error=record["train_error"][si, j], test_loss=record["test_loss"][si, j],
+                                 test_error=record["test_error"][si, j],
+                                 weight_norm=float("nan") if dead else record["weight_norm"][si, j],
+                                 interpolates=bool(first <= record["epoch"]), epochs_to_interpolate=first,
+                                 chance_error=task.chance_error, diverged=dead, elapsed_s=elapsed))
+    return rows
+
+
+def _row(config: Config, data: str, seed: int, width: int, params: int, n: int, **values) -> dict:
+    row = {
+        "model": config.model, "data": data, "label_noise": values.pop("label_noise", 0.0),
+        "ridge": values.pop("ridge", 0.0), "weight_decay": config.weight_decay, "width": int(width),
+        "params": int(params), "params_per_sample": params / n, "epoch": float(values.pop("epoch", 0.0)), "seed": seed,
+        "n_train": n, "train_loss": math.nan, "train_error": math.nan, "test_loss": math.nan, "test_error": math.nan,
+        "weight_norm": math.nan, "interpolates": False, "epochs_to_interpolate": math.nan, "excess_risk": math.nan,
+        "theory_risk": math.nan, "chance_error": math.nan, "diverged": False, "elapsed_s": 0.0,
+    }
+    row.update({k: (float(v) if isinstance(v, (np.floating, float)) else v) for k, v in values.items()})
+    row["elapsed_s"] = round(row["elapsed_s"], 4)
+    row.update({"depth": config.depth if config.model == "mlp" else 0, "optimizer": config.optimizer if config.model == "mlp" else "closed-form",
+                "loss": config.loss if config.model == "mlp" else "mse", "dtype": config.dtype if config.model == "mlp" else "float64",
+                "kernel_version": VERSION})
+    return row
+
+
+# --------------------------------------------------------------------------- run
+
+
+def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[float], None] | None = None) -> Result:
+    """Run the sweep for every label-noise level; rows plus the per-width summary."""
+    validate(config)
+    device = torch.device(device)
+    started = time.perf_counter()
+    rows, subsets = [], {}
+    share = 1.0 / len(config.label_noise)
+    for noise in config.label_noise:
+        if config.model == "linear":
+            new = run_linear(config, device)
+        else:
+            task = load_task(config, noise)
+            subsets = {str(k): v for k, v in task.subsets.items()}
+            if config.model == "random-features":
+                new = run_random_features(config, task, device)
+            else:
+                new = run_mlp(config, task, device, (lambda f: progress(f * share)) if progress else None)
+        for row in new:
+            row["label_noise"] = noise
+            row["device"] = str(device)
+        rows += new
+        if progress is not None and config.model != "mlp":
+            progress(share)
+    # One setting's sweep contiguous, widths in order, each width's epochs together.
+    table = pd.DataFrame(rows)[COLUMNS].sort_values(SETTING[2:] + ["width", "epoch", "seed"], kind="stable")
+    table = table.reset_index(drop=True)
+    prov = provenance(KERNEL, VERSION, config, device)
+    prov.update({"elapsed_s": round(time.perf_counter() - started, 3), "widths": list(widths_for(config)),
+                 "data": data_name(config), "training_subsets": subsets})
+    group_by = GROUP_BY_MLP if config.model == "mlp" else GROUP_BY
+    result = Result(KERNEL, table, prov, group_by, SHOW, [])
+    result.fits = summary_table(table)
+    result.fits_title = "summary: per width, the fraction of seeds that fit the training set, and where the threshold and the test-loss peak are"
+    result.notes = summary_notes(table, result.fits)
+    return result
+
+
+# --------------------------------------------------------------------------- summary
+
+SETTING = ["model", "data", "label_noise", "ridge", "weight_decay"]
+
+
+def final_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows at the end of training (the last recorded epoch; closed-form models have one)."""
+    last = table.groupby(SETTING, sort=False)["epoch"].transform("max")
+    return table[table["epoch"] == last]
+
+
+def summary_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Per setting and width: fit fraction, median epochs, mean losses, and the threshold / peak marks."""
+    out = []
+    for key, group in final_rows(table).groupby(SETTING, sort=False):
+        per_width = group.groupby("width", sort=True)
+        frame = pd.DataFrame({
+            "params_per_sample": per_width["params_per_sample"].first(),
+            "fit_fraction": per_width["interpolates"].mean(),
+            "median_epochs_to_fit": per_width["epochs_to_interpolate"].median(),
+            "train_loss": per_width["train_loss"].mean(), "test_loss": per_width["test_loss"].mean(),
+            "test_error": per_width["test_error"].mean(),
+        }).reset_index()
+        threshold = _threshold_width(frame)
+        peak = _peak_width(group)
+        frame["mark"] = [" ".join(m for m, hit in (("threshold", w == threshold), ("peak", w == peak)) if hit)
+                         for w in frame["width"]]
+        for name, value in zip(SETTING, key):
+            frame[name] = value
+        out.append(frame)
+    columns = SETTING + ["width", "params_per_sample", "fit_fraction", "median_epochs_to_fit", "train_loss",
+                         "test_loss", "test_error", "mark"]
+    model = out[0]["model"].iloc[0]
+    # Leave out what does not apply: the mlp has no ridge and the closed forms no epochs or weight decay;
+    # the linear model has no classification error.
+    drop = {"mlp": ("ridge",), "linear": ("weight_decay", "median_epochs_to_fit", "test_error")}.get(
+        model, ("weight_decay", "median_epochs_to_fit"))
+    return pd.concat(out, ignore_index=True)[[c for c in columns if c not in drop]]
+
+
+def _threshold_width(frame: pd.DataFrame) -> int | None:
+    """The interpolation threshold: the smallest width at which every seed fits the training set."""
+    fits = frame[frame["fit_fraction"] >= 1.0]
+    return int(fits["width"].min()) if len(fits) else None
+
+
+def _seed_peaks(group: pd.DataFrame) -> pd.Series:
+    """Per seed, the width with the largest test loss, when it lies strictly inside the sweep.
+
+    A maximum at the smallest or the widest width is a monotone trend, not a peak, so
+    such seeds are left out.
+    """
+    clean = group.dropna(subset=["test_loss"])
+    peaks = clean.loc[clean.groupby("seed")["test_loss"].idxmax()].set_index("seed")["width"]
+    return peaks[(peaks > group["width"].min()) & (peaks < group["width"].max())]
+
+
+def _peak_width(group: pd.DataFrame) -> int | None:
+    """The width most seeds peak at (the smaller on a tie); None when no seed has an interior peak."""
+    peaks = _seed_peaks(group)
+    if peaks.empty:
+        return None
+    counts = peaks.value_counts()
+    return int(min(counts[counts == counts.max()].index))
+
+
+def summary_notes(table: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
+    """One sentence per setting naming the threshold and the peak, with the spread over seeds."""
+    notes = []
+    final = final_rows(table)
+    for key, group in final.groupby(SETTING, sort=False):
+        label = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in zip(SETTING[2:], key[2:]) if v or k == "label_noise")
+        setting = dict(zip(SETTING, key))
+        cols = [c for c in SETTING if c in summary.columns]
+        frame = summary[(summary[cols] == pd.Series([setting[c] for c in cols], index=cols)).all(axis=1)]
+        threshold = _threshold_width(frame)
+        where = f"{key[0]} on {key[1]} ({label})"
+        if threshold is None:
+            notes.append(f"{where}: no width fits the training set (the threshold lies beyond width "
+                         f"{int(frame['width'].max())}), {_peak_sentence(group, None)}")
+        else:
+            pps = float(frame.loc[frame["width"] == threshold, "params_per_sample"].iloc[0])
+            notes.append(f"{where}: interpolation threshold at width {threshold} ({pps:.3g} params/sample), "
+                         f"{_peak_sentence(group, threshold)}")
+        if group["diverged"].any():
+            notes.append(f"{where}: {int(group['diverged'].sum())} model(s) diverged: flagged, excluded from means.")
+    return notes
+
+
+def _peak_sentence(group: pd.DataFrame, threshold: int | None) -> str:
+    """Where the test-loss peak is, and relative to the threshold: per-seed parameter ratios, mean ± sd."""
+    peaks = _seed_peaks(group)
+    if peaks.empty:
+        return "and no test-loss peak inside the sweep (the test loss is highest at an end)."
+    peak = _peak_width(group)
+    widest = group[group["width"] == group["width"].max()]["test_loss"].mean()
+    at_peak = group[group["width"] == peak]["test_loss"].mean()
+    relative = ""
+    if threshold is not None:
+        params = group.groupby("width")["params"].first()
+        ratios = np.array([params[w] / params[threshold] for w in peaks])
+        spread = f" ± {ratios.std(ddof=1):.2g}" if len(ratios) > 1 else ""
+        relative = f"; peak/threshold parameters {ratios.mean():.3g}{spread} over those seeds"
+    seeds = group["seed"].nunique()
+    return (f"test-loss peak at width {peak} ({(peaks == peak).sum()}/{seeds} seeds{relative}); "
+            f"test loss {at_peak:.3g} there vs {widest:.3g} at the widest.")
+
+
+COLUMNS = ["model", "data", "label_noise", "ridge", "weight_decay", "width", "params", "params_per_sample", "epoch",
+           "seed", "n_train", "train_loss", "train_error", "test_loss", "test_error", "weight_norm", "interpolates",
+           "epochs_to_interpolate", "excess_risk", "theory_risk", "chance_error", "diverged", "elapsed_s", "device",
+           "depth", "optimizer", "loss", "dtype", "kernel_version"]
+OPTIONAL = ("train_error", "test_error", "epochs_to_interpolate", "excess_risk", "chance_error", "weight_norm")
+"""Columns that may hold NaN: not applicable to a model (errors of the linear model), or never reached."""
+GROUP_BY = ["model", "data", "label_noise", "ridge", "width", "params_per_sample"]
+GROUP_BY_MLP = ["model", "data", "label_noise", "weight_decay", "width", "params_per_sample", "epoch"]
+SHOW = [("train_loss", None), ("train_error", None), ("test_loss", None), ("test_error", None),
+        ("excess_risk", "theory_risk"), ("weight_norm", None), ("interpolates", None), ("epochs_to_interpolate", None)]

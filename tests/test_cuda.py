@@ -45,3 +45,25 @@ def test_approx_kernel_matches_cpu():
     nets = cpu.arch != "random-features"
     np.testing.assert_allclose(gpu.rel_rmse[nets], cpu.rel_rmse[nets], rtol=0.02)
     np.testing.assert_allclose(gpu.rel_rmse[~nets], cpu.rel_rmse[~nets], rtol=1e-6)
+
+
+def test_overparam_closed_forms_match_cpu():
+    from dimcurse.experiments import overparam
+
+    for config in (overparam.Config(model="linear", widths=(50, 150), n_train=100, n_test=100, seeds=(0,)),
+                   overparam.Config(data="digits", widths=(50, 200, 400), n_train=200, n_test=200, seeds=(0,), ridge=(0.0, 0.1))):
+        cpu, gpu = overparam.run(config, device="cpu").rows, overparam.run(config, device="cuda").rows
+        # float64 solves on both; only the order of summation differs (the N = n solve amplifies it: 1e-6).
+        for column in ("test_loss", "weight_norm", "excess_risk"):
+            np.testing.assert_allclose(gpu[column], cpu[column], rtol=1e-6, err_msg=column)
+
+
+def test_overparam_mlp_matches_cpu():
+    from dimcurse.experiments import overparam
+
+    config = overparam.Config(model="mlp", data="teacher", widths=(4, 32), n_train=128, n_test=128, epochs=5,
+                              batch_size=32, seeds=(0, 1))
+    cpu, gpu = overparam.run(config, device="cpu").rows, overparam.run(config, device="cuda").rows
+    # float32 on both: cuBLAS and the CPU BLAS sum in different orders; 5 epochs of Adam keep it within 1e-3.
+    np.testing.assert_allclose(gpu["train_loss"], cpu["train_loss"], rtol=1e-3)
+    np.testing.assert_allclose(gpu["test_loss"], cpu["test_loss"], rtol=1e-3)

@@ -169,8 +169,10 @@ def _check_data_name(name: str) -> None:
     kind, _, root = name.partition(":")
     if kind in ("mnist1d", "digits", "teacher") and not root:
         return
-    if kind in ("mnist", "fashion-mnist", "cifar10") and root:
-        return
+    if kind in ("mnist", "fashion-mnist", "cifar10"):
+        if root:
+            return
+        raise DimcurseError(f"{kind} needs a folder, as in {kind}:~/data", "--data")
     raise DimcurseError(f"unknown data set {name!r} (known: {', '.join(DATA)})", "--data")
 
 

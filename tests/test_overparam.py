@@ -98,8 +98,11 @@ def test_ridge_lowers_the_random_features_peak(rf_result):
 def test_mlp_memorises_random_labels_with_test_error_at_chance():
     config = Config(model="mlp", data="digits", widths=(512,), n_train=100, n_test=400, label_noise=(0.0, 1.0),
                     epochs=150, batch_size=0, lr=3e-3, seeds=(0, 1))
-    rows = run(config).rows
+    result = run(config)
+    rows = result.rows
     noisy, clean = rows[rows.label_noise == 1.0], rows[rows.label_noise == 0.0]
+    assert any(note.startswith("random labels (noise 1.0), width 512: train error 0,") and "with clean labels" in note
+               for note in result.notes), result.notes
     assert (noisy.train_error == 0).all() and noisy.interpolates.all()
     assert abs(noisy.test_error.mean() - noisy.chance_error.iloc[0]) < 0.1  # chance is ~0.89 here
     assert clean.test_error.mean() < 0.3

@@ -533,7 +533,23 @@ def summary_notes(table: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
                          f"{_peak_sentence(group, threshold)}")
         if group["diverged"].any():
             notes.append(f"{where}: {int(group['diverged'].sum())} model(s) diverged: flagged, excluded from means.")
+        if setting["label_noise"] == 1.0 and group["test_error"].notna().any():
+            notes.append(_memorisation_sentence(final, group, setting))
     return notes
+
+
+def _memorisation_sentence(final: pd.DataFrame, group: pd.DataFrame, setting: dict) -> str:
+    """Random labels (Zhang et al. 2017): train error, test error against chance, epochs against clean labels."""
+    widest = group[group["width"] == group["width"].max()]
+    text = (f"random labels (noise 1.0), width {int(widest['width'].iloc[0])}: train error {widest['train_error'].mean():.3g}, "
+            f"test error {widest['test_error'].mean():.3g} against chance {widest['chance_error'].iloc[0]:.3g}")
+    clean = final[(final["label_noise"] == 0.0) & (final["model"] == setting["model"]) & (final["data"] == setting["data"])
+                  & (final["ridge"] == setting["ridge"]) & (final["weight_decay"] == setting["weight_decay"])
+                  & (final["width"] == widest["width"].iloc[0])]
+    if len(clean) and widest["epochs_to_interpolate"].notna().any():
+        text += (f"; median epochs to fit {widest['epochs_to_interpolate'].median():.3g} against "
+                 f"{clean['epochs_to_interpolate'].median():.3g} with clean labels")
+    return text + "."
 
 
 def _peak_sentence(group: pd.DataFrame, threshold: int | None) -> str:

@@ -61,3 +61,17 @@ def parse_name_list(text: str, option: str) -> tuple[str, ...]:
     if len(set(values)) != len(values):
         raise DimcurseError(f"{text!r} repeats a value", option)
     return values
+
+
+def check_counts(config, options: dict[str, str]) -> None:
+    """Every config field named in ``options`` (field -> CLI option) must be at least 1."""
+    for name, option in options.items():
+        value = getattr(config, name)
+        if value < 1:
+            raise DimcurseError(f"must be at least 1, got {value}", option)
+
+
+def check_seeds(seeds) -> None:
+    """Seeds of a config: at least one, non-negative, distinct (a repeat would double-count a run)."""
+    if not seeds or any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
+        raise DimcurseError("seeds must be distinct non-negative integers", "--seeds")

@@ -10,3 +10,12 @@ def pick_one(frame, **where):
         mask &= frame[column] == value
     assert mask.sum() == 1, where
     return frame[mask].iloc[0]
+
+
+def assert_clean_error(code, out, err, option, folder=None):
+    """A user error: exit code 2, nothing on stdout, one ``error:`` line naming ``option``, no file left in ``folder``."""
+    assert code == 2 and out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and option in lines[0], err
+    if folder is not None:
+        assert list(folder.iterdir()) == []  # nothing half-written

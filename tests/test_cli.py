@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 import torch
 
+from tests.helpers import assert_clean_error
+
 SMALL = ["--points", "300", "--queries", "20", "--id-points", "100", "--seeds", "2", "--quiet"]
 
 
@@ -82,12 +84,7 @@ BAD = [
 @pytest.mark.parametrize("args, option", BAD, ids=[" ".join(a) for a, _ in BAD])
 def test_bad_input_is_one_line_and_exit_2(cli, tmp_path, monkeypatch, args, option):
     monkeypatch.chdir(tmp_path)
-    code, out, err = cli("distance", *args, "--quiet")
-    assert code == 2
-    assert out == ""
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error:") and option in lines[0], err
-    assert list(tmp_path.iterdir()) == []  # nothing half-written
+    assert_clean_error(*cli("distance", *args, "--quiet"), option, tmp_path)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error raised without CUDA")
@@ -114,10 +111,7 @@ APPROX_BAD = [
 @pytest.mark.parametrize("args, option", APPROX_BAD, ids=[" ".join(a) for a, _ in APPROX_BAD])
 def test_approx_bad_input_is_one_line_and_exit_2(cli, tmp_path, monkeypatch, args, option):
     monkeypatch.chdir(tmp_path)
-    code, out, err = cli("approx", *args, "--quiet")
-    assert code == 2 and out == ""
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error:") and option in lines[0], err
+    assert_clean_error(*cli("approx", *args, "--quiet"), option, tmp_path)
 
 
 def test_approx_writes_rows_and_fits(cli, tmp_path):

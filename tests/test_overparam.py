@@ -13,7 +13,7 @@ from dimcurse.experiments.overparam import Config, load_task, run, summary_table
 from dimcurse.nets import MLPClassifier, train_classifier
 from dimcurse.ridge import hastie_risk, minnorm_risk_exact
 
-from tests.helpers import pick_one
+from tests.helpers import assert_clean_error, pick_one
 
 # --------------------------------------------------------------------------- linear: Hastie et al. 2019
 
@@ -240,11 +240,7 @@ BAD = [
 @pytest.mark.parametrize("args, option", BAD, ids=[" ".join(a) for a, _ in BAD])
 def test_bad_input_is_one_line_and_exit_2(cli, tmp_path, monkeypatch, args, option):
     monkeypatch.chdir(tmp_path)
-    code, out, err = cli("overparam", *args, "--quiet")
-    assert code == 2 and out == ""
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error:") and option in lines[0], err
-    assert list(tmp_path.iterdir()) == []
+    assert_clean_error(*cli("overparam", *args, "--quiet"), option, tmp_path)
 
 
 def test_cli_writes_rows_and_summary(cli, tmp_path):

@@ -19,6 +19,7 @@ import torch
 
 from dimcurse import baselines
 from dimcurse.errors import DimcurseError
+from dimcurse.parsing import check_counts, check_seeds
 from dimcurse.fitting import fit_exponent
 from dimcurse.nets import ARCHS, get_activation, shallow_params, train_adam, train_lbfgs
 from dimcurse.provenance import provenance
@@ -80,13 +81,10 @@ SMOKE = Config(targets=("barron", "poggio-tree4"), dims=(4,), archs=("shallow", 
 
 def validate(config: Config) -> None:
     """Raise ``DimcurseError`` naming the option for anything the kernel cannot run."""
-    for name, option in OPTION.items():
-        if getattr(config, name) < 1:
-            raise DimcurseError(f"must be at least 1, got {getattr(config, name)}", option)
+    check_counts(config, OPTION)
     if not config.widths or any(w < 1 for w in config.widths):
         raise DimcurseError("widths must be positive integers", "--widths")
-    if not config.seeds or any(s < 0 for s in config.seeds) or len(set(config.seeds)) != len(config.seeds):
-        raise DimcurseError("seeds must be distinct non-negative integers", "--seeds")
+    check_seeds(config.seeds)
     if config.optimizer not in ("adam", "lbfgs"):
         raise DimcurseError(f"unknown optimizer {config.optimizer!r} (adam or lbfgs)", "--optimizer")
     if config.lr is not None and not config.lr > 0:

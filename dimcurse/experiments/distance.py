@@ -21,6 +21,7 @@ import torch
 from dimcurse import estimators, theory
 from dimcurse.data import Distribution, draw, load_dataset, parse_distribution, validate_finite
 from dimcurse.errors import DimcurseError
+from dimcurse.parsing import check_counts, check_seeds
 from dimcurse.neighbours import Metric, knn, parse_metric, query_stats
 from dimcurse.provenance import provenance
 from dimcurse.results import Result
@@ -76,12 +77,8 @@ OPTION = {
 
 def validate(config: Config) -> None:
     """Raise ``DimcurseError`` naming the option for any value the kernel cannot run."""
-    positive = {"n_points": config.n_points, "n_queries": config.n_queries, "k": config.k, "chunk_elems": config.chunk_elems}
-    for name, value in positive.items():
-        if value < 1:
-            raise DimcurseError(f"must be at least 1, got {value}", OPTION[name])
-    if not config.seeds or any(s < 0 for s in config.seeds) or len(set(config.seeds)) != len(config.seeds):
-        raise DimcurseError("seeds must be distinct non-negative integers", "--seeds")
+    check_counts(config, {name: OPTION[name] for name in ("n_points", "n_queries", "k", "chunk_elems")})
+    check_seeds(config.seeds)
     if config.id_points < 0:
         raise DimcurseError(f"must be 0 (off) or positive, got {config.id_points}", "--id-points")
     if config.mle_k < 2:

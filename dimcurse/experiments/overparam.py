@@ -31,6 +31,7 @@ import torch
 
 from dimcurse.data import load_dataset, validate_finite
 from dimcurse.errors import DimcurseError
+from dimcurse.parsing import check_counts, check_seeds
 from dimcurse.nets import ACTIVATIONS, MLPClassifier, mlp_params, train_classifier
 from dimcurse.provenance import provenance
 from dimcurse.results import Result
@@ -113,13 +114,10 @@ def validate(config: Config) -> None:
     """Raise ``DimcurseError`` naming the option for anything the kernel cannot run."""
     if config.model not in MODELS:
         raise DimcurseError(f"unknown model {config.model!r} (known: {', '.join(MODELS)})", "--model")
-    for name, option in OPTION.items():
-        if getattr(config, name) < 1:
-            raise DimcurseError(f"must be at least 1, got {getattr(config, name)}", option)
+    check_counts(config, OPTION)
     if config.widths is not None and (not config.widths or any(w < 1 for w in config.widths)):
         raise DimcurseError("widths must be positive integers", "--widths")
-    if not config.seeds or any(s < 0 for s in config.seeds) or len(set(config.seeds)) != len(config.seeds):
-        raise DimcurseError("seeds must be distinct non-negative integers", "--seeds")
+    check_seeds(config.seeds)
     if not config.label_noise or any(not 0.0 <= p <= 1.0 for p in config.label_noise):
         raise DimcurseError("label noise must be fractions in [0, 1]", "--label-noise")
     if not config.ridge or any(not (r >= 0 and math.isfinite(r)) for r in config.ridge):

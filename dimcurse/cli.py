@@ -19,7 +19,7 @@ import dimcurse
 from dimcurse import render
 from dimcurse.errors import DimcurseError
 from dimcurse.experiments import approx, distance, overparam
-from dimcurse.parsing import parse_float, parse_int_list, parse_name_list, parse_seeds, split_list
+from dimcurse.parsing import parse_float, parse_float_list, parse_int_list, parse_name_list, parse_seeds
 from dimcurse.results import Result, check_writable, write_result
 from dimcurse.runtime import resolve_device
 
@@ -186,10 +186,6 @@ def approx_cmd(
     _execute(approx, config, device, out, format, quiet, fit_out)
 
 
-def _float_list(text: str, option: str) -> tuple[float, ...]:
-    return tuple(parse_float(item, option) for item in split_list(text, option))
-
-
 @app.command("overparam")
 def overparam_cmd(
     model: str = typer.Option("random-features", "--model", help="linear, random-features or mlp."),
@@ -226,8 +222,8 @@ def overparam_cmd(
     config = overparam.Config(
         model=model.strip().lower(), data=data.strip() if data is not None else None,
         widths=parse_int_list(sizes, option) if sizes is not None else None, depth=depth,
-        n_train=train_samples, n_test=test_samples, label_noise=_float_list(label_noise, "--label-noise"),
-        ridge=_float_list(ridge, "--ridge"), weight_decay=parse_float(weight_decay, "--weight-decay"),
+        n_train=train_samples, n_test=test_samples, label_noise=parse_float_list(label_noise, "--label-noise"),
+        ridge=parse_float_list(ridge, "--ridge"), weight_decay=parse_float(weight_decay, "--weight-decay"),
         epochs=epochs, steps=steps, optimizer=optimizer.strip().lower(),
         lr=parse_float(lr, "--lr", positive=True) if lr is not None else None, batch_size=batch_size,
         loss=loss.strip().lower(), activation=activation.strip().lower(), record_every=record_every,

@@ -47,6 +47,11 @@ def parse_float(text: str, option: str, positive: bool = False) -> float:
     return value
 
 
+def parse_float_list(text: str, option: str) -> tuple[float, ...]:
+    """``"0,0.2,1"`` -> ``(0.0, 0.2, 1.0)``; each item a finite number (ranges are the kernel's to check)."""
+    return tuple(parse_float(item, option) for item in split_list(text, option))
+
+
 def parse_seeds(text: str, option: str = "--seeds") -> tuple[int, ...]:
     """``"5"`` means seeds 0..4; ``"0,3,7"`` means exactly those seeds (non-negative, distinct)."""
     items = split_list(text, option)

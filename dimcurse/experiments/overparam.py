@@ -307,6 +307,7 @@ def run_random_features(config: Config, task: Task, device) -> list[dict]:
     n, d = task.x.shape[1], task.x.shape[2]
     onehot = torch.nn.functional.one_hot(task.y, task.classes).double()
     onehot_test = torch.nn.functional.one_hot(task.y_test, task.classes).double().to(device)
+    labels_test = task.y_test.to(device)
     rows = []
     for si, seed in enumerate(config.seeds):
         gen = generator(seed, "random-features", d)
@@ -321,7 +322,7 @@ def run_random_features(config: Config, task: Task, device) -> list[dict]:
             for ridge in config.ridge:
                 coef = path.coef(ridge)
                 train_loss, train_error = _metrics(phi[:, :width] @ coef, y, labels)
-                test_loss, test_error = _metrics(phi_test[:, :width] @ coef, onehot_test, task.y_test.to(device))
+                test_loss, test_error = _metrics(phi_test[:, :width] @ coef, onehot_test, labels_test)
                 rows.append(_row(config, task.name, seed, width, width * task.classes, n, ridge=ridge,
                                  train_loss=train_loss, train_error=train_error, test_loss=test_loss, test_error=test_error,
                                  weight_norm=float(coef.norm()), interpolates=_interpolates(train_loss, y),
@@ -469,7 +470,7 @@ def summary_table(table: pd.DataFrame) -> pd.DataFrame:
             "test_error": per_width["test_error"].mean(),
         }).reset_index()
         threshold = _threshold_width(frame)
-        peak = _peak_width(group)
+        peak = _peak_width(_seed_peaks(group))
         frame["mark"] = [" ".join(m for m, hit in (("threshold", w == threshold), ("peak", w == peak)) if hit)
                          for w in frame["width"]]
         for name, value in zip(SETTING, key):
@@ -502,9 +503,8 @@ def _seed_peaks(group: pd.DataFrame) -> pd.Series:
     return peaks[(peaks > group["width"].min()) & (peaks < group["width"].max())]
 
 
-def _peak_width(group: pd.DataFrame) -> int | None:
+def _peak_width(peaks: pd.Series) -> int | None:
     """The width most seeds peak at (the smaller on a tie); None when no seed has an interior peak."""
-    peaks = _seed_peaks(group)
     if peaks.empty:
         return None
     counts = peaks.value_counts()
@@ -555,7 +555,7 @@ def _peak_sentence(group: pd.DataFrame, threshold: int | None) -> str:
     peaks = _seed_peaks(group)
     if peaks.empty:
         return "and no test-loss peak inside the sweep (the test loss is highest at an end)."
-    peak = _peak_width(group)
+    peak = _peak_width(peaks)
     widest = group[group["width"] == group["width"].max()]["test_loss"].mean()
     at_peak = group[group["width"] == peak]["test_loss"].mean()
     relative = ""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from contextlib import contextmanager
 from typing import Optional
 
@@ -16,12 +17,14 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 import dimcurse
-from dimcurse import render
+from dimcurse import batch, render
+from dimcurse import report as reports
 from dimcurse.errors import DimcurseError
 from dimcurse.experiments import approx, distance, overparam
-from dimcurse.parsing import parse_float, parse_float_list, parse_int_list, parse_name_list, parse_seeds
-from dimcurse.results import Result, check_writable, write_result
+from dimcurse.parsing import parse_float, parse_float_list, parse_int_list, parse_name_list, parse_seeds, split_list
+from dimcurse.results import Result, aggregate, check_writable, write_result
 from dimcurse.runtime import resolve_device
+from dimcurse.sweep import load_sweep
 
 app = typer.Typer(
     add_completion=False,
@@ -231,6 +234,104 @@ def overparam_cmd(
         teacher_dim=teacher_dim, seeds=parse_seeds(seeds), download=download, dtype=dtype,
     )
     _execute(overparam, config, device, out, format, quiet, summary_out, "--summary-out")
+
+
+# --------------------------------------------------------------------------- batch runs
+
+
+@app.command("batch")
+def batch_cmd(
+    sweep_file: str = typer.Argument(..., metavar="SWEEP", help="A sweep file (TOML); see benchmarks/sweeps/."),
+    store: Optional[str] = typer.Option(None, "--store", help="Result store directory (default: ./SWEEP-NAME.store)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List the points and what is already done; run nothing."),
+    force: bool = typer.Option(False, "--force", help="Rerun points that are already done."),
+    retries: int = typer.Option(0, "--retries", help="Retry failed points this many times."),
+    executor: str = typer.Option("serial", "--executor", help="serial, processes or dask."),
+    workers: int = typer.Option(2, "--workers", help="Processes for --executor processes."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (or DASK_SCHEDULER_ADDRESS)."),
+    device: str = DEVICE, quiet: bool = QUIET,
+):
+    """Run every point of a sweep file into a resumable store; failed points are recorded and listed."""
+    points = load_sweep(sweep_file)
+    folder = store or f"{Path(sweep_file).stem}.store"
+    if dry_run:
+        render.console().print(render.points_table(points, batch.status(points, folder), folder))
+        return
+    if retries < 0:
+        raise DimcurseError(f"must be at least 0, got {retries}", "--retries")
+    if workers < 1:
+        raise DimcurseError(f"must be at least 1, got {workers}", "--workers")
+    if executor not in batch.EXECUTORS:
+        raise DimcurseError(f"unknown executor {executor!r} (known: {', '.join(batch.EXECUTORS)})", "--executor")
+    torch_device = str(resolve_device(device))
+    with _batch_progress(quiet, len(points)) as update:
+        outcome = batch.run_batch(points, folder, executor, torch_device, workers, scheduler, force, retries, update)
+    render.console().print(render.batch_summary(outcome, folder))
+    if outcome.failed:
+        sys.exit(1)
+
+
+@contextmanager
+def _batch_progress(quiet: bool, total: int):
+    """Points done, failed and remaining, with the time left (terminal only)."""
+    bar = Progress(
+        TextColumn("batch"), BarColumn(), TextColumn("{task.fields[counts]}"), TimeElapsedColumn(),
+        TimeRemainingColumn(), console=stderr, transient=True, disable=quiet or not stderr.is_terminal,
+    )
+    with bar:
+        task = bar.add_task("batch", total=total, counts="")
+
+        def update(report) -> None:
+            finished = report.skipped + report.done + len(report.failed)
+            counts = f"{report.done} done, {len(report.failed)} failed, {report.skipped} skipped, {total - finished} left"
+            bar.update(task, completed=finished, counts=counts)
+
+        yield update
+
+
+@app.command("report")
+def report_cmd(
+    source: str = typer.Argument(..., metavar="STORE", help="A result store (or a result file)."),
+    where: Optional[str] = typer.Option(None, "--where", help="Filters, e.g. dim=100,metric=l2."),
+    group_by: Optional[str] = typer.Option(None, "--group-by", help="Columns to aggregate over seeds by."),
+    kernel: Optional[str] = typer.Option(None, "--kernel", help="Only this kernel's results."),
+    out: str = OUT, format: Optional[str] = FORMAT,
+):
+    """Aggregated tables (mean ± sd over seeds) of a store, to the terminal or a file."""
+    fmt_name = check_writable(out, format)
+    results = reports.report(source, split_list(where, "--where") if where else [],
+                             tuple(split_list(group_by, "--group-by")) if group_by else None, kernel)
+    if out != "-" or fmt_name != "table":
+        if len(results) != 1:
+            raise DimcurseError(f"the store holds {len(results)} kernels; choose one with --kernel", "--out")
+        result = results[0]
+        write_result(Result(result.kernel, aggregate(result), result.provenance, [], []), out, fmt_name)
+        if out != "-":
+            stderr.print(f"wrote {out}")
+        return
+    for result in results:
+        render.console().print(render.result_table(result))
+
+
+@app.command("compare")
+def compare_cmd(
+    source_a: str = typer.Argument(..., metavar="A", help="A store or result file."),
+    source_b: str = typer.Argument(..., metavar="B", help="Another store or result file."),
+    kernel: Optional[str] = typer.Option(None, "--kernel", help="Only this kernel's results."),
+    where: Optional[str] = typer.Option(None, "--where", help="Filters applied to both, e.g. dim=100."),
+    out: str = OUT, format: Optional[str] = FORMAT,
+):
+    """Line up the same settings of two runs: each metric's means, difference and ratio."""
+    fmt_name = check_writable(out, format)
+    table, warnings = reports.compare(source_a, source_b, kernel, split_list(where, "--where") if where else [])
+    for warning in warnings:
+        stderr.print(f"warning: {warning}")
+    if out != "-" or fmt_name != "table":
+        write_result(Result("compare", table, {"a": source_a, "b": source_b, "warnings": warnings}, [], []), out, fmt_name)
+        if out != "-":
+            stderr.print(f"wrote {out}")
+        return
+    render.console().print(render.frame_table(table, f"compare: B = {source_b} against A = {source_a} (means over seeds)"))
 
 
 # --------------------------------------------------------------------------- entry point

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import warnings
+
 import numpy as np
 
 
@@ -73,7 +75,8 @@ def fit_exponent(params, test, train=None, resamples: int = 200, seed: int = 0) 
     train = test if train is None else np.atleast_2d(np.asarray(train, dtype=float))  # no train: never limited
     order = np.argsort(params)
     params, test, train = params[order], test[:, order], train[:, order]
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a size whose every seed diverged has no median: NaN, excluded
         med_test, med_train = np.nanmedian(test, axis=0), np.nanmedian(train, axis=0)
     keep, excluded = select_points(params.astype(int), med_test, med_train)
     nan = float("nan")

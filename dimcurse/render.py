@@ -71,6 +71,27 @@ def frame_table(frame, title: str) -> Table:
     return table
 
 
+def points_table(points, statuses: dict, store: str) -> Table:
+    """What ``dimcurse batch --dry-run`` prints: every point, its key and whether the store has it."""
+    counts = {s: sum(1 for v in statuses.values() if v == s) for s in ("done", "failed", "pending")}
+    title = f"{len(points)} points, store {store}: {counts['done']} done, {counts['failed']} failed, {counts['pending']} to run"
+    table = Table(title=title, title_justify="left")
+    for name in ("experiment", "kernel", "point", "key", "status"):
+        table.add_column(name)
+    for point in points:
+        grid = ", ".join(f"{k}={v}" for k, v in point.axes) or "(fixed)"
+        table.add_row(point.experiment, point.kernel, grid, point.key, statuses[point.key])
+    return table
+
+
+def batch_summary(report, store: str) -> str:
+    """The closing lines of a batch: counts, and each failed point with its error."""
+    lines = [f"batch: {report.done} run, {report.skipped} already done, {len(report.failed)} failed "
+             f"(of {report.total} points); store {store}"]
+    lines += [f"failed: {label}: {error}" for label, error in report.failed]
+    return "\n".join(lines)
+
+
 def targets_table() -> Table:
     """What ``dimcurse approx --list-targets`` prints."""
     from dimcurse.targets import TARGETS

@@ -2,6 +2,7 @@
 
 import re
 import shlex
+import shutil
 from pathlib import Path
 
 import pytest
@@ -41,9 +42,18 @@ def test_there_are_examples_of_every_command():
     assert commands <= shown | {"--version"}, commands - shown
 
 
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    """One folder for all examples, in README order (a store made by one example is read by the next),
+    holding a copy of benchmarks/sweeps so the examples' paths work as they do from the repository root."""
+    folder = tmp_path_factory.mktemp("readme")
+    shutil.copytree(README.parent / "benchmarks" / "sweeps", folder / "benchmarks" / "sweeps")
+    return folder
+
+
 @pytest.mark.parametrize("example, shown", EXAMPLES, ids=[e for e, _ in EXAMPLES])
-def test_readme_example_runs(cli, tmp_path, monkeypatch, example, shown):
-    monkeypatch.chdir(tmp_path)
+def test_readme_example_runs(cli, workdir, monkeypatch, example, shown):
+    monkeypatch.chdir(workdir)
     args = shlex.split(example)[1:]
     code, out, err = cli(*args)
     expect_error = shown.startswith("error:")

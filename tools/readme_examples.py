@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -45,6 +46,7 @@ def main() -> None:
     path = Path(args[0] if args else "README.md")
     text = path.read_text()
     with tempfile.TemporaryDirectory() as cwd:
+        shutil.copytree(path.resolve().parent / "benchmarks" / "sweeps", Path(cwd) / "benchmarks" / "sweeps")
         text = BLOCK.sub(lambda m: "```console\n" + refresh(m.group(1), cwd, only) + "```", text)
     path.write_text(text)
 

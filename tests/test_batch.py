@@ -1,0 +1,257 @@
+"""Batch runs: sweep files, the store (kill and resume, locking), executors, failures, report, compare."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from dimcurse.batch import run_batch
+from dimcurse.report import compare, report
+from dimcurse.store import LOG, Store, read_records
+from dimcurse.sweep import load_sweep
+
+from tests.helpers import assert_clean_error
+
+SWEEP = """
+[[experiment]]
+name = "curse"
+kernel = "distance"
+[experiment.fixed]
+n_points = 1500
+n_queries = 40
+id_points = 0
+[experiment.grid]
+dims = [2, 10, 100]
+metrics = ["l2", "l1"]
+seeds = [0, 1]
+
+[[experiment]]
+name = "dd"
+kernel = "overparam"
+[experiment.fixed]
+model = "linear"
+n_train = 60
+n_test = 60
+widths = [30, 55, 65, 120]
+[experiment.grid]
+seeds = [0, 1, 2]
+"""
+N_POINTS = 3 * 2 * 2 + 3
+
+
+def _sweep(tmp_path, text=SWEEP, name="sweep.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def _table(folder):
+    """Every stored row with its point key, timing columns dropped (wall times differ run to run)."""
+    frames = []
+    for key, record in sorted(read_records(folder).items()):
+        frame = pd.DataFrame(record["rows"])
+        frame.insert(0, "key", key)
+        frames.append(frame.drop(columns=[c for c in frame if c.endswith("_s")]))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_grid_expansion_keys_and_types(tmp_path):
+    points = load_sweep(_sweep(tmp_path))
+    assert len(points) == N_POINTS and len({p.key for p in points}) == N_POINTS
+    first = points[0]
+    assert first.config.dims == (2,) and first.config.metrics == ("l2",) and first.config.seeds == (0,)
+    assert first.label() == "curse: dims=2, metrics=l2, seeds=0" and first.config.n_points == 1500
+    assert [p.key for p in load_sweep(_sweep(tmp_path))] == [p.key for p in points]  # stable across loads
+    assert points[-1].config.widths == (30, 55, 65, 120)
+
+
+BAD_SWEEPS = [
+    ("[[experiment]\nkernel = 'distance'", "not valid TOML", None),
+    ("[[experiment]]\nname = 'x'\nkernel = 'nope'", "unknown kernel 'nope'", "'x'"),
+    ("[[experiment]]\nname = 'x'\nkernel = 'distance'\n[experiment.fixed]\ndimz = [2]", "unknown key 'dimz'", "'x'"),
+    ("[[experiment]]\nname = 'x'\nkernel = 'distance'\n[experiment.fixed]\nn_points = 'many'", "key 'n_points'", "'x'"),
+    ("[[experiment]]\nname = 'x'\nkernel = 'distance'\n[experiment.grid]\ndims = [2, 'ten']", "key 'dims'", "'x'"),
+    ("[[experiment]]\nname = 'x'\nkernel = 'distance'\n[experiment.grid]\nn_points = [100, 0]", "--points", "'x'"),
+    ("[[experiment]]\nname = 'x'\nkernel = 'distance'\n[experiment.grid]\nseeds = 3", "grid key 'seeds'", "'x'"),
+    ("[[experiment]]\nname = 'x'\nkernel = 'distance'\n[experiment.fixed]\nk = true", "key 'k'", "'x'"),
+    ("[[experiment]]\nname = 'x'\nkernel = 'distance'\nextra = 1", "unknown key 'extra'", "#1"),
+    ("title = 'no experiments'", "unknown top-level key", None),
+]
+
+
+@pytest.mark.parametrize("text, expected, experiment", BAD_SWEEPS, ids=[b[1] for b in BAD_SWEEPS])
+def test_malformed_sweeps_are_one_line_naming_file_experiment_and_key(cli, tmp_path, monkeypatch, text, expected, experiment):
+    path = _sweep(tmp_path, text, "bad.toml")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    code, out, err = cli("batch", str(path), "--quiet")
+    assert_clean_error(code, out, err, expected, work)  # nothing ran: no store was created
+    assert "bad.toml" in err and (experiment is None or experiment in err)
+
+
+def test_serial_run_then_rerun_skips_and_force_reruns(tmp_path):
+    points = load_sweep(_sweep(tmp_path))
+    store = tmp_path / "s"
+    first = run_batch(points, store)
+    assert first.done == N_POINTS and first.skipped == 0 and not first.failed
+    again = run_batch(points, store)
+    assert again.done == 0 and again.skipped == N_POINTS
+    forced = run_batch(points[:2], store, force=True)
+    assert forced.done == 2
+    assert len((store / LOG).read_text().splitlines()) == N_POINTS + 2 and len(read_records(store)) == N_POINTS
+
+
+def test_sigkill_mid_run_then_resume_gives_exactly_the_uninterrupted_rows(tmp_path):
+    path = _sweep(tmp_path)
+    reference = tmp_path / "reference"
+    run_batch(load_sweep(path), reference)
+    store = tmp_path / "killed"
+    command = [sys.executable, "-m", "dimcurse", "batch", str(path), "--store", str(store), "--quiet", "--device", "cpu"]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(read_records(store)) < 3:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    finished = len(read_records(store))
+    assert 3 <= finished < N_POINTS, "the kill must land mid-run"
+    with open(store / LOG, "ab") as handle:
+        handle.write(b'{"key": "half-writ')  # what a kill inside a write leaves behind
+    assert len(read_records(store)) == finished  # the partial line is ignored
+    code = subprocess.run(command, capture_output=True).returncode
+    assert code == 0
+    lines = (store / LOG).read_text().splitlines()
+    assert len(lines) == N_POINTS and all(json.loads(line)["status"] == "done" for line in lines)  # none lost, none twice
+    pd.testing.assert_frame_equal(_table(store), _table(reference))
+
+
+def test_processes_and_dask_executors_match_serial(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    points = load_sweep(_sweep(tmp_path))
+    run_batch(points, tmp_path / "serial")
+    run_batch(points, tmp_path / "processes", executor="processes", workers=2)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        run_batch(points, tmp_path / "dask", executor="dask", scheduler=cluster.scheduler_address)
+    serial = _table(tmp_path / "serial")
+    pd.testing.assert_frame_equal(_table(tmp_path / "processes"), serial)
+    pd.testing.assert_frame_equal(_table(tmp_path / "dask"), serial)
+
+
+FAILING = """
+[[experiment]]
+name = "ok"
+kernel = "overparam"
+[experiment.fixed]
+model = "linear"
+n_train = 40
+n_test = 40
+widths = [20, 80]
+[experiment.grid]
+seeds = [0, 1]
+
+[[experiment]]
+name = "raises"
+kernel = "overparam"
+[experiment.fixed]
+data = "mnist:/nonexistent/folder"
+widths = [10]
+
+[[experiment]]
+name = "diverges"
+kernel = "approx"
+[experiment.fixed]
+widths = [16]
+steps = 30
+n_samples = 100
+n_test = 100
+seeds = [0]
+lr = 1e6
+"""
+
+
+def test_a_raising_point_and_a_diverging_one_are_recorded_and_the_rest_completes(cli, tmp_path):
+    path = _sweep(tmp_path, FAILING)
+    code, out, err = cli("batch", str(path), "--store", str(tmp_path / "s"), "--quiet", "--device", "cpu", "--retries", "1")
+    assert code == 1
+    records = {r["experiment"]: r for r in read_records(tmp_path / "s").values()}
+    assert sum(r["status"] == "done" for r in read_records(tmp_path / "s").values()) == 2
+    assert records["raises"]["status"] == "failed" and "no such folder" in records["raises"]["error"]
+    assert records["raises"]["attempt"] == 1  # retried once, then recorded
+    assert records["diverges"]["status"] == "failed" and "diverged" in records["diverges"]["error"]
+    assert records["diverges"]["rows"]  # the rows are kept, flagged
+    assert "2 run" in out and "2 failed" in out and "failed: raises" in out and "failed: diverges" in out
+
+
+def test_a_second_batch_on_a_locked_store_is_refused(cli, tmp_path):
+    path = _sweep(tmp_path)
+    held = Store.open(tmp_path / "s")
+    try:
+        code, out, err = cli("batch", str(path), "--store", str(tmp_path / "s"), "--quiet")
+        assert_clean_error(code, out, err, "in use by another batch process")
+    finally:
+        held.close()
+    assert not (tmp_path / "s" / LOG).exists()
+
+
+def test_report_filters_groups_and_writes(cli, tmp_path):
+    points = load_sweep(_sweep(tmp_path))
+    run_batch(points, tmp_path / "s")
+    results = {r.kernel: r for r in report(str(tmp_path / "s"), ["metric=l2"])}
+    assert set(results["distance"].rows.metric) == {"l2"} and len(results["distance"].rows) == 6
+    code, out, _ = cli("report", str(tmp_path / "s"), "--kernel", "distance", "--where", "dim=100", "--group-by", "metric",
+                       "--out", str(tmp_path / "r.csv"))
+    assert code == 0
+    table = pd.read_csv(tmp_path / "r.csv")
+    assert table.metric.tolist() == ["l2", "l1"] and (table.n_seeds == 2).all() and "relative_contrast_mean" in table
+    code, out, _ = cli("report", str(tmp_path / "s"))
+    assert code == 0 and "dimcurse distance" in out and "dimcurse overparam" in out
+    for args, option in ((["--where", "nope=1"], "--where"), (["--group-by", "nope"], "--group-by"),
+                         (["--kernel", "approx"], "--kernel"), (["--out", str(tmp_path / "x.csv")], "--out")):
+        assert_clean_error(*cli("report", str(tmp_path / "s"), *args), option)
+
+
+def test_compare_lines_up_settings_and_warns_on_differences(cli, tmp_path):
+    points = load_sweep(_sweep(tmp_path))
+    run_batch(points, tmp_path / "a")
+    run_batch(points, tmp_path / "b")
+    table, warnings = compare(str(tmp_path / "a"), str(tmp_path / "b"))
+    measured = table[~table.metric.str.endswith("_s")].dropna(subset=["a"])
+    assert (measured["diff"] == 0).all() and warnings == []
+    assert {"relative_contrast", "excess_risk", "elapsed_s"} <= set(table.metric)
+    log = tmp_path / "b" / LOG
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    lines[0]["provenance"]["kernel_version"] = 99
+    log.write_text("".join(json.dumps(r) + "\n" for r in lines))
+    code, out, err = cli("compare", str(tmp_path / "a"), str(tmp_path / "b"), "--kernel", "distance")
+    assert code == 0 and "warning: distance: kernel version differ" in err and "ratio" in out
+    assert_clean_error(*cli("compare", str(tmp_path / "a"), str(tmp_path / "nowhere")), "no such store")
+
+
+def test_compare_reads_result_files(cli, tmp_path):
+    for name in ("a", "b"):
+        code, _, _ = cli("distance", "--dims", "5", "--points", "300", "--queries", "20", "--id-points", "0", "--seeds", "2",
+                         "--quiet", "--out", str(tmp_path / f"{name}.csv"))
+        assert code == 0
+    table, warnings = compare(str(tmp_path / "a.csv"), str(tmp_path / "b.csv"))
+    assert (table[table.metric == "relative_contrast"]["ratio"] == 1.0).all() and warnings == []
+
+
+@pytest.mark.parametrize("args, option", [
+    (["--retries", "-1"], "--retries"), (["--workers", "0"], "--workers"), (["--executor", "slurm"], "--executor"),
+    (["--executor", "dask"], "--scheduler"), (["--store", "/proc/no/such"], "--store"),
+])
+def test_batch_option_errors(cli, tmp_path, monkeypatch, args, option):
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
+    path = _sweep(tmp_path)
+    assert_clean_error(*cli("batch", str(path), "--quiet", *args), option)
+
+
+def test_missing_sweep_file(cli, tmp_path):
+    assert_clean_error(*cli("batch", str(tmp_path / "none.toml")), "no such sweep file")

@@ -56,16 +56,17 @@ def _serial(points: list[Point], device: str) -> Iterator[tuple[Point, dict | Ba
 def _processes(points: list[Point], device: str, workers: int) -> Iterator[tuple[Point, dict | BaseException]]:
     threads = max(1, (os.cpu_count() or 1) // workers)
     # spawn, not fork: a forked child of a process that has run torch's thread pool can hang.
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(threads,)) as pool:
+    pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(threads,))
+    try:
         futures = {pool.submit(run_point, p.kernel, p.config, device): p for p in points}
-        try:
-            for future in as_completed(futures):
-                exc = future.exception()
-                yield futures[future], exc if exc is not None else future.result()
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
+        for future in as_completed(futures):
+            exc = future.exception()
+            yield futures[future], exc if exc is not None else future.result()
+    except BaseException:
+        # Ctrl-C or an error here: do not wait for the points in flight (their results would be lost anyway).
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
 
 
 def _dask(points: list[Point], device: str, scheduler: str | None) -> Iterator[tuple[Point, dict | BaseException]]:

@@ -310,7 +310,7 @@ def report_cmd(
             stderr.print(f"wrote {out}")
         return
     for result in results:
-        render.console().print(render.result_table(result))
+        render.print_result(result, render.console())
 
 
 @app.command("compare")

@@ -112,7 +112,11 @@ def filter_rows(rows: pd.DataFrame, where: list[str]) -> pd.DataFrame:
 
 def report(path: str, where: list[str] = (), group_by: tuple[str, ...] | None = None,
            kernel: str | None = None) -> list[Result]:
-    """One aggregated ``Result`` per kernel in the source (rows filtered by ``where``)."""
+    """One aggregated ``Result`` per kernel in the source (rows filtered by ``where``).
+
+    A store can hold results of an older kernel version (its points have other keys);
+    such a mix gets a note, and ``--where kernel_version=N`` picks one.
+    """
     sources = load(path)
     if kernel is not None:
         if kernel not in sources:
@@ -132,7 +136,11 @@ def report(path: str, where: list[str] = (), group_by: tuple[str, ...] | None = 
         show = [(m, t) for m, t in module.SHOW if m in rows and (t is None or t in rows)]
         prov = {"kernel": name, "source": str(path), "points": len(source.provenances),
                 "kernel_versions": sorted({p["kernel_version"] for p in source.provenances if p})}
-        out.append(Result(name, rows.reset_index(drop=True), prov, group_columns(name, rows, group_by), show))
+        result = Result(name, rows.reset_index(drop=True), prov, group_columns(name, rows, group_by), show)
+        if "kernel_version" in rows and rows["kernel_version"].nunique() > 1:
+            versions = ", ".join(str(v) for v in sorted(rows["kernel_version"].unique()))
+            result.notes.append(f"these rows mix kernel versions {versions}; filter with --where kernel_version=N")
+        out.append(result)
     return out
 
 

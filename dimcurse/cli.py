@@ -341,7 +341,13 @@ def main(argv: list[str] | None = None) -> None:
     """Run the CLI; user errors become ``error: ...`` on one line and exit code 2."""
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="dimcurse", standalone_mode=False)
+        code = command.main(args=argv, prog_name="dimcurse", standalone_mode=False)
+        # typer >= 0.29 turns Ctrl-C (and typer.Exit) into a *returned* exit code in this mode;
+        # our commands themselves return None.
+        if code == 130:
+            _fail("interrupted", 130)
+        if isinstance(code, int) and code != 0:
+            sys.exit(code)
     except DimcurseError as exc:
         _fail(f"error: {exc}", 2)
     except KeyboardInterrupt:

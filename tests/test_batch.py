@@ -108,18 +108,21 @@ def test_serial_run_then_rerun_skips_and_force_reruns(tmp_path):
     assert len((store / LOG).read_text().splitlines()) == N_POINTS + 2 and len(read_records(store)) == N_POINTS
 
 
-def test_sigkill_mid_run_then_resume_gives_exactly_the_uninterrupted_rows(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["kill -9", "ctrl-c"])
+def test_killed_mid_run_then_resumed_gives_exactly_the_uninterrupted_rows(tmp_path, sig):
     path = _sweep(tmp_path)
     reference = tmp_path / "reference"
     run_batch(load_sweep(path), reference)
     store = tmp_path / "killed"
     command = [sys.executable, "-m", "dimcurse", "batch", str(path), "--store", str(store), "--quiet", "--device", "cpu"]
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # A background job may inherit SIGINT ignored; restore the default so Python installs its Ctrl-C handler.
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while time.time() < deadline and len(read_records(store)) < 3:
         time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    proc.send_signal(sig)
+    assert proc.wait() == (-signal.SIGKILL if sig == signal.SIGKILL else 130)
     finished = len(read_records(store))
     assert 3 <= finished < N_POINTS, "the kill must land mid-run"
     with open(store / LOG, "ab") as handle:

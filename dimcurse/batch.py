@@ -8,7 +8,9 @@ had any) and the sweep goes on; ``retries`` resubmits failed points.
 
 Threads: a pool of W workers on C cores gives each worker max(1, C // W) torch threads,
 so the pool never oversubscribes the cores (two threads stall badly on a loaded
-machine; PERFORMANCE.md). Dask workers keep the thread count their cluster gives them.
+machine; PERFORMANCE.md). Each Dask worker, which runs as many points at once as it has
+task threads T, sets torch to max(1, C // T) threads on its own machine's C cores. The
+serial executor keeps this process's setting.
 """
 
 from __future__ import annotations
@@ -43,6 +45,15 @@ def run_point(kernel: str, config, device: str) -> dict:
 
 def _init_worker(threads: int) -> None:
     torch.set_num_threads(threads)
+
+
+def _dask_worker_threads(dask_worker=None) -> int:
+    """On each Dask worker (``client.run`` passes it in): torch threads = cores // its task threads (at least 1)."""
+    worker = dask_worker
+    slots = getattr(getattr(worker, "state", None), "nthreads", None) or getattr(worker, "nthreads", 1)
+    threads = max(1, (os.cpu_count() or 1) // max(1, int(slots)))
+    torch.set_num_threads(threads)
+    return threads
 
 
 def _serial(points: list[Point], device: str) -> Iterator[tuple[Point, dict | BaseException]]:
@@ -83,6 +94,7 @@ def _dask(points: list[Point], device: str, scheduler: str | None) -> Iterator[t
     except (OSError, TimeoutError) as exc:
         raise DimcurseError(f"cannot reach the Dask scheduler at {address}: {exc}", "--scheduler") from None
     try:
+        client.run(_dask_worker_threads)
         futures = {client.submit(run_point, p.kernel, p.config, device, pure=False, key=f"dimcurse-{p.key}"): p for p in points}
         for future in dask_completed(list(futures)):
             try:

@@ -203,6 +203,39 @@ def test_a_second_batch_on_a_locked_store_is_refused(cli, tmp_path):
     assert not (tmp_path / "s" / LOG).exists()
 
 
+SLOW = """
+[[experiment]]
+name = "slow"
+kernel = "distance"
+[experiment.fixed]
+dims = [100]
+n_points = 20000
+n_queries = 1000
+id_points = 0
+[experiment.grid]
+seeds = {seeds}
+""".format(seeds=list(range(200)))
+
+
+def test_two_real_batch_processes_on_one_store(tmp_path):
+    path = _sweep(tmp_path, SLOW)  # 200 points: the first batch is still running when the second starts
+    store = tmp_path / "shared"
+    command = [sys.executable, "-m", "dimcurse", "batch", str(path), "--store", str(store), "--quiet", "--device", "cpu"]
+    first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and not read_records(store):
+        time.sleep(0.05)
+    second = subprocess.run(command, capture_output=True, text=True)
+    assert first.poll() is None, "the first batch must still be running"
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    assert second.returncode == 2 and "in use by another batch process" in second.stderr
+    assert len(second.stderr.strip().splitlines()) == 1
+    complete = (store / LOG).read_bytes().split(b"\n")[:-1]  # the kill may have cut a last line short
+    records = [json.loads(line) for line in complete]
+    assert len({r["key"] for r in records}) == len(records) >= 1  # whole lines, each point once
+
+
 def test_report_filters_groups_and_writes(cli, tmp_path):
     points = load_sweep(_sweep(tmp_path))
     run_batch(points, tmp_path / "s")

@@ -27,6 +27,7 @@ import torch
 
 from dimcurse.errors import DimcurseError
 from dimcurse.experiments import REGISTRY
+from dimcurse.runtime import resolve_device
 from dimcurse.store import Store, read_records
 from dimcurse.sweep import Point
 
@@ -34,9 +35,12 @@ EXECUTORS = ("serial", "processes", "dask")
 
 
 def run_point(kernel: str, config, device: str) -> dict:
-    """Run one point: its rows (records), provenance and wall time. Runs in a worker."""
+    """Run one point: its rows (records), provenance and wall time. Runs in a worker.
+
+    ``device`` is resolved here, on the worker (``auto`` means that machine's GPU if any).
+    """
     started = time.perf_counter()
-    result = REGISTRY[kernel].run(config, device=device)
+    result = REGISTRY[kernel].run(config, device=resolve_device(device))
     rows = result.rows
     diverged = int(rows["diverged"].sum()) if "diverged" in rows else 0
     return {"rows": rows.to_dict(orient="records"), "provenance": result.provenance,
@@ -80,15 +84,33 @@ def _processes(points: list[Point], device: str, workers: int) -> Iterator[tuple
     pool.shutdown()
 
 
-def _dask(points: list[Point], device: str, scheduler: str | None) -> Iterator[tuple[Point, dict | BaseException]]:
+def check_executor(executor: str, workers: int = 2, scheduler: str | None = None, device: str = "cpu") -> str | None:
+    """Refuse what cannot run before anything is written; returns the Dask scheduler address (if dask).
+
+    The device is checked here for the local executors; a Dask cluster's workers resolve
+    it on their own machines.
+    """
+    if executor not in EXECUTORS:
+        raise DimcurseError(f"unknown executor {executor!r} (known: {', '.join(EXECUTORS)})", "--executor")
+    if workers < 1:
+        raise DimcurseError(f"must be at least 1, got {workers}", "--workers")
+    if executor != "dask":
+        resolve_device(device)
+        return None
     try:
-        from distributed import Client
-        from distributed import as_completed as dask_completed
+        import distributed  # noqa: F401
     except ImportError:
         raise DimcurseError("the dask executor needs distributed: pip install 'dimcurse[dask]'", "--executor") from None
     address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
     if not address:
         raise DimcurseError("give the cluster's address (--scheduler tcp://HOST:PORT or DASK_SCHEDULER_ADDRESS)", "--scheduler")
+    return address
+
+
+def _dask(points: list[Point], device: str, address: str) -> Iterator[tuple[Point, dict | BaseException]]:
+    from distributed import Client
+    from distributed import as_completed as dask_completed
+
     try:
         client = Client(address, timeout="10s")
     except (OSError, TimeoutError) as exc:
@@ -107,13 +129,12 @@ def _dask(points: list[Point], device: str, scheduler: str | None) -> Iterator[t
 
 def execute(points: list[Point], executor: str, device: str, workers: int = 2, scheduler: str | None = None):
     """Outcomes of ``points`` as they finish: (point, result dict or the exception it raised)."""
+    address = check_executor(executor, workers, scheduler, device)
     if executor == "serial":
         return _serial(points, device)
     if executor == "processes":
         return _processes(points, device, workers)
-    if executor == "dask":
-        return _dask(points, device, scheduler)
-    raise DimcurseError(f"unknown executor {executor!r} (known: {', '.join(EXECUTORS)})", "--executor")
+    return _dask(points, device, address)
 
 
 @dataclass
@@ -149,6 +170,9 @@ def run_batch(points: list[Point], folder, executor: str = "serial", device: str
               scheduler: str | None = None, force: bool = False, retries: int = 0,
               progress: Callable[[BatchReport], None] | None = None) -> BatchReport:
     """Run every point not yet done (all with ``force``), appending each outcome to the store as it arrives."""
+    check_executor(executor, workers, scheduler, device)
+    if retries < 0:
+        raise DimcurseError(f"must be at least 0, got {retries}", "--retries")
     store = Store.open(folder)
     try:
         done = {k for k, s in status(points, folder).items() if s == "done"}

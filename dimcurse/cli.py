@@ -257,15 +257,8 @@ def batch_cmd(
     if dry_run:
         render.console().print(render.points_table(points, batch.status(points, folder), folder))
         return
-    if retries < 0:
-        raise DimcurseError(f"must be at least 0, got {retries}", "--retries")
-    if workers < 1:
-        raise DimcurseError(f"must be at least 1, got {workers}", "--workers")
-    if executor not in batch.EXECUTORS:
-        raise DimcurseError(f"unknown executor {executor!r} (known: {', '.join(batch.EXECUTORS)})", "--executor")
-    torch_device = str(resolve_device(device))
     with _batch_progress(quiet, len(points)) as update:
-        outcome = batch.run_batch(points, folder, executor, torch_device, workers, scheduler, force, retries, update)
+        outcome = batch.run_batch(points, folder, executor, device, workers, scheduler, force, retries, update)
     render.console().print(render.batch_summary(outcome, folder))
     if outcome.failed:
         sys.exit(1)

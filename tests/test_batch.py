@@ -281,12 +281,15 @@ def test_compare_reads_result_files(cli, tmp_path):
 
 @pytest.mark.parametrize("args, option", [
     (["--retries", "-1"], "--retries"), (["--workers", "0"], "--workers"), (["--executor", "slurm"], "--executor"),
-    (["--executor", "dask"], "--scheduler"), (["--store", "/proc/no/such"], "--store"),
+    (["--executor", "dask"], "--scheduler"), (["--store", "/proc/no/such"], "--store"), (["--device", "cuda:7"], "--device"),
 ])
 def test_batch_option_errors(cli, tmp_path, monkeypatch, args, option):
     monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
     path = _sweep(tmp_path)
-    assert_clean_error(*cli("batch", str(path), "--quiet", *args), option)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert_clean_error(*cli("batch", str(path), "--quiet", *args), option, work)  # refused before a store is made
 
 
 def test_missing_sweep_file(cli, tmp_path):

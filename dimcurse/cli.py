@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 import dimcurse
-from dimcurse import batch, render
+from dimcurse import batch, plot, render
 from dimcurse import report as reports
 from dimcurse.errors import DimcurseError
 from dimcurse.experiments import approx, distance, overparam
@@ -75,11 +75,16 @@ def _progress(quiet: bool, description: str):
         yield lambda fraction: bar.advance(task, fraction)
 
 
+PLOT = typer.Option(None, "--plot", help="Also draw the figure to this file (.png .svg .pdf; needs matplotlib).")
+
+
 def _execute(kernel, config, device: str, out: str, fmt: Optional[str], quiet: bool, fit_out: Optional[str] = None,
-             fit_option: str = "--fit-out") -> Result:
+             fit_option: str = "--fit-out", plot_file: Optional[str] = None) -> Result:
     """The chain every kernel command follows: validate, check the outputs, run, then render or write."""
     kernel.validate(config)
     fmt_name = check_writable(out, fmt)
+    if plot_file is not None:
+        plot.check_plot_path(plot_file)
     if fit_out is not None:
         if fit_out == "-":
             raise DimcurseError("give a file name (stdout carries the rows)", fit_option)
@@ -90,6 +95,10 @@ def _execute(kernel, config, device: str, out: str, fmt: Optional[str], quiet: b
     torch_device = resolve_device(device)
     with _progress(quiet, kernel.KERNEL) as tick:
         result = kernel.run(config, device=torch_device, progress=tick)
+    if plot_file is not None:
+        plot.save(plot.figure_for(result), plot_file)
+        if not quiet:
+            stderr.print(f"wrote {plot_file}")
     if out == "-" and fmt_name != "table":
         write_result(result, "-", fmt_name)
         return result
@@ -128,7 +137,7 @@ def distance_cmd(
     download: bool = typer.Option(False, "--download", help="Let torchvision download mnist/fashion-mnist into DIR."),
     chunk: int = typer.Option(distance.Config.chunk_elems, "--chunk", help="Query x point elements held at once (memory bound)."),
     seeds: str = SEEDS, device: str = DEVICE, dtype: str = DTYPE,
-    out: str = OUT, format: Optional[str] = FORMAT, quiet: bool = QUIET,
+    out: str = OUT, format: Optional[str] = FORMAT, quiet: bool = QUIET, plot_file: Optional[str] = PLOT,
 ):
     """Distance concentration: nearest vs farthest neighbours as the dimension grows."""
     if data is not None and (dims is not None or dist is not None):
@@ -141,7 +150,7 @@ def distance_cmd(
         n_points=points, n_queries=queries, seeds=parse_seeds(seeds), k=k, mle_k=mle_k,
         id_points=id_points, data=data, download=download, dtype=dtype, chunk_elems=chunk,
     )
-    _execute(distance, config, device, out, format, quiet)
+    _execute(distance, config, device, out, format, quiet, plot_file=plot_file)
 
 
 @app.command("approx")
@@ -165,7 +174,7 @@ def approx_cmd(
     fit_out: Optional[str] = typer.Option(None, "--fit-out", help="Write the exponent fit table to this file."),
     list_targets: bool = typer.Option(False, "--list-targets", help="Print the targets with their formulas and exit."),
     seeds: str = SEEDS, device: str = DEVICE, dtype: str = DTYPE,
-    out: str = OUT, format: Optional[str] = FORMAT, quiet: bool = QUIET,
+    out: str = OUT, format: Optional[str] = FORMAT, quiet: bool = QUIET, plot_file: Optional[str] = PLOT,
 ):
     """Approximation error against width: shallow, deep and tree networks against the curse."""
     if list_targets:
@@ -186,7 +195,7 @@ def approx_cmd(
         seeds=parse_seeds(seeds), baselines=parse_name_list(baselines, "--baselines") if baselines else (),
         knn_k=knn_k, teacher_k=teacher_k, q_power_k=q_power_k, dtype=dtype,
     )
-    _execute(approx, config, device, out, format, quiet, fit_out)
+    _execute(approx, config, device, out, format, quiet, fit_out, plot_file=plot_file)
 
 
 @app.command("overparam")
@@ -215,7 +224,7 @@ def overparam_cmd(
     download: bool = typer.Option(False, "--download", help="Let torchvision download mnist/fashion-mnist into DIR."),
     summary_out: Optional[str] = typer.Option(None, "--summary-out", help="Write the per-width summary table to this file."),
     seeds: str = SEEDS, device: str = DEVICE, dtype: str = DTYPE,
-    out: str = OUT, format: Optional[str] = FORMAT, quiet: bool = QUIET,
+    out: str = OUT, format: Optional[str] = FORMAT, quiet: bool = QUIET, plot_file: Optional[str] = PLOT,
 ):
     """Overparameterisation: test error across the interpolation threshold (double descent)."""
     if widths is not None and features is not None:
@@ -233,7 +242,7 @@ def overparam_cmd(
         signal_var=parse_float(signal_var, "--signal-var"), noise_var=parse_float(noise_var, "--noise-var"),
         teacher_dim=teacher_dim, seeds=parse_seeds(seeds), download=download, dtype=dtype,
     )
-    _execute(overparam, config, device, out, format, quiet, summary_out, "--summary-out")
+    _execute(overparam, config, device, out, format, quiet, summary_out, "--summary-out", plot_file)
 
 
 # --------------------------------------------------------------------------- batch runs
@@ -325,6 +334,22 @@ def compare_cmd(
             stderr.print(f"wrote {out}")
         return
     render.console().print(render.frame_table(table, f"compare: B = {source_b} against A = {source_a} (means over seeds)"))
+
+
+@app.command("plot")
+def plot_cmd(
+    source: str = typer.Argument(..., metavar="RESULTS", help="A result file (.csv .json .jsonl .parquet) or a store."),
+    out: str = typer.Option(..., "--out", "-o", help="Figure file: .png, .svg or .pdf."),
+    kernel: Optional[str] = typer.Option(None, "--kernel", help="Which kernel's results, when a store holds several."),
+    where: Optional[str] = typer.Option(None, "--where", help="Filters, e.g. metric=l2."),
+):
+    """Draw the figure of a saved result file or store."""
+    plot.check_plot_path(out)
+    results = reports.report(source, split_list(where, "--where") if where else [], None, kernel)
+    if len(results) != 1:
+        raise DimcurseError(f"{source} holds {len(results)} kernels; choose one with --kernel", "--kernel")
+    plot.save(plot.figure_for(reports.with_secondary(results[0])), out)
+    stderr.print(f"wrote {out}")
 
 
 # --------------------------------------------------------------------------- entry point

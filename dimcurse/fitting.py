@@ -23,6 +23,7 @@ class Fit:
     alpha_theil_sen: float
     n_used: int
     excluded: str  # e.g. "params=8193 plateau; params=81 estimation-limited"
+    log_c: float = float("nan")  # intercept: median test ~ exp(log_c) params^(-alpha) (for drawing the fit)
 
 
 def _slope(logx: np.ndarray, logy: np.ndarray) -> float:
@@ -93,4 +94,5 @@ def fit_exponent(params, test, train=None, resamples: int = 200, seed: int = 0) 
         if np.all(np.isfinite(med) & (med > 0)):
             draws.append(-_slope(logx, np.log(med)))
     lo, hi = (np.percentile(draws, [2.5, 97.5]) if draws else (nan, nan))
-    return Fit(alpha, float(lo), float(hi), -theil_sen(logx, np.log(med_test[keep])), int(keep.sum()), excluded)
+    log_c = float(np.mean(np.log(med_test[keep])) + alpha * np.mean(logx))  # least squares passes the centroid
+    return Fit(alpha, float(lo), float(hi), -theil_sen(logx, np.log(med_test[keep])), int(keep.sum()), excluded, log_c)

@@ -55,7 +55,7 @@ def console(stderr: bool = False) -> Console:
 def print_result(result: Result, console: Console) -> None:
     console.print(result_table(result))
     if result.fits is not None:
-        shown = [c for c in result.fits.columns if c != "alpha_theil_sen"]
+        shown = [c for c in result.fits.columns if c not in ("alpha_theil_sen", "log_c")]  # kept in files
         console.print(frame_table(result.fits[shown], result.fits_title))
     for note in result.notes:
         console.print(f"note: {note}")

@@ -135,13 +135,26 @@ def report(path: str, where: list[str] = (), group_by: tuple[str, ...] | None = 
         module = REGISTRY[name]
         show = [(m, t) for m, t in module.SHOW if m in rows and (t is None or t in rows)]
         prov = {"kernel": name, "source": str(path), "points": len(source.provenances),
-                "kernel_versions": sorted({p["kernel_version"] for p in source.provenances if p})}
+                "kernel_versions": sorted({p["kernel_version"] for p in source.provenances if p}),
+                "configs": [{"config": p.get("config")} for p in source.provenances if p]}
         result = Result(name, rows.reset_index(drop=True), prov, group_columns(name, rows, group_by), show)
         if "kernel_version" in rows and rows["kernel_version"].nunique() > 1:
             versions = ", ".join(str(v) for v in sorted(rows["kernel_version"].unique()))
             result.notes.append(f"these rows mix kernel versions {versions}; filter with --where kernel_version=N")
         out.append(result)
     return out
+
+
+def with_secondary(result: Result) -> Result:
+    """Recompute a kernel's secondary table from stored rows (approx: the exponent fits) for its figure."""
+    if result.kernel == "approx" and len(result.rows):
+        from dimcurse.experiments import approx
+        from dimcurse.sweep import config_from_dict
+
+        configs = [p["config"] for p in result.provenance.get("configs", []) if p]
+        config = config_from_dict("approx", configs[0]) if configs else approx.Config()
+        result.fits = approx.fit_table(result.rows, config)
+    return result
 
 
 # --------------------------------------------------------------------------- compare

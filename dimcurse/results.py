@@ -39,6 +39,7 @@ class Result:
     notes: list[str] = field(default_factory=list)
     fits: pd.DataFrame | None = None  # a kernel's secondary table (approx: the exponent fits)
     fits_title: str = ""  # its heading in the terminal
+    tables: dict = field(default_factory=dict)  # extra tables for figures only (distance: "histograms"); not written
 
 
 # --------------------------------------------------------------------------- aggregation

@@ -184,3 +184,15 @@ def _describe(hint) -> str:
     if args:
         return " or ".join(_describe(a) for a in args if a is not type(None))
     return {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false"}.get(hint.__name__, hint.__name__)
+
+
+def config_from_dict(kernel: str, values: dict):
+    """A kernel's Config from a provenance's config block (JSON values back to the field types)."""
+    module = REGISTRY[kernel]
+    hints = typing.get_type_hints(module.Config)
+    fields = {f.name for f in dataclasses.fields(module.Config)}
+    converted = {}
+    for key, value in values.items():
+        if key in fields:
+            converted[key] = None if value is None else _coerce(f"{kernel} provenance", key, value, fields, hints)
+    return module.Config(**converted)

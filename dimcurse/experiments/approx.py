@@ -260,7 +260,7 @@ def fit_table(rows: pd.DataFrame, config: Config) -> pd.DataFrame:
             "target": target, "dim": int(dim), "arch": arch, "alpha": fit.alpha, "alpha_lo": fit.alpha_lo,
             "alpha_hi": fit.alpha_hi, "alpha_theil_sen": fit.alpha_theil_sen,
             "alpha_theory": theory[0] if theory else float("nan"), "theory_source": theory[1] if theory else "",
-            "n_widths_used": fit.n_used, "excluded": fit.excluded,
+            "n_widths_used": fit.n_used, "excluded": fit.excluded, "log_c": fit.log_c,
         })
     return pd.DataFrame(out, columns=FIT_COLUMNS)
 
@@ -275,6 +275,6 @@ def _notes(table: pd.DataFrame) -> list[str]:
 COLUMNS = ["target", "dim", "arch", "width", "seed", "params", "train_rmse", "test_rmse", "rel_rmse", "steps",
            "diverged", "elapsed_s", "activation", "optimizer", "n_samples", "device", "dtype", "kernel_version"]
 FIT_COLUMNS = ["target", "dim", "arch", "alpha", "alpha_lo", "alpha_hi", "alpha_theil_sen", "alpha_theory",
-               "theory_source", "n_widths_used", "excluded"]
+               "theory_source", "n_widths_used", "excluded", "log_c"]
 GROUP_BY = ["target", "dim", "arch", "width"]
 SHOW = [("params", None), ("train_rmse", None), ("test_rmse", None), ("rel_rmse", None), ("diverged", None)]

@@ -22,7 +22,7 @@ from dimcurse import estimators, theory
 from dimcurse.data import Distribution, draw, load_dataset, parse_distribution, validate_finite
 from dimcurse.errors import DimcurseError
 from dimcurse.parsing import check_counts, check_seeds
-from dimcurse.neighbours import Metric, knn, parse_metric, query_stats
+from dimcurse.neighbours import Metric, exact_distances, knn, parse_metric, query_stats
 from dimcurse.provenance import provenance
 from dimcurse.results import Result
 from dimcurse.runtime import numpy_rng, resolve_dtype
@@ -219,15 +219,36 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     share = 1.0 / (n_sets * len(config.seeds) * len(metrics))
     tick = (lambda f: progress(f * share)) if progress else None
     started = time.perf_counter()
-    rows = []
+    rows, histograms = [], []
     for seed in config.seeds:
         make_sets = _real_sets if config.data else _synthetic_sets
         for pset in make_sets(config, seed, dtype, device):
             rows.extend(_rows_for_set(pset, metrics, config, seed, device, tick))
+            histograms += [_histogram(pset, metric, seed) for metric in metrics]
     prov = provenance(KERNEL, VERSION, config, device)
     prov["elapsed_s"] = round(time.perf_counter() - started, 3)
     table = pd.DataFrame(rows, columns=COLUMNS)
-    return Result(KERNEL, table, prov, GROUP_BY, SHOW, _notes(config, table))
+    result = Result(KERNEL, table, prov, GROUP_BY, SHOW, _notes(config, table))
+    result.tables["histograms"] = pd.concat(histograms, ignore_index=True)
+    return result
+
+
+HIST_QUERIES, HIST_POINTS = 32, 1000
+HIST_EDGES = np.linspace(0.0, 3.0, 61)  # distance / its mean; 3x the mean is beyond every set's range here
+
+
+def _histogram(pset: PointSet, metric: Metric, seed: int) -> pd.DataFrame:
+    """Density of D / mean(D) over the first 32 queries x first 1000 points (exact, one query at a time).
+
+    For the concentration picture only: these 32,000 distances are a sample, the rows'
+    statistics use every distance.
+    """
+    points = pset.points[:HIST_POINTS]
+    dists = torch.cat([exact_distances(q[None], points, metric) for q in pset.queries[:HIST_QUERIES]]).cpu().numpy()
+    ratio = dists / dists.mean()
+    density, _ = np.histogram(np.clip(ratio, 0.0, HIST_EDGES[-1]), bins=HIST_EDGES, density=True)
+    return pd.DataFrame({"dist": pset.label, "dim": pset.dim, "metric": metric.name, "seed": seed,
+                         "bin_lo": HIST_EDGES[:-1], "bin_hi": HIST_EDGES[1:], "density": density})
 
 
 def _rows_for_set(pset: PointSet, metrics, config: Config, seed: int, device, tick) -> list[dict]:

@@ -1,0 +1,132 @@
+"""Figures carry the tables' numbers: plotted series against aggregated rows, log axes, valid files."""
+
+import builtins
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+pytest.importorskip("matplotlib")
+
+from dimcurse import plot  # noqa: E402
+from dimcurse.errors import DimcurseError  # noqa: E402
+from dimcurse.experiments import approx, distance, overparam  # noqa: E402
+
+from tests.helpers import assert_clean_error  # noqa: E402
+
+
+def _axis(fig, title):
+    return next(ax for ax in fig.axes if ax.get_title().startswith(title))
+
+
+def _line(ax, label):
+    """The data line of an errorbar series (its first Line2D) by legend label."""
+    container = next(c for c in ax.containers if c.get_label() == label)
+    return container.lines[0]
+
+
+@pytest.fixture(scope="module")
+def distance_result():
+    return distance.run(distance.Config(dims=(2, 10, 100), metrics=("l2", "l1"), seeds=(0, 1), n_points=1500,
+                                        n_queries=40, id_points=0))
+
+
+def test_distance_figure_plots_the_table(distance_result):
+    fig = plot.distance_figure(distance_result)
+    rows = distance_result.rows
+    contrast = _axis(fig, "nearest and farthest")
+    assert contrast.get_xscale() == "log" and contrast.get_yscale() == "log"
+    line = _line(contrast, "uniform, l2")
+    expected = rows[rows.metric == "l2"].groupby("dim").relative_contrast.mean()
+    np.testing.assert_allclose(line.get_xdata(), expected.index)
+    np.testing.assert_allclose(line.get_ydata(), expected.to_numpy())
+    cv = _axis(fig, "distances concentrate")
+    theory = next(l for l in cv.lines if l.get_label() == "theory, uniform, l2")
+    np.testing.assert_allclose(theory.get_ydata(), rows[rows.metric == "l2"].groupby("dim").theory_dist_cv.first())
+    hist = _axis(fig, "concentration")
+    assert [l.get_label() for l in hist.lines] == ["d = 2", "d = 10", "d = 100"]
+    widths = [np.sum(l.get_ydata() > 0.5) for l in hist.lines]
+    assert widths[0] > widths[1] > widths[2]  # the histogram narrows as d grows: concentration
+
+
+def test_real_data_figure_is_bars_beside_the_gaussian():
+    result = distance.run(distance.Config(data="digits", seeds=(0,), n_points=800, n_queries=40, id_points=0))
+    fig = plot.distance_figure(result)
+    bars = _axis(fig, "d = 64").patches
+    expected = result.rows.groupby(["dist", "metric"]).relative_contrast.mean().to_numpy()
+    np.testing.assert_allclose(sorted(b.get_height() for b in bars), sorted(expected))
+
+
+def test_approx_figure_fits_and_exponents():
+    result = approx.run(approx.Config(targets=("barron",), dims=(2, 4), widths=(4, 8, 16, 32), steps=60, n_samples=300,
+                                      n_test=300, seeds=(0, 1), baselines=("random-features",)))
+    fig = plot.approx_figure(result)
+    ax = _axis(fig, "error against size")
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    rows = result.rows
+    expected = rows[(rows.dim == 2) & (rows.arch == "shallow")].groupby("params").rel_rmse.mean()
+    np.testing.assert_allclose(_line(ax, "barron, d=2, shallow").get_ydata(), expected.to_numpy())
+    alphas = _axis(fig, "the curse in one picture")
+    fits = result.fits[result.fits.arch == "shallow"].sort_values("dim")
+    np.testing.assert_allclose(_line(alphas, "barron, shallow").get_ydata(), fits.alpha.to_numpy())
+
+
+def test_overparam_figure_marks_the_threshold_and_plots_the_curve():
+    config = overparam.Config(data="digits", widths=(50, 150, 200, 220, 400), n_train=200, n_test=300, seeds=(0, 1))
+    result = overparam.run(config)
+    fig = plot.overparam_figure(result)
+    loss = _axis(fig, "train and test loss")
+    assert loss.get_xscale() == "log" and loss.get_yscale() == "log"
+    test = _line(loss, "test, random-features on digits")
+    np.testing.assert_allclose(test.get_ydata(), result.rows.groupby("width").test_loss.mean().to_numpy())
+    threshold = result.fits[result.fits.mark.str.contains("threshold")].params_per_sample.iloc[0]
+    vertical = [l for l in loss.lines if l.get_label() != "interpolation threshold" and len(set(l.get_xdata())) == 1]
+    assert vertical and vertical[0].get_xdata()[0] == pytest.approx(threshold)
+    curve = overparam.run(overparam.SMOKE)
+    epochs = _axis(plot.overparam_figure(curve), "test error over training")
+    assert len(epochs.containers) == 3  # one series per width
+
+
+@pytest.mark.parametrize("suffix", [".png", ".svg", ".pdf"])
+def test_saved_files_are_valid_images(distance_result, tmp_path, suffix):
+    path = tmp_path / f"fig{suffix}"
+    plot.save(plot.distance_figure(distance_result), str(path))
+    data = path.read_bytes()
+    if suffix == ".png":
+        import matplotlib.image
+
+        assert matplotlib.image.imread(str(path)).shape[2] in (3, 4)
+    elif suffix == ".svg":
+        assert ET.fromstring(data).tag.endswith("svg")
+    else:
+        assert data.startswith(b"%PDF") and b"%%EOF" in data[-1024:]
+
+
+def test_cli_plot_flag_and_plot_command(cli, tmp_path):
+    code, _, _ = cli("distance", "--dims", "2,20", "--points", "500", "--queries", "20", "--id-points", "0", "--seeds", "2",
+                     "--quiet", "--out", str(tmp_path / "rows.csv"), "--plot", str(tmp_path / "run.png"))
+    assert code == 0 and (tmp_path / "run.png").stat().st_size > 1000
+    code, _, err = cli("plot", str(tmp_path / "rows.csv"), "--out", str(tmp_path / "again.svg"))
+    assert code == 0 and "wrote" in err and (tmp_path / "again.svg").exists()
+
+
+@pytest.mark.parametrize("args, option", [
+    (["distance", "--dims", "2", "--plot", "fig.gif"], "--plot"), (["distance", "--dims", "2", "--plot", "no/dir/f.png"], "--plot"),
+    (["plot", "nothing.csv", "--out", "f.png"], "no such store"), (["plot", "nothing.csv", "--out", "f.bmp"], "--plot"),
+])
+def test_plot_errors_are_one_line_before_any_work(cli, tmp_path, monkeypatch, args, option):
+    monkeypatch.chdir(tmp_path)
+    assert_clean_error(*cli(*args, "--quiet") if args[0] != "plot" else cli(*args), option, tmp_path)
+
+
+def test_missing_matplotlib_names_the_extra(monkeypatch):
+    real = builtins.__import__
+
+    def fake(name, *args, **kwargs):
+        if name.startswith("matplotlib"):
+            raise ImportError(name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake)
+    with pytest.raises(DimcurseError, match=r"dimcurse\[plot\]"):
+        plot.pyplot()

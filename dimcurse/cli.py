@@ -336,6 +336,20 @@ def compare_cmd(
     render.console().print(render.frame_table(table, f"compare: B = {source_b} against A = {source_a} (means over seeds)"))
 
 
+@app.command("tour")
+def tour_cmd(
+    quick: bool = typer.Option(False, "--quick", help="A sub-minute version (smaller sets, fewer steps)."),
+    out: str = typer.Option("dimcurse-tour", "--out", "-o", help="Folder for the report, figures and results."),
+    device: str = DEVICE,
+):
+    """The whole argument in three steps, with this run's own numbers: a markdown report with figures."""
+    from dimcurse import tour
+
+    torch_device = resolve_device(device)
+    report = tour.run(out, quick=quick, device=torch_device, say=lambda line: render.console().print(line, highlight=False))
+    render.console().print(f"wrote {report}", highlight=False)
+
+
 @app.command("plot")
 def plot_cmd(
     source: str = typer.Argument(..., metavar="RESULTS", help="A result file (.csv .json .jsonl .parquet) or a store."),

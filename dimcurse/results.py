@@ -186,6 +186,12 @@ def check_writable(path: str, fmt_name: str | None) -> str:
     return name
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: Path, data: str | bytes) -> None:
     """Write to a temporary file beside ``path``, fsync, then rename: readers never see half a file."""
     path = Path(path).expanduser()
@@ -195,6 +201,7 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     except OSError as exc:
         raise DimcurseError(f"cannot write {str(path)!r}: {exc.strerror}", "--out") from None
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a result file gets the usual permissions
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
             handle.flush()

@@ -1,0 +1,51 @@
+"""dimcurse tour: the quick run writes its report, figures and results; sentences follow the numbers."""
+
+import pandas as pd
+import pytest
+
+pytest.importorskip("matplotlib")
+
+from dimcurse import tour  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tour")
+    lines = []
+    report = tour.run(folder, quick=True, say=lines.append)
+    return folder, report, lines
+
+
+def test_quick_tour_writes_report_figures_and_results(quick):
+    folder, report, lines = quick
+    text = report.read_text()
+    for figure in ("distance.png", "distance-digits.png", "approx.png", "approx-tree.png", "overparam.png"):
+        assert (folder / figure).stat().st_size > 5000 and f"]({figure})" in text
+    for name in ("distance-uniform", "distance-digits", "approx-barron", "approx-tree", "overparam"):
+        rows = pd.read_csv(folder / f"{name}.csv")
+        assert len(rows) > 0 and (folder / f"{name}.csv.provenance.json").exists()
+        assert f"`{name}.csv` — {len(rows)} rows" in text
+    assert text.count("\n## ") == 3 and lines[:3] == [l for l in lines if l[0].isdigit()]
+
+
+def test_sentences_carry_this_runs_numbers(quick):
+    folder, report, _ = quick
+    uniform = pd.read_csv(folder / "distance-uniform.csv")
+    contrast = uniform[uniform.metric == "l2"].groupby("dim").relative_contrast.mean()
+    text = report.read_text()
+    assert f"fell from {contrast[2]:.3g} at d = 2 to {contrast[1000]:.3g} at d = 1000" in text
+    dd = pd.read_csv(folder / "overparam.csv")
+    loss = dd[dd.ridge == 0].groupby("width").test_loss.mean()
+    assert f"peaked at {loss.max():.3g} with {loss.idxmax()} features" in text
+
+
+def test_sentences_are_withheld_when_the_run_does_not_show_the_effect():
+    flat = pd.DataFrame({"metric": "l2", "dim": [2, 10, 100], "relative_contrast": [1.0, 2.0, 0.5]})
+    real = pd.DataFrame({"dist": ["digits", "gaussian(64)"], "relative_contrast": [0.5, 0.9], "twonn_id": [9.0, 40.0],
+                         "dim": [64, 64]})
+    first, second = tour.distance_sentences(flat, real)
+    assert "no concentration claim" in first and "did not keep more contrast" in second
+    rows = pd.DataFrame({"ridge": 0.0, "width": [10, 20, 40], "test_loss": [3.0, 2.0, 1.0], "params_per_sample": 1.0,
+                         "n_train": 20})
+    result = type("R", (), {"rows": rows})()
+    assert "no double-descent claim" in tour.overparam_sentences(result)[0]

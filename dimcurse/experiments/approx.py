@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from dimcurse import baselines
+from dimcurse import baselines, memory
 from dimcurse.errors import DimcurseError
 from dimcurse.parsing import check_counts, check_seeds
 from dimcurse.fitting import fit_exponent
@@ -199,10 +199,31 @@ def _baseline(name: str, dim: int, data: _Data, config: Config):
     return train, _rmse(pred_test, data, True), sizes, [n * (dim + 1) for n in sizes]
 
 
+def estimate_bytes(config: Config) -> tuple[float, str]:
+    """Peak bytes of the largest (target, dim): data, every model's parameters with gradients and Adam state
+    (16 bytes each), the random-features activations (float64) and the k-NN distance matrices; and the option to lower."""
+    S, n, nt = len(config.seeds), config.n_samples, config.n_test
+    dims = [d for t in config.targets for d in _dims_for(config, get_target(t))]
+    dim = max(dims)
+    per_model = {"shallow": lambda w: shallow_params(dim, w),
+                 "deep": lambda w: (dim + 1) * w + (config.depth - 1) * (w + 1) * w + w + 1,
+                 "tree": lambda w: (dim - 1) * (4 * w + 1)}
+    params = max((sum(per_model[a](w) for w in config.widths) for a in config.archs), default=0) * S * 16
+    data = S * (n + nt) * dim * 12
+    terms = {"--widths": params, "--samples": data}
+    if "random-features" in config.baselines:
+        terms["--widths"] += S * (n + nt) * sum(config.widths) * 8 * 2
+    if "knn" in config.baselines:
+        terms["--samples"] += S * (nt * n + n * n) * 8 * 2
+    return sum(terms.values()), max(terms, key=terms.get)
+
+
 def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[float], None] | None = None) -> Result:
     """Train every (target, dim, arch) sweep and the baselines; rows plus the fit table."""
     validate(config)
     device = torch.device(device)
+    needed, option = estimate_bytes(config)
+    memory.require(needed, "this sweep", option, device)
     settings = [(get_target(t), d) for t in config.targets for d in _dims_for(config, get_target(t))]
     share = 1.0 / max(1, len(settings) * len(config.archs))
     tick = (lambda f: progress(f * share)) if progress else None

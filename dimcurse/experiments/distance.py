@@ -20,6 +20,7 @@ import torch
 
 from dimcurse import estimators, theory
 from dimcurse.data import Distribution, draw, load_dataset, parse_distribution, validate_finite
+from dimcurse import memory
 from dimcurse.errors import DimcurseError
 from dimcurse.parsing import check_counts, check_seeds
 from dimcurse.neighbours import Metric, exact_distances, knn, parse_metric, query_stats
@@ -121,6 +122,15 @@ class PointSet:
     dist: Distribution | None  # None for a real data set (no closed forms)
 
 
+def estimate_bytes(config: Config) -> tuple[float, str]:
+    """Peak bytes of one point set (drawn in float64, cast, queries, one chunk of distances) and the option to lower."""
+    width = 8 if config.dtype == "float64" else 4
+    dim = max(config.dims) if config.data is None else 784 * 4  # a real set: at most 70,000 x 3,072 (cifar10)
+    rows = config.n_points if config.data is None else min(config.n_points, 70_000)
+    sets = rows * dim * (8 + width) + config.n_queries * dim * (8 + width)
+    return sets + 3 * 8 * config.chunk_elems, "--points"
+
+
 def _synthetic_sets(config: Config, seed: int, dtype, device) -> Iterator[PointSet]:
     for name in config.dists:
         dist = parse_distribution(name)
@@ -213,6 +223,8 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     """
     validate(config)
     device = torch.device(device)
+    needed, option = estimate_bytes(config)
+    memory.require(needed, f"{config.n_points} points in {max(config.dims) if config.data is None else 'the data'} dimensions", option, device)
     dtype = resolve_dtype(config.dtype)
     metrics = [parse_metric(m) for m in config.metrics]
     n_sets = 2 if config.data else len(config.dists) * len(config.dims)

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from dimcurse import memory
 from dimcurse.data import load_dataset, validate_finite
 from dimcurse.errors import DimcurseError
 from dimcurse.parsing import check_counts, check_seeds
@@ -409,10 +410,37 @@ def _row(config: Config, data: str, seed: int, width: int, params: int, n: int, 
 # --------------------------------------------------------------------------- run
 
 
+def estimate_bytes(config: Config) -> tuple[float, str]:
+    """Peak bytes of the largest solve or of the batched networks, and the option to lower.
+
+    linear: X, test X and the decomposition of an n x p problem (float64); random features:
+    the train and test features of the widest N and an SVD's copies (float64); mlp: every
+    model's parameters with gradients and optimiser state (16 bytes each) and the data, at
+    the data set's input dimension, plus a mini-batch's activations.
+    """
+    n, nt, widest = config.n_train, config.n_test, max(widths_for(config))
+    if config.model == "linear":
+        return 8 * (3 * n * widest + nt * widest + 2 * min(n, widest) ** 2), "--features"
+    if config.model == "random-features":
+        return 8 * ((3 * n + nt) * widest + 2 * min(n, widest) ** 2), "--features"
+    kind = data_name(config).partition(":")[0]
+    dim = {"teacher": config.teacher_dim, "mnist1d": 40, "digits": 64, "mnist": 784, "fashion-mnist": 784}.get(kind, 3072)
+    classes = TEACHER_CLASSES if kind == "teacher" else 10
+    S, widths = len(config.seeds), widths_for(config)
+    params = S * sum(mlp_params(dim, w, config.depth, classes) for w in widths) * 16
+    # A mini-batch's activations, kept for the backward pass (about 4 copies: pre/post activation and their gradients).
+    batch = n if config.batch_size <= 0 else min(config.batch_size, n)
+    activations = S * batch * (config.depth * sum(widths) + len(widths) * classes) * 4 * 4
+    data = S * (n + nt) * dim * 12
+    return params + activations + data, "--widths" if params + activations > data else "--train-samples"
+
+
 def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[float], None] | None = None) -> Result:
     """Run the sweep for every label-noise level; rows plus the per-width summary."""
     validate(config)
     device = torch.device(device)
+    needed, option = estimate_bytes(config)
+    memory.require(needed, f"the {config.model} sweep", option, device)
     started = time.perf_counter()
     rows, subsets = [], {}
     share = 1.0 / len(config.label_noise)

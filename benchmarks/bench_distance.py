@@ -1,6 +1,6 @@
 """Nearest + farthest neighbour throughput of dimcurse's kernel against FAISS and scikit-learn.
 
-    python benchmarks/bench_distance.py [--queries 1000] [--points 100000] [--dims 2,10,100,1000] [--repeats 3]
+    python benchmarks/bench_distance.py [--queries 1000] [--points 100000] [--dims 2,10,100,1000] [--repeats 3] [--device cpu] [--chunks 1048576]
 
 Everything is measured in one run (the machine is shared and noisy: compare ratios, not
 seconds across runs). Each time is the best of --repeats. Peers, where installed:
@@ -11,6 +11,11 @@ seconds across runs). Each time is the best of --repeats. Peers, where installed
   the nearest alone.
 The matrix-multiply rate is a float32 (2048 x 2048) @ (2048 x 2048) product on the
 same threads, so GFLOP/s = 2 q n d / time can be read against the machine's own limit.
+With ``--device cuda`` the kernel runs on the GPU (times include the synchronisation),
+the rate is that of an (8192 x 8192) float32 product on the GPU (TF32 off, as in the
+kernel), and the CPU peers are not timed; the check against scikit-learn stays (on the
+first 256 queries). ``--chunks`` times the kernel at several chunk sizes (elements of the
+query x point block held at once; the peers are timed once per d).
 """
 
 from __future__ import annotations
@@ -24,19 +29,27 @@ import torch
 from dimcurse.neighbours import parse_metric, query_stats
 
 
+def sync() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
 def best_of(fn, repeats: int) -> float:
     times = []
     for _ in range(repeats):
+        sync()
         start = time.perf_counter()
         fn()
+        sync()
         times.append(time.perf_counter() - start)
     return min(times)
 
 
-def matmul_gflops(repeats: int) -> float:
-    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+def matmul_gflops(repeats: int, device: torch.device) -> float:
+    size = 8192 if device.type == "cuda" else 2048
+    a, b = torch.randn(size, size, device=device), torch.randn(size, size, device=device)
     seconds = best_of(lambda: torch.mm(a, b), repeats + 2)
-    return 2 * 2048**3 / seconds / 1e9
+    return 2 * size**3 / seconds / 1e9
 
 
 def faiss_nn_far(queries: np.ndarray, points: np.ndarray):
@@ -81,31 +94,40 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=100_000)
     parser.add_argument("--dims", default="2,10,100,1000")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--chunks", default=str(1 << 20))
     args = parser.parse_args()
+    device = torch.device(args.device)
+    on_gpu = device.type == "cuda"
     l2 = parse_metric("l2")
-    rate = matmul_gflops(args.repeats)
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}; matmul rate {rate:.0f} GFLOP/s (float32)")
-    print("| d | dimcurse nn+far (s) | with moments (s) | GFLOP/s (% of matmul) | FAISS nn+far (s) | sklearn nn+far (s) | sklearn nn only (s) | FAISS / dimcurse | sklearn / dimcurse | max rel. diff vs sklearn |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    rate = matmul_gflops(args.repeats, device)
+    where = torch.cuda.get_device_name(device) if on_gpu else f"threads {torch.get_num_threads()}"
+    print(f"torch {torch.__version__}, {device} ({where}); matmul rate {rate:.0f} GFLOP/s (float32)")
+    chunks = [int(c) for c in args.chunks.split(",")]
+    print("| d | chunk | dimcurse nn+far (s) | with moments (s) | GFLOP/s (% of matmul) | FAISS nn+far (s) | sklearn nn+far (s) | sklearn nn only (s) | FAISS / dimcurse | sklearn / dimcurse | max rel. diff vs sklearn |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for dim in [int(d) for d in args.dims.split(",")]:
         gen = torch.Generator().manual_seed(dim)
         points = torch.rand(args.points, dim, generator=gen)
         queries = torch.rand(args.queries, dim, generator=gen)
-        ours = best_of(lambda: query_stats(queries, points, l2, moments=False), args.repeats)
-        full = best_of(lambda: query_stats(queries, points, l2, moments=True), args.repeats)
-        gflops = 2 * args.queries * args.points * dim / ours / 1e9
         q_np, x_np = queries.numpy(), points.numpy()
-        t_faiss = best_of(lambda: faiss_nn_far(q_np, x_np), args.repeats) if available("faiss") else float("nan")
+        points, queries = points.to(device), queries.to(device)
+        peer = lambda name: available(name) and not on_gpu  # noqa: E731  (the peers run on the CPU)
+        t_faiss = best_of(lambda: faiss_nn_far(q_np, x_np), args.repeats) if peer("faiss") else float("nan")
         have_sk = available("sklearn")
-        t_sk = best_of(lambda: sklearn_nn_far(q_np, x_np), args.repeats) if have_sk else float("nan")
-        t_sk_nn = best_of(lambda: sklearn_nn(q_np, x_np), args.repeats) if have_sk else float("nan")
-        diff = float("nan")
-        if have_sk:
-            stats = query_stats(queries, points, l2, moments=False)
-            nn, far = sklearn_nn_far(q_np.astype(np.float64), x_np.astype(np.float64))
-            diff = max(np.max(np.abs(stats.nn / nn - 1)), np.max(np.abs(stats.far / far - 1)))
-        print(f"| {dim} | {ours:.3f} | {full:.3f} | {gflops:.0f} ({100 * gflops / rate:.0f} %) | {t_faiss:.3f} | {t_sk:.3f} | "
-              f"{t_sk_nn:.3f} | {t_faiss / ours:.2f} | {t_sk / ours:.2f} | {diff:.1e} |", flush=True)
+        t_sk = best_of(lambda: sklearn_nn_far(q_np, x_np), args.repeats) if peer("sklearn") else float("nan")
+        t_sk_nn = best_of(lambda: sklearn_nn(q_np, x_np), args.repeats) if peer("sklearn") else float("nan")
+        reference = sklearn_nn_far(q_np[:256].astype(np.float64), x_np.astype(np.float64)) if have_sk else None
+        for chunk in chunks:
+            ours = best_of(lambda: query_stats(queries, points, l2, moments=False, chunk_elems=chunk), args.repeats)
+            full = best_of(lambda: query_stats(queries, points, l2, moments=True, chunk_elems=chunk), args.repeats)
+            gflops = 2 * args.queries * args.points * dim / ours / 1e9
+            diff = float("nan")
+            if reference is not None:
+                stats = query_stats(queries[:256], points, l2, moments=False, chunk_elems=chunk)
+                diff = max(np.max(np.abs(stats.nn / reference[0] - 1)), np.max(np.abs(stats.far / reference[1] - 1)))
+            print(f"| {dim} | {chunk} | {ours:.3f} | {full:.3f} | {gflops:.0f} ({100 * gflops / rate:.0f} %) | {t_faiss:.3f} | "
+                  f"{t_sk:.3f} | {t_sk_nn:.3f} | {t_faiss / ours:.2f} | {t_sk / ours:.2f} | {diff:.1e} |", flush=True)
 
 
 if __name__ == "__main__":

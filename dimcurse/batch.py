@@ -27,6 +27,7 @@ import torch
 
 from dimcurse.errors import DimcurseError
 from dimcurse.experiments import REGISTRY
+from dimcurse.memory import OUT_OF_MEMORY, out_of_memory_message
 from dimcurse.runtime import resolve_device
 from dimcurse.store import Store, read_records
 from dimcurse.sweep import Point
@@ -158,8 +159,11 @@ def _record(point: Point, outcome, device: str, attempt: int) -> dict:
             "kernel_version": REGISTRY[point.kernel].VERSION, "axes": dict(point.axes), "config": point.config_json(),
             "device": device, "attempt": attempt}
     if isinstance(outcome, BaseException):
-        lines = traceback.format_exception_only(type(outcome), outcome)
-        return {**base, "status": "failed", "error": " ".join(lines[-1].split()), "rows": [], "provenance": None,
+        if isinstance(outcome, OUT_OF_MEMORY):
+            error = out_of_memory_message(outcome)
+        else:
+            error = " ".join(traceback.format_exception_only(type(outcome), outcome)[-1].split())
+        return {**base, "status": "failed", "error": error, "rows": [], "provenance": None,
                 "elapsed_s": None}
     error = f"training diverged in {outcome['diverged']} model(s)" if outcome["diverged"] else None
     return {**base, "status": "failed" if error else "done", "error": error, "rows": outcome["rows"],

@@ -20,6 +20,7 @@ import dimcurse
 from dimcurse import batch, plot, render
 from dimcurse import report as reports
 from dimcurse.errors import DimcurseError
+from dimcurse.memory import OUT_OF_MEMORY, out_of_memory_message
 from dimcurse.experiments import approx, distance, overparam
 from dimcurse.parsing import parse_float, parse_float_list, parse_int_list, parse_name_list, parse_seeds, split_list
 from dimcurse.results import Result, aggregate, check_writable, write_result
@@ -386,6 +387,8 @@ def main(argv: list[str] | None = None) -> None:
         _fail("interrupted", 130)
     except MemoryError:
         _fail("error: out of memory; use fewer points, a smaller --chunk or --dtype float32", 1)
+    except OUT_OF_MEMORY as exc:
+        _fail(f"error: {out_of_memory_message(exc)}", 1)
     except Exception as exc:
         _cli_exception(exc)
 

@@ -12,12 +12,24 @@ down, not a few percent.
 from __future__ import annotations
 
 import os
+import re
 
 import torch
 
 from dimcurse.errors import DimcurseError
 
 HEADROOM = 0.9
+
+# torch >= 2.5 has torch.OutOfMemoryError (raised by every device); older ones only the CUDA class.
+OUT_OF_MEMORY = tuple({getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError), torch.cuda.OutOfMemoryError})
+
+
+def out_of_memory_message(exc: BaseException) -> str:
+    """One line for a device out-of-memory error that reached the user: what torch said, and what to lower."""
+    asked = re.search(r"Tried to allocate ([0-9.]+ ?[KMGT]?i?B)", str(exc))
+    said = f" asking for {asked.group(1)} more" if asked else ""
+    return (f"the device ran out of memory{said}; use a smaller --batch-size or --chunk, fewer points, "
+            "widths or seeds, or --device cpu")
 
 
 def available_bytes(device: torch.device | str = "cpu") -> int:

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from dimcurse.errors import DimcurseError
+from dimcurse.memory import OUT_OF_MEMORY
 
 # --------------------------------------------------------------------------- metrics
 
@@ -104,6 +105,51 @@ def exact_distances(a: torch.Tensor, b: torch.Tensor, metric: Metric) -> torch.T
     if metric.kind == "l2":
         return torch.sqrt(torch.sum(diff * diff, dim=-1))
     return torch.sum(diff**metric.p, dim=-1) ** (1.0 / metric.p)
+
+
+# --------------------------------------------------------------------------- chunk plan
+
+class ChunkPlan:
+    """The block of distances held at once (elements), halved whenever the device runs out of memory.
+
+    One plan can be shared by every call of a run, so a size that failed once is not tried again.
+    ``halvings`` counts the halvings; ``elems`` is the size in use now.
+    """
+
+    def __init__(self, elems: int):
+        self.elems = int(elems)
+        self.halvings = 0
+
+    def width(self, q_block: int) -> int:
+        """Points per chunk for a block of ``q_block`` queries."""
+        return max(1, self.elems // q_block)
+
+    def scan(self, n_points: int, q_block: int, step: Callable[[slice], Callable[[], None]]) -> None:
+        """Call ``step`` on consecutive point slices; it computes and returns a commit, run only on success.
+
+        On out-of-memory the slice is retried at half the width (the failed step's partial work
+        is discarded with it); at a width of one point the error is raised.
+        """
+        start = 0
+        while start < n_points:
+            width = self.width(q_block)
+            part = slice(start, min(n_points, start + width))
+            try:
+                commit = step(part)
+            except OUT_OF_MEMORY:
+                if width == 1:
+                    raise
+                failed = True
+            else:
+                failed = False
+            if failed:  # outside the except block, so the failed step's tensors are already freed
+                self.elems = (width // 2) * q_block
+                self.halvings += 1
+                if torch.cuda.is_available():
+                    torch.cuda.empty_cache()
+                continue
+            commit()
+            start = part.stop
 
 
 # --------------------------------------------------------------------------- chunked engine
@@ -213,25 +259,28 @@ class _Sums:
         zeros = lambda: torch.zeros(n_queries, dtype=torch.float64, device=device)  # noqa: E731
         self.d, self.d2, self.pw, self.pw2 = zeros(), zeros(), zeros(), zeros()
 
-    def add(self, q_slice: slice, keys: torch.Tensor, metric: Metric) -> None:
-        # Row sums in the working dtype (pairwise-accurate), accumulated across chunks in float64.
+    @staticmethod
+    def parts(keys: torch.Tensor, metric: Metric) -> tuple:
+        """One chunk's row sums (D, D^2, D^power, D^(2 power); None where not kept), not yet added.
+
+        Row sums in the working dtype (pairwise-accurate), accumulated across chunks in float64.
+        """
         total = lambda t: t.sum(dim=1, dtype=torch.float64)  # noqa: E731
         if metric.kind == "l2":
             d2 = total(keys)
-            self.d[q_slice] += total(torch.sqrt(keys))
-            self.d2[q_slice] += d2
-            self.pw[q_slice] += d2
-            self.pw2[q_slice] += total(keys * keys)
-            return
-        self.d[q_slice] += total(keys)
-        self.d2[q_slice] += total(keys * keys)
+            return total(torch.sqrt(keys)), d2, d2, total(keys * keys)
+        d, d2 = total(keys), total(keys * keys)
         if metric.kind == "lp":
             powered = keys**metric.p
-            self.pw[q_slice] += total(powered)
-            self.pw2[q_slice] += total(powered * powered)
-        elif metric.power == 1.0:
-            self.pw[q_slice] += total(keys)
-            self.pw2[q_slice] += total(keys * keys)
+            return d, d2, total(powered), total(powered * powered)
+        if metric.power == 1.0:
+            return d, d2, d, d2
+        return d, d2, None, None
+
+    def commit(self, q_slice: slice, parts: tuple) -> None:
+        for running, part in zip((self.d, self.d2, self.pw, self.pw2), parts):
+            if part is not None:
+                running[q_slice] += part
 
 
 def _row_extremes(keys: torch.Tensor):
@@ -273,12 +322,12 @@ class _Extremes:
         self.k = k
         self.state = {False: None, True: None}  # largest -> (vals, idx, bound)
 
-    def update(self, keys: torch.Tensor, offset: int) -> None:
+    def merged(self, keys: torch.Tensor, offset: int) -> dict:
+        """The state after one more chunk, without changing this one (a chunk that fails leaves no trace)."""
         lo, hi = _row_extremes(keys)
-        self._merge(lo, offset, largest=False)
-        self._merge(hi, offset, largest=True)
+        return {False: self._merge(lo, offset, largest=False), True: self._merge(hi, offset, largest=True)}
 
-    def _merge(self, chunk, offset: int, largest: bool) -> None:
+    def _merge(self, chunk, offset: int, largest: bool):
         best, col, second = chunk
         vals, idx = best[:, None], (col + offset)[:, None].to(torch.long)
         bound = second.double()
@@ -292,7 +341,7 @@ class _Extremes:
             dropped = vals[:, self.k].double()
             bound = torch.maximum(bound, dropped) if largest else torch.minimum(bound, dropped)
             vals, idx = vals[:, : self.k], idx[:, : self.k]
-        self.state[largest] = (vals, idx, bound)
+        return vals, idx, bound
 
     def result(self):
         return self.state[False], self.state[True]
@@ -304,14 +353,16 @@ def query_stats(
     metric: Metric,
     *,
     moments: bool = True,
-    chunk_elems: int = 1 << 20,
+    chunk_elems: int | ChunkPlan = 1 << 20,
     candidates: int = 8,
     progress: Callable[[float], None] | None = None,
 ) -> QueryStats:
     """Nearest, farthest, mean and spread of the distances from each query to all points.
 
     ``chunk_elems`` bounds the q x c block held at once (elements; the default 1M float32
-    is 4 MiB per temporary, small enough to stay in cache while it is reduced).
+    is 4 MiB per temporary, small enough to stay in cache while it is reduced); a
+    ``ChunkPlan`` instead lets several calls share one size that halves on out-of-memory
+    (a plain number gets its own plan).
     ``candidates`` is how many chunk winners per extreme are recomputed exactly.
     ``moments=False`` skips the mean, spread and power sums (nearest and farthest only).
     ``progress`` is called with the fraction of the work done by each chunk.
@@ -319,22 +370,29 @@ def query_stats(
     n_q, n_p = queries.shape[0], points.shape[0]
     if n_q == 0 or n_p == 0:
         raise DimcurseError("need at least one query and one point")
+    plan = chunk_elems if isinstance(chunk_elems, ChunkPlan) else ChunkPlan(max(2, chunk_elems))
     prep = _prepare(queries, points, metric)
     q_block = min(n_q, 4096)
-    p_block = max(2, chunk_elems // q_block)
     sums = _Sums(n_q, points.device) if moments else None
     blocks = []
     for q0 in range(0, n_q, q_block):
         qs = slice(q0, min(n_q, q0 + q_block))
         extremes = _Extremes(candidates)
-        for p0 in range(0, n_p, p_block):
-            ps = slice(p0, min(n_p, p0 + p_block))
+
+        def step(ps: slice, qs=qs, extremes=extremes):
             keys = _chunk_keys(prep, qs, ps, metric)
-            if sums is not None:
-                sums.add(qs, keys, metric)
-            extremes.update(keys, ps.start)
-            if progress is not None:
-                progress((qs.stop - qs.start) * (ps.stop - ps.start) / (n_q * n_p))
+            parts = sums.parts(keys, metric) if sums is not None else None
+            state = extremes.merged(keys, ps.start)
+
+            def commit():
+                if parts is not None:
+                    sums.commit(qs, parts)
+                extremes.state = state
+                if progress is not None:
+                    progress((qs.stop - qs.start) * (ps.stop - ps.start) / (n_q * n_p))
+            return commit
+
+        plan.scan(n_p, q_block, step)
         blocks.append(extremes.result())
     lo = [torch.cat(parts) for parts in zip(*(b[0] for b in blocks))]
     hi = [torch.cat(parts) for parts in zip(*(b[1] for b in blocks))]
@@ -406,29 +464,33 @@ def _full_exact_scan(query, points, metric, block: int = 1 << 21):
 # --------------------------------------------------------------------------- k nearest neighbours
 
 
-def knn(points: torch.Tensor, metric: Metric, k: int, chunk_elems: int = 1 << 20) -> tuple[np.ndarray, np.ndarray]:
+def knn(points: torch.Tensor, metric: Metric, k: int, chunk_elems: int | ChunkPlan = 1 << 20) -> tuple[np.ndarray, np.ndarray]:
     """The k nearest other points of every point: exact float64 distances (m x k, ascending) and indices.
 
     Candidates are chosen with the chunked keys (2k of them for the matrix-product
     metrics, to absorb their rounding) and then recomputed exactly and re-sorted.
+    ``chunk_elems`` as in ``query_stats``.
     """
     m = points.shape[0]
     if k >= m:
         raise DimcurseError(f"k = {k} neighbours needs more than {k} points, got {m}", "--k")
+    plan = chunk_elems if isinstance(chunk_elems, ChunkPlan) else ChunkPlan(chunk_elems)
     prep = _prepare(points, points, metric)
     keep = min(m - 1, 2 * k if metric.uses_matmul else k)
     q_block = min(m, 4096)
-    p_block = max(1, chunk_elems // q_block)
     rows = []
     for q0 in range(0, m, q_block):
         qs = slice(q0, min(m, q0 + q_block))
-        vals = idx = None
-        for p0 in range(0, m, p_block):
-            ps = slice(p0, min(m, p0 + p_block))
+        best = [None, None]  # running (values, indices)
+
+        def step(ps: slice, qs=qs, best=best):
             keys = _chunk_keys(prep, qs, ps, metric)
             _mask_self(keys, qs, ps)
-            vals, idx = _merge_top(vals, idx, keys, ps.start, keep, largest=False)
-        rows.append(idx)
+            merged = _merge_top(best[0], best[1], keys, ps.start, keep, largest=False)
+            return lambda: best.__setitem__(slice(None), merged)
+
+        plan.scan(m, q_block, step)
+        rows.append(best[1])
     idx = torch.cat(rows)
     exact = _exact_rows(points, points, idx, metric)
     exact, order = torch.sort(exact, dim=1)

@@ -67,3 +67,26 @@ def test_overparam_mlp_matches_cpu():
     # float32 on both: cuBLAS and the CPU BLAS sum in different orders; 5 epochs of Adam keep it within 1e-3.
     np.testing.assert_allclose(gpu["train_loss"], cpu["train_loss"], rtol=1e-3)
     np.testing.assert_allclose(gpu["test_loss"], cpu["test_loss"], rtol=1e-3)
+
+
+def test_distance_engine_halves_its_chunk_on_a_real_out_of_memory():
+    """A 4096 x 400,000 block of keys (6.5 GiB) on a device capped at 2 GiB more than it holds."""
+    from dimcurse.neighbours import ChunkPlan
+
+    gen = torch.Generator().manual_seed(0)
+    queries = torch.randn(4096, 64, generator=gen).cuda()
+    points = torch.randn(400_000, 64, generator=gen).cuda()
+    l2 = parse_metric("l2")
+    torch.cuda.empty_cache()
+    total = torch.cuda.get_device_properties(0).total_memory
+    torch.cuda.set_per_process_memory_fraction(min(1.0, (torch.cuda.memory_allocated() + 2 * 2**30) / total))
+    try:
+        plan = ChunkPlan(4096 * 400_000)
+        got = query_stats(queries, points, l2, chunk_elems=plan)
+    finally:
+        torch.cuda.set_per_process_memory_fraction(1.0)
+    assert plan.halvings >= 1 and plan.elems < 4096 * 400_000
+    want = query_stats(queries, points, l2, chunk_elems=plan.elems)
+    np.testing.assert_array_equal(got.nn, want.nn)
+    np.testing.assert_array_equal(got.far, want.far)
+    np.testing.assert_allclose(got.mean, want.mean, rtol=1e-6)

@@ -23,7 +23,7 @@ from dimcurse.data import Distribution, draw, load_dataset, parse_distribution, 
 from dimcurse import memory
 from dimcurse.errors import DimcurseError
 from dimcurse.parsing import check_counts, check_seeds
-from dimcurse.neighbours import Metric, exact_distances, knn, parse_metric, query_stats
+from dimcurse.neighbours import ChunkPlan, Metric, exact_distances, knn, parse_metric, query_stats
 from dimcurse.provenance import provenance
 from dimcurse.results import Result
 from dimcurse.runtime import numpy_rng, resolve_dtype
@@ -196,7 +196,7 @@ def _theory_columns(dist: Distribution | None, metric: Metric, dim: int) -> dict
     }
 
 
-def _structure(pset: PointSet, metrics: list[Metric], config: Config) -> dict[str, dict]:
+def _structure(pset: PointSet, metrics: list[Metric], config: Config, plan: ChunkPlan) -> dict[str, dict]:
     """Intrinsic dimension (always from the exact L2 neighbour graph) and hubness per metric."""
     m = min(config.id_points, pset.points.shape[0])
     nan = float("nan")
@@ -204,11 +204,11 @@ def _structure(pset: PointSet, metrics: list[Metric], config: Config) -> dict[st
         return {metric.name: {"twonn_id": nan, "mle_id": nan, "hubness": nan, "id_points": 0} for metric in metrics}
     sample = pset.points[:m]
     l2 = parse_metric("l2")
-    l2_dists, l2_idx = knn(sample, l2, max(config.k, config.mle_k, 2), config.chunk_elems)
+    l2_dists, l2_idx = knn(sample, l2, max(config.k, config.mle_k, 2), plan)
     ids = {"twonn_id": estimators.twonn(l2_dists), "mle_id": estimators.levina_bickel(l2_dists, config.mle_k)}
     out = {}
     for metric in metrics:
-        idx = l2_idx if metric.kind == "l2" else knn(sample, metric, config.k, config.chunk_elems)[1]
+        idx = l2_idx if metric.kind == "l2" else knn(sample, metric, config.k, plan)[1]
         out[metric.name] = {**ids, "hubness": estimators.hubness(idx, config.k), "id_points": m}
     return out
 
@@ -232,15 +232,17 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     tick = (lambda f: progress(f * share)) if progress else None
     started = time.perf_counter()
     rows, histograms = [], []
+    plan = ChunkPlan(config.chunk_elems)  # shared: a chunk size that ran out of device memory is not tried again
     for seed in config.seeds:
         make_sets = _real_sets if config.data else _synthetic_sets
         for pset in make_sets(config, seed, dtype, device):
-            rows.extend(_rows_for_set(pset, metrics, config, seed, device, tick))
+            rows.extend(_rows_for_set(pset, metrics, config, plan, seed, device, tick))
             histograms += [_histogram(pset, metric, seed) for metric in metrics]
     prov = provenance(KERNEL, VERSION, config, device)
     prov["elapsed_s"] = round(time.perf_counter() - started, 3)
+    prov["chunk_elems_used"] = plan.elems
     table = pd.DataFrame(rows, columns=COLUMNS)
-    result = Result(KERNEL, table, prov, GROUP_BY, SHOW, _notes(config, table))
+    result = Result(KERNEL, table, prov, GROUP_BY, SHOW, _notes(config, table, plan))
     result.tables["histograms"] = pd.concat(histograms, ignore_index=True)
     return result
 
@@ -263,11 +265,11 @@ def _histogram(pset: PointSet, metric: Metric, seed: int) -> pd.DataFrame:
                          "bin_lo": HIST_EDGES[:-1], "bin_hi": HIST_EDGES[1:], "density": density})
 
 
-def _rows_for_set(pset: PointSet, metrics, config: Config, seed: int, device, tick) -> list[dict]:
-    structure = _structure(pset, metrics, config)
+def _rows_for_set(pset: PointSet, metrics, config: Config, plan: ChunkPlan, seed: int, device, tick) -> list[dict]:
+    structure = _structure(pset, metrics, config, plan)
     rows = []
     for metric in metrics:
-        stats = query_stats(pset.queries, pset.points, metric, chunk_elems=config.chunk_elems, progress=tick)
+        stats = query_stats(pset.queries, pset.points, metric, chunk_elems=plan, progress=tick)
         intrinsic = pset.dist.intrinsic_dim(pset.dim) if pset.dist else float("nan")
         rows.append({
             "dim": pset.dim, "dist": pset.label, "metric": metric.name, "seed": seed,
@@ -280,8 +282,12 @@ def _rows_for_set(pset: PointSet, metrics, config: Config, seed: int, device, ti
     return rows
 
 
-def _notes(config: Config, table: pd.DataFrame) -> list[str]:
+def _notes(config: Config, table: pd.DataFrame, plan: ChunkPlan) -> list[str]:
     notes = []
+    if plan.halvings:
+        notes.append(f"the device ran out of memory at --chunk {config.chunk_elems}; the chunk was halved "
+                     f"{plan.halvings} times, to {plan.elems}, and the run carried on (means may differ from a "
+                     "run at the smaller --chunk in the last float32 digit).")
     if (table["exact_fallbacks"] > 0).any():
         count = int(table["exact_fallbacks"].sum())
         notes.append(f"{count} {'query' if count == 1 else 'queries'} could not be certified from candidates and "

@@ -19,7 +19,7 @@ def random_features(seeds, dim: int, widths, activation: str, x_train, y_train, 
     Inputs are stacked over seeds: (S, n, d) and (S, n). Returns (train_pred, test_pred),
     each (S, n, M), from min-norm least squares (float64, with a bias column).
     """
-    frozen = Shallow(seeds, dim, widths, activation, dtype=torch.float64)
+    frozen = Shallow(seeds, dim, widths, activation, dtype=torch.float64).to(x_train.device)
     preds_train, preds_test = [], []
     with torch.no_grad():
         h_train = frozen.act(torch.baddbmm(frozen.b1, x_train.double(), frozen.w1))

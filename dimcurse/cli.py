@@ -136,7 +136,7 @@ def distance_cmd(
     id_points: int = typer.Option(distance.Config.id_points, "--id-points", help="Points used for intrinsic dimension and hubness (0 = off)."),
     data: Optional[str] = typer.Option(None, "--data", help="Real data: digits, mnist1d, mnist:DIR, fashion-mnist:DIR."),
     download: bool = typer.Option(False, "--download", help="Let torchvision download mnist/fashion-mnist into DIR."),
-    chunk: int = typer.Option(distance.Config.chunk_elems, "--chunk", help="Query x point elements held at once (memory bound)."),
+    chunk: int = typer.Option(distance.Config.chunk_elems, "--chunk", help="Query x point elements held at once (memory bound); 0 = auto: 2^20 on the CPU, 2^26 on a GPU."),
     seeds: str = SEEDS, device: str = DEVICE, dtype: str = DTYPE,
     out: str = OUT, format: Optional[str] = FORMAT, quiet: bool = QUIET, plot_file: Optional[str] = PLOT,
 ):

@@ -117,7 +117,7 @@ class ChunkPlan:
     """
 
     def __init__(self, elems: int):
-        self.elems = int(elems)
+        self.elems = self.first = int(elems)
         self.halvings = 0
 
     def width(self, q_block: int) -> int:

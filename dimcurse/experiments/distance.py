@@ -60,8 +60,8 @@ class Config:
     """Let torchvision download mnist/fashion-mnist into DIR [--download]."""
     dtype: str = "float32"
     """Working precision of the chunked distances [--dtype]; extremes are always recomputed in float64."""
-    chunk_elems: int = 1 << 20
-    """Query x point block held at once (elements); bounds memory [--chunk]."""
+    chunk_elems: int = 0
+    """Query x point block held at once (elements; 0 = auto, see ``chunk_for``); bounds memory [--chunk]."""
 
 
 # A tiny budget for smoke and conformance tests (every kernel defines one).
@@ -78,7 +78,9 @@ OPTION = {
 
 def validate(config: Config) -> None:
     """Raise ``DimcurseError`` naming the option for any value the kernel cannot run."""
-    check_counts(config, {name: OPTION[name] for name in ("n_points", "n_queries", "k", "chunk_elems")})
+    check_counts(config, {name: OPTION[name] for name in ("n_points", "n_queries", "k")})
+    if config.chunk_elems < 0:
+        raise DimcurseError(f"must be 0 (auto) or positive, got {config.chunk_elems}", "--chunk")
     check_seeds(config.seeds)
     if config.id_points < 0:
         raise DimcurseError(f"must be 0 (off) or positive, got {config.id_points}", "--id-points")
@@ -122,13 +124,26 @@ class PointSet:
     dist: Distribution | None  # None for a real data set (no closed forms)
 
 
-def estimate_bytes(config: Config) -> tuple[float, str]:
+# --chunk 0: a cache-sized block on the CPU (4 MiB of float32; PERFORMANCE.md), and on a GPU a
+# block large enough to keep it busy: on an H200 (1M points x 4096 queries, benchmarks/README.md)
+# 2^20 ran at 1-8 % of the GPU's float32 matrix-product rate and 2^26 at 40-50 % (d = 1000).
+AUTO_CHUNK = {"cpu": 1 << 20, "cuda": 1 << 26}
+
+
+def chunk_for(config: Config, device: torch.device | str = "cpu") -> int:
+    """The chunk in elements: --chunk, or for 0 the device's default (AUTO_CHUNK)."""
+    if config.chunk_elems:
+        return config.chunk_elems
+    return AUTO_CHUNK.get(torch.device(device).type, AUTO_CHUNK["cpu"])
+
+
+def estimate_bytes(config: Config, device: torch.device | str = "cpu") -> tuple[float, str]:
     """Peak bytes of one point set (drawn in float64, cast, queries, one chunk of distances) and the option to lower."""
     width = 8 if config.dtype == "float64" else 4
     dim = max(config.dims) if config.data is None else 784 * 4  # a real set: at most 70,000 x 3,072 (cifar10)
     rows = config.n_points if config.data is None else min(config.n_points, 70_000)
     sets = rows * dim * (8 + width) + config.n_queries * dim * (8 + width)
-    return sets + 3 * 8 * config.chunk_elems, "--points"
+    return sets + 3 * 8 * chunk_for(config, device), "--points"
 
 
 def _synthetic_sets(config: Config, seed: int, dtype, device) -> Iterator[PointSet]:
@@ -223,7 +238,7 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     """
     validate(config)
     device = torch.device(device)
-    needed, option = estimate_bytes(config)
+    needed, option = estimate_bytes(config, device)
     memory.require(needed, f"{config.n_points} points in {max(config.dims) if config.data is None else 'the data'} dimensions", option, device)
     dtype = resolve_dtype(config.dtype)
     metrics = [parse_metric(m) for m in config.metrics]
@@ -232,7 +247,7 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     tick = (lambda f: progress(f * share)) if progress else None
     started = time.perf_counter()
     rows, histograms = [], []
-    plan = ChunkPlan(config.chunk_elems)  # shared: a chunk size that ran out of device memory is not tried again
+    plan = ChunkPlan(chunk_for(config, device))  # shared: a chunk size that ran out of device memory is not tried again
     for seed in config.seeds:
         make_sets = _real_sets if config.data else _synthetic_sets
         for pset in make_sets(config, seed, dtype, device):
@@ -285,7 +300,7 @@ def _rows_for_set(pset: PointSet, metrics, config: Config, plan: ChunkPlan, seed
 def _notes(config: Config, table: pd.DataFrame, plan: ChunkPlan) -> list[str]:
     notes = []
     if plan.halvings:
-        notes.append(f"the device ran out of memory at --chunk {config.chunk_elems}; the chunk was halved "
+        notes.append(f"the device ran out of memory at a chunk of {plan.first} elements; it was halved "
                      f"{plan.halvings} times, to {plan.elems}, and the run carried on (means may differ from a "
                      "run at the smaller --chunk in the last float32 digit).")
     if (table["exact_fallbacks"] > 0).any():

@@ -29,7 +29,8 @@ def random_features(seeds, dim: int, widths, activation: str, x_train, y_train, 
         for block in frozen.blocks:
             a = torch.cat([h_train[s][:, block], torch.ones_like(h_train[s][:, :1])], 1)
             b = torch.cat([h_test[s][:, block], torch.ones_like(h_test[s][:, :1])], 1)
-            coef = torch.linalg.lstsq(a, y_train[s].double()[:, None], driver="gelsd").solution
+            # gelsd (SVD, min-norm for rank-deficient features) exists on the CPU only; the system is small.
+            coef = torch.linalg.lstsq(a.cpu(), y_train[s].double()[:, None].cpu(), driver="gelsd").solution.to(a.device)
             cols_train.append(a @ coef)
             cols_test.append(b @ coef)
         preds_train.append(torch.cat(cols_train, 1))

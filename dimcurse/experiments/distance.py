@@ -306,7 +306,7 @@ def _notes(config: Config, table: pd.DataFrame, plan: ChunkPlan) -> list[str]:
     if (table["exact_fallbacks"] > 0).any():
         count = int(table["exact_fallbacks"].sum())
         notes.append(f"{count} {'query' if count == 1 else 'queries'} could not be certified from candidates and "
-                     "were recomputed exactly (see exact_fallbacks).")
+                     f"{'was' if count == 1 else 'were'} recomputed exactly (see exact_fallbacks).")
     if np.isinf(table["relative_contrast"]).any():
         notes.append("relative_contrast is inf where a query coincides with a point (nearest distance 0).")
     return notes

@@ -132,6 +132,8 @@ def report(path: str, where: list[str] = (), group_by: tuple[str, ...] | None = 
         if not columns <= set(source.rows):
             continue  # rows without a filtered column cannot match it
         rows = filter_rows(source.rows, list(where))
+        if rows.empty:
+            continue
         module = REGISTRY[name]
         show = [(m, t) for m, t in module.SHOW if m in rows and (t is None or t in rows)]
         prov = {"kernel": name, "source": str(path), "points": len(source.provenances),
@@ -142,6 +144,8 @@ def report(path: str, where: list[str] = (), group_by: tuple[str, ...] | None = 
             versions = ", ".join(str(v) for v in sorted(rows["kernel_version"].unique()))
             result.notes.append(f"these rows mix kernel versions {versions}; filter with --where kernel_version=N")
         out.append(result)
+    if not out and where:
+        raise DimcurseError(f"no rows of {path} match {', '.join(where)}", "--where")
     return out
 
 
@@ -191,8 +195,11 @@ def compare(path_a: str, path_b: str, kernel: str | None = None, where: list[str
                 part["ratio"] = part["b"] / part["a"]
             frames.append(part)
         warnings += _differences(name, a[name].provenances, b[name].provenances)
-    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    return table, warnings
+    if not frames:
+        # Nothing lined up: an empty table would look like a comparison that found no differences.
+        raise DimcurseError(f"{path_a} and {path_b} hold no setting in common{' matching the filters' if where else ''} "
+                            "(compare runs of the same grid, or narrow them with --where)", "B")
+    return pd.concat(frames, ignore_index=True), warnings
 
 
 def _means(rows: pd.DataFrame, keys: list[str], metrics: list[str]) -> pd.DataFrame:

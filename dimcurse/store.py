@@ -14,6 +14,7 @@ batch on the same store is refused with a clear error rather than interleaving l
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -90,19 +91,35 @@ class Store:
         line = (json.dumps(record, default=_json_default, allow_nan=True) + "\n").encode()
         try:
             fd = os.open(self.folder / LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            try:
-                os.write(fd, line)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
         except OSError as exc:
             raise DimcurseError(f"cannot write to store {str(self.folder)!r}: {exc.strerror}", "--store") from None
+        try:
+            size = os.fstat(fd).st_size
+            try:
+                # A full disk can take part of the line without an error: a short write counts as a failure.
+                if os.write(fd, line) != len(line):
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                os.fsync(fd)
+            except OSError as exc:
+                _cut(fd, size)  # the store keeps its complete lines and no fragment
+                raise DimcurseError(f"cannot write to store {str(self.folder)!r}: {exc.strerror}", "--store") from None
+        finally:
+            os.close(fd)
 
     def close(self) -> None:
         if self._lock is not None:
             fcntl.flock(self._lock.fileno(), fcntl.LOCK_UN)
             self._lock.close()
             self._lock = None
+
+
+def _cut(fd: int, size: int) -> None:
+    """Truncate back to ``size`` after a failed append (best effort: a store that cannot even be cut is repaired on open)."""
+    try:
+        os.ftruncate(fd, size)
+        os.fsync(fd)
+    except OSError:
+        pass
 
 
 def _json_default(value):

@@ -1,0 +1,334 @@
+"""Property-based bad input: every command, driven with generated argument lists.
+
+Each generated run must either succeed with a valid table (exit 0, the table on stdout or
+a readable file with rows) or exit 2 with one ``error:`` line on stderr and nothing on
+stdout — never a traceback, never a partial or stray output file. A run still going after
+``TIME_LIMIT`` seconds (a valid request for real work) is stopped and must also have left
+no output file behind.
+
+Arguments are a tiny valid budget (so accepted runs are quick) followed by generated
+option/value pairs, which override it (the last of a repeated option wins): wrong types,
+empty and huge values, negative and zero counts, NaN and inf, unknown names, malformed
+lists, unknown options, duplicated options, bad paths and bad input files.
+
+``DIMCURSE_FUZZ_EXAMPLES`` sets the examples per command (default 25; RELIABILITY.md
+used 300), ``DIMCURSE_FUZZ_REPORT=FILE`` writes the outcome counts as JSON. Examples are
+derandomised: the same command line generates the same inputs.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import io
+import json
+import os
+import shutil
+import signal
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dimcurse.cli import main
+
+EXAMPLES = int(os.environ.get("DIMCURSE_FUZZ_EXAMPLES", "25"))
+TIME_LIMIT = 15  # seconds per run
+# The tour runs minutes of real work whenever its arguments are valid: a third of the examples,
+# each stopped after 4 s (its refusals come in well under a second).
+TOUR_LIMIT, TOUR_SHARE = 4, 3
+OUTCOMES: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+
+# --------------------------------------------------------------------------- value pools
+
+BAD_NUMBER = ["", " ", "abc", "1.5", "nan", "NaN", "inf", "-inf", "1e3", "0x10", "2**8", "--1", "１"]
+COUNT = ["0", "-1", "-7", "99999999999999999999", "1" + "0" * 40] + BAD_NUMBER
+FLOAT = ["0", "-1", "nan", "inf", "-inf", "1e308", "1e400", "-0", "1e-320", "abc", "", "0.5,0.5", "1,2"]
+LIST = [",", ",,", "1,,2", "[1, 2]", "1;2", "1 2", "2,2", "a,b", "1,-1", "nan,2", "0", "-3", "", " , ",
+        "1e30", "99999999999999999999", "3," * 3]
+NAME = ["nosuch", "", " ", "UNKNOWN-THING", "l2,", ",", "a,a", "x" * 300, "../etc", "é"]
+OUT = ["rows.csv", "rows.json", "rows.jsonl", "rows.md", "rows.parquet", "rows.xyz", "rows", "-", "",
+       "missing/rows.csv", "rows.csv/", ".", "ro/rows.csv", "/proc/rows.csv", "sweep.toml"]
+FIGURE = ["fig.png", "fig.svg", "fig.pdf", "fig.txt", "", "missing/fig.png", "fig", "/proc/fig.png"]
+FORMAT = ["json", "jsonl", "csv", "markdown", "table", "xml", "", "CSV"]
+DEVICE = ["cpu", "auto", "cuda", "cuda:7", "gpu", "", "mps", "cpu:0"]
+DTYPE = ["float32", "float64", "float16", "int8", "", "double"]
+SEEDS = ["1", "2", "0,1", "0,0", "-1", "0", "99999999999999999999", "100000000", "4294967296,1", ",", "a"] + BAD_NUMBER
+JUNK = ["--nosuch", "-x", "--", "---", "-", "--dims=", "--help-me", "extra-argument", "--seeds=="]
+WHERE = ["dim=10", "dim>", "nosuch=1", "=", "dim=abc", "dim==", "", "dim=1,dim=2", "seed<0", "dim!=nan"]
+INPUTS = ["rows.csv", "rows.json", "store", "missing.csv", "empty.csv", "garbage.csv", "nan.csv", "notastore",
+          "sweep.toml", "", ".", "rows.parquet", "/proc/self/mem"]
+SWEEPS = ["sweep.toml", "bad.toml", "badkey.toml", "empty.toml", "garbage.toml", "missing.toml", "notastore",
+          "rows.csv", ""]
+
+COMMON = {"--seeds": SEEDS, "--device": DEVICE, "--dtype": DTYPE, "--format": FORMAT, "--out": OUT,
+          "-o": OUT, "--plot": FIGURE}
+
+SPECS = {
+    "info": {"base": [], "options": {}, "flags": []},
+    "distance": {
+        "base": ["--dims", "3", "--points", "60", "--queries", "5", "--seeds", "1", "--id-points", "20", "--k", "3",
+                 "--mle-k", "3", "--quiet"],
+        "options": {**COMMON, "--dims": LIST + ["2,10", "1", "5"], "--dist": NAME + ["gaussian", "subspace:2", "subspace:",
+                    "subspace:0", "subspace:x", "mixture:3", "uniform,uniform"],
+                    "--metric": NAME + ["l1", "cosine", "lp:0.5", "lp:", "lp:-1", "lp:nan", "lp:inf", "linf,l2"],
+                    "--points": COUNT + ["2", "30"], "--queries": COUNT + ["1", "4"], "--k": COUNT + ["1", "2"],
+                    "--mle-k": COUNT + ["2"], "--id-points": COUNT + ["10"], "--chunk": COUNT + ["1", "3"],
+                    "--data": NAME + ["digits", "mnist:missing", "mnist:", "cifar10:.", "fashion-mnist:ro", "mnist1d"]},
+        "flags": ["--download", "--quiet", "-q"],
+    },
+    "approx": {
+        "base": ["--target", "barron", "--dims", "2", "--widths", "4", "--steps", "5", "--samples", "40",
+                 "--test-samples", "40", "--seeds", "1", "--baselines", "knn", "--quiet"],
+        "options": {**COMMON, "--width": COUNT + ["4"], "--widths": LIST + ["2,8"], "--target": NAME + ["kan-xy", "teacher"],
+                    "--dims": LIST + ["2,4"], "--arch": NAME + ["deep", "tree", "shallow,deep"],
+                    "--depth": COUNT + ["2"], "--activation": NAME + ["tanh", "relu"], "--samples": COUNT + ["20"],
+                    "--test-samples": COUNT + ["10"], "--steps": COUNT + ["3"], "--optimizer": NAME + ["lbfgs"],
+                    "--lr": FLOAT + ["0.01"], "--baselines": NAME + ["random-features"], "--knn-k": COUNT + ["2"],
+                    "--teacher-k": COUNT + ["1"], "--q-power-k": COUNT + ["2"], "--fit-out": OUT},
+        "flags": ["--list-targets", "--quiet"],
+    },
+    "overparam": {
+        "base": ["--model", "linear", "--train-samples", "20", "--test-samples", "20", "--widths", "5,30",
+                 "--seeds", "1", "--quiet"],
+        "options": {**COMMON, "--model": NAME + ["random-features", "mlp", "cnn"],
+                    "--data": NAME + ["digits", "teacher", "mnist:missing", "cifar10:.", "cifar10:"],
+                    "--widths": LIST + ["4,8"], "--features": LIST + ["10,40"], "--depth": COUNT + ["2"],
+                    "--train-samples": COUNT + ["30"], "--test-samples": COUNT + ["30"],
+                    "--label-noise": FLOAT + ["0.2", "0,0.5", "1.5"], "--ridge": FLOAT + ["0.1", "0,0.1"],
+                    "--weight-decay": FLOAT, "--epochs": COUNT + ["2"], "--steps": COUNT + ["3"],
+                    "--optimizer": NAME + ["sgd"], "--lr": FLOAT, "--batch-size": COUNT + ["8"],
+                    "--loss": NAME + ["mse", "ce"], "--activation": NAME, "--record-every": COUNT + ["1"],
+                    "--signal-var": FLOAT, "--noise-var": FLOAT, "--teacher-dim": COUNT + ["3"], "--summary-out": OUT},
+        "flags": ["--download", "--quiet"],
+    },
+    "batch": {
+        "base": ["--store", "runs"], "positional": SWEEPS,
+        "options": {"--store": ["runs", "", "rows.csv", "ro/store", "store", "/proc/store", "missing/deep/store"],
+                    "--retries": COUNT + ["1"], "--executor": NAME + ["serial", "dask", "processes"],
+                    "--workers": COUNT + ["1"], "--scheduler": ["", "nosuch", "tcp://", "inproc://x"], "--device": DEVICE},
+        "flags": ["--dry-run", "--force"],
+    },
+    "tour": {
+        "base": ["--quick", "--out", "tour"],
+        "options": {"--device": DEVICE, "--out": OUT + ["tour"], "-o": OUT},
+        "flags": ["--quick"],
+    },
+    "plot": {
+        "base": ["--out", "fig.png"], "positional": INPUTS,
+        "options": {"--out": FIGURE, "-o": FIGURE, "--kernel": NAME + ["distance", "approx"], "--where": WHERE},
+        "flags": [],
+    },
+    "report": {
+        "base": [], "positional": INPUTS,
+        "options": {"--where": WHERE, "--group-by": NAME + ["dim", "dim,seed", "dim,dim"],
+                    "--kernel": NAME + ["distance"], "--format": FORMAT, "--out": OUT, "-o": OUT},
+        "flags": [],
+    },
+    "compare": {
+        "base": [], "positional": INPUTS, "positionals": 2,
+        "options": {"--kernel": NAME + ["distance"], "--where": WHERE, "--format": FORMAT, "--out": OUT, "-o": OUT},
+        "flags": [],
+    },
+}
+
+
+@st.composite
+def arguments(draw, command: str) -> list[str]:
+    spec = SPECS[command]
+    args = [command]
+    for _ in range(spec.get("positionals", 1) if "positional" in spec else 0):
+        args.append(draw(st.sampled_from(spec["positional"])))
+    args += spec["base"]
+    choices = [("option", name) for name in spec["options"]] + [("flag", f) for f in spec["flags"]] + [("junk", None)]
+    for kind, name in draw(st.lists(st.sampled_from(choices), max_size=4)):
+        if kind == "option":
+            value = draw(st.sampled_from(spec["options"][name]))
+            args += draw(st.sampled_from([[name, value], [f"{name}={value}"]])) if name.startswith("--") else [name, value]
+        elif kind == "flag":
+            args.append(name)
+        else:
+            args.append(draw(st.sampled_from(JUNK)))
+    return args
+
+
+# --------------------------------------------------------------------------- the work folder
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    """Input files every example starts from: a valid sweep, store and result files, and broken ones."""
+    folder = tmp_path_factory.mktemp("fuzz-inputs")
+    sweep = ('[[experiment]]\nname = "tiny"\nkernel = "distance"\n[experiment.fixed]\nn_points = 60\nn_queries = 5\n'
+             'id_points = 0\n[experiment.grid]\ndims = [2, 5]\nseeds = [0]\n')
+    (folder / "sweep.toml").write_text(sweep)
+    (folder / "bad.toml").write_text("[[experiment]\nname = ")
+    (folder / "badkey.toml").write_text(sweep.replace("n_queries", "n_queeries"))
+    (folder / "empty.toml").write_text("")
+    (folder / "garbage.toml").write_bytes(bytes(range(256)) * 4)
+    (folder / "notastore").mkdir()
+    (folder / "ro").mkdir()
+    _quiet(main, ["batch", str(folder / "sweep.toml"), "--store", str(folder / "store")])
+    _quiet(main, ["distance", "--dims", "2,5", "--points", "60", "--queries", "5", "--seeds", "2", "--id-points", "0",
+                  "--quiet", "--out", str(folder / "rows.csv")])
+    _quiet(main, ["distance", "--dims", "3", "--points", "60", "--queries", "5", "--seeds", "1", "--id-points", "0",
+                  "--quiet", "--out", str(folder / "rows.json")])
+    shutil.copy(folder / "rows.csv", folder / "rows.parquet")  # a csv under a parquet name
+    (folder / "empty.csv").write_text("")
+    (folder / "garbage.csv").write_bytes(b"\x00\xff\x10 not,a\ncsv\"\"\"\n" * 3)
+    frame = pd.read_csv(folder / "rows.csv")
+    frame.loc[0, "nn_dist"] = float("nan")
+    frame["dim"] = frame["dim"].astype(float)
+    frame.loc[1, "dim"] = float("inf")
+    frame.to_csv(folder / "nan.csv", index=False)
+    assert (folder / "store" / "points.jsonl").exists() and len(frame) == 4
+    yield folder
+    if OUTCOMES and os.environ.get("DIMCURSE_FUZZ_REPORT"):
+        Path(os.environ["DIMCURSE_FUZZ_REPORT"]).write_text(json.dumps(OUTCOMES, indent=1, sort_keys=True) + "\n")
+
+
+def _quiet(fn, args):
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        try:
+            fn(args)
+        except SystemExit as exc:
+            assert not exc.code, args
+
+
+class _TimeLimit(BaseException):
+    """Raised by the alarm: not an Exception, so no handler in dimcurse can swallow it."""
+
+
+def _run(args: list[str], limit: int) -> tuple[int | None, str, str]:
+    """Run in-process like a user; exit code None if stopped at TIME_LIMIT. Exceptions escaping main propagate."""
+    out, err = io.StringIO(), io.StringIO()
+
+    def stop(signum, frame):
+        raise _TimeLimit
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(limit)
+    code = 0
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            main(args)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except _TimeLimit:
+        code = None
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    return code, out.getvalue(), err.getvalue()
+
+
+def _files(folder: Path) -> dict[str, int]:
+    return {str(p.relative_to(folder)): p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
+
+
+def _last(args: list[str], *names: str) -> str | None:
+    """The value the CLI uses for an option: the last occurrence, in either spelling."""
+    value = None
+    for i, token in enumerate(args):
+        for name in names:
+            if token == name and i + 1 < len(args):
+                value = args[i + 1]
+            elif token.startswith(name + "="):
+                value = token[len(name) + 1:]
+    return value
+
+
+def _check_table_file(path: Path) -> None:
+    """A written result: a readable file with at least one row."""
+    assert path.is_file(), path
+    suffix = path.suffix
+    if suffix == ".csv":
+        assert len(pd.read_csv(path)) > 0
+    elif suffix == ".json":
+        assert json.loads(path.read_text())
+    elif suffix == ".jsonl":
+        assert [json.loads(line) for line in path.read_text().splitlines() if line]
+    elif suffix == ".parquet":
+        assert len(pd.read_parquet(path)) > 0
+    else:
+        assert path.read_text().strip()
+
+
+def check(command: str, args: list[str], inputs: Path) -> None:
+    work = Path(tempfile.mkdtemp(prefix="fuzz-"))
+    shutil.copytree(inputs, work, dirs_exist_ok=True)
+    (work / "ro").chmod(0o555)
+    cwd = os.getcwd()
+    try:
+        before = _files(work)
+        os.chdir(work)
+        try:
+            code, out, err = _run(args, TOUR_LIMIT if command == "tour" else TIME_LIMIT)
+        finally:
+            os.chdir(cwd)
+        after = _files(work)
+        new = sorted(set(after) - set(before))
+        changed = sorted(k for k in before if k in after and after[k] != before[k])
+        context = f"args={args!r}\ncode={code}\nstdout={out[-2000:]!r}\nstderr={err[-2000:]!r}\nnew={new}"
+        _check_outcome(command, args, code, out, err, work, new, changed, context)
+    finally:
+        (work / "ro").chmod(0o755)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+STORE_FILES = {"runs/points.jsonl", "runs/.lock", "store/.lock", "store/points.jsonl"}
+
+
+def _check_outcome(command, args, code, out, err, work, new, changed, context) -> None:
+    assert "Traceback" not in err and "Traceback" not in out, context
+    assert not [name for name in new if name.endswith(".tmp")], context  # no temporary left by a failed write
+    if code == 2:
+        OUTCOMES[command]["refused (exit 2, one line)"] += 1
+        lines = err.strip().splitlines()
+        assert out == "" and len(lines) == 1 and lines[0].startswith("error:"), context
+        assert set(new) <= {"runs/.lock"} and set(changed) <= {"store/.lock"}, context  # nothing written
+    elif code is None:
+        OUTCOMES[command]["valid, stopped at the time limit"] += 1
+        # Stopped mid-run: no result file; a batch store holds only complete points; a tour keeps the
+        # figures of the steps it finished (whole files: no temporary is left, checked above).
+        finished = {name for name in new if command == "tour" and name.endswith(".png")}
+        assert set(new) - finished <= STORE_FILES and set(changed) <= STORE_FILES, context
+    elif code == 0:
+        OUTCOMES[command]["succeeded with a valid table"] += 1
+        _check_success(command, args, out, work, new, context)
+    else:
+        # Only a batch whose points failed ends with 1 (it lists them); anything else is a bug.
+        assert command == "batch" and code == 1 and "failed" in err, context
+        OUTCOMES[command]["batch ran, points failed (exit 1, listed)"] += 1
+
+
+def _check_success(command, args, out, work, new, context) -> None:
+    if command in ("info", "batch", "tour", "plot") or "--list-targets" in args:
+        assert out.strip() or new, context
+        return
+    target = _last(args, "--out", "-o") or "-"
+    if target == "-":
+        assert out.strip(), context  # the table
+        return
+    path = Path(target) if Path(target).is_absolute() else work / target
+    fmt = _last(args, "--format")
+    if fmt in (None, "") and path.suffix in (".csv", ".json", ".jsonl", ".parquet"):
+        _check_table_file(path)
+    else:
+        assert path.is_file() and path.stat().st_size > 0, context
+
+
+@pytest.mark.parametrize("command", list(SPECS))
+def test_generated_arguments_succeed_or_are_refused_cleanly(command, inputs):
+    examples = max(5, EXAMPLES // TOUR_SHARE) if command == "tour" else EXAMPLES
+
+    @settings(max_examples=examples, deadline=None, derandomize=True, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(arguments(command))
+    def prop(args):
+        check(command, args, inputs)
+
+    prop()

@@ -1,6 +1,6 @@
 """``python -m dimcurse`` is the same as the ``dimcurse`` console script."""
 
-from dimcurse.cli import main
+from dimcurse.entry import run
 
 if __name__ == "__main__":
-    main()
+    run()

@@ -96,14 +96,12 @@ def _execute(kernel, config, device: str, out: str, fmt: Optional[str], quiet: b
     torch_device = resolve_device(device)
     with _progress(quiet, kernel.KERNEL) as tick:
         result = kernel.run(config, device=torch_device, progress=tick)
-    if plot_file is not None:
-        plot.save(plot.figure_for(result), plot_file)
-        if not quiet:
-            stderr.print(f"wrote {plot_file}")
+    # The terminal gets the table before any file is written: if a write then fails (a full
+    # disk, a folder gone read-only), the numbers are still on screen and the error says which file.
     if out == "-" and fmt_name != "table":
         write_result(result, "-", fmt_name)
-        return result
-    render.print_result(result, render.console())
+    else:
+        render.print_result(result, render.console())
     if out != "-":
         write_result(result, out, fmt_name)
         if not quiet:
@@ -112,6 +110,10 @@ def _execute(kernel, config, device: str, out: str, fmt: Optional[str], quiet: b
         write_result(Result(result.kernel, result.fits, result.provenance, [], []), fit_out)
         if not quiet:
             stderr.print(f"wrote {fit_out}")
+    if plot_file is not None:
+        plot.save(plot.figure_for(result), plot_file)
+        if not quiet:
+            stderr.print(f"wrote {plot_file}")
     return result
 
 
@@ -303,7 +305,7 @@ def report_cmd(
     """Aggregated tables (mean ± sd over seeds) of a store, to the terminal or a file."""
     fmt_name = check_writable(out, format)
     results = reports.report(source, split_list(where, "--where") if where else [],
-                             tuple(split_list(group_by, "--group-by")) if group_by else None, kernel)
+                             parse_name_list(group_by, "--group-by") if group_by else None, kernel)
     if out != "-" or fmt_name != "table":
         if len(results) != 1:
             raise DimcurseError(f"the store holds {len(results)} kernels; choose one with --kernel", "--out")

@@ -184,11 +184,25 @@ def _torchvision_set(kind: str, root: str, download: bool) -> Dataset:
         test = cls(str(folder), train=False, download=download)
     except RuntimeError as exc:  # torchvision's "Dataset not found or corrupted"
         raise DimcurseError(f"{kind}:{root}: {str(exc).splitlines()[0]}", "--data") from None
-    except (OSError, ValueError, IndexError) as exc:  # truncated or malformed IDX files
-        raise DimcurseError(f"{kind}:{root}: cannot read the IDX files ({exc})", "--data") from None
-    flat = lambda s: s.data.reshape(len(s.data), -1).numpy().astype(np.float32) / 255.0  # noqa: E731
-    labels = lambda s: s.targets.numpy().astype(np.int64)  # noqa: E731
-    return Dataset(kind, flat(train), labels(train), flat(test), labels(test))
+    except (OSError, ValueError, IndexError, TypeError, AssertionError) as exc:
+        # Truncated or malformed IDX files; torchvision checks the magic number and type with asserts.
+        said = " ".join(str(exc).split()) or "not an IDX file of the expected kind"
+        raise DimcurseError(f"{kind}:{root}: cannot read the IDX files ({said})", "--data") from None
+    parts = [_idx_split(kind, root, split, name) for split, name in ((train, "train"), (test, "t10k"))]
+    return Dataset(kind, *parts[0], *parts[1])
+
+
+def _idx_split(kind: str, root: str, split, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Images (N x 784, in [0, 1]) and labels of one split, after checking what the IDX headers promised."""
+    images, labels = split.data, split.targets
+    where = f"{kind}:{root}: {name} files"
+    if images.ndim != 3 or tuple(images.shape[1:]) != (28, 28):
+        raise DimcurseError(f"{where}: images of shape {tuple(images.shape)}, expected N x 28 x 28", "--data")
+    if labels.ndim != 1 or len(labels) != len(images):
+        raise DimcurseError(f"{where}: {len(images)} images but {tuple(labels.shape)} labels", "--data")
+    if len(labels) and (int(labels.min()) < 0 or int(labels.max()) > 9):
+        raise DimcurseError(f"{where}: label {int(labels.max())} out of range 0..9", "--data")
+    return images.reshape(len(images), -1).numpy().astype(np.float32) / 255.0, labels.numpy().astype(np.int64)
 
 
 CIFAR_RECORD = 1 + 3 * 32 * 32  # one label byte, then 1024 red, 1024 green, 1024 blue bytes

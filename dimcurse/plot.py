@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from dimcurse.errors import DimcurseError
-from dimcurse.results import Result, write_atomic
+from dimcurse.results import Result, probe_writable, write_atomic
 
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 
@@ -45,6 +45,7 @@ def check_plot_path(path: str) -> str:
     parent = Path(path).expanduser().parent
     if not parent.is_dir():
         raise DimcurseError(f"directory {str(parent)!r} does not exist", "--plot")
+    probe_writable(parent, path, "--plot")
     pyplot()
     return FORMATS[suffix]
 

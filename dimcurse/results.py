@@ -183,7 +183,19 @@ def check_writable(path: str, fmt_name: str | None) -> str:
         raise DimcurseError(f"directory {str(parent)!r} does not exist", "--out")
     if not os.access(parent, os.W_OK | os.X_OK) or (target.exists() and not os.access(target, os.W_OK)):
         raise DimcurseError(f"{path!r} is not writable", "--out")
+    probe_writable(parent, path)
     return name
+
+
+def probe_writable(folder: Path, path: str, option: str = "--out") -> None:
+    """Create and remove a file where the result will go: access() says yes to root on a
+    read-only mount and in /proc, where the write after a long run would then fail."""
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".dimcurse-probe-", suffix=".tmp")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise DimcurseError(f"{path!r} is not writable ({exc.strerror})", option) from None
 
 
 def _umask() -> int:
@@ -192,24 +204,49 @@ def _umask() -> int:
     return mask
 
 
-def write_atomic(path: Path, data: str | bytes) -> None:
+def write_atomic(path: Path, data: str | bytes, option: str = "--out") -> None:
     """Write to a temporary file beside ``path``, fsync, then rename: readers never see half a file."""
-    path = Path(path).expanduser()
+    write_atomic_many([(path, data)], option)
+
+
+def write_atomic_many(files: list[tuple[Path, str | bytes]], option: str = "--out") -> None:
+    """Write several files all or none: every one to a fsynced temporary first, then the renames.
+
+    A full disk or a read-only folder fails in the first phase, which leaves every earlier
+    file as it was (a result and its provenance sidecar never disagree) and no temporary behind.
+    """
+    staged = []
+    try:
+        for path, data in files:
+            path = Path(path).expanduser()
+            staged.append((_stage(path, data, option), path))
+        for tmp, path in staged:
+            try:
+                os.replace(tmp, path)
+            except OSError as exc:
+                raise DimcurseError(f"cannot write {str(path)!r}: {exc.strerror}", option) from None
+    finally:
+        for tmp, _ in staged:
+            Path(tmp).unlink(missing_ok=True)  # gone already unless a phase failed
+
+
+def _stage(path: Path, data: str | bytes, option: str) -> str:
+    """The payload in a fsynced temporary beside ``path`` (removed again if writing it fails)."""
     payload = data.encode() if isinstance(data, str) else data
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
-        raise DimcurseError(f"cannot write {str(path)!r}: {exc.strerror}", "--out") from None
+        raise DimcurseError(f"cannot write {str(path)!r}: {exc.strerror}", option) from None
     try:
         os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a result file gets the usual permissions
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise DimcurseError(f"cannot write {str(path)!r}: {exc.strerror}", "--out") from None
+        raise DimcurseError(f"cannot write {str(path)!r}: {exc.strerror}", option) from None
+    return tmp
 
 
 def write_result(result: Result, path: str, fmt_name: str | None = None) -> None:
@@ -220,6 +257,5 @@ def write_result(result: Result, path: str, fmt_name: str | None = None) -> None
         sys.stdout.write(data)
         sys.stdout.flush()
         return
-    write_atomic(Path(path), data)
     sidecar = Path(path).expanduser().with_name(Path(path).name + ".provenance.json")
-    write_atomic(sidecar, json.dumps(result.provenance, indent=1, default=_json_default) + "\n")
+    write_atomic_many([(Path(path), data), (sidecar, json.dumps(result.provenance, indent=1, default=_json_default) + "\n")])

@@ -101,3 +101,88 @@ def test_unknown_data_sets(spec):
 def test_non_finite_data_is_refused():
     with pytest.raises(DimcurseError, match="NaN"):
         validate_finite(np.array([[1.0, np.nan]]), "x")
+
+
+# --------------------------------------------------------------------------- broken data files
+
+
+def _mnist_folder(tmp_path, n_train=30, n_test=10):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    _write_idx(raw, "train", n_train)
+    _write_idx(raw, "t10k", n_test)
+    return raw
+
+
+def _idx_floats(path, values):
+    """An IDX file of float32 (type 0x0D) images: a valid IDX format, but not MNIST's bytes."""
+    values = np.asarray(values, dtype=">f4")
+    with open(path, "wb") as f:
+        f.write(struct.pack(">HBB", 0, 0x0D, 3) + struct.pack(">III", *values.shape) + values.tobytes())
+
+
+def _break_labels(raw, label):
+    with open(raw / "train-labels-idx1-ubyte", "r+b") as f:
+        f.seek(8 + 3)
+        f.write(bytes([label]))
+
+
+BROKEN = {
+    "empty images file": lambda raw: (raw / "train-images-idx3-ubyte").write_bytes(b""),
+    "empty labels file": lambda raw: (raw / "t10k-labels-idx1-ubyte").write_bytes(b""),
+    "header only": lambda raw: (raw / "train-images-idx3-ubyte").write_bytes(struct.pack(">IIII", 2051, 30, 28, 28)),
+    "truncated labels": lambda raw: (raw / "train-labels-idx1-ubyte").write_bytes(struct.pack(">II", 2049, 30) + b"\x01" * 7),
+    "wrong magic": lambda raw: (raw / "train-images-idx3-ubyte").write_bytes(b"\x12\x34\x56\x78" + b"\x00" * 64),
+    "float images with NaN": lambda raw: _idx_floats(raw / "train-images-idx3-ubyte", np.full((30, 28, 28), np.nan)),
+    "labels out of range": lambda raw: _break_labels(raw, 12),
+    "fewer labels than images": lambda raw: (raw / "t10k-labels-idx1-ubyte").write_bytes(struct.pack(">II", 2049, 4) + b"\x01" * 4),
+    "images of the wrong shape": lambda raw: (raw / "train-images-idx3-ubyte").write_bytes(
+        struct.pack(">IIII", 2051, 30, 7, 7) + b"\x00" * 30 * 49),
+    "images as a 1-d array": lambda raw: (raw / "train-images-idx3-ubyte").write_bytes(
+        struct.pack(">HBBI", 0, 0x08, 1, 30 * 784) + b"\x00" * 30 * 784),
+    "a folder where a file should be": lambda raw: ((raw / "train-images-idx3-ubyte").unlink(),
+                                                    (raw / "train-images-idx3-ubyte").mkdir()),
+}
+
+
+@pytest.mark.parametrize("breakage", list(BROKEN))
+def test_broken_idx_files_are_one_line_errors(tmp_path, cli, monkeypatch, breakage):
+    raw = _mnist_folder(tmp_path / "data")
+    BROKEN[breakage](raw)
+    with pytest.raises(DimcurseError, match="--data") as info:
+        load_dataset(f"mnist:{tmp_path / 'data'}")
+    assert "\n" not in str(info.value)
+    monkeypatch.chdir(tmp_path)
+    code, out, err = cli("distance", "--data", f"mnist:{tmp_path / 'data'}", "--quiet", "--out", "rows.csv")
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and err.startswith("error: --data"), err
+    assert not (tmp_path / "rows.csv").exists()
+
+
+def _cifar_folder(tmp_path, labels_train=None):
+    folder = tmp_path / "cifar-10-batches-bin"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name in [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]:
+        records = rng.integers(0, 256, size=(4, 3073), dtype=np.uint8)
+        records[:, 0] = rng.integers(0, 10, size=4)
+        (folder / name).write_bytes(records.tobytes())
+    return folder
+
+
+@pytest.mark.parametrize("breakage", ["label 10", "empty", "one byte short", "missing"])
+def test_broken_cifar_files_are_one_line_errors(tmp_path, breakage):
+    folder = _cifar_folder(tmp_path)
+    batch = folder / "data_batch_3.bin"
+    data = bytearray(batch.read_bytes())
+    if breakage == "label 10":
+        data[3073] = 10
+        batch.write_bytes(bytes(data))
+    elif breakage == "empty":
+        batch.write_bytes(b"")
+    elif breakage == "one byte short":
+        batch.write_bytes(bytes(data[:-1]))
+    else:
+        batch.unlink()
+    with pytest.raises(DimcurseError, match="--data") as info:
+        load_dataset(f"cifar10:{tmp_path}")
+    assert "\n" not in str(info.value) and "data_batch_3" in str(info.value) or breakage == "label 10"

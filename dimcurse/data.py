@@ -9,6 +9,7 @@ local files read by torchvision; nothing is downloaded unless the caller asks.
 from __future__ import annotations
 
 import functools
+import importlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,7 +143,7 @@ REAL_DATASETS = {
 
 def _need(module: str, extra: str):
     try:
-        return __import__(module, fromlist=["_"])
+        return importlib.import_module(module)
     except ImportError:
         raise DimcurseError(f"this data set needs {module}: pip install 'dimcurse[{extra}]'", "--data") from None
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import tomllib
+import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,7 +84,10 @@ def load_sweep(path: str | Path) -> list[Point]:
     keys = {}
     for point in points:
         if point.key in keys:
-            raise DimcurseError(f"{path}: {point.label()} repeats {keys[point.key].label()}")
+            first = keys[point.key]
+            axes = ", ".join(f"{k}={v}" for k, v in point.axes) or "its fixed settings"
+            raise DimcurseError(f"{path}: experiment {point.experiment!r}: the point {axes} is the same run as "
+                                f"{first.label()} (a repeated grid value, or two experiments with one config)")
         keys[point.key] = point
     return points
 
@@ -146,7 +150,7 @@ def _coerce(where: str, key: str, value, fields: set[str], hints: dict):
 
 def _as_type(value, hint):
     origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+    if origin in (typing.Union, types.UnionType):
         options = [a for a in args if a is not type(None)]
         for option in options:
             try:

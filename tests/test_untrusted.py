@@ -1,0 +1,60 @@
+"""Nothing read from disk is executed or unpickled."""
+
+import pickle
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dimcurse.data import load_dataset
+from dimcurse.errors import DimcurseError
+
+PACKAGE = Path(__file__).resolve().parents[1] / "dimcurse"
+
+# Calls that run or unpickle what they read. torch.load is allowed only with weights_only=True.
+FORBIDDEN = [r"\beval\(", r"\bexec\(", r"\bpickle\.", r"\bmarshal\.", r"\bshelve\.", r"read_pickle\(",
+             r"allow_pickle\s*=\s*True", r"yaml\.load\(", r"torch\.load\((?![^)]*weights_only\s*=\s*True)",
+             r"__import__\([^\"']"]
+
+
+@pytest.mark.parametrize("pattern", FORBIDDEN)
+def test_the_package_has_no_call_that_runs_or_unpickles_data(pattern):
+    hits = [f"{path.name}:{number}: {line.strip()}"
+            for path in sorted(PACKAGE.rglob("*.py"))
+            for number, line in enumerate(path.read_text().splitlines(), 1)
+            if re.search(pattern, line) and not line.lstrip().startswith("#")]
+    assert hits == []
+
+
+class _Trap:
+    """Unpickling this writes a file: proof that a pickle was loaded."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.write_text, (Path(self.marker), "unpickled"))
+
+
+def test_cifar10_never_unpickles_the_python_version(tmp_path):
+    """A folder holding only the pickled ("python version") batches is refused, and nothing in it runs."""
+    marker = tmp_path / "ran"
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        (folder / name).write_bytes(pickle.dumps(_Trap(marker)))
+    with pytest.raises(DimcurseError, match="binary version"):
+        load_dataset(f"cifar10:{tmp_path}")
+    with pytest.raises(DimcurseError, match="binary version"):
+        load_dataset(f"cifar10:{folder}")
+    assert not marker.exists()
+    # A pickle named like a binary batch is read as bytes: refused by its size, never loaded.
+    binary = tmp_path / "cifar-10-batches-bin"
+    binary.mkdir()
+    for name in [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]:
+        (binary / name).write_bytes(pickle.dumps(_Trap(marker)))
+    with pytest.raises(DimcurseError, match="truncated or not a CIFAR-10 binary batch"):
+        load_dataset(f"cifar10:{tmp_path}")
+    assert not marker.exists()
+    assert np.frombuffer(pickle.dumps(_Trap(marker)), np.uint8).size % 3073  # the premise of the refusal

@@ -52,12 +52,24 @@ def parse_float_list(text: str, option: str) -> tuple[float, ...]:
     return tuple(parse_float(item, option) for item in split_list(text, option))
 
 
+# One run's seeds are trained or drawn together; beyond this many a request is a typo (or
+# belongs in a batch sweep, which runs and stores seeds one point at a time).
+MAX_SEEDS = 1000
+
+
 def parse_seeds(text: str, option: str = "--seeds") -> tuple[int, ...]:
     """``"5"`` means seeds 0..4; ``"0,3,7"`` means exactly those seeds (non-negative, distinct)."""
     items = split_list(text, option)
     if len(items) == 1:
-        return tuple(range(parse_int(items[0], option, minimum=1)))
+        count = parse_int(items[0], option, minimum=1)
+        _check_seed_count(count, option)
+        return tuple(range(count))
     return parse_int_list(text, option, minimum=0)
+
+
+def _check_seed_count(count: int, option: str = "--seeds") -> None:
+    if count > MAX_SEEDS:
+        raise DimcurseError(f"{count} seeds in one run; at most {MAX_SEEDS} (run more as a sweep: dimcurse batch)", option)
 
 
 def parse_name_list(text: str, option: str) -> tuple[str, ...]:
@@ -80,3 +92,4 @@ def check_seeds(seeds) -> None:
     """Seeds of a config: at least one, non-negative, distinct (a repeat would double-count a run)."""
     if not seeds or any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
         raise DimcurseError("seeds must be distinct non-negative integers", "--seeds")
+    _check_seed_count(len(seeds))

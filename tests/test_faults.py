@@ -84,7 +84,7 @@ def test_random_kills_and_ctrl_c_then_resume_give_exactly_the_uninterrupted_rows
         err = proc.stderr.read().decode()
         if code == 0:
             break  # it finished before the signal came
-        assert code == (-signal.SIGKILL if sig == signal.SIGKILL else 130), (code, err)
+        assert code == (-signal.SIGKILL if sig == signal.SIGKILL else 130), (round_, sig.name, delay, code, err, log)
         assert "Traceback" not in err, err
         records = _lines_are_whole(store)
         keys = [r["key"] for r in records]

@@ -29,3 +29,9 @@ def test_floats_must_be_finite(text):
     with pytest.raises(DimcurseError):
         parse_float(text, "--lr")
     assert parse_float("2.5", "--lr", positive=True) == 2.5
+
+
+@pytest.mark.parametrize("text", ["1001", "99999999999999999999", "1" + "0" * 40])
+def test_too_many_seeds_are_refused_before_any_list_is_built(text):
+    with pytest.raises(DimcurseError, match="at most 1000"):
+        parse_seeds(text)

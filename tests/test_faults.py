@@ -39,9 +39,12 @@ n_queries = 200
 id_points = 500
 [experiment.grid]
 dims = [20, 60, 120, 240]
-seeds = [0, 1, 2]
+seeds = SEEDS
 """
-N_POINTS = 12
+# Enough points (~0.2 s each here) that the rounds land mid-run rather than after the end.
+N_SEEDS = max(6, 2 * ROUNDS)
+N_POINTS = 4 * N_SEEDS
+SWEEP = SWEEP.replace("SEEDS", str(list(range(N_SEEDS))))
 
 
 def _table(store) -> pd.DataFrame:
@@ -91,6 +94,7 @@ def test_random_kills_and_ctrl_c_then_resume_give_exactly_the_uninterrupted_rows
         assert len(keys) == len(set(keys)), "a point recorded twice"
         assert all(r["status"] == "done" for r in records)
         log.append((sig.name, round(delay, 2), len(keys)))
+    assert any(0 < done < N_POINTS for _, _, done in log), log  # at least one landed between points
     finished = subprocess.run(command, capture_output=True, text=True)
     assert finished.returncode == 0, finished.stderr
     records = _lines_are_whole(store)

@@ -10,13 +10,15 @@ from dimcurse.experiments import approx, distance, overparam
 
 from tests.helpers import assert_clean_error
 
+# Each is terabytes or more, beyond any single machine (a 128 GiB GPU host ran --widths 10^8 in
+# 45 GiB, so the sizes must not be merely large for this machine).
 HUGE = [
     (["distance", "--dims", "100000", "--points", "10000000"], "--points"),
-    (["approx", "--widths", "100000000"], "--widths"),
+    (["approx", "--widths", "10000000000"], "--widths"),
     (["approx", "--samples", "100000000", "--baselines", "knn"], "--samples"),
     (["overparam", "--model", "linear", "--features", "100000000"], "--features"),
     (["overparam", "--features", "100000000"], "--features"),
-    (["overparam", "--model", "mlp", "--widths", "10000000,20000000"], "--widths"),
+    (["overparam", "--model", "mlp", "--widths", "100000000,200000000"], "--widths"),
 ]
 
 

@@ -135,6 +135,13 @@ def small_disk(tmp_path):
     subprocess.run(["umount", "-l", str(mount)], capture_output=True)
 
 
+def _previous_result(cli, folder):
+    """A first result (and sidecar) written to ``folder``: its path and every file's bytes."""
+    out = folder / "rows.csv"
+    assert cli(*DISTANCE, "--seeds", "1", "--out", str(out))[0] == 0
+    return out, {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
 def _assert_refused_and_intact(code, out, err, folder, before, reason):
     """Exit 2 and one error line naming the reason; the table is on stdout (nothing computed is lost)."""
     lines = err.strip().splitlines()
@@ -146,27 +153,21 @@ def _assert_refused_and_intact(code, out, err, folder, before, reason):
 
 
 def test_full_disk_keeps_the_previous_result_and_says_so(cli, small_disk):
-    out = small_disk / "rows.csv"
-    assert cli(*DISTANCE, "--seeds", "1", "--out", str(out))[0] == 0
-    before = {p.name: p.read_bytes() for p in small_disk.iterdir()}
+    out, before = _previous_result(cli, small_disk)
     _fill(small_disk)
     code, stdout, err = cli(*DISTANCE, "--seeds", "2", "--out", str(out))
     _assert_refused_and_intact(code, stdout, err, small_disk, before, "No space left on device")
 
 
 def test_full_disk_between_result_and_provenance_keeps_both_old(cli, small_disk):
-    out = small_disk / "rows.csv"
-    assert cli(*DISTANCE, "--seeds", "1", "--out", str(out))[0] == 0
-    before = {p.name: p.read_bytes() for p in small_disk.iterdir()}
+    out, before = _previous_result(cli, small_disk)
     _fill(small_disk, leave=len(before["rows.csv"]) + 2048)  # room for a new table, not for its sidecar too
     code, stdout, err = cli(*DISTANCE, "--seeds", "2", "--out", str(out))
     _assert_refused_and_intact(code, stdout, err, small_disk, before, "No space left on device")
 
 
 def test_read_only_folder_is_refused_before_the_run(cli, small_disk):
-    out = small_disk / "rows.csv"
-    assert cli(*DISTANCE, "--seeds", "1", "--out", str(out))[0] == 0
-    before = {p.name: p.read_bytes() for p in small_disk.iterdir()}
+    out, before = _previous_result(cli, small_disk)
     assert subprocess.run(["mount", "-o", "remount,ro", str(small_disk)]).returncode == 0
     code, stdout, err = cli(*DISTANCE, "--seeds", "2", "--out", str(out))
     assert code == 2 and stdout == "" and err.startswith("error: --out") and "is not writable" in err, err
@@ -176,9 +177,7 @@ def test_read_only_folder_is_refused_before_the_run(cli, small_disk):
 def test_folder_that_becomes_read_only_during_the_run(cli, small_disk, monkeypatch):
     from dimcurse.experiments import distance
 
-    out = small_disk / "rows.csv"
-    assert cli(*DISTANCE, "--seeds", "1", "--out", str(out))[0] == 0
-    before = {p.name: p.read_bytes() for p in small_disk.iterdir()}
+    out, before = _previous_result(cli, small_disk)
     real_run = distance.run
 
     def run_then_remount(*args, **kwargs):
@@ -193,9 +192,7 @@ def test_folder_that_becomes_read_only_during_the_run(cli, small_disk, monkeypat
 
 @pytest.mark.parametrize("call, failure", [("fsync", errno.ENOSPC), ("replace", errno.EROFS), ("write", errno.EIO)])
 def test_simulated_write_failures_keep_the_previous_result(cli, tmp_path, monkeypatch, call, failure):
-    out = tmp_path / "rows.csv"
-    assert cli(*DISTANCE, "--seeds", "1", "--out", str(out))[0] == 0
-    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    out, before = _previous_result(cli, tmp_path)
 
     def broken(*args, **kwargs):
         raise OSError(failure, os.strerror(failure))

@@ -37,23 +37,25 @@ class _Trap:
         return (Path.write_text, (Path(self.marker), "unpickled"))
 
 
+def _plant(folder, suffix: str, marker):
+    """The six CIFAR-10 batch files, each a trap pickle."""
+    folder.mkdir()
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        (folder / f"{name}{suffix}").write_bytes(pickle.dumps(_Trap(marker)))
+    return folder
+
+
 def test_cifar10_never_unpickles_the_python_version(tmp_path):
     """A folder holding only the pickled ("python version") batches is refused, and nothing in it runs."""
     marker = tmp_path / "ran"
-    folder = tmp_path / "cifar-10-batches-py"
-    folder.mkdir()
-    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-        (folder / name).write_bytes(pickle.dumps(_Trap(marker)))
+    folder = _plant(tmp_path / "cifar-10-batches-py", "", marker)
     with pytest.raises(DimcurseError, match="binary version"):
         load_dataset(f"cifar10:{tmp_path}")
     with pytest.raises(DimcurseError, match="binary version"):
         load_dataset(f"cifar10:{folder}")
     assert not marker.exists()
     # A pickle named like a binary batch is read as bytes: refused by its size, never loaded.
-    binary = tmp_path / "cifar-10-batches-bin"
-    binary.mkdir()
-    for name in [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]:
-        (binary / name).write_bytes(pickle.dumps(_Trap(marker)))
+    _plant(tmp_path / "cifar-10-batches-bin", ".bin", marker)
     with pytest.raises(DimcurseError, match="truncated or not a CIFAR-10 binary batch"):
         load_dataset(f"cifar10:{tmp_path}")
     assert not marker.exists()

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -210,6 +211,10 @@ def _run(args: list[str], limit: int) -> tuple[int | None, str, str]:
         raise _TimeLimit
 
     previous = signal.signal(signal.SIGALRM, stop)
+    # The alarm can land anywhere, even inside torch.no_grad().__enter__, whose __exit__ then never
+    # runs: a real interrupted process ends, but this one goes on to the next example, so torch's
+    # process-wide state is put back after every run.
+    state = torch.is_grad_enabled(), torch.get_num_threads(), torch.get_default_dtype()
     signal.alarm(limit)
     code = 0
     try:
@@ -222,6 +227,9 @@ def _run(args: list[str], limit: int) -> tuple[int | None, str, str]:
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
+        torch.set_grad_enabled(state[0])
+        torch.set_num_threads(state[1])
+        torch.set_default_dtype(state[2])
     return code, out.getvalue(), err.getvalue()
 
 
@@ -332,6 +340,7 @@ def test_generated_arguments_succeed_or_are_refused_cleanly(command, inputs):
         check(command, args, inputs)
 
     prop()
+    assert torch.is_grad_enabled()  # later tests train networks in this process
 
 
 # --------------------------------------------------------------------------- sweep files

@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 import signal
+import sys
 import tempfile
 from pathlib import Path
 
@@ -215,6 +216,7 @@ def _run(args: list[str], limit: int) -> tuple[int | None, str, str]:
     # runs: a real interrupted process ends, but this one goes on to the next example, so torch's
     # process-wide state is put back after every run.
     state = torch.is_grad_enabled(), torch.get_num_threads(), torch.get_default_dtype()
+    streams = sys.stdout, sys.stderr
     signal.alarm(limit)
     code = 0
     try:
@@ -230,6 +232,7 @@ def _run(args: list[str], limit: int) -> tuple[int | None, str, str]:
         torch.set_grad_enabled(state[0])
         torch.set_num_threads(state[1])
         torch.set_default_dtype(state[2])
+        sys.stdout, sys.stderr = streams
     return code, out.getvalue(), err.getvalue()
 
 

@@ -178,6 +178,18 @@ def inputs(tmp_path_factory):
                   "--quiet", "--out", str(folder / "rows.csv")])
     _quiet(main, ["distance", "--dims", "3", "--points", "60", "--queries", "5", "--seeds", "1", "--id-points", "0",
                   "--quiet", "--out", str(folder / "rows.json")])
+    # Warm-up: every lazy import the commands make (optimisers, triton, sklearn, mnist1d, matplotlib)
+    # happens here, not inside a run the alarm may stop, which would leave a half-imported module.
+    for warm in (["approx", "--dims", "2", "--widths", "4", "--steps", "2", "--samples", "20", "--test-samples", "20",
+                  "--seeds", "1", "--quiet"],
+                 ["overparam", "--model", "mlp", "--data", "teacher", "--widths", "4", "--train-samples", "20",
+                  "--test-samples", "20", "--epochs", "1", "--seeds", "1", "--quiet"],
+                 ["overparam", "--widths", "5", "--train-samples", "20", "--test-samples", "20", "--seeds", "1", "--quiet"],
+                 ["overparam", "--data", "digits", "--widths", "5", "--train-samples", "20", "--test-samples", "20",
+                  "--seeds", "1", "--quiet"],
+                 ["plot", str(folder / "rows.csv"), "--out", str(folder / "warm.png")]):
+        _quiet(main, warm)
+    (folder / "warm.png").unlink()
     shutil.copy(folder / "rows.csv", folder / "rows.parquet")  # a csv under a parquet name
     (folder / "empty.csv").write_text("")
     (folder / "garbage.csv").write_bytes(b"\x00\xff\x10 not,a\ncsv\"\"\"\n" * 3)

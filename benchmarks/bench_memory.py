@@ -11,7 +11,6 @@ A baseline child that only imports torch is measured in the same run and subtrac
 from __future__ import annotations
 
 import argparse
-import resource
 import subprocess
 import sys
 import time

@@ -7,7 +7,6 @@ class (Barron 1993), while a trained network reaches n^(-1/2) whatever d is.
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from dimcurse.nets import Shallow

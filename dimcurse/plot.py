@@ -37,22 +37,29 @@ def pyplot():
     return plt
 
 
-def check_plot_path(path: str) -> str:
-    """The format of a figure file from its suffix; refuse anything else before any work."""
+def image_format(path: str) -> str:
+    """The format of a figure file from its suffix; anything else is refused."""
     suffix = Path(path).suffix.lower()
     if suffix not in FORMATS:
         raise DimcurseError(f"cannot tell the image format of {path!r} (use {', '.join(FORMATS)})", "--plot")
+    return FORMATS[suffix]
+
+
+def check_plot_path(path: str) -> str:
+    """Before any work: the format, an existing writable folder, and matplotlib."""
+    fmt = image_format(path)
     parent = Path(path).expanduser().parent
     if not parent.is_dir():
         raise DimcurseError(f"directory {str(parent)!r} does not exist", "--plot")
     probe_writable(parent, path, "--plot")
     pyplot()
-    return FORMATS[suffix]
+    return fmt
 
 
 def save(figure, path: str) -> None:
+    """Write ``figure`` atomically (the folder was checked before the run; a write failure is one line)."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format=check_plot_path(path), bbox_inches="tight", dpi=120)
+    figure.savefig(buffer, format=image_format(path), bbox_inches="tight", dpi=120)
     pyplot().close(figure)
     write_atomic(Path(path), buffer.getvalue())
 

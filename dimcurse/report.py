@@ -11,7 +11,7 @@ import pandas as pd
 
 from dimcurse.errors import DimcurseError
 from dimcurse.experiments import REGISTRY
-from dimcurse.results import Result, aggregate
+from dimcurse.results import Result
 from dimcurse.store import is_store, read_records
 
 

@@ -1,12 +1,10 @@
 """Batch runs: sweep files, the store (kill and resume, locking), executors, failures, report, compare."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pandas as pd
 import pytest

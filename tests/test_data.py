@@ -1,6 +1,5 @@
 """Synthetic distributions and the offline real-data loaders."""
 
-import gzip
 import struct
 
 import numpy as np

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import torch
 
 from dimcurse import estimators
 from dimcurse.data import draw, parse_distribution

@@ -23,4 +23,5 @@ for c in ("nn_dist", "far_dist", "relative_contrast", "mean_dist", "dist_cv", "t
 PY
 echo "== bench_distance"; timeout 200 python3 benchmarks/bench_distance.py --device cuda --points 1000000 --queries 4096 --dims 2,10,100,1000 --repeats 2 --chunks 1048576,16777216,134217728
 echo "== bench_overparam mlp"; timeout 90 python3 benchmarks/bench_overparam.py --part mlp --device cuda --epochs 20
-echo "== bench_approx"; timeout 90 python3 benchmarks/bench_approx.py --device cuda --steps 500
+echo "== bench_approx"; timeout 200 python3 benchmarks/bench_approx.py --device cuda --part speed
+echo "== approx default teacher run on cuda"; time timeout 200 python3 -c "from dimcurse.cli import main; main()" approx --target teacher --dims 32 --teacher-k 2 --device cuda --quiet --out $OUT/approx-cuda.csv

@@ -5,3 +5,8 @@ only parses, calls and renders.
 """
 
 __version__ = "0.1.0"
+
+from dimcurse import allocator as _allocator
+
+# Before torch allocates: every kernel's temporaries stay mapped between steps (allocator.py).
+_allocator.tune()

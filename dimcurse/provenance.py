@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 import dimcurse
+from dimcurse import allocator
 
 SCHEMA_VERSION = 1  # bumped when the layout of rows or provenance changes
 
@@ -76,6 +77,7 @@ def provenance(kernel: str, version: int, config, device: torch.device, command:
         "config": config_dict(config),
         "device": describe_device(device),
         "torch_threads": torch.get_num_threads(),
+        "malloc_tuned": allocator.tune(),  # glibc keeps freed blocks mapped (allocator.py)
         "versions": versions(),
         "git_commit": git_commit(),
         "command": list(sys.argv if command is None else command),

@@ -30,7 +30,9 @@ class Target:
     fixed_dim: int | None  # None: defined in any dimension
     build: Callable[[int, "TargetOptions"], Callable[[torch.Tensor], torch.Tensor]]
     tree: bool = False  # a binary tree of 2-input constituents (needs d a power of 2)
-    theory: Callable[[int, "TargetOptions", str], tuple[float, str] | None] = field(default=lambda d, o, a: None)
+    # (exponent, source, kind): kind "bound" (a worst case over the class: a given target may beat it) or
+    # "prediction" (a scaling law for generic members of the class).
+    theory: Callable[[int, "TargetOptions", str], tuple | None] = field(default=lambda d, o, a: None)
 
     def sample(self, n: int, dim: int, seed: int, stream: str, dtype=torch.float64) -> torch.Tensor:
         """n points uniform on the domain, from the (seed, stream) generator, on the CPU."""
@@ -129,11 +131,11 @@ def _q_power(dim, opts):
 
 def _barron_theory(dim, opts, arch):
     if arch in ("shallow", "deep"):
-        return 0.5, "Barron 1993: RMSE ~ width^-1/2 for any d"
+        return 0.5, "Barron 1993: RMSE ~ width^-1/2 for any d", "bound"
     if arch == "random-features":
-        return 1.0 / dim, "Barron 1993: fixed bases cannot beat RMSE ~ n^-1/d"
+        return 1.0 / dim, "Barron 1993: fixed bases cannot beat RMSE ~ n^-1/d", "bound"
     if arch == "knn":
-        return 1.0 / dim, "fixed-basis / nonparametric rate n^-1/d"
+        return 1.0 / dim, "fixed-basis / nonparametric rate n^-1/d", "bound"
     return None
 
 

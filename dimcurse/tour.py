@@ -44,21 +44,22 @@ def configs(quick: bool) -> dict:
         return {
             "distance": distance.Config(dims=(2, 10, 100, 1000), n_points=2000, n_queries=100, id_points=0, seeds=(0, 1)),
             "real": distance.Config(data="digits", n_points=1000, n_queries=100, id_points=500, seeds=(0,)),
-            "barron": approx.Config(targets=("barron",), dims=(2, 16), widths=(4, 8, 16, 32), steps=150, n_samples=500,
-                                    n_test=500, seeds=(0, 1), baselines=("random-features",)),
-            # width 8 per tree node and width 23 in one hidden layer both have 231 parameters
+            # Levenberg–Marquardt on 8 samples per parameter (approx's defaults), fewer iterations.
+            "barron": approx.Config(targets=("barron",), dims=(2, 16), widths=(4, 8, 16, 32), lm_iters=40,
+                                    n_test=1000, seeds=(0, 1), baselines=("random-features",)),
+            # width 8 per tree node and width 23 in one hidden layer both have 231 parameters; one trainer for both
             "tree": approx.Config(targets=("product",), dims=(8,), archs=("shallow", "tree"), widths=(8, 23), steps=600,
-                                  n_samples=1000, n_test=500, seeds=(0, 1)),
+                                  n_samples=1000, n_test=500, seeds=(0, 1), optimizer="adam"),
             "overparam": overparam.Config(data="digits", widths=(25, 50, 80, 95, 100, 105, 120, 200, 500, 2000), n_train=100,
                                           n_test=400, label_noise=(0.2,), ridge=(0.0, 0.1), seeds=(0, 1)),
         }
     return {
         "distance": distance.Config(dims=(2, 10, 100, 1000), seeds=(0, 1, 2), id_points=0),
         "real": distance.Config(data="digits", seeds=(0, 1, 2)),
-        "barron": approx.Config(targets=("barron",), dims=(2, 32), widths=(4, 8, 16, 32, 64), steps=800, n_samples=3000,
+        "barron": approx.Config(targets=("barron",), dims=(2, 32), widths=(4, 8, 16, 32), lm_iters=100,
                                 seeds=(0, 1), baselines=("random-features",)),
         "tree": approx.Config(targets=("product",), dims=(8,), archs=("shallow", "tree"), widths=(4, 8, 12, 23),
-                              steps=1500, seeds=(0, 1, 2)),
+                              steps=1500, seeds=(0, 1, 2), optimizer="adam"),
         "overparam": overparam.Config(data="digits", widths=(50, 100, 150, 190, 200, 210, 250, 400, 1000, 4000), n_train=200,
                                       n_test=500, label_noise=(0.2,), ridge=(0.0, 0.1), seeds=(0, 1, 2)),
     }

@@ -173,6 +173,7 @@ steps = 30
 n_samples = 100
 n_test = 100
 seeds = [0]
+optimizer = "adam"
 lr = 1e6
 """
 

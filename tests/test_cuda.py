@@ -39,12 +39,24 @@ def test_approx_kernel_matches_cpu():
     from dimcurse.experiments import approx
 
     config = approx.Config(targets=("kan-xy",), archs=("shallow", "tree"), widths=(4, 16), steps=50,
-                           n_samples=500, n_test=500, seeds=(0, 1), baselines=("random-features",))
+                           n_samples=500, n_test=500, seeds=(0, 1), baselines=("random-features",), optimizer="adam")
     cpu = approx.run(config, device="cpu").rows
     gpu = approx.run(config, device="cuda").rows
     nets = cpu.arch != "random-features"
     np.testing.assert_allclose(gpu.rel_rmse[nets], cpu.rel_rmse[nets], rtol=0.02)
     np.testing.assert_allclose(gpu.rel_rmse[~nets], cpu.rel_rmse[~nets], rtol=1e-6)
+
+
+def test_levenberg_marquardt_matches_cpu():
+    # float64 throughout (matrix, factor, losses): 5 LM iterations on both devices agree to 1e-6 relative.
+    from dimcurse.experiments import approx
+
+    config = approx.Config(targets=("teacher",), dims=(8,), teacher_k=2, widths=(4, 16, 64), lm_iters=5,
+                           seeds=(0, 1), dtype="float64")
+    cpu = approx.run(config, device="cpu").rows
+    gpu = approx.run(config, device="cuda").rows
+    np.testing.assert_allclose(gpu.rel_rmse, cpu.rel_rmse, rtol=1e-6)
+    assert (gpu.optimizer == "lm").all()
 
 
 def test_overparam_closed_forms_match_cpu():

@@ -129,9 +129,9 @@ def test_out_of_memory_elsewhere_is_one_line_suggesting_a_smaller_batch(cli, tmp
     def no_memory(*args, **kwargs):
         raise memory.OUT_OF_MEMORY[0]("CUDA out of memory. Tried to allocate 12.50 GiB. GPU 0 has 1 GiB free.")
 
-    monkeypatch.setattr(approx, "train_adam", no_memory)
+    monkeypatch.setattr(approx.lm, "train_lm", no_memory)  # the default trainer of a shallow network
     monkeypatch.chdir(tmp_path)
-    code, out, err = cli("approx", "--widths", "8", "--steps", "5", "--quiet", "--out", "rows.csv")
+    code, out, err = cli("approx", "--widths", "8", "--lm-iters", "5", "--quiet", "--out", "rows.csv")
     lines = err.strip().splitlines()
     assert code == 1 and len(lines) == 1 and list(tmp_path.iterdir()) == []
     assert lines[0].startswith("error: the device ran out of memory asking for 12.50 GiB") and "--batch-size" in lines[0]

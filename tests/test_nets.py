@@ -71,3 +71,23 @@ def test_poly_activation_approximates_relu_on_its_interval():
     grid = np.linspace(-3, 3, 601)
     poly = POLY[0] + POLY[1] * grid + POLY[2] * grid**2
     assert np.sqrt(np.mean((poly - np.maximum(grid, 0)) ** 2)) < 0.2
+
+
+def test_the_hand_derived_shallow_backward_is_autograd_s():
+    # train_adam's ReLU fast path: gradients of the summed MSE equal autograd's to float64 rounding, with a
+    # dead model (alive False) contributing nothing, over uneven sample chunks.
+    from dimcurse.nets import _autograd_backward, _shallow_relu_backward
+
+    x, y = _data()
+    x, y = x.double(), y.double()
+    alive = torch.tensor([[True, False], [True, True]])
+    grads = []
+    for backward in (_autograd_backward, _shallow_relu_backward):
+        model = Shallow(SEEDS, DIM, WIDTHS, "relu", dtype=torch.float64)
+        for p in model.parameters():
+            p.grad = torch.zeros_like(p)
+        data = torch.cat([x, torch.ones_like(x[:, :, :1])], 2) if backward is _shallow_relu_backward else x
+        losses = backward(model, data, y, alive, chunk=70)
+        grads.append([p.grad.clone() for p in model.parameters()] + [losses])
+    for auto, hand in zip(*grads):
+        torch.testing.assert_close(hand, auto, rtol=1e-10, atol=1e-12)

@@ -9,6 +9,7 @@ with a seed-resampling interval and the theory exponent beside it.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -17,7 +18,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from dimcurse import baselines, memory
+from dimcurse import baselines, lm, memory
 from dimcurse.errors import DimcurseError
 from dimcurse.parsing import check_counts, check_seeds
 from dimcurse.fitting import fit_exponent
@@ -28,8 +29,12 @@ from dimcurse.runtime import resolve_dtype
 from dimcurse.targets import TargetOptions, get_target, target_dims
 
 KERNEL = "approx"
-VERSION = 1
+VERSION = 2  # 2: Levenberg–Marquardt by default, samples scaled with parameters, limit diagnostics
 BASELINES = ("random-features", "knn")
+OPTIMIZERS = ("auto", "lm", "adam", "adam+lm", "lbfgs")
+DEFAULT_STEPS = 2000  # Adam steps / LBFGS iterations when --steps is not given
+DEFAULT_LM_ITERS = 200  # LM iterations when --lm-iters is not given
+MIN_SAMPLES = 2000  # the smallest automatic training set
 
 
 @dataclass(frozen=True)
@@ -42,22 +47,34 @@ class Config:
     """Input dimensions [--dims]; None: 8 for targets defined in any d, the fixed d otherwise."""
     archs: tuple[str, ...] = ("shallow",)
     """Architectures [--arch]: shallow, deep, tree."""
-    widths: tuple[int, ...] = (8, 16, 32, 64, 128, 256)
-    """Hidden widths (per tree node for tree) [--widths / --width]."""
+    widths: tuple[int, ...] | None = None
+    """Hidden widths (per tree node for tree) [--widths / --width]; None: 4, 8, 16, ... while a shallow
+    network of that width has at most --lm-max-params parameters (at most 64)."""
     depth: int = 3
     """Hidden layers of the deep architecture [--depth]."""
     activation: str = "relu"
     """relu, tanh, softplus, silu, poly (a quadratic fitted to ReLU on [-3, 3]) [--activation]."""
-    n_samples: int = 2000
-    """Training samples per seed [--samples]."""
-    n_test: int = 2000
-    """Fresh test samples per seed [--test-samples]."""
-    steps: int = 2000
-    """Full-batch optimiser steps (LBFGS: iterations per model) [--steps]."""
-    optimizer: str = "adam"
-    """adam (all models batched) or lbfgs (one model at a time) [--optimizer]."""
+    n_samples: int | None = None
+    """Training samples per seed [--samples]; None: --samples-per-param x the model's parameters
+    (at least 2000), each width on the first samples of one pool, so no width is estimation-limited."""
+    samples_per_param: float = 8.0
+    """Training samples per parameter when --samples is not given [--samples-per-param]."""
+    n_test: int = 5000
+    """Fresh test samples per seed [--test-samples] (relative RMSE to about 2 % at 5000)."""
+    steps: int | None = None
+    """Adam steps (LBFGS: iterations per model) [--steps]; None: 2000."""
+    lm_iters: int | None = None
+    """Levenberg–Marquardt iterations [--lm-iters]; None: 200."""
+    lm_rows: float = 1.0
+    """Samples per parameter in LM's Gauss–Newton matrix, at least 3000 (the gradient uses all)
+    [--lm-rows]; 0: all."""
+    lm_max_params: int = 2500
+    """Largest model LM trains under --optimizer auto (its cost grows as P^3) [--lm-max-params]."""
+    optimizer: str = "auto"
+    """auto (LM for shallow networks up to --lm-max-params, Adam otherwise), lm, adam, adam+lm
+    (Adam, then LM), lbfgs (one model at a time) [--optimizer]."""
     lr: float | None = None
-    """Learning rate; None = 3e-3 for Adam (cosine-decayed to 1 %), 1.0 for LBFGS [--lr]."""
+    """Adam/LBFGS learning rate; None = 3e-3 for Adam (cosine-decayed to 1 %), 1.0 for LBFGS [--lr]."""
     seeds: tuple[int, ...] = (0, 1, 2)
     """Seeds: samples and initialisation [--seeds]."""
     baselines: tuple[str, ...] = ()
@@ -69,26 +86,28 @@ class Config:
     q_power_k: int = 2
     """k of the q-power target Q^(2^k) [--q-power-k]."""
     dtype: str = "float32"
-    """Training precision [--dtype]."""
+    """Training precision [--dtype] (LM's solves, losses and gradients are float64 either way)."""
 
 
-OPTION = {"n_samples": "--samples", "n_test": "--test-samples", "steps": "--steps", "depth": "--depth",
-          "knn_k": "--knn-k", "teacher_k": "--teacher-k", "q_power_k": "--q-power-k"}
+OPTION = {"n_test": "--test-samples", "depth": "--depth", "knn_k": "--knn-k", "teacher_k": "--teacher-k",
+          "q_power_k": "--q-power-k", "lm_max_params": "--lm-max-params"}
+OPTIONAL_COUNTS = {"n_samples": "--samples", "steps": "--steps", "lm_iters": "--lm-iters"}
 
 SMOKE = Config(targets=("barron", "poggio-tree4"), dims=(4,), archs=("shallow", "tree"), widths=(4, 8, 16), depth=2,
-               n_samples=200, n_test=200, steps=30, seeds=(0, 1), baselines=BASELINES)
+               n_samples=200, n_test=200, steps=30, lm_iters=5, seeds=(0, 1), baselines=BASELINES)
 
 
 def validate(config: Config) -> None:
     """Raise ``DimcurseError`` naming the option for anything the kernel cannot run."""
     check_counts(config, OPTION)
-    if not config.widths or any(w < 1 for w in config.widths):
+    for name, option in OPTIONAL_COUNTS.items():
+        value = getattr(config, name)
+        if value is not None and value < 1:
+            raise DimcurseError(f"must be at least 1, got {value}", option)
+    if config.widths is not None and (not config.widths or any(w < 1 for w in config.widths)):
         raise DimcurseError("widths must be positive integers", "--widths")
     check_seeds(config.seeds)
-    if config.optimizer not in ("adam", "lbfgs"):
-        raise DimcurseError(f"unknown optimizer {config.optimizer!r} (adam or lbfgs)", "--optimizer")
-    if config.lr is not None and not config.lr > 0:
-        raise DimcurseError(f"must be positive, got {config.lr}", "--lr")
+    _validate_trainer(config)
     for arch in config.archs:
         if arch not in ARCHS:
             raise DimcurseError(f"unknown architecture {arch!r} (known: {', '.join(ARCHS)})", "--arch")
@@ -110,7 +129,31 @@ def validate(config: Config) -> None:
                 raise DimcurseError(f"the teacher's intrinsic dimension {config.teacher_k} exceeds d = {dim}", "--dims")
 
 
+def _validate_trainer(config: Config) -> None:
+    """The optimizer exists, and no option is given that the chosen trainer would ignore."""
+    opt = config.optimizer
+    if opt not in OPTIMIZERS:
+        raise DimcurseError(f"unknown optimizer {opt!r} ({', '.join(OPTIMIZERS)})", "--optimizer")
+    if config.lr is not None and not config.lr > 0:
+        raise DimcurseError(f"must be positive, got {config.lr}", "--lr")
+    if not (config.samples_per_param > 0 and math.isfinite(config.samples_per_param)):
+        raise DimcurseError(f"must be a positive number, got {config.samples_per_param}", "--samples-per-param")
+    if not (config.lm_rows >= 0 and math.isfinite(config.lm_rows)):
+        raise DimcurseError(f"must be 0 (all samples) or positive, got {config.lm_rows}", "--lm-rows")
+    uses_lm = opt in ("auto", "lm", "adam+lm")
+    if opt == "lm" and config.steps is not None:
+        raise DimcurseError("--steps counts Adam/LBFGS steps; --optimizer lm takes --lm-iters", "--steps")
+    if opt == "lm" and config.lr is not None:
+        raise DimcurseError("Levenberg–Marquardt has no learning rate (its damping adapts per model)", "--lr")
+    if not uses_lm and config.lm_iters is not None:
+        raise DimcurseError(f"--lm-iters does not apply to --optimizer {opt}", "--lm-iters")
+    if opt in ("lm", "adam+lm") and any(a != "shallow" for a in config.archs):
+        raise DimcurseError("the Levenberg–Marquardt trainer is built for --arch shallow (use auto or adam for "
+                            "deep and tree)", "--optimizer")
+
+
 DEFAULT_DIM = 8
+MAX_AUTO_WIDTH = 64  # widths 4..64: the range where LM's P^3 cost fits the 3-minute budget at d = 32
 
 
 def _dims_for(config: Config, target) -> tuple[int, ...]:
@@ -118,6 +161,45 @@ def _dims_for(config: Config, target) -> tuple[int, ...]:
     if config.dims is None:
         return (target.fixed_dim or DEFAULT_DIM,)
     return target_dims(target, config.dims)
+
+
+def widths_for(config: Config, dim: int) -> tuple[int, ...]:
+    """The widths swept at ``dim``: the given ones, or 4, 8, 16, ... while shallow_params <= lm_max_params."""
+    if config.widths is not None:
+        return config.widths
+    widths = [4]
+    while widths[-1] * 2 <= MAX_AUTO_WIDTH and shallow_params(dim, widths[-1] * 2) <= config.lm_max_params:
+        widths.append(widths[-1] * 2)
+    return tuple(widths)
+
+
+def arch_params(arch: str, dim: int, width: int, depth: int) -> int:
+    """Parameters of one model of ``arch`` (without building it)."""
+    if arch == "deep":
+        return (dim + 1) * width + (depth - 1) * (width + 1) * width + width + 1
+    if arch == "tree":
+        return (dim - 1) * (4 * width + 1)
+    return shallow_params(dim, width)
+
+
+def samples_for(config: Config, params: int) -> int:
+    """Training samples a model of ``params`` parameters gets: --samples, or samples_per_param x params."""
+    if config.n_samples is not None:
+        return config.n_samples
+    return max(MIN_SAMPLES, math.ceil(config.samples_per_param * params))
+
+
+def pool_size(config: Config, dim: int) -> int:
+    """Training samples drawn per seed at ``dim``: enough for the largest model of the sweep."""
+    largest = max(arch_params(a, dim, w, config.depth) for a in config.archs for w in widths_for(config, dim))
+    return samples_for(config, largest)
+
+
+def trainer_for(config: Config, arch: str, params: int) -> str:
+    """The trainer of one model: auto resolves to lm for shallow networks up to lm_max_params, adam otherwise."""
+    if config.optimizer != "auto":
+        return config.optimizer
+    return "lm" if arch == "shallow" and params <= config.lm_max_params else "adam"
 
 
 @dataclass
@@ -135,12 +217,17 @@ class _Data:
 def _make_data(target, dim: int, config: Config, dtype, device) -> _Data:
     opts = TargetOptions(teacher_k=config.teacher_k, q_power_k=config.q_power_k)
     f = target.build(dim, opts)
-    xs = [target.sample(config.n_samples, dim, s, "train") for s in config.seeds]
+    n = pool_size(config, dim)
+    xs = [target.sample(n, dim, s, "train") for s in config.seeds]
     xt = [target.sample(config.n_test, dim, s, "test") for s in config.seeds]
     y, yt = torch.stack([f(x) for x in xs]), torch.stack([f(x) for x in xt])
     mean, std = y.mean(1), y.std(1).clamp_min(1e-12)
-    move = lambda t: t.to(dtype).to(device)  # noqa: E731
-    return _Data(move(torch.stack(xs)), move((y - mean[:, None]) / std[:, None]), move(torch.stack(xt)), yt.to(device), mean.to(device), std.to(device))
+    return _Data(_move(torch.stack(xs), dtype, device), _move((y - mean[:, None]) / std[:, None], dtype, device),
+                 _move(torch.stack(xt), dtype, device), yt.to(device), mean.to(device), std.to(device))
+
+
+def _move(tensor: torch.Tensor, dtype, device) -> torch.Tensor:
+    return tensor.to(dtype).to(device)
 
 
 def _units(values_std: torch.Tensor, data: _Data) -> torch.Tensor:
@@ -148,11 +235,18 @@ def _units(values_std: torch.Tensor, data: _Data) -> torch.Tensor:
     return values_std.double() * data.std[:, None].double() + data.mean[:, None].double()
 
 
-def _rmse(pred_std: torch.Tensor, data: _Data, test: bool) -> np.ndarray:
-    """RMSE in the target's units per (seed, model) from standardised predictions (S, n, M)."""
-    truth = data.y_test.double() if test else _units(data.y_train, data)
-    pred = torch.stack([_units(pred_std[:, :, j], data) for j in range(pred_std.shape[2])], 2)
-    return torch.sqrt(((pred - truth[:, :, None]) ** 2).mean(1)).cpu().numpy()
+def _rmse(pred_std: torch.Tensor, data: _Data, test: bool, used: list[int] | None = None) -> np.ndarray:
+    """RMSE in the target's units per (seed, model) from standardised predictions (S, n, M).
+
+    ``used``: training samples model j saw (its RMSE is over those only); None = all.
+    """
+    truth = data.y_test.double() if test else _units(data.y_train[:, : pred_std.shape[1]], data)
+    out = np.zeros((pred_std.shape[0], pred_std.shape[2]))
+    for j in range(pred_std.shape[2]):
+        n = pred_std.shape[1] if used is None else used[j]
+        err = _units(pred_std[:, :n, j], data) - truth[:, :n]
+        out[:, j] = torch.sqrt((err**2).mean(1)).cpu().numpy()
+    return out
 
 
 def _predict(model, x: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
@@ -166,55 +260,168 @@ def _predict_each(models: dict, x: torch.Tensor) -> torch.Tensor:
     return torch.stack([torch.cat([_predict(models[(s, j)], x[s : s + 1])[0] for j in range(M)], 1) for s in range(S)])
 
 
-def _train_arch(arch: str, dim: int, data: _Data, config: Config, device, tick):
-    """Train all widths x seeds of one architecture; returns train and test RMSE (S, M), params, diverged."""
-    dtype = resolve_dtype(config.dtype)
-    make = lambda seeds, widths: ARCHS[arch](seeds, dim, widths, config.activation, config.depth, dtype).to(device)  # noqa: E731
-    if config.optimizer == "adam":
-        model = make(list(config.seeds), list(config.widths))
-        trained = train_adam(model, data.x_train, data.y_train, config.steps, config.lr or 3e-3, progress=tick)
-        pred_train, pred_test = _predict(model, data.x_train), _predict(model, data.x_test)
-        params = model.params_per_model(dim)
-    else:
-        models, trained = train_lbfgs(make, list(config.seeds), list(config.widths), data.x_train, data.y_train,
-                                      config.steps, config.lr or 1.0, progress=tick)
-        pred_train, pred_test = _predict_each(models, data.x_train), _predict_each(models, data.x_test)
-        params = [models[(0, j)].params_per_model(dim)[0] for j in range(len(config.widths))]
-    train, test = _rmse(pred_train, data, False), _rmse(pred_test, data, True)
+@dataclass
+class _Trained:
+    """Everything the rows need about one architecture's sweep: (S, M) arrays, per-width lists."""
+
+    train: np.ndarray  # RMSE in the target's units on the samples each model saw
+    test: np.ndarray
+    params: list[int]
+    diverged: np.ndarray
+    steps: list[int]  # optimiser steps (Adam) + iterations (LM) per width
+    optimizer: list[str]
+    n_used: list[int]
+    loss_drop: np.ndarray  # relative fall of the training loss over the last fifth of training
+    decrement: np.ndarray  # Gauss–Newton relative decrease still predicted (NaN where not computed)
+    sizes: list[int] | None = None  # the row's "width" where it is not the sweep's (k-NN: training-set sizes)
+
+
+def _train_arch(arch: str, dim: int, data: _Data, config: Config, device, tick) -> _Trained:
+    """Train all widths x seeds of one architecture with the trainers ``trainer_for`` assigns."""
+    widths = list(widths_for(config, dim))
+    params = [arch_params(arch, dim, w, config.depth) for w in widths]
+    plan = [trainer_for(config, arch, p) for p in params]
+    if plan[0] == "lbfgs":
+        return _train_lbfgs(arch, dim, data, config, widths, params, device, tick)
+    pool = data.x_train.shape[1]
+    used = [min(pool, samples_for(config, p)) if plan[j] in ("lm", "adam+lm") else pool for j, p in enumerate(params)]
+    S, M = len(config.seeds), len(widths)
+    state = _TrainState(np.zeros((S, M), bool), np.zeros((S, M)), np.full((S, M), np.nan), [0] * M)
+    model = _make_model(arch, dim, widths, config, device)
+    adam_js = [j for j, t in enumerate(plan) if t in ("adam", "adam+lm")]
+    if adam_js:
+        _adam_stage(model, arch, dim, widths, adam_js, data, config, device, state, tick)
+    for j in (j for j, t in enumerate(plan) if t in ("lm", "adam+lm")):
+        _lm_stage(model, j, widths[j], dim, data, used[j], config, device, state, tick)
+    pred_train, pred_test = _predict(model, data.x_train[:, : max(used)]), _predict(model, data.x_test)
+    train, test = _rmse(pred_train, data, False, used), _rmse(pred_test, data, True)
+    train[state.diverged], test[state.diverged] = np.nan, np.nan
+    return _Trained(train, test, params, state.diverged, state.steps, plan, used, state.loss_drop, state.decrement)
+
+
+@dataclass
+class _TrainState:
+    diverged: np.ndarray
+    loss_drop: np.ndarray
+    decrement: np.ndarray
+    steps: list[int]
+
+
+def _make_model(arch, dim, widths, config, device, seeds=None):
+    seeds = list(config.seeds if seeds is None else seeds)
+    model = ARCHS[arch](seeds, dim, list(widths), config.activation, config.depth, resolve_dtype(config.dtype))
+    return model.to(device)
+
+
+def _adam_stage(model, arch, dim, widths, js, data, config, device, state, tick) -> None:
+    """Batched Adam on the widths ``js`` (a sub-model of just those widths starts from the same weights)."""
+    steps = config.steps or DEFAULT_STEPS
+    sub = model if len(js) == len(widths) else _make_model(arch, dim, [widths[j] for j in js], config, device)
+    trained = train_adam(sub, data.x_train, data.y_train, steps, config.lr or 3e-3, progress=tick)
+    for k, j in enumerate(js):
+        if sub is not model:
+            model.load_flat(j, sub.flat(k))
+        state.diverged[:, j] = trained.diverged[:, k]
+        state.loss_drop[:, j] = _drop(trained.loss_at_80[:, k], trained.train_mse[:, k])
+        state.steps[j] += steps
+        if arch == "shallow" and shallow_params(dim, widths[j]) <= config.lm_max_params:
+            theta = model.flat(j)
+            if lm.check_fits(theta.shape[0], data.x_train.shape[1], theta.shape[1], theta.element_size(), device):
+                state.decrement[:, j] = lm.decrement(theta, data.x_train, data.y_train, dim, widths[j],
+                                                     _lm_rows(config, theta.shape[1]))
+
+
+def _lm_stage(model, j, width, dim, data, n_used, config, device, state, tick) -> None:
+    """Levenberg–Marquardt for width j of every seed, on the first ``n_used`` training samples."""
+    theta = model.flat(j)
+    if not lm.check_fits(theta.shape[0], n_used, theta.shape[1], theta.element_size(), device):
+        lm.require_fits(theta.shape[0], n_used, theta.shape[1], theta.element_size(), device)
+    iters = config.lm_iters or DEFAULT_LM_ITERS
+    rows = _lm_rows(config, theta.shape[1])
+    out = lm.train_lm(theta, data.x_train[:, :n_used], data.y_train[:, :n_used], dim, width, iters, rows=rows,
+                      progress=tick)
+    model.load_flat(j, out.theta)
+    state.diverged[:, j] |= out.diverged
+    state.loss_drop[:, j] = _drop(out.loss_at_80, out.loss)
+    state.decrement[:, j] = out.decrement
+    state.steps[j] += iters
+
+
+MIN_GN_ROWS = 3000  # a Gauss–Newton matrix from only ~P samples steered small models into poor minima
+
+
+def _lm_rows(config: Config, params: int) -> int | None:
+    """Samples in LM's Gauss–Newton matrix for a model of ``params`` parameters: lm_rows x params, at least
+    3000 (None: all)."""
+    return None if config.lm_rows == 0 else max(MIN_GN_ROWS, math.ceil(config.lm_rows * params))
+
+
+def _drop(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """Relative fall of the loss, before / after - 1 (0 when it no longer falls)."""
+    with np.errstate(all="ignore"):
+        return np.where(after > 0, before / after - 1.0, 0.0)
+
+
+def _train_lbfgs(arch, dim, data, config, widths, params, device, tick) -> _Trained:
+    """LBFGS one model at a time (its line search would couple models sharing a loss)."""
+    steps = config.steps or DEFAULT_STEPS
+    def make(seeds, some_widths):
+        return _make_model(arch, dim, some_widths, config, device, seeds)
+
+    models, trained = train_lbfgs(make, list(config.seeds), widths, data.x_train, data.y_train, steps, config.lr or 1.0,
+                                  progress=tick)
+    train = _rmse(_predict_each(models, data.x_train), data, False)
+    test = _rmse(_predict_each(models, data.x_test), data, True)
     train[trained.diverged], test[trained.diverged] = np.nan, np.nan
-    return train, test, params, trained.diverged, trained.steps
+    S, M = train.shape
+    n = data.x_train.shape[1]
+    return _Trained(train, test, params, trained.diverged, [steps] * M, ["lbfgs"] * M, [n] * M,
+                    np.full((S, M), np.nan), np.full((S, M), np.nan))
 
 
-def _baseline(name: str, dim: int, data: _Data, config: Config):
-    """Random features (same widths) or k-NN (matched sizes): RMSE (S, M), sizes, params."""
+def _baseline(name: str, dim: int, data: _Data, config: Config) -> _Trained:
+    """Random features (same widths) or k-NN (matched sizes) on the whole training pool."""
+    widths = list(widths_for(config, dim))
+    n = data.x_train.shape[1]
+    S, M = len(config.seeds), len(widths)
     if name == "random-features":
-        pred_train, pred_test = baselines.random_features(list(config.seeds), dim, list(config.widths), config.activation,
+        pred_train, pred_test = baselines.random_features(list(config.seeds), dim, widths, config.activation,
                                                           data.x_train, data.y_train, data.x_test)
-        params = [shallow_params(dim, w) for w in config.widths]
-        return _rmse(pred_train, data, False), _rmse(pred_test, data, True), list(config.widths), params
-    sizes = baselines.knn_sizes([shallow_params(dim, w) for w in config.widths], dim, config.n_samples)
-    trains, pred_test = baselines.knn_regression(data.x_train, data.y_train, data.x_test, sizes, config.knn_k)
-    truth = _units(data.y_train, data)
-    train = np.stack([torch.sqrt(((_units(t, data) - truth[:, : t.shape[1]]) ** 2).mean(1)).cpu().numpy() for t in trains], 1)
-    return train, _rmse(pred_test, data, True), sizes, [n * (dim + 1) for n in sizes]
+        params = [shallow_params(dim, w) for w in widths]
+        train, test, sizes, solver = _rmse(pred_train, data, False), _rmse(pred_test, data, True), widths, "lstsq"
+    else:
+        sizes = baselines.knn_sizes([shallow_params(dim, w) for w in widths], dim, n)
+        trains, pred_test = baselines.knn_regression(data.x_train, data.y_train, data.x_test, sizes, config.knn_k)
+        truth = _units(data.y_train, data)
+        train = np.stack([torch.sqrt(((_units(t, data) - truth[:, : t.shape[1]]) ** 2).mean(1)).cpu().numpy()
+                          for t in trains], 1)
+        test, params, solver = _rmse(pred_test, data, True), [m * (dim + 1) for m in sizes], "none"
+    none = np.zeros((S, M))
+    return _Trained(train, test, params, none.astype(bool), [0] * M, [solver] * M, [n] * M, none, none + np.nan,
+                    sizes=list(sizes))
 
 
 def estimate_bytes(config: Config) -> tuple[float, str]:
     """Peak bytes of the largest (target, dim): data, every model's parameters with gradients and Adam state
-    (16 bytes each), the random-features activations (float64) and the k-NN distance matrices; and the option to lower."""
-    S, n, nt = len(config.seeds), config.n_samples, config.n_test
+    (16 bytes each), LM's largest step, the random-features activations (float64) and the k-NN distance
+    matrices; and the option to lower."""
+    S, nt = len(config.seeds), config.n_test
     dims = [d for t in config.targets for d in _dims_for(config, get_target(t))]
     dim = max(dims)
-    per_model = {"shallow": lambda w: shallow_params(dim, w),
-                 "deep": lambda w: (dim + 1) * w + (config.depth - 1) * (w + 1) * w + w + 1,
-                 "tree": lambda w: (dim - 1) * (4 * w + 1)}
-    params = max((sum(per_model[a](w) for w in config.widths) for a in config.archs), default=0) * S * 16
-    data = S * (n + nt) * dim * 12
-    terms = {"--widths": params, "--samples": data}
+    widths, n = widths_for(config, dim), pool_size(config, dim)
+    params = max((sum(arch_params(a, dim, w, config.depth) for w in widths) for a in config.archs), default=0) * S * 16
+    itemsize = resolve_dtype(config.dtype).itemsize
+    second = max((lm.step_bytes(S, min(n, samples_for(config, shallow_params(dim, w))), shallow_params(dim, w),
+                                itemsize) for w in widths if trainer_for(config, "shallow", shallow_params(dim, w))
+                  in ("lm", "adam+lm")), default=0) if "shallow" in config.archs else 0
+    # Without --samples the training set grows with the widths: name --widths for it.
+    terms = {"--widths": params + second, "--samples": S * n * dim * 12, "--test-samples": S * nt * dim * 12}
+    if config.n_samples is None:
+        terms["--widths"] += terms.pop("--samples")
     if "random-features" in config.baselines:
-        terms["--widths"] += S * (n + nt) * sum(config.widths) * 8 * 2
+        terms["--widths"] += S * (n + nt) * sum(widths) * 8 * 2
     if "knn" in config.baselines:
-        terms["--samples"] += S * (nt * n + n * n) * 8 * 2
+        terms["--widths" if config.n_samples is None else "--samples"] += S * (nt * n + n * n) * 8 * 2
     return sum(terms.values()), max(terms, key=terms.get)
 
 
@@ -232,70 +439,129 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     for target, dim in settings:
         data = _make_data(target, dim, config, resolve_dtype(config.dtype), device)
         sd_test = data.y_test.std(1).cpu().numpy()
-        for arch in config.archs:
+        for name in list(config.archs) + list(config.baselines):
             t0 = time.perf_counter()
-            train, test, params, diverged, steps = _train_arch(arch, dim, data, config, device, tick)
-            rows += _rows(target.name, dim, arch, config.widths, params, train, test, sd_test, diverged, steps,
-                          time.perf_counter() - t0, config, device)
-        for name in config.baselines:
-            t0 = time.perf_counter()
-            train, test, sizes, params = _baseline(name, dim, data, config)
-            no_div = np.zeros_like(test, dtype=bool)
-            rows += _rows(target.name, dim, name, sizes, params, train, test, sd_test, no_div, 0,
+            trained = (_train_arch(name, dim, data, config, device, tick) if name in ARCHS
+                       else _baseline(name, dim, data, config))
+            rows += _rows(target.name, dim, name, trained, sd_test, data.std.cpu().numpy(),
                           time.perf_counter() - t0, config, device)
     table = pd.DataFrame(rows, columns=COLUMNS)
     prov = provenance(KERNEL, VERSION, config, device)
     prov["elapsed_s"] = round(time.perf_counter() - started, 3)
-    result = Result(KERNEL, table, prov, GROUP_BY, SHOW, _notes(table))
+    result = Result(KERNEL, table, prov, GROUP_BY, SHOW, _notes(table, config))
     result.fits = fit_table(table, config)
     result.fits_title = "exponent fits: rel_rmse ~ params^(-alpha), 95 % interval from resampling seeds"
     return result
 
 
-def _rows(target, dim, arch, widths, params, train, test, sd_test, diverged, steps, elapsed, config, device):
+# Diagnostics (REFERENCES §2: leave limited points out of the fit, and say so).
+DROP_LIMIT = 0.05  # training loss fell > 5 % over the last fifth of training: still falling
+DECREMENT_LIMIT = 0.5  # a Gauss–Newton step still promises to halve the loss: not at a minimum
+GAP_LIMIT = 1.5  # test RMSE > 1.5 x train RMSE: the samples, not the width, set the error
+PRECISION_ULPS = 10  # train RMSE within 10 eps sqrt(P) of the targets' sd: rounding, not approximation
+
+
+def _flags(trained: _Trained, si: int, j: int, train_sd: float, arch: str, dtype: str) -> dict:
+    drop, dec = trained.loss_drop[si, j], trained.decrement[si, j]
+    train, test = trained.train[si, j], trained.test[si, j]
+    floor = PRECISION_ULPS * float(torch.finfo(resolve_dtype(dtype)).eps) * math.sqrt(trained.params[j]) * train_sd
+    return {
+        "loss_drop": float(drop), "gn_decrement": float(dec),
+        "optimisation_limited": bool(drop > DROP_LIMIT or dec > DECREMENT_LIMIT),
+        # k-NN interpolates (train error 0): its error is estimation error by nature, not a limit to flag.
+        "estimation_limited": bool(arch != "knn" and test > GAP_LIMIT * train),
+        "precision_limited": bool(arch in ARCHS and train < floor),
+    }
+
+
+def _rows(target, dim, arch, trained: _Trained, sd_test, sd_train, elapsed, config, device):
     rows = []
+    sizes = trained.sizes or list(widths_for(config, dim))
     for si, seed in enumerate(config.seeds):
-        for j, width in enumerate(widths):
+        for j, width in enumerate(sizes):
             rows.append({
-                "target": target, "dim": dim, "arch": arch, "width": int(width), "seed": seed, "params": int(params[j]),
-                "train_rmse": float(train[si, j]), "test_rmse": float(test[si, j]),
-                "rel_rmse": float(test[si, j] / sd_test[si]), "steps": steps, "diverged": bool(diverged[si, j]),
-                "elapsed_s": round(elapsed, 3), "activation": config.activation, "optimizer": config.optimizer,
-                "n_samples": config.n_samples, "device": str(device), "dtype": config.dtype, "kernel_version": VERSION,
+                "target": target, "dim": dim, "arch": arch, "width": int(width), "seed": seed,
+                "params": int(trained.params[j]), "train_rmse": float(trained.train[si, j]),
+                "test_rmse": float(trained.test[si, j]), "rel_rmse": float(trained.test[si, j] / sd_test[si]),
+                "steps": int(trained.steps[j]), "diverged": bool(trained.diverged[si, j]),
+                **_flags(trained, si, j, float(sd_train[si]), arch, config.dtype),
+                "elapsed_s": round(elapsed, 3), "activation": config.activation, "optimizer": trained.optimizer[j],
+                "n_samples": int(trained.n_used[j]), "device": str(device), "dtype": config.dtype,
+                "kernel_version": VERSION,
             })
     return rows
 
 
+LIMITS = ("optimisation_limited", "estimation_limited", "precision_limited")
+
+
 def fit_table(rows: pd.DataFrame, config: Config) -> pd.DataFrame:
-    """One fit per (target, dim, arch): alpha with its interval, the theory exponent and its source."""
+    """One fit per (target, dim, arch): alpha with its interval, the theory exponent, what was left out and why."""
     out = []
     opts = TargetOptions(teacher_k=config.teacher_k, q_power_k=config.q_power_k)
     for (target, dim, arch), group in rows.groupby(["target", "dim", "arch"], sort=False):
         wide = lambda col: group.pivot(index="seed", columns="params", values=col)  # noqa: E731
         test = wide("rel_rmse")
-        train = wide("train_rmse") / (wide("test_rmse") / test)  # train RMSE on the same relative scale
-        # k-NN interpolates (train error 0): its error is estimation error by nature, so no gap rule.
-        fit = fit_exponent(test.columns.to_numpy(), test.to_numpy(), None if arch == "knn" else train.to_numpy())
+        limited = {name.replace("_", "-"): wide(name).astype(float).to_numpy() for name in LIMITS if name in group}
+        fit = fit_exponent(test.columns.to_numpy(), test.to_numpy(), limited=limited)
         theory = get_target(target).theory(int(dim), opts, arch)
         out.append({
             "target": target, "dim": int(dim), "arch": arch, "alpha": fit.alpha, "alpha_lo": fit.alpha_lo,
             "alpha_hi": fit.alpha_hi, "alpha_theil_sen": fit.alpha_theil_sen,
             "alpha_theory": theory[0] if theory else float("nan"), "theory_source": theory[1] if theory else "",
-            "n_widths_used": fit.n_used, "excluded": fit.excluded, "log_c": fit.log_c,
+            "n_widths_used": fit.n_used, "used_params": ",".join(str(p) for p in fit.used),
+            "excluded": fit.excluded, "caveat": _caveat(fit, theory), "log_c": fit.log_c,
         })
     return pd.DataFrame(out, columns=FIT_COLUMNS)
 
 
-def _notes(table: pd.DataFrame) -> list[str]:
+def _caveat(fit, theory) -> str:
+    """Plain words for an exponent a reader should not take at face value."""
+    words = []
+    if theory and np.isfinite(fit.alpha_lo) and fit.alpha_lo > theory[0] + 0.05:
+        if (theory[2] if len(theory) > 2 else "prediction") == "bound":
+            words.append(f"above the theory's {theory[0]:.3g}, a worst case over the class: this target is easier")
+        else:
+            words.append(f"above the predicted {theory[0]:.3g}: this target is simpler than a generic member of "
+                         "the class, or the widths are pre-asymptotic")
+    if np.isfinite(fit.slope_change) and abs(fit.slope_change) > 0.3:
+        words.append(f"pre-asymptotic: alpha over the wider half differs by {fit.slope_change:+.2f} "
+                     "from the narrower half")
+    return "; ".join(words)
+
+
+def _notes(table: pd.DataFrame, config: Config) -> list[str]:
     notes = []
     if table["diverged"].any():
-        notes.append(f"{int(table['diverged'].sum())} model(s) diverged (loss NaN or exploded): flagged, excluded from means and fits.")
+        notes.append(f"{int(table['diverged'].sum())} model(s) diverged (loss NaN or exploded): flagged, excluded "
+                     "from means and fits.")
+    for name, why in (("optimisation_limited", f"the training loss still fell > {DROP_LIMIT:.0%} over the last fifth, "
+                       f"or a Gauss–Newton step still promised > {DECREMENT_LIMIT:.0%}: more --steps / --lm-iters"),
+                      ("estimation_limited", f"test RMSE > {GAP_LIMIT} x train RMSE: more --samples"),
+                      ("precision_limited", "train error at the float's rounding level: --dtype float64")):
+        count = int(table[name].sum())
+        if count:
+            notes.append(f"{count} of {len(table)} model(s) {name.replace('_', '-')} ({why}).")
+    nets = table[table.arch.isin(list(ARCHS))]
+    trainers = nets.groupby("arch", sort=False).optimizer.agg(lambda o: "+".join(sorted(set(o))))
+    if trainers.nunique() > 1:
+        named = ", ".join(f"{arch}: {opt}" for arch, opt in trainers.items())
+        notes.append(f"the architectures were trained by different trainers ({named}); to compare architectures, "
+                     "give them one (--optimizer adam).")
+    if config.optimizer == "auto":
+        big = table[(table.arch == "shallow") & (table.optimizer == "adam")]
+        if len(big):
+            notes.append(f"--optimizer auto trained {big.width.nunique()} shallow width(s) above --lm-max-params "
+                         f"{config.lm_max_params} with Adam (LM's cost grows as params^3).")
     return notes
 
 
 COLUMNS = ["target", "dim", "arch", "width", "seed", "params", "train_rmse", "test_rmse", "rel_rmse", "steps",
-           "diverged", "elapsed_s", "activation", "optimizer", "n_samples", "device", "dtype", "kernel_version"]
+           "diverged", "loss_drop", "gn_decrement", "optimisation_limited", "estimation_limited", "precision_limited",
+           "elapsed_s", "activation", "optimizer", "n_samples", "device", "dtype", "kernel_version"]
 FIT_COLUMNS = ["target", "dim", "arch", "alpha", "alpha_lo", "alpha_hi", "alpha_theil_sen", "alpha_theory",
-               "theory_source", "n_widths_used", "excluded", "log_c"]
+               "theory_source", "n_widths_used", "used_params", "excluded", "caveat", "log_c"]
+OPTIONAL = ("gn_decrement", "loss_drop")  # NaN where the trainer gives none (Adam on deep/tree nets, LBFGS, baselines)
 GROUP_BY = ["target", "dim", "arch", "width"]
-SHOW = [("params", None), ("train_rmse", None), ("test_rmse", None), ("rel_rmse", None), ("diverged", None)]
+SHOW = [("params", None), ("train_rmse", None), ("test_rmse", None), ("rel_rmse", None), ("diverged", None),
+        ("optimisation_limited", None), ("estimation_limited", None)]

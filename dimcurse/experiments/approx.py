@@ -324,7 +324,9 @@ def _adam_stage(model, arch, dim, widths, js, data, config, device, state, tick)
         state.diverged[:, j] = trained.diverged[:, k]
         state.loss_drop[:, j] = _drop(trained.loss_at_80[:, k], trained.train_mse[:, k])
         state.steps[j] += steps
-        if arch == "shallow" and shallow_params(dim, widths[j]) <= config.lm_max_params:
+        # The decrement of an Adam-only shallow model (LM's own replaces it after adam+lm).
+        small = shallow_params(dim, widths[j]) <= config.lm_max_params
+        if config.optimizer != "adam+lm" and arch == "shallow" and small:
             theta = model.flat(j)
             if lm.check_fits(theta.shape[0], data.x_train.shape[1], theta.shape[1], theta.element_size(), device):
                 state.decrement[:, j] = lm.decrement(theta, data.x_train, data.y_train, dim, widths[j],
@@ -334,8 +336,8 @@ def _adam_stage(model, arch, dim, widths, js, data, config, device, state, tick)
 def _lm_stage(model, j, width, dim, data, n_used, config, device, state, tick) -> None:
     """Levenberg–Marquardt for width j of every seed, on the first ``n_used`` training samples."""
     theta = model.flat(j)
-    if not lm.check_fits(theta.shape[0], n_used, theta.shape[1], theta.element_size(), device):
-        lm.require_fits(theta.shape[0], n_used, theta.shape[1], theta.element_size(), device)
+    # run() already refused a sweep whose largest LM step would not fit; this guards the step itself.
+    lm.require_fits(theta.shape[0], n_used, theta.shape[1], theta.element_size(), device)
     iters = config.lm_iters or DEFAULT_LM_ITERS
     rows = _lm_rows(config, theta.shape[1])
     out = lm.train_lm(theta, data.x_train[:, :n_used], data.y_train[:, :n_used], dim, width, iters, rows=rows,

@@ -60,7 +60,7 @@ class Config:
     samples_per_param: float = 8.0
     """Training samples per parameter when --samples is not given [--samples-per-param]."""
     n_test: int = 5000
-    """Fresh test samples per seed [--test-samples] (relative RMSE to about 2 % at 5000)."""
+    """Fresh test samples per seed [--test-samples] (sd of the RMSE ~ RMSE / sqrt(2n): 1 % at 5000)."""
     steps: int | None = None
     """Adam steps (LBFGS: iterations per model) [--steps]; None: 2000."""
     lm_iters: int | None = None

@@ -34,14 +34,15 @@ SWEEP = """
 name = "faults"
 kernel = "distance"
 [experiment.fixed]
-n_points = 6000
+n_points = 100000
 n_queries = 200
 id_points = 500
 [experiment.grid]
 dims = [20, 60, 120, 240]
 seeds = SEEDS
 """
-# Enough points (~0.2 s each here) that the rounds land mid-run rather than after the end.
+# Enough work per point (~0.16 s each here, 5 s for the 32: with 6,000 points the whole sweep took 0.8 s once
+# glibc stopped returning pages, and every round landed before or after it) that rounds land mid-run.
 N_SEEDS = max(6, 2 * ROUNDS)
 N_POINTS = 4 * N_SEEDS
 SWEEP = SWEEP.replace("SEEDS", str(list(range(N_SEEDS))))

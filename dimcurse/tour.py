@@ -45,7 +45,7 @@ def configs(quick: bool) -> dict:
             "distance": distance.Config(dims=(2, 10, 100, 1000), n_points=2000, n_queries=100, id_points=0, seeds=(0, 1)),
             "real": distance.Config(data="digits", n_points=1000, n_queries=100, id_points=500, seeds=(0,)),
             # Levenberg–Marquardt on 8 samples per parameter (approx's defaults), fewer iterations.
-            "barron": approx.Config(targets=("barron",), dims=(2, 16), widths=(4, 8, 16, 32), lm_iters=40,
+            "barron": approx.Config(targets=("barron",), dims=(2, 16), widths=(4, 8, 16, 32), lm_iters=120,
                                     n_test=1000, seeds=(0, 1), baselines=("random-features",)),
             # width 8 per tree node and width 23 in one hidden layer both have 231 parameters; one trainer for both
             "tree": approx.Config(targets=("product",), dims=(8,), archs=("shallow", "tree"), widths=(8, 23), steps=600,

@@ -15,7 +15,6 @@ No torch import here: the entry point calls this before anything large is alloca
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 
 M_TRIM_THRESHOLD = -1  # mallopt parameter numbers from glibc's <malloc.h>
@@ -34,8 +33,9 @@ def tune() -> bool:
     if os.environ.get("DIMCURSE_MALLOC", "").strip().lower() == "default":
         return _done
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
+        # The running process's own symbols: glibc's mallopt where there is one. (ctypes.util.find_library
+        # would start a subprocess, ldconfig, before the entry point's Ctrl-C handler is in place.)
+        mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):  # not glibc
         return _done
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int

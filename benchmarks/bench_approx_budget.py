@@ -42,7 +42,7 @@ def main() -> None:
     parser.add_argument("--budgets", default="adam:2000,adam:8000,lm:25,lm:50,lm:100,lm:150,lm:300")
     parser.add_argument("--samples", default="2000,auto")
     args = parser.parse_args()
-    print(f"| target | d | trainer | budget | samples | alpha [95 %] | widths used | widest rel RMSE | wall s |")
+    print("| target | d | trainer | budget | samples | alpha [95 %] | widths used | widest rel RMSE | wall s |")
     print("|---|---|---|---|---|---|---|---|---|")
     for dim in (int(d) for d in args.dims.split(",")):
         for samples in args.samples.split(","):

@@ -30,6 +30,8 @@ from typing import Callable
 import numpy as np
 import torch
 
+from dimcurse import memory
+
 ROW_CHUNK_ELEMS = 1 << 22  # elements of one block of samples for losses and gradients (16 MiB in float32)
 GRAM_CHUNK_ELEMS = 1 << 25  # elements of one Jacobian block for JᵀJ (128 MiB in float32): long blocks keep
 # the product near the machine's matmul rate (blocks of 642 rows ran 1.4x slower at P = 2177)
@@ -67,7 +69,7 @@ def _forward(theta, x, dim, width):
 
 def _jacobian(theta, x, dim, width):
     """Outputs (S, n) and the Jacobian (S, n, P) of one block of samples, laid out like ``shallow_unpack``."""
-    _, b1, v, _ = shallow_unpack(theta, dim, width)
+    v = shallow_unpack(theta, dim, width)[2]
     pre, hidden, out = _forward(theta, x, dim, width)
     gate = (pre > 0).to(x.dtype) * v[:, None, :]  # ∂f/∂b_u
     S, n, d = x.shape
@@ -88,11 +90,11 @@ def gradient(theta, x, y, dim, width, chunk: int) -> torch.Tensor:
     """Jᵀr (S, P, float64) by back-propagation, without forming J: the residual r = f - y and the gate
     1(a > 0) v give ∂w1 = xᵀ(gate ⊙ r), ∂b1 = Σ gate ⊙ r, ∂v = relu(a)ᵀ r, ∂c = Σ r."""
     parts = []
+    v = shallow_unpack(theta, dim, width)[2].double()
     for start in range(0, x.shape[1], chunk):
-        _, b1, v, _ = shallow_unpack(theta, dim, width)
         pre, hidden, out = _forward(theta, x[:, start : start + chunk], dim, width)
         resid = (out.double() - y[:, start : start + chunk].double())[:, :, None]
-        gated = (pre > 0).double() * v[:, None, :].double() * resid
+        gated = (pre > 0).double() * v[:, None, :] * resid
         xs = x[:, start : start + chunk].double()
         parts.append(torch.cat([torch.bmm(xs.transpose(1, 2), gated).flatten(1), gated.sum(1),
                                 (hidden.double() * resid).sum(1), resid.sum(1)], 1))
@@ -271,18 +273,13 @@ def _decrement(theta, x, y, dim, width, chunk, loss, dual, rows: slice) -> torch
     return rel
 
 
-def check_fits(n_seeds: int, n_samples: int, params: int, itemsize: int, device, budget: int | None = None) -> bool:
-    """Whether one LM step of this size fits 90 % of the memory available (or ``budget`` bytes)."""
-    from dimcurse import memory
-
+def check_fits(n_seeds: int, n_samples: int, params: int, itemsize: int, device) -> bool:
+    """Whether one LM step of this size fits 90 % of the memory available."""
     need = step_bytes(n_seeds, n_samples, params, itemsize)
-    have = budget if budget is not None else memory.HEADROOM * memory.available_bytes(device)
-    return need <= have
+    return need <= memory.HEADROOM * memory.available_bytes(device)
 
 
 def require_fits(n_seeds: int, n_samples: int, params: int, itemsize: int, device) -> None:
     """Refuse, before allocation, an LM step that would not fit (the option to lower is --widths)."""
-    from dimcurse import memory
-
     need = step_bytes(n_seeds, n_samples, params, itemsize)
     memory.require(need, f"a Levenberg–Marquardt step for {params} parameters", "--widths", device)

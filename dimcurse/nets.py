@@ -359,7 +359,6 @@ def train_adam(model, x, y, steps: int, lr: float, chunk: int | None = None, exp
             param.grad = torch.zeros_like(param)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)  # one kernel per op over all tensors
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(steps, 1), eta_min=lr / 100)
-    n = x.shape[1]
     alive = torch.ones(x.shape[0], len(model.widths), dtype=torch.bool, device=x.device)
     initial, at_80 = None, None
     for step in range(steps):

@@ -346,7 +346,7 @@ def compare_cmd(
         if out != "-":
             stderr.print(f"wrote {out}")
         return
-    render.console().print(render.frame_table(table, f"compare: B = {source_b} against A = {source_a} (means over seeds)"))
+    render.print_grid(render.frame_grid(table, f"compare: B = {source_b} against A = {source_a} (means over seeds)"), render.console())
 
 
 @app.command("tour")

@@ -5,70 +5,109 @@ from __future__ import annotations
 import os
 import platform
 
-import numpy as np
-import torch
+import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from dimcurse.provenance import versions
+from dimcurse import layout
 from dimcurse.results import Result, aggregate, fmt, mean_sd
 
 
-def result_table(result: Result) -> Table:
-    """One row per setting; each shown column as ``mean ± sd``, its theory column right after it."""
+def result_grid(result: Result) -> layout.Grid:
+    """One row per setting; each shown column as ``mean ± sd`` with its theory value under it (cyan).
+
+    Settings and measured values that are the same in every row move to the caption; a
+    theory value that is a large-d limit rather than exact is marked ``≈`` (REFERENCES.md §1).
+    """
     summary = aggregate(result)
-    seeds = summary["n_seeds"].unique()
-    over = f"{seeds[0]} seed(s)" if len(seeds) == 1 else "seeds (n seeds per row)"
-    title = f"dimcurse {result.kernel}: mean ± sd over {over}"
-    if any(theory and summary[theory].notna().any() for _, theory in result.show):
-        title += "; cyan 'theory' = closed form for the column on its left"
-    table = Table(title=title, title_justify="left")
+    seeds = sorted(summary["n_seeds"].unique())
+    over = f"{seeds[0]} seed(s)" if len(seeds) == 1 else f"{seeds[0]}–{seeds[-1]} seeds (n per row)"
     keys = result.group_by + ([] if len(seeds) == 1 else ["n_seeds"])
     show = [(m, t) for m, t in result.show if summary[f"{m}_mean"].notna().any()]  # drop columns that do not apply
-    for name in keys:
-        table.add_column(_header(name), justify="right" if summary[name].dtype.kind in "fiu" else "left", no_wrap=True)
-    for measured, theory in show:
-        table.add_column(_header(measured), justify="right", no_wrap=True)
-        if theory is not None:
-            table.add_column("theory", justify="right", style="cyan", no_wrap=True)
+    headers = [_header(k if k != "n_seeds" else "n") for k in keys] + [_header(m) for m, _ in show]
+    numeric = {i for i, k in enumerate(keys) if summary[k].dtype.kind in "fiu"} | set(range(len(keys), len(headers)))
+    rows = []
     for _, row in summary.iterrows():
-        cells = [fmt(row[name]) for name in keys]
+        cells = [layout.cell(fmt(row[k])) for k in keys]
         for measured, theory in show:
-            cells.append(mean_sd(row[f"{measured}_mean"], row[f"{measured}_sd"]))
-            if theory is not None:
-                cells.append(fmt(row[theory]))
-        table.add_row(*cells)
-    return table
+            value = mean_sd(row[f"{measured}_mean"], row[f"{measured}_sd"])
+            cells.append(layout.cell(value, _theory_text(row, theory, summary)))
+        rows.append(cells)
+    caption = []
+    if any(t and summary[t].notna().any() for _, t in show):
+        limit = any(f"{t}_limit" in summary and summary[f"{t}_limit"].any() for _, t in show if t)
+        caption.append("under a value, in cyan: theory (exact closed form" + ("; ≈ a large-d limit" if limit else "") + ")")
+    if any(result.rows[m].dtype == bool for m, _ in show):
+        caption.append("flags (limited, diverged …): the fraction of seeds")
+    grid = layout.Grid(f"dimcurse {result.kernel}: mean ± sd over {over}", headers, rows, len(keys), numeric, caption)
+    return layout.lift_constants(grid, keep_one=True)
+
+
+def _theory_text(row, theory: str | None, summary: pd.DataFrame) -> str | None:
+    if theory is None or pd.isna(row[theory]):
+        return None
+    limit = f"{theory}_limit" in summary and bool(row[f"{theory}_limit"])
+    return ("≈ " if limit else "") + fmt(row[theory])
 
 
 def _header(column: str) -> str:
-    """Column names with spaces, so rich can wrap a long header instead of cutting it."""
+    """Column names with spaces, so a long header can wrap over lines instead of being cut."""
     return column.replace("_", " ")
 
 
 def console(stderr: bool = False) -> Console:
-    """A console that is wide when writing to a file or pipe (tables are not cut at 80 columns)."""
+    """The terminal's own width; a file or pipe gets $COLUMNS, or 120 (rich's 80 would split tables needlessly)."""
     probe = Console(stderr=stderr)
-    return probe if probe.is_terminal else Console(stderr=stderr, width=220)
+    if probe.is_terminal or os.environ.get("COLUMNS"):
+        return probe
+    return Console(stderr=stderr, width=120)
+
+
+def print_grid(grid: layout.Grid, console: Console) -> None:
+    for part in layout.fit(grid, console.width):
+        console.print(part, highlight=False, crop=False, soft_wrap=False)
 
 
 def print_result(result: Result, console: Console) -> None:
-    console.print(result_table(result))
+    print_grid(result_grid(result), console)
     if result.fits is not None:
-        shown = [c for c in result.fits.columns if c not in ("alpha_theil_sen", "log_c")]  # kept in files
-        console.print(frame_table(result.fits[shown], result.fits_title))
+        if len(result.fits):
+            console.print()
+            print_grid(frame_grid(result.fits, result.fits_title, keys=FIT_KEYS), console)
     for note in result.notes:
-        console.print(f"note: {note}")
+        console.print(f"note: {note}", highlight=False)
 
 
-def frame_table(frame, title: str) -> Table:
-    """Any small DataFrame as a rich table (numbers to 4 significant digits)."""
-    table = Table(title=title, title_justify="left")
-    for name in frame.columns:
-        table.add_column(_header(name), justify="right" if frame[name].dtype.kind in "fiu" else "left")
+FIT_KEYS = ("target", "dim", "arch")
+HIDDEN = ("alpha_theil_sen", "log_c")  # kept in files, not on screen
+
+
+def frame_grid(frame: pd.DataFrame, title: str, keys: tuple[str, ...] = ()) -> layout.Grid:
+    """Any small DataFrame as a grid: ``x``, ``x_lo``, ``x_hi`` become one ``x [lo, hi]`` column,
+    numbers take 4 significant digits, long text becomes footnotes, constant columns the caption."""
+    columns = [c for c in frame.columns if c not in HIDDEN and not _is_bound(c, frame)]
+    keys = [c for c in keys if c in columns]
+    columns = keys + [c for c in columns if c not in keys]
+    rows = []
     for _, row in frame.iterrows():
-        table.add_row(*[fmt(row[name]) for name in frame.columns])
-    return table
+        cells = []
+        for name in columns:
+            text = fmt(row[name])
+            if f"{name}_lo" in frame and f"{name}_hi" in frame and text:
+                text += f" [{fmt(row[f'{name}_lo'], 3)}, {fmt(row[f'{name}_hi'], 3)}]"
+            cells.append(layout.cell(text))
+        rows.append(cells)
+    numeric = {j for j, c in enumerate(columns) if frame[c].dtype.kind in "fiu"}
+    headers = [_header(c) + (" [95%]" if f"{c}_lo" in frame else "") for c in columns]
+    grid = layout.Grid(title, headers, rows, len(keys), numeric)
+    return layout.footnote_long_text(layout.lift_constants(grid, keep_one=True))
+
+
+def _is_bound(column: str, frame: pd.DataFrame) -> bool:
+    for suffix in ("_lo", "_hi"):
+        if column.endswith(suffix) and column[: -len(suffix)] in frame:
+            return True
+    return False
 
 
 def points_table(points, statuses: dict, store: str) -> Table:
@@ -107,6 +146,10 @@ def targets_table() -> Table:
 
 def info_table() -> Table:
     """Versions, devices and threads: what ``dimcurse info`` prints."""
+    import torch
+
+    from dimcurse.provenance import versions
+
     table = Table(title="dimcurse info", show_header=False, title_justify="left")
     table.add_column("what")
     table.add_column("value")
@@ -121,6 +164,8 @@ def info_table() -> Table:
 
 
 def _devices() -> list[str]:
+    import torch
+
     devices = ["cpu"]
     if torch.cuda.is_available():
         devices += [f"cuda:{i} ({torch.cuda.get_device_name(i)})" for i in range(torch.cuda.device_count())]
@@ -128,6 +173,8 @@ def _devices() -> list[str]:
 
 
 def _blas_name() -> str:
+    import numpy as np
+
     try:
         config = np.show_config(mode="dicts")
         return config["Build Dependencies"]["blas"]["name"]

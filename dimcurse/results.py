@@ -63,6 +63,8 @@ def aggregate(result: Result) -> pd.DataFrame:
         out[f"{measured}_sd"] = values.std(ddof=1) if measured not in flags else float("nan")
         if theory is not None:
             out[theory] = groups[theory].first()
+            if f"{theory}_limit" in rows:  # the theory value is a limit, not exact (distance's lp cv)
+                out[f"{theory}_limit"] = groups[f"{theory}_limit"].any()
     return out.reset_index()
 
 
@@ -77,8 +79,8 @@ def fmt(value: float, digits: int = 4) -> str:
 
 def mean_sd(mean: float, sd: float) -> str:
     """``1.234 ± 0.05``; just the mean when there is no spread (one seed)."""
-    if isinstance(sd, float) and math.isnan(sd):
-        return fmt(mean)
+    if isinstance(sd, float) and (math.isnan(sd) or sd == 0.0):
+        return fmt(mean)  # one seed, or a value every seed shares (a parameter count)
     return f"{fmt(mean)} ± {fmt(sd, 2)}"
 
 

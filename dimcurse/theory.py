@@ -7,6 +7,7 @@ metric, so a table shows an empty theory cell rather than a guess.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 from dimcurse.data import Distribution
 from dimcurse.neighbours import Metric
@@ -73,6 +74,7 @@ def mean_distance(dist: Distribution, metric: Metric, dim: int) -> float | None:
 
     - gaussian (or subspace:K), l2: 2 Gamma((k+1)/2) / Gamma(k/2).
     - sphere, l2 (d >= 2): 2 B(a + 1/2, a) / B(a, a), a = (d-1)/2.
+    - uniform, l2: a one-dimensional quadrature (``uniform_l2_mean``).
     - uniform, linf: P(D <= t) = (2t - t^2)^d, so E D = 1 - (sqrt(pi)/2) Gamma(d+1) / Gamma(d+3/2).
     - cosine on gaussian/sphere/subspace: E[1 - cos] = 1.
     """
@@ -81,6 +83,8 @@ def mean_distance(dist: Distribution, metric: Metric, dim: int) -> float | None:
             return _gaussian_chi_mean(dist.intrinsic_dim(dim) if dist.kind == "subspace" else dim)
         if dist.kind == "sphere" and dim >= 2:
             return _sphere_chord_mean(dim)
+    if metric.kind == "l2" and dist.kind == "uniform":
+        return uniform_l2_mean(dim)
     if metric.kind == "linf" and dist.kind == "uniform":
         return 1.0 - math.sqrt(math.pi) / 2.0 * math.exp(math.lgamma(dim + 1.0) - math.lgamma(dim + 1.5))
     if metric.kind == "cosine" and dist.kind in ("gaussian", "sphere", "subspace"):
@@ -89,13 +93,13 @@ def mean_distance(dist: Distribution, metric: Metric, dim: int) -> float | None:
 
 
 def distance_cv(dist: Distribution, metric: Metric, dim: int) -> float | None:
-    """sd(D) / E(D) over random pairs.
+    """sd(D) / E(D) over random pairs: exact where ``cv_is_limit`` is False, else the large-d limit.
 
-    Exact for l2 on gaussian/subspace (E D^2 = 2k) and on the sphere (E D^2 = 2), and for
-    cosine on gaussian/sphere/subspace (sd 1/sqrt(d)). Otherwise, for i.i.d. coordinates
-    under lp, the large-d limit of Francois, Wertz & Verleysen 2007:
-    sd/mean -> (1/p) (sigma_p / mu_p) / sqrt(d), sigma_p^2 = mu_2p - mu_p^2 per coordinate
-    (uniform: 0.8292, 0.7071, 0.5916 for p = 0.5, 1, 2, divided by sqrt(d)).
+    Exact for l2 on uniform (quadrature for E D, E D^2 = d/6), gaussian/subspace (E D^2 = 2k)
+    and the sphere (E D^2 = 2); for cosine on gaussian/sphere/subspace (sd 1/sqrt(d)); and for
+    l1 on i.i.d. coordinates, where D is a sum of d i.i.d. terms. For lp with p != 1, 2 it is
+    the limit of Francois, Wertz & Verleysen 2007 (``francois_limit``), which is not exact at
+    any finite d (REFERENCES.md section 1).
     """
     mean = mean_distance(dist, metric, dim)
     if metric.kind == "l2" and mean is not None:
@@ -103,8 +107,56 @@ def distance_cv(dist: Distribution, metric: Metric, dim: int) -> float | None:
         return math.sqrt(max(second - mean * mean, 0.0)) / mean
     if metric.kind == "cosine" and mean is not None:
         return math.sqrt(power_moments(dist, metric, dim)[1])
-    if metric.kind in ("l1", "l2", "lp") and dist.kind in ("uniform", "gaussian"):
-        p = metric.power
-        mu_p, mu_2p = coordinate_moment(dist.kind, p), coordinate_moment(dist.kind, 2 * p)
-        return math.sqrt(mu_2p - mu_p**2) / (p * mu_p) / math.sqrt(dim)
+    if metric.kind in ("l1", "lp") and dist.kind in ("uniform", "gaussian"):
+        return francois_limit(dist, metric, dim)
     return None
+
+
+def cv_is_limit(dist: Distribution, metric: Metric, dim: int) -> bool:
+    """True where ``distance_cv`` gives the large-d limit rather than the exact value."""
+    return metric.kind == "lp" and distance_cv(dist, metric, dim) is not None
+
+
+def francois_limit(dist: Distribution, metric: Metric, dim: int) -> float:
+    """The large-d limit of sd/mean for i.i.d. coordinates under lp (Francois et al. 2007):
+    sd/mean -> (1/p) (sigma_p / mu_p) / sqrt(d), sigma_p^2 = mu_2p - mu_p^2 per coordinate
+    (uniform: 0.8292, 0.7071, 0.5916 for p = 0.5, 1, 2, divided by sqrt(d)). Exact for p = 1."""
+    p = metric.power if metric.kind != "l2" else 2.0
+    mu_p, mu_2p = coordinate_moment(dist.kind, p), coordinate_moment(dist.kind, 2 * p)
+    return math.sqrt(mu_2p - mu_p**2) / (p * mu_p) / math.sqrt(dim)
+
+
+# Quadrature in u = log t for the uniform-cube L2 mean: the integrand falls like e^(-|u|/2)
+# at both ends, so a trapezoid rule with step 1/64 converges geometrically; the two tails
+# beyond the nodes are added in closed form (below: 1 - phi^d ~ d t / 6; above: phi^d ~ 0).
+_STEP, _SPAN = 1.0 / 64.0, 40.0
+
+
+def _one_minus_phi(t: float) -> float:
+    """1 - E exp(-t (x - y)^2) for x, y ~ U[0, 1]: a series for small t (the closed form
+    sqrt(pi/t) erf(sqrt t) - (1 - e^-t)/t cancels there), with E (x-y)^2k = 2/((2k+1)(2k+2))."""
+    if t < 1.0:
+        total, term = 0.0, 1.0
+        for k in range(1, 40):
+            term *= -t / k
+            total -= term * 2.0 / ((2 * k + 1) * (2 * k + 2))
+        return total
+    return 1.0 - (math.sqrt(math.pi / t) * math.erf(math.sqrt(t)) + math.expm1(-t) / t)
+
+
+@lru_cache(maxsize=256)
+def uniform_l2_mean(dim: int) -> float:
+    """E|x - y| for x, y ~ U[0,1]^d, exactly (REFERENCES.md section 1, exact moments):
+    E sqrt(S) = (1 / (2 sqrt(pi))) int_0^inf (1 - phi(t)^d) t^(-3/2) dt, phi as in _one_minus_phi.
+    d = 2 gives (2 + sqrt 2 + 5 asinh 1) / 15 = 0.5214054 (to 1e-15 relative)."""
+    centre = -math.log(dim)  # where phi^d turns over (t ~ 6/d)
+    lo, hi = centre - _SPAN, centre + _SPAN
+    terms = []
+    for i in range(int(round((hi - lo) / _STEP)) + 1):
+        t = math.exp(lo + i * _STEP)
+        one_minus = min(_one_minus_phi(t), 1.0)
+        gone = -math.expm1(dim * math.log1p(-one_minus)) if one_minus < 1.0 else 1.0  # 1 - phi^d
+        weight = 0.5 if i in (0, round((hi - lo) / _STEP)) else 1.0
+        terms.append(weight * gone * t**-0.5 * _STEP)
+    tails = dim / 3.0 * math.exp(lo / 2) + 2.0 * math.exp(-hi / 2)  # int_0^a (d/6) t^-1/2, int_b^inf t^-3/2
+    return (math.fsum(terms) + tails) / (2.0 * math.sqrt(math.pi))

@@ -52,7 +52,7 @@ def test_provenance_is_embedded_in_json_markdown_and_parquet(tmp_path, result):
     for name in ("a.json", "a.md", "a.parquet"):
         results.write_result(result, str(tmp_path / name))
     assert json.loads((tmp_path / "a.json").read_text())["provenance"]["kernel"] == "distance"
-    assert '"kernel_version": 1' in (tmp_path / "a.md").read_text()
+    assert f'"kernel_version": {distance.VERSION}' in (tmp_path / "a.md").read_text()
     import pyarrow.parquet as pq
 
     meta = pq.read_schema(tmp_path / "a.parquet").metadata[b"dimcurse"]

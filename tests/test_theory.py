@@ -45,7 +45,30 @@ def test_francois_constants():
     uniform = parse_distribution("uniform")
     for p, constant in [(0.5, 0.8292), (1.0, 0.7071), (2.0, 0.5916)]:
         metric = parse_metric(f"lp:{p}")
-        assert math.sqrt(100) * theory.distance_cv(uniform, metric, 100) == pytest.approx(constant, abs=1e-4)
+        assert math.sqrt(100) * theory.francois_limit(uniform, metric, 100) == pytest.approx(constant, abs=1e-4)
+    # Only lp (p != 1, 2) is left on the limit; l1 is exact at every d, l2 has the quadrature.
+    assert theory.cv_is_limit(uniform, parse_metric("lp:0.5"), 10)
+    assert not theory.cv_is_limit(uniform, parse_metric("l1"), 10)
+    assert not theory.cv_is_limit(uniform, parse_metric("l2"), 10)
+
+
+def test_exact_uniform_l2_cv_at_small_d():
+    """REFERENCES.md section 1: E D = (2 + sqrt 2 + 5 asinh 1)/15 at d = 2; cv 0.4755 (d = 2), 0.1935 (d = 10),
+    where the Francois limit is 12 % and 3.3 % low."""
+    uniform, l2 = parse_distribution("uniform"), parse_metric("l2")
+    assert theory.mean_distance(uniform, l2, 2) == pytest.approx((2 + math.sqrt(2) + 5 * math.asinh(1)) / 15, rel=1e-12)
+    assert theory.mean_distance(uniform, l2, 1) == pytest.approx(1 / 3, rel=1e-12)
+    assert theory.distance_cv(uniform, l2, 2) == pytest.approx(0.4755, abs=5e-5)
+    assert theory.distance_cv(uniform, l2, 10) == pytest.approx(0.1935, abs=5e-5)
+    assert theory.francois_limit(uniform, l2, 2) == pytest.approx(0.4183, abs=5e-5)
+    # Against Monte Carlo at d = 3 (100,000 pairs: the cv's standard error is about 0.2 %).
+    rng = np.random.default_rng(5)
+    x, y = _pairs("uniform", 3, rng)
+    dist = np.linalg.norm(x - y, axis=1)
+    assert dist.std() / dist.mean() == pytest.approx(theory.distance_cv(uniform, l2, 3), rel=0.01)
+    # Large d approaches the limit from above, without the quadrature losing digits.
+    for dim in (10**4, 10**6):
+        assert theory.distance_cv(uniform, l2, dim) == pytest.approx(theory.francois_limit(uniform, l2, dim), rel=1e-3)
 
 
 def test_exact_means_against_monte_carlo():
@@ -65,6 +88,6 @@ def test_exact_means_against_monte_carlo():
 
 
 def test_no_guess_where_no_closed_form():
-    assert theory.mean_distance(parse_distribution("uniform"), parse_metric("l2"), 10) is None
+    assert theory.mean_distance(parse_distribution("uniform"), parse_metric("l1"), 10) is None
     assert theory.power_moments(parse_distribution("uniform"), parse_metric("linf"), 10) is None
     assert theory.distance_cv(parse_distribution("torus:2"), parse_metric("l1"), 10) is None

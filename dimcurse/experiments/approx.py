@@ -451,9 +451,18 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     prov = provenance(KERNEL, VERSION, config, device)
     prov["elapsed_s"] = round(time.perf_counter() - started, 3)
     result = Result(KERNEL, table, prov, GROUP_BY, SHOW, _notes(table, config))
-    result.fits = fit_table(table, config)
-    result.fits_title = "exponent fits: rel_rmse ~ params^(-alpha), 95 % interval from resampling seeds"
+    n_widths = table.groupby(["target", "dim", "arch"]).width.nunique().max()
+    if n_widths >= MIN_FIT_WIDTHS:
+        result.fits = fit_table(table, config)
+        result.fits_title = FITS_TITLE
+    else:
+        result.notes.append(f"no exponent: a fit needs at least {MIN_FIT_WIDTHS} widths and this run has "
+                            f"{n_widths} (give --widths, e.g. 8,16,32,64).")
     return result
+
+
+MIN_FIT_WIDTHS = 3  # a slope from two points has no interval, and no check of the power law
+FITS_TITLE = "exponent fits: rel_rmse ~ params^(-alpha), 95 % interval from resampling seeds"
 
 
 # Diagnostics (REFERENCES §2: leave limited points out of the fit, and say so).

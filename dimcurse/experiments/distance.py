@@ -29,7 +29,7 @@ from dimcurse.results import Result
 from dimcurse.runtime import numpy_rng, resolve_dtype
 
 KERNEL = "distance"
-VERSION = 1
+VERSION = 2  # 2: exact uniform-L2 mean and cv (quadrature); theory_dist_cv_limit marks the lp limit
 
 
 @dataclass(frozen=True)
@@ -206,6 +206,7 @@ def _theory_columns(dist: Distribution | None, metric: Metric, dim: int) -> dict
     return {
         "theory_mean_dist": value(theory.mean_distance(dist, metric, dim) if dist else None),
         "theory_dist_cv": value(theory.distance_cv(dist, metric, dim) if dist else None),
+        "theory_dist_cv_limit": bool(dist and theory.cv_is_limit(dist, metric, dim)),
         "theory_mean_pow_dist": moments[0] if moments else nan,
         "theory_var_pow_dist": moments[1] if moments else nan,
     }
@@ -316,13 +317,13 @@ COLUMNS = [
     "dim", "dist", "metric", "seed", "n_points", "n_queries",
     "nn_dist", "far_dist", "mean_dist", "relative_contrast", "contrast_he", "dist_cv",
     "mean_pow_dist", "var_pow_dist",
-    "theory_mean_dist", "theory_dist_cv", "theory_mean_pow_dist", "theory_var_pow_dist",
+    "theory_mean_dist", "theory_dist_cv", "theory_dist_cv_limit", "theory_mean_pow_dist", "theory_var_pow_dist",
     "twonn_id", "mle_id", "hubness", "id_points", "theory_id", "k",
     "exact_fallbacks", "device", "dtype", "kernel_version",
 ]
 GROUP_BY = ["dist", "dim", "metric"]
 SHOW = [
-    ("nn_dist", None),
+    ("nn_dist", None), ("mean_dist", "theory_mean_dist"),
     ("relative_contrast", None), ("contrast_he", None), ("dist_cv", "theory_dist_cv"),
     ("mean_pow_dist", "theory_mean_pow_dist"), ("twonn_id", "theory_id"), ("mle_id", None), ("hubness", None),
 ]

@@ -1,0 +1,171 @@
+"""Tables that fit the terminal they are printed in, with no value cut.
+
+A ``Grid`` is a table of already-formatted cells. ``fit`` lays it out for a width:
+settings that are constant over the rows go to the caption, long text becomes numbered
+footnotes, and a table still too wide splits into stacked panels (the key columns repeated
+in each), or, when not even one measured column fits beside the keys, turns vertical (one
+small name/value table per row). Cells are never wrapped or truncated: rich is told
+``no_wrap`` and every column is given its natural width.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass, field
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+FOOTNOTE_AT = 28  # a text cell longer than this many characters becomes a footnote
+
+
+@dataclass
+class Cell:
+    """One cell: its lines (a theory value goes on a second line) and a style per line."""
+
+    lines: list[str]
+    styles: list[str | None] = field(default_factory=list)
+
+    @property
+    def width(self) -> int:
+        return max((len(line) for line in self.lines), default=0)
+
+    def text(self) -> Text:
+        out = Text()
+        for i, line in enumerate(self.lines):
+            style = self.styles[i] if i < len(self.styles) else None
+            out.append(("\n" if i else "") + line, style=style or "")
+        return out
+
+
+@dataclass
+class Grid:
+    """Formatted cells, the key (setting) columns first; ``numeric`` columns are right-aligned."""
+
+    title: str
+    headers: list[str]
+    rows: list[list[Cell]]
+    n_keys: int = 0
+    numeric: set[int] = field(default_factory=set)
+    caption: list[str] = field(default_factory=list)
+    footnotes: list[str] = field(default_factory=list)
+
+
+def cell(value: str, theory: str | None = None) -> Cell:
+    if theory:
+        return Cell([value, theory], [None, "cyan"])
+    return Cell([value])
+
+
+def lift_constants(grid: Grid, keep_one: bool = False) -> Grid:
+    """Columns with one value in every row (and more than one row) move to the caption as ``name = value``."""
+    if len(grid.rows) < 2:
+        return grid
+    constant = [j for j in range(len(grid.headers))
+                if len({tuple(row[j].lines) for row in grid.rows}) == 1 and len(grid.rows[0][j].lines) == 1]
+    if keep_one and len(constant) == len(grid.headers):
+        constant = constant[1:]
+    if not constant:
+        return grid
+    said = [f"{grid.headers[j]} = {grid.rows[0][j].lines[0]}" for j in constant if grid.rows[0][j].lines[0]]
+    keep = [j for j in range(len(grid.headers)) if j not in constant]
+    return Grid(grid.title, [grid.headers[j] for j in keep], [[row[j] for j in keep] for row in grid.rows],
+                n_keys=sum(1 for j in keep if j < grid.n_keys), numeric={keep.index(j) for j in grid.numeric if j in keep},
+                caption=grid.caption + ([", ".join(said)] if said else []), footnotes=list(grid.footnotes))
+
+
+def footnote_long_text(grid: Grid) -> Grid:
+    """Text longer than FOOTNOTE_AT becomes ``[n]`` in the cell and ``[n] text`` below; one number per distinct text."""
+    notes = list(grid.footnotes)
+    rows = []
+    for row in grid.rows:
+        new = []
+        for c in row:
+            if len(c.lines) == 1 and len(c.lines[0]) > FOOTNOTE_AT:
+                if c.lines[0] not in notes:
+                    notes.append(c.lines[0])
+                c = Cell([f"[{notes.index(c.lines[0]) + 1}]"])
+            new.append(c)
+        rows.append(new)
+    return Grid(grid.title, grid.headers, rows, grid.n_keys, grid.numeric, grid.caption, notes)
+
+
+def _widths(grid: Grid) -> list[int]:
+    """Each column's natural width: its widest cell, or its header's longest word."""
+    out = []
+    for j, header in enumerate(grid.headers):
+        words = max((len(w) for w in header.split()), default=1)
+        out.append(max([words] + [row[j].width for row in grid.rows]))
+    return out
+
+
+def table_width(widths: list[int]) -> int:
+    """What rich draws for these column widths: one space of padding each side and a rule between."""
+    return sum(widths) + 3 * len(widths) + 1
+
+
+def fit(grid: Grid, width: int) -> list:
+    """Renderables for a console of ``width`` columns: caption lines, one or more tables, footnotes."""
+    widths = _widths(grid)
+    keys = list(range(grid.n_keys))
+    panels = _panels(widths, keys, list(range(grid.n_keys, len(grid.headers))), width)
+    parts: list = [Text(grid.title, style="italic")]
+    parts += [Text(line) for line in grid.caption]
+    if panels is None:
+        parts += _vertical(grid, widths, width)
+    else:
+        for i, columns in enumerate(panels):
+            label = f" (part {i + 1} of {len(panels)})" if len(panels) > 1 else ""
+            parts.append(_table(grid, keys + columns, widths, label))
+    parts += [Text(f"[{i + 1}] {note}") for i, note in enumerate(grid.footnotes)]
+    return parts
+
+
+def _panels(widths: list[int], keys: list[int], rest: list[int], width: int) -> list[list[int]] | None:
+    """Measured columns packed greedily into panels that fit beside the keys; None if one does not."""
+    panels: list[list[int]] = []
+    current: list[int] = []
+    for j in rest:
+        if table_width([widths[k] for k in keys + current + [j]]) <= width:
+            current.append(j)
+            continue
+        if not current:
+            return None
+        panels.append(current)
+        current = [j]
+        if table_width([widths[k] for k in keys + current]) > width:
+            return None
+    if current or not panels:
+        panels.append(current)
+    return panels
+
+
+def _table(grid: Grid, columns: list[int], widths: list[int], label: str) -> Table:
+    table = Table(title=label.strip() or None, title_justify="left", show_edge=True)
+    for j in columns:
+        header = "\n".join(textwrap.wrap(grid.headers[j], widths[j], break_long_words=False)) or grid.headers[j]
+        table.add_column(header, justify="right" if j in grid.numeric else "left", no_wrap=True,
+                         min_width=widths[j], max_width=widths[j])
+    for row in grid.rows:
+        table.add_row(*[row[j].text() for j in columns])
+    return table
+
+
+def _vertical(grid: Grid, widths: list[int], width: int) -> list:
+    """One name/value table per row, titled by its key values: for terminals narrower than keys + one column."""
+    out = []
+    name_width = max(len(h) for h in grid.headers)
+    for row in grid.rows:
+        title = ", ".join(f"{grid.headers[k]} = {row[k].lines[0]}" for k in range(grid.n_keys)) or None
+        table = Table(title=title, title_justify="left", show_header=False)
+        table.add_column("name", no_wrap=True, min_width=min(name_width, max(width // 3, 8)))
+        table.add_column("value", no_wrap=width >= table_width([name_width, max(widths)]))
+        for j in range(grid.n_keys, len(grid.headers)):
+            table.add_row(grid.headers[j], row[j].text())
+        out.append(table)
+    return out
+
+
+def render_group(parts: list) -> Group:
+    return Group(*parts)

@@ -187,7 +187,7 @@ def approx_cmd(
 ):
     """Approximation error against width: shallow, deep and tree networks against the curse."""
     if list_targets:
-        render.console().print(render.targets_table())
+        render.print_grid(render.targets_table(), render.console())
         return
     if width is not None and widths is not None:
         raise DimcurseError("give --width or --widths, not both", "--width")
@@ -277,7 +277,7 @@ def batch_cmd(
     points = load_sweep(sweep_file)
     folder = store or f"{Path(sweep_file).stem}.store"
     if dry_run:
-        render.console().print(render.points_table(points, batch.status(points, folder), folder))
+        render.print_grid(render.points_table(points, batch.status(points, folder), folder), render.console())
         return
     with _batch_progress(quiet, len(points)) as update:
         outcome = batch.run_batch(points, folder, executor, device, workers, scheduler, force, retries, update)

@@ -3,8 +3,8 @@
 A ``Grid`` is a table of already-formatted cells. ``fit`` lays it out for a width:
 settings that are constant over the rows go to the caption, long text becomes numbered
 footnotes, and a table still too wide splits into stacked panels (the key columns repeated
-in each), or, when not even one measured column fits beside the keys, turns vertical (one
-small name/value table per row). Cells are never wrapped or truncated: rich is told
+in each), or, when not even one measured column fits beside the keys, turns vertical (a block of
+name and value lines per row). Cells are never wrapped or truncated: rich is told
 ``no_wrap`` and every column is given its natural width.
 """
 
@@ -75,14 +75,15 @@ def lift_constants(grid: Grid, keep_one: bool = False) -> Grid:
                 caption=grid.caption + ([", ".join(said)] if said else []), footnotes=list(grid.footnotes))
 
 
-def footnote_long_text(grid: Grid) -> Grid:
-    """Text longer than FOOTNOTE_AT becomes ``[n]`` in the cell and ``[n] text`` below; one number per distinct text."""
+def footnote_long_text(grid: Grid, columns: set[int] | None = None) -> Grid:
+    """Text longer than FOOTNOTE_AT (in ``columns``, default all) becomes ``[n]`` in the cell and
+    ``[n] text`` below; one number per distinct text."""
     notes = list(grid.footnotes)
     rows = []
     for row in grid.rows:
         new = []
-        for c in row:
-            if len(c.lines) == 1 and len(c.lines[0]) > FOOTNOTE_AT:
+        for j, c in enumerate(row):
+            if (columns is None or j in columns) and len(c.lines) == 1 and len(c.lines[0]) > FOOTNOTE_AT:
                 if c.lines[0] not in notes:
                     notes.append(c.lines[0])
                 c = Cell([f"[{notes.index(c.lines[0]) + 1}]"])
@@ -153,17 +154,16 @@ def _table(grid: Grid, columns: list[int], widths: list[int], label: str) -> Tab
 
 
 def _vertical(grid: Grid, widths: list[int], width: int) -> list:
-    """One name/value table per row, titled by its key values: for terminals narrower than keys + one column."""
+    """Each row as a block of ``name`` / indented value lines, under its key values: for
+    terminals narrower than the keys and one measured column."""
     out = []
-    name_width = max(len(h) for h in grid.headers)
     for row in grid.rows:
-        title = ", ".join(f"{grid.headers[k]} = {row[k].lines[0]}" for k in range(grid.n_keys)) or None
-        table = Table(title=title, title_justify="left", show_header=False)
-        table.add_column("name", no_wrap=True, min_width=min(name_width, max(width // 3, 8)))
-        table.add_column("value", no_wrap=width >= table_width([name_width, max(widths)]))
+        title = ", ".join(f"{grid.headers[k]} = {row[k].lines[0]}" for k in range(grid.n_keys))
+        out.append(Text(title or "-", style="bold"))
         for j in range(grid.n_keys, len(grid.headers)):
-            table.add_row(grid.headers[j], row[j].text())
-        out.append(table)
+            out.append(Text("  " + grid.headers[j]))
+            for i, line in enumerate(row[j].lines):
+                out.append(Text("    " + line, style=(row[j].styles[i] if i < len(row[j].styles) else None) or ""))
     return out
 
 

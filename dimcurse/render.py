@@ -110,17 +110,14 @@ def _is_bound(column: str, frame: pd.DataFrame) -> bool:
     return False
 
 
-def points_table(points, statuses: dict, store: str) -> Table:
+def points_table(points, statuses: dict, store: str) -> layout.Grid:
     """What ``dimcurse batch --dry-run`` prints: every point, its key and whether the store has it."""
     counts = {s: sum(1 for v in statuses.values() if v == s) for s in ("done", "failed", "pending")}
     title = f"{len(points)} points, store {store}: {counts['done']} done, {counts['failed']} failed, {counts['pending']} to run"
-    table = Table(title=title, title_justify="left")
-    for name in ("experiment", "kernel", "point", "key", "status"):
-        table.add_column(name)
-    for point in points:
-        grid = ", ".join(f"{k}={v}" for k, v in point.axes) or "(fixed)"
-        table.add_row(point.experiment, point.kernel, grid, point.key, statuses[point.key])
-    return table
+    rows = [[layout.cell(p.experiment), layout.cell(p.kernel),
+             layout.cell(", ".join(f"{k}={v}" for k, v in p.axes) or "(fixed)"), layout.cell(p.key),
+             layout.cell(statuses[p.key])] for p in points]
+    return layout.lift_constants(layout.Grid(title, ["experiment", "kernel", "point", "key", "status"], rows, n_keys=1))
 
 
 def batch_summary(report, store: str) -> str:
@@ -131,17 +128,17 @@ def batch_summary(report, store: str) -> str:
     return "\n".join(lines)
 
 
-def targets_table() -> Table:
-    """What ``dimcurse approx --list-targets`` prints."""
+def targets_table() -> layout.Grid:
+    """What ``dimcurse approx --list-targets`` prints (sources as footnotes)."""
     from dimcurse.targets import TARGETS
 
-    table = Table(title="dimcurse approx targets", title_justify="left")
-    for name in ("name", "d", "domain", "formula", "source"):
-        table.add_column(name)
+    rows = []
     for t in TARGETS.values():
-        dim = str(t.fixed_dim) if t.fixed_dim else "any" + (" (2^m for tree)" if t.tree else "")
-        table.add_row(t.name, dim, f"[{t.low:.3g}, {t.high:.3g}]^d", t.formula, t.source)
-    return table
+        dim = str(t.fixed_dim) if t.fixed_dim else "any" + (" (2^m, tree)" if t.tree else "")
+        rows.append([layout.cell(t.name), layout.cell(dim), layout.cell(f"[{t.low:.3g}, {t.high:.3g}]^d"),
+                     layout.cell(t.formula), layout.cell(t.source)])
+    grid = layout.Grid("dimcurse approx targets", ["name", "d", "domain", "formula", "source"], rows, n_keys=1)
+    return layout.footnote_long_text(grid, columns={4})
 
 
 def info_table() -> Table:

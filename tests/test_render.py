@@ -1,0 +1,112 @@
+"""Tables stay whole in 80, 100 and 120 column terminals: no value cut, no line too long."""
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+from rich.console import Console
+
+from dimcurse import layout, render
+from dimcurse.experiments import distance
+from dimcurse.results import Result, aggregate, fmt, mean_sd
+
+WIDTHS = (80, 100, 120)
+
+
+def _printed(result_or_grid, width: int) -> str:
+    buffer = io.StringIO()
+    con = Console(file=buffer, width=width, color_system=None)
+    if isinstance(result_or_grid, Result):
+        render.print_result(result_or_grid, con)
+    else:
+        render.print_grid(result_or_grid, con)
+    return buffer.getvalue()
+
+
+def _expected_cells(result: Result) -> list[str]:
+    """Every value of the aggregated table, as the table formats it."""
+    summary = aggregate(result)
+    values = []
+    for _, row in summary.iterrows():
+        for measured, theory in result.show:
+            if summary[f"{measured}_mean"].notna().any():
+                values.append(mean_sd(row[f"{measured}_mean"], row[f"{measured}_sd"]))
+            if theory and not pd.isna(row[theory]):
+                values.append(fmt(row[theory]))
+        values += [fmt(row[k]) for k in result.group_by]
+    return [v for v in values if v]
+
+
+@pytest.fixture(scope="module")
+def distance_result():
+    config = distance.Config(dims=(2, 10, 100), dists=("uniform", "gaussian"), metrics=("l2", "lp:0.5"),
+                             n_points=400, n_queries=40, seeds=(0, 1), id_points=200)
+    return distance.run(config)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_distance_table_whole_at_every_width(distance_result, width):
+    out = _printed(distance_result, width)
+    assert max(len(line) for line in out.splitlines()) <= width
+    for value in _expected_cells(distance_result):
+        assert value in out, f"{value!r} cut at {width} columns"
+    # the lp:0.5 cv theory is the Francois limit: marked, and the caption says what the mark means
+    assert "≈ " in out and "≈ a large-d limit" in out
+
+
+def test_constant_settings_move_to_the_caption(distance_result):
+    one_metric = Result("distance", distance_result.rows[distance_result.rows.metric == "l2"],
+                        {}, distance.GROUP_BY, distance.SHOW)
+    out = _printed(one_metric, 120)
+    assert "metric = l2" in out.splitlines()[2] or any(line.startswith("metric = l2") for line in out.splitlines())
+    assert "┃ metric" not in out
+
+
+def test_wide_table_stacks_into_panels_and_narrow_turns_vertical():
+    headers = ["key"] + [f"measured column {i}" for i in range(8)]
+    rows = [[layout.cell(f"k{r}")] + [layout.cell(f"{r}.{i}23456 ± 0.0{i}1") for i in range(8)] for r in range(3)]
+    grid = layout.Grid("wide", headers, rows, n_keys=1, numeric=set(range(1, 9)))
+    wide = _printed(grid, 80)
+    assert "(part 1 of" in wide and max(len(line) for line in wide.splitlines()) <= 80
+    narrow = _printed(grid, 24)
+    assert "key = k2" in narrow and "(part" not in narrow
+    for r in range(3):
+        for i in range(8):
+            assert f"{r}.{i}23456 ± 0.0{i}1" in wide
+            assert f"{r}.{i}23456 ± 0.0{i}1" in narrow
+
+
+def test_long_text_becomes_numbered_footnotes():
+    frame = pd.DataFrame({"target": ["a", "b"], "alpha": [0.5, 0.7], "alpha_lo": [0.4, 0.6], "alpha_hi": [0.6, 0.8],
+                          "theory_source": ["Barron 1993: RMSE ~ width^-1/2 for any d"] * 2,
+                          "caveat": ["", "pre-asymptotic: alpha over the wider half differs"]})
+    out = _printed(render.frame_grid(frame, "fits", keys=("target",)), 80)
+    assert "0.5 [0.4, 0.6]" in out and "0.7 [0.6, 0.8]" in out
+    # constant over the rows: said once, in the caption; other long text is a numbered footnote
+    assert out.count("theory source = Barron 1993: RMSE ~ width^-1/2 for any d") == 1
+    assert "[1] pre-asymptotic: alpha over the wider half differs" in out and "│ [1]" in out
+
+
+def test_approx_fit_table_fits_80_columns():
+    from dimcurse.experiments import approx
+
+    rows = []
+    rng = np.random.default_rng(0)
+    for target in ("barron", "teacher"):
+        for width, params in ((4, 25), (8, 49), (16, 97), (32, 193)):
+            for seed in (0, 1):
+                err = params ** -0.5 * (1 + 0.1 * rng.standard_normal())
+                rows.append({c: 0 for c in approx.COLUMNS} | {
+                    "target": target, "dim": 8, "arch": "shallow", "width": width, "seed": seed, "params": params,
+                    "rel_rmse": err, "train_rmse": err, "test_rmse": err, "diverged": False, "optimizer": "lm",
+                    "optimisation_limited": False, "estimation_limited": False, "precision_limited": False})
+    table = pd.DataFrame(rows, columns=approx.COLUMNS)
+    fits = approx.fit_table(table, approx.Config())
+    result = Result("approx", table, {}, approx.GROUP_BY, approx.SHOW, fits=fits, fits_title="fits")
+    for width in WIDTHS:
+        out = _printed(result, width)
+        assert max(len(line) for line in out.splitlines()) <= width
+        for _, fit in fits.iterrows():
+            assert f"{fmt(fit.alpha)} [{fmt(fit.alpha_lo, 3)}, {fmt(fit.alpha_hi, 3)}]" in out
+            assert fit.theory_source in out

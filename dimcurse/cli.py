@@ -22,7 +22,7 @@ from dimcurse import report as reports
 from dimcurse.errors import DimcurseError
 from dimcurse.memory import OUT_OF_MEMORY, out_of_memory_message
 from dimcurse.experiments import approx, distance, overparam
-from dimcurse.parsing import parse_float, parse_float_list, parse_int_list, parse_name_list, parse_seeds, split_list
+from dimcurse.parsing import parse_float, parse_float_list, parse_int_list, parse_name_list, parse_seeds
 from dimcurse.results import Result, aggregate, check_writable, write_result
 from dimcurse.runtime import resolve_device
 from dimcurse.sweep import load_sweep
@@ -304,23 +304,36 @@ def _batch_progress(quiet: bool, total: int):
         yield update
 
 
+WHERE = typer.Option(None, "--where", metavar="FILTERS",
+                     help="Comma list of filters: dim=100, metric!=l1, dim>=100, 'metric in (l1, l2)'.")
+
+
+def _where(text: Optional[str]) -> list[str]:
+    return reports.split_filters(text) if text else []
+
+
 @app.command("report")
 def report_cmd(
     source: str = typer.Argument(..., metavar="STORE", help="A result store (or a result file)."),
-    where: Optional[str] = typer.Option(None, "--where", help="Filters, e.g. dim=100,metric=l2."),
-    group_by: Optional[str] = typer.Option(None, "--group-by", help="Columns to aggregate over seeds by."),
+    where: Optional[str] = WHERE,
+    group_by: Optional[str] = typer.Option(None, "--group-by", metavar="COLUMNS",
+                                           help="Columns to aggregate over seeds by (settings that vary stay keys)."),
+    pool: Optional[str] = typer.Option(None, "--pool", metavar="COLUMNS",
+                                       help="Settings to average over as well as seeds (comma list)."),
     kernel: Optional[str] = typer.Option(None, "--kernel", help="Only this kernel's results."),
+    raw_rows: bool = typer.Option(False, "--rows", help="Export the store's raw rows (one per seed), not the means."),
     out: str = OUT, format: Optional[str] = FORMAT,
 ):
-    """Aggregated tables (mean ± sd over seeds) of a store, to the terminal or a file."""
+    """Aggregated tables (mean ± sd over seeds) of a store, with approx's exponent fits; to the terminal or a file."""
     fmt_name = check_writable(out, format)
-    results = reports.report(source, split_list(where, "--where") if where else [],
-                             parse_name_list(group_by, "--group-by") if group_by else None, kernel)
-    if out != "-" or fmt_name != "table":
+    results = reports.report(source, _where(where), parse_name_list(group_by, "--group-by") if group_by else None,
+                             kernel, parse_name_list(pool, "--pool") if pool else ())
+    if raw_rows or out != "-" or fmt_name != "table":
         if len(results) != 1:
-            raise DimcurseError(f"the store holds {len(results)} kernels; choose one with --kernel", "--out")
+            raise DimcurseError(f"the store holds {len(results)} kernels; choose one with --kernel", "--kernel")
         result = results[0]
-        write_result(Result(result.kernel, aggregate(result), result.provenance, [], []), out, fmt_name)
+        table = result.rows if raw_rows else aggregate(result)
+        write_result(Result(result.kernel, table, result.provenance, [], []), out, "csv" if fmt_name == "table" else fmt_name)
         if out != "-":
             stderr.print(f"wrote {out}")
         return
@@ -333,20 +346,31 @@ def compare_cmd(
     source_a: str = typer.Argument(..., metavar="A", help="A store or result file."),
     source_b: str = typer.Argument(..., metavar="B", help="Another store or result file."),
     kernel: Optional[str] = typer.Option(None, "--kernel", help="Only this kernel's results."),
-    where: Optional[str] = typer.Option(None, "--where", help="Filters applied to both, e.g. dim=100."),
+    where: Optional[str] = WHERE,
+    fail_if: Optional[str] = typer.Option(None, "--fail-if", metavar="RULE",
+                                          help="Exit 1 when a row breaks it: 'ratio>1.1', 'diff<-0.01', 'QUANTITY:ratio>1.1'."),
     out: str = OUT, format: Optional[str] = FORMAT,
 ):
-    """Line up the same settings of two runs: each metric's means, difference and ratio."""
+    """Line up the same settings of two runs: each quantity's mean ± sd and n, difference, ratio and noise flag."""
     fmt_name = check_writable(out, format)
-    table, warnings = reports.compare(source_a, source_b, kernel, split_list(where, "--where") if where else [])
+    if fail_if is not None:
+        reports.parse_fail_if(fail_if)  # a bad rule fails before any reading
+    table, warnings = reports.compare(source_a, source_b, kernel, _where(where))
+    broken = reports.failing(table, fail_if) if fail_if is not None else table.iloc[:0]
     for warning in warnings:
-        stderr.print(f"warning: {warning}")
+        stderr.print(f"warning: {warning}", highlight=False)
     if out != "-" or fmt_name != "table":
         write_result(Result("compare", table, {"a": source_a, "b": source_b, "warnings": warnings}, [], []), out, fmt_name)
         if out != "-":
             stderr.print(f"wrote {out}")
-        return
-    render.print_grid(render.frame_grid(table, f"compare: B = {source_b} against A = {source_a} (means over seeds)"), render.console())
+    else:
+        for kind, part in table.groupby("kind", sort=False):
+            title = f"compare ({kind}): B = {source_b} against A = {source_a}"
+            shown = part.drop(columns=["kind"]).dropna(axis=1, how="all")
+            render.print_grid(render.compare_grid(shown, title), render.console())
+    if fail_if is not None and len(broken):
+        names = ", ".join(dict.fromkeys(broken["quantity"]))
+        _fail(f"fail-if {fail_if}: {len(broken)} of {len(table)} rows break it ({names})", 1)
 
 
 @app.command("tour")
@@ -368,14 +392,14 @@ def plot_cmd(
     source: str = typer.Argument(..., metavar="RESULTS", help="A result file (.csv .json .jsonl .parquet) or a store."),
     out: str = typer.Option(..., "--out", "-o", help="Figure file: .png, .svg or .pdf."),
     kernel: Optional[str] = typer.Option(None, "--kernel", help="Which kernel's results, when a store holds several."),
-    where: Optional[str] = typer.Option(None, "--where", help="Filters, e.g. metric=l2."),
+    where: Optional[str] = WHERE,
 ):
     """Draw the figure of a saved result file or store."""
     plot.check_plot_path(out)
-    results = reports.report(source, split_list(where, "--where") if where else [], None, kernel)
+    results = reports.report(source, _where(where), None, kernel)
     if len(results) != 1:
         raise DimcurseError(f"{source} holds {len(results)} kernels; choose one with --kernel", "--kernel")
-    plot.save(plot.figure_for(reports.with_secondary(results[0])), out)
+    plot.save(plot.figure_for(results[0]), out)
     stderr.print(f"wrote {out}")
 
 

@@ -39,6 +39,9 @@ def result_grid(result: Result) -> layout.Grid:
         caption.append("under a value, in cyan: theory (exact closed form" + ("; ≈ a large-d limit" if limit else "") + ")")
     if any(result.rows[m].dtype == bool for m, _ in show):
         caption.append("flags (limited, diverged …): the fraction of seeds")
+    if result.pooled:
+        counts = f"{seeds[0]} rows" if len(seeds) == 1 else f"{seeds[0]}–{seeds[-1]} rows (n per row)"
+        over = f"{counts}: seeds and {', '.join(result.pooled)} (pooled by --pool)"
     grid = layout.Grid(f"dimcurse {result.kernel}: mean ± sd over {over}", headers, rows, len(keys), numeric, caption)
     return layout.lift_constants(grid, keep_one=True)
 
@@ -78,7 +81,7 @@ def print_result(result: Result, console: Console) -> None:
         console.print(f"note: {note}", highlight=False)
 
 
-FIT_KEYS = ("target", "dim", "arch")
+FIT_KEYS = ("experiment", "target", "dim", "arch")
 HIDDEN = ("alpha_theil_sen", "log_c")  # kept in files, not on screen
 
 
@@ -101,6 +104,29 @@ def frame_grid(frame: pd.DataFrame, title: str, keys: tuple[str, ...] = ()) -> l
     headers = [_header(c) + (" [95%]" if f"{c}_lo" in frame else "") for c in columns]
     grid = layout.Grid(title, headers, rows, len(keys), numeric)
     return layout.footnote_long_text(layout.lift_constants(grid, keep_one=True))
+
+
+def compare_grid(frame: pd.DataFrame, title: str) -> layout.Grid:
+    """A comparison: A and B as ``mean ± sd (n)``, then diff, ratio and whether it is beyond the seed noise."""
+    keys = [c for c in frame.columns if c not in COMPARED]
+    rows = []
+    for _, row in frame.iterrows():
+        cells = [layout.cell(fmt(row[k])) for k in keys]
+        for side in ("a", "b"):
+            n = row[f"{side}_n"]
+            cells.append(layout.cell(f"{mean_sd(row[f'{side}_mean'], row[f'{side}_sd'])} (n={fmt(n) if pd.isna(n) else int(n)})"))
+        beyond = row.get("beyond_noise")
+        flag = "" if beyond is None or pd.isna(beyond) else ("yes" if beyond else "no")
+        cells += [layout.cell(fmt(row["diff"])), layout.cell(fmt(row["ratio"])), layout.cell(flag)]
+        rows.append(cells)
+    headers = [_header(k) for k in keys] + ["A mean ± sd (n)", "B mean ± sd (n)", "B - A", "B / A", "beyond noise"]
+    numeric = {j for j, k in enumerate(keys) if frame[k].dtype.kind in "fiu"} | set(range(len(keys), len(headers) - 1))
+    grid = layout.Grid(title, headers, rows, len(keys), numeric,
+                       ["beyond noise: |B - A| > 2 standard errors of the difference (blank: one seed a side)"])
+    return layout.lift_constants(grid, keep_one=True)
+
+
+COMPARED = ("a_mean", "a_sd", "a_n", "b_mean", "b_sd", "b_n", "diff", "ratio", "beyond_noise")
 
 
 def _is_bound(column: str, frame: pd.DataFrame) -> bool:

@@ -78,51 +78,131 @@ def _read_file(path: Path, option: str) -> tuple[pd.DataFrame, dict | None]:
     raise DimcurseError(f"{path}: unknown result format (use .csv .json .jsonl .parquet or a store)", option)
 
 
-def group_columns(kernel: str, rows: pd.DataFrame, chosen: tuple[str, ...] | None = None) -> list[str]:
-    """The settings rows are aggregated over seeds by: chosen, or the kernel's own (and experiment)."""
+def group_columns(kernel: str, rows: pd.DataFrame, chosen: tuple[str, ...] | None = None,
+                  pool: tuple[str, ...] = ()) -> tuple[list[str], list[str]]:
+    """The settings rows are aggregated over seeds by, and the ones kept because they vary.
+
+    Chosen (``--group-by``) or the kernel's own keys; then every other setting of the kernel
+    (``SETTINGS``) that takes more than one value within a group is added as a key, unless
+    ``pool`` names it: only seeds are averaged unless the user asks for more.
+    """
     module = REGISTRY[kernel]
-    if chosen:
-        missing = [c for c in chosen if c not in rows]
+    for option, names in (("--group-by", chosen or ()), ("--pool", pool)):
+        missing = [c for c in names if c not in rows]
         if missing:
-            raise DimcurseError(f"no column {missing[0]!r} in the {kernel} rows (columns: {', '.join(rows.columns)})", "--group-by")
-        return list(chosen)
-    wanted = (["experiment"] if "experiment" in rows else []) + list(module.GROUP_BY) + list(getattr(module, "GROUP_BY_MLP", []))
-    return list(dict.fromkeys(c for c in wanted if c in rows and c != "seed"))
+            raise DimcurseError(f"no column {missing[0]!r} in the {kernel} rows (columns: {', '.join(rows.columns)})", option)
+    if chosen:
+        keys = list(chosen)
+    else:
+        wanted = (["experiment"] if "experiment" in rows else []) + list(module.GROUP_BY) + list(getattr(module, "GROUP_BY_MLP", []))
+        keys = list(dict.fromkeys(c for c in wanted if c in rows and c != "seed" and c not in pool))
+    added = []
+    for column in ["experiment"] + list(getattr(module, "SETTINGS", [])):
+        if column in rows and column not in keys and column not in pool and _varies_within(rows, keys, column):
+            keys.append(column)
+            added.append(column)
+    return keys, added
+
+
+def _varies_within(rows: pd.DataFrame, keys: list[str], column: str) -> bool:
+    values = rows[column].astype(str)
+    if not keys:
+        return values.nunique() > 1
+    return bool((values.groupby([rows[k].astype(str) for k in keys], sort=False).nunique() > 1).any())
+
+
+OPERATORS = ("!=", "<=", ">=", "=", "<", ">")  # two-character operators first
+
+
+def parse_filter(item: str) -> tuple[str, str, list[str]]:
+    """``dim>=100``, ``metric!=l1``, ``metric in (l1, l2)`` or ``metric in l1|l2`` -> (column, op, values)."""
+    text = item.strip()
+    if " in " in text:
+        column, _, rest = text.partition(" in ")
+        rest = rest.strip().strip("()[]")
+        values = [v.strip() for v in rest.replace("|", ",").split(",") if v.strip()]
+        if column.strip() and values:
+            return column.strip(), "in", values
+    for op in OPERATORS:
+        column, sep, value = text.partition(op)
+        if sep and column.strip() and value.strip():
+            return column.strip(), op, [value.strip()]
+    raise DimcurseError(f"{item!r} is not a filter (use column=value, !=, <, <=, >, >= or 'column in (a, b)')", "--where")
+
+
+def split_filters(text: str) -> list[str]:
+    """Comma-separated filters; commas inside (...) or [...] belong to an ``in`` list."""
+    items, depth, current = [], 0, ""
+    for char in text:
+        depth += char in "([" 
+        depth -= char in ")]"
+        if char == "," and depth == 0:
+            items.append(current)
+            current = ""
+        else:
+            current += char
+    items.append(current)
+    if any(not item.strip() for item in items):
+        raise DimcurseError(f"{text!r} is not a comma-separated list (empty item)", "--where")
+    return [item.strip() for item in items]
 
 
 def filter_rows(rows: pd.DataFrame, where: list[str]) -> pd.DataFrame:
-    """Keep rows matching every ``column=value`` (numbers compared as numbers)."""
+    """Keep rows matching every filter (numbers compared as numbers, everything else as text)."""
     mask = np.ones(len(rows), dtype=bool)
     for item in where:
-        column, sep, value = item.partition("=")
-        column = column.strip()
-        if not sep or not column:
-            raise DimcurseError(f"{item!r} is not column=value", "--where")
+        column, op, values = parse_filter(item)
         if column not in rows:
             raise DimcurseError(f"no column {column!r} (columns: {', '.join(rows.columns)})", "--where")
-        values = rows[column]
-        try:
-            number = float(value)
-            numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
-        except ValueError:
-            numeric = False
-        mask &= (values.to_numpy(dtype=float) == number) if numeric else (values.astype(str) == value.strip()).to_numpy()
+        mask &= _matches(rows[column], op, values, item)
     return rows[mask]
 
 
+def _matches(series: pd.Series, op: str, values: list[str], item: str) -> np.ndarray:
+    numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+    if numeric:
+        try:
+            numbers = [float(v) for v in values]
+        except ValueError:
+            raise DimcurseError(f"{item!r}: {series.name} holds numbers", "--where") from None
+        column = series.to_numpy(dtype=float)
+    else:
+        if op in ("<", "<=", ">", ">="):
+            raise DimcurseError(f"{item!r}: {series.name} holds text; use = != or in", "--where")
+        numbers, column = [v.strip() for v in values], series.astype(str).to_numpy()
+    compare = {"=": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal, ">": np.greater,
+               ">=": np.greater_equal}
+    if op == "in":
+        return np.isin(column, numbers)
+    return compare[op](column, numbers[0])
+
+
+def present_values(rows: pd.DataFrame, where: list[str]) -> str:
+    """What the filtered columns hold, for an error when nothing matched."""
+    parts = []
+    for item in where:
+        column = parse_filter(item)[0]
+        if column in rows:
+            values = sorted(rows[column].dropna().unique(), key=lambda v: (isinstance(v, str), v))
+            shown = ", ".join(str(v) for v in values[:12]) + (" …" if len(values) > 12 else "")
+            parts.append(f"{column} has {shown}")
+    return "; ".join(parts)
+
+
 def report(path: str, where: list[str] = (), group_by: tuple[str, ...] | None = None,
-           kernel: str | None = None) -> list[Result]:
+           kernel: str | None = None, pool: tuple[str, ...] = ()) -> list[Result]:
     """One aggregated ``Result`` per kernel in the source (rows filtered by ``where``).
 
     A store can hold results of an older kernel version (its points have other keys);
-    such a mix gets a note, and ``--where kernel_version=N`` picks one.
+    such a mix gets a note, and ``--where kernel_version=N`` picks one. Settings that vary
+    within a group become keys (a note says which) unless ``pool`` names them.
     """
     sources = load(path)
     if kernel is not None:
         if kernel not in sources:
             raise DimcurseError(f"{path} holds no {kernel} results (it has: {', '.join(sources) or 'none'})", "--kernel")
         sources = {kernel: sources[kernel]}
-    columns = {c.partition("=")[0].strip() for c in where}
+    columns = {parse_filter(c)[0] for c in where}
     for column in columns:
         if not any(column in source.rows for source in sources.values()):
             known = sorted({c for source in sources.values() for c in source.rows})
@@ -134,66 +214,86 @@ def report(path: str, where: list[str] = (), group_by: tuple[str, ...] | None = 
         rows = filter_rows(source.rows, list(where))
         if rows.empty:
             continue
-        module = REGISTRY[name]
-        show = [(m, t) for m, t in module.SHOW if m in rows and (t is None or t in rows)]
-        prov = {"kernel": name, "source": str(path), "points": len(source.provenances),
-                "kernel_versions": sorted({p["kernel_version"] for p in source.provenances if p}),
-                "configs": [{"config": p.get("config")} for p in source.provenances if p]}
-        result = Result(name, rows.reset_index(drop=True), prov, group_columns(name, rows, group_by), show)
-        if "kernel_version" in rows and rows["kernel_version"].nunique() > 1:
-            versions = ", ".join(str(v) for v in sorted(rows["kernel_version"].unique()))
-            result.notes.append(f"these rows mix kernel versions {versions}; filter with --where kernel_version=N")
-        out.append(result)
+        out.append(with_secondary(_result(name, path, rows.reset_index(drop=True), source, group_by, pool)))
     if not out and where:
-        raise DimcurseError(f"no rows of {path} match {', '.join(where)}", "--where")
+        held = "; ".join(present_values(s.rows, list(where)) for s in sources.values() if columns <= set(s.rows))
+        raise DimcurseError(f"no rows of {path} match {', '.join(where)}" + (f" ({held})" if held else ""), "--where")
     return out
 
 
-def with_secondary(result: Result) -> Result:
-    """Recompute a kernel's secondary table from stored rows (approx: the exponent fits) for its figure."""
-    if result.kernel == "approx" and len(result.rows):
-        from dimcurse.experiments import approx
-        from dimcurse.sweep import config_from_dict
+def _result(name: str, path: str, rows: pd.DataFrame, source: Source, group_by, pool) -> Result:
+    module = REGISTRY[name]
+    show = [(m, t) for m, t in module.SHOW if m in rows and (t is None or t in rows)]
+    prov = {"kernel": name, "source": str(path), "points": len(source.provenances),
+            "kernel_versions": sorted({p["kernel_version"] for p in source.provenances if p}),
+            "configs": [{"config": p.get("config")} for p in source.provenances if p]}
+    keys, added = group_columns(name, rows, group_by, tuple(pool))
+    result = Result(name, rows, prov, keys, show, pooled=[c for c in pool if c in rows])
+    if added:
+        result.notes.append(f"kept {', '.join(added)} as group keys: {'they vary' if len(added) > 1 else 'it varies'} "
+                            "within the groups asked for (average over one with --pool NAME)")
+    if "kernel_version" in rows and rows["kernel_version"].nunique() > 1:
+        versions = ", ".join(str(v) for v in sorted(rows["kernel_version"].unique()))
+        result.notes.append(f"these rows mix kernel versions {versions}; filter with --where kernel_version=N")
+    return result
 
-        configs = [p["config"] for p in result.provenance.get("configs", []) if p]
-        config = config_from_dict("approx", configs[0]) if configs else approx.Config()
-        result.fits = approx.fit_table(result.rows, config)
+
+def with_secondary(result: Result) -> Result:
+    """Recompute a kernel's secondary table from stored rows (approx: the exponent fits, with
+    interval and theory, as ``dimcurse approx`` prints them), one fit per experiment."""
+    if result.kernel != "approx" or not len(result.rows):
+        return result
+    from dimcurse.experiments import approx
+    from dimcurse.sweep import config_from_dict
+
+    configs = [p["config"] for p in result.provenance.get("configs", []) if p]
+    config = config_from_dict("approx", configs[0]) if configs else approx.Config()
+    rows = result.rows
+    split = "experiment" if "experiment" in rows and rows["experiment"].nunique() > 1 else None
+    parts = []
+    for label, group in (rows.groupby(split, sort=False) if split else [(None, rows)]):
+        if group.duplicated(["target", "dim", "arch", "seed", "params"]).any():
+            result.notes.append("no exponent fits: the rows repeat a (target, dim, arch, seed, params) setting "
+                                "(narrow them with --where)")
+            return result
+        if group.groupby(["target", "dim", "arch"]).width.nunique().max() < approx.MIN_FIT_WIDTHS:
+            continue
+        fits = approx.fit_table(group, config)
+        if split:
+            fits.insert(0, "experiment", label)
+        parts.append(fits)
+    if parts:
+        result.fits = pd.concat(parts, ignore_index=True)
+        result.fits_title = approx.FITS_TITLE
     return result
 
 
 # --------------------------------------------------------------------------- compare
 
 
+NOISE_Z = 2.0  # a difference beyond 2 standard errors of the two means is flagged (about 5 % by chance)
+
+
 def compare(path_a: str, path_b: str, kernel: str | None = None, where: list[str] = ()) -> tuple[pd.DataFrame, list[str]]:
-    """Means over seeds of each metric (and timing column) in A and B for the settings both hold: a, b, b - a, b / a."""
+    """Each measured quantity (and timing column) of A and B for the settings both hold.
+
+    Columns: the kernel, the group keys, ``quantity``, ``kind`` (measured or timing),
+    ``a_mean``, ``a_sd``, ``a_n``, the same for b, ``diff`` = b - a, ``ratio`` = b / a, and
+    ``beyond_noise``: |diff| > 2 standard errors of the difference (NaN with one seed a side).
+    The warnings say which settings and versions differ between A and B.
+    """
     a, b = load(path_a, "A"), load(path_b, "B")
     common = [k for k in a if k in b and (kernel is None or k == kernel)]
     if not common:
         raise DimcurseError(f"{path_a} and {path_b} share no kernel to compare", "--kernel" if kernel else "B")
     frames, warnings = [], []
     for name in common:
-        module = REGISTRY[name]
         rows_a, rows_b = filter_rows(a[name].rows, list(where)), filter_rows(b[name].rows, list(where))
-        keys = [c for c in group_columns(name, rows_a) if c != "experiment" and c in rows_b]
-        metrics = [m for m, _ in module.SHOW if m in rows_a and m in rows_b]
-        metrics += [c for c in rows_a if c.endswith("_s") and c in rows_b]
-        mean_a = _means(rows_a, keys, metrics)
-        mean_b = _means(rows_b, keys, metrics)
-        merged = mean_a.merge(mean_b, on=keys, suffixes=("_a", "_b"))
-        if merged.empty:
+        part = _compare_kernel(name, rows_a, rows_b)
+        if part is None:
             warnings.append(f"{name}: no setting appears in both")
             continue
-        for metric in metrics:
-            if merged[[f"{metric}_a", f"{metric}_b"]].isna().all().all():
-                continue  # a metric this kernel's rows leave empty (not applicable)
-            part = merged[keys].copy()
-            part.insert(0, "kernel", name)
-            part["metric"] = metric
-            part["a"], part["b"] = merged[f"{metric}_a"], merged[f"{metric}_b"]
-            part["diff"] = part["b"] - part["a"]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                part["ratio"] = part["b"] / part["a"]
-            frames.append(part)
+        frames.append(part)
         warnings += _differences(name, a[name].provenances, b[name].provenances)
     if not frames:
         # Nothing lined up: an empty table would look like a comparison that found no differences.
@@ -202,12 +302,89 @@ def compare(path_a: str, path_b: str, kernel: str | None = None, where: list[str
     return pd.concat(frames, ignore_index=True), warnings
 
 
-def _means(rows: pd.DataFrame, keys: list[str], metrics: list[str]) -> pd.DataFrame:
-    values = rows[keys + metrics].copy()
-    for metric in metrics:
-        values[metric] = pd.to_numeric(values[metric].astype(float) if values[metric].dtype == bool else values[metric],
-                                       errors="coerce")
-    return values.groupby(keys, dropna=False, sort=False)[metrics].mean().reset_index()
+def _compare_kernel(name: str, rows_a: pd.DataFrame, rows_b: pd.DataFrame) -> pd.DataFrame | None:
+    module = REGISTRY[name]
+    keys = [c for c in group_columns(name, rows_a)[0] if c != "experiment" and c in rows_b]
+    quantities = [m for m, _ in module.SHOW if m in rows_a and m in rows_b]
+    timings = [c for c in rows_a if c.endswith("_s") and c in rows_b]
+    stats_a, stats_b = _stats(rows_a, keys, quantities + timings), _stats(rows_b, keys, quantities + timings)
+    merged = stats_a.merge(stats_b, on=keys, suffixes=("_a", "_b"))
+    if merged.empty:
+        return None
+    parts = []
+    for quantity in quantities + timings:
+        if merged[[f"{quantity}_mean_a", f"{quantity}_mean_b"]].isna().all().all():
+            continue  # a quantity this kernel's rows leave empty (not applicable)
+        part = merged[keys].copy()
+        part.insert(0, "kernel", name)
+        part["quantity"] = quantity
+        part["kind"] = "timing" if quantity in timings else "measured"
+        for side in ("a", "b"):
+            for stat in ("mean", "sd", "n"):
+                part[f"{side}_{stat}"] = merged[f"{quantity}_{stat}_{side}"]
+        part["diff"] = part["b_mean"] - part["a_mean"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            part["ratio"] = part["b_mean"] / part["a_mean"]
+            error = np.sqrt(part["a_sd"] ** 2 / part["a_n"] + part["b_sd"] ** 2 / part["b_n"])
+        part["beyond_noise"] = (part["diff"].abs() > NOISE_Z * error).where(error.notna())
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True) if parts else None
+
+
+def _stats(rows: pd.DataFrame, keys: list[str], quantities: list[str]) -> pd.DataFrame:
+    """Mean, sample sd and count of each quantity per setting."""
+    values = rows[keys + quantities].copy()
+    for q in quantities:
+        values[q] = pd.to_numeric(values[q].astype(float) if values[q].dtype == bool else values[q], errors="coerce")
+    groups = values.groupby(keys, dropna=False, sort=False)[quantities]
+    mean, sd, n = groups.mean(), groups.std(ddof=1), groups.count()
+    out = pd.concat([mean.add_suffix("_mean"), sd.add_suffix("_sd"), n.add_suffix("_n")], axis=1)
+    return out.reset_index()
+
+
+FAIL_FIELDS = ("ratio", "diff")
+
+
+def parse_fail_if(text: str) -> tuple[str | None, str, str, float]:
+    """``ratio>1.1``, ``diff<-0.05`` or ``QUANTITY:ratio>1.1`` -> (quantity, field, op, threshold)."""
+    quantity, _, rule = text.strip().rpartition(":")
+    for op in (">=", "<=", ">", "<"):
+        field, sep, number = rule.partition(op)
+        if sep and field.strip() in FAIL_FIELDS:
+            try:
+                return quantity.strip() or None, field.strip(), op, float(number)
+            except ValueError:
+                break
+    raise DimcurseError(f"{text!r} is not a rule like 'ratio>1.1', 'diff<-0.01' or 'QUANTITY:ratio>1.1'", "--fail-if")
+
+
+def failing(table: pd.DataFrame, rule: str) -> pd.DataFrame:
+    """The rows of a comparison that break ``--fail-if`` (a missing quantity is an error, not a pass)."""
+    quantity, field, op, threshold = parse_fail_if(rule)
+    rows = table
+    if quantity is not None:
+        if quantity not in set(table["quantity"]):
+            raise DimcurseError(f"no quantity {quantity!r} in the comparison (has: {', '.join(dict.fromkeys(table['quantity']))})",
+                                "--fail-if")
+        rows = table[table["quantity"] == quantity]
+    values = rows[field].to_numpy(dtype=float)
+    test = {">": np.greater, "<": np.less, ">=": np.greater_equal, "<=": np.less_equal}[op]
+    with np.errstate(invalid="ignore"):
+        return rows[test(values, threshold) & np.isfinite(values)]
+
+
+def _config_differences(kernel: str, prov_a: list[dict], prov_b: list[dict]) -> list[str]:
+    """The config fields whose values differ between the two runs (seeds aside)."""
+    def values(provs, key):
+        return sorted({json.dumps((p.get("config") or {}).get(key), sort_keys=True) for p in provs if p})
+
+    fields = sorted({k for p in prov_a + prov_b if p for k in (p.get("config") or {})} - {"seeds"})
+    out = []
+    for key in fields:
+        va, vb = values(prov_a, key), values(prov_b, key)
+        if va != vb:
+            out.append(f"{kernel}: setting {key} differs: A {', '.join(va)} vs B {', '.join(vb)}")
+    return out
 
 
 def _differences(kernel: str, prov_a: list[dict], prov_b: list[dict]) -> list[str]:
@@ -222,4 +399,4 @@ def _differences(kernel: str, prov_a: list[dict], prov_b: list[dict]) -> list[st
         va, vb = collect(prov_a, get), collect(prov_b, get)
         if va != vb:
             warnings.append(f"{kernel}: {what} differ: A {', '.join(va)} vs B {', '.join(vb)}")
-    return warnings
+    return warnings + _config_differences(kernel, prov_a, prov_b)

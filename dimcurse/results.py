@@ -40,6 +40,7 @@ class Result:
     fits: pd.DataFrame | None = None  # a kernel's secondary table (approx: the exponent fits)
     fits_title: str = ""  # its heading in the terminal
     tables: dict = field(default_factory=dict)  # extra tables for figures only (distance: "histograms"); not written
+    pooled: list[str] = field(default_factory=list)  # settings averaged over as well as seeds (report --pool)
 
 
 # --------------------------------------------------------------------------- aggregation
@@ -62,7 +63,8 @@ def aggregate(result: Result) -> pd.DataFrame:
         # NaN for a single seed (no spread to show) and for flags, whose mean is already the fraction of seeds.
         out[f"{measured}_sd"] = values.std(ddof=1) if measured not in flags else float("nan")
         if theory is not None:
-            out[theory] = groups[theory].first()
+            # one value per group, or none: a pooled group mixes settings with different theory values
+            out[theory] = groups[theory].first().where(groups[theory].nunique(dropna=False) <= 1)
             if f"{theory}_limit" in rows:  # the theory value is a limit, not exact (distance's lp cv)
                 out[f"{theory}_limit"] = groups[f"{theory}_limit"].any()
     return out.reset_index()

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -248,7 +249,7 @@ def test_report_filters_groups_and_writes(cli, tmp_path):
     code, out, _ = cli("report", str(tmp_path / "s"))
     assert code == 0 and "dimcurse distance" in out and "dimcurse overparam" in out
     for args, option in ((["--where", "nope=1"], "--where"), (["--group-by", "nope"], "--group-by"),
-                         (["--kernel", "approx"], "--kernel"), (["--out", str(tmp_path / "x.csv")], "--out")):
+                         (["--kernel", "approx"], "--kernel"), (["--out", str(tmp_path / "x.csv")], "--kernel")):
         assert_clean_error(*cli("report", str(tmp_path / "s"), *args), option)
 
 
@@ -257,15 +258,19 @@ def test_compare_lines_up_settings_and_warns_on_differences(cli, tmp_path):
     run_batch(points, tmp_path / "a")
     run_batch(points, tmp_path / "b")
     table, warnings = compare(str(tmp_path / "a"), str(tmp_path / "b"))
-    measured = table[~table.metric.str.endswith("_s")].dropna(subset=["a"])
-    assert (measured["diff"] == 0).all() and warnings == []
-    assert {"relative_contrast", "excess_risk", "elapsed_s"} <= set(table.metric)
+    measured = table[table.kind == "measured"].dropna(subset=["a_mean"])
+    assert (measured["diff"] == 0).all() and warnings == [] and not measured["beyond_noise"].fillna(False).any()
+    assert {"relative_contrast", "excess_risk", "elapsed_s"} <= set(table.quantity)
+    assert set(table[table.kind == "timing"].quantity) == {c for c in table.quantity if c.endswith("_s")}
+    # distance's own metric column (l1/l2) survives beside the quantity compared
+    assert set(table[table.kernel == "distance"].metric) == {"l1", "l2"}
+    assert {"a_sd", "a_n", "b_sd", "b_n"} <= set(table.columns)
     log = tmp_path / "b" / LOG
     lines = [json.loads(line) for line in log.read_text().splitlines()]
     lines[0]["provenance"]["kernel_version"] = 99
     log.write_text("".join(json.dumps(r) + "\n" for r in lines))
     code, out, err = cli("compare", str(tmp_path / "a"), str(tmp_path / "b"), "--kernel", "distance")
-    assert code == 0 and "warning: distance: kernel version differ" in err and "ratio" in out
+    assert code == 0 and "warning: distance: kernel version differ" in err and "B / A" in out
     assert_clean_error(*cli("compare", str(tmp_path / "a"), str(tmp_path / "nowhere")), "no such store")
 
 
@@ -275,7 +280,7 @@ def test_compare_reads_result_files(cli, tmp_path):
                          "--quiet", "--out", str(tmp_path / f"{name}.csv"))
         assert code == 0
     table, warnings = compare(str(tmp_path / "a.csv"), str(tmp_path / "b.csv"))
-    assert (table[table.metric == "relative_contrast"]["ratio"] == 1.0).all() and warnings == []
+    assert (table[table.quantity == "relative_contrast"]["ratio"] == 1.0).all() and warnings == []
 
 
 @pytest.mark.parametrize("args, option", [
@@ -293,3 +298,88 @@ def test_batch_option_errors(cli, tmp_path, monkeypatch, args, option):
 
 def test_missing_sweep_file(cli, tmp_path):
     assert_clean_error(*cli("batch", str(tmp_path / "none.toml")), "no such sweep file")
+
+
+def test_report_never_pools_a_setting_that_varies(cli, tmp_path):
+    """Issue: --group-by metric on a store swept over d pooled three dimensions under d = 10's theory."""
+    run_batch(load_sweep(_sweep(tmp_path)), tmp_path / "s")
+    (result,) = report(str(tmp_path / "s"), ["metric=l2"], ("metric",), "distance")
+    assert result.group_by == ["metric", "dim"] and "kept dim as group keys" in result.notes[0]
+    code, out, _ = cli("report", str(tmp_path / "s"), "--kernel", "distance", "--group-by", "metric",
+                       "--out", str(tmp_path / "g.csv"))
+    table = pd.read_csv(tmp_path / "g.csv")
+    assert code == 0 and len(table) == 6 and (table.n_seeds == 2).all()
+    # pooling on request: the caption says so, and theory that differs across the pool is left blank
+    (pooled,) = report(str(tmp_path / "s"), ["metric=l2"], ("metric",), "distance", pool=("dim",))
+    code, out, _ = cli("report", str(tmp_path / "s"), "--kernel", "distance", "--group-by", "metric", "--pool", "dim")
+    assert code == 0 and "seeds and dim (pooled by --pool)" in out
+    from dimcurse.results import aggregate
+
+    summary = aggregate(pooled)
+    assert len(summary) == 1 and (summary.n_seeds == 6).all() and summary.theory_mean_pow_dist.isna().all()
+
+
+@pytest.mark.parametrize("where, rows", [
+    ("dim>=10", 16), ("dim<10", 8), ("dim!=2", 16), ("metric!=l1", 12), ("dim in (2, 100)", 16),
+    ("metric in l1|l2,dim<=2", 8), ("dim>2,dim<100", 8),
+])
+def test_where_operators(tmp_path, where, rows):
+    run_batch(load_sweep(_sweep(tmp_path)), tmp_path / "s")
+    from dimcurse.report import split_filters
+
+    (result,) = report(str(tmp_path / "s"), split_filters(where), kernel="distance")
+    assert len(result.rows) == rows // 2  # 3 dims x 2 metrics x 2 seeds = 12 rows in all
+
+
+def test_where_that_matches_nothing_lists_the_values(cli, tmp_path):
+    run_batch(load_sweep(_sweep(tmp_path)), tmp_path / "s")
+    code, _, err = cli("report", str(tmp_path / "s"), "--where", "dim=7")
+    assert code == 2 and "dim has 2, 10, 100" in err and len(err.strip().splitlines()) == 1
+    for bad in ("dim~3", "metric>l1", "dim=abc"):
+        assert_clean_error(*cli("report", str(tmp_path / "s"), "--where", bad), "--where")
+
+
+def test_report_rows_exports_the_raw_rows(cli, tmp_path):
+    run_batch(load_sweep(_sweep(tmp_path)), tmp_path / "s")
+    code, out, _ = cli("report", str(tmp_path / "s"), "--kernel", "overparam", "--rows", "--out", str(tmp_path / "r.csv"))
+    table = pd.read_csv(tmp_path / "r.csv")
+    assert code == 0 and len(table) == 3 * 4 and "seed" in table and "test_loss" in table  # 3 seeds x 4 widths
+
+
+def test_compare_flags_noise_and_fail_if_sets_the_exit_code(cli, tmp_path):
+    sweep = SWEEP.replace("n_points = 1500", "n_points = 1500\nk = 10")
+    run_batch(load_sweep(_sweep(tmp_path)), tmp_path / "a")
+    run_batch(load_sweep(_sweep(tmp_path, sweep.replace("n_points = 1500", "n_points = 600"), "b.toml")), tmp_path / "b")
+    table, warnings = compare(str(tmp_path / "a"), str(tmp_path / "b"), "distance")
+    assert any("setting n_points differs: A 1500 vs B 600" in w for w in warnings)
+    nn = table[(table.quantity == "nn_dist") & (table.dim == 100)]
+    assert nn["beyond_noise"].all() and (nn["ratio"] > 1.01).all()  # fewer points: farther nearest neighbours
+    ok = cli("compare", str(tmp_path / "a"), str(tmp_path / "b"), "--kernel", "distance", "--fail-if", "nn_dist:ratio>10")
+    assert ok[0] == 0
+    code, out, err = cli("compare", str(tmp_path / "a"), str(tmp_path / "b"), "--kernel", "distance",
+                         "--fail-if", "nn_dist:ratio>1.01")
+    assert code == 1 and "fail-if nn_dist:ratio>1.01" in err and "B / A" in out
+    for rule in ("ratio>>1", "speed>1", "nope:ratio>1"):
+        assert_clean_error(*cli("compare", str(tmp_path / "a"), str(tmp_path / "b"), "--fail-if", rule), "--fail-if")
+
+
+def test_report_shows_approx_fits_from_stored_rows(cli, tmp_path):
+    sweep = '''
+[[experiment]]
+name = "fit"
+kernel = "approx"
+[experiment.fixed]
+targets = ["barron"]
+dims = [2]
+widths = [2, 4, 8]
+n_samples = 400
+n_test = 400
+lm_iters = 20
+[experiment.grid]
+seeds = [0, 1]
+'''
+    run_batch(load_sweep(_sweep(tmp_path, sweep)), tmp_path / "s")
+    (result,) = report(str(tmp_path / "s"))
+    assert result.fits is not None and len(result.fits) == 1 and np.isfinite(result.fits.alpha_theory[0])
+    code, out, _ = cli("report", str(tmp_path / "s"))
+    assert code == 0 and "exponent fits" in out and "Barron 1993" in out

@@ -573,6 +573,9 @@ COLUMNS = ["target", "dim", "arch", "width", "seed", "params", "train_rmse", "te
 FIT_COLUMNS = ["target", "dim", "arch", "alpha", "alpha_lo", "alpha_hi", "alpha_theil_sen", "alpha_theory",
                "theory_source", "n_widths_used", "used_params", "excluded", "caveat", "log_c"]
 OPTIONAL = ("gn_decrement", "loss_drop")  # NaN where the trainer gives none (Adam on deep/tree nets, LBFGS, baselines)
+# Inputs of a row (not measurements): report never averages over one that varies within a group.
+SETTINGS = ["target", "dim", "arch", "width", "params", "activation", "optimizer", "n_samples", "dtype",
+            "kernel_version"]
 GROUP_BY = ["target", "dim", "arch", "width"]
 SHOW = [("params", None), ("train_rmse", None), ("test_rmse", None), ("rel_rmse", None), ("diverged", None),
         ("optimisation_limited", None), ("estimation_limited", None)]

@@ -603,6 +603,9 @@ COLUMNS = ["model", "data", "label_noise", "ridge", "weight_decay", "width", "pa
            "depth", "optimizer", "loss", "dtype", "kernel_version"]
 OPTIONAL = ("train_error", "test_error", "epochs_to_interpolate", "excess_risk", "chance_error", "weight_norm")
 """Columns that may hold NaN: not applicable to a model (errors of the linear model), or never reached."""
+# Inputs of a row (not measurements): report never averages over one that varies within a group.
+SETTINGS = ["model", "data", "label_noise", "ridge", "weight_decay", "width", "params", "params_per_sample",
+            "epoch", "n_train", "depth", "optimizer", "loss", "dtype", "kernel_version"]
 GROUP_BY = ["model", "data", "label_noise", "ridge", "width", "params_per_sample"]
 GROUP_BY_MLP = ["model", "data", "label_noise", "weight_decay", "width", "params_per_sample", "epoch"]
 SHOW = [("train_loss", None), ("train_error", None), ("test_loss", None), ("test_error", None),

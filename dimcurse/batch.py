@@ -44,7 +44,8 @@ def run_point(kernel: str, config, device: str) -> dict:
     result = REGISTRY[kernel].run(config, device=resolve_device(device))
     rows = result.rows
     diverged = int(rows["diverged"].sum()) if "diverged" in rows else 0
-    return {"rows": rows.to_dict(orient="records"), "provenance": result.provenance,
+    tables = {name: table.to_dict(orient="records") for name, table in result.tables.items()}
+    return {"rows": rows.to_dict(orient="records"), "provenance": result.provenance, "tables": tables,
             "elapsed_s": round(time.perf_counter() - started, 3), "diverged": diverged}
 
 
@@ -167,7 +168,7 @@ def _record(point: Point, outcome, device: str, attempt: int) -> dict:
                 "elapsed_s": None}
     error = f"training diverged in {outcome['diverged']} model(s)" if outcome["diverged"] else None
     return {**base, "status": "failed" if error else "done", "error": error, "rows": outcome["rows"],
-            "provenance": outcome["provenance"], "elapsed_s": outcome["elapsed_s"]}
+            "tables": outcome.get("tables", {}), "provenance": outcome["provenance"], "elapsed_s": outcome["elapsed_s"]}
 
 
 def run_batch(points: list[Point], folder, executor: str = "serial", device: str = "cpu", workers: int = 2,

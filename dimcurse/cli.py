@@ -76,6 +76,7 @@ def _progress(quiet: bool, description: str):
         yield lambda fraction: bar.advance(task, fraction)
 
 
+SUMMARY_OUT = typer.Option(None, "--summary-out", help="Write the mean ± sd table (the summary) to this file.")
 PLOT = typer.Option(None, "--plot", help="Also draw the figure to this file (.png .svg .pdf; needs matplotlib).")
 
 
@@ -106,8 +107,10 @@ def _execute(kernel, config, device: str, out: str, fmt: Optional[str], quiet: b
         write_result(result, out, fmt_name)
         if not quiet:
             stderr.print(f"wrote {out} (provenance: {out}.provenance.json)")
-    if fit_out is not None and result.fits is not None:
-        write_result(Result(result.kernel, result.fits, result.provenance, [], []), fit_out)
+    if fit_out is not None:
+        # the kernel's summary table (approx's fits, overparam's per-width summary), else the mean ± sd table
+        summary = result.fits if result.fits is not None else aggregate(result)
+        write_result(Result(result.kernel, summary, result.provenance, [], []), fit_out)
         if not quiet:
             stderr.print(f"wrote {fit_out}")
     if plot_file is not None:
@@ -139,6 +142,7 @@ def distance_cmd(
     data: Optional[str] = typer.Option(None, "--data", help="Real data: digits, mnist1d, mnist:DIR, fashion-mnist:DIR."),
     download: bool = typer.Option(False, "--download", help="Let torchvision download mnist/fashion-mnist into DIR."),
     chunk: int = typer.Option(distance.Config.chunk_elems, "--chunk", help="Query x point elements held at once (memory bound); 0 = auto: 2^20 on the CPU, 2^26 on a GPU."),
+    summary_out: Optional[str] = SUMMARY_OUT,
     seeds: str = SEEDS, device: str = DEVICE, dtype: str = DTYPE,
     out: str = OUT, format: Optional[str] = FORMAT, quiet: bool = QUIET, plot_file: Optional[str] = PLOT,
 ):
@@ -153,7 +157,7 @@ def distance_cmd(
         n_points=points, n_queries=queries, seeds=parse_seeds(seeds), k=k, mle_k=mle_k,
         id_points=id_points, data=data, download=download, dtype=dtype, chunk_elems=chunk,
     )
-    _execute(distance, config, device, out, format, quiet, plot_file=plot_file)
+    _execute(distance, config, device, out, format, quiet, summary_out, "--summary-out", plot_file=plot_file)
 
 
 @app.command("approx")
@@ -180,7 +184,8 @@ def approx_cmd(
     knn_k: int = typer.Option(approx.Config.knn_k, "--knn-k", help="Neighbours of the k-NN baseline."),
     teacher_k: int = typer.Option(approx.Config.teacher_k, "--teacher-k", help="Intrinsic dimension of the teacher target."),
     q_power_k: int = typer.Option(approx.Config.q_power_k, "--q-power-k", help="k of the q-power target Q^(2^k)."),
-    fit_out: Optional[str] = typer.Option(None, "--fit-out", help="Write the exponent fit table to this file."),
+    fit_out: Optional[str] = typer.Option(None, "--fit-out", "--summary-out",
+                                          help="Write the exponent fit table to this file (the summary)."),
     list_targets: bool = typer.Option(False, "--list-targets", help="Print the targets with their formulas and exit."),
     seeds: str = SEEDS, device: str = DEVICE, dtype: str = DTYPE,
     out: str = OUT, format: Optional[str] = FORMAT, quiet: bool = QUIET, plot_file: Optional[str] = PLOT,

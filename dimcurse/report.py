@@ -11,7 +11,7 @@ import pandas as pd
 
 from dimcurse.errors import DimcurseError
 from dimcurse.experiments import REGISTRY
-from dimcurse.results import Result
+from dimcurse.results import Result, table_sidecar
 from dimcurse.store import is_store, read_records
 
 
@@ -22,6 +22,7 @@ class Source:
     kernel: str
     rows: pd.DataFrame
     provenances: list[dict] = field(default_factory=list)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # figure tables (distance: histograms)
 
 
 def load(path: str, option: str = "SOURCE") -> dict[str, Source]:
@@ -38,7 +39,16 @@ def load(path: str, option: str = "SOURCE") -> dict[str, Source]:
     if kernel not in REGISTRY:
         raise DimcurseError(f"{path}: no provenance naming a kernel (expected {target.name}.provenance.json beside it)", option)
     rows["run_elapsed_s"] = prov.get("elapsed_s")
-    return {kernel: Source(kernel, rows, [prov])}
+    return {kernel: Source(kernel, rows, [prov], _sidecar_tables(target, kernel))}
+
+
+def _sidecar_tables(path: Path, kernel: str) -> dict[str, pd.DataFrame]:
+    tables = {}
+    for name in getattr(REGISTRY[kernel], "TABLES", ()):
+        sidecar = table_sidecar(path, name)
+        if sidecar.is_file():
+            tables[name] = pd.read_csv(sidecar)
+    return tables
 
 
 def _from_store(folder: Path) -> dict[str, Source]:
@@ -52,6 +62,10 @@ def _from_store(folder: Path) -> dict[str, Source]:
         source = sources.setdefault(record["kernel"], Source(record["kernel"], pd.DataFrame()))
         source.rows = pd.concat([source.rows, frame], ignore_index=True) if len(source.rows) else frame
         source.provenances.append(record["provenance"])
+        for name, table in (record.get("tables") or {}).items():
+            part = pd.DataFrame(table)
+            part.insert(0, "experiment", record["experiment"])
+            source.tables[name] = pd.concat([source.tables[name], part], ignore_index=True) if name in source.tables else part
     return sources
 
 
@@ -221,6 +235,15 @@ def report(path: str, where: list[str] = (), group_by: tuple[str, ...] | None = 
     return out
 
 
+def _same_rows(table: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """A figure table cut to the settings the filtered rows hold (by the columns both have)."""
+    shared = [c for c in ("experiment", "dist", "dim", "metric", "seed") if c in table and c in rows]
+    if not shared:
+        return table
+    keys = rows[shared].drop_duplicates()
+    return table.merge(keys, on=shared, how="inner")
+
+
 def _result(name: str, path: str, rows: pd.DataFrame, source: Source, group_by, pool) -> Result:
     module = REGISTRY[name]
     show = [(m, t) for m, t in module.SHOW if m in rows and (t is None or t in rows)]
@@ -229,6 +252,7 @@ def _result(name: str, path: str, rows: pd.DataFrame, source: Source, group_by, 
             "configs": [{"config": p.get("config")} for p in source.provenances if p]}
     keys, added = group_columns(name, rows, group_by, tuple(pool))
     result = Result(name, rows, prov, keys, show, pooled=[c for c in pool if c in rows])
+    result.tables = {n: _same_rows(t, rows) for n, t in source.tables.items()}
     if added:
         result.notes.append(f"kept {', '.join(added)} as group keys: {'they vary' if len(added) > 1 else 'it varies'} "
                             "within the groups asked for (average over one with --pool NAME)")

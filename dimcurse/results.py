@@ -101,7 +101,7 @@ def _records(rows: pd.DataFrame) -> list[dict]:
 
 
 def to_csv(result: Result) -> str:
-    return result.rows.to_csv(index=False, float_format="%.10g", lineterminator="\n")
+    return to_csv_frame(result.rows)
 
 
 def to_json(result: Result) -> str:
@@ -114,13 +114,42 @@ def to_jsonl(result: Result) -> str:
 
 
 def to_markdown(result: Result) -> str:
-    """The tidy rows as a GitHub table, then the provenance in a ``<details>`` block."""
-    cols = list(result.rows.columns)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    for _, row in result.rows.iterrows():
-        lines.append("| " + " | ".join(fmt(row[c], 10) for c in cols) + " |")
+    """The table shown on screen (mean ± sd over seeds, theory beside it), the fits and notes,
+    then the provenance in a ``<details>`` block. A result without shown columns (a report's
+    raw rows, a comparison) is written row by row."""
+    lines = []
+    if result.show:
+        summary = aggregate(result)
+        keys = result.group_by + (["n_seeds"] if summary["n_seeds"].nunique() > 1 else [])
+        shown = [(m, t) for m, t in result.show if summary[f"{m}_mean"].notna().any()]
+        spread = " (mean ± sd)" if summary["n_seeds"].max() > 1 else ""
+        header = keys + [h for m, t in shown for h in [m + spread] + ([f"{m} theory"] if t else [])]
+        body = [[fmt(row[k]) for k in keys]
+                + [c for m, t in shown for c in [mean_sd(row[f"{m}_mean"], row[f"{m}_sd"])] + ([_md_theory(row, t)] if t else [])]
+                for _, row in summary.iterrows()]
+        lines += [f"**dimcurse {result.kernel}**: mean ± sd over seeds ({int(summary['n_seeds'].max())} per row)",
+                  "", *_md_table(header, body)]
+    else:
+        cols = list(result.rows.columns)
+        lines += _md_table(cols, [[fmt(row[c], 10) for c in cols] for _, row in result.rows.iterrows()])
+    if result.fits is not None and len(result.fits):
+        cols = [c for c in result.fits.columns if c != "log_c"]
+        lines += ["", f"**{result.fits_title or 'fits'}**", "",
+                  *_md_table(cols, [[fmt(row[c]) for c in cols] for _, row in result.fits.iterrows()])]
+    lines += [""] + [f"- note: {note}" for note in result.notes] if result.notes else []
     block = json.dumps(result.provenance, indent=1, default=_json_default)
     return "\n".join(lines) + f"\n\n<details><summary>provenance</summary>\n\n```json\n{block}\n```\n</details>\n"
+
+
+def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    escape = lambda text: str(text).replace("|", "\\|")  # noqa: E731  (a | inside a cell would split it)
+    out = ["| " + " | ".join(escape(h) for h in header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    return out + ["| " + " | ".join(escape(c) for c in row) + " |" for row in rows]
+
+
+def _md_theory(row, theory: str) -> str:
+    limit = f"{theory}_limit" in row.index and bool(row[f"{theory}_limit"])
+    return ("≈ " if limit and fmt(row[theory]) else "") + fmt(row[theory])
 
 
 def to_parquet(result: Result) -> bytes:
@@ -261,5 +290,18 @@ def write_result(result: Result, path: str, fmt_name: str | None = None) -> None
         sys.stdout.write(data)
         sys.stdout.flush()
         return
-    sidecar = Path(path).expanduser().with_name(Path(path).name + ".provenance.json")
-    write_atomic_many([(Path(path), data), (sidecar, json.dumps(result.provenance, indent=1, default=_json_default) + "\n")])
+    target = Path(path).expanduser()
+    sidecar = target.with_name(target.name + ".provenance.json")
+    files = [(target, data), (sidecar, json.dumps(result.provenance, indent=1, default=_json_default) + "\n")]
+    # Tables for figures (distance's histograms) go beside it, so `dimcurse plot FILE` redraws every panel.
+    files += [(table_sidecar(target, name), to_csv_frame(table)) for name, table in result.tables.items()]
+    write_atomic_many(files)
+
+
+def table_sidecar(path: Path, name: str) -> Path:
+    """``results.csv`` -> ``results.csv.histograms.csv``."""
+    return path.with_name(f"{path.name}.{name}.csv")
+
+
+def to_csv_frame(frame: pd.DataFrame) -> str:
+    return frame.to_csv(index=False, float_format="%.10g", lineterminator="\n")

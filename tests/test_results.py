@@ -32,7 +32,8 @@ def _read(path, fmt):
     return pd.DataFrame(cells[1:], columns=cells[0]).replace("", float("nan"))
 
 
-@pytest.mark.parametrize("suffix, fmt", [(".csv", "csv"), (".json", "json"), (".jsonl", "jsonl"), (".parquet", "parquet"), (".md", "markdown")])
+# Markdown is the summary a person reads (mean ± sd), not a raw-row format: tested below.
+@pytest.mark.parametrize("suffix, fmt", [(".csv", "csv"), (".json", "json"), (".jsonl", "jsonl"), (".parquet", "parquet")])
 def test_every_format_round_trips(tmp_path, result, suffix, fmt):
     path = tmp_path / f"out{suffix}"
     results.write_result(result, str(path))
@@ -98,3 +99,29 @@ def test_output_under_a_file_is_refused(tmp_path):
         results.check_writable(str(blocker / "x.csv"), None)
     with pytest.raises(DimcurseError, match="is a directory"):
         results.check_writable(str(tmp_path), "csv")
+
+
+def test_markdown_is_the_mean_sd_table_on_screen(cli, tmp_path):
+    code, out, _ = cli("distance", "--dims", "10", "--metric", "l2,lp:0.5", "--points", "300", "--queries", "20",
+                       "--seeds", "2", "--quiet", "--out", str(tmp_path / "d.md"))
+    text = (tmp_path / "d.md").read_text()
+    table = [line for line in text.splitlines() if line.startswith("|")]
+    assert code == 0 and len(table) == 2 + 2  # header, rule, one row per metric (not one per seed)
+    assert "dist_cv (mean ± sd)" in table[0] and "dist_cv theory" in table[0] and "±" in table[2]
+    assert "≈ " in table[3]  # the lp:0.5 cv theory is a limit, marked as on screen
+    assert "<summary>provenance</summary>" in text and "far_dist" not in table[0]
+
+
+def test_distance_summary_out_and_histograms_beside_the_rows(cli, tmp_path):
+    out = tmp_path / "d.csv"
+    code, _, _ = cli("distance", "--dims", "5,20", "--points", "300", "--queries", "40", "--seeds", "2", "--quiet",
+                     "--out", str(out), "--summary-out", str(tmp_path / "s.csv"))
+    summary = pd.read_csv(tmp_path / "s.csv")
+    assert code == 0 and len(summary) == 2 and (summary.n_seeds == 2).all() and "dist_cv_sd" in summary
+    histograms = pd.read_csv(tmp_path / "d.csv.histograms.csv")
+    assert set(histograms.dim) == {5, 20} and set(histograms.seed) == {0, 1}
+    pytest.importorskip("matplotlib")
+    from dimcurse import plot, report
+
+    (result,) = report.report(str(out))
+    assert len(plot.figure_for(result).axes) == 3  # the histogram panel is redrawn from the saved file

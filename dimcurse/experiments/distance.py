@@ -321,6 +321,7 @@ COLUMNS = [
     "twonn_id", "mle_id", "hubness", "id_points", "theory_id", "k",
     "exact_fallbacks", "device", "dtype", "kernel_version",
 ]
+TABLES = ("histograms",)  # figure tables written beside the rows (FILE.histograms.csv, and in a store)
 # Inputs of a row (not measurements): report never averages over one that varies within a group.
 SETTINGS = ["dist", "dim", "metric", "n_points", "n_queries", "k", "id_points", "dtype", "kernel_version"]
 GROUP_BY = ["dist", "dim", "metric"]

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from dimcurse import memory
+from dimcurse.nets import EXPLODE, exploded
 
 ROW_CHUNK_ELEMS = 1 << 22  # elements of one block of samples for losses and gradients (16 MiB in float32)
 GRAM_CHUNK_ELEMS = 1 << 25  # elements of one Jacobian block for JᵀJ (128 MiB in float32): long blocks keep
@@ -185,7 +186,7 @@ def _solve_dual(jac, resid, lam):
 
 
 def train_lm(theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor, dim: int, width: int, iters: int,
-             rows: int | None = None, lam0: float = 1e-3, explode: float = 1e4,
+             rows: int | None = None, lam0: float = 1e-3, explode: float = EXPLODE,
              progress: Callable[[float], None] | None = None) -> LMResult:
     """``iters`` Levenberg–Marquardt iterations for S independent shallow networks of one width.
 
@@ -233,7 +234,7 @@ def train_lm(theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor, dim: int, wi
         # Nielsen: shrink λ by up to 3x after a good step, double-and-grow after a rejected one.
         lam = torch.where(ok, lam * torch.clamp(1 - (2 * gain - 1) ** 3, min=1 / 3), lam * nu).clamp(1e-15, 1e15)
         nu = torch.where(ok, torch.full_like(nu, 2.0), (nu * 2).clamp(max=1e6))
-        alive &= torch.isfinite(loss) & (loss <= explode * initial.clamp_min(1e-30)) & ~((lam >= 1e15) & ~solved)
+        alive &= ~exploded(loss, initial, explode, floor=1e-30) & ~((lam >= 1e15) & ~solved)
         rebuild = bool((ok & alive).any())
         if it + 1 == math.ceil(0.8 * iters):
             at_80 = loss.clone()

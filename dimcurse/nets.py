@@ -269,6 +269,15 @@ def sample_chunk(model, x: torch.Tensor, budget: int = 1 << 20) -> int:
     return int(min(x.shape[1], max(64, budget // max(per_sample, 1))))
 
 
+EXPLODE = 1e4  # a loss above 1e4 x its first value has blown up (every trainer: Adam, LBFGS, LM, classifiers)
+
+
+def exploded(loss: torch.Tensor, initial: torch.Tensor, factor: float = EXPLODE, floor: float = 1e-12) -> torch.Tensor:
+    """The one explosion rule: the loss is non-finite or above ``factor`` x its initial value
+    (the initial value floored, so a model that starts at zero loss is not flagged by rounding)."""
+    return ~torch.isfinite(loss) | (loss > factor * initial.clamp_min(floor))
+
+
 def _drop(model, optimizer, alive: torch.Tensor, bad: torch.Tensor) -> None:
     """Isolate every model marked in ``bad`` and mark it dead in ``alive`` (in place)."""
     for s, j in torch.nonzero(bad).tolist():
@@ -339,7 +348,7 @@ def _shallow_relu_backward(model: "Shallow", x_aug, y, alive, chunk: int) -> tor
     return losses
 
 
-def train_adam(model, x, y, steps: int, lr: float, chunk: int | None = None, explode: float = 1e4,
+def train_adam(model, x, y, steps: int, lr: float, chunk: int | None = None, explode: float = EXPLODE,
                progress: Callable[[float], None] | None = None) -> Trained:
     """Full-batch Adam on the sum of per-model MSEs, cosine-decayed from lr to lr/100.
 
@@ -369,7 +378,7 @@ def train_adam(model, x, y, steps: int, lr: float, chunk: int | None = None, exp
         initial = losses.clone() if initial is None else initial
         if step == math.ceil(0.8 * steps):
             at_80 = losses.clone()
-        _drop(model, optimizer, alive, alive & (~torch.isfinite(losses) | (losses > explode * initial.clamp_min(1e-12))))
+        _drop(model, optimizer, alive, alive & exploded(losses, initial, explode))
         optimizer.step()
         schedule.step()
         if progress is not None:
@@ -396,6 +405,8 @@ def train_lbfgs(make_model, seeds, widths, x, y, steps: int, lr: float, chunk: i
             opt = torch.optim.LBFGS(model.parameters(), lr=lr, max_iter=steps, line_search_fn="strong_wolfe",
                                     tolerance_grad=1e-12, tolerance_change=1e-14, history_size=50)
             xs, ys = x[si : si + 1], y[si : si + 1]
+            with torch.no_grad():
+                initial = _per_model_mse(model, xs, ys, chunk).detach()
 
             def closure():
                 opt.zero_grad()
@@ -408,8 +419,8 @@ def train_lbfgs(make_model, seeds, widths, x, y, steps: int, lr: float, chunk: i
                 value = float(_per_model_mse(model, xs, ys, chunk).detach())
             except RuntimeError:  # a line search that met NaN
                 value = float("nan")
-            diverged[si, j] = not math.isfinite(value)
-            mse[si, j] = value
+            diverged[si, j] = bool(exploded(torch.tensor([value], dtype=initial.dtype), initial.cpu()).item())
+            mse[si, j] = value if not diverged[si, j] else float("nan")
             models[(si, j)] = model
             if progress is not None:
                 progress(1.0 / (S * M))
@@ -552,7 +563,8 @@ def train_classifier(model, x, labels, x_test, labels_test, seeds, *, epochs: in
         opt.zero_grad(set_to_none=False)
         per_model = _class_loss(model(x[rows, idx]), labels[rows, idx], loss).mean(1)
         (per_model * alive).sum().backward()
-        _drop(model, opt, alive, alive & ~torch.isfinite(per_model.detach()))
+        initial = per_model.detach().clone() if step == 0 else initial
+        _drop(model, opt, alive, alive & exploded(per_model.detach(), initial))
         opt.step()
         if (step + 1) % per_epoch == 0 or step + 1 == total:
             epoch = (step + 1) / per_epoch

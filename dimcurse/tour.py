@@ -95,19 +95,22 @@ def distance_sentences(uniform: pd.DataFrame, real: pd.DataFrame) -> list[str]:
 
 def approx_sentences(barron: Result, tree: pd.DataFrame) -> list[str]:
     out = []
-    fits = barron.fits.set_index(["arch", "dim"]).alpha
+    fits = barron.fits.set_index(["arch", "dim"])
     dims = sorted(barron.fits.dim.unique())
     lo, hi = dims[0], dims[-1]
-    net = (fits.get(("shallow", lo), np.nan), fits.get(("shallow", hi), np.nan))
-    rf = (fits.get(("random-features", lo), np.nan), fits.get(("random-features", hi), np.nan))
+    get = lambda arch, dim: fits.alpha.get((arch, dim), np.nan)  # noqa: E731
+    net, rf = (get("shallow", lo), get("shallow", hi)), (get("random-features", lo), get("random-features", hi))
+    said = lambda arch, dim: _alpha(fits, arch, dim)  # noqa: E731
     if np.all(np.isfinite(net + rf)) and net[1] > 0.1 and rf[1] < net[1] / 2 and (net[0] - net[1]) < (rf[0] - rf[1]):
         out.append(f"On the Barron target, the trained network's error fell like params^-alpha with alpha = "
-                   f"{net[0]:.2f} at d = {lo} and still {net[1]:.2f} at d = {hi} (Barron's rate is 1/2 in any d), while "
-                   f"random features, a fixed basis, went from {rf[0]:.2f} to {rf[1]:.2f}: in {hi} dimensions the "
-                   f"fixed basis hardly improves with size, the trained network still does.")
+                   f"{said('shallow', lo)} at d = {lo} and still {said('shallow', hi)} at d = {hi} (Barron's rate is "
+                   f"1/2 in any d), while random features, a fixed basis, went from {said('random-features', lo)} to "
+                   f"{said('random-features', hi)}: in {hi} dimensions the fixed basis hardly improves with size, the "
+                   "trained network still does (95 % intervals from resampling seeds).")
     else:
-        out.append(f"The exponents of this run (network {net[0]:.2f} -> {net[1]:.2f}, random features {rf[0]:.2f} -> "
-                   f"{rf[1]:.2f} from d = {lo} to {hi}) do not show the network keeping its rate better; no claim is made.")
+        out.append(f"The exponents of this run (network {said('shallow', lo)} -> {said('shallow', hi)}, random features "
+                   f"{said('random-features', lo)} -> {said('random-features', hi)} from d = {lo} to {hi}) do not show "
+                   "the network keeping its rate better; no claim is made.")
     by = tree.groupby(["arch", "params"]).rel_rmse.mean()
     shallow, deep = by["shallow"], by["tree"]
     # Compare the largest tree that some shallow network matches or exceeds in parameters (fair to the shallow one).
@@ -148,6 +151,16 @@ def overparam_sentences(result: Result) -> list[str]:
             out.append(f"With a ridge of {ridge:g} the worst test loss along the sweep was {top:.3g} instead of "
                        f"{clean.loss[peak]:.3g}: regularisation removes the peak.")
     return out
+
+
+def _alpha(fits: pd.DataFrame, arch: str, dim: int) -> str:
+    """``0.64 [0.55, 0.71]``: an exponent with its 95 % interval, as the fit table has it."""
+    if (arch, dim) not in fits.index:
+        return "n/a"
+    row = fits.loc[(arch, dim)]
+    if not np.isfinite(row.alpha):
+        return "n/a"
+    return f"{row.alpha:.2f} [{row.alpha_lo:.2f}, {row.alpha_hi:.2f}]"
 
 
 def _listing(series: pd.Series) -> str:

@@ -121,3 +121,10 @@ def test_at_a_small_budget_the_teacher_exponent_follows_k_not_d():
     assert abs(alphas[2][4] - alphas[2][16]) < 0.15, alphas
     assert abs(alphas[4][4] - alphas[4][16]) < 0.25, alphas
     assert all(alphas[2][d] > alphas[4][d] + 0.1 for d in (4, 16)), alphas
+
+
+def test_fewer_than_three_widths_print_no_empty_fit_table(cli):
+    code, out, err = cli("approx", "--width", "8", "--dims", "2", "--lm-iters", "5", "--seeds", "2",
+                         "--test-samples", "200", "--quiet")
+    assert code == 0 and "exponent fits" not in out
+    assert "no exponent: a fit needs at least 3 widths and this run has 1" in " ".join(out.split())

@@ -106,3 +106,11 @@ def test_validation_names_the_option(overrides, option):
     with pytest.raises(DimcurseError) as err:
         distance.validate(distance.Config(**overrides))
     assert err.value.option == option
+
+
+def test_twonn_far_below_d_is_flagged_as_sample_limited():
+    config = distance.Config(dims=(4, 100), n_points=1000, n_queries=20, seeds=(0,), id_points=1000)
+    result = distance.run(config)
+    flags = result.rows.set_index("dim")["id_sample_limited"]
+    assert not flags[4] and flags[100]  # TwoNN ~ 4 at d = 4; ~ 50 at d = 100 from 1000 points
+    assert any("2 log10(n) = 6" in note and "lower bound" in note for note in result.notes)

@@ -251,3 +251,14 @@ def test_cli_writes_rows_and_summary(cli, tmp_path):
     assert len(rows) == 4 and list(rows.columns) == overparam.COLUMNS
     summary = pd.DataFrame(json.loads((tmp_path / "summary.json").read_text())["rows"])
     assert summary.width.tolist() == [20, 60] and summary.mark.tolist() == ["", "threshold"]
+
+
+def test_an_exploding_mlp_is_flagged_diverged_not_blamed_on_width(cli):
+    """Issue: --lr 1e9 ended with a train loss of 1e19, diverged False, and a note blaming the width."""
+    from dimcurse.experiments import overparam
+
+    config = overparam.Config(model="mlp", widths=(8, 16), epochs=3, lr=1e9, seeds=(0, 1), n_train=200, n_test=200)
+    result = overparam.run(config)
+    assert result.rows["diverged"].all() and result.rows["train_loss"].isna().all()
+    assert any("every model diverged" in note for note in result.notes)
+    assert not any("no width fits" in note for note in result.notes)

@@ -1,5 +1,7 @@
 """dimcurse tour: the quick run writes its report, figures and results; sentences follow the numbers."""
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -37,6 +39,8 @@ def test_sentences_carry_this_runs_numbers(quick):
     dd = pd.read_csv(folder / "overparam.csv")
     loss = dd[dd.ridge == 0].groupby("width").test_loss.mean()
     assert f"peaked at {loss.max():.3g} with {loss.idxmax()} features" in text
+    # exponents come with their intervals, as the fit table gives them
+    assert "alpha = " in text and re.search(r"\d\.\d\d \[\d\.\d\d, \d\.\d\d\]", text)
 
 
 def test_sentences_are_withheld_when_the_run_does_not_show_the_effect():

@@ -10,6 +10,7 @@ and hubness (Radovanovic et al. 2010) of the point set itself.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Callable, Iterator
@@ -291,15 +292,36 @@ def _rows_for_set(pset: PointSet, metrics, config: Config, plan: ChunkPlan, seed
             "dim": pset.dim, "dist": pset.label, "metric": metric.name, "seed": seed,
             "n_points": pset.points.shape[0], "n_queries": pset.queries.shape[0],
             **_contrast_columns(stats), **_theory_columns(pset.dist, metric, pset.dim),
-            **structure[metric.name], "theory_id": float(intrinsic), "k": config.k,
+            **structure[metric.name], "theory_id": float(intrinsic),
+            "id_sample_limited": _id_sample_limited(structure[metric.name], float(intrinsic)), "k": config.k,
             "exact_fallbacks": stats.n_exact_fallback,
             "device": str(device), "dtype": config.dtype, "kernel_version": VERSION,
         })
     return rows
 
 
+# TwoNN more than 20 % under the true dimension, where that dimension exceeds 2 log10(n): the
+# Eckmann & Ruelle (1992) bound on the dimension n points can resolve (for the correlation
+# dimension; TwoNN and MLE under-estimate in the same regime, REFERENCES.md section 1).
+ID_SHORTFALL = 0.8
+
+
+def _id_sample_limited(structure: dict, intrinsic: float) -> bool:
+    m, twonn = structure["id_points"], structure["twonn_id"]
+    if not m or math.isnan(intrinsic) or math.isnan(twonn):
+        return False
+    return bool(twonn < ID_SHORTFALL * intrinsic and intrinsic > 2 * math.log10(m))
+
+
 def _notes(config: Config, table: pd.DataFrame, plan: ChunkPlan) -> list[str]:
     notes = []
+    limited = table[table["id_sample_limited"]]
+    if len(limited):
+        dims = ", ".join(str(d) for d in sorted(limited["theory_id"].astype(int).unique()))
+        m = int(limited["id_points"].max())
+        notes.append(f"twonn_id is far below the intrinsic dimension {dims} (under {ID_SHORTFALL:.0%} of it): "
+                     f"{m} points cannot resolve a dimension above about 2 log10(n) = {2 * math.log10(m):.2g} "
+                     "(Eckmann & Ruelle 1992); read it as a lower bound (id_sample_limited), or raise --id-points.")
     if plan.halvings:
         notes.append(f"the device ran out of memory at a chunk of {plan.first} elements; it was halved "
                      f"{plan.halvings} times, to {plan.elems}, and the run carried on (means may differ from a "
@@ -318,7 +340,7 @@ COLUMNS = [
     "nn_dist", "far_dist", "mean_dist", "relative_contrast", "contrast_he", "dist_cv",
     "mean_pow_dist", "var_pow_dist",
     "theory_mean_dist", "theory_dist_cv", "theory_dist_cv_limit", "theory_mean_pow_dist", "theory_var_pow_dist",
-    "twonn_id", "mle_id", "hubness", "id_points", "theory_id", "k",
+    "twonn_id", "mle_id", "hubness", "id_points", "theory_id", "id_sample_limited", "k",
     "exact_fallbacks", "device", "dtype", "kernel_version",
 ]
 TABLES = ("histograms",)  # figure tables written beside the rows (FILE.histograms.csv, and in a store)

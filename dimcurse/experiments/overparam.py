@@ -33,7 +33,7 @@ from dimcurse import memory
 from dimcurse.data import load_dataset, validate_finite
 from dimcurse.errors import DimcurseError
 from dimcurse.parsing import check_counts, check_seeds
-from dimcurse.nets import ACTIVATIONS, MLPClassifier, mlp_params, train_classifier
+from dimcurse.nets import ACTIVATIONS, EXPLODE, MLPClassifier, mlp_params, train_classifier
 from dimcurse.provenance import provenance
 from dimcurse.results import Result
 from dimcurse.ridge import RidgePath, hastie_risk
@@ -550,6 +550,10 @@ def summary_notes(table: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
         frame = summary[(summary[cols] == pd.Series([setting[c] for c in cols], index=cols)).all(axis=1)]
         threshold = _threshold_width(frame)
         where = f"{key[0]} on {key[1]} ({label})"
+        if group["diverged"].all():
+            notes.append(f"{where}: every model diverged (the loss became non-finite or rose above "
+                         f"{EXPLODE:g} x its first value): no result; lower --lr.")
+            continue
         if threshold is None:
             notes.append(f"{where}: no width fits the training set (the threshold lies beyond width "
                          f"{int(frame['width'].max())}), {_peak_sentence(group, None)}")
@@ -558,7 +562,8 @@ def summary_notes(table: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
             notes.append(f"{where}: interpolation threshold at width {threshold} ({pps:.3g} params/sample), "
                          f"{_peak_sentence(group, threshold)}")
         if group["diverged"].any():
-            notes.append(f"{where}: {int(group['diverged'].sum())} model(s) diverged: flagged, excluded from means.")
+            notes.append(f"{where}: {int(group['diverged'].sum())} model(s) diverged (loss non-finite or above "
+                         f"{EXPLODE:g} x its first value): flagged, excluded from means and from the threshold.")
         if setting["label_noise"] == 1.0 and group["test_error"].notna().any():
             notes.append(_memorisation_sentence(final, group, setting))
     return notes

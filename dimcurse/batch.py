@@ -29,6 +29,7 @@ from dimcurse.errors import DimcurseError
 from dimcurse.experiments import REGISTRY
 from dimcurse.memory import OUT_OF_MEMORY, out_of_memory_message
 from dimcurse.runtime import resolve_device
+from dimcurse.results import pack_table
 from dimcurse.store import Store, read_records
 from dimcurse.sweep import Point
 
@@ -44,7 +45,7 @@ def run_point(kernel: str, config, device: str) -> dict:
     result = REGISTRY[kernel].run(config, device=resolve_device(device))
     rows = result.rows
     diverged = int(rows["diverged"].sum()) if "diverged" in rows else 0
-    tables = {name: table.to_dict(orient="records") for name, table in result.tables.items()}
+    tables = {name: pack_table(table) for name, table in result.tables.items()}
     return {"rows": rows.to_dict(orient="records"), "provenance": result.provenance, "tables": tables,
             "elapsed_s": round(time.perf_counter() - started, 3), "diverged": diverged}
 

@@ -8,33 +8,43 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 import dimcurse
-from dimcurse import batch, plot, render
-from dimcurse import report as reports
-from dimcurse.errors import DimcurseError
-from dimcurse.memory import OUT_OF_MEMORY, out_of_memory_message
-from dimcurse.experiments import approx, distance, overparam
-from dimcurse.parsing import parse_float, parse_float_list, parse_int_list, parse_name_list, parse_seeds
-from dimcurse.results import Result, aggregate, check_writable, write_result
-from dimcurse.runtime import resolve_device
-from dimcurse.sweep import load_sweep
+from dimcurse.configs import ApproxConfig, DistanceConfig, OverparamConfig
+from dimcurse.errors import DimcurseError, Interrupted
+from dimcurse.parsing import parse_float, parse_float_list, parse_int, parse_int_list, parse_name_list, parse_seeds
+
+# Only typer and the torch-free configs load at start-up: --help and --version answer at once
+# (benchmarks/bench_startup.py). torch, pandas, rich tables and the kernels load when a command runs.
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
-    help="Measure why neural networks escape the curse of dimensionality.",
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    help="""Measure why neural networks escape the curse of dimensionality.
+
+New here? Run: dimcurse tour --quick (about a minute; a report with three figures).
+
+\b
+Examples:
+  dimcurse distance --dims 10,100,1000
+  dimcurse approx --target barron --dims 4,32
+  dimcurse overparam --model linear
+  dimcurse batch benchmarks/sweeps/quick.toml""",
 )
-stderr = Console(stderr=True)
+
+
+def _stderr():
+    from rich.console import Console
+
+    return Console(stderr=True)
 
 
 def _version(value: bool):
@@ -52,12 +62,27 @@ def _root(
 
 # --------------------------------------------------------------------------- shared options
 
+LIST = "A,B,..."  # the metavar of every comma-list option: a list takes commas, not spaces
+
+
+def count(option: str, minimum: int = 1):
+    """A parser for a whole-number option: ``1e4`` and ``10000`` alike, at least ``minimum``."""
+    return lambda text: text if isinstance(text, int) else parse_int(text, option, minimum)
+
+
+def int_option(default, name: str, help: str, minimum: int = 1, *aliases: str):
+    return typer.Option(default, name, *aliases, help=help, parser=count(name, minimum), metavar="INT")
+
+
 DEVICE = typer.Option("auto", "--device", help="auto (CUDA when present), cpu, cuda or cuda:N.")
 DTYPE = typer.Option("float32", "--dtype", help="float32 or float64.")
-SEEDS = typer.Option("3", "--seeds", help="A count (5 = seeds 0..4) or a list (0,3,7).")
-OUT = typer.Option("-", "--out", "-o", help="File to write (.csv .json .jsonl .parquet .md), or - for stdout.")
-FORMAT = typer.Option(None, "--format", help="json, jsonl, csv, markdown or table (default: from --out's suffix; table for -).")
+SEEDS = typer.Option("3", "--seeds", metavar="SEEDS", help="A count (5 = seeds 0..4), a range (0..4) or a list (0,3,7).")
+OUT = typer.Option("-", "--out", "-o", metavar="FILE",
+                   help="File to write (.csv .json .jsonl .parquet .md), or - for stdout. A figure goes to --plot.")
+FORMAT = typer.Option(None, "--format", help="json, jsonl, csv, markdown or table.", show_default="from --out's suffix; table for -")
 QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar.")
+SUMMARY_OUT = typer.Option(None, "--summary-out", metavar="FILE", help="Also write the summary table (mean ± sd) to this file.")
+PLOT = typer.Option(None, "--plot", metavar="FIGURE", help="Also draw the figure to this file (.png .svg .pdf; needs matplotlib).")
 
 
 @contextmanager
@@ -67,22 +92,25 @@ def _progress(quiet: bool, description: str):
     Shown only when stderr is a terminal: a log file or pipe gets no bar (nor the blank
     line rich leaves behind).
     """
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    err = _stderr()
     bar = Progress(
         TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
-        TimeElapsedColumn(), TimeRemainingColumn(), console=stderr, transient=True, disable=quiet or not stderr.is_terminal,
+        TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True, disable=quiet or not err.is_terminal,
     )
     with bar:
         task = bar.add_task(description, total=1.0)
         yield lambda fraction: bar.advance(task, fraction)
 
 
-SUMMARY_OUT = typer.Option(None, "--summary-out", help="Write the mean ± sd table (the summary) to this file.")
-PLOT = typer.Option(None, "--plot", help="Also draw the figure to this file (.png .svg .pdf; needs matplotlib).")
-
-
 def _execute(kernel, config, device: str, out: str, fmt: Optional[str], quiet: bool, fit_out: Optional[str] = None,
-             fit_option: str = "--fit-out", plot_file: Optional[str] = None) -> Result:
+             fit_option: str = "--summary-out", plot_file: Optional[str] = None):
     """The chain every kernel command follows: validate, check the outputs, run, then render or write."""
+    from dimcurse import plot, render
+    from dimcurse.results import Result, aggregate, check_writable, write_result
+    from dimcurse.runtime import resolve_device
+
     kernel.validate(config)
     fmt_name = check_writable(out, fmt)
     if plot_file is not None:
@@ -103,56 +131,77 @@ def _execute(kernel, config, device: str, out: str, fmt: Optional[str], quiet: b
         write_result(result, "-", fmt_name)
     else:
         render.print_result(result, render.console())
+    err = _stderr()
     if out != "-":
         write_result(result, out, fmt_name)
         if not quiet:
-            stderr.print(f"wrote {out} (provenance: {out}.provenance.json)")
+            err.print(f"wrote {out} (provenance: {out}.provenance.json)")
     if fit_out is not None:
         # the kernel's summary table (approx's fits, overparam's per-width summary), else the mean ± sd table
         summary = result.fits if result.fits is not None else aggregate(result)
         write_result(Result(result.kernel, summary, result.provenance, [], []), fit_out)
         if not quiet:
-            stderr.print(f"wrote {fit_out}")
+            err.print(f"wrote {fit_out}")
     if plot_file is not None:
         plot.save(plot.figure_for(result), plot_file)
         if not quiet:
-            stderr.print(f"wrote {plot_file}")
+            err.print(f"wrote {plot_file}")
     return result
 
 
 # --------------------------------------------------------------------------- commands
 
 
-@app.command()
+@app.command(short_help="Versions of dimcurse, Python, torch and numpy; the devices and the thread count.")
 def info():
     """Print the versions of dimcurse, Python, torch and numpy, the devices and the thread count."""
+    from dimcurse import render
+
     render.console().print(render.info_table())
 
 
-@app.command("distance")
+_D = DistanceConfig()
+
+
+@app.command("distance", short_help="Distance concentration: nearest and farthest neighbours become alike as the "
+                                    "dimension grows; real data of low intrinsic dimension concentrates less.")
 def distance_cmd(
-    dims: Optional[str] = typer.Option(None, "--dims", help="Dimensions, e.g. 2,10,100,1000 (not with --data)."),
-    dist: Optional[str] = typer.Option(None, "--dist", help="uniform, gaussian, sphere, subspace:K, torus:K (comma list)."),
-    metric: str = typer.Option("l2", "--metric", help="l2, l1, linf, lp:P (P > 0), cosine (comma list)."),
-    points: int = typer.Option(distance.Config.n_points, "--points", help="Points per set (n)."),
-    queries: int = typer.Option(distance.Config.n_queries, "--queries", help="Queries per set (q)."),
-    k: int = typer.Option(distance.Config.k, "--k", help="Neighbours for hubness (k-occurrence skewness)."),
-    mle_k: int = typer.Option(distance.Config.mle_k, "--mle-k", help="Neighbours for the Levina-Bickel dimension."),
-    id_points: int = typer.Option(distance.Config.id_points, "--id-points", help="Points used for intrinsic dimension and hubness (0 = off)."),
+    dims: Optional[str] = typer.Option(None, "--dims", metavar=LIST, help="Dimensions (not with --data).",
+                                       show_default=",".join(map(str, _D.dims))),
+    dist: Optional[str] = typer.Option(None, "--dist", metavar=LIST,
+                                       help="uniform, gaussian, sphere, subspace:K, torus:K.", show_default=",".join(_D.dists)),
+    metric: str = typer.Option(",".join(_D.metrics), "--metric", metavar=LIST, help="l2, l1, linf, lp:P (P > 0), cosine."),
+    points: int = int_option(_D.n_points, "--points", "Points per set (n); 1e4 works."),
+    queries: int = int_option(_D.n_queries, "--queries", "Queries per set (q)."),
+    k: int = int_option(_D.k, "--k", "Neighbours for hubness (k-occurrence skewness)."),
+    mle_k: int = int_option(_D.mle_k, "--mle-k", "Neighbours for the Levina-Bickel dimension."),
+    id_points: int = int_option(_D.id_points, "--id-points", "Points used for intrinsic dimension and hubness (0 = off).", 0),
     data: Optional[str] = typer.Option(None, "--data", help="Real data: digits, mnist1d, mnist:DIR, fashion-mnist:DIR."),
     download: bool = typer.Option(False, "--download", help="Let torchvision download mnist/fashion-mnist into DIR."),
-    chunk: int = typer.Option(distance.Config.chunk_elems, "--chunk", help="Query x point elements held at once (memory bound); 0 = auto: 2^20 on the CPU, 2^26 on a GPU."),
+    chunk: int = int_option(_D.chunk_elems, "--chunk", "Query x point elements held at once (memory bound); "
+                            "0 = auto: 2^20 on the CPU, 2^26 on a GPU.", 0),
     summary_out: Optional[str] = SUMMARY_OUT,
     seeds: str = SEEDS, device: str = DEVICE, dtype: str = DTYPE,
     out: str = OUT, format: Optional[str] = FORMAT, quiet: bool = QUIET, plot_file: Optional[str] = PLOT,
 ):
-    """Distance concentration: nearest vs farthest neighbours as the dimension grows."""
+    """Distance concentration: nearest and farthest neighbours become alike as the dimension grows.
+
+    Each row is one (set, dimension, metric), mean ± sd over seeds, with the exact theory
+    value under each measurement where a closed form exists.
+
+    \b
+    Examples:
+      dimcurse distance --dims 10,100,1000
+      dimcurse distance --dims 1000 --dist gaussian,subspace:5 --points 5000
+      dimcurse distance --data digits --metric l2,cosine
+    """
+    from dimcurse.experiments import distance
+
     if data is not None and (dims is not None or dist is not None):
         raise DimcurseError("a real data set fixes the dimension and distribution; drop --dims/--dist", "--data")
-    defaults = distance.Config()
     config = distance.Config(
-        dims=parse_int_list(dims, "--dims") if dims is not None else defaults.dims,
-        dists=parse_name_list(dist, "--dist") if dist is not None else defaults.dists,
+        dims=parse_int_list(dims, "--dims") if dims is not None else _D.dims,
+        dists=parse_name_list(dist, "--dist") if dist is not None else _D.dists,
         metrics=parse_name_list(metric, "--metric"),
         n_points=points, n_queries=queries, seeds=parse_seeds(seeds), k=k, mle_k=mle_k,
         id_points=id_points, data=data, download=download, dtype=dtype, chunk_elems=chunk,
@@ -160,45 +209,67 @@ def distance_cmd(
     _execute(distance, config, device, out, format, quiet, summary_out, "--summary-out", plot_file=plot_file)
 
 
-@app.command("approx")
+_A = ApproxConfig()
+
+
+@app.command("approx", short_help="Approximation error against width: shallow, deep and tree networks, with the "
+                                  "fitted exponent beside the theory's.")
 def approx_cmd(
-    width: Optional[int] = typer.Option(None, "--width", help="One hidden width (per tree node for --arch tree)."),
-    widths: Optional[str] = typer.Option(None, "--widths", help="Widths to sweep (default 4, 8, ... up to --lm-max-params)."),
-    target: str = typer.Option("barron", "--target", help="Target function(s), comma list; see --list-targets."),
-    dims: Optional[str] = typer.Option(None, "--dims", help="Dimensions for targets defined in any d (default 8)."),
-    arch: str = typer.Option("shallow", "--arch", help="shallow, deep, tree (comma list to compare)."),
-    depth: int = typer.Option(approx.Config.depth, "--depth", help="Hidden layers of the deep architecture."),
-    activation: str = typer.Option("relu", "--activation", help="relu, tanh, softplus, silu, poly."),
-    samples: Optional[int] = typer.Option(None, "--samples", help="Training samples per seed (default: per parameter)."),
-    samples_per_param: Optional[str] = typer.Option(None, "--samples-per-param",
-                                                    help="Samples per parameter without --samples (default 8)."),
-    test_samples: int = typer.Option(approx.Config.n_test, "--test-samples", help="Test samples per seed."),
-    steps: Optional[int] = typer.Option(None, "--steps", help="Adam steps / LBFGS iterations (default 2000)."),
-    lm_iters: Optional[int] = typer.Option(None, "--lm-iters", help="Levenberg–Marquardt iterations (default 200)."),
-    lm_rows: Optional[str] = typer.Option(None, "--lm-rows", help="Samples per parameter in LM's matrix (default 1; 0 all)."),
-    lm_max_params: int = typer.Option(approx.Config.lm_max_params, "--lm-max-params",
-                                      help="Largest model --optimizer auto trains with LM."),
-    optimizer: str = typer.Option("auto", "--optimizer", help="auto, lm, adam, adam+lm, lbfgs."),
-    lr: Optional[str] = typer.Option(None, "--lr", help="Learning rate (default 3e-3 Adam, 1.0 LBFGS)."),
-    baselines: Optional[str] = typer.Option(None, "--baselines", help="random-features,knn on the same data."),
-    knn_k: int = typer.Option(approx.Config.knn_k, "--knn-k", help="Neighbours of the k-NN baseline."),
-    teacher_k: int = typer.Option(approx.Config.teacher_k, "--teacher-k", help="Intrinsic dimension of the teacher target."),
-    q_power_k: int = typer.Option(approx.Config.q_power_k, "--q-power-k", help="k of the q-power target Q^(2^k)."),
-    fit_out: Optional[str] = typer.Option(None, "--fit-out", "--summary-out",
-                                          help="Write the exponent fit table to this file (the summary)."),
+    width: Optional[int] = typer.Option(None, "--width", help="One hidden width (per tree node for --arch tree).",
+                                        parser=count("--width"), metavar="INT"),
+    widths: Optional[str] = typer.Option(None, "--widths", metavar=LIST, help="Widths to sweep.",
+                                         show_default="4,8,16,... up to --lm-max-params"),
+    target: str = typer.Option(",".join(_A.targets), "--target", metavar=LIST, help="Target function(s); see --list-targets."),
+    dims: Optional[str] = typer.Option(None, "--dims", metavar=LIST, help="Dimensions for targets defined in any d.",
+                                       show_default="8"),
+    arch: str = typer.Option(",".join(_A.archs), "--arch", metavar=LIST, help="shallow, deep, tree (a list compares them)."),
+    depth: int = int_option(_A.depth, "--depth", "Hidden layers of the deep architecture."),
+    activation: str = typer.Option(_A.activation, "--activation", help="relu, tanh, softplus, silu, poly."),
+    samples: Optional[int] = typer.Option(None, "--samples", help="Training samples per seed.", parser=count("--samples"),
+                                          metavar="INT", show_default="--samples-per-param x parameters, at least 2000"),
+    samples_per_param: Optional[str] = typer.Option(None, "--samples-per-param", help="Samples per parameter without --samples.",
+                                                    show_default=f"{_A.samples_per_param:g}"),
+    test_samples: int = int_option(_A.n_test, "--test-samples", "Test samples per seed."),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Adam steps / LBFGS iterations.", parser=count("--steps"),
+                                        metavar="INT", show_default="2000"),
+    lm_iters: Optional[int] = typer.Option(None, "--lm-iters", help="Levenberg–Marquardt iterations.",
+                                           parser=count("--lm-iters"), metavar="INT", show_default="200"),
+    lm_rows: Optional[str] = typer.Option(None, "--lm-rows", help="Samples per parameter in LM's matrix (0 = all).",
+                                          show_default=f"{_A.lm_rows:g}"),
+    lm_max_params: int = int_option(_A.lm_max_params, "--lm-max-params", "Largest model --optimizer auto trains with LM."),
+    optimizer: str = typer.Option(_A.optimizer, "--optimizer", help="auto, lm, adam, adam+lm, lbfgs."),
+    lr: Optional[str] = typer.Option(None, "--lr", help="Learning rate.", show_default="3e-3 Adam, 1.0 LBFGS"),
+    baselines: Optional[str] = typer.Option(None, "--baselines", metavar=LIST, help="random-features,knn on the same data."),
+    knn_k: int = int_option(_A.knn_k, "--knn-k", "Neighbours of the k-NN baseline."),
+    teacher_k: int = int_option(_A.teacher_k, "--teacher-k", "Intrinsic dimension of the teacher target."),
+    q_power_k: int = int_option(_A.q_power_k, "--q-power-k", "k of the q-power target Q^(2^k)."),
+    summary_out: Optional[str] = typer.Option(None, "--summary-out", metavar="FILE",
+                                              help="Also write the exponent fit table (the summary) to this file."),
+    fit_out: Optional[str] = typer.Option(None, "--fit-out", metavar="FILE", help="The same as --summary-out."),
     list_targets: bool = typer.Option(False, "--list-targets", help="Print the targets with their formulas and exit."),
     seeds: str = SEEDS, device: str = DEVICE, dtype: str = DTYPE,
     out: str = OUT, format: Optional[str] = FORMAT, quiet: bool = QUIET, plot_file: Optional[str] = PLOT,
 ):
-    """Approximation error against width: shallow, deep and tree networks against the curse."""
+    """Approximation error against width: rel_rmse ~ params^(-alpha), alpha fitted with a 95 % interval.
+
+    Shallow networks train with Levenberg–Marquardt by default (converged, so the exponent
+    measures the function class, not the trainer); widths an optimiser, the samples or the
+    float precision limited are flagged and left out of the fit.
+
+    \b
+    Examples:
+      dimcurse approx --target barron --dims 4,32
+      dimcurse approx --target teacher --teacher-k 2 --dims 32
+      dimcurse approx --target product --dims 8 --arch shallow,tree --optimizer adam
+    """
+    from dimcurse import render
+    from dimcurse.experiments import approx
+
     if list_targets:
         render.print_grid(render.targets_table(), render.console())
         return
     if width is not None and widths is not None:
         raise DimcurseError("give --width or --widths, not both", "--width")
-    if width is not None and width < 1:
-        raise DimcurseError(f"must be at least 1, got {width}", "--width")
-    defaults = approx.Config()
     config = approx.Config(
         targets=parse_name_list(target, "--target"),
         dims=parse_int_list(dims, "--dims") if dims is not None else None,
@@ -206,45 +277,67 @@ def approx_cmd(
         widths=(width,) if width is not None else parse_int_list(widths, "--widths") if widths is not None else None,
         depth=depth, activation=activation.strip().lower(), n_samples=samples, n_test=test_samples, steps=steps,
         samples_per_param=(parse_float(samples_per_param, "--samples-per-param", positive=True)
-                           if samples_per_param is not None else defaults.samples_per_param),
-        lm_iters=lm_iters, lm_rows=parse_float(lm_rows, "--lm-rows") if lm_rows is not None else defaults.lm_rows,
+                           if samples_per_param is not None else _A.samples_per_param),
+        lm_iters=lm_iters, lm_rows=parse_float(lm_rows, "--lm-rows") if lm_rows is not None else _A.lm_rows,
         lm_max_params=lm_max_params,
         optimizer=optimizer.strip().lower(), lr=parse_float(lr, "--lr", positive=True) if lr is not None else None,
         seeds=parse_seeds(seeds), baselines=parse_name_list(baselines, "--baselines") if baselines else (),
         knn_k=knn_k, teacher_k=teacher_k, q_power_k=q_power_k, dtype=dtype,
     )
-    _execute(approx, config, device, out, format, quiet, fit_out, plot_file=plot_file)
+    if summary_out is not None and fit_out is not None:
+        raise DimcurseError("give --summary-out or --fit-out, not both", "--fit-out")
+    table_out, table_option = (fit_out, "--fit-out") if fit_out is not None else (summary_out, "--summary-out")
+    _execute(approx, config, device, out, format, quiet, table_out, table_option, plot_file=plot_file)
 
 
-@app.command("overparam")
+_O = OverparamConfig()
+
+
+@app.command("overparam", short_help="Overparameterisation: test error across the interpolation threshold (double "
+                                     "descent), for linear models, random features and MLPs.")
 def overparam_cmd(
-    model: str = typer.Option("random-features", "--model", help="linear, random-features or mlp."),
-    data: Optional[str] = typer.Option(None, "--data", help="mnist1d (default), digits, teacher, mnist:DIR, fashion-mnist:DIR, cifar10:DIR."),
-    widths: Optional[str] = typer.Option(None, "--widths", help="Hidden widths (mlp) or features to sweep; default: the model's sweep."),
-    features: Optional[str] = typer.Option(None, "--features", help="Same as --widths (the word for linear and random-features)."),
-    depth: int = typer.Option(overparam.Config.depth, "--depth", help="Hidden layers of the mlp."),
-    train_samples: int = typer.Option(overparam.Config.n_train, "--train-samples", help="Training samples per seed (n)."),
-    test_samples: int = typer.Option(overparam.Config.n_test, "--test-samples", help="Test samples (the same for every seed)."),
-    label_noise: str = typer.Option("0", "--label-noise", help="Fraction(s) of training labels replaced at random, e.g. 0,0.2,1."),
-    ridge: str = typer.Option("0", "--ridge", help="Ridge lambda(s) of the closed-form models (0 = min-norm), e.g. 0,1e-3,0.1."),
-    weight_decay: str = typer.Option("0", "--weight-decay", help="Weight decay of the mlp's optimiser."),
-    epochs: int = typer.Option(overparam.Config.epochs, "--epochs", help="Passes over the training set (mlp)."),
-    steps: Optional[int] = typer.Option(None, "--steps", help="Optimiser steps instead of --epochs (mlp)."),
-    optimizer: str = typer.Option("adam", "--optimizer", help="adam (AdamW) or sgd (momentum 0.9)."),
-    lr: Optional[str] = typer.Option(None, "--lr", help="Learning rate (default 1e-3 adam, 0.05 sgd)."),
-    batch_size: int = typer.Option(overparam.Config.batch_size, "--batch-size", help="Mini-batch size (0 = full batch)."),
-    loss: str = typer.Option("ce", "--loss", help="mlp loss: ce or mse."),
-    activation: str = typer.Option("relu", "--activation", help="mlp activation: relu, tanh, softplus, silu, poly."),
-    record_every: int = typer.Option(0, "--record-every", help="Record test metrics every N epochs (mlp)."),
-    signal_var: str = typer.Option("1", "--signal-var", help="linear: r^2 = ||beta||^2."),
-    noise_var: str = typer.Option("0.25", "--noise-var", help="linear: noise variance sigma^2."),
-    teacher_dim: int = typer.Option(overparam.Config.teacher_dim, "--teacher-dim", help="teacher data: input dimension."),
+    model: str = typer.Option(_O.model, "--model", help="linear, random-features or mlp."),
+    data: Optional[str] = typer.Option(None, "--data", help="mnist1d, digits, teacher, mnist:DIR, fashion-mnist:DIR, cifar10:DIR.",
+                                       show_default="mnist1d; gaussian for linear"),
+    widths: Optional[str] = typer.Option(None, "--widths", metavar=LIST, help="Hidden widths (mlp) or features to sweep.",
+                                         show_default="the model's sweep"),
+    features: Optional[str] = typer.Option(None, "--features", metavar=LIST, help="Same as --widths (linear, random-features)."),
+    depth: int = int_option(_O.depth, "--depth", "Hidden layers of the mlp."),
+    train_samples: int = int_option(_O.n_train, "--train-samples", "Training samples per seed (n)."),
+    test_samples: int = int_option(_O.n_test, "--test-samples", "Test samples (the same for every seed)."),
+    label_noise: str = typer.Option("0", "--label-noise", metavar=LIST, help="Fractions of training labels replaced at random."),
+    ridge: str = typer.Option("0", "--ridge", metavar=LIST, help="Ridge lambdas of the closed-form models (0 = min-norm)."),
+    weight_decay: str = typer.Option(f"{_O.weight_decay:g}", "--weight-decay", help="Weight decay of the mlp's optimiser."),
+    epochs: int = int_option(_O.epochs, "--epochs", "Passes over the training set (mlp)."),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Optimiser steps instead of --epochs (mlp).",
+                                        parser=count("--steps"), metavar="INT"),
+    optimizer: str = typer.Option(_O.optimizer, "--optimizer", help="adam (AdamW) or sgd (momentum 0.9)."),
+    lr: Optional[str] = typer.Option(None, "--lr", help="Learning rate.", show_default="1e-3 adam, 0.05 sgd"),
+    batch_size: int = int_option(_O.batch_size, "--batch-size", "Mini-batch size (0 = full batch).", 0),
+    loss: str = typer.Option(_O.loss, "--loss", help="mlp loss: ce or mse."),
+    activation: str = typer.Option(_O.activation, "--activation", help="mlp activation: relu, tanh, softplus, silu, poly."),
+    record_every: int = int_option(_O.record_every, "--record-every", "Record test metrics every N epochs (mlp).", 0),
+    signal_var: str = typer.Option(f"{_O.signal_var:g}", "--signal-var", help="linear: r^2 = ||beta||^2."),
+    noise_var: str = typer.Option(f"{_O.noise_var:g}", "--noise-var", help="linear: noise variance sigma^2."),
+    teacher_dim: int = int_option(_O.teacher_dim, "--teacher-dim", "teacher data: input dimension."),
     download: bool = typer.Option(False, "--download", help="Let torchvision download mnist/fashion-mnist into DIR."),
-    summary_out: Optional[str] = typer.Option(None, "--summary-out", help="Write the per-width summary table to this file."),
+    summary_out: Optional[str] = typer.Option(None, "--summary-out", metavar="FILE", help="Also write the per-width summary table to this file."),
     seeds: str = SEEDS, device: str = DEVICE, dtype: str = DTYPE,
     out: str = OUT, format: Optional[str] = FORMAT, quiet: bool = QUIET, plot_file: Optional[str] = PLOT,
 ):
-    """Overparameterisation: test error across the interpolation threshold (double descent)."""
+    """Overparameterisation: test error across the interpolation threshold (double descent).
+
+    The summary names, per setting, the width where the model first fits the training set
+    and the test-loss peak; the linear model shows Hastie et al.'s closed-form risk beside it.
+
+    \b
+    Examples:
+      dimcurse overparam --model linear
+      dimcurse overparam --model random-features --label-noise 0,0.2
+      dimcurse overparam --model mlp --widths 4,16,64,256 --epochs 100
+    """
+    from dimcurse.experiments import overparam
+
     if widths is not None and features is not None:
         raise DimcurseError("give --widths or --features, not both", "--features")
     sizes = widths if widths is not None else features
@@ -266,26 +359,43 @@ def overparam_cmd(
 # --------------------------------------------------------------------------- batch runs
 
 
-@app.command("batch")
+@app.command("batch", short_help="Run every point of a sweep file into a resumable store; failed points are recorded "
+                                 "and listed, and the same command resumes.")
 def batch_cmd(
     sweep_file: str = typer.Argument(..., metavar="SWEEP", help="A sweep file (TOML); see benchmarks/sweeps/."),
-    store: Optional[str] = typer.Option(None, "--store", help="Result store directory (default: ./SWEEP-NAME.store)."),
+    store: Optional[str] = typer.Option(None, "--store", metavar="DIR", help="Result store directory.",
+                                        show_default="./SWEEP-NAME.store"),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the points and what is already done; run nothing."),
     force: bool = typer.Option(False, "--force", help="Rerun points that are already done."),
-    retries: int = typer.Option(0, "--retries", help="Retry failed points this many times."),
+    retries: int = int_option(0, "--retries", "Retry failed points this many times.", 0),
     executor: str = typer.Option("serial", "--executor", help="serial, processes or dask."),
-    workers: int = typer.Option(2, "--workers", help="Processes for --executor processes."),
+    workers: int = int_option(2, "--workers", "Processes for --executor processes."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (or DASK_SCHEDULER_ADDRESS)."),
     device: str = DEVICE, quiet: bool = QUIET,
 ):
-    """Run every point of a sweep file into a resumable store; failed points are recorded and listed."""
+    """Run every point of a sweep file into a resumable store; failed points are recorded and listed.
+
+    \b
+    Examples:
+      dimcurse batch benchmarks/sweeps/quick.toml
+      dimcurse batch benchmarks/sweeps/quick.toml --dry-run
+      dimcurse batch sweep.toml --executor processes --workers 2
+    """
+    from dimcurse import batch, render
+    from dimcurse.sweep import load_sweep
+
     points = load_sweep(sweep_file)
     folder = store or f"{Path(sweep_file).stem}.store"
     if dry_run:
         render.print_grid(render.points_table(points, batch.status(points, folder), folder), render.console())
         return
-    with _batch_progress(quiet, len(points)) as update:
-        outcome = batch.run_batch(points, folder, executor, device, workers, scheduler, force, retries, update)
+    try:
+        with _batch_progress(quiet, len(points)) as update:
+            outcome = batch.run_batch(points, folder, executor, device, workers, scheduler, force, retries, update)
+    except KeyboardInterrupt:
+        saved = sum(1 for status in batch.status(points, folder).values() if status == "done")
+        raise Interrupted(f"interrupted: {saved} of {len(points)} points saved in {folder}; "
+                          "run the same command to resume") from None
     render.console().print(render.batch_summary(outcome, folder))
     if outcome.failed:
         sys.exit(1)
@@ -294,9 +404,12 @@ def batch_cmd(
 @contextmanager
 def _batch_progress(quiet: bool, total: int):
     """Points done, failed and remaining, with the time left (terminal only)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    err = _stderr()
     bar = Progress(
         TextColumn("batch"), BarColumn(), TextColumn("{task.fields[counts]}"), TimeElapsedColumn(),
-        TimeRemainingColumn(), console=stderr, transient=True, disable=quiet or not stderr.is_terminal,
+        TimeRemainingColumn(), console=err, transient=True, disable=quiet or not err.is_terminal,
     )
     with bar:
         task = bar.add_task("batch", total=total, counts="")
@@ -311,25 +424,43 @@ def _batch_progress(quiet: bool, total: int):
 
 WHERE = typer.Option(None, "--where", metavar="FILTERS",
                      help="Comma list of filters: dim=100, metric!=l1, dim>=100, 'metric in (l1, l2)'.")
+KERNEL = typer.Option(None, "--kernel", help="Only this kernel's results (distance, approx, overparam).")
 
 
 def _where(text: Optional[str]) -> list[str]:
-    return reports.split_filters(text) if text else []
+    from dimcurse.report import split_filters
+
+    return split_filters(text) if text else []
 
 
-@app.command("report")
+@app.command("report", short_help="Aggregated tables (mean ± sd over seeds) of a store or result file, with "
+                                  "approx's exponent fits; to the terminal or a file.")
 def report_cmd(
     source: str = typer.Argument(..., metavar="STORE", help="A result store (or a result file)."),
     where: Optional[str] = WHERE,
-    group_by: Optional[str] = typer.Option(None, "--group-by", metavar="COLUMNS",
-                                           help="Columns to aggregate over seeds by (settings that vary stay keys)."),
-    pool: Optional[str] = typer.Option(None, "--pool", metavar="COLUMNS",
-                                       help="Settings to average over as well as seeds (comma list)."),
-    kernel: Optional[str] = typer.Option(None, "--kernel", help="Only this kernel's results."),
+    group_by: Optional[str] = typer.Option(None, "--group-by", metavar=LIST,
+                                           help="Columns to aggregate over seeds by (settings that vary stay keys).",
+                                           show_default="the kernel's settings"),
+    pool: Optional[str] = typer.Option(None, "--pool", metavar=LIST, help="Settings to average over as well as seeds."),
+    kernel: Optional[str] = KERNEL,
     raw_rows: bool = typer.Option(False, "--rows", help="Export the store's raw rows (one per seed), not the means."),
     out: str = OUT, format: Optional[str] = FORMAT,
 ):
-    """Aggregated tables (mean ± sd over seeds) of a store, with approx's exponent fits; to the terminal or a file."""
+    """Aggregated tables (mean ± sd over seeds) of a store, with approx's exponent fits.
+
+    Only seeds are averaged: a setting that varies within a group stays a key (a note
+    says so) unless --pool names it.
+
+    \b
+    Examples:
+      dimcurse report quick.store
+      dimcurse report quick.store --where 'dim>=100' --kernel distance
+      dimcurse report quick.store --kernel overparam --rows --out rows.csv
+    """
+    from dimcurse import render
+    from dimcurse import report as reports
+    from dimcurse.results import Result, aggregate, check_writable, write_result
+
     fmt_name = check_writable(out, format)
     results = reports.report(source, _where(where), parse_name_list(group_by, "--group-by") if group_by else None,
                              kernel, parse_name_list(pool, "--pool") if pool else ())
@@ -340,34 +471,49 @@ def report_cmd(
         table = result.rows if raw_rows else aggregate(result)
         write_result(Result(result.kernel, table, result.provenance, [], []), out, "csv" if fmt_name == "table" else fmt_name)
         if out != "-":
-            stderr.print(f"wrote {out}")
+            _stderr().print(f"wrote {out}")
         return
     for result in results:
         render.print_result(result, render.console())
 
 
-@app.command("compare")
+@app.command("compare", short_help="Line up the same settings of two runs: mean ± sd and n of each, difference, "
+                                   "ratio and whether it is beyond the seed noise.")
 def compare_cmd(
     source_a: str = typer.Argument(..., metavar="A", help="A store or result file."),
     source_b: str = typer.Argument(..., metavar="B", help="Another store or result file."),
-    kernel: Optional[str] = typer.Option(None, "--kernel", help="Only this kernel's results."),
+    kernel: Optional[str] = KERNEL,
     where: Optional[str] = WHERE,
     fail_if: Optional[str] = typer.Option(None, "--fail-if", metavar="RULE",
                                           help="Exit 1 when a row breaks it: 'ratio>1.1', 'diff<-0.01', 'QUANTITY:ratio>1.1'."),
     out: str = OUT, format: Optional[str] = FORMAT,
 ):
-    """Line up the same settings of two runs: each quantity's mean ± sd and n, difference, ratio and noise flag."""
+    """Line up the same settings of two runs: each quantity's mean ± sd and n, difference, ratio and noise flag.
+
+    Timing columns get a table of their own. The warnings name the settings, versions and
+    devices that differ between A and B.
+
+    \b
+    Examples:
+      dimcurse compare before.store after.store
+      dimcurse compare a.csv b.csv --fail-if 'relative_contrast:ratio>1.1'
+    """
+    from dimcurse import render
+    from dimcurse import report as reports
+    from dimcurse.results import Result, check_writable, write_result
+
     fmt_name = check_writable(out, format)
     if fail_if is not None:
         reports.parse_fail_if(fail_if)  # a bad rule fails before any reading
     table, warnings = reports.compare(source_a, source_b, kernel, _where(where))
     broken = reports.failing(table, fail_if) if fail_if is not None else table.iloc[:0]
+    err = _stderr()
     for warning in warnings:
-        stderr.print(f"warning: {warning}", highlight=False)
+        err.print(f"warning: {warning}", highlight=False)
     if out != "-" or fmt_name != "table":
         write_result(Result("compare", table, {"a": source_a, "b": source_b, "warnings": warnings}, [], []), out, fmt_name)
         if out != "-":
-            stderr.print(f"wrote {out}")
+            err.print(f"wrote {out}")
     else:
         for kind, part in table.groupby("kind", sort=False):
             title = f"compare ({kind}): B = {source_b} against A = {source_a}"
@@ -378,34 +524,52 @@ def compare_cmd(
         _fail(f"fail-if {fail_if}: {len(broken)} of {len(table)} rows break it ({names})", 1)
 
 
-@app.command("tour")
+@app.command("tour", short_help="The whole argument in three steps, with this run's own numbers: a markdown report "
+                                "with figures (--quick: about a minute).")
 def tour_cmd(
-    quick: bool = typer.Option(False, "--quick", help="A sub-minute version (smaller sets, fewer steps)."),
-    out: str = typer.Option("dimcurse-tour", "--out", "-o", help="Folder for the report, figures and results."),
+    quick: bool = typer.Option(False, "--quick", help="A short version (smaller sets, fewer steps)."),
+    out: str = typer.Option("dimcurse-tour", "--out", "-o", metavar="DIR", help="Folder for the report, figures and results."),
     device: str = DEVICE,
 ):
-    """The whole argument in three steps, with this run's own numbers: a markdown report with figures."""
-    from dimcurse import tour
+    """The whole argument in three steps, with this run's own numbers: a markdown report with figures.
+
+    \b
+    Examples:
+      dimcurse tour --quick
+      dimcurse tour --out my-tour
+    """
+    from dimcurse import render, tour
+    from dimcurse.runtime import resolve_device
 
     torch_device = resolve_device(device)
     report = tour.run(out, quick=quick, device=torch_device, say=lambda line: render.console().print(line, highlight=False))
     render.console().print(f"wrote {report}", highlight=False)
 
 
-@app.command("plot")
+@app.command("plot", short_help="Draw the figure of a saved result file or store (every panel, theory beside the "
+                                "measurement).")
 def plot_cmd(
     source: str = typer.Argument(..., metavar="RESULTS", help="A result file (.csv .json .jsonl .parquet) or a store."),
-    out: str = typer.Option(..., "--out", "-o", help="Figure file: .png, .svg or .pdf."),
-    kernel: Optional[str] = typer.Option(None, "--kernel", help="Which kernel's results, when a store holds several."),
+    out: str = typer.Option(..., "--out", "-o", metavar="FIGURE", help="Figure file: .png, .svg or .pdf."),
+    kernel: Optional[str] = KERNEL,
     where: Optional[str] = WHERE,
 ):
-    """Draw the figure of a saved result file or store."""
-    plot.check_plot_path(out)
-    results = reports.report(source, _where(where), None, kernel)
+    """Draw the figure of a saved result file or store.
+
+    \b
+    Examples:
+      dimcurse plot curse.csv --out curse.png
+      dimcurse plot quick.store --kernel overparam --out dd.svg
+    """
+    from dimcurse import plot
+    from dimcurse import report as reports
+
+    plot.check_plot_path(out, "--out")
+    results = reports.report(source, _where(where), None, kernel, option="RESULTS")
     if len(results) != 1:
         raise DimcurseError(f"{source} holds {len(results)} kernels; choose one with --kernel", "--kernel")
     plot.save(plot.figure_for(results[0]), out)
-    stderr.print(f"wrote {out}")
+    _stderr().print(f"wrote {out}")
 
 
 # --------------------------------------------------------------------------- entry point
@@ -413,9 +577,10 @@ def plot_cmd(
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; user errors become ``error: ...`` on one line and exit code 2."""
+    args = list(sys.argv[1:] if argv is None else argv)
     command = typer.main.get_command(app)
     try:
-        code = command.main(args=argv, prog_name="dimcurse", standalone_mode=False)
+        code = command.main(args=args, prog_name="dimcurse", standalone_mode=False)
         # typer >= 0.29 turns Ctrl-C (and typer.Exit) into a *returned* exit code in this mode;
         # our commands themselves return None.
         if code == 130:
@@ -424,17 +589,22 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(code)
     except DimcurseError as exc:
         _fail(f"error: {exc}", 2)
+    except Interrupted as exc:
+        _fail(str(exc), 130)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
     except MemoryError:
         _fail("error: out of memory; use fewer points, a smaller --chunk or --dtype float32", 1)
-    except OUT_OF_MEMORY as exc:
-        _fail(f"error: {out_of_memory_message(exc)}", 1)
     except Exception as exc:
-        _cli_exception(exc)
+        if "torch" in sys.modules:  # only a run that loaded torch can meet its out-of-memory errors
+            from dimcurse.memory import OUT_OF_MEMORY, out_of_memory_message
+
+            if isinstance(exc, OUT_OF_MEMORY):
+                _fail(f"error: {out_of_memory_message(exc)}", 1)
+        _cli_exception(exc, args)
 
 
-def _cli_exception(exc: Exception) -> None:
+def _cli_exception(exc: Exception, args: list[str]) -> None:
     """Map the command-line parser's own exceptions; anything else is a bug.
 
     Matched by class name because typer >= 0.29 vendors its own copy of click's
@@ -445,7 +615,7 @@ def _cli_exception(exc: Exception) -> None:
         print(exc.ctx.get_help())
         sys.exit(0)
     if "ClickException" in kinds:
-        _fail(f"error: {exc.format_message()}", 2)
+        _fail(f"error: {usage_message(exc, args)}", 2)
     if "Exit" in kinds:
         sys.exit(getattr(exc, "exit_code", 0))
     if "Abort" in kinds:
@@ -453,6 +623,37 @@ def _cli_exception(exc: Exception) -> None:
     if os.environ.get("DIMCURSE_DEBUG"):
         raise exc
     _fail(f"internal error: {type(exc).__name__}: {exc} (set DIMCURSE_DEBUG=1 for the traceback)", 1)
+
+
+def usage_message(exc, args: list[str]) -> str:
+    """A parser error in dimcurse's style, ``--option: what is wrong (the fix)``, naming what the user typed."""
+    kinds = {cls.__name__ for cls in type(exc).__mro__}
+    message = exc.format_message()
+    if "NoSuchOption" in kinds:
+        close = [p for p in (exc.possibilities or [])]
+        hint = f" (did you mean {' or '.join(close[:2])}?)" if close else ""
+        return f"{exc.option_name}: no such option{hint}"
+    param = getattr(exc, "param", None)
+    if param is not None and getattr(param, "opts", None):
+        typed = next((a.split("=")[0] for a in args if a.split("=")[0] in param.opts), param.opts[0])
+        text = getattr(exc, "message", message)
+        if "MissingParameter" in kinds:
+            text = "missing; this command needs it"
+        return f"{typed}: {text}"
+    if message.startswith("Got unexpected extra argument"):
+        return _extra_argument_hint(message, args)
+    return message
+
+
+def _extra_argument_hint(message: str, args: list[str]) -> str:
+    """``--dims 10 100`` -> lists take commas: --dims 10,100."""
+    for i, arg in enumerate(args):
+        if i >= 2 and args[i - 2].startswith("--") and not arg.startswith("-") and arg in message:
+            option, first = args[i - 2], args[i - 1]
+            rest = [a for a in args[i:] if not a.startswith("-")][:3]
+            if rest and rest[0] == arg:
+                return f"{option}: lists take commas, not spaces: {option} {','.join([first] + [arg])}"
+    return message
 
 
 def _fail(message: str, code: int) -> None:

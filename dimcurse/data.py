@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from dimcurse.errors import DimcurseError
+from dimcurse.parsing import did_you_mean
 from dimcurse.runtime import generator
 
 # --------------------------------------------------------------------------- synthetic
@@ -73,7 +74,7 @@ def parse_distribution(text: str, option: str = "--dist") -> Distribution:
             raise DimcurseError(f"{text!r} needs a positive integer K, as in {kind}:5", option)
         return Distribution(kind, value)
     known = ", ".join(DISTRIBUTIONS)
-    raise DimcurseError(f"unknown distribution {text!r} (known: {known})", option)
+    raise DimcurseError(f"unknown distribution {text!r}{did_you_mean(text, DISTRIBUTIONS)} (known: {known})", option)
 
 
 def _rotation(dim: int, k: int, seed: int) -> torch.Tensor:

@@ -17,3 +17,7 @@ class DimcurseError(Exception):
 
     def __str__(self) -> str:
         return f"{self.option}: {self.message}" if self.option else self.message
+
+
+class Interrupted(Exception):
+    """A Ctrl-C that has something to say (what was kept); the CLI prints it and exits 130."""

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from dimcurse.errors import DimcurseError
+from dimcurse.parsing import did_you_mean
 from dimcurse.memory import OUT_OF_MEMORY
 
 # --------------------------------------------------------------------------- metrics
@@ -80,7 +81,7 @@ def parse_metric(text: str, option: str = "--metric") -> Metric:
         if math.isinf(p):
             return Metric("linf")
         return {1.0: Metric("l1"), 2.0: Metric("l2")}.get(p, Metric("lp", p))
-    raise DimcurseError(f"unknown metric {text!r} (known: {', '.join(METRICS)})", option)
+    raise DimcurseError(f"unknown metric {text!r}{did_you_mean(text, METRICS)} (known: {', '.join(METRICS)})", option)
 
 
 # --------------------------------------------------------------------------- exact distances

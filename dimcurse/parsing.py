@@ -16,14 +16,28 @@ def split_list(text: str, option: str) -> list[str]:
 
 
 def parse_int(text: str, option: str, minimum: int | None = 1) -> int:
-    """One integer, at least ``minimum`` (positive by default)."""
+    """One integer, at least ``minimum`` (positive by default); ``1e4`` and ``10_000`` are 10000."""
+    item = str(text).strip()
     try:
-        value = int(str(text).strip())
+        value = int(item)
     except ValueError:
-        raise DimcurseError(f"{text!r} is not an integer", option) from None
+        value = _integral_float(item)
+        if value is None:
+            raise DimcurseError(f"{text!r} is not an integer", option) from None
     if minimum is not None and value < minimum:
         raise DimcurseError(f"{value} must be at least {minimum}", option)
     return value
+
+
+def _integral_float(text: str) -> int | None:
+    """``1e4`` -> 10000; None for anything that is not a whole number written as a float."""
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    if not math.isfinite(number) or number != int(number) or abs(number) > 2**53:
+        return None
+    return int(number)
 
 
 def parse_int_list(text: str, option: str, minimum: int | None = 1) -> tuple[int, ...]:
@@ -58,7 +72,14 @@ MAX_SEEDS = 1000
 
 
 def parse_seeds(text: str, option: str = "--seeds") -> tuple[int, ...]:
-    """``"5"`` means seeds 0..4; ``"0,3,7"`` means exactly those seeds (non-negative, distinct)."""
+    """``"5"`` means seeds 0..4; ``"0..4"`` the same; ``"0,3,7"`` exactly those seeds (non-negative, distinct)."""
+    if ".." in str(text):
+        first, _, last = str(text).partition("..")
+        lo, hi = parse_int(first, option, minimum=0), parse_int(last, option, minimum=0)
+        if hi < lo:
+            raise DimcurseError(f"{text!r}: the range ends before it starts", option)
+        _check_seed_count(hi - lo + 1, option)
+        return tuple(range(lo, hi + 1))
     items = split_list(text, option)
     if len(items) == 1:
         count = parse_int(items[0], option, minimum=1)
@@ -93,3 +114,23 @@ def check_seeds(seeds) -> None:
     if not seeds or any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
         raise DimcurseError("seeds must be distinct non-negative integers", "--seeds")
     _check_seed_count(len(seeds))
+
+
+# Words users type for a name dimcurse spells differently.
+SYNONYMS = {"normal": "gaussian", "gauss": "gaussian", "cos": "cosine", "euclidean": "l2", "manhattan": "l1",
+            "chebyshev": "linf", "cube": "uniform", "mlp1d": "mnist1d", "rf": "random-features", "ridge": "linear",
+            "rfm": "random-features", "levenberg-marquardt": "lm"}
+
+
+def did_you_mean(text: str, choices) -> str:
+    """`` (did you mean cosine?)`` for a near miss or a known synonym; empty when nothing is close."""
+    import difflib
+
+    names = [str(c).split(":")[0] for c in choices]
+    word = str(text).strip().lower().split(":")[0]
+    if SYNONYMS.get(word) in names:
+        return f" (did you mean {SYNONYMS[word]}?)"
+    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
+    prefix = [n for n in names if n.startswith(word)] if len(word) >= 2 else []
+    guess = close[0] if close else (prefix[0] if len(prefix) == 1 else None)
+    return f" (did you mean {guess}?)" if guess else ""

@@ -37,21 +37,21 @@ def pyplot():
     return plt
 
 
-def image_format(path: str) -> str:
-    """The format of a figure file from its suffix; anything else is refused."""
+def image_format(path: str, option: str = "--plot") -> str:
+    """The format of a figure file from its suffix; anything else is refused (naming ``option``)."""
     suffix = Path(path).suffix.lower()
     if suffix not in FORMATS:
-        raise DimcurseError(f"cannot tell the image format of {path!r} (use {', '.join(FORMATS)})", "--plot")
+        raise DimcurseError(f"cannot tell the image format of {path!r} (use {', '.join(FORMATS)})", option)
     return FORMATS[suffix]
 
 
-def check_plot_path(path: str) -> str:
+def check_plot_path(path: str, option: str = "--plot") -> str:
     """Before any work: the format, an existing writable folder, and matplotlib."""
-    fmt = image_format(path)
+    fmt = image_format(path, option)
     parent = Path(path).expanduser().parent
     if not parent.is_dir():
-        raise DimcurseError(f"directory {str(parent)!r} does not exist", "--plot")
-    probe_writable(parent, path, "--plot")
+        raise DimcurseError(f"directory {str(parent)!r} does not exist", option)
+    probe_writable(parent, path, option)
     pyplot()
     return fmt
 

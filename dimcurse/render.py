@@ -113,8 +113,8 @@ def compare_grid(frame: pd.DataFrame, title: str) -> layout.Grid:
     for _, row in frame.iterrows():
         cells = [layout.cell(fmt(row[k])) for k in keys]
         for side in ("a", "b"):
-            n = row[f"{side}_n"]
-            cells.append(layout.cell(f"{mean_sd(row[f'{side}_mean'], row[f'{side}_sd'])} (n={fmt(n) if pd.isna(n) else int(n)})"))
+            n, sd = row.get(f"{side}_n", float("nan")), row.get(f"{side}_sd", float("nan"))
+            cells.append(layout.cell(f"{mean_sd(row[f'{side}_mean'], sd)} (n={fmt(n) if pd.isna(n) else int(n)})"))
         beyond = row.get("beyond_noise")
         flag = "" if beyond is None or pd.isna(beyond) else ("yes" if beyond else "no")
         cells += [layout.cell(fmt(row["diff"])), layout.cell(fmt(row["ratio"])), layout.cell(flag)]

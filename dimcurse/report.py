@@ -11,7 +11,7 @@ import pandas as pd
 
 from dimcurse.errors import DimcurseError
 from dimcurse.experiments import REGISTRY
-from dimcurse.results import Result, table_sidecar
+from dimcurse.results import Result, table_sidecar, unpack_table
 from dimcurse.store import is_store, read_records
 
 
@@ -25,7 +25,7 @@ class Source:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # figure tables (distance: histograms)
 
 
-def load(path: str, option: str = "SOURCE") -> dict[str, Source]:
+def load(path: str, option: str = "STORE") -> dict[str, Source]:
     """A store directory or a result file (.csv .json .jsonl .parquet, with its provenance) by kernel."""
     target = Path(path).expanduser()
     if target.is_dir():
@@ -63,7 +63,7 @@ def _from_store(folder: Path) -> dict[str, Source]:
         source.rows = pd.concat([source.rows, frame], ignore_index=True) if len(source.rows) else frame
         source.provenances.append(record["provenance"])
         for name, table in (record.get("tables") or {}).items():
-            part = pd.DataFrame(table)
+            part = unpack_table(table)
             part.insert(0, "experiment", record["experiment"])
             source.tables[name] = pd.concat([source.tables[name], part], ignore_index=True) if name in source.tables else part
     return sources
@@ -204,14 +204,14 @@ def present_values(rows: pd.DataFrame, where: list[str]) -> str:
 
 
 def report(path: str, where: list[str] = (), group_by: tuple[str, ...] | None = None,
-           kernel: str | None = None, pool: tuple[str, ...] = ()) -> list[Result]:
+           kernel: str | None = None, pool: tuple[str, ...] = (), option: str = "STORE") -> list[Result]:
     """One aggregated ``Result`` per kernel in the source (rows filtered by ``where``).
 
     A store can hold results of an older kernel version (its points have other keys);
     such a mix gets a note, and ``--where kernel_version=N`` picks one. Settings that vary
     within a group become keys (a note says which) unless ``pool`` names them.
     """
-    sources = load(path)
+    sources = load(path, option)
     if kernel is not None:
         if kernel not in sources:
             raise DimcurseError(f"{path} holds no {kernel} results (it has: {', '.join(sources) or 'none'})", "--kernel")

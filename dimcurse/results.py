@@ -196,6 +196,9 @@ def format_for(path: str, fmt_name: str | None) -> str:
     if path == "-":
         return "table"
     suffix = Path(path).suffix.lower()
+    if suffix in (".png", ".svg", ".pdf", ".jpg", ".jpeg"):
+        raise DimcurseError(f"{path!r} is a figure; for a figure use --plot {path} (--out takes the rows: "
+                            f"{', '.join(SUFFIXES)})", "--out")
     if suffix not in SUFFIXES:
         raise DimcurseError(f"cannot tell the format of {path!r} (use {', '.join(SUFFIXES)})", "--out")
     return SUFFIXES[suffix]
@@ -296,6 +299,20 @@ def write_result(result: Result, path: str, fmt_name: str | None = None) -> None
     # Tables for figures (distance's histograms) go beside it, so `dimcurse plot FILE` redraws every panel.
     files += [(table_sidecar(target, name), to_csv_frame(table)) for name, table in result.tables.items()]
     write_atomic_many(files)
+
+
+def pack_table(frame: pd.DataFrame) -> dict:
+    """A figure table for a store record, by column: a column with one value is stored once."""
+    out = {}
+    for column in frame.columns:
+        values = frame[column].tolist()
+        out[column] = {"all": values[0], "n": len(values)} if len(set(map(str, values))) == 1 else values
+    return out
+
+
+def unpack_table(packed: dict) -> pd.DataFrame:
+    n = max((len(v) if isinstance(v, list) else v["n"] for v in packed.values()), default=0)
+    return pd.DataFrame({c: v if isinstance(v, list) else [v["all"]] * n for c, v in packed.items()})
 
 
 def table_sidecar(path: Path, name: str) -> Path:

@@ -15,6 +15,7 @@ from typing import Callable
 import torch
 
 from dimcurse.errors import DimcurseError
+from dimcurse.parsing import did_you_mean
 from dimcurse.runtime import generator
 
 
@@ -186,7 +187,7 @@ def get_target(name: str) -> Target:
     try:
         return TARGETS[str(name).strip().lower()]
     except KeyError:
-        raise DimcurseError(f"unknown target {name!r} (known: {', '.join(TARGETS)}; see --list-targets)", "--target") from None
+        raise DimcurseError(f"unknown target {name!r}{did_you_mean(name, TARGETS)} (known: {', '.join(TARGETS)}; see --list-targets)", "--target") from None
 
 
 def target_dims(target: Target, dims: tuple[int, ...] | None) -> tuple[int, ...]:

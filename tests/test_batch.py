@@ -383,3 +383,14 @@ seeds = [0, 1]
     assert result.fits is not None and len(result.fits) == 1 and np.isfinite(result.fits.alpha_theory[0])
     code, out, _ = cli("report", str(tmp_path / "s"))
     assert code == 0 and "exponent fits" in out and "Barron 1993" in out
+
+
+def test_store_keeps_the_histograms_for_the_figure(tmp_path):
+    pytest.importorskip("matplotlib")
+    from dimcurse import plot
+
+    run_batch(load_sweep(_sweep(tmp_path)), tmp_path / "s")
+    (result,) = report(str(tmp_path / "s"), ["metric=l2", "dim in (2, 100)"], kernel="distance")
+    hist = result.tables["histograms"]
+    assert set(hist.dim) == {2, 100} and set(hist.metric) == {"l2"} and len(hist) == 2 * 2 * 60  # dims x seeds x bins
+    assert len(plot.figure_for(result).axes) == 3

@@ -112,7 +112,7 @@ def test_cli_plot_flag_and_plot_command(cli, tmp_path):
 
 @pytest.mark.parametrize("args, option", [
     (["distance", "--dims", "2", "--plot", "fig.gif"], "--plot"), (["distance", "--dims", "2", "--plot", "no/dir/f.png"], "--plot"),
-    (["plot", "nothing.csv", "--out", "f.png"], "no such store"), (["plot", "nothing.csv", "--out", "f.bmp"], "--plot"),
+    (["plot", "nothing.csv", "--out", "f.png"], "no such store"), (["plot", "nothing.csv", "--out", "f.bmp"], "--out"),
 ])
 def test_plot_errors_are_one_line_before_any_work(cli, tmp_path, monkeypatch, args, option):
     monkeypatch.chdir(tmp_path)

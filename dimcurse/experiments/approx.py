@@ -19,8 +19,9 @@ import pandas as pd
 import torch
 
 from dimcurse import baselines, lm, memory
+from dimcurse.configs import ApproxConfig
 from dimcurse.errors import DimcurseError
-from dimcurse.parsing import check_counts, check_seeds
+from dimcurse.parsing import check_counts, check_seeds, did_you_mean
 from dimcurse.fitting import fit_exponent
 from dimcurse.nets import ARCHS, get_activation, shallow_params, train_adam, train_lbfgs
 from dimcurse.provenance import provenance
@@ -37,56 +38,7 @@ DEFAULT_LM_ITERS = 200  # LM iterations when --lm-iters is not given
 MIN_SAMPLES = 2000  # the smallest automatic training set
 
 
-@dataclass(frozen=True)
-class Config:
-    """Settings of an approximation-against-width run (CLI options in brackets)."""
-
-    targets: tuple[str, ...] = ("barron",)
-    """Target functions [--target]; see --list-targets."""
-    dims: tuple[int, ...] | None = None
-    """Input dimensions [--dims]; None: 8 for targets defined in any d, the fixed d otherwise."""
-    archs: tuple[str, ...] = ("shallow",)
-    """Architectures [--arch]: shallow, deep, tree."""
-    widths: tuple[int, ...] | None = None
-    """Hidden widths (per tree node for tree) [--widths / --width]; None: 4, 8, 16, ... while a shallow
-    network of that width has at most --lm-max-params parameters (at most 64)."""
-    depth: int = 3
-    """Hidden layers of the deep architecture [--depth]."""
-    activation: str = "relu"
-    """relu, tanh, softplus, silu, poly (a quadratic fitted to ReLU on [-3, 3]) [--activation]."""
-    n_samples: int | None = None
-    """Training samples per seed [--samples]; None: --samples-per-param x the model's parameters
-    (at least 2000), each width on the first samples of one pool, so no width is estimation-limited."""
-    samples_per_param: float = 8.0
-    """Training samples per parameter when --samples is not given [--samples-per-param]."""
-    n_test: int = 5000
-    """Fresh test samples per seed [--test-samples] (sd of the RMSE ~ RMSE / sqrt(2n): 1 % at 5000)."""
-    steps: int | None = None
-    """Adam steps (LBFGS: iterations per model) [--steps]; None: 2000."""
-    lm_iters: int | None = None
-    """Levenberg–Marquardt iterations [--lm-iters]; None: 200."""
-    lm_rows: float = 1.0
-    """Samples per parameter in LM's Gauss–Newton matrix, at least 3000 (the gradient uses all)
-    [--lm-rows]; 0: all."""
-    lm_max_params: int = 2500
-    """Largest model LM trains under --optimizer auto (its cost grows as P^3) [--lm-max-params]."""
-    optimizer: str = "auto"
-    """auto (LM for shallow networks up to --lm-max-params, Adam otherwise), lm, adam, adam+lm
-    (Adam, then LM), lbfgs (one model at a time) [--optimizer]."""
-    lr: float | None = None
-    """Adam/LBFGS learning rate; None = 3e-3 for Adam (cosine-decayed to 1 %), 1.0 for LBFGS [--lr]."""
-    seeds: tuple[int, ...] = (0, 1, 2)
-    """Seeds: samples and initialisation [--seeds]."""
-    baselines: tuple[str, ...] = ()
-    """Fixed-basis baselines on the same data: random-features, knn [--baselines]."""
-    knn_k: int = 1
-    """Neighbours averaged by the k-NN baseline [--knn-k]."""
-    teacher_k: int = 4
-    """Intrinsic dimension of the teacher target [--teacher-k]."""
-    q_power_k: int = 2
-    """k of the q-power target Q^(2^k) [--q-power-k]."""
-    dtype: str = "float32"
-    """Training precision [--dtype] (LM's solves, losses and gradients are float64 either way)."""
+Config = ApproxConfig  # the settings live in dimcurse.configs, importable without torch (fast --help)
 
 
 OPTION = {"n_test": "--test-samples", "depth": "--depth", "knn_k": "--knn-k", "teacher_k": "--teacher-k",
@@ -110,7 +62,7 @@ def validate(config: Config) -> None:
     _validate_trainer(config)
     for arch in config.archs:
         if arch not in ARCHS:
-            raise DimcurseError(f"unknown architecture {arch!r} (known: {', '.join(ARCHS)})", "--arch")
+            raise DimcurseError(f"unknown architecture {arch!r}{did_you_mean(arch, ARCHS)} (known: {', '.join(ARCHS)})", "--arch")
     for name in config.baselines:
         if name not in BASELINES:
             raise DimcurseError(f"unknown baseline {name!r} (known: {', '.join(BASELINES)})", "--baselines")

@@ -22,6 +22,7 @@ import torch
 from dimcurse import estimators, theory
 from dimcurse.data import Distribution, draw, load_dataset, parse_distribution, validate_finite
 from dimcurse import memory
+from dimcurse.configs import DistanceConfig
 from dimcurse.errors import DimcurseError
 from dimcurse.parsing import check_counts, check_seeds
 from dimcurse.neighbours import ChunkPlan, Metric, exact_distances, knn, parse_metric, query_stats
@@ -33,36 +34,7 @@ KERNEL = "distance"
 VERSION = 2  # 2: exact uniform-L2 mean and cv (quadrature); theory_dist_cv_limit marks the lp limit
 
 
-@dataclass(frozen=True)
-class Config:
-    """Settings of a distance-concentration run (CLI options in brackets)."""
-
-    dims: tuple[int, ...] = (2, 10, 100, 1000)
-    """Ambient dimensions to sweep [--dims]; ignored with a real data set, whose dimension is fixed."""
-    dists: tuple[str, ...] = ("uniform",)
-    """Synthetic distributions [--dist]: uniform, gaussian, sphere, subspace:K, torus:K."""
-    metrics: tuple[str, ...] = ("l2",)
-    """Distances [--metric]: l2, l1, linf, lp:P (P > 0), cosine."""
-    n_points: int = 10_000
-    """Points per set [--points]; a real set gives at most its size minus the queries."""
-    n_queries: int = 100
-    """Queries per set, drawn from the same distribution, disjoint from the points [--queries]."""
-    seeds: tuple[int, ...] = (0, 1, 2)
-    """Seeds; each draws fresh points and queries [--seeds]."""
-    k: int = 10
-    """Neighbours for the hubness k-occurrence [--k]."""
-    mle_k: int = 20
-    """Neighbours for the Levina-Bickel intrinsic dimension [--mle-k]."""
-    id_points: int = 2000
-    """Points (the first of each set) used for intrinsic dimension and hubness; 0 turns them off [--id-points]."""
-    data: str | None = None
-    """A real data set instead of --dist: digits, mnist1d, mnist:DIR, fashion-mnist:DIR [--data]."""
-    download: bool = False
-    """Let torchvision download mnist/fashion-mnist into DIR [--download]."""
-    dtype: str = "float32"
-    """Working precision of the chunked distances [--dtype]; extremes are always recomputed in float64."""
-    chunk_elems: int = 0
-    """Query x point block held at once (elements; 0 = auto, see ``chunk_for``); bounds memory [--chunk]."""
+Config = DistanceConfig  # the settings live in dimcurse.configs, importable without torch (fast --help)
 
 
 # A tiny budget for smoke and conformance tests (every kernel defines one).

@@ -31,8 +31,9 @@ import torch
 
 from dimcurse import memory
 from dimcurse.data import load_dataset, validate_finite
+from dimcurse.configs import OverparamConfig
 from dimcurse.errors import DimcurseError
-from dimcurse.parsing import check_counts, check_seeds
+from dimcurse.parsing import check_counts, check_seeds, did_you_mean
 from dimcurse.nets import ACTIVATIONS, EXPLODE, MLPClassifier, mlp_params, train_classifier
 from dimcurse.provenance import provenance
 from dimcurse.results import Result
@@ -50,56 +51,7 @@ MLP_WIDTHS = (4, 8, 16, 32, 48, 64, 96, 128, 192, 256, 512, 1024, 2048)
 INTERPOLATION_RTOL = 1e-8  # closed-form models fit when train MSE <= this x mean(y^2)
 
 
-@dataclass(frozen=True)
-class Config:
-    """Settings of an overparameterisation sweep (CLI options in brackets)."""
-
-    model: str = "random-features"
-    """linear, random-features or mlp [--model]."""
-    data: str | None = None
-    """mnist1d, digits, teacher, mnist:DIR, fashion-mnist:DIR, cifar10:DIR; None: mnist1d (gaussian for linear) [--data]."""
-    widths: tuple[int, ...] | None = None
-    """Hidden widths (mlp) or features (linear, random-features); None: the model's default sweep [--widths / --features]."""
-    depth: int = 1
-    """Hidden layers of the mlp [--depth]."""
-    n_train: int = 1000
-    """Training samples per seed (a subset drawn per seed) [--train-samples]."""
-    n_test: int = 1000
-    """Test samples (the same for every seed) [--test-samples]."""
-    label_noise: tuple[float, ...] = (0.0,)
-    """Fractions of training labels replaced by uniformly random ones (Zhang et al. 2017) [--label-noise]."""
-    ridge: tuple[float, ...] = (0.0,)
-    """Ridge lambda of the closed-form models, normalised: (1/n)||y - Xb||^2 + lambda ||b||^2; 0 = min-norm [--ridge]."""
-    weight_decay: float = 0.0
-    """Weight decay of the mlp's optimiser (decoupled for adam, L2 for sgd) [--weight-decay]."""
-    epochs: int = 300
-    """Passes over the training set (mlp) [--epochs]."""
-    steps: int | None = None
-    """Optimiser steps instead of epochs (mlp) [--steps]."""
-    optimizer: str = "adam"
-    """adam (AdamW) or sgd (momentum 0.9), both batched exactly [--optimizer]."""
-    lr: float | None = None
-    """Learning rate; None = 1e-3 (adam), 0.05 (sgd); constant [--lr]."""
-    batch_size: int = 100
-    """Mini-batch size; 0 = full batch (then epochs = steps) [--batch-size]."""
-    loss: str = "ce"
-    """mlp loss: ce (cross-entropy) or mse (squared loss on one-hot labels) [--loss]."""
-    activation: str = "relu"
-    """Hidden activation of the mlp [--activation]."""
-    record_every: int = 0
-    """Also record test metrics every N epochs (mlp; 0 = final only) [--record-every]."""
-    signal_var: float = 1.0
-    """linear: r^2 = ||beta||^2 [--signal-var]."""
-    noise_var: float = 0.25
-    """linear: sigma^2, the label noise variance [--noise-var]."""
-    teacher_dim: int = 20
-    """teacher data: input dimension [--teacher-dim]."""
-    seeds: tuple[int, ...] = (0, 1, 2)
-    """Seeds: training subset, label noise, features and initialisation [--seeds]."""
-    download: bool = False
-    """Let torchvision fetch mnist/fashion-mnist into DIR [--download]."""
-    dtype: str = "float32"
-    """mlp training precision (closed-form solves always run in float64) [--dtype]."""
+Config = OverparamConfig  # the settings live in dimcurse.configs, importable without torch (fast --help)
 
 
 OPTION = {"depth": "--depth", "n_train": "--train-samples", "n_test": "--test-samples", "epochs": "--epochs",
@@ -114,7 +66,7 @@ SMOKE = Config(model="mlp", data="teacher", widths=(2, 16, 64), n_train=64, n_te
 def validate(config: Config) -> None:
     """Raise ``DimcurseError`` naming the option for anything the kernel cannot run."""
     if config.model not in MODELS:
-        raise DimcurseError(f"unknown model {config.model!r} (known: {', '.join(MODELS)})", "--model")
+        raise DimcurseError(f"unknown model {config.model!r}{did_you_mean(config.model, MODELS)} (known: {', '.join(MODELS)})", "--model")
     check_counts(config, OPTION)
     if config.widths is not None and (not config.widths or any(w < 1 for w in config.widths)):
         raise DimcurseError("widths must be positive integers", "--widths")

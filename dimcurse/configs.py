@@ -1,0 +1,146 @@
+"""The kernels' settings: one frozen dataclass per kernel, each field documented with its CLI option.
+
+Kept apart from the kernels (which import torch) so that the command line can show its
+defaults, and answer ``--help``, without loading torch, pandas or a kernel. Each kernel
+module re-exports its class as ``Config``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DistanceConfig:
+    """Settings of a distance-concentration run (CLI options in brackets)."""
+
+    dims: tuple[int, ...] = (2, 10, 100, 1000)
+    """Ambient dimensions to sweep [--dims]; ignored with a real data set, whose dimension is fixed."""
+    dists: tuple[str, ...] = ("uniform",)
+    """Synthetic distributions [--dist]: uniform, gaussian, sphere, subspace:K, torus:K."""
+    metrics: tuple[str, ...] = ("l2",)
+    """Distances [--metric]: l2, l1, linf, lp:P (P > 0), cosine."""
+    n_points: int = 10_000
+    """Points per set [--points]; a real set gives at most its size minus the queries."""
+    n_queries: int = 100
+    """Queries per set, drawn from the same distribution, disjoint from the points [--queries]."""
+    seeds: tuple[int, ...] = (0, 1, 2)
+    """Seeds; each draws fresh points and queries [--seeds]."""
+    k: int = 10
+    """Neighbours for the hubness k-occurrence [--k]."""
+    mle_k: int = 20
+    """Neighbours for the Levina-Bickel intrinsic dimension [--mle-k]."""
+    id_points: int = 2000
+    """Points (the first of each set) used for intrinsic dimension and hubness; 0 turns them off [--id-points]."""
+    data: str | None = None
+    """A real data set instead of --dist: digits, mnist1d, mnist:DIR, fashion-mnist:DIR [--data]."""
+    download: bool = False
+    """Let torchvision download mnist/fashion-mnist into DIR [--download]."""
+    dtype: str = "float32"
+    """Working precision of the chunked distances [--dtype]; extremes are always recomputed in float64."""
+    chunk_elems: int = 0
+    """Query x point block held at once (elements; 0 = auto, see ``chunk_for``); bounds memory [--chunk]."""
+
+
+@dataclass(frozen=True)
+class ApproxConfig:
+    """Settings of an approximation-against-width run (CLI options in brackets)."""
+
+    targets: tuple[str, ...] = ("barron",)
+    """Target functions [--target]; see --list-targets."""
+    dims: tuple[int, ...] | None = None
+    """Input dimensions [--dims]; None: 8 for targets defined in any d, the fixed d otherwise."""
+    archs: tuple[str, ...] = ("shallow",)
+    """Architectures [--arch]: shallow, deep, tree."""
+    widths: tuple[int, ...] | None = None
+    """Hidden widths (per tree node for tree) [--widths / --width]; None: 4, 8, 16, ... while a shallow
+    network of that width has at most --lm-max-params parameters (at most 64)."""
+    depth: int = 3
+    """Hidden layers of the deep architecture [--depth]."""
+    activation: str = "relu"
+    """relu, tanh, softplus, silu, poly (a quadratic fitted to ReLU on [-3, 3]) [--activation]."""
+    n_samples: int | None = None
+    """Training samples per seed [--samples]; None: --samples-per-param x the model's parameters
+    (at least 2000), each width on the first samples of one pool, so no width is estimation-limited."""
+    samples_per_param: float = 8.0
+    """Training samples per parameter when --samples is not given [--samples-per-param]."""
+    n_test: int = 5000
+    """Fresh test samples per seed [--test-samples] (sd of the RMSE ~ RMSE / sqrt(2n): 1 % at 5000)."""
+    steps: int | None = None
+    """Adam steps (LBFGS: iterations per model) [--steps]; None: 2000."""
+    lm_iters: int | None = None
+    """Levenberg–Marquardt iterations [--lm-iters]; None: 200."""
+    lm_rows: float = 1.0
+    """Samples per parameter in LM's Gauss–Newton matrix, at least 3000 (the gradient uses all)
+    [--lm-rows]; 0: all."""
+    lm_max_params: int = 2500
+    """Largest model LM trains under --optimizer auto (its cost grows as P^3) [--lm-max-params]."""
+    optimizer: str = "auto"
+    """auto (LM for shallow networks up to --lm-max-params, Adam otherwise), lm, adam, adam+lm
+    (Adam, then LM), lbfgs (one model at a time) [--optimizer]."""
+    lr: float | None = None
+    """Adam/LBFGS learning rate; None = 3e-3 for Adam (cosine-decayed to 1 %), 1.0 for LBFGS [--lr]."""
+    seeds: tuple[int, ...] = (0, 1, 2)
+    """Seeds: samples and initialisation [--seeds]."""
+    baselines: tuple[str, ...] = ()
+    """Fixed-basis baselines on the same data: random-features, knn [--baselines]."""
+    knn_k: int = 1
+    """Neighbours averaged by the k-NN baseline [--knn-k]."""
+    teacher_k: int = 4
+    """Intrinsic dimension of the teacher target [--teacher-k]."""
+    q_power_k: int = 2
+    """k of the q-power target Q^(2^k) [--q-power-k]."""
+    dtype: str = "float32"
+    """Training precision [--dtype] (LM's solves, losses and gradients are float64 either way)."""
+
+
+@dataclass(frozen=True)
+class OverparamConfig:
+    """Settings of an overparameterisation sweep (CLI options in brackets)."""
+
+    model: str = "random-features"
+    """linear, random-features or mlp [--model]."""
+    data: str | None = None
+    """mnist1d, digits, teacher, mnist:DIR, fashion-mnist:DIR, cifar10:DIR; None: mnist1d (gaussian for linear) [--data]."""
+    widths: tuple[int, ...] | None = None
+    """Hidden widths (mlp) or features (linear, random-features); None: the model's default sweep [--widths / --features]."""
+    depth: int = 1
+    """Hidden layers of the mlp [--depth]."""
+    n_train: int = 1000
+    """Training samples per seed (a subset drawn per seed) [--train-samples]."""
+    n_test: int = 1000
+    """Test samples (the same for every seed) [--test-samples]."""
+    label_noise: tuple[float, ...] = (0.0,)
+    """Fractions of training labels replaced by uniformly random ones (Zhang et al. 2017) [--label-noise]."""
+    ridge: tuple[float, ...] = (0.0,)
+    """Ridge lambda of the closed-form models, normalised: (1/n)||y - Xb||^2 + lambda ||b||^2; 0 = min-norm [--ridge]."""
+    weight_decay: float = 0.0
+    """Weight decay of the mlp's optimiser (decoupled for adam, L2 for sgd) [--weight-decay]."""
+    epochs: int = 300
+    """Passes over the training set (mlp) [--epochs]."""
+    steps: int | None = None
+    """Optimiser steps instead of epochs (mlp) [--steps]."""
+    optimizer: str = "adam"
+    """adam (AdamW) or sgd (momentum 0.9), both batched exactly [--optimizer]."""
+    lr: float | None = None
+    """Learning rate; None = 1e-3 (adam), 0.05 (sgd); constant [--lr]."""
+    batch_size: int = 100
+    """Mini-batch size; 0 = full batch (then epochs = steps) [--batch-size]."""
+    loss: str = "ce"
+    """mlp loss: ce (cross-entropy) or mse (squared loss on one-hot labels) [--loss]."""
+    activation: str = "relu"
+    """Hidden activation of the mlp [--activation]."""
+    record_every: int = 0
+    """Also record test metrics every N epochs (mlp; 0 = final only) [--record-every]."""
+    signal_var: float = 1.0
+    """linear: r^2 = ||beta||^2 [--signal-var]."""
+    noise_var: float = 0.25
+    """linear: sigma^2, the label noise variance [--noise-var]."""
+    teacher_dim: int = 20
+    """teacher data: input dimension [--teacher-dim]."""
+    seeds: tuple[int, ...] = (0, 1, 2)
+    """Seeds: training subset, label noise, features and initialisation [--seeds]."""
+    download: bool = False
+    """Let torchvision fetch mnist/fashion-mnist into DIR [--download]."""
+    dtype: str = "float32"
+    """mlp training precision (closed-form solves always run in float64) [--dtype]."""

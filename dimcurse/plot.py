@@ -81,32 +81,56 @@ def _stats(rows: pd.DataFrame, keys: list[str], column: str) -> pd.DataFrame:
     return pd.DataFrame({"mean": grouped.mean(), "sd": grouped.std(ddof=1).fillna(0.0)}).reset_index()
 
 
-def _log(ax, x: bool = True, y: bool = False) -> None:
-    """Log axes with labels on the decades only (minor labels overlap on short ranges)."""
-    from matplotlib.ticker import NullFormatter
+def _log(ax, x: bool = True, y: bool = False, xticks=None) -> None:
+    """Log axes that label enough ticks to be read. Call after drawing: an axis whose data span
+    under two decades gets labels at 1, 2 and 5 per decade (plain numbers, %g), since decades
+    alone would leave it one labelled tick; wider axes keep their decades."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-    for on, axis, setter in ((x, ax.xaxis, ax.set_xscale), (y, ax.yaxis, ax.set_yscale)):
-        if on:
-            setter("log")
-            axis.set_minor_formatter(NullFormatter())
+    for on, axis, setter, interval in ((x, ax.xaxis, ax.set_xscale, ax.dataLim.intervalx),
+                                       (y, ax.yaxis, ax.set_yscale, ax.dataLim.intervaly)):
+        if not on:
+            continue
+        setter("log")
+        low, high = (float(v) for v in interval)
+        if low > 0 and np.isfinite(high) and np.log10(high / low) < 2:
+            axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+            axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        axis.set_minor_formatter(NullFormatter())
+    if xticks is not None:  # few values on a short axis (dimensions): label exactly those
+        from matplotlib.ticker import FixedLocator
+
+        ax.xaxis.set_major_locator(FixedLocator(sorted(xticks)))
 
 
-def _series(ax, x, stats: pd.DataFrame, label: str, **style):
+BAND_FLOOR = 0.1  # on a log axis a band is clipped at 1/10 of the mean: mean - sd <= 0 has no place there
+
+
+def _series(ax, x, stats: pd.DataFrame, label: str, log_y: bool = False, **style):
+    """The mean as a line with markers, ± sd as a shaded band (never a bar that runs off a log axis)."""
     as_array = lambda v: np.asarray(v, dtype=float)  # noqa: E731  (plain arrays in the artists, not pandas objects)
-    return ax.errorbar(as_array(x), as_array(stats["mean"]), yerr=as_array(stats["sd"]), label=label, capsize=2,
-                       marker="o", ms=3, **style)
+    x, mean, sd = as_array(x), as_array(stats["mean"]), as_array(stats["sd"])
+    line = ax.plot(x, mean, marker="o", ms=3, label=label, **style)
+    low = np.maximum(mean - sd, BAND_FLOOR * mean) if log_y else mean - sd
+    ax.fill_between(x, low, mean + sd, color=line[0].get_color(), alpha=0.15, lw=0)
+    return line
+
+
+def _legend(ax) -> None:
+    """The legend beside the axes, not over the data."""
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, frameon=False)
 
 
 # --------------------------------------------------------------------------- distance
 
 
 def distance_figure(result: Result):
-    """Histograms of D / mean D at each d; relative contrast and distance cv against d (log-log)."""
+    """Histograms of D / mean D; relative contrast and distance cv against d (log-log), theory dashed."""
     plt = pyplot()
     rows = result.rows
     histograms = result.tables.get("histograms")
     panels = 3 if histograms is not None and len(histograms) else 2
-    fig, axes = plt.subplots(1, panels, figsize=(5.2 * panels, 4.2))
+    fig, axes = plt.subplots(1, panels, figsize=(6.4 * panels, 4.2))
     axes = list(np.atleast_1d(axes))
     if panels == 3:
         _histogram_panel(axes.pop(0), histograms)
@@ -115,54 +139,67 @@ def distance_figure(result: Result):
         _cv_panel(axes[1], rows)
     else:
         _bars(axes[0], rows, "relative_contrast", "relative contrast (Dmax - Dmin) / Dmin")
-        _bars(axes[1], rows, "dist_cv", "distance cv (sd / mean)")
-    fig.suptitle("dimcurse distance: mean ± sd over seeds")
+        _bars(axes[1], rows, "dist_cv", "distance cv (sd / mean)", theory="theory_dist_cv")
+    fig.suptitle("dimcurse distance: mean ± sd over seeds (bands)")
     fig.tight_layout()
     return fig
 
 
 def _histogram_panel(ax, histograms: pd.DataFrame) -> None:
-    dist, metric = histograms["dist"].iloc[0], histograms["metric"].iloc[0]
-    chosen = histograms[(histograms["dist"] == dist) & (histograms["metric"] == metric)]
-    for dim, group in chosen.groupby("dim", sort=True):
+    """One dimension: every set (real data beside its Gaussians); several: the first set at each d."""
+    metric = histograms["metric"].iloc[0]
+    chosen = histograms[histograms["metric"] == metric]
+    by = "dist" if chosen["dim"].nunique() == 1 else "dim"
+    if by == "dim":
+        chosen = chosen[chosen["dist"] == chosen["dist"].iloc[0]]
+    for value, group in chosen.groupby(by, sort=by == "dim"):
         mean = group.groupby("bin_lo", sort=True)["density"].mean()
-        ax.step(mean.index, mean.to_numpy(), where="post", label=f"d = {dim}")
+        ax.step(mean.index, mean.to_numpy(), where="post", label=f"d = {value}" if by == "dim" else str(value))
+    what = chosen["dist"].iloc[0] if by == "dim" else f"d = {int(chosen['dim'].iloc[0])}"
     ax.set(xlabel="distance / mean distance", ylabel="density (32 queries x 1000 points)",
-           title=f"concentration: {dist}, {metric}")
-    ax.legend()
+           title=f"concentration: {what}, {metric}")
+    _legend(ax)
 
 
 def _contrast_panel(ax, rows: pd.DataFrame) -> None:
     for (dist, metric), group in rows.groupby(["dist", "metric"], sort=False):
         stats = _stats(group, ["dim"], "relative_contrast")
-        line = _series(ax, stats["dim"], stats, f"{dist}, {metric}")
+        line = _series(ax, stats["dim"], stats, f"{dist}, {metric}", log_y=True)
         last = stats.iloc[-1]
         ref = last["mean"] * (stats["dim"] / last["dim"]) ** -0.5
         ax.plot(stats["dim"], ref, "--", color=line[0].get_color(), alpha=0.6)
-    ax.plot([], [], "k--", alpha=0.6, label="theory: ∝ d^(-1/2)")
+    ax.plot([], [], "k--", alpha=0.6, label="rate: ∝ d^(-1/2)")
     _log(ax, x=True, y=True)
     ax.set(xlabel="dimension d", ylabel="relative contrast (Dmax - Dmin) / Dmin", title="nearest and farthest become alike")
-    ax.legend(fontsize=7)
+    _legend(ax)
 
 
 def _cv_panel(ax, rows: pd.DataFrame) -> None:
     for (dist, metric), group in rows.groupby(["dist", "metric"], sort=False):
         stats = _stats(group, ["dim"], "dist_cv")
-        line = _series(ax, stats["dim"], stats, f"{dist}, {metric}")
+        line = _series(ax, stats["dim"], stats, f"{dist}, {metric}", log_y=True)
         theory = group.groupby("dim", sort=True)["theory_dist_cv"].first()
         if theory.notna().any():
-            ax.plot(theory.index, theory.to_numpy(), "--", color=line[0].get_color(), label=f"theory, {dist}, {metric}")
+            limit = "theory_dist_cv_limit" in group and bool(group["theory_dist_cv_limit"].any())
+            ax.plot(theory.index, theory.to_numpy(), "--", color=line[0].get_color(),
+                    label=f"{'limit' if limit else 'theory'}, {dist}, {metric}")
     _log(ax, x=True, y=True)
     ax.set(xlabel="dimension d", ylabel="distance cv (sd / mean)", title="distances concentrate")
-    ax.legend(fontsize=7)
+    _legend(ax)
 
 
-def _bars(ax, rows: pd.DataFrame, column: str, ylabel: str) -> None:
-    """Real data beside its matched Gaussian (one dimension): one bar per set and metric."""
+def _bars(ax, rows: pd.DataFrame, column: str, ylabel: str, theory: str | None = None) -> None:
+    """Real data beside its matched Gaussian (one dimension): one bar per set and metric, theory as a tick."""
     stats = _stats(rows, ["dist", "metric"], column)
     labels = [f"{d}\n{m}" for d, m in zip(stats["dist"], stats["metric"])]
-    ax.bar(labels, stats["mean"], yerr=stats["sd"], capsize=3, color="tab:blue")
+    ax.bar(labels, stats["mean"], yerr=stats["sd"], capsize=3, color="tab:blue", label="measured")
+    if theory is not None and theory in rows:
+        values = rows.groupby(["dist", "metric"], sort=True)[theory].first().reindex(
+            pd.MultiIndex.from_frame(stats[["dist", "metric"]])).to_numpy(float)
+        if np.isfinite(values).any():
+            ax.scatter(labels, values, marker="_", s=400, color="black", zorder=3, label="theory")
     ax.set(ylabel=ylabel, title=f"d = {int(rows['dim'].iloc[0])}: real data against a Gaussian")
+    _legend(ax)
 
 
 # --------------------------------------------------------------------------- approx
@@ -173,13 +210,13 @@ def approx_figure(result: Result):
     plt = pyplot()
     rows, fits = result.rows, result.fits
     two = fits is not None and rows["dim"].nunique() > 1
-    fig, axes = plt.subplots(1, 2 if two else 1, figsize=(11 if two else 6, 4.4))
+    fig, axes = plt.subplots(1, 2 if two else 1, figsize=(13 if two else 7.5, 4.4))
     axes = list(np.atleast_1d(axes))
     ax = axes[0]
     for (target, dim, arch), group in rows.groupby(["target", "dim", "arch"], sort=False):
         stats = _stats(group, ["params"], "rel_rmse")
-        line = _series(ax, stats["params"], stats, f"{target}, d={dim}, {arch}")
         fit = _fit_row(fits, target, dim, arch)
+        line = _series(ax, stats["params"], stats, f"{target}, d={dim}, {arch}{_alpha_label(fit)}", log_y=True)
         if fit is not None and np.isfinite(fit["alpha"]):
             ax.plot(stats["params"], np.exp(fit["log_c"]) * stats["params"] ** -fit["alpha"], "-", lw=0.8,
                     color=line[0].get_color(), alpha=0.7)
@@ -187,16 +224,25 @@ def approx_figure(result: Result):
             first = stats.iloc[0]
             ax.plot(stats["params"], first["mean"] * (stats["params"] / first["params"]) ** -fit["alpha_theory"], "--",
                     color=line[0].get_color(), alpha=0.6)
-    ax.plot([], [], "k-", lw=0.8, label="fitted params^(-alpha)")
-    ax.plot([], [], "k--", alpha=0.6, label="theory slope")
+    if fits is not None and fits["alpha"].notna().any():
+        ax.plot([], [], "k-", lw=0.8, label="fitted params^(-alpha)")
+    if fits is not None and fits["alpha_theory"].notna().any():
+        ax.plot([], [], "k--", alpha=0.6, label="theory slope")
     _log(ax, x=True, y=True)
     ax.set(xlabel="parameters", ylabel="relative test RMSE", title="error against size")
-    ax.legend(fontsize=7)
+    _legend(ax)
     if two:
         _alpha_panel(axes[1], fits)
-    fig.suptitle("dimcurse approx: mean ± sd over seeds")
+    fig.suptitle("dimcurse approx: mean ± sd over seeds (bands)")
     fig.tight_layout()
     return fig
+
+
+def _alpha_label(fit) -> str:
+    """``, alpha 0.98 [0.91, 1.05]`` for a legend; nothing without a fit."""
+    if fit is None or not np.isfinite(fit["alpha"]):
+        return ""
+    return f", alpha {fit['alpha']:.2f} [{fit['alpha_lo']:.2f}, {fit['alpha_hi']:.2f}]"
 
 
 def _fit_row(fits, target, dim, arch):
@@ -213,56 +259,81 @@ def _alpha_panel(ax, fits: pd.DataFrame) -> None:
         line = ax.errorbar(group["dim"].to_numpy(float), group["alpha"].to_numpy(float), yerr=np.nan_to_num(np.abs(err)),
                            marker="o", ms=3, capsize=2, label=f"{target}, {arch}")
         if group["alpha_theory"].notna().any():
-            ax.plot(group["dim"], group["alpha_theory"], "--", color=line[0].get_color(), alpha=0.6)
-    _log(ax, x=True)
+            ax.plot(group["dim"].to_numpy(float), group["alpha_theory"].to_numpy(float), "--",
+                    color=line[0].get_color(), alpha=0.6, label=f"theory, {target}, {arch}")
+    _log(ax, x=True, xticks=fits["dim"].unique() if fits["dim"].nunique() <= 8 else None)
     ax.set(xlabel="dimension d", ylabel="fitted exponent alpha (95 % interval)",
            title="the curse in one picture: exponent against d")
-    ax.legend(fontsize=7)
+    _legend(ax)
 
 
 # --------------------------------------------------------------------------- overparam
 
 
+def _size_axis(rows: pd.DataFrame) -> tuple[str, str]:
+    """The x column and its label: N/n (features or p per sample) for the closed forms, whose
+    threshold is at N = n; parameters per sample for the mlp."""
+    if (rows["model"] == "mlp").all():
+        return "params_per_sample", "parameters per training sample"
+    return "features_per_sample", "features per training sample, N / n (threshold at 1)"
+
+
 def overparam_figure(result: Result):
-    """Train and test loss and error against parameters per sample, threshold marked; test error over epochs."""
+    """Train and test loss and error against size per sample, threshold marked, theory dashed; test error over epochs."""
     from dimcurse.experiments.overparam import SETTING, final_rows, summary_table
 
     plt = pyplot()
-    rows = result.rows
+    rows = result.rows.assign(features_per_sample=result.rows["width"] / result.rows["n_train"])
     final = final_rows(rows)
     classification = final["test_error"].notna().any()
     curve = rows["epoch"].nunique() > 1
     panels = 1 + classification + curve
-    fig, axes = plt.subplots(1, panels, figsize=(5.4 * panels, 4.4))
+    fig, axes = plt.subplots(1, panels, figsize=(6.6 * panels, 4.4))
     axes = list(np.atleast_1d(axes))
     summary = result.fits if result.fits is not None else summary_table(rows)
+    x, xlabel = _size_axis(final)
+    drawn = False
     for key, group in final.groupby(SETTING, sort=False):
         label = _setting_label(key)
-        threshold = _threshold(summary, dict(zip(SETTING, key)))
+        threshold = _threshold(summary, dict(zip(SETTING, key)), group, x)
         for ax, metric in zip(axes, ["loss", "error"][: 1 + classification]):
             for split, style in (("train", ":"), ("test", "-")):
-                stats = _stats(group, ["params_per_sample"], f"{split}_{metric}")
-                _series(ax, stats["params_per_sample"], stats, f"{split}, {label}", ls=style)
+                stats = _stats(group, [x], f"{split}_{metric}")
+                _series(ax, stats[x], stats, f"{split}, {label}", log_y=metric == "loss", ls=style)
+            if metric == "loss" and group["theory_risk"].notna().any():
+                _theory_risk(ax, group, x, label)
             if threshold is not None:
                 ax.axvline(threshold, color="grey", ls="--", lw=0.8)
+                drawn = True
     for ax, metric in zip(axes, ["loss", "error"][: 1 + classification]):
-        ax.plot([], [], color="grey", ls="--", lw=0.8, label="interpolation threshold")
+        if drawn:
+            ax.plot([], [], color="grey", ls="--", lw=0.8, label="interpolation threshold")
         _log(ax, x=True, y=metric == "loss")
-        ax.set(xlabel="parameters per training sample", ylabel=metric, title=f"train and test {metric}")
+        ax.set(xlabel=xlabel, ylabel=metric, title=f"train and test {metric}")
         if metric == "loss":
             # An interpolating model's train loss is ~1e-20: cut the axis 3 decades under the lowest test loss.
             ax.set_ylim(bottom=float(final["test_loss"].min()) / 1e3)
-        ax.legend(fontsize=7)
+        _legend(ax)
     if curve:
         ax = axes[-1]
         for width, group in rows.groupby("width", sort=True):
             stats = _stats(group, ["epoch"], "test_error")
             _series(ax, stats["epoch"], stats, f"width {width}")
         ax.set(xlabel="epoch", ylabel="test error", title="test error over training")
-        ax.legend(fontsize=7)
-    fig.suptitle("dimcurse overparam: mean ± sd over seeds")
+        _legend(ax)
+    fig.suptitle("dimcurse overparam: mean ± sd over seeds (bands)")
     fig.tight_layout()
     return fig
+
+
+def _theory_risk(ax, group: pd.DataFrame, x: str, label: str) -> None:
+    """The linear model's excess risk, measured and Hastie et al.'s closed form (REFERENCES.md §3)."""
+    stats = _stats(group, [x], "excess_risk")
+    line = _series(ax, stats[x], stats, f"excess risk, {label}", log_y=True, ls="-.")
+    theory = group.groupby(x, sort=True)["theory_risk"].first()
+    finite = np.isfinite(theory.to_numpy(float))
+    ax.plot(theory.index.to_numpy(float)[finite], theory.to_numpy(float)[finite], "--", color=line[0].get_color(),
+            lw=1.2, label=f"theory risk (Hastie et al.), {label}")
 
 
 def _setting_label(key) -> str:
@@ -277,13 +348,16 @@ def _setting_label(key) -> str:
     return ", ".join(parts)
 
 
-def _threshold(summary: pd.DataFrame, setting: dict) -> float | None:
-    """params per sample at the width marked as the threshold in the summary of this setting."""
+def _threshold(summary: pd.DataFrame, setting: dict, group: pd.DataFrame, x: str) -> float | None:
+    """The x position of the width the summary marks as the threshold of this setting."""
     match = summary[summary["mark"].str.contains("threshold")]
     for column, value in setting.items():
         if column in match:
             match = match[match[column] == value]
-    return float(match["params_per_sample"].iloc[0]) if len(match) else None
+    if not len(match):
+        return None
+    width = int(match["width"].iloc[0])
+    return float(group.loc[group["width"] == width, x].iloc[0])
 
 
 FIGURES = {"distance": distance_figure, "approx": approx_figure, "overparam": overparam_figure}

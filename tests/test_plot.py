@@ -20,9 +20,37 @@ def _axis(fig, title):
 
 
 def _line(ax, label):
-    """The data line of an errorbar series (its first Line2D) by legend label."""
-    container = next(c for c in ax.containers if c.get_label() == label)
-    return container.lines[0]
+    """The data line of a series by its legend label (a line, or an errorbar container's first line)."""
+    for container in ax.containers:
+        if container.get_label() == label:
+            return container.lines[0]
+    matches = [line for line in ax.lines if line.get_label() == label]
+    assert matches, f"no series {label!r} in {[l.get_label() for l in ax.lines]}"
+    return matches[0]
+
+
+def _labelled_ticks(ax, which):
+    """The tick labels a reader sees on one axis, inside its view limits."""
+    ax.figure.canvas.draw()
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    low, high = sorted(ax.get_xlim() if which == "x" else ax.get_ylim())
+    ticks = axis.get_majorticklocs()
+    labels = [t.get_text() for t in axis.get_majorticklabels()]
+    minor = [t.get_text() for t, v in zip(axis.get_minorticklabels(), axis.get_minorticklocs()) if low <= v <= high]
+    return [lab for lab, v in zip(labels, ticks) if lab and low <= v <= high] + [m for m in minor if m]
+
+
+def assert_readable(fig):
+    """Every log axis shows at least two labelled ticks; no legend lies over its axes."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        for which in ("x", "y"):
+            if (ax.get_xscale() if which == "x" else ax.get_yscale()) == "log":
+                assert len(_labelled_ticks(ax, which)) >= 2, (ax.get_title(), which)
+        legend = ax.get_legend()
+        if legend is not None:
+            assert not legend.get_window_extent(renderer).overlaps(ax.get_window_extent(renderer)), ax.get_title()
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +71,7 @@ def test_distance_figure_plots_the_table(distance_result):
     cv = _axis(fig, "distances concentrate")
     theory = next(l for l in cv.lines if l.get_label() == "theory, uniform, l2")
     np.testing.assert_allclose(theory.get_ydata(), rows[rows.metric == "l2"].groupby("dim").theory_dist_cv.first())
+    assert_readable(fig)
     hist = _axis(fig, "concentration")
     assert [l.get_label() for l in hist.lines] == ["d = 2", "d = 10", "d = 100"]
     widths = [np.sum(l.get_ydata() > 0.5) for l in hist.lines]
@@ -55,6 +84,10 @@ def test_real_data_figure_is_bars_beside_the_gaussian():
     bars = _axis(fig, "d = 64").patches
     expected = result.rows.groupby(["dist", "metric"]).relative_contrast.mean().to_numpy()
     np.testing.assert_allclose(sorted(b.get_height() for b in bars), sorted(expected))
+    # the matched Gaussian's histogram is drawn beside the data's
+    hist = _axis(fig, "concentration")
+    assert sorted(l.get_label() for l in hist.lines) == sorted(result.rows.dist.unique())
+    assert_readable(fig)
 
 
 def test_approx_figure_fits_and_exponents():
@@ -65,7 +98,12 @@ def test_approx_figure_fits_and_exponents():
     assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
     rows = result.rows
     expected = rows[(rows.dim == 2) & (rows.arch == "shallow")].groupby("params").rel_rmse.mean()
-    np.testing.assert_allclose(_line(ax, "barron, d=2, shallow").get_ydata(), expected.to_numpy())
+    fit = result.fits[(result.fits.dim == 2) & (result.fits.arch == "random-features")].iloc[0]
+    label = f"barron, d=2, random-features, alpha {fit.alpha:.2f} [{fit.alpha_lo:.2f}, {fit.alpha_hi:.2f}]"
+    assert label in [t.get_text() for t in ax.get_legend().get_texts()]  # the fitted alpha and interval in the legend
+    shallow = next(l.get_label() for l in ax.lines if l.get_label().startswith("barron, d=2, shallow"))
+    np.testing.assert_allclose(_line(ax, shallow).get_ydata(), expected.to_numpy())
+    assert_readable(fig)
     alphas = _axis(fig, "the curse in one picture")
     fits = result.fits[result.fits.arch == "shallow"].sort_values("dim")
     np.testing.assert_allclose(_line(alphas, "barron, shallow").get_ydata(), fits.alpha.to_numpy())
@@ -79,12 +117,31 @@ def test_overparam_figure_marks_the_threshold_and_plots_the_curve():
     assert loss.get_xscale() == "log" and loss.get_yscale() == "log"
     test = _line(loss, "test, random-features on digits")
     np.testing.assert_allclose(test.get_ydata(), result.rows.groupby("width").test_loss.mean().to_numpy())
-    threshold = result.fits[result.fits.mark.str.contains("threshold")].params_per_sample.iloc[0]
+    # x is N / n (features per sample), so the threshold sits where the text says, near 1, not at 10 params/sample
+    np.testing.assert_allclose(test.get_xdata(), np.array([50, 150, 200, 220, 400]) / 200)
+    width = result.fits[result.fits.mark.str.contains("threshold")].width.iloc[0]
     vertical = [l for l in loss.lines if l.get_label() != "interpolation threshold" and len(set(l.get_xdata())) == 1]
-    assert vertical and vertical[0].get_xdata()[0] == pytest.approx(threshold)
+    assert vertical and vertical[0].get_xdata()[0] == pytest.approx(width / 200)
+    assert "N / n" in loss.get_xlabel()
+    assert_readable(fig)
     curve = overparam.run(overparam.SMOKE)
     epochs = _axis(plot.overparam_figure(curve), "test error over training")
-    assert len(epochs.containers) == 3  # one series per width
+    assert [l.get_label() for l in epochs.lines] == ["width 2", "width 16", "width 64"]  # one series per width
+
+
+def test_linear_figure_draws_the_closed_form_risk_and_no_undrawn_threshold():
+    config = overparam.Config(model="linear", n_train=100, n_test=200, seeds=(0, 1), widths=(20, 50, 90, 110, 200, 400))
+    result = overparam.run(config)
+    fig = plot.overparam_figure(result)
+    loss = _axis(fig, "train and test loss")
+    theory = _line(loss, "theory risk (Hastie et al.), linear on gaussian")
+    expected = result.rows.groupby("width").theory_risk.first()
+    np.testing.assert_allclose(theory.get_xdata(), expected.index / 100)
+    np.testing.assert_allclose(theory.get_ydata(), expected.to_numpy())
+    assert_readable(fig)
+    narrow = overparam.run(overparam.Config(model="linear", n_train=100, n_test=100, seeds=(0,), widths=(10, 20, 40)))
+    legend = [t.get_text() for t in _axis(plot.overparam_figure(narrow), "train and test loss").get_legend().get_texts()]
+    assert "interpolation threshold" not in legend  # no width fits the training set: nothing drawn, nothing listed
 
 
 @pytest.mark.parametrize("suffix", [".png", ".svg", ".pdf"])

@@ -82,6 +82,10 @@ OUT = typer.Option("-", "--out", "-o", metavar="FILE",
 FORMAT = typer.Option(None, "--format", help="json, jsonl, csv, markdown or table.", show_default="from --out's suffix; table for -")
 QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar.")
 SUMMARY_OUT = typer.Option(None, "--summary-out", metavar="FILE", help="Also write the summary table (mean ± sd) to this file.")
+CURVES_OUT = typer.Option(None, "--curves-out", metavar="FILE",
+                          help="Write the training curves (--record-every) to this file.")
+TENSORBOARD = typer.Option(None, "--tensorboard", metavar="DIR",
+                           help="Write the training curves as TensorBoard event files under DIR (needs tensorboard).")
 PLOT = typer.Option(None, "--plot", metavar="FIGURE", help="Also draw the figure to this file (.png .svg .pdf; needs matplotlib).")
 
 
@@ -105,7 +109,8 @@ def _progress(quiet: bool, description: str):
 
 
 def _execute(kernel, config, device: str, out: str, fmt: Optional[str], quiet: bool, fit_out: Optional[str] = None,
-             fit_option: str = "--summary-out", plot_file: Optional[str] = None):
+             fit_option: str = "--summary-out", plot_file: Optional[str] = None, curves_out: Optional[str] = None,
+             tensorboard: Optional[str] = None):
     """The chain every kernel command follows: validate, check the outputs, run, then render or write."""
     from dimcurse import plot, render
     from dimcurse.results import Result, aggregate, check_writable, write_result
@@ -113,6 +118,7 @@ def _execute(kernel, config, device: str, out: str, fmt: Optional[str], quiet: b
 
     kernel.validate(config)
     fmt_name = check_writable(out, fmt)
+    _check_curve_outputs(config, curves_out, tensorboard)
     if plot_file is not None:
         plot.check_plot_path(plot_file)
     if fit_out is not None:
@@ -146,7 +152,48 @@ def _execute(kernel, config, device: str, out: str, fmt: Optional[str], quiet: b
         plot.save(plot.figure_for(result), plot_file)
         if not quiet:
             err.print(f"wrote {plot_file}")
+    _write_curves(result, curves_out, tensorboard, quiet)
     return result
+
+
+def _check_curve_outputs(config, curves_out: Optional[str], tensorboard: Optional[str]) -> None:
+    """Before any work: curves are asked for only with --record-every, to a writable place."""
+    from dimcurse.curves import check_tensorboard
+    from dimcurse.results import check_writable
+
+    for option, value in (("--curves-out", curves_out), ("--tensorboard", tensorboard)):
+        if value is not None and not getattr(config, "record_every", 0):
+            raise DimcurseError("no curves are recorded without --record-every N", option)
+    if curves_out is not None:
+        if curves_out == "-":
+            raise DimcurseError("give a file name (stdout carries the rows)", "--curves-out")
+        try:
+            check_writable(curves_out, None)
+        except DimcurseError as exc:
+            raise DimcurseError(exc.message, "--curves-out") from None
+    if tensorboard is not None:
+        check_tensorboard()
+        folder = Path(tensorboard).expanduser()
+        if folder.exists() and not folder.is_dir():
+            raise DimcurseError(f"{tensorboard!r} is a file, not a folder", "--tensorboard")
+        if not folder.parent.is_dir():
+            raise DimcurseError(f"directory {str(folder.parent)!r} does not exist", "--tensorboard")
+
+
+def _write_curves(result, curves_out: Optional[str], tensorboard: Optional[str], quiet: bool) -> None:
+    from dimcurse.curves import curves_of, write_tensorboard
+    from dimcurse.results import Result, write_result
+
+    err = _stderr()
+    if curves_out is not None:
+        table = curves_of(result, "--curves-out")
+        write_result(Result(result.kernel, table, result.provenance, [], []), curves_out)
+        if not quiet:
+            err.print(f"wrote {curves_out}")
+    if tensorboard is not None:
+        runs = write_tensorboard(curves_of(result, "--tensorboard"), tensorboard)
+        if not quiet:
+            err.print(f"wrote {runs} TensorBoard runs under {tensorboard} (tensorboard --logdir {tensorboard})")
 
 
 # --------------------------------------------------------------------------- commands
@@ -246,6 +293,9 @@ def approx_cmd(
     summary_out: Optional[str] = typer.Option(None, "--summary-out", metavar="FILE",
                                               help="Also write the exponent fit table (the summary) to this file."),
     fit_out: Optional[str] = typer.Option(None, "--fit-out", metavar="FILE", help="The same as --summary-out."),
+    record_every: int = int_option(_A.record_every, "--record-every",
+                                   "Record train and test RMSE every N Adam steps / LM iterations, from 0.", 0),
+    curves_out: Optional[str] = CURVES_OUT, tensorboard: Optional[str] = TENSORBOARD,
     list_targets: bool = typer.Option(False, "--list-targets", help="Print the targets with their formulas and exit."),
     seeds: str = SEEDS, device: str = DEVICE, dtype: str = DTYPE,
     out: str = OUT, format: Optional[str] = FORMAT, quiet: bool = QUIET, plot_file: Optional[str] = PLOT,
@@ -282,12 +332,12 @@ def approx_cmd(
         lm_max_params=lm_max_params,
         optimizer=optimizer.strip().lower(), lr=parse_float(lr, "--lr", positive=True) if lr is not None else None,
         seeds=parse_seeds(seeds), baselines=parse_name_list(baselines, "--baselines") if baselines else (),
-        knn_k=knn_k, teacher_k=teacher_k, q_power_k=q_power_k, dtype=dtype,
+        knn_k=knn_k, teacher_k=teacher_k, q_power_k=q_power_k, dtype=dtype, record_every=record_every,
     )
     if summary_out is not None and fit_out is not None:
         raise DimcurseError("give --summary-out or --fit-out, not both", "--fit-out")
     table_out, table_option = (fit_out, "--fit-out") if fit_out is not None else (summary_out, "--summary-out")
-    _execute(approx, config, device, out, format, quiet, table_out, table_option, plot_file=plot_file)
+    _execute(approx, config, device, out, format, quiet, table_out, table_option, plot_file, curves_out, tensorboard)
 
 
 _O = OverparamConfig()
@@ -316,7 +366,9 @@ def overparam_cmd(
     batch_size: int = int_option(_O.batch_size, "--batch-size", "Mini-batch size (0 = full batch).", 0),
     loss: str = typer.Option(_O.loss, "--loss", help="mlp loss: ce or mse."),
     activation: str = typer.Option(_O.activation, "--activation", help="mlp activation: relu, tanh, softplus, silu, poly."),
-    record_every: int = int_option(_O.record_every, "--record-every", "Record test metrics every N epochs (mlp).", 0),
+    record_every: int = int_option(_O.record_every, "--record-every",
+                                   "Record train and test loss and error every N epochs, from epoch 0 (mlp).", 0),
+    curves_out: Optional[str] = CURVES_OUT, tensorboard: Optional[str] = TENSORBOARD,
     signal_var: str = typer.Option(f"{_O.signal_var:g}", "--signal-var", help="linear: r^2 = ||beta||^2."),
     noise_var: str = typer.Option(f"{_O.noise_var:g}", "--noise-var", help="linear: noise variance sigma^2."),
     teacher_dim: int = int_option(_O.teacher_dim, "--teacher-dim", "teacher data: input dimension."),
@@ -353,7 +405,8 @@ def overparam_cmd(
         signal_var=parse_float(signal_var, "--signal-var"), noise_var=parse_float(noise_var, "--noise-var"),
         teacher_dim=teacher_dim, seeds=parse_seeds(seeds), download=download, dtype=dtype,
     )
-    _execute(overparam, config, device, out, format, quiet, summary_out, "--summary-out", plot_file)
+    _execute(overparam, config, device, out, format, quiet, summary_out, "--summary-out", plot_file, curves_out,
+             tensorboard)
 
 
 # --------------------------------------------------------------------------- batch runs

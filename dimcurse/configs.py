@@ -92,6 +92,8 @@ class ApproxConfig:
     """k of the q-power target Q^(2^k) [--q-power-k]."""
     dtype: str = "float32"
     """Training precision [--dtype] (LM's solves, losses and gradients are float64 either way)."""
+    record_every: int = 0
+    """Record train and test RMSE every N Adam steps / LM iterations, from step 0 (0 = off) [--record-every]."""
 
 
 @dataclass(frozen=True)

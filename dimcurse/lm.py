@@ -187,7 +187,8 @@ def _solve_dual(jac, resid, lam):
 
 def train_lm(theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor, dim: int, width: int, iters: int,
              rows: int | None = None, lam0: float = 1e-3, explode: float = EXPLODE,
-             progress: Callable[[float], None] | None = None) -> LMResult:
+             progress: Callable[[float], None] | None = None,
+             record: tuple[int, Callable[[int, torch.Tensor], None]] | None = None) -> LMResult:
     """``iters`` Levenberg–Marquardt iterations for S independent shallow networks of one width.
 
     ``theta`` (S, P) in the model dtype; ``x`` (S, n, d); ``y`` (S, n) standardised;
@@ -197,6 +198,8 @@ def train_lm(theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor, dim: int, wi
     step; a rejected model raises its λ (λ ← λ ν, ν ← 2ν) and solves again. A model
     whose loss turns non-finite or exceeds ``explode`` x its initial loss, or whose
     factorisation fails at the largest λ, is flagged diverged and frozen.
+    ``record`` = (every, callback(iteration, theta)): called before the first iteration,
+    every ``every`` iterations and after the last (training curves).
     """
     S, P = theta.shape
     n = x.shape[1]
@@ -214,6 +217,8 @@ def train_lm(theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor, dim: int, wi
     system, rebuild, window = None, True, 0
     m = n if rows is None else max(1, min(n, rows))
     for it in range(iters):
+        if record is not None and it % record[0] == 0:
+            record[1](it, theta)
         if rebuild:
             if dual:
                 system = dual_system(theta, x, y, dim, width)
@@ -240,6 +245,8 @@ def train_lm(theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor, dim: int, wi
             at_80 = loss.clone()
         if progress is not None:
             progress(1.0 / max(iters, 1))
+    if record is not None:
+        record[1](iters, theta)
     decrement = (_decrement(theta, x, y, dim, width, chunk, loss, dual, slice(0, m)) if iters
                  else torch.full_like(loss, float("nan")))
     return LMResult(theta, loss.cpu().numpy(), at_80.cpu().numpy(), decrement.cpu().numpy(),

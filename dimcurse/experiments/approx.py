@@ -93,6 +93,11 @@ def _validate_trainer(config: Config) -> None:
     if not (config.lm_rows >= 0 and math.isfinite(config.lm_rows)):
         raise DimcurseError(f"must be 0 (all samples) or positive, got {config.lm_rows}", "--lm-rows")
     uses_lm = opt in ("auto", "lm", "adam+lm")
+    if config.record_every < 0:
+        raise DimcurseError(f"must be 0 (off) or positive, got {config.record_every}", "--record-every")
+    if config.record_every and opt == "lbfgs":
+        raise DimcurseError("training curves are recorded for Adam and LM; LBFGS runs its iterations inside one "
+                            "call (use --optimizer adam or lm)", "--record-every")
     if opt == "lm" and config.steps is not None:
         raise DimcurseError("--steps counts Adam/LBFGS steps; --optimizer lm takes --lm-iters", "--steps")
     if opt == "lm" and config.lr is not None:
@@ -228,7 +233,8 @@ class _Trained:
     sizes: list[int] | None = None  # the row's "width" where it is not the sweep's (k-NN: training-set sizes)
 
 
-def _train_arch(arch: str, dim: int, data: _Data, config: Config, device, tick) -> _Trained:
+def _train_arch(arch: str, dim: int, data: _Data, config: Config, device, tick, curves: list | None = None,
+                label: dict | None = None) -> _Trained:
     """Train all widths x seeds of one architecture with the trainers ``trainer_for`` assigns."""
     widths = list(widths_for(config, dim))
     params = [arch_params(arch, dim, w, config.depth) for w in widths]
@@ -240,11 +246,12 @@ def _train_arch(arch: str, dim: int, data: _Data, config: Config, device, tick) 
     S, M = len(config.seeds), len(widths)
     state = _TrainState(np.zeros((S, M), bool), np.zeros((S, M)), np.full((S, M), np.nan), [0] * M)
     model = _make_model(arch, dim, widths, config, device)
+    recorder = _Curves(config, data, label or {}, widths, curves) if curves is not None and config.record_every else None
     adam_js = [j for j, t in enumerate(plan) if t in ("adam", "adam+lm")]
     if adam_js:
-        _adam_stage(model, arch, dim, widths, adam_js, data, config, device, state, tick)
+        _adam_stage(model, arch, dim, widths, adam_js, data, config, device, state, tick, recorder)
     for j in (j for j, t in enumerate(plan) if t in ("lm", "adam+lm")):
-        _lm_stage(model, j, widths[j], dim, data, used[j], config, device, state, tick)
+        _lm_stage(model, j, widths[j], dim, data, used[j], config, device, state, tick, recorder)
     pred_train, pred_test = _predict(model, data.x_train[:, : max(used)]), _predict(model, data.x_test)
     train, test = _rmse(pred_train, data, False, used), _rmse(pred_test, data, True)
     train[state.diverged], test[state.diverged] = np.nan, np.nan
@@ -265,11 +272,57 @@ def _make_model(arch, dim, widths, config, device, seeds=None):
     return model.to(device)
 
 
-def _adam_stage(model, arch, dim, widths, js, data, config, device, state, tick) -> None:
+@dataclass
+class _Curves:
+    """Training curves of one architecture's sweep: train and test RMSE at recorded steps."""
+
+    config: Config
+    data: "_Data"
+    label: dict  # target, dim, arch
+    widths: list[int]
+    rows: list[dict]
+
+    def adam(self, sub, js: list[int], offset: int):
+        """The record callback of a batched Adam stage over widths ``js``."""
+        def record(step: int) -> None:
+            train = _rmse(_predict(sub, self.data.x_train), self.data, False)
+            test = _rmse(_predict(sub, self.data.x_test), self.data, True)
+            for k, j in enumerate(js):
+                self._add(j, offset + step, "adam", train[:, k], test[:, k])
+        return (self.config.record_every, record)
+
+    def lm(self, j: int, width: int, dim: int, n_used: int, offset: int):
+        """The record callback of LM on width ``j`` (its training samples: the first ``n_used``)."""
+        data = self.data
+        y_test = (data.y_test - data.mean[:, None]) / data.std[:, None]  # standardised, as LM's targets
+
+        def record(it: int, theta: torch.Tensor) -> None:
+            if it == 0 and offset:
+                return  # after an Adam stage: its last record is this point
+            chunk = max(1, lm.ROW_CHUNK_ELEMS // max(1, theta.numel()))
+            std = data.std.double().cpu().numpy()
+            train = lm.mse(theta, data.x_train[:, :n_used], data.y_train[:, :n_used], dim, width, chunk)
+            test = lm.mse(theta, data.x_test, y_test.to(data.x_test.dtype), dim, width, chunk)
+            self._add(j, offset + it, "lm", np.sqrt(train.cpu().numpy()) * std, np.sqrt(test.cpu().numpy()) * std)
+        return (self.config.record_every, record)
+
+    def _add(self, j: int, step: int, trainer: str, train: np.ndarray, test: np.ndarray) -> None:
+        sd = self.data.y_test.double().std(1).cpu().numpy()
+        for si, seed in enumerate(self.config.seeds):
+            self.rows.append({**self.label, "width": self.widths[j], "seed": seed, "step": step, "trainer": trainer,
+                              "train_rmse": float(train[si]), "test_rmse": float(test[si]),
+                              "rel_rmse": float(test[si] / sd[si])})
+
+
+CURVE_COLUMNS = ["target", "dim", "arch", "width", "seed", "step", "trainer", "train_rmse", "test_rmse", "rel_rmse"]
+
+
+def _adam_stage(model, arch, dim, widths, js, data, config, device, state, tick, curves=None) -> None:
     """Batched Adam on the widths ``js`` (a sub-model of just those widths starts from the same weights)."""
     steps = config.steps or DEFAULT_STEPS
     sub = model if len(js) == len(widths) else _make_model(arch, dim, [widths[j] for j in js], config, device)
-    trained = train_adam(sub, data.x_train, data.y_train, steps, config.lr or 3e-3, progress=tick)
+    record = curves.adam(sub, js, 0) if curves is not None else None
+    trained = train_adam(sub, data.x_train, data.y_train, steps, config.lr or 3e-3, progress=tick, record=record)
     for k, j in enumerate(js):
         if sub is not model:
             model.load_flat(j, sub.flat(k))
@@ -285,15 +338,16 @@ def _adam_stage(model, arch, dim, widths, js, data, config, device, state, tick)
                                                      _lm_rows(config, theta.shape[1]))
 
 
-def _lm_stage(model, j, width, dim, data, n_used, config, device, state, tick) -> None:
+def _lm_stage(model, j, width, dim, data, n_used, config, device, state, tick, curves=None) -> None:
     """Levenberg–Marquardt for width j of every seed, on the first ``n_used`` training samples."""
     theta = model.flat(j)
     # run() already refused a sweep whose largest LM step would not fit; this guards the step itself.
     lm.require_fits(theta.shape[0], n_used, theta.shape[1], theta.element_size(), device)
     iters = config.lm_iters or DEFAULT_LM_ITERS
     rows = _lm_rows(config, theta.shape[1])
+    record = curves.lm(j, width, dim, n_used, state.steps[j]) if curves is not None else None
     out = lm.train_lm(theta, data.x_train[:, :n_used], data.y_train[:, :n_used], dim, width, iters, rows=rows,
-                      progress=tick)
+                      progress=tick, record=record)
     model.load_flat(j, out.theta)
     state.diverged[:, j] |= out.diverged
     state.loss_drop[:, j] = _drop(out.loss_at_80, out.loss)
@@ -389,13 +443,14 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     share = 1.0 / max(1, len(settings) * len(config.archs))
     tick = (lambda f: progress(f * share)) if progress else None
     started = time.perf_counter()
-    rows = []
+    rows, curves = [], []
     for target, dim in settings:
         data = _make_data(target, dim, config, resolve_dtype(config.dtype), device)
         sd_test = data.y_test.std(1).cpu().numpy()
         for name in list(config.archs) + list(config.baselines):
             t0 = time.perf_counter()
-            trained = (_train_arch(name, dim, data, config, device, tick) if name in ARCHS
+            label = {"target": target.name, "dim": dim, "arch": name}
+            trained = (_train_arch(name, dim, data, config, device, tick, curves, label) if name in ARCHS
                        else _baseline(name, dim, data, config))
             rows += _rows(target.name, dim, name, trained, sd_test, data.std.cpu().numpy(),
                           time.perf_counter() - t0, config, device)
@@ -403,6 +458,8 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     prov = provenance(KERNEL, VERSION, config, device)
     prov["elapsed_s"] = round(time.perf_counter() - started, 3)
     result = Result(KERNEL, table, prov, GROUP_BY, SHOW, _notes(table, config))
+    if config.record_every:
+        result.tables["curves"] = pd.DataFrame(curves, columns=CURVE_COLUMNS)
     n_widths = table.groupby(["target", "dim", "arch"]).width.nunique().max()
     if n_widths >= MIN_FIT_WIDTHS:
         result.fits = fit_table(table, config)
@@ -525,6 +582,7 @@ COLUMNS = ["target", "dim", "arch", "width", "seed", "params", "train_rmse", "te
 FIT_COLUMNS = ["target", "dim", "arch", "alpha", "alpha_lo", "alpha_hi", "alpha_theil_sen", "alpha_theory",
                "theory_source", "n_widths_used", "used_params", "excluded", "caveat", "log_c"]
 OPTIONAL = ("gn_decrement", "loss_drop")  # NaN where the trainer gives none (Adam on deep/tree nets, LBFGS, baselines)
+TABLES = ("curves",)  # training curves (--record-every), written beside the rows as FILE.curves.csv
 # Inputs of a row (not measurements): report never averages over one that varies within a group.
 SETTINGS = ["target", "dim", "arch", "width", "params", "activation", "optimizer", "n_samples", "dtype",
             "kernel_version"]

@@ -423,7 +423,14 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     result.fits = summary_table(table)
     result.fits_title = "summary: per width, the fraction of seeds that fit the training set, and where the threshold and the test-loss peak are"
     result.notes = summary_notes(table, result.fits)
+    if config.model == "mlp" and config.record_every:
+        result.tables["curves"] = table[CURVE_COLUMNS].reset_index(drop=True)
     return result
+
+
+CURVE_COLUMNS = ["model", "data", "label_noise", "weight_decay", "width", "seed", "epoch", "train_loss", "train_error",
+                 "test_loss", "test_error"]
+TABLES = ("curves",)  # training curves (--record-every, mlp), written beside the rows as FILE.curves.csv
 
 
 # --------------------------------------------------------------------------- summary

@@ -24,7 +24,7 @@ BLOCK = re.compile(r"```console\n(.*?)```", re.S)
 
 
 def run(command: str, cwd: str) -> str:
-    env = {**os.environ, "COLUMNS": "220", "TERM": "dumb"}
+    env = {**os.environ, "COLUMNS": "120", "TERM": "dumb"}  # tables fit 120 columns (stacked panels)
     done = subprocess.run(command, shell=True, capture_output=True, text=True, cwd=cwd, env=env)
     return (done.stdout + done.stderr).rstrip() + "\n"
 

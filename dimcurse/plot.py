@@ -327,13 +327,15 @@ def overparam_figure(result: Result):
 
 
 def _theory_risk(ax, group: pd.DataFrame, x: str, label: str) -> None:
-    """The linear model's excess risk, measured and Hastie et al.'s closed form (REFERENCES.md §3)."""
+    """The linear model's excess risk, measured and in closed form: exact at finite n for min-norm,
+    Hastie et al.'s limit for a ridge (REFERENCES.md §3)."""
     stats = _stats(group, [x], "excess_risk")
     line = _series(ax, stats[x], stats, f"excess risk, {label}", log_y=True, ls="-.")
     theory = group.groupby(x, sort=True)["theory_risk"].first()
-    finite = np.isfinite(theory.to_numpy(float))
+    finite = np.isfinite(theory.to_numpy(float))  # infinite for |p - n| <= 1: the mean does not exist there
+    kind = "limit (Hastie et al.)" if group["theory_risk_limit"].any() else "exact"
     ax.plot(theory.index.to_numpy(float)[finite], theory.to_numpy(float)[finite], "--", color=line[0].get_color(),
-            lw=1.2, label=f"theory risk (Hastie et al.), {label}")
+            lw=1.2, label=f"theory risk, {kind}, {label}")
 
 
 def _setting_label(key) -> str:

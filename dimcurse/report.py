@@ -148,7 +148,7 @@ def split_filters(text: str) -> list[str]:
     """Comma-separated filters; commas inside (...) or [...] belong to an ``in`` list."""
     items, depth, current = [], 0, ""
     for char in text:
-        depth += char in "([" 
+        depth += char in "(["
         depth -= char in ")]"
         if char == "," and depth == 0:
             items.append(current)

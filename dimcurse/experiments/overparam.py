@@ -37,11 +37,11 @@ from dimcurse.parsing import check_counts, check_seeds, did_you_mean
 from dimcurse.nets import ACTIVATIONS, EXPLODE, MLPClassifier, mlp_params, train_classifier
 from dimcurse.provenance import provenance
 from dimcurse.results import Result
-from dimcurse.ridge import RidgePath, hastie_risk
+from dimcurse.ridge import RidgePath, hastie_risk, minnorm_risk_exact
 from dimcurse.runtime import generator, numpy_rng, resolve_dtype
 
 KERNEL = "overparam"
-VERSION = 1
+VERSION = 2  # 2: theory_risk exact at finite n for min-norm (the limit only for a ridge, flagged)
 MODELS = ("linear", "random-features", "mlp")
 DATA = ("mnist1d", "digits", "teacher", "mnist:DIR", "fashion-mnist:DIR", "cifar10:DIR")
 # Default sweeps as multiples of the training-set size: dense around the threshold (1.0).
@@ -283,6 +283,15 @@ def run_random_features(config: Config, task: Task, device) -> list[dict]:
     return rows
 
 
+def _theory_risk(n: int, p: int, config: Config, ridge: float) -> float:
+    """The expected excess risk: exact at this n and p for min-norm (an inverse-Wishart mean,
+    REFERENCES.md section 3; infinite for |p - n| <= 1), and Hastie et al.'s large-n limit for
+    a ridge, where no finite-n closed form exists (the row's theory_risk_limit says so)."""
+    if ridge > 0:
+        return hastie_risk(p / n, config.signal_var, config.noise_var, ridge)
+    return minnorm_risk_exact(n, p, config.signal_var, config.noise_var)
+
+
 def run_linear(config: Config, device) -> list[dict]:
     """Min-norm / ridge least squares, x ~ N(0, I_p), y = x.beta + N(0, sigma^2), ||beta||^2 = r^2."""
     n, rows = config.n_train, []
@@ -306,7 +315,7 @@ def run_linear(config: Config, device) -> list[dict]:
                                  test_loss=float(((x_test @ coef - y_test) ** 2).mean()),
                                  weight_norm=float(coef.norm()), interpolates=_interpolates(train_loss, y[:, None]),
                                  excess_risk=float(((coef - beta) ** 2).sum()),
-                                 theory_risk=hastie_risk(p / n, config.signal_var, config.noise_var, ridge),
+                                 theory_risk=_theory_risk(n, p, config, ridge), theory_risk_limit=ridge > 0,
                                  elapsed_s=time.perf_counter() - t0))
     return rows
 
@@ -349,7 +358,8 @@ def _row(config: Config, data: str, seed: int, width: int, params: int, n: int, 
         "params": int(params), "params_per_sample": params / n, "epoch": float(values.pop("epoch", 0.0)), "seed": seed,
         "n_train": n, "train_loss": math.nan, "train_error": math.nan, "test_loss": math.nan, "test_error": math.nan,
         "weight_norm": math.nan, "interpolates": False, "epochs_to_interpolate": math.nan, "excess_risk": math.nan,
-        "theory_risk": math.nan, "chance_error": math.nan, "diverged": False, "elapsed_s": 0.0,
+        "theory_risk": math.nan, "theory_risk_limit": False, "chance_error": math.nan, "diverged": False,
+        "elapsed_s": 0.0,
     }
     row.update({k: (float(v) if isinstance(v, (np.floating, float)) else v) for k, v in values.items()})
     row["elapsed_s"] = round(row["elapsed_s"], 4)
@@ -563,7 +573,7 @@ def _peak_sentence(group: pd.DataFrame, threshold: int | None) -> str:
 
 COLUMNS = ["model", "data", "label_noise", "ridge", "weight_decay", "width", "params", "params_per_sample", "epoch",
            "seed", "n_train", "train_loss", "train_error", "test_loss", "test_error", "weight_norm", "interpolates",
-           "epochs_to_interpolate", "excess_risk", "theory_risk", "chance_error", "diverged", "elapsed_s", "device",
+           "epochs_to_interpolate", "excess_risk", "theory_risk", "theory_risk_limit", "chance_error", "diverged", "elapsed_s", "device",
            "depth", "optimizer", "loss", "dtype", "kernel_version"]
 OPTIONAL = ("train_error", "test_error", "epochs_to_interpolate", "excess_risk", "chance_error", "weight_norm")
 """Columns that may hold NaN: not applicable to a model (errors of the linear model), or never reached."""

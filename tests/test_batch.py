@@ -115,7 +115,7 @@ def test_killed_mid_run_then_resumed_gives_exactly_the_uninterrupted_rows(tmp_pa
     store = tmp_path / "killed"
     command = [sys.executable, "-m", "dimcurse", "batch", str(path), "--store", str(store), "--quiet", "--device", "cpu"]
     # A background job may inherit SIGINT ignored; restore the default so Python installs its Ctrl-C handler.
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while time.time() < deadline and len(read_records(store)) < 3:
@@ -124,6 +124,9 @@ def test_killed_mid_run_then_resumed_gives_exactly_the_uninterrupted_rows(tmp_pa
     assert proc.wait() == (-signal.SIGKILL if sig == signal.SIGKILL else 130)
     finished = len(read_records(store))
     assert 3 <= finished < N_POINTS, "the kill must land mid-run"
+    if sig == signal.SIGINT:  # a Ctrl-C says what was kept, and how to go on
+        assert proc.stderr.read().strip() == (f"interrupted: {finished} of {N_POINTS} points saved in {store}; "
+                                              "run the same command to resume")
     with open(store / LOG, "ab") as handle:
         handle.write(b'{"key": "half-writ')  # what a kill inside a write leaves behind
     assert len(read_records(store)) == finished  # the partial line is ignored

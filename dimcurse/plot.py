@@ -242,7 +242,7 @@ def _alpha_label(fit) -> str:
     """``, alpha 0.98 [0.91, 1.05]`` for a legend; nothing without a fit."""
     if fit is None or not np.isfinite(fit["alpha"]):
         return ""
-    return f", alpha {fit['alpha']:.2f} [{fit['alpha_lo']:.2f}, {fit['alpha_hi']:.2f}]"
+    return f", alpha {fit['alpha']:.3g} [{fit['alpha_lo']:.3g}, {fit['alpha_hi']:.3g}]"  # 3 digits: 0.0005 is not 0
 
 
 def _fit_row(fits, target, dim, arch):

@@ -160,7 +160,7 @@ def _alpha(fits: pd.DataFrame, arch: str, dim: int) -> str:
     row = fits.loc[(arch, dim)]
     if not np.isfinite(row.alpha):
         return "n/a"
-    return f"{row.alpha:.2f} [{row.alpha_lo:.2f}, {row.alpha_hi:.2f}]"
+    return f"{row.alpha:.3g} [{row.alpha_lo:.3g}, {row.alpha_hi:.3g}]"  # 3 digits: a fixed basis's ~0.003 is not 0.00
 
 
 def _listing(series: pd.Series) -> str:

@@ -99,7 +99,7 @@ def test_approx_figure_fits_and_exponents():
     rows = result.rows
     expected = rows[(rows.dim == 2) & (rows.arch == "shallow")].groupby("params").rel_rmse.mean()
     fit = result.fits[(result.fits.dim == 2) & (result.fits.arch == "random-features")].iloc[0]
-    label = f"barron, d=2, random-features, alpha {fit.alpha:.2f} [{fit.alpha_lo:.2f}, {fit.alpha_hi:.2f}]"
+    label = f"barron, d=2, random-features, alpha {fit.alpha:.3g} [{fit.alpha_lo:.3g}, {fit.alpha_hi:.3g}]"
     assert label in [t.get_text() for t in ax.get_legend().get_texts()]  # the fitted alpha and interval in the legend
     shallow = next(l.get_label() for l in ax.lines if l.get_label().startswith("barron, d=2, shallow"))
     np.testing.assert_allclose(_line(ax, shallow).get_ydata(), expected.to_numpy())

@@ -81,6 +81,10 @@ OUT = typer.Option("-", "--out", "-o", metavar="FILE",
                    help="File to write (.csv .json .jsonl .parquet .md), or - for stdout. A figure goes to --plot.")
 FORMAT = typer.Option(None, "--format", help="json, jsonl, csv, markdown or table.", show_default="from --out's suffix; table for -")
 QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar.")
+TARGET_COLUMN = typer.Option(None, "--target-column", metavar="NAME",
+                             help="The target's column (or .npz key) in a --data file.", show_default="y; an .npy's last column")
+TEST_FRACTION = typer.Option("0.2", "--test-fraction", metavar="FRACTION",
+                             help="Share of a --data file's rows held out for testing (seeded).")
 SUMMARY_OUT = typer.Option(None, "--summary-out", metavar="FILE", help="Also write the summary table (mean ± sd) to this file.")
 CURVES_OUT = typer.Option(None, "--curves-out", metavar="FILE",
                           help="Write the training curves (--record-every) to this file.")
@@ -223,7 +227,9 @@ def distance_cmd(
     k: int = int_option(_D.k, "--k", "Neighbours for hubness (k-occurrence skewness)."),
     mle_k: int = int_option(_D.mle_k, "--mle-k", "Neighbours for the Levina-Bickel dimension."),
     id_points: int = int_option(_D.id_points, "--id-points", "Points used for intrinsic dimension and hubness (0 = off).", 0),
-    data: Optional[str] = typer.Option(None, "--data", help="Real data: digits, mnist1d, mnist:DIR, fashion-mnist:DIR."),
+    data: Optional[str] = typer.Option(None, "--data", metavar="NAME|FILE",
+                                       help="Real data: digits, mnist1d, mnist:DIR, fashion-mnist:DIR, or your file "
+                                            "(.npy .npz .csv .tsv .parquet; rows are points)."),
     download: bool = typer.Option(False, "--download", help="Let torchvision download mnist/fashion-mnist into DIR."),
     chunk: int = int_option(_D.chunk_elems, "--chunk", "Query x point elements held at once (memory bound); "
                             "0 = auto: 2^20 on the CPU, 2^26 on a GPU.", 0),
@@ -241,6 +247,7 @@ def distance_cmd(
       dimcurse distance --dims 10,100,1000
       dimcurse distance --dims 1000 --dist gaussian,subspace:5 --points 5000
       dimcurse distance --data digits --metric l2,cosine
+      dimcurse distance --data my-embeddings.npy
     """
     from dimcurse.experiments import distance
 
@@ -266,7 +273,11 @@ def approx_cmd(
                                         parser=count("--width"), metavar="INT"),
     widths: Optional[str] = typer.Option(None, "--widths", metavar=LIST, help="Widths to sweep.",
                                          show_default="4,8,16,... up to --lm-max-params"),
-    target: str = typer.Option(",".join(_A.targets), "--target", metavar=LIST, help="Target function(s); see --list-targets."),
+    target: Optional[str] = typer.Option(None, "--target", metavar=LIST, help="Target function(s); see --list-targets.",
+                                         show_default=",".join(_A.targets)),
+    data: Optional[str] = typer.Option(None, "--data", metavar="FILE",
+                                       help="Your regression data (.npy .npz .csv .tsv .parquet) instead of --target."),
+    target_column: Optional[str] = TARGET_COLUMN, test_fraction: str = TEST_FRACTION,
     dims: Optional[str] = typer.Option(None, "--dims", metavar=LIST, help="Dimensions for targets defined in any d.",
                                        show_default="8"),
     arch: str = typer.Option(",".join(_A.archs), "--arch", metavar=LIST, help="shallow, deep, tree (a list compares them)."),
@@ -311,6 +322,7 @@ def approx_cmd(
       dimcurse approx --target barron --dims 4,32
       dimcurse approx --target teacher --teacher-k 2 --dims 32
       dimcurse approx --target product --dims 8 --arch shallow,tree --optimizer adam
+      dimcurse approx --data my-regression.csv --target-column price
     """
     from dimcurse import render
     from dimcurse.experiments import approx
@@ -320,8 +332,11 @@ def approx_cmd(
         return
     if width is not None and widths is not None:
         raise DimcurseError("give --width or --widths, not both", "--width")
+    if data is not None and (target is not None or dims is not None):
+        raise DimcurseError("a data file fixes the target and the dimension; drop --target/--dims", "--data")
     config = approx.Config(
-        targets=parse_name_list(target, "--target"),
+        targets=parse_name_list(target, "--target") if target is not None else _A.targets,
+        data=data, target_column=target_column, test_fraction=parse_float(test_fraction, "--test-fraction"),
         dims=parse_int_list(dims, "--dims") if dims is not None else None,
         archs=parse_name_list(arch, "--arch"),
         widths=(width,) if width is not None else parse_int_list(widths, "--widths") if widths is not None else None,
@@ -347,8 +362,11 @@ _O = OverparamConfig()
                                      "descent), for linear models, random features and MLPs.")
 def overparam_cmd(
     model: str = typer.Option(_O.model, "--model", help="linear, random-features or mlp."),
-    data: Optional[str] = typer.Option(None, "--data", help="mnist1d, digits, teacher, mnist:DIR, fashion-mnist:DIR, cifar10:DIR.",
+    data: Optional[str] = typer.Option(None, "--data", metavar="NAME|FILE",
+                                       help="mnist1d, digits, teacher, mnist:DIR, fashion-mnist:DIR, cifar10:DIR, or your "
+                                            "file (.npy .npz .csv .tsv .parquet) with integer labels y.",
                                        show_default="mnist1d; gaussian for linear"),
+    target_column: Optional[str] = TARGET_COLUMN, test_fraction: str = TEST_FRACTION,
     widths: Optional[str] = typer.Option(None, "--widths", metavar=LIST, help="Hidden widths (mlp) or features to sweep.",
                                          show_default="the model's sweep"),
     features: Optional[str] = typer.Option(None, "--features", metavar=LIST, help="Same as --widths (linear, random-features)."),
@@ -387,6 +405,7 @@ def overparam_cmd(
       dimcurse overparam --model linear
       dimcurse overparam --model random-features --label-noise 0,0.2
       dimcurse overparam --model mlp --widths 4,16,64,256 --epochs 100
+      dimcurse overparam --data my-labels.csv --train-samples 500
     """
     from dimcurse.experiments import overparam
 
@@ -404,6 +423,7 @@ def overparam_cmd(
         loss=loss.strip().lower(), activation=activation.strip().lower(), record_every=record_every,
         signal_var=parse_float(signal_var, "--signal-var"), noise_var=parse_float(noise_var, "--noise-var"),
         teacher_dim=teacher_dim, seeds=parse_seeds(seeds), download=download, dtype=dtype,
+        target_column=target_column, test_fraction=parse_float(test_fraction, "--test-fraction"),
     )
     _execute(overparam, config, device, out, format, quiet, summary_out, "--summary-out", plot_file, curves_out,
              tensorboard)

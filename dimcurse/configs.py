@@ -33,7 +33,8 @@ class DistanceConfig:
     id_points: int = 2000
     """Points (the first of each set) used for intrinsic dimension and hubness; 0 turns them off [--id-points]."""
     data: str | None = None
-    """A real data set instead of --dist: digits, mnist1d, mnist:DIR, fashion-mnist:DIR [--data]."""
+    """A real data set instead of --dist: digits, mnist1d, mnist:DIR, fashion-mnist:DIR, or a file
+    (.npy .npz .csv .tsv .parquet) whose rows are the points [--data]."""
     download: bool = False
     """Let torchvision download mnist/fashion-mnist into DIR [--download]."""
     dtype: str = "float32"
@@ -94,6 +95,12 @@ class ApproxConfig:
     """Training precision [--dtype] (LM's solves, losses and gradients are float64 either way)."""
     record_every: int = 0
     """Record train and test RMSE every N Adam steps / LM iterations, from step 0 (0 = off) [--record-every]."""
+    data: str | None = None
+    """A regression data file (.npy .npz .csv .tsv .parquet) instead of --target: features and a target y [--data]."""
+    target_column: str | None = None
+    """The target's column (or .npz key) in --data; default y (the last column of an .npy) [--target-column]."""
+    test_fraction: float = 0.2
+    """Share of --data's rows held out for testing, drawn per seed [--test-fraction]."""
 
 
 @dataclass(frozen=True)
@@ -103,7 +110,8 @@ class OverparamConfig:
     model: str = "random-features"
     """linear, random-features or mlp [--model]."""
     data: str | None = None
-    """mnist1d, digits, teacher, mnist:DIR, fashion-mnist:DIR, cifar10:DIR; None: mnist1d (gaussian for linear) [--data]."""
+    """mnist1d, digits, teacher, mnist:DIR, fashion-mnist:DIR, cifar10:DIR, or a file (.npy .npz .csv .tsv
+    .parquet) of features and integer labels y; None: mnist1d (gaussian for linear) [--data]."""
     widths: tuple[int, ...] | None = None
     """Hidden widths (mlp) or features (linear, random-features); None: the model's default sweep [--widths / --features]."""
     depth: int = 1
@@ -146,3 +154,7 @@ class OverparamConfig:
     """Let torchvision fetch mnist/fashion-mnist into DIR [--download]."""
     dtype: str = "float32"
     """mlp training precision (closed-form solves always run in float64) [--dtype]."""
+    target_column: str | None = None
+    """The label column (or .npz key) of a --data file; default y (the last column of an .npy) [--target-column]."""
+    test_fraction: float = 0.2
+    """Share of a --data file's rows held out for testing (one fixed split) [--test-fraction]."""

@@ -123,6 +123,7 @@ class Dataset:
     y: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
+    key: str = ""  # what seeds its subsamples (a user's data: its content hash; built-in sets: the name)
 
     @property
     def dim(self) -> int:
@@ -245,8 +246,16 @@ def _cifar10(root: str) -> Dataset:
     return Dataset("cifar10", x, y, xt, yt)
 
 
-def load_dataset(spec: str, download: bool = False) -> Dataset:
-    """Load ``digits``, ``mnist1d``, ``mnist:DIR``, ``fashion-mnist:DIR`` or ``cifar10:DIR`` (no download unless asked)."""
+def load_dataset(spec: str, download: bool = False, need_y: bool = False, target_column: str | None = None) -> Dataset:
+    """Load ``digits``, ``mnist1d``, ``mnist:DIR``, ``fashion-mnist:DIR`` or ``cifar10:DIR`` (no download unless
+    asked), or a user's file or array (``dimcurse.userdata``: all rows in ``x``, no split)."""
+    from dimcurse import userdata
+
+    if userdata.is_user_data(spec):
+        user = userdata.load(spec, need_y, target_column)
+        empty = np.zeros((0, user.x.shape[1]))
+        y = user.y if user.y is not None else np.zeros(0)
+        return Dataset(user.name, user.x, y, empty, np.zeros(0), key=user.content)
     name, _, root = str(spec).strip().partition(":")
     name = name.lower()
     if name == "digits" and not root:
@@ -262,7 +271,9 @@ def load_dataset(spec: str, download: bool = False) -> Dataset:
             raise DimcurseError("cifar10 needs a folder, as in cifar10:~/data", "--data")
         return _cifar10(root)
     known = ", ".join(REAL_DATASETS)
-    raise DimcurseError(f"unknown data set {spec!r} (known: {known})", "--data")
+    problem = userdata.path_problem(spec)
+    raise DimcurseError(problem or f"unknown data set {spec!r} (known: {known}, or a file: "
+                                   f"{', '.join(userdata.SUFFIXES)})", "--data")
 
 
 def validate_finite(x: np.ndarray, name: str) -> None:

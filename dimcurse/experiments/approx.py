@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from dimcurse import baselines, lm, memory
+from dimcurse import baselines, lm, memory, userdata
 from dimcurse.configs import ApproxConfig
 from dimcurse.errors import DimcurseError
 from dimcurse.parsing import check_counts, check_seeds, did_you_mean
@@ -26,7 +26,7 @@ from dimcurse.fitting import fit_exponent
 from dimcurse.nets import ARCHS, get_activation, shallow_params, train_adam, train_lbfgs
 from dimcurse.provenance import provenance
 from dimcurse.results import Result
-from dimcurse.runtime import resolve_dtype
+from dimcurse.runtime import numpy_rng, resolve_dtype
 from dimcurse.targets import TargetOptions, get_target, target_dims
 
 KERNEL = "approx"
@@ -68,6 +68,9 @@ def validate(config: Config) -> None:
             raise DimcurseError(f"unknown baseline {name!r} (known: {', '.join(BASELINES)})", "--baselines")
     get_activation(config.activation)
     resolve_dtype(config.dtype)
+    if config.data is not None:
+        _validate_data(config)
+        return
     if not config.targets:
         raise DimcurseError("give at least one target", "--target")
     for name in config.targets:
@@ -79,6 +82,15 @@ def validate(config: Config) -> None:
                 raise DimcurseError(f"the tree architecture needs d a power of 2, got {dim} for {name}", "--arch")
             if name == "teacher" and dim < config.teacher_k:
                 raise DimcurseError(f"the teacher's intrinsic dimension {config.teacher_k} exceeds d = {dim}", "--dims")
+
+
+def _validate_data(config: Config) -> None:
+    """A user's regression file: it fixes the target and the dimension, and the tree needs d a power of 2."""
+    userdata.check_spec(config.data)
+    if not 0.0 < config.test_fraction < 1.0:
+        raise DimcurseError(f"must lie strictly between 0 and 1, got {config.test_fraction}", "--test-fraction")
+    if config.dims is not None or config.targets != Config().targets:
+        raise DimcurseError("a data file fixes the target and the dimension; drop --target/--dims", "--data")
 
 
 def _validate_trainer(config: Config) -> None:
@@ -111,6 +123,28 @@ def _validate_trainer(config: Config) -> None:
 
 DEFAULT_DIM = 8
 MAX_AUTO_WIDTH = 64  # widths 4..64: the range where LM's P^3 cost fits the 3-minute budget at d = 32
+
+
+@dataclass(frozen=True)
+class _FileTarget:
+    """A user's regression data in place of a target function: its name and its fixed dimension."""
+
+    name: str
+    fixed_dim: int
+    tree: bool = False
+
+
+def _settings(config: Config) -> list[tuple]:
+    """(target, dim) pairs to run: the targets at their dimensions, or the one data file."""
+    if config.data is not None:
+        data = _user_data(config)
+        return [(_FileTarget(data.name, int(data.x.shape[1])), int(data.x.shape[1]))]
+    return [(get_target(t), d) for t in config.targets for d in _dims_for(config, get_target(t))]
+
+
+def _user_data(config: Config):
+    memory.require(userdata.estimate_bytes(config.data), f"reading {config.data}", "--data")
+    return userdata.load(config.data, need_y=True, target_column=config.target_column)
 
 
 def _dims_for(config: Config, target) -> tuple[int, ...]:
@@ -171,7 +205,36 @@ class _Data:
     std: torch.Tensor  # (S,)
 
 
+def _file_data(config: Config, dtype, device) -> _Data:
+    """A user's file split per seed (--test-fraction held out, drawn from the seed and the file's hash);
+    features standardised by the training rows, the training pool the first rows of the rest."""
+    data = _user_data(config)
+    x_all, y_all = np.asarray(data.x, dtype=np.float64), userdata.check_numeric_target(data.y, data.name)
+    n = x_all.shape[0]
+    n_test = max(1, int(round(config.test_fraction * n)))
+    if n - n_test < 2:
+        raise DimcurseError(f"{data.name}: {n} rows leave {n - n_test} for training", "--test-fraction")
+    xs, ys, xts, yts = [], [], [], []
+    for seed in config.seeds:
+        order = numpy_rng(seed, "split", data.content).permutation(n)
+        test, train = order[:n_test], order[n_test:][: pool_size(config, x_all.shape[1])]
+        mean, std = x_all[train].mean(0), x_all[train].std(0)
+        std = np.where(std > 0, std, 1.0)
+        xs.append((x_all[train] - mean) / std)
+        xts.append((x_all[test] - mean) / std)
+        ys.append(y_all[train])
+        yts.append(y_all[test])
+    width = min(len(a) for a in xs)
+    x, xt = torch.as_tensor(np.stack([a[:width] for a in xs])), torch.as_tensor(np.stack(xts))
+    y, yt = torch.as_tensor(np.stack([a[:width] for a in ys])), torch.as_tensor(np.stack(yts))
+    mean, std = y.mean(1), y.std(1).clamp_min(1e-12)
+    return _Data(_move(x, dtype, device), _move((y - mean[:, None]) / std[:, None], dtype, device),
+                 _move(xt, dtype, device), yt.to(device), mean.to(device), std.to(device))
+
+
 def _make_data(target, dim: int, config: Config, dtype, device) -> _Data:
+    if isinstance(target, _FileTarget):
+        return _file_data(config, dtype, device)
     opts = TargetOptions(teacher_k=config.teacher_k, q_power_k=config.q_power_k)
     f = target.build(dim, opts)
     n = pool_size(config, dim)
@@ -414,7 +477,7 @@ def estimate_bytes(config: Config) -> tuple[float, str]:
     (16 bytes each), LM's largest step, the random-features activations (float64) and the k-NN distance
     matrices; and the option to lower."""
     S, nt = len(config.seeds), config.n_test
-    dims = [d for t in config.targets for d in _dims_for(config, get_target(t))]
+    dims = [d for _, d in _settings(config)]
     dim = max(dims)
     widths, n = widths_for(config, dim), pool_size(config, dim)
     params = max((sum(arch_params(a, dim, w, config.depth) for w in widths) for a in config.archs), default=0) * S * 16
@@ -439,7 +502,7 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     device = torch.device(device)
     needed, option = estimate_bytes(config)
     memory.require(needed, "this sweep", option, device)
-    settings = [(get_target(t), d) for t in config.targets for d in _dims_for(config, get_target(t))]
+    settings = _settings(config)
     share = 1.0 / max(1, len(settings) * len(config.archs))
     tick = (lambda f: progress(f * share)) if progress else None
     started = time.perf_counter()
@@ -457,6 +520,8 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     table = pd.DataFrame(rows, columns=COLUMNS)
     prov = provenance(KERNEL, VERSION, config, device)
     prov["elapsed_s"] = round(time.perf_counter() - started, 3)
+    if config.data is not None:
+        prov["data"] = _user_data(config).describe()  # name, source, content hash, shape
     result = Result(KERNEL, table, prov, GROUP_BY, SHOW, _notes(table, config))
     if config.record_every:
         result.tables["curves"] = pd.DataFrame(curves, columns=CURVE_COLUMNS)
@@ -524,7 +589,7 @@ def fit_table(rows: pd.DataFrame, config: Config) -> pd.DataFrame:
         test = wide("rel_rmse")
         limited = {name.replace("_", "-"): wide(name).astype(float).to_numpy() for name in LIMITS if name in group}
         fit = fit_exponent(test.columns.to_numpy(), test.to_numpy(), limited=limited)
-        theory = get_target(target).theory(int(dim), opts, arch)
+        theory = get_target(target).theory(int(dim), opts, arch) if config.data is None else None
         out.append({
             "target": target, "dim": int(dim), "arch": arch, "alpha": fit.alpha, "alpha_lo": fit.alpha_lo,
             "alpha_hi": fit.alpha_hi, "alpha_theil_sen": fit.alpha_theil_sen,

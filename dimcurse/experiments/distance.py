@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from dimcurse import estimators, theory
+from dimcurse import estimators, theory, userdata
 from dimcurse.data import Distribution, draw, load_dataset, parse_distribution, validate_finite
 from dimcurse import memory
 from dimcurse.configs import DistanceConfig
@@ -31,7 +31,7 @@ from dimcurse.results import Result
 from dimcurse.runtime import numpy_rng, resolve_dtype
 
 KERNEL = "distance"
-VERSION = 2  # 2: exact uniform-L2 mean and cv (quadrature); theory_dist_cv_limit marks the lp limit
+VERSION = 2  # 2: exact uniform-L2 mean and cv (quadrature), theory_dist_cv_limit; a covariance-matched Gaussian
 
 
 Config = DistanceConfig  # the settings live in dimcurse.configs, importable without torch (fast --help)
@@ -66,6 +66,8 @@ def validate(config: Config) -> None:
     resolve_dtype(config.dtype)
     if config.data is None:
         _validate_synthetic(config)
+    elif userdata.is_user_data(config.data):
+        userdata.check_spec(config.data)
     structure_points = min(config.id_points, config.n_points)
     if config.id_points and config.k >= structure_points:
         raise DimcurseError(f"k = {config.k} neighbours needs more than {structure_points} points", "--k")
@@ -95,6 +97,7 @@ class PointSet:
     points: torch.Tensor
     queries: torch.Tensor
     dist: Distribution | None  # None for a real data set (no closed forms)
+    intrinsic: float | None = None  # the known manifold dimension where dist is None (a covariance's rank)
 
 
 # --chunk 0: a cache-sized block on the CPU (4 MiB of float32; PERFORMANCE.md), and on a GPU a
@@ -113,6 +116,9 @@ def chunk_for(config: Config, device: torch.device | str = "cpu") -> int:
 def estimate_bytes(config: Config, device: torch.device | str = "cpu") -> tuple[float, str]:
     """Peak bytes of one point set (drawn in float64, cast, queries, one chunk of distances) and the option to lower."""
     width = 8 if config.dtype == "float64" else 4
+    if userdata.is_user_data(config.data):
+        # the file read as float64, plus the sampled points in float64 and the working dtype
+        return userdata.estimate_bytes(config.data) * 2 + 3 * 8 * chunk_for(config, device), "--data"
     dim = max(config.dims) if config.data is None else 784 * 4  # a real set: at most 70,000 x 3,072 (cifar10)
     rows = config.n_points if config.data is None else min(config.n_points, 70_000)
     sets = rows * dim * (8 + width) + config.n_queries * dim * (8 + width)
@@ -130,16 +136,38 @@ def _real_sets(config: Config, seed: int, dtype, device) -> Iterator[PointSet]:
     """The data set's points and queries (disjoint random rows), then a Gaussian of the same shape."""
     data = load_dataset(config.data, config.download)
     x = data.all_x()
-    validate_finite(x, data.name)
+    if not userdata.is_user_data(config.data):
+        validate_finite(x, data.name)  # a user's data was checked in row blocks as it was read
     n_total = x.shape[0]
     if config.n_queries >= n_total:
         raise DimcurseError(f"{data.name} has {n_total} rows; need fewer queries than that", "--queries")
     n_points = min(config.n_points, n_total - config.n_queries)
-    order = numpy_rng(seed, "subsample", data.name).permutation(n_total)
+    order = numpy_rng(seed, "subsample", data.key or data.name).permutation(n_total)
     as_tensor = lambda rows: torch.from_numpy(np.ascontiguousarray(x[rows])).to(dtype).to(device)  # noqa: E731
     points, queries = as_tensor(order[:n_points]), as_tensor(order[n_points : n_points + config.n_queries])
     yield PointSet(data.name, data.dim, points, queries, None)
     yield _drawn_set(Distribution("gaussian"), data.dim, n_points, config.n_queries, seed, dtype, device)
+    yield _covariance_set(np.asarray(x[order[:n_points]], dtype=np.float64), n_points, config.n_queries, seed, dtype, device)
+
+
+COV_RANK_RTOL = 1e-10  # eigenvalues below this x the largest count as zero (the covariance's rank)
+
+
+def _covariance_set(sample: np.ndarray, n_points: int, n_queries: int, seed: int, dtype, device) -> PointSet:
+    """A Gaussian with the data's mean and covariance (from the sampled points): what the
+    covariance spectrum alone explains, so the gap to the data is the nonlinear structure."""
+    mean = sample.mean(0)
+    values, vectors = np.linalg.eigh(np.cov(sample, rowvar=False).reshape(sample.shape[1], sample.shape[1]))
+    values = np.clip(values, 0.0, None)
+    rank = int((values > COV_RANK_RTOL * max(values.max(), 1e-300)).sum())
+    root = torch.from_numpy(vectors * np.sqrt(values))  # x = mean + V sqrt(L) z, z ~ N(0, I)
+    dim = sample.shape[1]
+
+    def draw_rows(n: int, stream: str) -> torch.Tensor:
+        z = draw(Distribution("gaussian"), n, dim, seed, torch.float64, stream=f"cov-{stream}")
+        return (torch.from_numpy(mean) + z.double() @ root.T).to(dtype).to(device)
+
+    return PointSet("gaussian-cov", dim, draw_rows(n_points, "points"), draw_rows(n_queries, "queries"), None, rank)
 
 
 def _drawn_set(dist: Distribution, dim: int, n_points: int, n_queries: int, seed: int, dtype, device) -> PointSet:
@@ -216,7 +244,7 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     memory.require(needed, f"{config.n_points} points in {max(config.dims) if config.data is None else 'the data'} dimensions", option, device)
     dtype = resolve_dtype(config.dtype)
     metrics = [parse_metric(m) for m in config.metrics]
-    n_sets = 2 if config.data else len(config.dists) * len(config.dims)
+    n_sets = 3 if config.data else len(config.dists) * len(config.dims)
     share = 1.0 / (n_sets * len(config.seeds) * len(metrics))
     tick = (lambda f: progress(f * share)) if progress else None
     started = time.perf_counter()
@@ -230,6 +258,8 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     prov = provenance(KERNEL, VERSION, config, device)
     prov["elapsed_s"] = round(time.perf_counter() - started, 3)
     prov["chunk_elems_used"] = plan.elems
+    if userdata.is_user_data(config.data):
+        prov["data"] = userdata.load(config.data).describe()  # name, source, content hash, shape
     table = pd.DataFrame(rows, columns=COLUMNS)
     result = Result(KERNEL, table, prov, GROUP_BY, SHOW, _notes(config, table, plan))
     result.tables["histograms"] = pd.concat(histograms, ignore_index=True)
@@ -259,7 +289,8 @@ def _rows_for_set(pset: PointSet, metrics, config: Config, plan: ChunkPlan, seed
     rows = []
     for metric in metrics:
         stats = query_stats(pset.queries, pset.points, metric, chunk_elems=plan, progress=tick)
-        intrinsic = pset.dist.intrinsic_dim(pset.dim) if pset.dist else float("nan")
+        intrinsic = (pset.dist.intrinsic_dim(pset.dim) if pset.dist
+                     else pset.intrinsic if pset.intrinsic is not None else float("nan"))
         rows.append({
             "dim": pset.dim, "dist": pset.label, "metric": metric.name, "seed": seed,
             "n_points": pset.points.shape[0], "n_queries": pset.queries.shape[0],

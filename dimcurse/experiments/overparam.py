@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Callable
 
@@ -29,7 +30,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from dimcurse import memory
+from dimcurse import memory, userdata
 from dimcurse.data import load_dataset, validate_finite
 from dimcurse.configs import OverparamConfig
 from dimcurse.errors import DimcurseError
@@ -79,6 +80,8 @@ def validate(config: Config) -> None:
         raise DimcurseError(f"must be finite and >= 0, got {config.weight_decay}", "--weight-decay")
     _validate_model_options(config)
     resolve_dtype(config.dtype)
+    if not 0.0 < config.test_fraction < 1.0:
+        raise DimcurseError(f"must lie strictly between 0 and 1, got {config.test_fraction}", "--test-fraction")
 
 
 def _validate_model_options(config: Config) -> None:
@@ -117,6 +120,9 @@ def _validate_model_options(config: Config) -> None:
 
 
 def _check_data_name(name: str) -> None:
+    if userdata.is_user_data(name):
+        userdata.check_spec(name)
+        return
     kind, _, root = name.partition(":")
     if kind in ("mnist1d", "digits", "teacher") and not root:
         return
@@ -124,7 +130,9 @@ def _check_data_name(name: str) -> None:
         if root:
             return
         raise DimcurseError(f"{kind} needs a folder, as in {kind}:~/data", "--data")
-    raise DimcurseError(f"unknown data set {name!r} (known: {', '.join(DATA)})", "--data")
+    problem = userdata.path_problem(name)
+    raise DimcurseError(problem or f"unknown data set {name!r}{did_you_mean(name, DATA)} (known: {', '.join(DATA)}, "
+                                   f"or a file: {', '.join(userdata.SUFFIXES)})", "--data")
 
 
 def data_name(config: Config) -> str:
@@ -168,6 +176,8 @@ class Task:
 def _pool(config: Config):
     """(x, y, x_test, y_test) as numpy: the training pool subsets are drawn from, and the test split."""
     name = data_name(config)
+    if userdata.is_user_data(name):
+        return _user_pool(config, name)
     dataset = load_dataset(name, download=config.download)
     if len(dataset.x_test):
         return dataset.x, dataset.y, dataset.x_test, dataset.y_test
@@ -175,6 +185,19 @@ def _pool(config: Config):
     order = numpy_rng(0, "split", name).permutation(len(dataset.x))
     cut = int(0.7 * len(order))
     return dataset.x[order[:cut]], dataset.y[order[:cut]], dataset.x[order[cut:]], dataset.y[order[cut:]]
+
+
+def _user_pool(config: Config, spec: str):
+    """A user's file: integer labels 0..C-1, one fixed split (--test-fraction held out, drawn from the file's hash)."""
+    memory.require(userdata.estimate_bytes(spec), f"reading {spec}", "--data")
+    data = userdata.load(spec, need_y=True, target_column=config.target_column)
+    y = userdata.check_labels(np.asarray(data.y), data.name)
+    n = len(y)
+    order = numpy_rng(0, "split", data.content).permutation(n)
+    cut = n - max(1, int(round(config.test_fraction * n)))
+    train, test = np.sort(order[:cut]), np.sort(order[cut:])
+    x = np.asarray(data.x, dtype=np.float64)
+    return x[train], y[train], x[test], y[test]
 
 
 def _teacher_pool(config: Config, n: int, seed: int | None):
@@ -211,16 +234,20 @@ def load_task(config: Config, noise: float) -> Task:
         x_pool, y_pool, x_test_all, y_test_all = _pool(config)
         validate_finite(x_pool, name)
         if n > len(x_pool):
-            raise DimcurseError(f"{name} has {len(x_pool)} training samples; asked for {n}", "--train-samples")
+            raise DimcurseError(f"{Path(name).name} has {len(x_pool)} training samples; asked for {n} "
+                                f"(give --train-samples {len(x_pool)} or fewer)", "--train-samples")
         if config.n_test > len(x_test_all):
-            raise DimcurseError(f"{name} has {len(x_test_all)} test samples; asked for {config.n_test}", "--test-samples")
+            raise DimcurseError(f"{Path(name).name} has {len(x_test_all)} test samples; asked for {config.n_test} "
+                                f"(give --test-samples {len(x_test_all)} or fewer)", "--test-samples")
         xs, ys = [], []
+        # a user's file is seeded by its content, so the same array in any format gives the same rows
+        key = (userdata.load(name, True, config.target_column).content if userdata.is_user_data(name) else name)
         for seed in config.seeds:
-            idx = np.sort(numpy_rng(seed, "subset", name, n).choice(len(x_pool), n, replace=False))
+            idx = np.sort(numpy_rng(seed, "subset", key, n).choice(len(x_pool), n, replace=False))
             subsets[seed] = _subset_record(idx)
             xs.append(x_pool[idx])
             ys.append(y_pool[idx])
-        keep = numpy_rng(0, "test-subset", name).permutation(len(x_test_all))[: config.n_test]
+        keep = numpy_rng(0, "test-subset", key).permutation(len(x_test_all))[: config.n_test]
         x_test, y_test = x_test_all[np.sort(keep)], y_test_all[np.sort(keep)]
         # Standardise with the whole training pool's statistics (seed-independent; a constant pixel stays 0).
         mean, std = x_pool.mean(0), x_pool.std(0)
@@ -428,6 +455,8 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     prov = provenance(KERNEL, VERSION, config, device)
     prov.update({"elapsed_s": round(time.perf_counter() - started, 3), "widths": list(widths_for(config)),
                  "data": data_name(config), "training_subsets": subsets})
+    if userdata.is_user_data(data_name(config)):
+        prov["data_file"] = userdata.load(data_name(config), need_y=True, target_column=config.target_column).describe()
     group_by = GROUP_BY_MLP if config.model == "mlp" else GROUP_BY
     result = Result(KERNEL, table, prov, group_by, SHOW, [])
     result.fits = summary_table(table)

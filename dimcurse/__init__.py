@@ -10,3 +10,15 @@ from dimcurse import allocator as _allocator
 
 # Before torch allocates: every kernel's temporaries stay mapped between steps (allocator.py).
 _allocator.tune()
+
+
+# The Python API, loaded on first use so that `import dimcurse` (and the CLI's --help) stays light.
+_API = ("distance", "approx", "overparam", "register_target", "register_dataset")
+
+
+def __getattr__(name: str):
+    if name in _API:
+        from dimcurse import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'dimcurse' has no attribute {name!r}")

@@ -158,3 +158,30 @@ class OverparamConfig:
     """The label column (or .npz key) of a --data file; default y (the last column of an .npy) [--target-column]."""
     test_fraction: float = 0.2
     """Share of a --data file's rows held out for testing (one fixed split) [--test-fraction]."""
+
+
+# The command line's option names (snake_case) that differ from the field they set. The
+# Python API and sweep files accept these as well as the field names, so one set of names
+# works everywhere (`points` and `n_points`, `dist` and `dists`).
+CLI_NAMES = {
+    "distance": {"dist": "dists", "metric": "metrics", "points": "n_points", "queries": "n_queries",
+                 "chunk": "chunk_elems"},
+    "approx": {"target": "targets", "arch": "archs", "width": "widths", "samples": "n_samples",
+               "test_samples": "n_test", "baseline": "baselines"},
+    "overparam": {"features": "widths", "train_samples": "n_train", "test_samples": "n_test"},
+}
+CONFIGS = {"distance": DistanceConfig, "approx": ApproxConfig, "overparam": OverparamConfig}
+
+
+def field_docs(config_class) -> dict[str, str]:
+    """Each field's documentation: the string literal under it in this file (read with ast)."""
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(config_class))
+    body = tree.body[0].body
+    docs = {}
+    for node, after in zip(body, body[1:] + [None]):
+        if isinstance(node, ast.AnnAssign) and isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant):
+            docs[node.target.id] = " ".join(str(after.value.value).split())
+    return docs

@@ -42,6 +42,15 @@ class Result:
     tables: dict = field(default_factory=dict)  # extra tables for figures only (distance: "histograms"); not written
     pooled: list[str] = field(default_factory=list)  # settings averaged over as well as seeds (report --pool)
 
+    @property
+    def summary(self) -> pd.DataFrame:
+        """The mean ± sd table the terminal shows, as a DataFrame (``<col>_mean``, ``<col>_sd``, theory)."""
+        return aggregate(self)
+
+    def to(self, path: str, format: str | None = None) -> None:
+        """Write the rows (with provenance) to ``path`` in any supported format (by suffix, or ``format``)."""
+        write_result(self, path, format)
+
 
 # --------------------------------------------------------------------------- aggregation
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dimcurse.errors import DimcurseError
+from dimcurse.parsing import did_you_mean
 from dimcurse.experiments import REGISTRY
 from dimcurse.provenance import config_dict, config_key
 
@@ -113,6 +114,7 @@ def _expand(path: Path, index: int, table) -> list[Point]:
             raise DimcurseError(f"{where}: key {part!r} must be a table")
     hints = typing.get_type_hints(kernel.Config)
     fields = {f.name for f in dataclasses.fields(kernel.Config)}
+    fixed, grid = _field_names(where, kernel_name, fixed, fields), _field_names(where, kernel_name, grid, fields)
     both = set(fixed) & set(grid)
     if both:
         raise DimcurseError(f"{where}: key {sorted(both)[0]!r} is both fixed and a grid axis")
@@ -135,6 +137,24 @@ def _expand(path: Path, index: int, table) -> list[Point]:
             raise DimcurseError(f"{where}{' (' + detail + ')' if detail else ''}: {exc}") from None
         points.append(Point(name, kernel_name, config, tuple((key, raw) for key, raw, _ in combo)))
     return points
+
+
+def _field_names(where: str, kernel: str, table: dict, fields: set[str]) -> dict:
+    """Keys in the CLI's names (``points``) or the fields' (``n_points``), as field names; an unknown
+    key gets a did-you-mean."""
+    from dimcurse.configs import CLI_NAMES
+
+    names = CLI_NAMES.get(kernel, {})
+    out = {}
+    for key, value in table.items():
+        field = names.get(key, key)
+        if field not in fields:
+            known = sorted(fields | set(names))
+            raise DimcurseError(f"{where}: unknown key {key!r}{did_you_mean(key, known)} (known: {', '.join(known)})")
+        if field in out:
+            raise DimcurseError(f"{where}: key {key!r} sets {field!r}, which another key already sets")
+        out[field] = value
+    return out
 
 
 def _coerce(where: str, key: str, value, fields: set[str], hints: dict):

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from dimcurse import configs
 from dimcurse.errors import DimcurseError
+from dimcurse.plugins import register_dataset, register_target  # noqa: F401  (part of the API)
 from dimcurse.parsing import (did_you_mean, parse_float, parse_float_list, parse_int, parse_int_list,
                               parse_name_list, parse_seeds)
 

@@ -85,6 +85,7 @@ TARGET_COLUMN = typer.Option(None, "--target-column", metavar="NAME",
                              help="The target's column (or .npz key) in a --data file.", show_default="y; an .npy's last column")
 TEST_FRACTION = typer.Option("0.2", "--test-fraction", metavar="FRACTION",
                              help="Share of a --data file's rows held out for testing (seeded).")
+LIST_DATA = typer.Option(False, "--list-data", help="Print the data sets --data takes (plugins' too) and exit.")
 SUMMARY_OUT = typer.Option(None, "--summary-out", metavar="FILE", help="Also write the summary table (mean ± sd) to this file.")
 CURVES_OUT = typer.Option(None, "--curves-out", metavar="FILE",
                           help="Write the training curves (--record-every) to this file.")
@@ -148,8 +149,8 @@ def _execute(kernel, config, device: str, out: str, fmt: Optional[str], quiet: b
             err.print(f"wrote {out} (provenance: {out}.provenance.json)")
     if fit_out is not None:
         # the kernel's summary table (approx's fits, overparam's per-width summary), else the mean ± sd table
-        summary = result.fits if result.fits is not None else aggregate(result)
-        write_result(Result(result.kernel, summary, result.provenance, [], []), fit_out)
+        summary = result.analysis if result.analysis is not None else aggregate(result)
+        write_result(Result(kernel=result.kernel, rows=summary, provenance=result.provenance), fit_out)
         if not quiet:
             err.print(f"wrote {fit_out}")
     if plot_file is not None:
@@ -191,13 +192,19 @@ def _write_curves(result, curves_out: Optional[str], tensorboard: Optional[str],
     err = _stderr()
     if curves_out is not None:
         table = curves_of(result, "--curves-out")
-        write_result(Result(result.kernel, table, result.provenance, [], []), curves_out)
+        write_result(Result(kernel=result.kernel, rows=table, provenance=result.provenance), curves_out)
         if not quiet:
             err.print(f"wrote {curves_out}")
     if tensorboard is not None:
         runs = write_tensorboard(curves_of(result, "--tensorboard"), tensorboard)
         if not quiet:
             err.print(f"wrote {runs} TensorBoard runs under {tensorboard} (tensorboard --logdir {tensorboard})")
+
+
+def _list_data() -> None:
+    from dimcurse import render
+
+    render.print_grid(render.datasets_table(), render.console())
 
 
 # --------------------------------------------------------------------------- commands
@@ -233,7 +240,7 @@ def distance_cmd(
     download: bool = typer.Option(False, "--download", help="Let torchvision download mnist/fashion-mnist into DIR."),
     chunk: int = int_option(_D.chunk_elems, "--chunk", "Query x point elements held at once (memory bound); "
                             "0 = auto: 2^20 on the CPU, 2^26 on a GPU.", 0),
-    summary_out: Optional[str] = SUMMARY_OUT,
+    summary_out: Optional[str] = SUMMARY_OUT, list_data: bool = LIST_DATA,
     seeds: str = SEEDS, device: str = DEVICE, dtype: str = DTYPE,
     out: str = OUT, format: Optional[str] = FORMAT, quiet: bool = QUIET, plot_file: Optional[str] = PLOT,
 ):
@@ -251,6 +258,8 @@ def distance_cmd(
     """
     from dimcurse.experiments import distance
 
+    if list_data:
+        return _list_data()
     if data is not None and (dims is not None or dist is not None):
         raise DimcurseError("a real data set fixes the dimension and distribution; drop --dims/--dist", "--data")
     config = distance.Config(
@@ -392,6 +401,7 @@ def overparam_cmd(
     teacher_dim: int = int_option(_O.teacher_dim, "--teacher-dim", "teacher data: input dimension."),
     download: bool = typer.Option(False, "--download", help="Let torchvision download mnist/fashion-mnist into DIR."),
     summary_out: Optional[str] = typer.Option(None, "--summary-out", metavar="FILE", help="Also write the per-width summary table to this file."),
+    list_data: bool = LIST_DATA,
     seeds: str = SEEDS, device: str = DEVICE, dtype: str = DTYPE,
     out: str = OUT, format: Optional[str] = FORMAT, quiet: bool = QUIET, plot_file: Optional[str] = PLOT,
 ):
@@ -409,6 +419,8 @@ def overparam_cmd(
     """
     from dimcurse.experiments import overparam
 
+    if list_data:
+        return _list_data()
     if widths is not None and features is not None:
         raise DimcurseError("give --widths or --features, not both", "--features")
     sizes = widths if widths is not None else features
@@ -542,7 +554,7 @@ def report_cmd(
             raise DimcurseError(f"the store holds {len(results)} kernels; choose one with --kernel", "--kernel")
         result = results[0]
         table = result.rows if raw_rows else aggregate(result)
-        write_result(Result(result.kernel, table, result.provenance, [], []), out, "csv" if fmt_name == "table" else fmt_name)
+        write_result(Result(kernel=result.kernel, rows=table, provenance=result.provenance), out, "csv" if fmt_name == "table" else fmt_name)
         if out != "-":
             _stderr().print(f"wrote {out}")
         return
@@ -584,7 +596,7 @@ def compare_cmd(
     for warning in warnings:
         err.print(f"warning: {warning}", highlight=False)
     if out != "-" or fmt_name != "table":
-        write_result(Result("compare", table, {"a": source_a, "b": source_b, "warnings": warnings}, [], []), out, fmt_name)
+        write_result(Result(kernel="compare", rows=table, provenance={"a": source_a, "b": source_b, "warnings": warnings}), out, fmt_name)
         if out != "-":
             err.print(f"wrote {out}")
     else:

@@ -256,6 +256,13 @@ def load_dataset(spec: str, download: bool = False, need_y: bool = False, target
         empty = np.zeros((0, user.x.shape[1]))
         y = user.y if user.y is not None else np.zeros(0)
         return Dataset(user.name, user.x, y, empty, np.zeros(0), key=user.content)
+    from dimcurse import plugins
+
+    if str(spec).strip().lower() not in REAL_DATASETS:
+        plugins.load_entry_points()
+    if str(spec).strip().lower() in plugins.DATASETS:
+        key = str(spec).strip().lower()
+        return Dataset(key, *plugins.load_dataset(key))
     name, _, root = str(spec).strip().partition(":")
     name = name.lower()
     if name == "digits" and not root:

@@ -65,11 +65,12 @@ def save(figure, path: str) -> None:
 
 
 def figure_for(result: Result):
-    """The figure of a result, by kernel."""
-    try:
-        draw = FIGURES[result.kernel]
-    except KeyError:
-        raise DimcurseError(f"no figure for {result.kernel!r} results", "--plot") from None
+    """The figure of a result: its kernel's ``figure(result)`` hook (the kernel contract)."""
+    from dimcurse.experiments import REGISTRY
+
+    draw = getattr(REGISTRY.get(result.kernel), "figure", None)
+    if draw is None:
+        raise DimcurseError(f"no figure for {result.kernel!r} results (its kernel has no figure hook)", "--plot")
     return draw(result)
 
 
@@ -208,7 +209,7 @@ def _bars(ax, rows: pd.DataFrame, column: str, ylabel: str, theory: str | None =
 def approx_figure(result: Result):
     """Relative error against parameters (log-log) with fitted and theory power laws; alpha against d."""
     plt = pyplot()
-    rows, fits = result.rows, result.fits
+    rows, fits = result.rows, result.analysis
     two = fits is not None and rows["dim"].nunique() > 1
     fig, axes = plt.subplots(1, 2 if two else 1, figsize=(13 if two else 7.5, 4.4))
     axes = list(np.atleast_1d(axes))
@@ -290,7 +291,7 @@ def overparam_figure(result: Result):
     panels = 1 + classification + curve
     fig, axes = plt.subplots(1, panels, figsize=(6.6 * panels, 4.4))
     axes = list(np.atleast_1d(axes))
-    summary = result.fits if result.fits is not None else summary_table(rows)
+    summary = result.analysis if result.analysis is not None else summary_table(rows)
     x, xlabel = _size_axis(final)
     drawn = False
     for key, group in final.groupby(SETTING, sort=False):
@@ -361,5 +362,3 @@ def _threshold(summary: pd.DataFrame, setting: dict, group: pd.DataFrame, x: str
     width = int(match["width"].iloc[0])
     return float(group.loc[group["width"] == width, x].iloc[0])
 
-
-FIGURES = {"distance": distance_figure, "approx": approx_figure, "overparam": overparam_figure}

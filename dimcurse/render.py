@@ -73,15 +73,14 @@ def print_grid(grid: layout.Grid, console: Console) -> None:
 
 def print_result(result: Result, console: Console) -> None:
     print_grid(result_grid(result), console)
-    if result.fits is not None:
-        if len(result.fits):
-            console.print()
-            print_grid(frame_grid(result.fits, result.fits_title, keys=FIT_KEYS), console)
+    if result.analysis is not None and len(result.analysis):
+        console.print()
+        keys = ("experiment",) + tuple(result.analysis_keys)
+        print_grid(frame_grid(result.analysis, result.analysis_title, keys=keys), console)
     for note in result.notes:
         console.print(f"note: {note}", highlight=False)
 
 
-FIT_KEYS = ("experiment", "target", "dim", "arch")
 HIDDEN = ("alpha_theil_sen", "log_c")  # kept in files, not on screen
 
 
@@ -156,8 +155,10 @@ def batch_summary(report, store: str) -> str:
 
 def targets_table() -> layout.Grid:
     """What ``dimcurse approx --list-targets`` prints (sources as footnotes)."""
+    from dimcurse.plugins import load_entry_points
     from dimcurse.targets import TARGETS
 
+    load_entry_points()
     rows = []
     for t in TARGETS.values():
         dim = str(t.fixed_dim) if t.fixed_dim else "any" + (" (2^m, tree)" if t.tree else "")
@@ -165,6 +166,19 @@ def targets_table() -> layout.Grid:
                      layout.cell(t.formula), layout.cell(t.source)])
     grid = layout.Grid("dimcurse approx targets", ["name", "d", "domain", "formula", "source"], rows, n_keys=1)
     return layout.footnote_long_text(grid, columns={4})
+
+
+def datasets_table() -> layout.Grid:
+    """What ``--list-data`` prints: the built-in sets, plugins' sets, and the file types."""
+    from dimcurse.data import REAL_DATASETS
+    from dimcurse.plugins import DATASETS, load_entry_points
+    from dimcurse.userdata import SUFFIXES
+
+    load_entry_points()
+    rows = [[layout.cell(name), layout.cell(what)] for name, what in REAL_DATASETS.items()]
+    rows += [[layout.cell(name), layout.cell("a plugin's data set (register_dataset)")] for name in DATASETS]
+    rows.append([layout.cell("FILE"), layout.cell(f"your data: {' '.join(SUFFIXES)} (see --data)")])
+    return layout.Grid("dimcurse data sets (--data)", ["name", "what"], rows, n_keys=1)
 
 
 def info_table() -> Table:

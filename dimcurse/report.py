@@ -108,7 +108,7 @@ def group_columns(kernel: str, rows: pd.DataFrame, chosen: tuple[str, ...] | Non
     if chosen:
         keys = list(chosen)
     else:
-        wanted = (["experiment"] if "experiment" in rows else []) + list(module.GROUP_BY) + list(getattr(module, "GROUP_BY_MLP", []))
+        wanted = (["experiment"] if "experiment" in rows else []) + list(getattr(module, "REPORT_GROUP_BY", module.GROUP_BY))
         keys = list(dict.fromkeys(c for c in wanted if c in rows and c != "seed" and c not in pool))
     added = []
     for column in ["experiment"] + list(getattr(module, "SETTINGS", [])):
@@ -251,7 +251,8 @@ def _result(name: str, path: str, rows: pd.DataFrame, source: Source, group_by, 
             "kernel_versions": sorted({p["kernel_version"] for p in source.provenances if p}),
             "configs": [{"config": p.get("config")} for p in source.provenances if p]}
     keys, added = group_columns(name, rows, group_by, tuple(pool))
-    result = Result(name, rows, prov, keys, show, pooled=[c for c in pool if c in rows])
+    result = Result(kernel=name, rows=rows, provenance=prov, group_by=keys, show=show, pooled=[c for c in pool if c in rows],
+                    analysis_keys=tuple(getattr(module, "ANALYSIS_KEYS", ())))
     result.tables = {n: _same_rows(t, rows) for n, t in source.tables.items()}
     if added:
         result.notes.append(f"kept {', '.join(added)} as group keys: {'they vary' if len(added) > 1 else 'it varies'} "
@@ -263,33 +264,17 @@ def _result(name: str, path: str, rows: pd.DataFrame, source: Source, group_by, 
 
 
 def with_secondary(result: Result) -> Result:
-    """Recompute a kernel's secondary table from stored rows (approx: the exponent fits, with
-    interval and theory, as ``dimcurse approx`` prints them), one fit per experiment."""
-    if result.kernel != "approx" or not len(result.rows):
+    """The kernel's own analysis of stored rows (approx's fits, overparam's summary), through its
+    ``analysis(result, config)`` hook, with the config of the first point behind the rows."""
+    module = REGISTRY[result.kernel]
+    hook = getattr(module, "analysis", None)
+    if hook is None or not len(result.rows):
         return result
-    from dimcurse.experiments import approx
     from dimcurse.sweep import config_from_dict
 
     configs = [p["config"] for p in result.provenance.get("configs", []) if p]
-    config = config_from_dict("approx", configs[0]) if configs else approx.Config()
-    rows = result.rows
-    split = "experiment" if "experiment" in rows and rows["experiment"].nunique() > 1 else None
-    parts = []
-    for label, group in (rows.groupby(split, sort=False) if split else [(None, rows)]):
-        if group.duplicated(["target", "dim", "arch", "seed", "params"]).any():
-            result.notes.append("no exponent fits: the rows repeat a (target, dim, arch, seed, params) setting "
-                                "(narrow them with --where)")
-            return result
-        if group.groupby(["target", "dim", "arch"]).width.nunique().max() < approx.MIN_FIT_WIDTHS:
-            continue
-        fits = approx.fit_table(group, config)
-        if split:
-            fits.insert(0, "experiment", label)
-        parts.append(fits)
-    if parts:
-        result.fits = pd.concat(parts, ignore_index=True)
-        result.fits_title = approx.FITS_TITLE
-    return result
+    config = config_from_dict(result.kernel, configs[0]) if configs else module.Config()
+    return hook(result, config)
 
 
 # --------------------------------------------------------------------------- compare

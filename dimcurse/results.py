@@ -23,24 +23,37 @@ import pandas as pd
 from dimcurse.errors import DimcurseError
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Result:
-    """What a kernel's ``run`` returns.
+    """What a kernel's ``run`` returns (built with keywords only).
 
     ``group_by``: the setting columns rows are aggregated over seeds by. ``show``: the
     (measured, theory) column pairs the terminal table displays; theory may be None.
+    ``analysis``: what the kernel derives from its rows beyond the means (approx: the
+    exponent fits; overparam: the per-width threshold and peak summary), with its title
+    and its key columns.
     """
 
     kernel: str
     rows: pd.DataFrame
     provenance: dict
-    group_by: list[str]
-    show: list[tuple[str, str | None]]
+    group_by: list[str] = field(default_factory=list)
+    show: list[tuple[str, str | None]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    fits: pd.DataFrame | None = None  # a kernel's secondary table (approx: the exponent fits)
-    fits_title: str = ""  # its heading in the terminal
-    tables: dict = field(default_factory=dict)  # extra tables for figures only (distance: "histograms"); not written
+    analysis: pd.DataFrame | None = None
+    analysis_title: str = ""
+    analysis_keys: tuple[str, ...] = ()
+    tables: dict = field(default_factory=dict)  # tables for figures and curves (histograms, curves), written beside
     pooled: list[str] = field(default_factory=list)  # settings averaged over as well as seeds (report --pool)
+
+    @property
+    def fits(self) -> pd.DataFrame | None:
+        """The older name of ``analysis`` (approx's exponent fits)."""
+        return self.analysis
+
+    @fits.setter
+    def fits(self, value: pd.DataFrame | None) -> None:
+        self.analysis = value
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -141,10 +154,10 @@ def to_markdown(result: Result) -> str:
     else:
         cols = list(result.rows.columns)
         lines += _md_table(cols, [[fmt(row[c], 10) for c in cols] for _, row in result.rows.iterrows()])
-    if result.fits is not None and len(result.fits):
-        cols = [c for c in result.fits.columns if c != "log_c"]
-        lines += ["", f"**{result.fits_title or 'fits'}**", "",
-                  *_md_table(cols, [[fmt(row[c]) for c in cols] for _, row in result.fits.iterrows()])]
+    if result.analysis is not None and len(result.analysis):
+        cols = [c for c in result.analysis.columns if c != "log_c"]
+        lines += ["", f"**{result.analysis_title or 'analysis'}**", "",
+                  *_md_table(cols, [[fmt(row[c]) for c in cols] for _, row in result.analysis.iterrows()])]
     lines += [""] + [f"- note: {note}" for note in result.notes] if result.notes else []
     block = json.dumps(result.provenance, indent=1, default=_json_default)
     return "\n".join(lines) + f"\n\n<details><summary>provenance</summary>\n\n```json\n{block}\n```\n</details>\n"

@@ -184,8 +184,13 @@ TARGETS: dict[str, Target] = {
 
 
 def get_target(name: str) -> Target:
+    key = str(name).strip().lower()
+    if key not in TARGETS:
+        from dimcurse.plugins import load_entry_points
+
+        load_entry_points()  # an installed plugin may bring it
     try:
-        return TARGETS[str(name).strip().lower()]
+        return TARGETS[key]
     except KeyError:
         raise DimcurseError(f"unknown target {name!r}{did_you_mean(name, TARGETS)} (known: {', '.join(TARGETS)}; see --list-targets)", "--target") from None
 

@@ -262,8 +262,10 @@ def _read_frame(path: Path, option: str):
             except ImportError:
                 raise DimcurseError("reading .parquet needs pyarrow: pip install 'dimcurse[parquet]'", option) from None
             return pd.read_parquet(path)
-        # round_trip: the exact float a writer printed, so a CSV gives the same values as the .npy it came from
-        return pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",", float_precision="round_trip")
+        # The exact float a writer printed, so a CSV gives the same values as the .npy it came from:
+        # pandas 3 parses that way by default (and deprecates the option); older pandas needs round_trip.
+        exact = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
+        return pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",", **exact)
     except DimcurseError:
         raise
     except pd.errors.EmptyDataError:

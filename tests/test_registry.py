@@ -34,3 +34,76 @@ def test_smoke_run_schema_and_determinism(name):
     measured = [c for c in first.rows.select_dtypes("number").columns if not c.startswith("theory_") and c not in optional]
     assert np.isfinite(first.rows[measured].to_numpy(dtype=float)).all()
     assert set(first.provenance["config"]) == {f.name for f in dataclasses.fields(kernel.Config)}
+
+
+# --------------------------------------------------------------------------- the sealed contract
+
+
+def _toy_kernel():
+    """A fourth kernel defined here: the mean of n uniform draws, against its theory 1/2."""
+    import types
+
+    import torch
+
+    from dimcurse.provenance import provenance
+
+    @dataclasses.dataclass(frozen=True)
+    class ToyConfig:
+        n: int = 100
+        seeds: tuple[int, ...] = (0, 1, 2)
+
+    module = types.ModuleType("toy")
+
+    def run(config, device="cpu", progress=None):
+        rows = []
+        for seed in config.seeds:
+            gen = torch.Generator().manual_seed(seed)
+            draws = torch.rand(config.n, generator=gen, dtype=torch.float64)
+            rows.append({"n": config.n, "seed": seed, "mean": float(draws.mean()), "theory_mean": 0.5,
+                         "kernel_version": module.VERSION})
+        return Result(kernel="toy", rows=pd.DataFrame(rows, columns=module.COLUMNS),
+                      provenance=provenance("toy", module.VERSION, config, device), group_by=module.GROUP_BY,
+                      show=module.SHOW)
+
+    def figure(result):
+        from dimcurse import plot
+
+        fig, ax = plot.pyplot().subplots()
+        ax.plot(result.rows["seed"], result.rows["mean"], label="mean")
+        return fig
+
+    module.__dict__.update(
+        KERNEL="toy", VERSION=1, Config=ToyConfig, SMOKE=ToyConfig(n=10, seeds=(0,)), run=run, figure=figure,
+        validate=lambda config: None, estimate_bytes=lambda config, device="cpu": (8.0 * config.n, "n"),
+        COLUMNS=["n", "seed", "mean", "theory_mean", "kernel_version"], SHOW=[("mean", "theory_mean")],
+        GROUP_BY=["n"], SETTINGS=["n", "kernel_version"])
+    return module
+
+
+@pytest.mark.parametrize("name", KERNELS)
+def test_every_kernel_keeps_the_contract(name):
+    from dimcurse.experiments import Kernel, missing_members
+
+    assert missing_members(REGISTRY[name]) == [] and isinstance(REGISTRY[name], Kernel)
+
+
+def test_a_fourth_kernel_runs_reports_compares_and_plots_with_no_change_to_dimcurse(cli, tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    from dimcurse.experiments import missing_members
+
+    toy = _toy_kernel()
+    assert missing_members(toy) == []
+    monkeypatch.setitem(REGISTRY, "toy", toy)  # the one registry entry
+    sweep = tmp_path / "toy.toml"
+    sweep.write_text('[[experiment]]\nname = "toy"\nkernel = "toy"\n[experiment.grid]\nn = [10, 1000]\nseeds = [0, 1, 2]\n')
+    for store in ("a", "b"):
+        code, out, err = cli("batch", str(sweep), "--store", str(tmp_path / store), "--quiet", "--device", "cpu")
+        assert code == 0, err
+    code, out, err = cli("report", str(tmp_path / "a"))
+    assert code == 0 and "dimcurse toy" in out and "0.5" in out  # the theory value under the means
+    code, out, err = cli("compare", str(tmp_path / "a"), str(tmp_path / "b"), "--fail-if", "mean:ratio>1.0001")
+    assert code == 0 and "B / A" in out
+    code, out, err = cli("plot", str(tmp_path / "a"), "--out", str(tmp_path / "toy.png"))
+    assert code == 0 and (tmp_path / "toy.png").stat().st_size > 1000
+    code, out, err = cli("report", str(tmp_path / "a"), "--rows", "--out", str(tmp_path / "rows.csv"))
+    assert code == 0 and len(pd.read_csv(tmp_path / "rows.csv")) == 6

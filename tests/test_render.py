@@ -56,8 +56,8 @@ def test_distance_table_whole_at_every_width(distance_result, width):
 
 
 def test_constant_settings_move_to_the_caption(distance_result):
-    one_metric = Result("distance", distance_result.rows[distance_result.rows.metric == "l2"],
-                        {}, distance.GROUP_BY, distance.SHOW)
+    one_metric = Result(kernel="distance", rows=distance_result.rows[distance_result.rows.metric == "l2"],
+                        provenance={}, group_by=distance.GROUP_BY, show=distance.SHOW)
     out = _printed(one_metric, 120)
     assert "metric = l2" in out.splitlines()[2] or any(line.startswith("metric = l2") for line in out.splitlines())
     assert "┃ metric" not in out
@@ -103,7 +103,8 @@ def test_approx_fit_table_fits_80_columns():
                     "optimisation_limited": False, "estimation_limited": False, "precision_limited": False})
     table = pd.DataFrame(rows, columns=approx.COLUMNS)
     fits = approx.fit_table(table, approx.Config())
-    result = Result("approx", table, {}, approx.GROUP_BY, approx.SHOW, fits=fits, fits_title="fits")
+    result = Result(kernel="approx", rows=table, provenance={}, group_by=approx.GROUP_BY, show=approx.SHOW, analysis=fits,
+                    analysis_title="fits", analysis_keys=approx.ANALYSIS_KEYS)
     for width in WIDTHS:
         out = _printed(result, width)
         assert max(len(line) for line in out.splitlines()) <= width

@@ -60,3 +60,18 @@ def test_cifar10_never_unpickles_the_python_version(tmp_path):
         load_dataset(f"cifar10:{tmp_path}")
     assert not marker.exists()
     assert np.frombuffer(pickle.dumps(_Trap(marker)), np.uint8).size % 3073  # the premise of the refusal
+
+
+def test_an_object_npy_and_npz_are_refused_and_never_unpickled(cli, tmp_path):
+    """numpy.save of an object array writes a pickle; dimcurse loads with allow_pickle=False."""
+    import numpy as np
+
+    marker = tmp_path / "ran"
+    trap = np.empty(2, dtype=object)
+    trap[0], trap[1] = _Trap(marker), 1
+    np.save(tmp_path / "trap.npy", trap, allow_pickle=True)
+    np.savez(tmp_path / "trap.npz", x=trap, y=np.arange(2))
+    for name in ("trap.npy", "trap.npz"):
+        code, out, err = cli("distance", "--data", str(tmp_path / name), "--quiet")
+        assert code == 2 and out == "" and "unpickling" in err and len(err.strip().splitlines()) == 1
+    assert not marker.exists()

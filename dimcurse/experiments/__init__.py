@@ -1,13 +1,60 @@
 """Experiment kernels, one module each, listed explicitly in ``REGISTRY``.
 
-Each module exports ``Config`` (a frozen dataclass), ``validate(config)``,
-``run(config, device=..., progress=...) -> Result``, ``VERSION`` (bumped whenever
-its maths changes, so stored results of an older version are never mixed in),
-``KERNEL`` (its name), ``COLUMNS`` (the output contract) and ``SMOKE`` (a tiny config
-for smoke tests).
+A kernel is one module and one registry entry; report, compare, render, plot, batch and
+the stores reach it only through the members of ``Kernel`` below, so a new kernel needs no
+change anywhere else (tests/test_registry.py runs a toy fourth kernel through all of them).
 """
 
+from __future__ import annotations
+
+from typing import Callable, Protocol, runtime_checkable
+
 from dimcurse.experiments import approx, distance, overparam
+
+
+@runtime_checkable
+class Kernel(Protocol):
+    """The sealed kernel contract. Required members:
+
+    - ``KERNEL``: its name; ``VERSION``: bumped whenever its maths changes (stored results of
+      an older version get other keys, never mixed in);
+    - ``Config``: a frozen dataclass of its settings; ``SMOKE``: a tiny Config for tests;
+    - ``validate(config)``: raises ``DimcurseError`` naming the option;
+    - ``run(config, device=..., progress=...) -> Result`` (keywords only for ``Result``);
+    - ``estimate_bytes(config, device) -> (bytes, option to lower)``;
+    - ``COLUMNS``: the row contract; ``SHOW``: (measured, theory or None) pairs for the table;
+      ``GROUP_BY``: the setting columns a row is aggregated over seeds by; ``SETTINGS``:
+      every input column (report never averages over one that varies).
+
+    Optional members, read with ``getattr`` (the defaults in brackets):
+    ``REPORT_GROUP_BY`` [GROUP_BY], ``OPTIONAL`` [()] (columns that may be NaN),
+    ``TABLES`` [()] (figure tables written beside the rows), ``ANALYSIS_KEYS`` [()],
+    ``analysis(result, config) -> Result`` (its derived table from stored rows) and
+    ``figure(result)`` (a matplotlib Figure).
+    """
+
+    KERNEL: str
+    VERSION: int
+    COLUMNS: list
+    SHOW: list
+    GROUP_BY: list
+    SETTINGS: list
+    Config: type
+    SMOKE: object
+    validate: Callable
+    run: Callable
+    estimate_bytes: Callable
+
+
+REQUIRED = ("KERNEL", "VERSION", "Config", "SMOKE", "validate", "run", "estimate_bytes", "COLUMNS", "SHOW",
+            "GROUP_BY", "SETTINGS")
+OPTIONAL_MEMBERS = ("REPORT_GROUP_BY", "OPTIONAL", "TABLES", "ANALYSIS_KEYS", "analysis", "figure")
+
+
+def missing_members(module) -> list[str]:
+    """The required members a module lacks (empty for a kernel that keeps the contract)."""
+    return [name for name in REQUIRED if not hasattr(module, name)]
+
 
 REGISTRY = {
     "distance": distance,

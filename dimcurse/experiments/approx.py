@@ -472,7 +472,7 @@ def _baseline(name: str, dim: int, data: _Data, config: Config) -> _Trained:
                     sizes=list(sizes))
 
 
-def estimate_bytes(config: Config) -> tuple[float, str]:
+def estimate_bytes(config: Config, device: torch.device | str = "cpu") -> tuple[float, str]:
     """Peak bytes of the largest (target, dim): data, every model's parameters with gradients and Adam state
     (16 bytes each), LM's largest step, the random-features activations (float64) and the k-NN distance
     matrices; and the option to lower."""
@@ -500,7 +500,7 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     """Train every (target, dim, arch) sweep and the baselines; rows plus the fit table."""
     validate(config)
     device = torch.device(device)
-    needed, option = estimate_bytes(config)
+    needed, option = estimate_bytes(config, device)
     memory.require(needed, "this sweep", option, device)
     settings = _settings(config)
     share = 1.0 / max(1, len(settings) * len(config.archs))
@@ -522,17 +522,48 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     prov["elapsed_s"] = round(time.perf_counter() - started, 3)
     if config.data is not None:
         prov["data"] = _user_data(config).describe()  # name, source, content hash, shape
-    result = Result(KERNEL, table, prov, GROUP_BY, SHOW, _notes(table, config))
+    result = Result(kernel=KERNEL, rows=table, provenance=prov, group_by=GROUP_BY, show=SHOW, notes=_notes(table, config),
+                    analysis_keys=ANALYSIS_KEYS)
     if config.record_every:
         result.tables["curves"] = pd.DataFrame(curves, columns=CURVE_COLUMNS)
     n_widths = table.groupby(["target", "dim", "arch"]).width.nunique().max()
     if n_widths >= MIN_FIT_WIDTHS:
-        result.fits = fit_table(table, config)
-        result.fits_title = FITS_TITLE
+        result.analysis, result.analysis_title = fit_table(table, config), FITS_TITLE
     else:
         result.notes.append(f"no exponent: a fit needs at least {MIN_FIT_WIDTHS} widths and this run has "
                             f"{n_widths} (give --widths, e.g. 8,16,32,64).")
     return result
+
+
+def analysis(result: Result, config: Config) -> Result:
+    """The kernel contract's hook for stored rows (dimcurse report, plot): the exponent fits, one table
+    per experiment, recomputed from the rows as run() computes them."""
+    rows = result.rows
+    split = "experiment" if "experiment" in rows and rows["experiment"].nunique() > 1 else None
+    parts = []
+    for label, group in (rows.groupby(split, sort=False) if split else [(None, rows)]):
+        if group.duplicated(["target", "dim", "arch", "seed", "params"]).any():
+            result.notes.append("no exponent fits: the rows repeat a (target, dim, arch, seed, params) setting "
+                                "(narrow them with --where)")
+            return result
+        if group.groupby(["target", "dim", "arch"]).width.nunique().max() < MIN_FIT_WIDTHS:
+            continue
+        fits = fit_table(group, config)
+        if split:
+            fits.insert(0, "experiment", label)
+        parts.append(fits)
+    if parts:
+        result.analysis, result.analysis_title = pd.concat(parts, ignore_index=True), FITS_TITLE
+    return result
+
+
+def figure(result: Result):
+    from dimcurse import plot
+
+    return plot.approx_figure(result)
+
+
+ANALYSIS_KEYS = ("target", "dim", "arch")  # the setting columns of the fit table
 
 
 MIN_FIT_WIDTHS = 3  # a slope from two points has no interval, and no check of the power law

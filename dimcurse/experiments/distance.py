@@ -142,6 +142,10 @@ def _real_sets(config: Config, seed: int, dtype, device) -> Iterator[PointSet]:
     if config.n_queries >= n_total:
         raise DimcurseError(f"{data.name} has {n_total} rows; need fewer queries than that", "--queries")
     n_points = min(config.n_points, n_total - config.n_queries)
+    structure = min(config.id_points, n_points)
+    if config.id_points and config.k >= structure:
+        raise DimcurseError(f"k = {config.k} neighbours needs more than {structure} points ({data.name} has "
+                            f"{n_total} rows, {config.n_queries} of them queries)", "--k")
     order = numpy_rng(seed, "subsample", data.key or data.name).permutation(n_total)
     as_tensor = lambda rows: torch.from_numpy(np.ascontiguousarray(x[rows])).to(dtype).to(device)  # noqa: E731
     points, queries = as_tensor(order[:n_points]), as_tensor(order[n_points : n_points + config.n_queries])
@@ -261,7 +265,8 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     if userdata.is_user_data(config.data):
         prov["data"] = userdata.load(config.data).describe()  # name, source, content hash, shape
     table = pd.DataFrame(rows, columns=COLUMNS)
-    result = Result(KERNEL, table, prov, GROUP_BY, SHOW, _notes(config, table, plan))
+    result = Result(kernel=KERNEL, rows=table, provenance=prov, group_by=GROUP_BY, show=SHOW,
+                    notes=_notes(config, table, plan))
     result.tables["histograms"] = pd.concat(histograms, ignore_index=True)
     return result
 
@@ -346,6 +351,12 @@ COLUMNS = [
     "twonn_id", "mle_id", "hubness", "id_points", "theory_id", "id_sample_limited", "k",
     "exact_fallbacks", "device", "dtype", "kernel_version",
 ]
+def figure(result: Result):
+    from dimcurse import plot
+
+    return plot.distance_figure(result)
+
+
 TABLES = ("histograms",)  # figure tables written beside the rows (FILE.histograms.csv, and in a store)
 # Inputs of a row (not measurements): report never averages over one that varies within a group.
 SETTINGS = ["dist", "dim", "metric", "n_points", "n_queries", "k", "id_points", "dtype", "kernel_version"]

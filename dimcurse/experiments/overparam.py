@@ -123,6 +123,11 @@ def _check_data_name(name: str) -> None:
     if userdata.is_user_data(name):
         userdata.check_spec(name)
         return
+    from dimcurse import plugins
+
+    plugins.load_entry_points()
+    if name.strip().lower() in plugins.DATASETS:
+        return
     kind, _, root = name.partition(":")
     if kind in ("mnist1d", "digits", "teacher") and not root:
         return
@@ -255,7 +260,8 @@ def load_task(config: Config, noise: float) -> Task:
     classes = int(max(max(y.max() for y in ys), y_test.max())) + 1
     noisy = [_add_label_noise(y, noise, classes, seed) for y, seed in zip(ys, config.seeds)]
     scale = lambda a: torch.as_tensor((np.asarray(a, dtype=np.float64) - mean) / std)  # noqa: E731
-    return Task(name, torch.stack([scale(x) for x in xs]), torch.as_tensor(np.stack(noisy), dtype=torch.int64),
+    label = userdata.load(name, True, config.target_column).name if userdata.is_user_data(name) else name
+    return Task(label, torch.stack([scale(x) for x in xs]), torch.as_tensor(np.stack(noisy), dtype=torch.int64),
                 scale(x_test), torch.as_tensor(y_test, dtype=torch.int64), classes, subsets)
 
 
@@ -399,7 +405,7 @@ def _row(config: Config, data: str, seed: int, width: int, params: int, n: int, 
 # --------------------------------------------------------------------------- run
 
 
-def estimate_bytes(config: Config) -> tuple[float, str]:
+def estimate_bytes(config: Config, device: torch.device | str = "cpu") -> tuple[float, str]:
     """Peak bytes of the largest solve or of the batched networks, and the option to lower.
 
     linear: X, test X and the decomposition of an n x p problem (float64); random features:
@@ -428,7 +434,7 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     """Run the sweep for every label-noise level; rows plus the per-width summary."""
     validate(config)
     device = torch.device(device)
-    needed, option = estimate_bytes(config)
+    needed, option = estimate_bytes(config, device)
     memory.require(needed, f"the {config.model} sweep", option, device)
     started = time.perf_counter()
     rows, subsets = [], {}
@@ -458,13 +464,30 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     if userdata.is_user_data(data_name(config)):
         prov["data_file"] = userdata.load(data_name(config), need_y=True, target_column=config.target_column).describe()
     group_by = GROUP_BY_MLP if config.model == "mlp" else GROUP_BY
-    result = Result(KERNEL, table, prov, group_by, SHOW, [])
-    result.fits = summary_table(table)
-    result.fits_title = "summary: per width, the fraction of seeds that fit the training set, and where the threshold and the test-loss peak are"
-    result.notes = summary_notes(table, result.fits)
+    result = Result(kernel=KERNEL, rows=table, provenance=prov, group_by=group_by, show=SHOW, analysis_keys=ANALYSIS_KEYS)
+    result.analysis, result.analysis_title = summary_table(table), ANALYSIS_TITLE
+    result.notes = summary_notes(table, result.analysis)
     if config.model == "mlp" and config.record_every:
         result.tables["curves"] = table[CURVE_COLUMNS].reset_index(drop=True)
     return result
+
+
+ANALYSIS_TITLE = ("summary: per width, the fraction of seeds that fit the training set, and where the threshold "
+                  "and the test-loss peak are")
+ANALYSIS_KEYS = ("model", "data", "label_noise", "ridge", "weight_decay")
+
+
+def analysis(result: Result, config: Config) -> Result:
+    """The kernel contract's hook for stored rows: the per-width summary and its sentences."""
+    if len(result.rows):
+        result.analysis, result.analysis_title = summary_table(result.rows), ANALYSIS_TITLE
+    return result
+
+
+def figure(result: Result):
+    from dimcurse import plot
+
+    return plot.overparam_figure(result)
 
 
 CURVE_COLUMNS = ["model", "data", "label_noise", "weight_decay", "width", "seed", "epoch", "train_loss", "train_error",
@@ -611,5 +634,6 @@ SETTINGS = ["model", "data", "label_noise", "ridge", "weight_decay", "width", "p
             "epoch", "n_train", "depth", "optimizer", "loss", "dtype", "kernel_version"]
 GROUP_BY = ["model", "data", "label_noise", "ridge", "width", "params_per_sample"]
 GROUP_BY_MLP = ["model", "data", "label_noise", "weight_decay", "width", "params_per_sample", "epoch"]
+REPORT_GROUP_BY = list(dict.fromkeys(GROUP_BY + GROUP_BY_MLP))  # a store may hold both kinds of run
 SHOW = [("train_loss", None), ("train_error", None), ("test_loss", None), ("test_error", None),
         ("excess_risk", "theory_risk"), ("weight_norm", None), ("interpolates", None), ("epochs_to_interpolate", None)]

@@ -29,6 +29,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -63,6 +64,10 @@ JUNK = ["--nosuch", "-x", "--", "---", "-", "--dims=", "--help-me", "extra-argum
 WHERE = ["dim=10", "dim>", "nosuch=1", "=", "dim=abc", "dim==", "", "dim=1,dim=2", "seed<0", "dim!=nan"]
 INPUTS = ["rows.csv", "rows.json", "store", "missing.csv", "empty.csv", "garbage.csv", "nan.csv", "notastore",
           "sweep.toml", "", ".", "rows.parquet", "/proc/self/mem"]
+# The user's data files the inputs fixture writes: good ones and each kind of bad one.
+DATA_FILES = ["data-good.npy", "data-good.csv", "data-labels.npz", "data-nan.npy", "data-ragged.csv", "data-empty.csv",
+              "data-text.csv", "data-flat.npy", "data-nox.npz", "data-obj.npy", "data-strlabels.csv", "data-missing.npy",
+              "notastore", "data-odd.xlsx"]
 SWEEPS = ["sweep.toml", "bad.toml", "badkey.toml", "empty.toml", "garbage.toml", "missing.toml", "notastore",
           "rows.csv", ""]
 
@@ -79,7 +84,8 @@ SPECS = {
                     "--metric": NAME + ["l1", "cosine", "lp:0.5", "lp:", "lp:-1", "lp:nan", "lp:inf", "linf,l2"],
                     "--points": COUNT + ["2", "30"], "--queries": COUNT + ["1", "4"], "--k": COUNT + ["1", "2"],
                     "--mle-k": COUNT + ["2"], "--id-points": COUNT + ["10"], "--chunk": COUNT + ["1", "3"],
-                    "--data": NAME + ["digits", "mnist:missing", "mnist:", "cifar10:.", "fashion-mnist:ro", "mnist1d"]},
+                    "--data": NAME + ["digits", "mnist:missing", "mnist:", "cifar10:.", "fashion-mnist:ro", "mnist1d"]
+                    + DATA_FILES},
         "flags": ["--download", "--quiet", "-q"],
     },
     "approx": {
@@ -90,14 +96,16 @@ SPECS = {
                     "--depth": COUNT + ["2"], "--activation": NAME + ["tanh", "relu"], "--samples": COUNT + ["20"],
                     "--test-samples": COUNT + ["10"], "--steps": COUNT + ["3"], "--optimizer": NAME + ["lbfgs"],
                     "--lr": FLOAT + ["0.01"], "--baselines": NAME + ["random-features"], "--knn-k": COUNT + ["2"],
-                    "--teacher-k": COUNT + ["1"], "--q-power-k": COUNT + ["2"], "--fit-out": OUT},
+                    "--teacher-k": COUNT + ["1"], "--q-power-k": COUNT + ["2"], "--fit-out": OUT,
+                    "--data": DATA_FILES, "--target-column": ["y", "nosuch", ""], "--test-fraction": FLOAT + ["0.3"]},
         "flags": ["--list-targets", "--quiet"],
     },
     "overparam": {
         "base": ["--model", "linear", "--train-samples", "20", "--test-samples", "20", "--widths", "5,30",
                  "--seeds", "1", "--quiet"],
         "options": {**COMMON, "--model": NAME + ["random-features", "mlp", "cnn"],
-                    "--data": NAME + ["digits", "teacher", "mnist:missing", "cifar10:.", "cifar10:"],
+                    "--data": NAME + ["digits", "teacher", "mnist:missing", "cifar10:.", "cifar10:"] + DATA_FILES,
+                    "--target-column": ["y", "nosuch"], "--test-fraction": FLOAT + ["0.5"],
                     "--widths": LIST + ["4,8"], "--features": LIST + ["10,40"], "--depth": COUNT + ["2"],
                     "--train-samples": COUNT + ["30"], "--test-samples": COUNT + ["30"],
                     "--label-noise": FLOAT + ["0.2", "0,0.5", "1.5"], "--ridge": FLOAT + ["0.1", "0,0.1"],
@@ -199,9 +207,30 @@ def inputs(tmp_path_factory):
     frame.loc[1, "dim"] = float("inf")
     frame.to_csv(folder / "nan.csv", index=False)
     assert (folder / "store" / "points.jsonl").exists() and len(frame) == 4
+    _data_files(folder)
     yield folder
     if OUTCOMES and os.environ.get("DIMCURSE_FUZZ_REPORT"):
         Path(os.environ["DIMCURSE_FUZZ_REPORT"]).write_text(json.dumps(OUTCOMES, indent=1, sort_keys=True) + "\n")
+
+
+def _data_files(folder: Path) -> None:
+    """The DATA_FILES: small valid sets (points, regression, labels) and every kind of bad file."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(80, 4))
+    np.save(folder / "data-good.npy", x)
+    pd.DataFrame(x, columns=list("abcd")).assign(y=x[:, 0] - x[:, 1]).to_csv(folder / "data-good.csv", index=False)
+    np.savez(folder / "data-labels.npz", x=x, y=(x[:, 0] > 0).astype(int))
+    bad = x.copy()
+    bad[3, 2] = np.nan
+    np.save(folder / "data-nan.npy", bad)
+    (folder / "data-ragged.csv").write_text("a,b\n1,2\n3,4,5\n")
+    (folder / "data-empty.csv").write_text("")
+    (folder / "data-text.csv").write_text("a,b\n1,x\n2,y\n")
+    np.save(folder / "data-flat.npy", np.arange(5.0))
+    np.savez(folder / "data-nox.npz", z=x)
+    np.save(folder / "data-obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    (folder / "data-strlabels.csv").write_text("a,b,y\n1,2,cat\n3,4,dog\n")
+    (folder / "data-odd.xlsx").write_text("no")
 
 
 def _quiet(fn, args):

@@ -660,10 +660,11 @@ def plot_cmd(
 # --------------------------------------------------------------------------- entry point
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Run the CLI; user errors become ``error: ...`` on one line and exit code 2."""
+def main(argv: list[str] | None = None, command=None) -> None:
+    """Run the CLI; user errors become ``error: ...`` on one line and exit code 2. ``command``: the
+    click command already built from ``app`` (the entry point builds it inside its start-up window)."""
     args = list(sys.argv[1:] if argv is None else argv)
-    command = typer.main.get_command(app)
+    command = command or typer.main.get_command(app)
     try:
         code = command.main(args=args, prog_name="dimcurse", standalone_mode=False)
         # typer >= 0.29 turns Ctrl-C (and typer.Exit) into a *returned* exit code in this mode;

@@ -10,6 +10,7 @@ at once, before anything has been computed or written.
 
 import os
 import signal
+import sys
 
 
 def _interrupted_while_starting(signum, frame) -> None:
@@ -22,7 +23,23 @@ def run() -> None:
     if previous is signal.default_int_handler:  # leave an ignored SIGINT (a background job) ignored
         signal.signal(signal.SIGINT, _interrupted_while_starting)
     try:
-        from dimcurse.cli import main
+        import typer
+
+        from dimcurse.cli import app, main
+
+        command = typer.main.get_command(app)  # evaluates every option's annotation (eval'd code)
+        if _will_compute(sys.argv[1:]):
+            # The CLI itself loads light (fast --help); a command that computes loads what it will
+            # need here, inside the start-up window, so a Ctrl-C during those imports ends cleanly too.
+            import dimcurse.batch  # noqa: F401  (torch, the kernels, the store)
+            import dimcurse.render  # noqa: F401  (pandas, rich tables)
+            import dimcurse.report  # noqa: F401
+            import rich.progress  # noqa: F401
     finally:
         signal.signal(signal.SIGINT, previous)
-    main()
+    main(command=command)
+
+
+def _will_compute(args: list[str]) -> bool:
+    """False for help and version requests (and no arguments), which never need torch."""
+    return bool(args) and not any(a in ("-h", "--help", "--version") for a in args)

@@ -315,6 +315,9 @@ def check_labels(y: np.ndarray, name: str, option: str = "--data") -> np.ndarray
     if numeric and np.array_equal(values, np.arange(len(values))):
         return np.asarray(y, dtype=np.int64)
     listed = ", ".join(_plain(v) for v in values[:6]) + (" …" if len(values) > 6 else "")
+    if numeric and not np.all(values == np.round(values)):
+        raise DimcurseError(f"{name}: labels must be the integers 0..C-1; found {len(values)} distinct values, not "
+                            f"whole numbers ({listed}): a continuous target belongs to approx", option)
     mapping = ", ".join(f"{_plain(v)!r}: {i}" if not numeric else f"{_plain(v)}: {i}"
                         for i, v in enumerate(values[:6])) + (", …" if len(values) > 6 else "")
     raise DimcurseError(f"{name}: labels must be the integers 0..C-1; found {len(values)} distinct values "

@@ -48,6 +48,7 @@ def workdir(tmp_path_factory):
     holding a copy of benchmarks/sweeps so the examples' paths work as they do from the repository root."""
     folder = tmp_path_factory.mktemp("readme")
     shutil.copytree(README.parent / "benchmarks" / "sweeps", folder / "benchmarks" / "sweeps")
+    shutil.copytree(README.parent / "examples", folder / "examples")  # the "Your own data" files
     return folder
 
 

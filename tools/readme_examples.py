@@ -47,6 +47,7 @@ def main() -> None:
     text = path.read_text()
     with tempfile.TemporaryDirectory() as cwd:
         shutil.copytree(path.resolve().parent / "benchmarks" / "sweeps", Path(cwd) / "benchmarks" / "sweeps")
+        shutil.copytree(path.resolve().parent / "examples", Path(cwd) / "examples")  # the "Your own data" files
         text = BLOCK.sub(lambda m: "```console\n" + refresh(m.group(1), cwd, only) + "```", text)
     path.write_text(text)
 

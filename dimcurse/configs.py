@@ -10,8 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+class _FromOptions:
+    """``Config.of(points=1000, dist="gaussian")``: a Config from the CLI's names and forms (or the fields')."""
+
+    @classmethod
+    def of(cls, **options):
+        from dimcurse.api import make_config
+
+        kernel = next(name for name, klass in CONFIGS.items() if klass is cls)
+        return make_config(kernel, options)
+
+
 @dataclass(frozen=True)
-class DistanceConfig:
+class DistanceConfig(_FromOptions):
     """Settings of a distance-concentration run (CLI options in brackets)."""
 
     dims: tuple[int, ...] = (2, 10, 100, 1000)
@@ -44,7 +55,7 @@ class DistanceConfig:
 
 
 @dataclass(frozen=True)
-class ApproxConfig:
+class ApproxConfig(_FromOptions):
     """Settings of an approximation-against-width run (CLI options in brackets)."""
 
     targets: tuple[str, ...] = ("barron",)
@@ -104,7 +115,7 @@ class ApproxConfig:
 
 
 @dataclass(frozen=True)
-class OverparamConfig:
+class OverparamConfig(_FromOptions):
     """Settings of an overparameterisation sweep (CLI options in brackets)."""
 
     model: str = "random-features"

@@ -76,18 +76,15 @@ def print_result(result: Result, console: Console) -> None:
     if result.analysis is not None and len(result.analysis):
         console.print()
         keys = ("experiment",) + tuple(result.analysis_keys)
-        print_grid(frame_grid(result.analysis, result.analysis_title, keys=keys), console)
+        print_grid(frame_grid(result.analysis, result.analysis_title, keys=keys, hidden=result.analysis_hidden), console)
     for note in result.notes:
         console.print(f"note: {note}", highlight=False)
 
 
-HIDDEN = ("alpha_theil_sen", "log_c")  # kept in files, not on screen
-
-
-def frame_grid(frame: pd.DataFrame, title: str, keys: tuple[str, ...] = ()) -> layout.Grid:
+def frame_grid(frame: pd.DataFrame, title: str, keys: tuple[str, ...] = (), hidden: tuple[str, ...] = ()) -> layout.Grid:
     """Any small DataFrame as a grid: ``x``, ``x_lo``, ``x_hi`` become one ``x [lo, hi]`` column,
     numbers take 4 significant digits, long text becomes footnotes, constant columns the caption."""
-    columns = [c for c in frame.columns if c not in HIDDEN and not _is_bound(c, frame)]
+    columns = [c for c in frame.columns if c not in hidden and not _is_bound(c, frame)]
     keys = [c for c in keys if c in columns]
     columns = keys + [c for c in columns if c not in keys]
     rows = []

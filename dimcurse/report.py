@@ -252,7 +252,8 @@ def _result(name: str, path: str, rows: pd.DataFrame, source: Source, group_by, 
             "configs": [{"config": p.get("config")} for p in source.provenances if p]}
     keys, added = group_columns(name, rows, group_by, tuple(pool))
     result = Result(kernel=name, rows=rows, provenance=prov, group_by=keys, show=show, pooled=[c for c in pool if c in rows],
-                    analysis_keys=tuple(getattr(module, "ANALYSIS_KEYS", ())))
+                    analysis_keys=tuple(getattr(module, "ANALYSIS_KEYS", ())),
+                    analysis_hidden=tuple(getattr(module, "ANALYSIS_HIDDEN", ())))
     result.tables = {n: _same_rows(t, rows) for n, t in source.tables.items()}
     if added:
         result.notes.append(f"kept {', '.join(added)} as group keys: {'they vary' if len(added) > 1 else 'it varies'} "

@@ -43,6 +43,7 @@ class Result:
     analysis: pd.DataFrame | None = None
     analysis_title: str = ""
     analysis_keys: tuple[str, ...] = ()
+    analysis_hidden: tuple[str, ...] = ()  # analysis columns kept in files but not shown on screen
     tables: dict = field(default_factory=dict)  # tables for figures and curves (histograms, curves), written beside
     pooled: list[str] = field(default_factory=list)  # settings averaged over as well as seeds (report --pool)
 

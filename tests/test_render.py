@@ -104,10 +104,11 @@ def test_approx_fit_table_fits_80_columns():
     table = pd.DataFrame(rows, columns=approx.COLUMNS)
     fits = approx.fit_table(table, approx.Config())
     result = Result(kernel="approx", rows=table, provenance={}, group_by=approx.GROUP_BY, show=approx.SHOW, analysis=fits,
-                    analysis_title="fits", analysis_keys=approx.ANALYSIS_KEYS)
+                    analysis_title="fits", analysis_keys=approx.ANALYSIS_KEYS, analysis_hidden=approx.ANALYSIS_HIDDEN)
     for width in WIDTHS:
         out = _printed(result, width)
         assert max(len(line) for line in out.splitlines()) <= width
         for _, fit in fits.iterrows():
             assert f"{fmt(fit.alpha)} [{fmt(fit.alpha_lo, 3)}, {fmt(fit.alpha_hi, 3)}]" in out
             assert fit.theory_source in out
+        assert "theil" not in out  # the kernel keeps its robust slope in the files, off screen

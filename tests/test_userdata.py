@@ -172,6 +172,10 @@ def test_the_api_takes_the_cli_names_and_forms():
         with pytest.raises(DimcurseError, match=option.replace("?", r"\?")):
             dimcurse.distance(**bad)
     assert "points (or n_points) = 10000" in dimcurse.distance.__doc__
+    from dimcurse.experiments import distance
+
+    assert distance.Config.of(points="1e3", dist="gaussian", seeds=2) == distance.Config(
+        n_points=1000, dists=("gaussian",), seeds=(0, 1))
 
 
 def test_the_api_takes_arrays_tensors_frames_and_pairs(tmp_path):

@@ -28,7 +28,8 @@ class Kernel(Protocol):
 
     Optional members, read with ``getattr`` (the defaults in brackets):
     ``REPORT_GROUP_BY`` [GROUP_BY], ``OPTIONAL`` [()] (columns that may be NaN),
-    ``TABLES`` [()] (figure tables written beside the rows), ``ANALYSIS_KEYS`` [()],
+    ``TABLES`` [()] (figure tables written beside the rows), ``ANALYSIS_KEYS`` [()] and
+    ``ANALYSIS_HIDDEN`` [()] (the analysis table's setting columns, and those kept off screen),
     ``analysis(result, config) -> Result`` (its derived table from stored rows) and
     ``figure(result)`` (a matplotlib Figure).
     """
@@ -48,7 +49,7 @@ class Kernel(Protocol):
 
 REQUIRED = ("KERNEL", "VERSION", "Config", "SMOKE", "validate", "run", "estimate_bytes", "COLUMNS", "SHOW",
             "GROUP_BY", "SETTINGS")
-OPTIONAL_MEMBERS = ("REPORT_GROUP_BY", "OPTIONAL", "TABLES", "ANALYSIS_KEYS", "analysis", "figure")
+OPTIONAL_MEMBERS = ("REPORT_GROUP_BY", "OPTIONAL", "TABLES", "ANALYSIS_KEYS", "ANALYSIS_HIDDEN", "analysis", "figure")
 
 
 def missing_members(module) -> list[str]:

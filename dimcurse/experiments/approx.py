@@ -523,7 +523,7 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     if config.data is not None:
         prov["data"] = _user_data(config).describe()  # name, source, content hash, shape
     result = Result(kernel=KERNEL, rows=table, provenance=prov, group_by=GROUP_BY, show=SHOW, notes=_notes(table, config),
-                    analysis_keys=ANALYSIS_KEYS)
+                    analysis_keys=ANALYSIS_KEYS, analysis_hidden=ANALYSIS_HIDDEN)
     if config.record_every:
         result.tables["curves"] = pd.DataFrame(curves, columns=CURVE_COLUMNS)
     n_widths = table.groupby(["target", "dim", "arch"]).width.nunique().max()
@@ -564,6 +564,7 @@ def figure(result: Result):
 
 
 ANALYSIS_KEYS = ("target", "dim", "arch")  # the setting columns of the fit table
+ANALYSIS_HIDDEN = ("alpha_theil_sen", "log_c")  # in the files, not on screen
 
 
 MIN_FIT_WIDTHS = 3  # a slope from two points has no interval, and no check of the power law

@@ -88,35 +88,31 @@ def test_images_in_an_npz_are_flattened(tmp_path):
     assert data.x.shape == (300, 36) and data.image_shape == (1, 6, 6)
 
 
+# Bad files written as text, and the ones numpy writes.
+TEXT_FILES = {"inf.csv": "a,b\n1,2\n3,inf\n", "ragged.csv": "a,b\n1,2\n3,4,5\n", "empty.csv": "",
+              "text.csv": "a,b\n1,x\n2,y\n", "table.xlsx": "not really",
+              "labels.csv": "a,b,y\n1,2,cat\n3,4,dog\n5,6,cat\n", "floaty.csv": "a,b,y\n1,2,0.5\n3,4,1.5\n5,6,0.5\n"}
+
+
+def _nan_array():
+    x = np.ones((20, 3))
+    x[5, 1] = np.nan
+    return x
+
+
+ARRAY_FILES = {"nan.npy": lambda p: np.save(p, _nan_array()), "flat.npy": lambda p: np.save(p, np.arange(10.0)),
+               "nox.npz": lambda p: np.savez(p, z=np.ones((4, 2))),
+               "short.npz": lambda p: np.savez(p, x=np.ones((10, 2)), y=np.arange(7)),
+               "folder.npy": lambda p: p.mkdir()}
+
+
 def _write_bad(tmp_path, name):
     path = tmp_path / name
-    if name == "nan.npy":
-        x = np.ones((20, 3))
-        x[5, 1] = np.nan
-        np.save(path, x)
-    elif name == "inf.csv":
-        path.write_text("a,b\n1,2\n3,inf\n")
-    elif name == "ragged.csv":
-        path.write_text("a,b\n1,2\n3,4,5\n")
-    elif name == "empty.csv":
-        path.write_text("")
-    elif name == "text.csv":
-        path.write_text("a,b\n1,x\n2,y\n")
-    elif name == "flat.npy":
-        np.save(path, np.arange(10.0))
-    elif name == "nox.npz":
-        np.savez(path, z=np.ones((4, 2)))
-    elif name == "folder.npy":
-        path.mkdir()
-    elif name == "table.xlsx":
-        path.write_text("not really")
-    elif name == "labels.csv":
-        path.write_text("a,b,y\n1,2,cat\n3,4,dog\n5,6,cat\n")
-    elif name == "floaty.csv":
-        path.write_text("a,b,y\n1,2,0.5\n3,4,1.5\n5,6,0.5\n")
-    elif name == "short.npz":
-        np.savez(path, x=np.ones((10, 2)), y=np.arange(7))
-    return path
+    if name in TEXT_FILES:
+        path.write_text(TEXT_FILES[name])
+    elif name in ARRAY_FILES:
+        ARRAY_FILES[name](path)
+    return path  # anything else: a file that is not there
 
 
 @pytest.mark.parametrize("kernel, name, said", [

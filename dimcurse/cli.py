@@ -734,11 +734,13 @@ def usage_message(exc, args: list[str]) -> str:
 def _extra_argument_hint(message: str, args: list[str]) -> str:
     """``--dims 10 100`` -> lists take commas: --dims 10,100."""
     for i, arg in enumerate(args):
-        if i >= 2 and args[i - 2].startswith("--") and not arg.startswith("-") and arg in message:
-            option, first = args[i - 2], args[i - 1]
-            rest = [a for a in args[i:] if not a.startswith("-")][:3]
-            if rest and rest[0] == arg:
-                return f"{option}: lists take commas, not spaces: {option} {','.join([first] + [arg])}"
+        if i >= 2 and args[i - 2].startswith("--") and not args[i - 1].startswith("-") and arg in message:
+            option, values = args[i - 2], [args[i - 1]]
+            for more in args[i:]:  # every space-separated value that followed
+                if more.startswith("-"):
+                    break
+                values.append(more)
+            return f"{option}: lists take commas, not spaces: {option} {','.join(values)}"
     return message
 
 

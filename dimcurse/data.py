@@ -41,6 +41,8 @@ class Distribution:
             return self.k
         if self.kind == "torus":
             return 2 * self.k
+        if self.kind == "sphere":
+            return 2  # S^0 (d = 1) is two points: every set would be all duplicates
         return 1
 
     def intrinsic_dim(self, dim: int) -> int:

@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from dimcurse.errors import DimcurseError
 from dimcurse.experiments import approx
@@ -128,3 +129,25 @@ def test_fewer_than_three_widths_print_no_empty_fit_table(cli):
                          "--test-samples", "200", "--quiet")
     assert code == 0 and "exponent fits" not in out
     assert "no exponent: a fit needs at least 3 widths and this run has 1" in " ".join(out.split())
+
+
+def test_a_target_constant_to_float64_is_refused_before_training(cli):
+    """Issue: --q-power-k 30 trained on zeros and reported rel_rmse = inf for every width."""
+    from tests.helpers import assert_clean_error
+
+    code, out, err = cli("approx", "--target", "q-power", "--q-power-k", "30", "--quiet")
+    assert_clean_error(code, out, err, "--q-power-k")
+    assert "must be 1..10" in err
+    with pytest.raises(DimcurseError, match="constant to float64 precision"):
+        approx._check_resolvable(torch.zeros(2, 50), "target x", "--target")
+    with pytest.raises(DimcurseError, match="constant to float64 precision"):
+        approx._check_resolvable(torch.full((1, 50), 3.0) + 1e-15 * torch.arange(50.0), "target x", "--target")
+    approx._check_resolvable(torch.linspace(0, 1e-30, 50)[None], "target x", "--target")  # tiny but resolvable
+
+
+def test_the_zero_sphere_is_refused(cli):
+    from tests.helpers import assert_clean_error
+
+    code, out, err = cli("distance", "--dist", "sphere", "--dims", "1", "--quiet")
+    assert_clean_error(code, out, err, "--dims")
+    assert "sphere needs dimensions of at least 2" in err

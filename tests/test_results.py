@@ -125,3 +125,14 @@ def test_distance_summary_out_and_histograms_beside_the_rows(cli, tmp_path):
 
     (result,) = report.report(str(out))
     assert len(plot.figure_for(result).axes) == 3  # the histogram panel is redrawn from the saved file
+
+
+def test_a_warning_from_dimcurse_code_fails_the_suite():
+    """pyproject's filterwarnings turns warnings raised in dimcurse's modules into errors (and only those)."""
+    import warnings
+
+    code = compile("import numpy as np\nnp.float64(1.0) / np.float64(0.0)\n", "dimcurse/example.py", "exec")
+    with pytest.raises(RuntimeWarning, match="divide by zero"):
+        exec(code, {"__name__": "dimcurse.example"})
+    with warnings.catch_warnings(record=True):
+        exec(code, {"__name__": "someone_else"})  # another package's warning is left to it

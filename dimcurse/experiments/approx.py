@@ -43,6 +43,9 @@ Config = ApproxConfig  # the settings live in dimcurse.configs, importable witho
 
 OPTION = {"n_test": "--test-samples", "depth": "--depth", "knn_k": "--knn-k", "teacher_k": "--teacher-k",
           "q_power_k": "--q-power-k", "lm_max_params": "--lm-max-params"}
+# Q^(2^k) lives near the corner Q = 1 only: the largest sampled |value| at 2000 samples is 7e-9 at
+# k = 10, 1e-135 at 13 and 0 (underflow) at 15; beyond 10 it depends on how near the corner one sample falls.
+MAX_Q_POWER_K = 10
 OPTIONAL_COUNTS = {"n_samples": "--samples", "steps": "--steps", "lm_iters": "--lm-iters"}
 
 SMOKE = Config(targets=("barron", "poggio-tree4"), dims=(4,), archs=("shallow", "tree"), widths=(4, 8, 16), depth=2,
@@ -52,6 +55,9 @@ SMOKE = Config(targets=("barron", "poggio-tree4"), dims=(4,), archs=("shallow", 
 def validate(config: Config) -> None:
     """Raise ``DimcurseError`` naming the option for anything the kernel cannot run."""
     check_counts(config, OPTION)
+    if config.q_power_k > MAX_Q_POWER_K:
+        raise DimcurseError(f"k must be 1..{MAX_Q_POWER_K}, got {config.q_power_k}: beyond, Q^(2^k) underflows to 0 "
+                            "in float64 on the whole domain (|Q| <= 1)", "--q-power-k")
     for name, option in OPTIONAL_COUNTS.items():
         value = getattr(config, name)
         if value is not None and value < 1:
@@ -224,12 +230,27 @@ def _file_data(config: Config, dtype, device) -> _Data:
         xts.append((x_all[test] - mean) / std)
         ys.append(y_all[train])
         yts.append(y_all[test])
+    _check_resolvable(torch.as_tensor(np.stack([a[: min(len(b) for b in ys)] for a in ys])),
+                      f"the target of {data.name}", "--target-column" if config.target_column else "--data")
     width = min(len(a) for a in xs)
     x, xt = torch.as_tensor(np.stack([a[:width] for a in xs])), torch.as_tensor(np.stack(xts))
     y, yt = torch.as_tensor(np.stack([a[:width] for a in ys])), torch.as_tensor(np.stack(yts))
     mean, std = y.mean(1), y.std(1).clamp_min(1e-12)
     return _Data(_move(x, dtype, device), _move((y - mean[:, None]) / std[:, None], dtype, device),
                  _move(xt, dtype, device), yt.to(device), mean.to(device), std.to(device))
+
+
+RESOLUTION_ULPS = 1000  # a target whose sd is under 1000 float64 ulps of its largest value is a constant
+
+
+def _check_resolvable(y: torch.Tensor, what: str, option: str) -> None:
+    """Refuse, before training, a target that is constant to float64 precision on its samples: its
+    relative error would be 0/0 (every width inf or NaN), not an approximation rate."""
+    sd, top = y.double().std(1), y.double().abs().amax(1)
+    floor = RESOLUTION_ULPS * torch.finfo(torch.float64).eps * top
+    if not bool(((sd > floor) & (sd > 0)).all()):
+        raise DimcurseError(f"{what} is constant to float64 precision on its samples (sd {float(sd.min()):.3g}, "
+                            f"largest |value| {float(top.max()):.3g}): nothing to approximate", option)
 
 
 def _make_data(target, dim: int, config: Config, dtype, device) -> _Data:
@@ -241,6 +262,7 @@ def _make_data(target, dim: int, config: Config, dtype, device) -> _Data:
     xs = [target.sample(n, dim, s, "train") for s in config.seeds]
     xt = [target.sample(config.n_test, dim, s, "test") for s in config.seeds]
     y, yt = torch.stack([f(x) for x in xs]), torch.stack([f(x) for x in xt])
+    _check_resolvable(y, f"target {target.name} at d = {dim}", "--q-power-k" if target.name == "q-power" else "--target")
     mean, std = y.mean(1), y.std(1).clamp_min(1e-12)
     return _Data(_move(torch.stack(xs), dtype, device), _move((y - mean[:, None]) / std[:, None], dtype, device),
                  _move(torch.stack(xt), dtype, device), yt.to(device), mean.to(device), std.to(device))

@@ -105,7 +105,40 @@ def exact_distances(a: torch.Tensor, b: torch.Tensor, metric: Metric) -> torch.T
         return diff.sum(dim=-1)
     if metric.kind == "l2":
         return torch.sqrt(torch.sum(diff * diff, dim=-1))
+    if not LP_DIRECT[0] <= metric.p <= LP_DIRECT[1]:
+        return _lp_scaled(diff, metric.p)
     return torch.sum(diff**metric.p, dim=-1) ** (1.0 / metric.p)
+
+
+# Inside this range of P the direct (sum |d|^P)^(1/P) is exact in float64 for the data here; outside it
+# |d|^P underflows (large P) or the root overflows (small P), so distances are scaled by the largest term.
+LP_DIRECT = (0.05, 16.0)
+LP_BLOCK = 1 << 22  # elements of one block of |q - x| differences on the scaled path (32 MiB in float64)
+
+
+def _lp_scaled(diff: torch.Tensor, p: float) -> torch.Tensor:
+    """(sum_i d_i^p)^(1/p) as m (sum_i (d_i / m)^p)^(1/p), m = max_i d_i: the sum lies in [1, d], so no
+    term underflows for large p and the root is at most d^(1/p) times m for small p (float64)."""
+    top = diff.amax(dim=-1, keepdim=True)
+    scaled = torch.where(top > 0, diff / top.clamp_min(torch.finfo(diff.dtype).tiny), torch.zeros_like(diff))
+    return top[..., 0] * torch.sum(scaled**p, dim=-1) ** (1.0 / p)
+
+
+def lp_chunk(q: torch.Tensor, x: torch.Tensor, p: float) -> torch.Tensor:
+    """The q x c matrix of lp distances on the scaled path, in row blocks of at most LP_BLOCK differences."""
+    out = torch.empty(q.shape[0], x.shape[0], dtype=torch.float64, device=q.device)
+    rows = max(1, LP_BLOCK // max(1, x.shape[0] * x.shape[1]))
+    xd = x.double()
+    for start in range(0, q.shape[0], rows):
+        diff = (q[start : start + rows, None, :].double() - xd[None]).abs()
+        out[start : start + rows] = _lp_scaled(diff, p)
+    return out
+
+
+def lp_range(dim: int) -> float:
+    """The smallest P whose distances stay inside float64 at dimension ``dim``: D <= d^(1/P) max|d_i|, and
+    D^2 (for the spread) must stay below ~1e154, so (1/P) ln d <= 340 (leaving room for coordinates ~1e6)."""
+    return math.log(dim) / 340.0 if dim > 1 else 0.0
 
 
 # --------------------------------------------------------------------------- chunk plan
@@ -193,6 +226,8 @@ def _prepare(queries: torch.Tensor, points: torch.Tensor, metric: Metric) -> _Pr
         return _Prepared(q, points, gamma, centre=centre, q_sq=(q * q).sum(1))
     if metric.kind == "cosine":
         return _Prepared(_unit_rows(queries), _unit_rows(points), gamma)
+    if metric.kind == "lp" and not LP_DIRECT[0] <= metric.p <= LP_DIRECT[1]:
+        return _Prepared(queries.double(), points.double(), gamma)  # the scaled path runs in float64
     if metric.kind == "lp" and metric.p < 1 and points.dtype == torch.float32:
         # (sum |d|^p)^(1/p) overflows float32 for small p (torch.cdist does): work in float64.
         return _Prepared(queries.double(), points.double(), gamma)
@@ -210,6 +245,8 @@ def _chunk_keys(prep: _Prepared, q_slice: slice, p_slice: slice, metric: Metric)
         return keys.add_(prep.q_sq[q_slice, None]).clamp_min_(0.0)
     if metric.kind == "cosine":
         return torch.addmm(torch.ones((), dtype=q.dtype, device=q.device), q, x.T, alpha=-1.0).clamp_min_(0.0)
+    if metric.kind == "lp" and not LP_DIRECT[0] <= metric.p <= LP_DIRECT[1]:
+        return lp_chunk(q, x, metric.p)
     p = math.inf if metric.kind == "linf" else metric.norm_order
     # cdist's p-norm path computes differences directly (no matrix-product cancellation).
     return torch.cdist(q, x, p=p, compute_mode="donot_use_mm_for_euclid_dist")
@@ -272,7 +309,12 @@ class _Sums:
             return total(torch.sqrt(keys)), d2, d2, total(keys * keys)
         d, d2 = total(keys), total(keys * keys)
         if metric.kind == "lp":
-            powered = keys**metric.p
+            powered = keys.double() ** metric.p
+            # D^P leaves float64 for extreme P (0 for D < 1 and P ~ 1e9, inf for D > 2 and P ~ 1e3): undefined
+            lost = ~torch.isfinite(powered) | ((powered == 0) & (keys > 0)) | ~torch.isfinite(powered * powered)
+            if bool(lost.any()):
+                nan = torch.full_like(d, float("nan"))
+                return d, d2, nan, nan
             return d, d2, total(powered), total(powered * powered)
         if metric.power == 1.0:
             return d, d2, d, d2
@@ -403,7 +445,7 @@ def query_stats(
     if sums is not None:
         mean = sums.d / n_p
         sd = torch.sqrt(torch.clamp(sums.d2 / n_p - mean * mean, min=0.0))
-        if metric.power is not None:
+        if metric.power is not None and bool(torch.isfinite(sums.pw2).all()):  # else D^P overflowed: undefined
             pow_mean = float(sums.pw.sum() / (n_q * n_p))
             pow_var = max(float(sums.pw2.sum() / (n_q * n_p)) - pow_mean**2, 0.0)
         mean, sd = mean.cpu().numpy(), sd.cpu().numpy()

@@ -22,7 +22,8 @@ def coordinate_moment(kind: str, r: float) -> float | None:
     if kind == "uniform":
         return 2.0 / ((r + 1.0) * (r + 2.0))
     if kind == "gaussian":
-        return math.exp(r * math.log(2.0) + math.lgamma((r + 1.0) / 2.0)) / math.sqrt(math.pi)
+        log_moment = r * math.log(2.0) + math.lgamma((r + 1.0) / 2.0) - 0.5 * math.log(math.pi)
+        return math.exp(log_moment) if log_moment < 700 else None  # beyond float64 (r of several hundred)
     return None
 
 
@@ -42,6 +43,8 @@ def power_moments(dist: Distribution, metric: Metric, dim: int) -> tuple[float, 
         return None
     if metric.kind in ("l1", "l2", "lp") and dist.kind in ("uniform", "gaussian"):
         mu_p, mu_2p = coordinate_moment(dist.kind, p), coordinate_moment(dist.kind, 2 * p)
+        if mu_p is None or mu_2p is None:
+            return None
         return dim * mu_p, dim * (mu_2p - mu_p**2)
     if metric.kind == "l2":
         if dist.kind == "sphere":
@@ -123,7 +126,9 @@ def francois_limit(dist: Distribution, metric: Metric, dim: int) -> float:
     (uniform: 0.8292, 0.7071, 0.5916 for p = 0.5, 1, 2, divided by sqrt(d)). Exact for p = 1."""
     p = metric.power if metric.kind != "l2" else 2.0
     mu_p, mu_2p = coordinate_moment(dist.kind, p), coordinate_moment(dist.kind, 2 * p)
-    return math.sqrt(mu_2p - mu_p**2) / (p * mu_p) / math.sqrt(dim)
+    if mu_p is None or mu_2p is None:
+        return None
+    return math.sqrt(max(mu_2p - mu_p**2, 0.0)) / (p * mu_p) / math.sqrt(dim)
 
 
 # Quadrature in u = log t for the uniform-cube L2 mean: the integrand falls like e^(-|u|/2)

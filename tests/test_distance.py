@@ -114,3 +114,24 @@ def test_twonn_far_below_d_is_flagged_as_sample_limited():
     flags = result.rows.set_index("dim")["id_sample_limited"]
     assert not flags[4] and flags[100]  # TwoNN ~ 4 at d = 4; ~ 50 at d = 100 from 1000 points
     assert any("2 log10(n) = 6" in note and "lower bound" in note for note in result.notes)
+
+
+@pytest.mark.parametrize("metric", ["lp:0.01", "lp:1000", "lp:1e9"])
+def test_extreme_lp_rows_are_finite_or_named_undefined(cli, metric):
+    """Issue 17: lp:0.001 gave nn_dist = inf, lp:1000 an infinite contrast, lp:1e9 NaN, with numpy warnings."""
+    code, out, err = cli("distance", "--metric", metric, "--dims", "10", "--points", "400", "--queries", "20",
+                         "--seeds", "1", "--id-points", "0", "--quiet", "--out", "-", "--format", "csv")
+    rows = pd.read_csv(__import__("io").StringIO(out))
+    assert code == 0 and err == ""
+    for column in ("nn_dist", "far_dist", "mean_dist", "relative_contrast", "contrast_he", "dist_cv"):
+        assert np.isfinite(rows[column]).all(), column
+    if metric == "lp:1e9":
+        assert rows.mean_pow_dist.isna().all()  # D^P underflows: left empty with a note, never a bare 0
+
+
+def test_too_small_a_p_is_refused_with_its_range(cli):
+    from tests.helpers import assert_clean_error
+
+    code, out, err = cli("distance", "--metric", "lp:0.001", "--dims", "10", "--quiet")
+    assert_clean_error(code, out, err, "--metric")
+    assert "P must be at least 0.0068" in err

@@ -138,3 +138,30 @@ def test_knn_is_exact_and_excludes_self():
 def test_unknown_metrics(text):
     with pytest.raises(DimcurseError, match="--metric"):
         parse_metric(text)
+
+
+def _log_lp_reference(queries, points, p):
+    """log of (sum |d|^p)^(1/p) in float64, in log space: log m + (1/p) log sum (|d|/m)^p (numpy)."""
+    diff = np.abs(queries.double().numpy()[:, None, :] - points.double().numpy()[None, :, :])
+    top = diff.max(2)
+    return np.log(top) + np.log(((diff / top[..., None]) ** p).sum(2)) / p
+
+
+@pytest.mark.parametrize("dim, p", [(2, 1e-3), (2, 1e-2), (8, 1e-2), (8, 0.1), (8, 0.5), (8, 3.0), (8, 30.0),
+                                    (8, 1e3), (2, 1e3)])
+def test_lp_nearest_and_farthest_over_six_decades_of_p(dim, p):
+    """Issue 17: lp:0.001 overflowed to inf and lp:1000 underflowed to 0; both now finite and exact."""
+    gen = torch.Generator().manual_seed(7)
+    queries, points = torch.rand(12, dim, generator=gen), torch.rand(300, dim, generator=gen)
+    stats = query_stats(queries, points, parse_metric(f"lp:{p}"), chunk_elems=12 * 50)
+    ref = _log_lp_reference(queries, points, p)
+    assert np.isfinite(stats.nn).all() and np.isfinite(stats.far).all() and (stats.nn > 0).all()
+    np.testing.assert_allclose(np.log(stats.nn), ref.min(1), atol=1e-9, rtol=1e-9)
+    np.testing.assert_allclose(np.log(stats.far), ref.max(1), atol=1e-9, rtol=1e-9)
+
+
+def test_lp_power_moments_are_left_undefined_where_d_to_the_p_leaves_float64():
+    gen = torch.Generator().manual_seed(8)
+    queries, points = torch.rand(5, 10, generator=gen), torch.rand(200, 10, generator=gen)
+    stats = query_stats(queries, points, parse_metric("lp:1e9"))
+    assert np.isnan(stats.pow_mean) and np.isfinite(stats.mean).all()  # not a bare 0 passed off as E D^P

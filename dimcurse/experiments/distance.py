@@ -25,7 +25,7 @@ from dimcurse import memory
 from dimcurse.configs import DistanceConfig
 from dimcurse.errors import DimcurseError
 from dimcurse.parsing import check_counts, check_seeds
-from dimcurse.neighbours import ChunkPlan, Metric, exact_distances, knn, parse_metric, query_stats
+from dimcurse.neighbours import ChunkPlan, Metric, exact_distances, knn, lp_range, parse_metric, query_stats
 from dimcurse.provenance import provenance
 from dimcurse.results import Result
 from dimcurse.runtime import numpy_rng, resolve_dtype
@@ -62,7 +62,7 @@ def validate(config: Config) -> None:
     if not config.metrics:
         raise DimcurseError("give at least one metric", "--metric")
     for metric in config.metrics:
-        parse_metric(metric)
+        _check_lp_range(parse_metric(metric), config)
     resolve_dtype(config.dtype)
     if config.data is None:
         _validate_synthetic(config)
@@ -71,6 +71,19 @@ def validate(config: Config) -> None:
     structure_points = min(config.id_points, config.n_points)
     if config.id_points and config.k >= structure_points:
         raise DimcurseError(f"k = {config.k} neighbours needs more than {structure_points} points", "--k")
+
+
+def _check_lp_range(metric, config: Config) -> None:
+    """lp:P with a small P has distances up to d^(1/P) times a coordinate difference: refuse P below
+    ln(d)/340, where their squares (for the spread) leave float64 (neighbours.lp_range)."""
+    if metric.kind != "lp" or config.data is not None:
+        return
+    dim = max(config.dims or (1,))
+    low = lp_range(dim)
+    if metric.p < low:
+        raise DimcurseError(f"lp:{metric.p:g} at d = {dim}: distances reach d^(1/P) = 10^{math.log10(dim) / metric.p:.0f} "
+                            f"times a coordinate difference, beyond float64; P must be at least {low:.2g} here "
+                            "(ln(d) / 340)", "--metric")
 
 
 def _validate_synthetic(config: Config) -> None:
@@ -338,6 +351,10 @@ def _notes(config: Config, table: pd.DataFrame, plan: ChunkPlan) -> list[str]:
         count = int(table["exact_fallbacks"].sum())
         notes.append(f"{count} {'query' if count == 1 else 'queries'} could not be certified from candidates and "
                      f"{'was' if count == 1 else 'were'} recomputed exactly (see exact_fallbacks).")
+    undefined = table[table["metric"].str.startswith("lp:") & table["mean_pow_dist"].isna()]
+    if len(undefined):
+        notes.append(f"mean_pow_dist is undefined for {', '.join(sorted(set(undefined['metric'])))}: D^P leaves "
+                     "float64 for these distances (left empty, not inf).")
     if np.isinf(table["relative_contrast"]).any():
         notes.append("relative_contrast is inf where a query coincides with a point (nearest distance 0).")
     return notes

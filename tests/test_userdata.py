@@ -263,3 +263,22 @@ def test_an_entry_point_plugin_reaches_the_cli_and_a_broken_one_is_skipped(tmp_p
                           "--test-samples", "300", "--quiet", "--out", "-", "--format", "csv"],
                          capture_output=True, text=True, env=env)
     assert ran.returncode == 0 and ",plug-sum," not in ran.stdout.splitlines()[0] and "plug-sum" in ran.stdout
+
+
+def test_duplicates_are_counted_dropped_and_leave_the_estimates_finite(cli, tmp_path):
+    """Issue 17: exact copies (of a point, or of a query) made TwoNN's log 0 and the contrast's Dmin 0."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(400, 4))
+    np.save(tmp_path / "dup.npy", np.concatenate([x, x[:150]]))
+    code, out, err = cli("distance", "--data", str(tmp_path / "dup.npy"), "--points", "510", "--queries", "40",
+                         "--id-points", "300", "--seeds", "2", "--quiet", "--out", "-", "--format", "csv")
+    rows = pd.read_csv(__import__("io").StringIO(out))
+    data = rows[rows.dist == "dup"]
+    assert code == 0 and (data.duplicates > 50).all() and (rows[rows.dist != "dup"].duplicates == 0).all()
+    assert (data.n_points == 510 - data.duplicates).all()
+    for column in ("relative_contrast", "twonn_id", "mle_id", "nn_dist"):
+        assert np.isfinite(data[column]).all() and (data.nn_dist > 0).all(), column
+    from dimcurse.experiments.distance import distinct_rows
+
+    points = np.array([[0.0, 1.0], [2.0, 3.0], [0.0, 1.0], [4.0, 5.0]])
+    assert distinct_rows(points, np.array([[4.0, 5.0]])).tolist() == [True, True, False, False]

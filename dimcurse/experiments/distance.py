@@ -111,6 +111,7 @@ class PointSet:
     queries: torch.Tensor
     dist: Distribution | None  # None for a real data set (no closed forms)
     intrinsic: float | None = None  # the known manifold dimension where dist is None (a covariance's rank)
+    duplicates: int = 0  # sampled rows dropped as exact copies of another point or of a query
 
 
 # --chunk 0: a cache-sized block on the CPU (4 MiB of float32; PERFORMANCE.md), and on a GPU a
@@ -160,11 +161,35 @@ def _real_sets(config: Config, seed: int, dtype, device) -> Iterator[PointSet]:
         raise DimcurseError(f"k = {config.k} neighbours needs more than {structure} points ({data.name} has "
                             f"{n_total} rows, {config.n_queries} of them queries)", "--k")
     order = numpy_rng(seed, "subsample", data.key or data.name).permutation(n_total)
+    rows, query_rows = order[:n_points], order[n_points : n_points + config.n_queries]
+    sample = np.asarray(x[rows], dtype=np.float64)
+    keep = distinct_rows(sample, np.asarray(x[query_rows], dtype=np.float64))
+    rows, sample = rows[keep], sample[keep]
+    if config.id_points and config.k >= min(config.id_points, len(rows)):
+        raise DimcurseError(f"k = {config.k} neighbours needs more than {len(rows)} distinct points "
+                            f"({data.name} has {int((~keep).sum())} exact duplicates among them)", "--k")
     as_tensor = lambda rows: torch.from_numpy(np.ascontiguousarray(x[rows])).to(dtype).to(device)  # noqa: E731
-    points, queries = as_tensor(order[:n_points]), as_tensor(order[n_points : n_points + config.n_queries])
-    yield PointSet(data.name, data.dim, points, queries, None)
+    points, queries = as_tensor(rows), as_tensor(query_rows)
+    n_points = len(rows)
+    yield PointSet(data.name, data.dim, points, queries, None, duplicates=int((~keep).sum()))
     yield _drawn_set(Distribution("gaussian"), data.dim, n_points, config.n_queries, seed, dtype, device)
-    yield _covariance_set(np.asarray(x[order[:n_points]], dtype=np.float64), n_points, config.n_queries, seed, dtype, device)
+    yield _covariance_set(sample, n_points, config.n_queries, seed, dtype, device)
+
+
+def distinct_rows(points: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """A mask of the points to keep: the first of each set of exact copies, and none that equals a query.
+
+    TwoNN and MLE need distinct neighbours (a zero distance has no logarithm) and the relative
+    contrast a nearest distance above 0, so exact duplicates are dropped before any statistic and
+    counted in the ``duplicates`` column (rows compared as their float64 bytes)."""
+    width = points.dtype.itemsize * points.shape[1]
+    as_rows = lambda a: np.ascontiguousarray(a).view(np.dtype((np.void, width))).ravel()  # noqa: E731
+    keys = as_rows(points)
+    keep = np.zeros(len(keys), dtype=bool)
+    keep[np.unique(keys, return_index=True)[1]] = True
+    if len(queries):
+        keep &= ~np.isin(keys, as_rows(queries))
+    return keep
 
 
 COV_RANK_RTOL = 1e-10  # eigenvalues below this x the largest count as zero (the covariance's rank)
@@ -315,7 +340,7 @@ def _rows_for_set(pset: PointSet, metrics, config: Config, plan: ChunkPlan, seed
             **_contrast_columns(stats), **_theory_columns(pset.dist, metric, pset.dim),
             **structure[metric.name], "theory_id": float(intrinsic),
             "id_sample_limited": _id_sample_limited(structure[metric.name], float(intrinsic)), "k": config.k,
-            "exact_fallbacks": stats.n_exact_fallback,
+            "exact_fallbacks": stats.n_exact_fallback, "duplicates": pset.duplicates,
             "device": str(device), "dtype": config.dtype, "kernel_version": VERSION,
         })
     return rows
@@ -351,6 +376,12 @@ def _notes(config: Config, table: pd.DataFrame, plan: ChunkPlan) -> list[str]:
         count = int(table["exact_fallbacks"].sum())
         notes.append(f"{count} {'query' if count == 1 else 'queries'} could not be certified from candidates and "
                      f"{'was' if count == 1 else 'were'} recomputed exactly (see exact_fallbacks).")
+    copies = table.groupby(["dist", "seed"])["duplicates"].first()
+    if copies.sum():
+        names = ", ".join(sorted({d for (d, _), c in copies.items() if c}))
+        notes.append(f"{names}: {int(copies.max())} exact duplicate row(s) per sample (of another point or of a "
+                     "query) were dropped before the statistics: TwoNN, MLE and the nearest distance need distinct "
+                     "points (see the duplicates column).")
     undefined = table[table["metric"].str.startswith("lp:") & table["mean_pow_dist"].isna()]
     if len(undefined):
         notes.append(f"mean_pow_dist is undefined for {', '.join(sorted(set(undefined['metric'])))}: D^P leaves "
@@ -366,7 +397,7 @@ COLUMNS = [
     "mean_pow_dist", "var_pow_dist",
     "theory_mean_dist", "theory_dist_cv", "theory_dist_cv_limit", "theory_mean_pow_dist", "theory_var_pow_dist",
     "twonn_id", "mle_id", "hubness", "id_points", "theory_id", "id_sample_limited", "k",
-    "exact_fallbacks", "device", "dtype", "kernel_version",
+    "exact_fallbacks", "duplicates", "device", "dtype", "kernel_version",
 ]
 def figure(result: Result):
     from dimcurse import plot

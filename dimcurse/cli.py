@@ -127,12 +127,7 @@ def _execute(kernel, config, device: str, out: str, fmt: Optional[str], quiet: b
     if plot_file is not None:
         plot.check_plot_path(plot_file)
     if fit_out is not None:
-        if fit_out == "-":
-            raise DimcurseError("give a file name (stdout carries the rows)", fit_option)
-        try:
-            check_writable(fit_out, None)
-        except DimcurseError as exc:
-            raise DimcurseError(exc.message, fit_option) from None
+        _check_side_file(fit_out, fit_option)
     torch_device = resolve_device(device)
     with _progress(quiet, kernel.KERNEL) as tick:
         result = kernel.run(config, device=torch_device, progress=tick)
@@ -161,21 +156,27 @@ def _execute(kernel, config, device: str, out: str, fmt: Optional[str], quiet: b
     return result
 
 
+def _check_side_file(path: str, option: str) -> None:
+    """A second output file (a summary, the curves): a real file, writable, its errors naming ``option``."""
+    from dimcurse.results import check_writable
+
+    if path == "-":
+        raise DimcurseError("give a file name (stdout carries the rows)", option)
+    try:
+        check_writable(path, None)
+    except DimcurseError as exc:
+        raise DimcurseError(exc.message, option) from None
+
+
 def _check_curve_outputs(config, curves_out: Optional[str], tensorboard: Optional[str]) -> None:
     """Before any work: curves are asked for only with --record-every, to a writable place."""
     from dimcurse.curves import check_tensorboard
-    from dimcurse.results import check_writable
 
     for option, value in (("--curves-out", curves_out), ("--tensorboard", tensorboard)):
         if value is not None and not getattr(config, "record_every", 0):
             raise DimcurseError("no curves are recorded without --record-every N", option)
     if curves_out is not None:
-        if curves_out == "-":
-            raise DimcurseError("give a file name (stdout carries the rows)", "--curves-out")
-        try:
-            check_writable(curves_out, None)
-        except DimcurseError as exc:
-            raise DimcurseError(exc.message, "--curves-out") from None
+        _check_side_file(curves_out, "--curves-out")
     if tensorboard is not None:
         check_tensorboard()
         folder = Path(tensorboard).expanduser()

@@ -228,7 +228,7 @@ def report(path: str, where: list[str] = (), group_by: tuple[str, ...] | None = 
         rows = filter_rows(source.rows, list(where))
         if rows.empty:
             continue
-        out.append(with_secondary(_result(name, path, rows.reset_index(drop=True), source, group_by, pool)))
+        out.append(with_analysis(_result(name, path, rows.reset_index(drop=True), source, group_by, pool)))
     if not out and where:
         held = "; ".join(present_values(s.rows, list(where)) for s in sources.values() if columns <= set(s.rows))
         raise DimcurseError(f"no rows of {path} match {', '.join(where)}" + (f" ({held})" if held else ""), "--where")
@@ -264,7 +264,7 @@ def _result(name: str, path: str, rows: pd.DataFrame, source: Source, group_by, 
     return result
 
 
-def with_secondary(result: Result) -> Result:
+def with_analysis(result: Result) -> Result:
     """The kernel's own analysis of stored rows (approx's fits, overparam's summary), through its
     ``analysis(result, config)`` hook, with the config of the first point behind the rows."""
     module = REGISTRY[result.kernel]

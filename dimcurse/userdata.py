@@ -157,7 +157,7 @@ def check_spec(spec: str, option: str = "--data") -> None:
 
 
 def _read_file(path: Path, need_y: bool, target_column: str | None, option: str) -> UserData:
-    check_spec(str(path), option)
+    """The file behind ``load`` (which has checked the path already)."""
     suffix = path.suffix.lower()
     sha = file_sha256(path)
     reader = {".npy": _npy, ".npz": _npz, ".csv": _table, ".tsv": _table, ".parquet": _table}[suffix]

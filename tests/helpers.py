@@ -19,3 +19,17 @@ def assert_clean_error(code, out, err, option, folder=None):
     assert len(lines) == 1 and lines[0].startswith("error:") and option in lines[0], err
     if folder is not None:
         assert list(folder.iterdir()) == []  # nothing half-written
+
+
+def without_module(monkeypatch, prefix: str) -> None:
+    """Make every import of a module starting with ``prefix`` fail, as if the extra were not installed."""
+    import builtins
+
+    real = builtins.__import__
+
+    def fake(name, *args, **kwargs):
+        if name.startswith(prefix):
+            raise ImportError(name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake)

@@ -72,18 +72,10 @@ def test_curve_options_refused_before_any_work(cli, tmp_path, monkeypatch, args,
 
 
 def test_missing_tensorboard_names_the_extra(monkeypatch):
-    import builtins
-
     from dimcurse.curves import check_tensorboard
     from dimcurse.errors import DimcurseError
+    from tests.helpers import without_module
 
-    real = builtins.__import__
-
-    def fake(name, *args, **kwargs):
-        if name.startswith("torch.utils.tensorboard"):
-            raise ImportError(name)
-        return real(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", fake)
+    without_module(monkeypatch, "torch.utils.tensorboard")
     with pytest.raises(DimcurseError, match=r"dimcurse\[tensorboard\]"):
         check_tensorboard()

@@ -1,6 +1,5 @@
 """Figures carry the tables' numbers: plotted series against aggregated rows, log axes, valid files."""
 
-import builtins
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -12,7 +11,7 @@ from dimcurse import plot  # noqa: E402
 from dimcurse.errors import DimcurseError  # noqa: E402
 from dimcurse.experiments import approx, distance, overparam  # noqa: E402
 
-from tests.helpers import assert_clean_error  # noqa: E402
+from tests.helpers import assert_clean_error, without_module  # noqa: E402
 
 
 def _axis(fig, title):
@@ -178,13 +177,6 @@ def test_plot_errors_are_one_line_before_any_work(cli, tmp_path, monkeypatch, ar
 
 
 def test_missing_matplotlib_names_the_extra(monkeypatch):
-    real = builtins.__import__
-
-    def fake(name, *args, **kwargs):
-        if name.startswith("matplotlib"):
-            raise ImportError(name)
-        return real(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", fake)
+    without_module(monkeypatch, "matplotlib")
     with pytest.raises(DimcurseError, match=r"dimcurse\[plot\]"):
         plot.pyplot()

@@ -548,18 +548,17 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
                     analysis_keys=ANALYSIS_KEYS, analysis_hidden=ANALYSIS_HIDDEN)
     if config.record_every:
         result.tables["curves"] = pd.DataFrame(curves, columns=CURVE_COLUMNS)
-    n_widths = table.groupby(["target", "dim", "arch"]).width.nunique().max()
-    if n_widths >= MIN_FIT_WIDTHS:
-        result.analysis, result.analysis_title = fit_table(table, config), FITS_TITLE
-    else:
+    analysis(result, config)
+    if result.analysis is None:
+        n_widths = table.groupby(["target", "dim", "arch"]).width.nunique().max()
         result.notes.append(f"no exponent: a fit needs at least {MIN_FIT_WIDTHS} widths and this run has "
                             f"{n_widths} (give --widths, e.g. 8,16,32,64).")
     return result
 
 
 def analysis(result: Result, config: Config) -> Result:
-    """The kernel contract's hook for stored rows (dimcurse report, plot): the exponent fits, one table
-    per experiment, recomputed from the rows as run() computes them."""
+    """The exponent fits of the rows, one table per experiment: run() calls it, and so does the kernel
+    contract for stored rows (dimcurse report, plot)."""
     rows = result.rows
     split = "experiment" if "experiment" in rows and rows["experiment"].nunique() > 1 else None
     parts = []

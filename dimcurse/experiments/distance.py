@@ -156,22 +156,20 @@ def _real_sets(config: Config, seed: int, dtype, device) -> Iterator[PointSet]:
     if config.n_queries >= n_total:
         raise DimcurseError(f"{data.name} has {n_total} rows; need fewer queries than that", "--queries")
     n_points = min(config.n_points, n_total - config.n_queries)
-    structure = min(config.id_points, n_points)
-    if config.id_points and config.k >= structure:
-        raise DimcurseError(f"k = {config.k} neighbours needs more than {structure} points ({data.name} has "
-                            f"{n_total} rows, {config.n_queries} of them queries)", "--k")
     order = numpy_rng(seed, "subsample", data.key or data.name).permutation(n_total)
     rows, query_rows = order[:n_points], order[n_points : n_points + config.n_queries]
     sample = np.asarray(x[rows], dtype=np.float64)
     keep = distinct_rows(sample, np.asarray(x[query_rows], dtype=np.float64))
     rows, sample = rows[keep], sample[keep]
-    if config.id_points and config.k >= min(config.id_points, len(rows)):
-        raise DimcurseError(f"k = {config.k} neighbours needs more than {len(rows)} distinct points "
-                            f"({data.name} has {int((~keep).sum())} exact duplicates among them)", "--k")
+    structure, copies = min(config.id_points, len(rows)), int((~keep).sum())
+    if config.id_points and config.k >= structure:
+        raise DimcurseError(f"k = {config.k} neighbours needs more than {structure} points ({data.name} has "
+                            f"{n_total} rows, {config.n_queries} of them queries"
+                            f"{f', {copies} exact duplicates' if copies else ''})", "--k")
     as_tensor = lambda rows: torch.from_numpy(np.ascontiguousarray(x[rows])).to(dtype).to(device)  # noqa: E731
     points, queries = as_tensor(rows), as_tensor(query_rows)
     n_points = len(rows)
-    yield PointSet(data.name, data.dim, points, queries, None, duplicates=int((~keep).sum()))
+    yield PointSet(data.name, data.dim, points, queries, None, duplicates=copies)
     yield _drawn_set(Distribution("gaussian"), data.dim, n_points, config.n_queries, seed, dtype, device)
     yield _covariance_set(sample, n_points, config.n_queries, seed, dtype, device)
 

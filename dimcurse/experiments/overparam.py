@@ -182,7 +182,7 @@ def _pool(config: Config):
     """(x, y, x_test, y_test) as numpy: the training pool subsets are drawn from, and the test split."""
     name = data_name(config)
     if userdata.is_user_data(name):
-        return _user_pool(config, name)
+        return _user_pool(config)
     dataset = load_dataset(name, download=config.download)
     if len(dataset.x_test):
         return dataset.x, dataset.y, dataset.x_test, dataset.y_test
@@ -192,10 +192,18 @@ def _pool(config: Config):
     return dataset.x[order[:cut]], dataset.y[order[:cut]], dataset.x[order[cut:]], dataset.y[order[cut:]]
 
 
-def _user_pool(config: Config, spec: str):
-    """A user's file: integer labels 0..C-1, one fixed split (--test-fraction held out, drawn from the file's hash)."""
+def _user_file(config: Config):
+    """The user's --data file (read once per run: userdata caches it), or None for a named set."""
+    spec = data_name(config)
+    if not userdata.is_user_data(spec):
+        return None
     memory.require(userdata.estimate_bytes(spec), f"reading {spec}", "--data")
-    data = userdata.load(spec, need_y=True, target_column=config.target_column)
+    return userdata.load(spec, need_y=True, target_column=config.target_column)
+
+
+def _user_pool(config: Config):
+    """A user's file: integer labels 0..C-1, one fixed split (--test-fraction held out, drawn from the file's hash)."""
+    data = _user_file(config)
     y = userdata.check_labels(np.asarray(data.y), data.name)
     n = len(y)
     order = numpy_rng(0, "split", data.content).permutation(n)
@@ -246,7 +254,8 @@ def load_task(config: Config, noise: float) -> Task:
                                 f"(give --test-samples {len(x_test_all)} or fewer)", "--test-samples")
         xs, ys = [], []
         # a user's file is seeded by its content, so the same array in any format gives the same rows
-        key = (userdata.load(name, True, config.target_column).content if userdata.is_user_data(name) else name)
+        user = _user_file(config)
+        key = user.content if user is not None else name
         for seed in config.seeds:
             idx = np.sort(numpy_rng(seed, "subset", key, n).choice(len(x_pool), n, replace=False))
             subsets[seed] = _subset_record(idx)
@@ -260,7 +269,7 @@ def load_task(config: Config, noise: float) -> Task:
     classes = int(max(max(y.max() for y in ys), y_test.max())) + 1
     noisy = [_add_label_noise(y, noise, classes, seed) for y, seed in zip(ys, config.seeds)]
     scale = lambda a: torch.as_tensor((np.asarray(a, dtype=np.float64) - mean) / std)  # noqa: E731
-    label = userdata.load(name, True, config.target_column).name if userdata.is_user_data(name) else name
+    label = _user_file(config).name if userdata.is_user_data(name) else name
     return Task(label, torch.stack([scale(x) for x in xs]), torch.as_tensor(np.stack(noisy), dtype=torch.int64),
                 scale(x_test), torch.as_tensor(y_test, dtype=torch.int64), classes, subsets)
 
@@ -462,7 +471,7 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     prov.update({"elapsed_s": round(time.perf_counter() - started, 3), "widths": list(widths_for(config)),
                  "data": data_name(config), "training_subsets": subsets})
     if userdata.is_user_data(data_name(config)):
-        prov["data_file"] = userdata.load(data_name(config), need_y=True, target_column=config.target_column).describe()
+        prov["data_file"] = _user_file(config).describe()
     group_by = GROUP_BY_MLP if config.model == "mlp" else GROUP_BY
     result = Result(kernel=KERNEL, rows=table, provenance=prov, group_by=group_by, show=SHOW, analysis_keys=ANALYSIS_KEYS)
     result.analysis, result.analysis_title = summary_table(table), ANALYSIS_TITLE

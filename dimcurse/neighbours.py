@@ -535,10 +535,30 @@ def knn(points: torch.Tensor, metric: Metric, k: int, chunk_elems: int | ChunkPl
         plan.scan(m, q_block, step)
         rows.append(best[1])
     idx = torch.cat(rows)
-    exact = _exact_rows(points, points, idx, metric)
-    exact, order = torch.sort(exact, dim=1)
-    idx = torch.gather(idx, 1, order)
+    exact, idx = _by_distance_then_index(_exact_rows(points, points, idx, metric), idx)
+    if keep < m - 1:
+        # TIE RULE: equally distant neighbours rank by the lower point index. A row whose candidate
+        # list ends tied with its k-th distance may have tied points outside it: rescan it exactly.
+        for row in torch.nonzero(exact[:, keep - 1] == exact[:, k - 1]).flatten().tolist():
+            exact[row, :k], idx[row, :k] = _knn_exact_row(points, row, metric, k)
     return exact[:, :k].cpu().numpy(), idx[:, :k].cpu().numpy()
+
+
+def _by_distance_then_index(dist: torch.Tensor, idx: torch.Tensor):
+    """Each row ordered by distance, equal distances by the lower point index (stable sort)."""
+    idx, order = torch.sort(idx, dim=1)
+    dist, order = torch.sort(torch.gather(dist, 1, order), dim=1, stable=True)
+    return dist, torch.gather(idx, 1, order)
+
+
+def _knn_exact_row(points: torch.Tensor, row: int, metric: Metric, k: int, block: int = 1 << 21):
+    """The k nearest other points of one point from all exact distances, under the tie rule."""
+    step = max(1, block // points.shape[1])
+    query = points[row][None, :]
+    dists = torch.cat([exact_distances(query, points[s : s + step], metric) for s in range(0, len(points), step)])
+    dists[row] = math.inf
+    dists, order = torch.sort(dists, stable=True)  # indices ascend already: ties keep the lower index
+    return dists[:k], order[:k]
 
 
 def _mask_self(keys: torch.Tensor, qs: slice, ps: slice) -> None:

@@ -46,6 +46,11 @@ class Result:
     analysis_hidden: tuple[str, ...] = ()  # analysis columns kept in files but not shown on screen
     tables: dict = field(default_factory=dict)  # tables for figures and curves (histograms, curves), written beside
     pooled: list[str] = field(default_factory=list)  # settings averaged over as well as seeds (report --pool)
+    nullable: dict | None = None  # a kernel's NULLABLE: the columns that may be undefined, and why (checked)
+
+    def __post_init__(self) -> None:
+        if self.nullable is not None:
+            check_defined(self)
 
     @property
     def fits(self) -> pd.DataFrame | None:
@@ -66,6 +71,57 @@ class Result:
         write_result(self, path, format)
 
 
+# --------------------------------------------------------------------------- the nullable contract
+
+
+class UndefinedValue(AssertionError):
+    """A non-finite value in a column its kernel does not declare nullable: a bug (raised under DIMCURSE_STRICT)."""
+
+
+def undefined_cells(rows: pd.DataFrame, nullable: dict) -> dict[str, pd.Series]:
+    """Per numeric column, a mask of its rows that break the contract: inf anywhere, NaN where ``nullable``
+    does not allow it."""
+    cells = {}
+    for name in rows.select_dtypes("number").columns:
+        values = rows[name].astype(float)
+        bad = values.isin([math.inf, -math.inf]) | (values.isna() & ~_may_be_undefined(rows, nullable.get(name)))
+        if bad.any():
+            cells[name] = bad
+    return cells
+
+
+def _may_be_undefined(rows: pd.DataFrame, entry) -> pd.Series | bool:
+    """A NULLABLE entry is a reason (NaN allowed in any row) or (reason, flag column): only where the flag is set."""
+    if entry is None:
+        return False
+    if isinstance(entry, str):
+        return True
+    return rows[entry[1]].astype(bool) if entry[1] in rows else False
+
+
+def check_defined(result: Result) -> None:
+    """Every value a kernel's row shows is finite, or undefined (NaN) in a column it declares nullable.
+
+    Anything else is a bug: under ``DIMCURSE_STRICT=1`` (the test suite) it raises; in use the
+    value is blanked, the row flagged in an ``undefined`` column naming the columns, and a note
+    says so, so no bare inf or NaN is shown or written."""
+    cells = undefined_cells(result.rows, result.nullable)
+    if not cells:
+        return
+    where = ", ".join(f"{name} ({int(mask.sum())} row(s))" for name, mask in cells.items())
+    if os.environ.get("DIMCURSE_STRICT") == "1":
+        raise UndefinedValue(f"{result.kernel}: non-finite values in non-nullable columns: {where}")
+    rows = result.rows.copy()
+    flagged = pd.Series("", index=rows.index)
+    for name, mask in cells.items():
+        rows.loc[mask, name] = math.nan
+        flagged[mask] = flagged[mask].str.cat([name] * int(mask.sum()), sep=" ").str.strip()
+    rows["undefined"] = flagged
+    result.rows = rows
+    result.notes.append(f"undefined values were blanked, not shown as inf/NaN: {where}; the rows are flagged in the "
+                        "undefined column. This is a dimcurse bug: please report it with the command.")
+
+
 # --------------------------------------------------------------------------- aggregation
 
 
@@ -84,13 +140,25 @@ def aggregate(result: Result) -> pd.DataFrame:
         values = groups[measured]
         out[f"{measured}_mean"] = values.mean()
         # NaN for a single seed (no spread to show) and for flags, whose mean is already the fraction of seeds.
-        out[f"{measured}_sd"] = values.std(ddof=1) if measured not in flags else float("nan")
+        out[f"{measured}_sd"] = _sd(rows, groups, measured, result.group_by) if measured not in flags else math.nan
         if theory is not None:
             # one value per group, or none: a pooled group mixes settings with different theory values
             out[theory] = groups[theory].first().where(groups[theory].nunique(dropna=False) <= 1)
             if f"{theory}_limit" in rows:  # the theory value is a limit, not exact (distance's lp cv)
                 out[f"{theory}_limit"] = groups[f"{theory}_limit"].any()
     return out.reset_index()
+
+
+def _sd(rows: pd.DataFrame, groups, column: str, keys: list[str]) -> pd.Series:
+    """Sample sd per group, of the values over the group's largest |value| and then times it: values
+    near 1e200 (a user's target in its own units) would overflow when squared."""
+    if rows[column].dtype.kind not in "fiu":
+        return groups[column].std(ddof=1)
+    by = [rows[k] for k in keys]
+    top = rows[column].abs().groupby(by, sort=False, dropna=False).transform("max")
+    top = top.where(top > 0, 1.0)
+    scaled = (rows[column] / top).groupby(by, sort=False, dropna=False).std(ddof=1)
+    return scaled * top.groupby(by, sort=False, dropna=False).first()
 
 
 def fmt(value: float, digits: int = 4) -> str:

@@ -82,20 +82,24 @@ class RidgePath:
 # --------------------------------------------------------------------------- theory
 
 
-def _mp_stieltjes(gamma: float, ridge: float) -> tuple[float, float]:
-    """m(-lambda) and m'(-lambda) of the Marchenko-Pastur law of ratio gamma (x^T x / n, p/n = gamma).
+def _ridge_terms(gamma: float, ridge: float) -> tuple[float, float]:
+    """lambda^2 m'(-lambda) and m(-lambda) - lambda m'(-lambda) for the Marchenko-Pastur law of ratio gamma.
 
-    m(z) = integral of 1/(s - z) dF(s); at z = -lambda < 0 it is
-    (-(1 - gamma + lambda) + sqrt((1 - gamma + lambda)^2 + 4 gamma lambda)) / (2 gamma lambda),
-    and m'(-lambda) = integral of 1/(s + lambda)^2 dF(s) = -d/dlambda m(-lambda).
-    """
+    m(-lambda) = integral of 1/(s + lambda) dF(s) solves gamma lambda m^2 + a m - 1 = 0 with
+    a = 1 - gamma + lambda, so m = (-a + R) / (2 gamma lambda), R = sqrt(a^2 + 4 gamma lambda), and
+    implicit differentiation gives m' = m (1 + gamma m) / R. Both terms are written without a
+    difference of near-equal numbers or a 1/lambda, so they hold from lambda = 1e-300 (the
+    textbook form loses every digit below lambda ~ 1e-8 for gamma > 1) to 1e300 (risk r^2)."""
     a = 1.0 - gamma + ridge
-    root = math.sqrt(a * a + 4.0 * gamma * ridge)
-    numerator = -a + root
-    m = numerator / (2.0 * gamma * ridge)
-    d_numerator = -1.0 + (a + 2.0 * gamma) / root
-    dm = (d_numerator * ridge - numerator) / (2.0 * gamma * ridge * ridge)
-    return m, -dm
+    root = math.hypot(a, 2.0 * math.sqrt(gamma * ridge))  # no overflow of a^2 at lambda = 1e300
+    if a > 0:
+        m = 2.0 / (a + root)  # -a + R = 4 gamma lambda / (a + R)
+        bias = (ridge * m) * (ridge / root) * (1.0 + gamma * m)  # lambda m and lambda / R are O(1)
+        variance = m * (root - ridge - 2.0 * gamma * ridge / (a + root)) / root
+        return bias, variance
+    b = -a  # gamma > 1 + lambda; u = lambda m stays O(1)
+    u = (b + root) / (2.0 * gamma)
+    return u * (ridge + gamma * u) / root, u * (2.0 * gamma - root - b) / ((root + b) * root)
 
 
 def hastie_risk(gamma: float, signal_var: float, noise_var: float, ridge: float = 0.0) -> float:
@@ -108,8 +112,8 @@ def hastie_risk(gamma: float, signal_var: float, noise_var: float, ridge: float 
     if gamma <= 0:
         raise ValueError("gamma must be positive")
     if ridge > 0:
-        m, dm = _mp_stieltjes(gamma, ridge)
-        return signal_var * ridge * ridge * dm + noise_var * gamma * (m - ridge * dm)
+        bias, variance = _ridge_terms(gamma, ridge)
+        return signal_var * bias + noise_var * gamma * variance
     if gamma < 1:
         return noise_var * gamma / (1.0 - gamma)
     if gamma > 1:
@@ -122,8 +126,11 @@ def minnorm_risk_exact(n: int, p: int, signal_var: float, noise_var: float) -> f
 
     p < n - 1: sigma^2 p / (n - p - 1) (the mean of an inverse Wishart matrix);
     p > n + 1: r^2 (1 - n/p) (the row space is a uniformly random n-plane) plus
-    sigma^2 n / (p - n - 1). Infinite for |p - n| <= 1, where the mean does not exist.
+    sigma^2 n / (p - n - 1). Infinite for |p - n| <= 1, where the mean does not exist; without
+    noise it is 0 for p <= n (the fit recovers b) and r^2 (1 - n/p) above.
     """
+    if noise_var == 0:
+        return signal_var * (1.0 - n / p) if p > n else 0.0
     if p < n - 1:
         return noise_var * p / (n - p - 1)
     if p > n + 1:

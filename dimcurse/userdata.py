@@ -312,6 +312,8 @@ def check_labels(y: np.ndarray, name: str, option: str = "--data") -> np.ndarray
     """Class labels must be the integers 0..C-1 (each present); otherwise say so, with the mapping to use."""
     values = np.unique(y)
     numeric = y.dtype.kind in "iuf"
+    if len(values) == 1:  # every error would be 0 and every model interpolate: no threshold to find
+        raise DimcurseError(f"{name}: every label is {_plain(values[0])}; a classifier needs at least 2 classes", option)
     if numeric and np.array_equal(values, np.arange(len(values))):
         return np.asarray(y, dtype=np.int64)
     listed = ", ".join(_plain(v) for v in values[:6]) + (" …" if len(values) > 6 else "")

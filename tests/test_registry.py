@@ -30,9 +30,9 @@ def test_smoke_run_schema_and_determinism(name):
     assert len(first.rows) > 0 and first.provenance["kernel_version"] == kernel.VERSION
     timing = [c for c in first.rows.columns if c.endswith("_s")]  # wall times differ run to run
     pd.testing.assert_frame_equal(first.rows.drop(columns=timing), second.rows.drop(columns=timing))
-    optional = getattr(kernel, "OPTIONAL", ())  # columns a kernel documents as NaN where not applicable or never reached
-    measured = [c for c in first.rows.select_dtypes("number").columns if not c.startswith("theory_") and c not in optional]
-    assert np.isfinite(first.rows[measured].to_numpy(dtype=float)).all()
+    assert first.nullable == kernel.NULLABLE  # the run hands its contract to the result layer, which checks it
+    defined = [c for c in first.rows.select_dtypes("number").columns if c not in kernel.NULLABLE]
+    assert np.isfinite(first.rows[defined].to_numpy(dtype=float)).all()
     assert set(first.provenance["config"]) == {f.name for f in dataclasses.fields(kernel.Config)}
 
 
@@ -63,7 +63,7 @@ def _toy_kernel():
                          "kernel_version": module.VERSION})
         return Result(kernel="toy", rows=pd.DataFrame(rows, columns=module.COLUMNS),
                       provenance=provenance("toy", module.VERSION, config, device), group_by=module.GROUP_BY,
-                      show=module.SHOW)
+                      show=module.SHOW, nullable=module.NULLABLE)
 
     def figure(result):
         from dimcurse import plot
@@ -76,7 +76,7 @@ def _toy_kernel():
         KERNEL="toy", VERSION=1, Config=ToyConfig, SMOKE=ToyConfig(n=10, seeds=(0,)), run=run, figure=figure,
         validate=lambda config: None, estimate_bytes=lambda config, device="cpu": (8.0 * config.n, "n"),
         COLUMNS=["n", "seed", "mean", "theory_mean", "kernel_version"], SHOW=[("mean", "theory_mean")],
-        GROUP_BY=["n"], SETTINGS=["n", "kernel_version"])
+        GROUP_BY=["n"], SETTINGS=["n", "kernel_version"], NULLABLE={})
     return module
 
 
@@ -107,3 +107,52 @@ def test_a_fourth_kernel_runs_reports_compares_and_plots_with_no_change_to_dimcu
     assert code == 0 and (tmp_path / "toy.png").stat().st_size > 1000
     code, out, err = cli("report", str(tmp_path / "a"), "--rows", "--out", str(tmp_path / "rows.csv"))
     assert code == 0 and len(pd.read_csv(tmp_path / "rows.csv")) == 6
+
+
+# --------------------------------------------------------------------------- the nullable contract
+
+
+@pytest.mark.parametrize("name", KERNELS)
+def test_nullable_columns_are_real_columns_with_reasons(name):
+    kernel = REGISTRY[name]
+    for column, entry in kernel.NULLABLE.items():
+        reason, flag = (entry, None) if isinstance(entry, str) else entry
+        assert column in kernel.COLUMNS and len(reason) > 5
+        assert flag is None or flag in kernel.COLUMNS
+
+
+def _rows(**values):
+    return pd.DataFrame({"n": [10, 20], "seed": [0, 1], **values})
+
+
+def test_a_value_outside_the_contract_raises_under_strict(monkeypatch):
+    from dimcurse.results import UndefinedValue
+
+    monkeypatch.setenv("DIMCURSE_STRICT", "1")
+    with pytest.raises(UndefinedValue, match="mean"):
+        Result(kernel="toy", rows=_rows(mean=[1.0, np.inf]), provenance={}, nullable={})
+    with pytest.raises(UndefinedValue, match="mean"):
+        Result(kernel="toy", rows=_rows(mean=[1.0, np.nan]), provenance={}, nullable={})
+    with pytest.raises(UndefinedValue):  # nullable allows NaN, never inf
+        Result(kernel="toy", rows=_rows(mean=[1.0, -np.inf]), provenance={}, nullable={"mean": "a reason"})
+    with pytest.raises(UndefinedValue):  # a flagged entry allows NaN only where its flag is set
+        Result(kernel="toy", rows=_rows(mean=[np.nan, 1.0], dead=[False, True]), provenance={},
+               nullable={"mean": ("diverged", "dead")})
+    Result(kernel="toy", rows=_rows(mean=[1.0, np.nan], dead=[False, True]), provenance={},
+           nullable={"mean": ("diverged", "dead")})
+    Result(kernel="toy", rows=_rows(mean=[1.0, np.nan]), provenance={}, nullable={"mean": "a reason"})
+    Result(kernel="toy", rows=_rows(mean=[1.0, np.inf]), provenance={})  # rows read from a file: not a kernel's run
+
+
+def test_in_use_a_value_outside_the_contract_is_blanked_flagged_and_noted(monkeypatch):
+    monkeypatch.delenv("DIMCURSE_STRICT", raising=False)
+    result = Result(kernel="toy", rows=_rows(mean=[1.0, np.inf], sd=[np.nan, 2.0]), provenance={}, nullable={})
+    assert np.isnan(result.rows["mean"][1]) and result.rows["mean"][0] == 1.0
+    assert list(result.rows["undefined"]) == ["sd", "mean"]
+    assert "mean (1 row(s))" in result.notes[0] and "bug" in result.notes[0]
+
+
+def test_the_suite_runs_strict():
+    import os
+
+    assert os.environ.get("DIMCURSE_STRICT") == "1"  # set in conftest, so no kernel's inf or NaN goes unnoticed

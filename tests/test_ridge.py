@@ -90,3 +90,33 @@ def test_exact_finite_sample_risk_tends_to_the_asymptotic_one():
         n = 100_000
         assert minnorm_risk_exact(n, int(gamma * n), 1.0, 0.25) == pytest.approx(hastie_risk(gamma, 1.0, 0.25), rel=1e-3)
     assert math.isinf(minnorm_risk_exact(100, 100, 1.0, 0.25))
+
+
+@pytest.mark.parametrize("gamma", [0.3, 0.999, 1.001, 1.2, 3.0, 10.0])
+def test_ridge_risk_holds_its_digits_down_to_the_smallest_ridge(gamma):
+    """The closed form has no 1/lambda and no cancellation: finite at lambda = 1e-300 and within
+    1e-9 of the ridgeless value from lambda = 1e-20 (it lost every digit below 1e-8 at gamma > 1)."""
+    ridgeless = hastie_risk(gamma, 1.0, 0.25)
+    for ridge in (1e-20, 1e-100, 1e-300):
+        assert hastie_risk(gamma, 1.0, 0.25, ridge) == pytest.approx(ridgeless, rel=1e-9)
+    # against the textbook form (m from the quadratic, m' by the quotient rule) where that one is accurate
+    for ridge in (1e-2, 0.1, 1.0, 10.0):
+        a = 1 - gamma + ridge
+        root = math.sqrt(a * a + 4 * gamma * ridge)
+        m = (-a + root) / (2 * gamma * ridge)
+        dm = -((-1 + (a + 2 * gamma) / root) * ridge - (-a + root)) / (2 * gamma * ridge**2)
+        textbook = ridge**2 * dm + 0.25 * gamma * (m - ridge * dm)
+        assert hastie_risk(gamma, 1.0, 0.25, ridge) == pytest.approx(textbook, rel=1e-10)
+
+
+def test_ridge_risk_at_the_threshold_grows_as_one_over_root_lambda():
+    # gamma = 1: m ~ lambda^(-1/2), so the variance term ~ sigma^2 / (2 sqrt(lambda)) (no ridgeless limit)
+    for ridge in (1e-8, 1e-20, 1e-300):
+        assert hastie_risk(1.0, 1.0, 0.25, ridge) * math.sqrt(ridge) == pytest.approx(0.125, rel=1e-3)
+
+
+def test_noiseless_min_norm_risk_is_finite_at_the_threshold():
+    # sigma = 0: p <= n recovers b exactly (risk 0); above, the unseen part r^2 (1 - n/p)
+    assert minnorm_risk_exact(30, 29, 1.0, 0.0) == 0.0 and minnorm_risk_exact(30, 30, 1.0, 0.0) == 0.0
+    assert minnorm_risk_exact(30, 31, 1.0, 0.0) == pytest.approx(1 / 31)
+    assert math.isinf(minnorm_risk_exact(30, 30, 1.0, 0.25))

@@ -24,10 +24,14 @@ class Kernel(Protocol):
     - ``estimate_bytes(config, device) -> (bytes, option to lower)``;
     - ``COLUMNS``: the row contract; ``SHOW``: (measured, theory or None) pairs for the table;
       ``GROUP_BY``: the setting columns a row is aggregated over seeds by; ``SETTINGS``:
-      every input column (report never averages over one that varies).
+      every input column (report never averages over one that varies); ``NULLABLE``: the
+      columns that may be undefined (NaN), each with its reason (a string), or (reason, flag
+      column) where NaN is allowed only on rows with the flag set. ``run`` passes it to
+      ``Result(nullable=...)``, which refuses inf anywhere and NaN elsewhere (a bug: it raises
+      under DIMCURSE_STRICT=1, as in the test suite, and is blanked and flagged in use).
 
     Optional members, read with ``getattr`` (the defaults in brackets):
-    ``REPORT_GROUP_BY`` [GROUP_BY], ``OPTIONAL`` [()] (columns that may be NaN),
+    ``REPORT_GROUP_BY`` [GROUP_BY],
     ``TABLES`` [()] (figure tables written beside the rows), ``ANALYSIS_KEYS`` [()] and
     ``ANALYSIS_HIDDEN`` [()] (the analysis table's setting columns, and those kept off screen),
     ``analysis(result, config) -> Result`` (its derived table from stored rows) and
@@ -40,6 +44,7 @@ class Kernel(Protocol):
     SHOW: list
     GROUP_BY: list
     SETTINGS: list
+    NULLABLE: dict
     Config: type
     SMOKE: object
     validate: Callable
@@ -48,8 +53,8 @@ class Kernel(Protocol):
 
 
 REQUIRED = ("KERNEL", "VERSION", "Config", "SMOKE", "validate", "run", "estimate_bytes", "COLUMNS", "SHOW",
-            "GROUP_BY", "SETTINGS")
-OPTIONAL_MEMBERS = ("REPORT_GROUP_BY", "OPTIONAL", "TABLES", "ANALYSIS_KEYS", "ANALYSIS_HIDDEN", "analysis", "figure")
+            "GROUP_BY", "SETTINGS", "NULLABLE")
+OPTIONAL_MEMBERS = ("REPORT_GROUP_BY", "TABLES", "ANALYSIS_KEYS", "ANALYSIS_HIDDEN", "analysis", "figure")
 
 
 def missing_members(module) -> list[str]:

@@ -58,6 +58,9 @@ def validate(config: Config) -> None:
     if config.q_power_k > MAX_Q_POWER_K:
         raise DimcurseError(f"k must be 1..{MAX_Q_POWER_K}, got {config.q_power_k}: beyond, Q^(2^k) underflows to 0 "
                             "in float64 on the whole domain (|Q| <= 1)", "--q-power-k")
+    if config.n_test < 2:  # rel_rmse divides by the test targets' sd
+        raise DimcurseError(f"must be at least 2 (rel_rmse divides by the test targets' sd), got {config.n_test}",
+                            "--test-samples")
     for name, option in OPTIONAL_COUNTS.items():
         value = getattr(config, name)
         if value is not None and value < 1:
@@ -210,6 +213,24 @@ class _Data:
     mean: torch.Tensor  # (S,)
     std: torch.Tensor  # (S,)
 
+    @property
+    def y_test_std(self) -> torch.Tensor:
+        """The test targets standardised like the training ones (float64)."""
+        return (self.y_test.double() - self.mean[:, None].double()) / self.std[:, None].double()
+
+    @property
+    def sd_test(self) -> np.ndarray:
+        """The test targets' sd per seed: what rel_rmse divides by."""
+        return robust_sd(self.y_test).cpu().numpy()
+
+
+def robust_sd(y: torch.Tensor) -> torch.Tensor:
+    """Per-row sample sd of (S, n) values in float64, taken of the values over their largest |value|:
+    a target of size 1e200 (or 1e-200) would overflow (underflow) when squared."""
+    y = y.double()
+    top = y.abs().amax(1, keepdim=True).clamp_min(torch.finfo(torch.float64).tiny)
+    return (y / top).std(1) * top[:, 0]
+
 
 def _file_data(config: Config, dtype, device) -> _Data:
     """A user's file split per seed (--test-fraction held out, drawn from the seed and the file's hash);
@@ -218,8 +239,9 @@ def _file_data(config: Config, dtype, device) -> _Data:
     x_all, y_all = np.asarray(data.x, dtype=np.float64), userdata.check_numeric_target(data.y, data.name)
     n = x_all.shape[0]
     n_test = max(1, int(round(config.test_fraction * n)))
-    if n - n_test < 2:
-        raise DimcurseError(f"{data.name}: {n} rows leave {n - n_test} for training", "--test-fraction")
+    if n - n_test < 2 or n_test < 2:  # two to train on, and two to measure rel_rmse (a test sd) on
+        raise DimcurseError(f"{data.name}: {n} rows split into {n - n_test} for training and {n_test} for testing; "
+                            "each needs at least 2", "--test-fraction")
     xs, ys, xts, yts = [], [], [], []
     for seed in config.seeds:
         order = numpy_rng(seed, "split", data.content).permutation(n)
@@ -230,12 +252,14 @@ def _file_data(config: Config, dtype, device) -> _Data:
         xts.append((x_all[test] - mean) / std)
         ys.append(y_all[train])
         yts.append(y_all[test])
+    option = "--target-column" if config.target_column else "--data"
     _check_resolvable(torch.as_tensor(np.stack([a[: min(len(b) for b in ys)] for a in ys])),
-                      f"the target of {data.name}", "--target-column" if config.target_column else "--data")
+                      f"the target of {data.name}", option)
+    _check_resolvable(torch.as_tensor(np.stack(yts)), f"the test rows' target of {data.name}", "--test-fraction")
     width = min(len(a) for a in xs)
     x, xt = torch.as_tensor(np.stack([a[:width] for a in xs])), torch.as_tensor(np.stack(xts))
     y, yt = torch.as_tensor(np.stack([a[:width] for a in ys])), torch.as_tensor(np.stack(yts))
-    mean, std = y.mean(1), y.std(1).clamp_min(1e-12)
+    mean, std = y.mean(1), robust_sd(y)  # _check_resolvable refused a zero sd
     return _Data(_move(x, dtype, device), _move((y - mean[:, None]) / std[:, None], dtype, device),
                  _move(xt, dtype, device), yt.to(device), mean.to(device), std.to(device))
 
@@ -246,7 +270,7 @@ RESOLUTION_ULPS = 1000  # a target whose sd is under 1000 float64 ulps of its la
 def _check_resolvable(y: torch.Tensor, what: str, option: str) -> None:
     """Refuse, before training, a target that is constant to float64 precision on its samples: its
     relative error would be 0/0 (every width inf or NaN), not an approximation rate."""
-    sd, top = y.double().std(1), y.double().abs().amax(1)
+    sd, top = robust_sd(y), y.double().abs().amax(1)
     floor = RESOLUTION_ULPS * torch.finfo(torch.float64).eps * top
     if not bool(((sd > floor) & (sd > 0)).all()):
         raise DimcurseError(f"{what} is constant to float64 precision on its samples (sd {float(sd.min()):.3g}, "
@@ -262,8 +286,10 @@ def _make_data(target, dim: int, config: Config, dtype, device) -> _Data:
     xs = [target.sample(n, dim, s, "train") for s in config.seeds]
     xt = [target.sample(config.n_test, dim, s, "test") for s in config.seeds]
     y, yt = torch.stack([f(x) for x in xs]), torch.stack([f(x) for x in xt])
-    _check_resolvable(y, f"target {target.name} at d = {dim}", "--q-power-k" if target.name == "q-power" else "--target")
-    mean, std = y.mean(1), y.std(1).clamp_min(1e-12)
+    option = "--q-power-k" if target.name == "q-power" else "--target"
+    _check_resolvable(y, f"target {target.name} at d = {dim}", option)
+    _check_resolvable(yt, f"target {target.name} at d = {dim} on the test samples", option)
+    mean, std = y.mean(1), robust_sd(y)  # _check_resolvable refused a zero sd
     return _Data(_move(torch.stack(xs), dtype, device), _move((y - mean[:, None]) / std[:, None], dtype, device),
                  _move(torch.stack(xt), dtype, device), yt.to(device), mean.to(device), std.to(device))
 
@@ -272,23 +298,24 @@ def _move(tensor: torch.Tensor, dtype, device) -> torch.Tensor:
     return tensor.to(dtype).to(device)
 
 
-def _units(values_std: torch.Tensor, data: _Data) -> torch.Tensor:
-    """Standardised values (S, n) back in the target's units (per-seed mean and sd), float64."""
-    return values_std.double() * data.std[:, None].double() + data.mean[:, None].double()
-
-
 def _rmse(pred_std: torch.Tensor, data: _Data, test: bool, used: list[int] | None = None) -> np.ndarray:
     """RMSE in the target's units per (seed, model) from standardised predictions (S, n, M).
 
-    ``used``: training samples model j saw (its RMSE is over those only); None = all.
+    ``used``: training samples model j saw (its RMSE is over those only); None = all. Taken in
+    standardised units and then times the sd, so a target of size 1e200 does not overflow.
     """
-    truth = data.y_test.double() if test else _units(data.y_train[:, : pred_std.shape[1]], data)
+    truth = data.y_test_std if test else data.y_train[:, : pred_std.shape[1]].double()
     out = np.zeros((pred_std.shape[0], pred_std.shape[2]))
     for j in range(pred_std.shape[2]):
         n = pred_std.shape[1] if used is None else used[j]
-        err = _units(pred_std[:, :n, j], data) - truth[:, :n]
-        out[:, j] = torch.sqrt((err**2).mean(1)).cpu().numpy()
+        out[:, j] = _std_rmse(pred_std[:, :n, j], truth[:, :n], data)
     return out
+
+
+def _std_rmse(pred_std: torch.Tensor, truth_std: torch.Tensor, data: _Data) -> np.ndarray:
+    """RMSE per seed in the target's units of standardised predictions against standardised truth."""
+    err = pred_std.double() - truth_std.double()
+    return (torch.sqrt((err**2).mean(1)) * data.std.double()).cpu().numpy()
 
 
 def _predict(model, x: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
@@ -379,7 +406,7 @@ class _Curves:
     def lm(self, j: int, width: int, dim: int, n_used: int, offset: int):
         """The record callback of LM on width ``j`` (its training samples: the first ``n_used``)."""
         data = self.data
-        y_test = (data.y_test - data.mean[:, None]) / data.std[:, None]  # standardised, as LM's targets
+        y_test = data.y_test_std  # standardised, as LM's targets
 
         def record(it: int, theta: torch.Tensor) -> None:
             if it == 0 and offset:
@@ -392,7 +419,7 @@ class _Curves:
         return (self.config.record_every, record)
 
     def _add(self, j: int, step: int, trainer: str, train: np.ndarray, test: np.ndarray) -> None:
-        sd = self.data.y_test.double().std(1).cpu().numpy()
+        sd = self.data.sd_test
         for si, seed in enumerate(self.config.seeds):
             self.rows.append({**self.label, "width": self.widths[j], "seed": seed, "step": step, "trainer": trainer,
                               "train_rmse": float(train[si]), "test_rmse": float(test[si]),
@@ -485,9 +512,7 @@ def _baseline(name: str, dim: int, data: _Data, config: Config) -> _Trained:
     else:
         sizes = baselines.knn_sizes([shallow_params(dim, w) for w in widths], dim, n)
         trains, pred_test = baselines.knn_regression(data.x_train, data.y_train, data.x_test, sizes, config.knn_k)
-        truth = _units(data.y_train, data)
-        train = np.stack([torch.sqrt(((_units(t, data) - truth[:, : t.shape[1]]) ** 2).mean(1)).cpu().numpy()
-                          for t in trains], 1)
+        train = np.stack([_std_rmse(t, data.y_train[:, : t.shape[1]], data) for t in trains], 1)
         test, params, solver = _rmse(pred_test, data, True), [m * (dim + 1) for m in sizes], "none"
     none = np.zeros((S, M))
     return _Trained(train, test, params, none.astype(bool), [0] * M, [solver] * M, [n] * M, none, none + np.nan,
@@ -531,7 +556,7 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     rows, curves = [], []
     for target, dim in settings:
         data = _make_data(target, dim, config, resolve_dtype(config.dtype), device)
-        sd_test = data.y_test.std(1).cpu().numpy()
+        sd_test = data.sd_test
         for name in list(config.archs) + list(config.baselines):
             t0 = time.perf_counter()
             label = {"target": target.name, "dim": dim, "arch": name}
@@ -545,6 +570,7 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     if config.data is not None:
         prov["data"] = _user_data(config).describe()  # name, source, content hash, shape
     result = Result(kernel=KERNEL, rows=table, provenance=prov, group_by=GROUP_BY, show=SHOW, notes=_notes(table, config),
+                    nullable=NULLABLE,
                     analysis_keys=ANALYSIS_KEYS, analysis_hidden=ANALYSIS_HIDDEN)
     if config.record_every:
         result.tables["curves"] = pd.DataFrame(curves, columns=CURVE_COLUMNS)
@@ -699,7 +725,13 @@ COLUMNS = ["target", "dim", "arch", "width", "seed", "params", "train_rmse", "te
            "elapsed_s", "activation", "optimizer", "n_samples", "device", "dtype", "kernel_version"]
 FIT_COLUMNS = ["target", "dim", "arch", "alpha", "alpha_lo", "alpha_hi", "alpha_theil_sen", "alpha_theory",
                "theory_source", "n_widths_used", "used_params", "excluded", "caveat", "log_c"]
-OPTIONAL = ("gn_decrement", "loss_drop")  # NaN where the trainer gives none (Adam on deep/tree nets, LBFGS, baselines)
+_DIVERGED = ("the model diverged (loss NaN or exploded)", "diverged")  # NaN only on rows flagged diverged
+NULLABLE = {
+    "gn_decrement": "the trainer gives none (Adam on deep or tree nets, LBFGS, baselines)",
+    "loss_drop": "the trainer gives none (LBFGS, baselines)",
+    "train_rmse": _DIVERGED, "test_rmse": _DIVERGED, "rel_rmse": _DIVERGED,
+}
+"""Columns that may be undefined (NaN), and why; (reason, flag): only on rows where the flag is set."""
 TABLES = ("curves",)  # training curves (--record-every), written beside the rows as FILE.curves.csv
 # Inputs of a row (not measurements): report never averages over one that varies within a group.
 SETTINGS = ["target", "dim", "arch", "width", "params", "activation", "optimizer", "n_samples", "dtype",

@@ -112,6 +112,7 @@ class PointSet:
     dist: Distribution | None  # None for a real data set (no closed forms)
     intrinsic: float | None = None  # the known manifold dimension where dist is None (a covariance's rank)
     duplicates: int = 0  # sampled rows dropped as exact copies of another point or of a query
+    unit: float = 1.0  # a power of 2 the coordinates were divided by (exactly); lengths are reported times it
 
 
 # --chunk 0: a cache-sized block on the CPU (4 MiB of float32; PERFORMANCE.md), and on a GPU a
@@ -161,17 +162,39 @@ def _real_sets(config: Config, seed: int, dtype, device) -> Iterator[PointSet]:
     sample = np.asarray(x[rows], dtype=np.float64)
     keep = distinct_rows(sample, np.asarray(x[query_rows], dtype=np.float64))
     rows, sample = rows[keep], sample[keep]
+    unit = unit_of(sample)
+    sample = sample / unit
     structure, copies = min(config.id_points, len(rows)), int((~keep).sum())
+    if len(rows) < 2:  # a nearest and a farthest distance need two distinct points besides the queries
+        raise DimcurseError(f"{data.name} has {len(rows)} distinct row(s) besides its {config.n_queries} queries "
+                            f"({n_total} rows, {copies} exact duplicates dropped); distances need at least 2", "--data")
     if config.id_points and config.k >= structure:
         raise DimcurseError(f"k = {config.k} neighbours needs more than {structure} points ({data.name} has "
                             f"{n_total} rows, {config.n_queries} of them queries"
                             f"{f', {copies} exact duplicates' if copies else ''})", "--k")
-    as_tensor = lambda rows: torch.from_numpy(np.ascontiguousarray(x[rows])).to(dtype).to(device)  # noqa: E731
-    points, queries = as_tensor(rows), as_tensor(query_rows)
+    points, queries = (torch.from_numpy(np.asarray(x[r], dtype=np.float64) / unit).to(dtype).to(device)
+                       for r in (rows, query_rows))
     n_points = len(rows)
-    yield PointSet(data.name, data.dim, points, queries, None, duplicates=copies)
+    yield PointSet(data.name, data.dim, points, queries, None, duplicates=copies, unit=unit)
     yield _drawn_set(Distribution("gaussian"), data.dim, n_points, config.n_queries, seed, dtype, device)
-    yield _covariance_set(sample, n_points, config.n_queries, seed, dtype, device)
+    cov = _covariance_set(sample, n_points, config.n_queries, seed, dtype, device)
+    cov.unit = unit
+    yield cov
+
+
+UNIT_RANGE = 32  # coordinates within 2^-32..2^32 in size are measured as they are (squares stay in float32)
+
+
+def unit_of(sample: np.ndarray) -> float:
+    """1, or for a set whose largest |coordinate| lies outside 2^-32..2^32 the power of 2 nearest it.
+
+    Distances are equivariant under scaling, so such a set is measured divided by it (exact in
+    binary floating point) and its lengths multiplied back: data in units of 1e150 or 1e-150
+    neither overflows nor underflows float32 (range 1e-38..3e38; squared, 1e-19..1e19)."""
+    top = float(np.max(np.abs(sample))) if sample.size else 0.0
+    if not (top > 0 and math.isfinite(top)) or abs(math.log2(top)) <= UNIT_RANGE:
+        return 1.0
+    return 2.0 ** round(math.log2(top))
 
 
 def distinct_rows(points: np.ndarray, queries: np.ndarray) -> np.ndarray:
@@ -211,9 +234,21 @@ def _covariance_set(sample: np.ndarray, n_points: int, n_queries: int, seed: int
 
 
 def _drawn_set(dist: Distribution, dim: int, n_points: int, n_queries: int, seed: int, dtype, device) -> PointSet:
-    points = draw(dist, n_points, dim, seed, dtype, stream="points").to(device)
-    queries = draw(dist, n_queries, dim, seed, dtype, stream="queries").to(device)
-    return PointSet(dist.name, dim, points, queries, dist)
+    points = draw(dist, n_points, dim, seed, dtype, stream="points")
+    queries = draw(dist, n_queries, dim, seed, dtype, stream="queries")
+    copies = 0
+    if may_collide(n_points + n_queries, dist.intrinsic_dim(dim), dtype):
+        keep = distinct_rows(points.double().numpy(), queries.double().numpy())
+        points, copies = points[torch.from_numpy(keep)], int((~keep).sum())
+    return PointSet(dist.name, dim, points.to(device), queries.to(device), dist, duplicates=copies)
+
+
+def may_collide(n_rows: int, intrinsic: int, dtype) -> bool:
+    """Whether rounding a continuous set to ``dtype`` can make exact copies: about n^2/2 pairs, each equal
+    with probability near 2^-(b K) for b mantissa bits in K intrinsic dimensions (a 4x margin per
+    dimension). Checked only then: the byte comparison costs about 1 s per million rows."""
+    bits = -math.log2(torch.finfo(dtype).eps) - 2  # b = 23 for float32, less the margin
+    return 2 * math.log2(max(n_rows, 2)) - 1 - bits * intrinsic > -30  # expected copies above 1e-9
 
 
 # --------------------------------------------------------------------------- one row
@@ -222,9 +257,9 @@ def _drawn_set(dist: Distribution, dim: int, n_points: int, n_queries: int, seed
 def _contrast_columns(stats) -> dict:
     """The concentration statistics of one (set, metric), from the per-query results."""
     nn, far = stats.nn, stats.far
-    with np.errstate(divide="ignore", invalid="ignore"):
-        relative = np.mean((far - nn) / nn)  # Beyer et al. 1999; inf if a query duplicates a point
-        he = np.mean(stats.mean) / np.mean(nn)  # He, Kumar & Chang 2012
+    # nn > 0: points equal to a query were dropped (distinct_rows), so both contrasts are finite
+    relative = np.mean((far - nn) / nn)  # Beyer et al. 1999
+    he = np.mean(stats.mean) / np.mean(nn)  # He, Kumar & Chang 2012
     pooled_mean = float(np.mean(stats.mean))
     # Pooled sd over all q x n pairs: within-query variance plus the spread of query means.
     pooled_var = float(np.mean(stats.sd**2 + stats.mean**2) - pooled_mean**2)
@@ -238,6 +273,31 @@ def _contrast_columns(stats) -> dict:
         "mean_pow_dist": stats.pow_mean,
         "var_pow_dist": stats.pow_var,
     }
+
+
+LENGTHS = ("nn_dist", "far_dist", "mean_dist")  # the columns in the data's units (the rest are ratios)
+
+
+def _in_units(columns: dict, metric: Metric, unit: float) -> dict:
+    """Lengths times the set's unit, D^P moments times unit^P and unit^2P (NaN where that leaves float64);
+    cosine distances do not scale."""
+    if unit == 1.0 or metric.kind == "cosine":
+        return columns
+    out = {name: value * unit if name in LENGTHS else value for name, value in columns.items()}
+    if metric.power is not None:
+        out["mean_pow_dist"] = _times_power_of_two(out["mean_pow_dist"], math.log2(unit) * metric.power)
+        out["var_pow_dist"] = _times_power_of_two(out["var_pow_dist"], math.log2(unit) * 2 * metric.power)
+    return out
+
+
+def _times_power_of_two(value: float, log2_factor: float) -> float:
+    """value x 2^log2_factor, NaN where the product leaves float64 (the factor alone may overflow)."""
+    if not math.isfinite(value) or value <= 0:
+        return value
+    total = math.log2(value) + log2_factor
+    if abs(total) > 1020:
+        return math.nan
+    return value * 2.0**log2_factor if abs(log2_factor) < 1000 else 2.0**total
 
 
 def _theory_columns(dist: Distribution | None, metric: Metric, dim: int) -> dict:
@@ -301,7 +361,7 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     if userdata.is_user_data(config.data):
         prov["data"] = userdata.load(config.data).describe()  # name, source, content hash, shape
     table = pd.DataFrame(rows, columns=COLUMNS)
-    result = Result(kernel=KERNEL, rows=table, provenance=prov, group_by=GROUP_BY, show=SHOW,
+    result = Result(kernel=KERNEL, rows=table, provenance=prov, group_by=GROUP_BY, show=SHOW, nullable=NULLABLE,
                     notes=_notes(config, table, plan))
     result.tables["histograms"] = pd.concat(histograms, ignore_index=True)
     return result
@@ -335,7 +395,7 @@ def _rows_for_set(pset: PointSet, metrics, config: Config, plan: ChunkPlan, seed
         rows.append({
             "dim": pset.dim, "dist": pset.label, "metric": metric.name, "seed": seed,
             "n_points": pset.points.shape[0], "n_queries": pset.queries.shape[0],
-            **_contrast_columns(stats), **_theory_columns(pset.dist, metric, pset.dim),
+            **_in_units(_contrast_columns(stats), metric, pset.unit), **_theory_columns(pset.dist, metric, pset.dim),
             **structure[metric.name], "theory_id": float(intrinsic),
             "id_sample_limited": _id_sample_limited(structure[metric.name], float(intrinsic)), "k": config.k,
             "exact_fallbacks": stats.n_exact_fallback, "duplicates": pset.duplicates,
@@ -380,12 +440,11 @@ def _notes(config: Config, table: pd.DataFrame, plan: ChunkPlan) -> list[str]:
         notes.append(f"{names}: {int(copies.max())} exact duplicate row(s) per sample (of another point or of a "
                      "query) were dropped before the statistics: TwoNN, MLE and the nearest distance need distinct "
                      "points (see the duplicates column).")
-    undefined = table[table["metric"].str.startswith("lp:") & table["mean_pow_dist"].isna()]
+    undefined = table[(table["metric"] != "linf") & (table["mean_pow_dist"].isna() | table["var_pow_dist"].isna())]
     if len(undefined):
-        notes.append(f"mean_pow_dist is undefined for {', '.join(sorted(set(undefined['metric'])))}: D^P leaves "
-                     "float64 for these distances (left empty, not inf).")
-    if np.isinf(table["relative_contrast"]).any():
-        notes.append("relative_contrast is inf where a query coincides with a point (nearest distance 0).")
+        notes.append(f"mean_pow_dist or var_pow_dist is undefined for {', '.join(sorted(set(undefined['metric'])))}"
+                     f" on {', '.join(sorted(set(undefined['dist'])))}: D^P leaves float64 for these distances "
+                     "(left empty, not inf).")
     return notes
 
 
@@ -403,6 +462,16 @@ def figure(result: Result):
     return plot.distance_figure(result)
 
 
+_NO_CLOSED_FORM = "no closed form for this set and metric (real data, its matched Gaussians, or a metric without one)"
+NULLABLE = {
+    "theory_mean_dist": _NO_CLOSED_FORM, "theory_dist_cv": _NO_CLOSED_FORM,
+    "theory_mean_pow_dist": _NO_CLOSED_FORM, "theory_var_pow_dist": _NO_CLOSED_FORM,
+    "theory_id": "a real data set's intrinsic dimension is not known",
+    "twonn_id": "--id-points 0 turns the structure estimates off", "mle_id": "--id-points 0",
+    "hubness": "--id-points 0",
+    "mean_pow_dist": "lp:P where D^P leaves float64 (a note names the metric)", "var_pow_dist": "as mean_pow_dist",
+}
+"""Columns that may be undefined (NaN), and why; any other non-finite value is a bug (results.check_defined)."""
 TABLES = ("histograms",)  # figure tables written beside the rows (FILE.histograms.csv, and in a store)
 # Inputs of a row (not measurements): report never averages over one that varies within a group.
 SETTINGS = ["dist", "dim", "metric", "n_points", "n_queries", "k", "id_points", "dtype", "kernel_version"]

@@ -327,11 +327,24 @@ def run_random_features(config: Config, task: Task, device) -> list[dict]:
 
 def _theory_risk(n: int, p: int, config: Config, ridge: float) -> float:
     """The expected excess risk: exact at this n and p for min-norm (an inverse-Wishart mean,
-    REFERENCES.md section 3; infinite for |p - n| <= 1), and Hastie et al.'s large-n limit for
-    a ridge, where no finite-n closed form exists (the row's theory_risk_limit says so)."""
+    REFERENCES.md section 3), and Hastie et al.'s large-n limit for a ridge, where no finite-n
+    closed form exists (the row's theory_risk_limit says so). NaN where the expectation is
+    infinite (|p - n| <= 1 with noise): undefined, with a note (_theory_notes)."""
     if ridge > 0:
-        return hastie_risk(p / n, config.signal_var, config.noise_var, ridge)
-    return minnorm_risk_exact(n, p, config.signal_var, config.noise_var)
+        risk = hastie_risk(p / n, config.signal_var, config.noise_var, ridge)
+    else:
+        risk = minnorm_risk_exact(n, p, config.signal_var, config.noise_var)
+    return risk if math.isfinite(risk) else math.nan
+
+
+def _theory_notes(table: pd.DataFrame, config: Config) -> list[str]:
+    infinite = table[(table["model"] == "linear") & table["theory_risk"].isna()]
+    if not len(infinite):
+        return []
+    widths = ", ".join(str(w) for w in sorted(set(infinite["width"])))
+    return [f"theory_risk is blank at p = {widths}: with |p - n| <= 1 (n = {config.n_train}) the min-norm expected "
+            "risk is infinite (the inverse-Wishart mean does not exist); the measured risk there is one draw of a "
+            "heavy-tailed variable."]
 
 
 def run_linear(config: Config, device) -> list[dict]:
@@ -473,9 +486,10 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     if userdata.is_user_data(data_name(config)):
         prov["data_file"] = _user_file(config).describe()
     group_by = GROUP_BY_MLP if config.model == "mlp" else GROUP_BY
-    result = Result(kernel=KERNEL, rows=table, provenance=prov, group_by=group_by, show=SHOW, analysis_keys=ANALYSIS_KEYS)
+    result = Result(kernel=KERNEL, rows=table, provenance=prov, group_by=group_by, show=SHOW, analysis_keys=ANALYSIS_KEYS,
+                    nullable=NULLABLE)
     result.analysis, result.analysis_title = summary_table(table), ANALYSIS_TITLE
-    result.notes = summary_notes(table, result.analysis)
+    result.notes += summary_notes(table, result.analysis) + _theory_notes(table, config)
     if config.model == "mlp" and config.record_every:
         result.tables["curves"] = table[CURVE_COLUMNS].reset_index(drop=True)
     return result
@@ -636,8 +650,16 @@ COLUMNS = ["model", "data", "label_noise", "ridge", "weight_decay", "width", "pa
            "seed", "n_train", "train_loss", "train_error", "test_loss", "test_error", "weight_norm", "interpolates",
            "epochs_to_interpolate", "excess_risk", "theory_risk", "theory_risk_limit", "chance_error", "diverged", "elapsed_s", "device",
            "depth", "optimizer", "loss", "dtype", "kernel_version"]
-OPTIONAL = ("train_error", "test_error", "epochs_to_interpolate", "excess_risk", "chance_error", "weight_norm")
-"""Columns that may hold NaN: not applicable to a model (errors of the linear model), or never reached."""
+_NOT_CLASSIFIED = "the linear model and random features regress: no classification error"
+NULLABLE = {
+    "train_error": _NOT_CLASSIFIED, "test_error": _NOT_CLASSIFIED, "chance_error": _NOT_CLASSIFIED,
+    "epochs_to_interpolate": "never reached within --epochs, or not trained by epochs",
+    "excess_risk": "only the linear model on its Gaussian task knows the Bayes risk",
+    "theory_risk": "closed form only for the linear model; its expectation is infinite at |p - n| <= 1 (a note)",
+    "weight_norm": ("the model diverged", "diverged"),
+    "train_loss": ("the model diverged", "diverged"), "test_loss": ("the model diverged", "diverged"),
+}
+"""Columns that may be undefined (NaN), and why; (reason, flag): only on rows where the flag is set."""
 # Inputs of a row (not measurements): report never averages over one that varies within a group.
 SETTINGS = ["model", "data", "label_noise", "ridge", "weight_decay", "width", "params", "params_per_sample",
             "epoch", "n_train", "depth", "optimizer", "loss", "dtype", "kernel_version"]

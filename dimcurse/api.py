@@ -41,13 +41,13 @@ def overparam(data=None, *, device: str = "auto", **options):
 
 def run(kernel: str, data=None, device: str = "auto", options: dict | None = None):
     """Build the kernel's Config from CLI-style keywords, validate it, run it."""
-    from dimcurse.experiments import REGISTRY
+    from dimcurse.experiments import REGISTRY, run_kernel
     from dimcurse.runtime import resolve_device
 
     module = REGISTRY[kernel]
     config = make_config(kernel, dict(options or {}), data)
     module.validate(config)
-    return module.run(config, device=resolve_device(device))
+    return run_kernel(module, config, resolve_device(device))
 
 
 def make_config(kernel: str, options: dict, data=None):

@@ -26,7 +26,7 @@ from typing import Callable, Iterator
 import torch
 
 from dimcurse.errors import DimcurseError
-from dimcurse.experiments import REGISTRY
+from dimcurse.experiments import REGISTRY, run_kernel
 from dimcurse.memory import OUT_OF_MEMORY, out_of_memory_message
 from dimcurse.runtime import resolve_device
 from dimcurse.results import pack_table
@@ -42,7 +42,7 @@ def run_point(kernel: str, config, device: str) -> dict:
     ``device`` is resolved here, on the worker (``auto`` means that machine's GPU if any).
     """
     started = time.perf_counter()
-    result = REGISTRY[kernel].run(config, device=resolve_device(device))
+    result = run_kernel(REGISTRY[kernel], config, resolve_device(device))
     rows = result.rows
     diverged = int(rows["diverged"].sum()) if "diverged" in rows else 0
     tables = {name: pack_table(table) for name, table in result.tables.items()}

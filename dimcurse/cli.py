@@ -118,6 +118,7 @@ def _execute(kernel, config, device: str, out: str, fmt: Optional[str], quiet: b
              tensorboard: Optional[str] = None):
     """The chain every kernel command follows: validate, check the outputs, run, then render or write."""
     from dimcurse import plot, render
+    from dimcurse.experiments import run_kernel
     from dimcurse.results import Result, aggregate, check_writable, write_result
     from dimcurse.runtime import resolve_device
 
@@ -130,7 +131,7 @@ def _execute(kernel, config, device: str, out: str, fmt: Optional[str], quiet: b
         _check_side_file(fit_out, fit_option)
     torch_device = resolve_device(device)
     with _progress(quiet, kernel.KERNEL) as tick:
-        result = kernel.run(config, device=torch_device, progress=tick)
+        result = run_kernel(kernel, config, torch_device, tick)
     # The terminal gets the table before any file is written: if a write then fails (a full
     # disk, a folder gone read-only), the numbers are still on screen and the error says which file.
     if out == "-" and fmt_name != "table":

@@ -519,7 +519,7 @@ def knn(points: torch.Tensor, metric: Metric, k: int, chunk_elems: int | ChunkPl
         raise DimcurseError(f"k = {k} neighbours needs more than {k} points, got {m}", "--k")
     plan = chunk_elems if isinstance(chunk_elems, ChunkPlan) else ChunkPlan(chunk_elems)
     prep = _prepare(points, points, metric)
-    keep = min(m - 1, 2 * k if metric.uses_matmul else k)
+    keep = min(m - 1, 2 * k if metric.uses_matmul else k + 1)  # one past k: a tie at the k-th shows
     q_block = min(m, 4096)
     rows = []
     for q0 in range(0, m, q_block):

@@ -20,7 +20,8 @@ def coordinate_moment(kind: str, r: float) -> float | None:
     E|x - y|^r = 2^r Gamma((r+1)/2) / sqrt(pi).
     """
     if kind == "uniform":
-        return 2.0 / ((r + 1.0) * (r + 2.0))
+        log_moment = math.log(2.0) - math.log1p(r) - math.log(r + 2.0)
+        return math.exp(log_moment) if log_moment > -700 else None  # below float64's range (r above 1e152)
     if kind == "gaussian":
         log_moment = r * math.log(2.0) + math.lgamma((r + 1.0) / 2.0) - 0.5 * math.log(math.pi)
         return math.exp(log_moment) if log_moment < 700 else None  # beyond float64 (r of several hundred)

@@ -175,3 +175,20 @@ def test_the_suite_turns_dimcurse_warnings_into_errors():
                                module="dimcurse.experiments.distance")
     with warnings.catch_warnings(record=True):  # another package's warning is not ours to fail on
         warnings.warn_explicit("x", RuntimeWarning, "other.py", 1, module="othermodule")
+
+
+def test_a_warning_inside_a_run_becomes_a_note_in_use_and_fails_under_strict(monkeypatch):
+    from dimcurse.experiments import EscapedWarning, distance, run_kernel
+
+    real = distance.run
+
+    def noisy(config, device="cpu", progress=None):
+        np.float64(1.0) / np.float64(0.0)  # numpy's divide warning, raised from this (non-dimcurse) module
+        return real(config, device=device, progress=progress)
+
+    monkeypatch.setattr(distance, "run", noisy)
+    with pytest.raises(EscapedWarning, match="divide by zero"):
+        run_kernel(distance, distance.SMOKE, "cpu")
+    monkeypatch.delenv("DIMCURSE_STRICT")
+    result = run_kernel(distance, distance.SMOKE, "cpu")
+    assert any("divide by zero" in note and "bug" in note for note in result.notes)

@@ -11,6 +11,9 @@ option/value pairs, which override it (the last of a repeated option wins): wron
 empty and huge values, negative and zero counts, NaN and inf, unknown names, malformed
 lists, unknown options, duplicated options, bad paths and bad input files.
 
+A second property (at the end) drives the kernels with valid but extreme values and asks
+for finite tables or clean refusals, and no Python warning from any module.
+
 ``DIMCURSE_FUZZ_EXAMPLES`` sets the examples per command (default 25; RELIABILITY.md
 used 300), ``DIMCURSE_FUZZ_REPORT=FILE`` writes the outcome counts as JSON. Examples are
 derandomised: the same command line generates the same inputs.

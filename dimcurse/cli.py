@@ -382,7 +382,8 @@ def overparam_cmd(
                                          show_default="the model's sweep"),
     features: Optional[str] = typer.Option(None, "--features", metavar=LIST, help="Same as --widths (linear, random-features)."),
     depth: int = int_option(_O.depth, "--depth", "Hidden layers of the mlp."),
-    train_samples: int = int_option(_O.n_train, "--train-samples", "Training samples per seed (n)."),
+    train_samples: str = typer.Option(",".join(map(str, _O.n_train)), "--train-samples", metavar=LIST,
+                                      help="Training samples per seed (n); a list sweeps n (sample-wise double descent)."),
     test_samples: int = int_option(_O.n_test, "--test-samples", "Test samples (the same for every seed)."),
     label_noise: str = typer.Option("0", "--label-noise", metavar=LIST, help="Fractions of training labels replaced at random."),
     ridge: str = typer.Option("0", "--ridge", metavar=LIST, help="Ridge lambdas of the closed-form models (0 = min-norm)."),
@@ -430,7 +431,7 @@ def overparam_cmd(
     config = overparam.Config(
         model=model.strip().lower(), data=data.strip() if data is not None else None,
         widths=parse_int_list(sizes, option) if sizes is not None else None, depth=depth,
-        n_train=train_samples, n_test=test_samples, label_noise=parse_float_list(label_noise, "--label-noise"),
+        n_train=parse_int_list(train_samples, "--train-samples"), n_test=test_samples, label_noise=parse_float_list(label_noise, "--label-noise"),
         ridge=parse_float_list(ridge, "--ridge"), weight_decay=parse_float(weight_decay, "--weight-decay"),
         epochs=epochs, steps=steps, optimizer=optimizer.strip().lower(),
         lr=parse_float(lr, "--lr", positive=True) if lr is not None else None, batch_size=batch_size,

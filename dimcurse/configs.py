@@ -127,8 +127,8 @@ class OverparamConfig(_FromOptions):
     """Hidden widths (mlp) or features (linear, random-features); None: the model's default sweep [--widths / --features]."""
     depth: int = 1
     """Hidden layers of the mlp [--depth]."""
-    n_train: int = 1000
-    """Training samples per seed (a subset drawn per seed) [--train-samples]."""
+    n_train: tuple[int, ...] = (1000,)
+    """Training samples per seed (a subset drawn per seed); a list sweeps n, for sample-wise double descent [--train-samples]."""
     n_test: int = 1000
     """Test samples (the same for every seed) [--test-samples]."""
     label_noise: tuple[float, ...] = (0.0,)
@@ -169,6 +169,11 @@ class OverparamConfig(_FromOptions):
     """The label column (or .npz key) of a --data file; default y (the last column of an .npy) [--target-column]."""
     test_fraction: float = 0.2
     """Share of a --data file's rows held out for testing (one fixed split) [--test-fraction]."""
+
+    def __post_init__(self) -> None:
+        # One size may be given as a plain int (the Python API, older sweep files): it is the 1-tuple.
+        if isinstance(self.n_train, int):
+            object.__setattr__(self, "n_train", (self.n_train,))
 
 
 # The command line's option names (snake_case) that differ from the field they set. The

@@ -284,6 +284,8 @@ def overparam_figure(result: Result):
     from dimcurse.experiments.overparam import SETTING, final_rows, summary_table
 
     plt = pyplot()
+    if is_samplewise(result.rows):
+        return samplewise_figure(result)
     rows = result.rows.assign(features_per_sample=result.rows["width"] / result.rows["n_train"])
     final = final_rows(rows)
     classification = final["test_error"].notna().any()
@@ -295,7 +297,7 @@ def overparam_figure(result: Result):
     x, xlabel = _size_axis(final)
     drawn = False
     for key, group in final.groupby(SETTING, sort=False):
-        label = _setting_label(key)
+        label = _setting_label(key, show_n=final["n_train"].nunique() > 1)
         threshold = _threshold(summary, dict(zip(SETTING, key)), group, x)
         for ax, metric in zip(axes, ["loss", "error"][: 1 + classification]):
             for split, style in (("train", ":"), ("test", "-")):
@@ -327,6 +329,41 @@ def overparam_figure(result: Result):
     return fig
 
 
+def is_samplewise(rows: pd.DataFrame) -> bool:
+    """A sweep over training sizes at a few widths (3 or more sizes, more sizes than widths)."""
+    sizes = rows["n_train"].nunique()
+    return sizes >= 3 and rows["width"].nunique() < sizes
+
+
+def samplewise_figure(result: Result):
+    """Test loss (and error) against the training-set size n, one line per width; for the linear
+    model its excess risk with the closed form dashed; the threshold n = width dotted (N = n)."""
+    from dimcurse.experiments.overparam import SETTING, final_rows
+
+    plt = pyplot()
+    final = final_rows(result.rows)
+    classification = final["test_error"].notna().any()
+    fig, axes = plt.subplots(1, 1 + classification, figsize=(6.6 * (1 + classification), 4.4))
+    axes = list(np.atleast_1d(axes))
+    keys = [c for c in SETTING if c != "n_train"] + ["width"]
+    for key, group in final.groupby(keys, sort=False):
+        label = f"{_setting_label((*key[:-1], None))}, width {key[-1]}"
+        for ax, metric in zip(axes, ["loss", "error"][: 1 + classification]):
+            stats = _stats(group, ["n_train"], f"test_{metric}")
+            line = _series(ax, stats["n_train"], stats, f"test {metric}, {label}", log_y=metric == "loss")
+            ax.axvline(key[-1], color=line[0].get_color(), ls=":", lw=0.8)
+            if metric == "loss" and group["theory_risk"].notna().any():
+                _theory_risk(ax, group, "n_train", label)
+    for ax, metric in zip(axes, ["loss", "error"][: 1 + classification]):
+        ax.plot([], [], color="grey", ls=":", lw=0.8, label="n = width (threshold)")
+        _log(ax, x=True, y=metric == "loss")
+        ax.set(xlabel="training samples n", ylabel=metric, title=f"test {metric} against n (sample-wise)")
+        _legend(ax)
+    fig.suptitle("dimcurse overparam: more data can hurt; mean ± sd over seeds (bands)")
+    fig.tight_layout()
+    return fig
+
+
 def _theory_risk(ax, group: pd.DataFrame, x: str, label: str) -> None:
     """The linear model's excess risk, measured and in closed form: exact at finite n for min-norm,
     Hastie et al.'s limit for a ridge (REFERENCES.md §3)."""
@@ -339,9 +376,9 @@ def _theory_risk(ax, group: pd.DataFrame, x: str, label: str) -> None:
             lw=1.2, label=f"theory risk, {kind}, {label}")
 
 
-def _setting_label(key) -> str:
-    model, data, noise, ridge, decay = key
-    parts = [f"{model} on {data}"]
+def _setting_label(key, show_n: bool = False) -> str:
+    model, data, noise, ridge, decay, n = key
+    parts = [f"{model} on {data}"] + ([f"n {n}"] if show_n else [])
     if noise:
         parts.append(f"noise {noise:g}")
     if ridge:

@@ -1,5 +1,6 @@
 """dimcurse overparam: closed-form risk, double-descent peak, memorisation, ridge, batching, data, CLI."""
 
+import io
 import json
 
 import numpy as np
@@ -154,7 +155,7 @@ def test_summary_marks_threshold_and_interior_peak():
     rows = []
     for seed in (0, 1):
         for width, loss, fits in [(1, 1.0, False), (2, 5.0 + seed, False), (3, 2.0, True), (4, 1.5, True)]:
-            rows.append({"model": "random-features", "data": "x", "label_noise": 0.0, "ridge": 0.0, "weight_decay": 0.0,
+            rows.append({"model": "random-features", "data": "x", "label_noise": 0.0, "ridge": 0.0, "weight_decay": 0.0, "n_train": 2,
                          "width": width, "params": 10 * width, "params_per_sample": width / 2, "epoch": 0.0, "seed": seed,
                          "train_loss": 0.0, "test_loss": loss, "test_error": 0.1, "interpolates": fits,
                          "epochs_to_interpolate": np.nan, "diverged": False})
@@ -265,3 +266,61 @@ def test_an_exploding_mlp_is_flagged_diverged_not_blamed_on_width(cli):
     assert result.rows["diverged"].all() and result.rows["train_loss"].isna().all()
     assert any("every model diverged" in note for note in result.notes)
     assert not any("no width fits" in note for note in result.notes)
+
+
+# --------------------------------------------------------------------------- sample-wise (Nakkiran et al. 2019 §7)
+
+SAMPLEWISE_P, SAMPLEWISE_N = 60, (20, 40, 50, 70, 80, 120, 240)
+
+
+@pytest.fixture(scope="module")
+def samplewise():
+    config = Config(model="linear", widths=(SAMPLEWISE_P,), n_train=SAMPLEWISE_N, n_test=200, seeds=tuple(range(12)))
+    return run(config)
+
+
+def test_samplewise_sweep_gives_one_row_per_n_and_seed(samplewise):
+    rows = samplewise.rows
+    assert sorted(rows.n_train.unique()) == list(SAMPLEWISE_N)
+    assert (rows.groupby("n_train").size() == 12).all() and rows.width.eq(SAMPLEWISE_P).all()
+    assert (rows.params_per_sample == SAMPLEWISE_P / rows.n_train).all()
+
+
+@pytest.mark.parametrize("n", SAMPLEWISE_N)
+def test_samplewise_excess_risk_matches_the_exact_closed_form_at_every_n(samplewise, n):
+    """12 seeds at p = 60: the mean excess risk within 4 standard errors + 10 % of the exact finite-n mean
+    (the sample is heavy-tailed within a few of the threshold; no n here is within 10 of it)."""
+    rows = samplewise.rows[samplewise.rows.n_train == n]
+    theory = minnorm_risk_exact(n, SAMPLEWISE_P, 1.0, 0.25)
+    assert rows.theory_risk.iloc[0] == pytest.approx(theory)
+    mean, se = rows.excess_risk.mean(), rows.excess_risk.std(ddof=1) / np.sqrt(len(rows))
+    assert abs(mean - theory) < 4 * se + 0.1 * theory, (n, mean, theory)
+
+
+def test_samplewise_more_data_hurts_before_it_helps(samplewise):
+    """At fixed width near the threshold the test loss rises with n (to n = 50, 70: either side of p = 60)
+    before it falls; the note says so and names the closed form beside it."""
+    curve = samplewise.rows.groupby("n_train").test_loss.mean()
+    # exact means: excess risk 0.79 (n = 20), 1.56 (50), 1.67 (70), 0.084 (240); test loss adds sigma^2 = 0.25
+    assert curve[50] > 1.5 * curve[20] and curve[70] > 1.5 * curve[240] and curve[240] < curve[20]
+    note = " ".join(" ".join(samplewise.notes).split())
+    assert "more data hurts" in note and "sample-wise double descent" in note and "theory" in note
+    assert "interpolation threshold at width" not in note  # no model-wise sentence for one width
+    marks = samplewise.analysis.set_index("n_train").mark
+    assert marks[50].startswith("threshold") and marks.str.contains("peak").sum() == 1  # the largest n fitted; one peak
+
+
+def test_samplewise_random_features_peak_near_n_equals_features(cli):
+    code, out, err = cli("overparam", "--model", "random-features", "--data", "digits", "--widths", "150",
+                         "--train-samples", "50,100,140,150,160,200,400", "--test-samples", "300", "--seeds", "2",
+                         "--quiet", "--out", "-", "--format", "csv")
+    curve = pd.read_csv(io.StringIO(out)).groupby("n_train").test_loss.mean()
+    assert code == 0 and curve.idxmax() in (140, 150, 160) and curve.max() > 10 * curve[400]
+
+
+def test_training_sizes_must_be_distinct_and_fit_the_pool(cli):
+    code, out, err = cli("overparam", "--train-samples", "100,100")
+    assert_clean_error(code, out, err, "--train-samples")
+    code, out, err = cli("overparam", "--data", "digits", "--train-samples", "100,5000", "--test-samples", "100")
+    assert_clean_error(code, out, err, "--train-samples")
+    assert "asked for 5000" in err

@@ -144,6 +144,24 @@ def test_linear_figure_draws_the_closed_form_risk_and_no_undrawn_threshold():
     assert "interpolation threshold" not in legend  # no width fits the training set: nothing drawn, nothing listed
 
 
+def test_samplewise_figure_plots_test_loss_and_the_closed_form_against_n():
+    config = overparam.Config(model="linear", n_train=(20, 40, 55, 65, 80, 160), n_test=200, seeds=(0, 1),
+                              widths=(60,))
+    result = overparam.run(config)
+    fig = plot.overparam_figure(result)
+    ax = _axis(fig, "test loss against n")
+    assert ax.get_xlabel() == "training samples n" and ax.get_xscale() == "log"
+    test = _line(ax, "test loss, linear on gaussian, width 60")
+    means = result.rows.groupby("n_train").test_loss.mean()
+    np.testing.assert_allclose(test.get_xdata(), means.index)
+    np.testing.assert_allclose(test.get_ydata(), means.to_numpy())
+    theory = _line(ax, "theory risk, exact, linear on gaussian, width 60")
+    expected = result.rows.groupby("n_train").theory_risk.first()
+    np.testing.assert_allclose(theory.get_ydata(), expected[np.isfinite(expected)].to_numpy())
+    assert [l.get_xdata()[0] for l in ax.lines if l.get_linestyle() == ":" and len(l.get_xdata())] == [60]
+    assert_readable(fig)
+
+
 @pytest.mark.parametrize("suffix", [".png", ".svg", ".pdf"])
 def test_saved_files_are_valid_images(distance_result, tmp_path, suffix):
     path = tmp_path / f"fig{suffix}"

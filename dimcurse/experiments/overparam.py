@@ -23,6 +23,7 @@ import hashlib
 import math
 import time
 from pathlib import Path
+import dataclasses
 from dataclasses import dataclass
 from typing import Callable
 
@@ -42,7 +43,7 @@ from dimcurse.ridge import RidgePath, hastie_risk, minnorm_risk_exact
 from dimcurse.runtime import generator, numpy_rng, resolve_dtype
 
 KERNEL = "overparam"
-VERSION = 2  # 2: theory_risk exact at finite n for min-norm (the limit only for a ridge, flagged)
+VERSION = 3  # 2: theory_risk exact at finite n for min-norm (the limit only for a ridge, flagged); 3: n a list
 MODELS = ("linear", "random-features", "mlp")
 DATA = ("mnist1d", "digits", "teacher", "mnist:DIR", "fashion-mnist:DIR", "cifar10:DIR")
 # Default sweeps as multiples of the training-set size: dense around the threshold (1.0).
@@ -55,7 +56,7 @@ INTERPOLATION_RTOL = 1e-8  # closed-form models fit when train MSE <= this x mea
 Config = OverparamConfig  # the settings live in dimcurse.configs, importable without torch (fast --help)
 
 
-OPTION = {"depth": "--depth", "n_train": "--train-samples", "n_test": "--test-samples", "epochs": "--epochs",
+OPTION = {"depth": "--depth", "n_test": "--test-samples", "epochs": "--epochs",
           "teacher_dim": "--teacher-dim"}
 TEACHER_CLASSES = 10
 TEACHER_WIDTH = 32
@@ -71,6 +72,9 @@ def validate(config: Config) -> None:
     check_counts(config, OPTION)
     if config.widths is not None and (not config.widths or any(w < 1 for w in config.widths)):
         raise DimcurseError("widths must be positive integers", "--widths")
+    sizes = config.n_train
+    if not sizes or any(n < 1 for n in sizes) or len(set(sizes)) != len(sizes):
+        raise DimcurseError("training sizes must be distinct positive integers", "--train-samples")
     check_seeds(config.seeds)
     if not config.label_noise or any(not 0.0 <= p <= 1.0 for p in config.label_noise):
         raise DimcurseError("label noise must be fractions in [0, 1]", "--label-noise")
@@ -153,7 +157,19 @@ def widths_for(config: Config) -> tuple[int, ...]:
     if config.model == "mlp":
         return MLP_WIDTHS
     ratios = LINEAR_GAMMAS if config.model == "linear" else FEATURE_RATIOS
-    return tuple(sorted({max(1, round(r * config.n_train)) for r in ratios}))
+    return tuple(sorted({max(1, round(r * n_of(config))) for r in ratios}))
+
+
+def n_of(config: Config) -> int:
+    """The training-set size of a one-size config (``run`` splits a list of sizes into such configs)."""
+    if len(config.n_train) != 1:
+        raise ValueError(f"one training size expected, got {config.n_train}")
+    return config.n_train[0]
+
+
+def per_size(config: Config) -> list[Config]:
+    """One config per training-set size, in the order given (a sample-wise sweep runs each)."""
+    return [dataclasses.replace(config, n_train=(n,)) for n in config.n_train]
 
 
 # --------------------------------------------------------------------------- data
@@ -235,7 +251,7 @@ def _subset_record(indices: np.ndarray) -> dict:
 
 def load_task(config: Config, noise: float) -> Task:
     """The training subsets (one per seed, with label noise ``noise``) and the test set."""
-    S, n = len(config.seeds), config.n_train
+    S, n = len(config.seeds), n_of(config)
     name = data_name(config)
     subsets = {}
     if name == "teacher":
@@ -337,19 +353,20 @@ def _theory_risk(n: int, p: int, config: Config, ridge: float) -> float:
     return risk if math.isfinite(risk) else math.nan
 
 
-def _theory_notes(table: pd.DataFrame, config: Config) -> list[str]:
+def _theory_notes(table: pd.DataFrame) -> list[str]:
     infinite = table[(table["model"] == "linear") & table["theory_risk"].isna()]
-    if not len(infinite):
-        return []
-    widths = ", ".join(str(w) for w in sorted(set(infinite["width"])))
-    return [f"theory_risk is blank at p = {widths}: with |p - n| <= 1 (n = {config.n_train}) the min-norm expected "
-            "risk is infinite (the inverse-Wishart mean does not exist); the measured risk there is one draw of a "
-            "heavy-tailed variable."]
+    notes = []
+    for n, rows in infinite.groupby("n_train"):
+        widths = ", ".join(str(w) for w in sorted(set(rows["width"])))
+        notes.append(f"theory_risk is blank at p = {widths}: with |p - n| <= 1 (n = {n}) the min-norm expected risk "
+                     "is infinite (the inverse-Wishart mean does not exist); the measured risk there is one draw of "
+                     "a heavy-tailed variable.")
+    return notes
 
 
 def run_linear(config: Config, device) -> list[dict]:
     """Min-norm / ridge least squares, x ~ N(0, I_p), y = x.beta + N(0, sigma^2), ||beta||^2 = r^2."""
-    n, rows = config.n_train, []
+    n, rows = n_of(config), []
     for seed in config.seeds:
         for p in widths_for(config):
             t0 = time.perf_counter()
@@ -435,7 +452,9 @@ def estimate_bytes(config: Config, device: torch.device | str = "cpu") -> tuple[
     model's parameters with gradients and optimiser state (16 bytes each) and the data, at
     the data set's input dimension, plus a mini-batch's activations.
     """
-    n, nt, widest = config.n_train, config.n_test, max(widths_for(config))
+    if len(config.n_train) > 1:  # sizes run one after another: the largest sets the peak
+        return max((estimate_bytes(one, device) for one in per_size(config)), key=lambda pair: pair[0])
+    n, nt, widest = n_of(config), config.n_test, max(widths_for(config))
     if config.model == "linear":
         return 8 * (3 * n * widest + nt * widest + 2 * min(n, widest) ** 2), "--features"
     if config.model == "random-features":
@@ -453,35 +472,31 @@ def estimate_bytes(config: Config, device: torch.device | str = "cpu") -> tuple[
 
 
 def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[float], None] | None = None) -> Result:
-    """Run the sweep for every label-noise level; rows plus the per-width summary."""
+    """Run the sweep for every training-set size and label-noise level; rows plus the per-width summary."""
     validate(config)
     device = torch.device(device)
     needed, option = estimate_bytes(config, device)
     memory.require(needed, f"the {config.model} sweep", option, device)
     started = time.perf_counter()
     rows, subsets = [], {}
-    share = 1.0 / len(config.label_noise)
-    for noise in config.label_noise:
-        if config.model == "linear":
-            new = run_linear(config, device)
-        else:
-            task = load_task(config, noise)
-            subsets = {str(k): v for k, v in task.subsets.items()}
-            if config.model == "random-features":
-                new = run_random_features(config, task, device)
-            else:
-                new = run_mlp(config, task, device, (lambda f: progress(f * share)) if progress else None)
-        for row in new:
-            row["label_noise"] = noise
-            row["device"] = str(device)
-        rows += new
-        if progress is not None and config.model != "mlp":
-            progress(share)
+    share = 1.0 / (len(config.label_noise) * len(config.n_train))
+    for one in per_size(config):
+        for noise in config.label_noise:
+            new, used = _run_one(one, noise, device, (lambda f: progress(f * share)) if progress else None)
+            subsets.update({f"{n_of(one)}:{k}" if len(config.n_train) > 1 else k: v for k, v in used.items()})
+            for row in new:
+                row["label_noise"] = noise
+                row["device"] = str(device)
+            rows += new
+            if progress is not None and config.model != "mlp":
+                progress(share)
     # One setting's sweep contiguous, widths in order, each width's epochs together.
     table = pd.DataFrame(rows)[COLUMNS].sort_values(SETTING[2:] + ["width", "epoch", "seed"], kind="stable")
     table = table.reset_index(drop=True)
     prov = provenance(KERNEL, VERSION, config, device)
-    prov.update({"elapsed_s": round(time.perf_counter() - started, 3), "widths": list(widths_for(config)),
+    widths = {n_of(one): list(widths_for(one)) for one in per_size(config)}
+    prov.update({"elapsed_s": round(time.perf_counter() - started, 3),
+                 "widths": widths[config.n_train[0]] if len(widths) == 1 else {str(k): v for k, v in widths.items()},
                  "data": data_name(config), "training_subsets": subsets})
     if userdata.is_user_data(data_name(config)):
         prov["data_file"] = _user_file(config).describe()
@@ -489,15 +504,26 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     result = Result(kernel=KERNEL, rows=table, provenance=prov, group_by=group_by, show=SHOW, analysis_keys=ANALYSIS_KEYS,
                     nullable=NULLABLE)
     result.analysis, result.analysis_title = summary_table(table), ANALYSIS_TITLE
-    result.notes += summary_notes(table, result.analysis) + _theory_notes(table, config)
+    result.notes += summary_notes(table, result.analysis) + _theory_notes(table) + samplewise_notes(table)
     if config.model == "mlp" and config.record_every:
         result.tables["curves"] = table[CURVE_COLUMNS].reset_index(drop=True)
     return result
 
 
-ANALYSIS_TITLE = ("summary: per width, the fraction of seeds that fit the training set, and where the threshold "
-                  "and the test-loss peak are")
-ANALYSIS_KEYS = ("model", "data", "label_noise", "ridge", "weight_decay")
+def _run_one(config: Config, noise: float, device, progress) -> tuple[list[dict], dict]:
+    """The rows of one training-set size and noise level, and the training subsets drawn."""
+    if config.model == "linear":
+        return run_linear(config, device), {}
+    task = load_task(config, noise)
+    used = {str(k): v for k, v in task.subsets.items()}
+    if config.model == "random-features":
+        return run_random_features(config, task, device), used
+    return run_mlp(config, task, device, progress), used
+
+
+ANALYSIS_TITLE = ("summary: per width (per n, for a sweep over n), the fraction of seeds that fit the training "
+                  "set, and where the threshold and the test-loss peak are")
+ANALYSIS_KEYS = ("model", "data", "label_noise", "ridge", "weight_decay", "n_train")
 
 
 def analysis(result: Result, config: Config) -> Result:
@@ -513,14 +539,14 @@ def figure(result: Result):
     return plot.overparam_figure(result)
 
 
-CURVE_COLUMNS = ["model", "data", "label_noise", "weight_decay", "width", "seed", "epoch", "train_loss", "train_error",
+CURVE_COLUMNS = ["model", "data", "label_noise", "weight_decay", "n_train", "width", "seed", "epoch", "train_loss", "train_error",
                  "test_loss", "test_error"]
 TABLES = ("curves",)  # training curves (--record-every, mlp), written beside the rows as FILE.curves.csv
 
 
 # --------------------------------------------------------------------------- summary
 
-SETTING = ["model", "data", "label_noise", "ridge", "weight_decay"]
+SETTING = ["model", "data", "label_noise", "ridge", "weight_decay", "n_train"]
 
 
 def final_rows(table: pd.DataFrame) -> pd.DataFrame:
@@ -550,12 +576,30 @@ def summary_table(table: pd.DataFrame) -> pd.DataFrame:
         out.append(frame)
     columns = SETTING + ["width", "params_per_sample", "fit_fraction", "median_epochs_to_fit", "train_loss",
                          "test_loss", "test_error", "mark"]
+    if len(out) > 1 and table["n_train"].nunique() >= 3 and table["width"].nunique() < 3:
+        out = [_samplewise_marks(pd.concat(out, ignore_index=True))]
     model = out[0]["model"].iloc[0]
     # Leave out what does not apply: the mlp has no ridge and the closed forms no epochs or weight decay;
     # the linear model has no classification error.
     drop = {"mlp": ("ridge",), "linear": ("weight_decay", "median_epochs_to_fit", "test_error")}.get(
         model, ("weight_decay", "median_epochs_to_fit"))
     return pd.concat(out, ignore_index=True)[[c for c in columns if c not in drop]]
+
+
+def _samplewise_marks(summary: pd.DataFrame) -> pd.DataFrame:
+    """A sweep over n at one or two widths: per width, "threshold" marks the largest n it still fits
+    (every seed) and "peak" the n of the largest mean test loss, when it lies inside the sweep."""
+    summary = summary.copy()
+    summary["mark"] = ""
+    keys = [c for c in SETTING if c != "n_train"] + ["width"]
+    for _, group in summary.groupby(keys, sort=False):
+        fits = group[group["fit_fraction"] >= 1.0]
+        if len(fits):
+            summary.loc[fits["n_train"].idxmax(), "mark"] = "threshold"
+        peak = group["test_loss"].idxmax()
+        if group.loc[peak, "n_train"] not in (group["n_train"].min(), group["n_train"].max()):
+            summary.loc[peak, "mark"] = (summary.loc[peak, "mark"] + " peak").strip()
+    return summary
 
 
 def _threshold_width(frame: pd.DataFrame) -> int | None:
@@ -588,7 +632,9 @@ def summary_notes(table: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
     notes = []
     final = final_rows(table)
     for key, group in final.groupby(SETTING, sort=False):
-        label = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in zip(SETTING[2:], key[2:]) if v or k == "label_noise")
+        shown = [(k, v) for k, v in zip(SETTING[2:], key[2:])
+                 if (v or k == "label_noise") and (k != "n_train" or table["n_train"].nunique() > 1)]
+        label = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in shown)
         setting = dict(zip(SETTING, key))
         cols = [c for c in SETTING if c in summary.columns]
         frame = summary[(summary[cols] == pd.Series([setting[c] for c in cols], index=cols)).all(axis=1)]
@@ -598,6 +644,8 @@ def summary_notes(table: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
             notes.append(f"{where}: every model diverged (the loss became non-finite or rose above "
                          f"{EXPLODE:g} x its first value): no result; lower --lr.")
             continue
+        if table["n_train"].nunique() > 1 and group["width"].nunique() < 3:
+            continue  # a sample-wise sweep: one or two widths have no model-wise threshold or peak to name
         if threshold is None:
             notes.append(f"{where}: no width fits the training set (the threshold lies beyond width "
                          f"{int(frame['width'].max())}), {_peak_sentence(group, None)}")
@@ -610,6 +658,38 @@ def summary_notes(table: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
                          f"{EXPLODE:g} x its first value): flagged, excluded from means and from the threshold.")
         if setting["label_noise"] == 1.0 and group["test_error"].notna().any():
             notes.append(_memorisation_sentence(final, group, setting))
+    return notes
+
+
+def samplewise_notes(table: pd.DataFrame) -> list[str]:
+    """With 3 or more training sizes: per setting and width, whether the test loss peaks at an
+    inner n, i.e. more data hurts before it helps (Nakkiran et al. 2019, section 7)."""
+    final = final_rows(table)
+    if final["n_train"].nunique() < 3:
+        return []
+    notes = []
+    keys = [c for c in SETTING if c != "n_train"] + ["width"]
+    for key, group in final.groupby(keys, sort=False):
+        curve = group.groupby("n_train")["test_loss"].mean().dropna()
+        if len(curve) < 3:
+            continue
+        peak = curve.idxmax()
+        where = f"{key[0]} on {key[1]}, width {key[-1]}"
+        if peak in (curve.index[0], curve.index[-1]):
+            trend = "falls" if curve.iloc[-1] < curve.iloc[0] else "rises"
+            notes.append(f"{where}: no sample-wise peak (the test loss {trend} from n = {curve.index[0]} to "
+                         f"{curve.index[-1]} without an inner maximum).")
+            continue
+        low = curve.loc[: peak].idxmin()
+        said = ""
+        if key[0] == "linear":  # the excess risk beside its exact closed form (blank where infinite)
+            risk = group.groupby("n_train")[["excess_risk", "theory_risk"]].agg({"excess_risk": "mean",
+                                                                               "theory_risk": "first"})
+            said = (f"; excess risk {risk.excess_risk[low]:.3g} -> {risk.excess_risk[peak]:.3g}, theory "
+                    f"{risk.theory_risk[low]:.3g} -> {risk.theory_risk[peak]:.3g}")
+        notes.append(f"{where}: more data hurts: the test loss rises from {curve[low]:.3g} at n = {low} to "
+                     f"{curve[peak]:.3g} at n = {peak}, then falls to {curve.iloc[-1]:.3g} at n = "
+                     f"{curve.index[-1]} (sample-wise double descent){said}.")
     return notes
 
 
@@ -663,8 +743,8 @@ NULLABLE = {
 # Inputs of a row (not measurements): report never averages over one that varies within a group.
 SETTINGS = ["model", "data", "label_noise", "ridge", "weight_decay", "width", "params", "params_per_sample",
             "epoch", "n_train", "depth", "optimizer", "loss", "dtype", "kernel_version"]
-GROUP_BY = ["model", "data", "label_noise", "ridge", "width", "params_per_sample"]
-GROUP_BY_MLP = ["model", "data", "label_noise", "weight_decay", "width", "params_per_sample", "epoch"]
+GROUP_BY = ["model", "data", "label_noise", "ridge", "n_train", "width", "params_per_sample"]
+GROUP_BY_MLP = ["model", "data", "label_noise", "weight_decay", "n_train", "width", "params_per_sample", "epoch"]
 REPORT_GROUP_BY = list(dict.fromkeys(GROUP_BY + GROUP_BY_MLP))  # a store may hold both kinds of run
 SHOW = [("train_loss", None), ("train_error", None), ("test_loss", None), ("test_error", None),
         ("excess_risk", "theory_risk"), ("weight_norm", None), ("interpolates", None), ("epochs_to_interpolate", None)]

@@ -382,6 +382,8 @@ def overparam_cmd(
                                          show_default="the model's sweep"),
     features: Optional[str] = typer.Option(None, "--features", metavar=LIST, help="Same as --widths (linear, random-features)."),
     depth: int = int_option(_O.depth, "--depth", "Hidden layers of the mlp."),
+    feature_map: str = typer.Option(_O.feature_map, "--feature-map",
+                                    help="random-features: relu, or fourier (cos/sin, Belkin et al. 2019)."),
     train_samples: str = typer.Option(",".join(map(str, _O.n_train)), "--train-samples", metavar=LIST,
                                       help="Training samples per seed (n); a list sweeps n (sample-wise double descent)."),
     test_samples: int = int_option(_O.n_test, "--test-samples", "Test samples (the same for every seed)."),
@@ -431,6 +433,7 @@ def overparam_cmd(
     config = overparam.Config(
         model=model.strip().lower(), data=data.strip() if data is not None else None,
         widths=parse_int_list(sizes, option) if sizes is not None else None, depth=depth,
+        feature_map=feature_map.strip().lower(),
         n_train=parse_int_list(train_samples, "--train-samples"), n_test=test_samples, label_noise=parse_float_list(label_noise, "--label-noise"),
         ridge=parse_float_list(ridge, "--ridge"), weight_decay=parse_float(weight_decay, "--weight-decay"),
         epochs=epochs, steps=steps, optimizer=optimizer.strip().lower(),

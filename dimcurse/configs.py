@@ -127,6 +127,8 @@ class OverparamConfig(_FromOptions):
     """Hidden widths (mlp) or features (linear, random-features); None: the model's default sweep [--widths / --features]."""
     depth: int = 1
     """Hidden layers of the mlp [--depth]."""
+    feature_map: str = "relu"
+    """random-features: relu (ReLU of a Gaussian projection) or fourier (cos/sin pairs, Rahimi & Recht) [--feature-map]."""
     n_train: tuple[int, ...] = (1000,)
     """Training samples per seed (a subset drawn per seed); a list sweeps n, for sample-wise double descent [--train-samples]."""
     n_test: int = 1000

@@ -347,7 +347,8 @@ def samplewise_figure(result: Result):
     axes = list(np.atleast_1d(axes))
     keys = [c for c in SETTING if c != "n_train"] + ["width"]
     for key, group in final.groupby(keys, sort=False):
-        label = f"{_setting_label((*key[:-1], None))}, width {key[-1]}"
+        setting = dict(zip(keys, key))
+        label = f"{_setting_label(tuple(setting.get(c) for c in SETTING))}, width {key[-1]}"
         for ax, metric in zip(axes, ["loss", "error"][: 1 + classification]):
             stats = _stats(group, ["n_train"], f"test_{metric}")
             line = _series(ax, stats["n_train"], stats, f"test {metric}, {label}", log_y=metric == "loss")
@@ -377,8 +378,8 @@ def _theory_risk(ax, group: pd.DataFrame, x: str, label: str) -> None:
 
 
 def _setting_label(key, show_n: bool = False) -> str:
-    model, data, noise, ridge, decay, n = key
-    parts = [f"{model} on {data}"] + ([f"n {n}"] if show_n else [])
+    model, data, noise, ridge, decay, n, feature_map = key
+    parts = [f"{model}{' (fourier)' if feature_map == 'fourier' else ''} on {data}"] + ([f"n {n}"] if show_n else [])
     if noise:
         parts.append(f"noise {noise:g}")
     if ridge:

@@ -155,7 +155,7 @@ def test_summary_marks_threshold_and_interior_peak():
     rows = []
     for seed in (0, 1):
         for width, loss, fits in [(1, 1.0, False), (2, 5.0 + seed, False), (3, 2.0, True), (4, 1.5, True)]:
-            rows.append({"model": "random-features", "data": "x", "label_noise": 0.0, "ridge": 0.0, "weight_decay": 0.0, "n_train": 2,
+            rows.append({"model": "random-features", "data": "x", "label_noise": 0.0, "ridge": 0.0, "weight_decay": 0.0, "n_train": 2, "feature_map": "relu",
                          "width": width, "params": 10 * width, "params_per_sample": width / 2, "epoch": 0.0, "seed": seed,
                          "train_loss": 0.0, "test_loss": loss, "test_error": 0.1, "interpolates": fits,
                          "epochs_to_interpolate": np.nan, "diverged": False})
@@ -324,3 +324,36 @@ def test_training_sizes_must_be_distinct_and_fit_the_pool(cli):
     code, out, err = cli("overparam", "--data", "digits", "--train-samples", "100,5000", "--test-samples", "100")
     assert_clean_error(code, out, err, "--train-samples")
     assert "asked for 5000" in err
+
+
+# --------------------------------------------------------------------------- random Fourier features (Belkin et al. 2019)
+
+
+def test_fourier_features_are_nested_cos_sin_pairs():
+    features = overparam._feature_map("fourier", 5, 7, 0, "cpu")
+    x = torch.randn(30, 5, dtype=torch.float64)
+    phi = features(x)
+    assert phi.shape == (30, 7)
+    np.testing.assert_allclose((phi[:, 0::2][:, :3] ** 2 + phi[:, 1::2] ** 2).numpy(), 1.0, rtol=1e-12)  # pairs
+    wider = overparam._feature_map("fourier", 5, 300, 0, "cpu")(x)  # past one block of 64 frequencies
+    # the first N features of the same draw (to the rounding of a matrix product of another width)
+    torch.testing.assert_close(wider[:, :7], phi, rtol=1e-13, atol=1e-15)
+    torch.testing.assert_close(overparam._feature_map("fourier", 5, 200, 0, "cpu")(x), wider[:, :200],
+                               rtol=1e-13, atol=1e-15)
+
+
+def test_fourier_features_peak_at_n_equals_features_on_digits(cli):
+    code, out, err = cli("overparam", "--model", "random-features", "--feature-map", "fourier", "--data", "digits",
+                         "--features", "50,150,190,200,210,250,1000", "--train-samples", "200", "--test-samples", "500",
+                         "--seeds", "2", "--quiet", "--out", "-", "--format", "csv")
+    rows = pd.read_csv(io.StringIO(out))
+    curve = rows.groupby("width").test_loss.mean()
+    assert code == 0 and (rows.feature_map == "fourier").all()
+    assert curve.idxmax() == 200 and curve[200] > 20 * curve[1000] and curve[200] > 20 * curve[50]
+    assert rows[rows.width >= 200].interpolates.all() and not rows[rows.width < 200].interpolates.any()
+
+
+@pytest.mark.parametrize("args, option", [(("--feature-map", "gabor"), "--feature-map"),
+                                          (("--model", "mlp", "--feature-map", "fourier"), "--feature-map")])
+def test_feature_map_refusals(cli, args, option):
+    assert_clean_error(*cli("overparam", *args), option)

@@ -102,6 +102,11 @@ def _validate_model_options(config: Config) -> None:
         raise DimcurseError("gaussian data is for --model linear; use a classification set", "--data")
     else:
         _check_data_name(data_name(config))
+    if config.feature_map not in FEATURE_MAPS:
+        raise DimcurseError(f"unknown feature map {config.feature_map!r} (known: {', '.join(FEATURE_MAPS)})",
+                            "--feature-map")
+    if config.feature_map != "relu" and config.model != "random-features":
+        raise DimcurseError("a feature map is for --model random-features", "--feature-map")
     if config.model == "mlp":
         if config.ridge != (0.0,):
             raise DimcurseError("the mlp is trained, not solved: use --weight-decay", "--ridge")
@@ -321,11 +326,8 @@ def run_random_features(config: Config, task: Task, device) -> list[dict]:
     labels_test = task.y_test.to(device)
     rows = []
     for si, seed in enumerate(config.seeds):
-        gen = generator(seed, "random-features", d)
-        # w ~ N(0, I/d): unit-variance pre-activations on standardised inputs; b ~ N(0, 1).
-        w = torch.randn(d, max(widths), generator=gen, dtype=torch.float64).to(device) / math.sqrt(d)
-        b = torch.randn(1, max(widths), generator=gen, dtype=torch.float64).to(device)
-        phi, phi_test = torch.relu(task.x[si].to(device) @ w + b), torch.relu(task.x_test.to(device) @ w + b)
+        features = _feature_map(config.feature_map, d, max(widths), seed, device)
+        phi, phi_test = features(task.x[si].to(device)), features(task.x_test.to(device))
         y, labels = onehot[si].to(device), task.y[si].to(device)
         for width in widths:
             t0 = time.perf_counter()
@@ -339,6 +341,35 @@ def run_random_features(config: Config, task: Task, device) -> list[dict]:
                                  weight_norm=float(coef.norm()), interpolates=_interpolates(train_loss, y),
                                  chance_error=task.chance_error, elapsed_s=time.perf_counter() - t0))
     return rows
+
+
+FEATURE_MAPS = ("relu", "fourier")
+
+
+def _feature_map(kind: str, d: int, width: int, seed: int, device) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The first ``width`` random features of one draw per seed (nested: N features are the first N).
+
+    relu: max(0, w.x + b), w ~ N(0, I/d) (unit-variance pre-activations on standardised inputs),
+    b ~ N(0, 1). fourier: cos(w_k.x), sin(w_k.x) in pairs, k = 1..ceil(N/2), w_k ~ N(0, I/d): random
+    Fourier features of the Gaussian kernel exp(-|x - y|^2 / 2d) (Rahimi & Recht 2007), the map
+    Belkin et al. 2019 used; N counts real features, so the threshold is N = n as for relu."""
+    gen = generator(seed, "random-features", d) if kind == "relu" else generator(seed, "fourier", d)
+    if kind == "relu":
+        w = torch.randn(d, width, generator=gen, dtype=torch.float64).to(device) / math.sqrt(d)
+        b = torch.randn(1, width, generator=gen, dtype=torch.float64).to(device)
+        return lambda x: torch.relu(x @ w + b)
+    # Drawn in fixed blocks of 64 frequencies (torch's normal sampler depends on the tensor's size), so
+    # any N's features are exactly the first N of a wider draw.
+    pairs, block = (width + 1) // 2, 64
+    w = torch.cat([torch.randn(block, d, generator=gen, dtype=torch.float64) for _ in range(-(-pairs // block))])
+    w = w[:pairs].T.to(device) / math.sqrt(d)
+
+    def fourier(x: torch.Tensor) -> torch.Tensor:
+        phase = x @ w
+        pairs = torch.stack([torch.cos(phase), torch.sin(phase)], dim=2)  # (n, k, 2): cos_1, sin_1, cos_2 ...
+        return pairs.reshape(x.shape[0], -1)[:, :width]
+
+    return fourier
 
 
 def _theory_risk(n: int, p: int, config: Config, ridge: float) -> float:
@@ -425,7 +456,8 @@ def run_mlp(config: Config, task: Task, device, progress) -> list[dict]:
 
 def _row(config: Config, data: str, seed: int, width: int, params: int, n: int, **values) -> dict:
     row = {
-        "model": config.model, "data": data, "label_noise": values.pop("label_noise", 0.0),
+        "model": config.model, "feature_map": config.feature_map if config.model == "random-features" else "none",
+        "data": data, "label_noise": values.pop("label_noise", 0.0),
         "ridge": values.pop("ridge", 0.0), "weight_decay": config.weight_decay, "width": int(width),
         "params": int(params), "params_per_sample": params / n, "epoch": float(values.pop("epoch", 0.0)), "seed": seed,
         "n_train": n, "train_loss": math.nan, "train_error": math.nan, "test_loss": math.nan, "test_error": math.nan,
@@ -523,7 +555,7 @@ def _run_one(config: Config, noise: float, device, progress) -> tuple[list[dict]
 
 ANALYSIS_TITLE = ("summary: per width (per n, for a sweep over n), the fraction of seeds that fit the training "
                   "set, and where the threshold and the test-loss peak are")
-ANALYSIS_KEYS = ("model", "data", "label_noise", "ridge", "weight_decay", "n_train")
+ANALYSIS_KEYS = ("model", "data", "label_noise", "ridge", "weight_decay", "n_train", "feature_map")
 
 
 def analysis(result: Result, config: Config) -> Result:
@@ -539,14 +571,14 @@ def figure(result: Result):
     return plot.overparam_figure(result)
 
 
-CURVE_COLUMNS = ["model", "data", "label_noise", "weight_decay", "n_train", "width", "seed", "epoch", "train_loss", "train_error",
+CURVE_COLUMNS = ["model", "feature_map", "data", "label_noise", "weight_decay", "n_train", "width", "seed", "epoch", "train_loss", "train_error",
                  "test_loss", "test_error"]
 TABLES = ("curves",)  # training curves (--record-every, mlp), written beside the rows as FILE.curves.csv
 
 
 # --------------------------------------------------------------------------- summary
 
-SETTING = ["model", "data", "label_noise", "ridge", "weight_decay", "n_train"]
+SETTING = ["model", "data", "label_noise", "ridge", "weight_decay", "n_train", "feature_map"]
 
 
 def final_rows(table: pd.DataFrame) -> pd.DataFrame:
@@ -633,7 +665,8 @@ def summary_notes(table: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
     final = final_rows(table)
     for key, group in final.groupby(SETTING, sort=False):
         shown = [(k, v) for k, v in zip(SETTING[2:], key[2:])
-                 if (v or k == "label_noise") and (k != "n_train" or table["n_train"].nunique() > 1)]
+                 if (v or k == "label_noise") and (k != "n_train" or table["n_train"].nunique() > 1)
+                 and (k != "feature_map" or v == "fourier")]
         label = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in shown)
         setting = dict(zip(SETTING, key))
         cols = [c for c in SETTING if c in summary.columns]
@@ -726,7 +759,7 @@ def _peak_sentence(group: pd.DataFrame, threshold: int | None) -> str:
             f"test loss {at_peak:.3g} there vs {widest:.3g} at the widest.")
 
 
-COLUMNS = ["model", "data", "label_noise", "ridge", "weight_decay", "width", "params", "params_per_sample", "epoch",
+COLUMNS = ["model", "feature_map", "data", "label_noise", "ridge", "weight_decay", "width", "params", "params_per_sample", "epoch",
            "seed", "n_train", "train_loss", "train_error", "test_loss", "test_error", "weight_norm", "interpolates",
            "epochs_to_interpolate", "excess_risk", "theory_risk", "theory_risk_limit", "chance_error", "diverged", "elapsed_s", "device",
            "depth", "optimizer", "loss", "dtype", "kernel_version"]
@@ -741,9 +774,9 @@ NULLABLE = {
 }
 """Columns that may be undefined (NaN), and why; (reason, flag): only on rows where the flag is set."""
 # Inputs of a row (not measurements): report never averages over one that varies within a group.
-SETTINGS = ["model", "data", "label_noise", "ridge", "weight_decay", "width", "params", "params_per_sample",
+SETTINGS = ["model", "feature_map", "data", "label_noise", "ridge", "weight_decay", "width", "params", "params_per_sample",
             "epoch", "n_train", "depth", "optimizer", "loss", "dtype", "kernel_version"]
-GROUP_BY = ["model", "data", "label_noise", "ridge", "n_train", "width", "params_per_sample"]
+GROUP_BY = ["model", "feature_map", "data", "label_noise", "ridge", "n_train", "width", "params_per_sample"]
 GROUP_BY_MLP = ["model", "data", "label_noise", "weight_decay", "n_train", "width", "params_per_sample", "epoch"]
 REPORT_GROUP_BY = list(dict.fromkeys(GROUP_BY + GROUP_BY_MLP))  # a store may hold both kinds of run
 SHOW = [("train_loss", None), ("train_error", None), ("test_loss", None), ("test_error", None),

@@ -119,7 +119,7 @@ class OverparamConfig(_FromOptions):
     """Settings of an overparameterisation sweep (CLI options in brackets)."""
 
     model: str = "random-features"
-    """linear, random-features or mlp [--model]."""
+    """linear, random-features, mlp or cnn (the MNIST-1D convolutional net) [--model]."""
     data: str | None = None
     """mnist1d, digits, teacher, mnist:DIR, fashion-mnist:DIR, cifar10:DIR, or a file (.npy .npz .csv .tsv
     .parquet) of features and integer labels y; None: mnist1d (gaussian for linear) [--data]."""

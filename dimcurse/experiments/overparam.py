@@ -36,6 +36,7 @@ from dimcurse.data import load_dataset, validate_finite
 from dimcurse.configs import OverparamConfig
 from dimcurse.errors import DimcurseError
 from dimcurse.parsing import check_counts, check_seeds, did_you_mean
+from dimcurse.cnn import CNN1DClassifier, cnn1d_params
 from dimcurse.nets import ACTIVATIONS, EXPLODE, MLPClassifier, mlp_params, train_classifier
 from dimcurse.provenance import provenance
 from dimcurse.results import Result
@@ -44,7 +45,10 @@ from dimcurse.runtime import generator, numpy_rng, resolve_dtype
 
 KERNEL = "overparam"
 VERSION = 3  # 2: theory_risk exact at finite n for min-norm (the limit only for a ridge, flagged); 3: n a list
-MODELS = ("linear", "random-features", "mlp")
+MODELS = ("linear", "random-features", "mlp", "cnn")
+TRAINED = ("mlp", "cnn")  # trained by mini-batch AdamW/SGD over epochs (the others are solved in closed form)
+SEQUENCES = ("mnist1d",)  # the data sets the 1-D CNN takes: sequences of one channel
+CNN_WIDTHS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
 DATA = ("mnist1d", "digits", "teacher", "mnist:DIR", "fashion-mnist:DIR", "cifar10:DIR")
 # Default sweeps as multiples of the training-set size: dense around the threshold (1.0).
 LINEAR_GAMMAS = (0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 1.05, 1.1, 1.25, 1.5, 2.0, 4.0, 10.0)
@@ -107,9 +111,11 @@ def _validate_model_options(config: Config) -> None:
                             "--feature-map")
     if config.feature_map != "relu" and config.model != "random-features":
         raise DimcurseError("a feature map is for --model random-features", "--feature-map")
-    if config.model == "mlp":
+    if config.model == "cnn":
+        _check_cnn(config)
+    if config.model in TRAINED:
         if config.ridge != (0.0,):
-            raise DimcurseError("the mlp is trained, not solved: use --weight-decay", "--ridge")
+            raise DimcurseError(f"the {config.model} is trained, not solved: use --weight-decay", "--ridge")
         if config.optimizer not in ("adam", "sgd"):
             raise DimcurseError(f"unknown optimizer {config.optimizer!r} (adam or sgd)", "--optimizer")
         if config.loss not in ("ce", "mse"):
@@ -125,7 +131,20 @@ def _validate_model_options(config: Config) -> None:
         if config.record_every < 0:
             raise DimcurseError(f"must be at least 0, got {config.record_every}", "--record-every")
     elif config.weight_decay or config.steps is not None or config.record_every:
-        raise DimcurseError("--weight-decay, --steps and --record-every are for the trained mlp; use --ridge", "--model")
+        raise DimcurseError("--weight-decay, --steps and --record-every are for the trained mlp and cnn; use --ridge", "--model")
+
+
+def _check_cnn(config: Config) -> None:
+    """The CNN needs sequences (or, later, images): refuse anything else, and the mlp's own options."""
+    name = data_name(config).partition(":")[0].lower()
+    if name not in SEQUENCES:
+        kind = "images" if name in ("digits", "mnist", "fashion-mnist", "cifar10") else "neither sequences nor images"
+        raise DimcurseError(f"--model cnn runs the MNIST-1D convolutional net on sequences ({', '.join(SEQUENCES)}); "
+                            f"{data_name(config)} is {kind}" + (" (the image CNN is not built yet)" if kind == "images"
+                                                                 else ""), "--data")
+    if config.depth != 1 or config.activation != "relu":
+        raise DimcurseError("the cnn's architecture is fixed (3 ReLU convolutions, MNIST-1D paper): drop "
+                            "--depth/--activation", "--model")
 
 
 def _check_data_name(name: str) -> None:
@@ -161,6 +180,8 @@ def widths_for(config: Config) -> tuple[int, ...]:
         return config.widths
     if config.model == "mlp":
         return MLP_WIDTHS
+    if config.model == "cnn":
+        return CNN_WIDTHS
     ratios = LINEAR_GAMMAS if config.model == "linear" else FEATURE_RATIOS
     return tuple(sorted({max(1, round(r * n_of(config))) for r in ratios}))
 
@@ -424,10 +445,15 @@ def run_linear(config: Config, device) -> list[dict]:
 
 
 def run_mlp(config: Config, task: Task, device, progress) -> list[dict]:
-    """All widths x seeds as one batched network, trained by mini-batch AdamW/SGD."""
+    """All widths x seeds as one batched network (an MLP, or the CNN), trained by mini-batch AdamW/SGD."""
     widths, dtype = widths_for(config), resolve_dtype(config.dtype)
     S, n, d = task.x.shape
-    model = MLPClassifier(list(config.seeds), d, widths, task.classes, config.depth, config.activation, dtype).to(device)
+    if config.model == "cnn":
+        model = CNN1DClassifier(list(config.seeds), d, widths, task.classes, dtype).to(device)
+    else:
+        model = MLPClassifier(list(config.seeds), d, widths, task.classes, config.depth, config.activation,
+                              dtype).to(device)
+    sizes = model.params_per_model(d)
     x = task.x.to(dtype).to(device)
     x_test = task.x_test.to(dtype).to(device)[None].expand(S, -1, -1)
     y_test = task.y_test.to(device)[None].expand(S, -1)
@@ -444,7 +470,7 @@ def run_mlp(config: Config, task: Task, device, progress) -> list[dict]:
             for j, width in enumerate(widths):
                 dead = bool(trained.diverged[si, j])
                 first = record["first_zero"][si, j]
-                rows.append(_row(config, task.name, seed, width, mlp_params(d, width, config.depth, task.classes), n,
+                rows.append(_row(config, task.name, seed, width, sizes[j], n,
                                  epoch=record["epoch"], train_loss=record["train_loss"][si, j],
                                  train_error=record["train_error"][si, j], test_loss=record["test_loss"][si, j],
                                  test_error=record["test_error"][si, j],
@@ -467,8 +493,10 @@ def _row(config: Config, data: str, seed: int, width: int, params: int, n: int, 
     }
     row.update({k: (float(v) if isinstance(v, (np.floating, float)) else v) for k, v in values.items()})
     row["elapsed_s"] = round(row["elapsed_s"], 4)
-    row.update({"depth": config.depth if config.model == "mlp" else 0, "optimizer": config.optimizer if config.model == "mlp" else "closed-form",
-                "loss": config.loss if config.model == "mlp" else "mse", "dtype": config.dtype if config.model == "mlp" else "float64",
+    trained = config.model in TRAINED
+    row.update({"depth": config.depth if config.model == "mlp" else 0,
+                "optimizer": config.optimizer if trained else "closed-form",
+                "loss": config.loss if trained else "mse", "dtype": config.dtype if trained else "float64",
                 "kernel_version": VERSION})
     return row
 
@@ -495,9 +523,14 @@ def estimate_bytes(config: Config, device: torch.device | str = "cpu") -> tuple[
     dim = {"teacher": config.teacher_dim, "mnist1d": 40, "digits": 64, "mnist": 784, "fashion-mnist": 784}.get(kind, 3072)
     classes = TEACHER_CLASSES if kind == "teacher" else 10
     S, widths = len(config.seeds), widths_for(config)
+    batch = n if config.batch_size <= 0 else min(config.batch_size, n)
+    if config.model == "cnn":  # padded to 1.25x in the grouped convolutions; 4 copies of each activation map
+        params = S * sum(cnn1d_params(dim, w, classes) for w in widths) * 16 * 1.6
+        maps = S * batch * sum(widths) * 1.25 * (19 + 10 + 5) * 4 * 4
+        data = S * (n + nt) * dim * 12
+        return params + maps + data, "--widths" if params + maps > data else "--train-samples"
     params = S * sum(mlp_params(dim, w, config.depth, classes) for w in widths) * 16
     # A mini-batch's activations, kept for the backward pass (about 4 copies: pre/post activation and their gradients).
-    batch = n if config.batch_size <= 0 else min(config.batch_size, n)
     activations = S * batch * (config.depth * sum(widths) + len(widths) * classes) * 4 * 4
     data = S * (n + nt) * dim * 12
     return params + activations + data, "--widths" if params + activations > data else "--train-samples"
@@ -520,7 +553,7 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
                 row["label_noise"] = noise
                 row["device"] = str(device)
             rows += new
-            if progress is not None and config.model != "mlp":
+            if progress is not None and config.model not in TRAINED:
                 progress(share)
     # One setting's sweep contiguous, widths in order, each width's epochs together.
     table = pd.DataFrame(rows)[COLUMNS].sort_values(SETTING[2:] + ["width", "epoch", "seed"], kind="stable")
@@ -532,12 +565,12 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
                  "data": data_name(config), "training_subsets": subsets})
     if userdata.is_user_data(data_name(config)):
         prov["data_file"] = _user_file(config).describe()
-    group_by = GROUP_BY_MLP if config.model == "mlp" else GROUP_BY
+    group_by = GROUP_BY_MLP if config.model in TRAINED else GROUP_BY
     result = Result(kernel=KERNEL, rows=table, provenance=prov, group_by=group_by, show=SHOW, analysis_keys=ANALYSIS_KEYS,
                     nullable=NULLABLE)
     result.analysis, result.analysis_title = summary_table(table), ANALYSIS_TITLE
     result.notes += summary_notes(table, result.analysis) + _theory_notes(table) + samplewise_notes(table)
-    if config.model == "mlp" and config.record_every:
+    if config.model in TRAINED and config.record_every:
         result.tables["curves"] = table[CURVE_COLUMNS].reset_index(drop=True)
     return result
 
@@ -613,7 +646,8 @@ def summary_table(table: pd.DataFrame) -> pd.DataFrame:
     model = out[0]["model"].iloc[0]
     # Leave out what does not apply: the mlp has no ridge and the closed forms no epochs or weight decay;
     # the linear model has no classification error.
-    drop = {"mlp": ("ridge",), "linear": ("weight_decay", "median_epochs_to_fit", "test_error")}.get(
+    drop = {"mlp": ("ridge", "feature_map"), "cnn": ("ridge", "feature_map"),
+            "linear": ("weight_decay", "median_epochs_to_fit", "test_error", "feature_map")}.get(
         model, ("weight_decay", "median_epochs_to_fit"))
     return pd.concat(out, ignore_index=True)[[c for c in columns if c not in drop]]
 

@@ -1,0 +1,98 @@
+"""The batched CNN (issue 15): each model exactly as alone, parameter counts, memorisation, refusals."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from dimcurse.cnn import BUCKET_RATIO, CNN1DClassifier, buckets, cnn1d_params, single_model
+from dimcurse.nets import train_classifier
+from tests.helpers import assert_clean_error
+
+WIDTHS = [1, 2, 5, 8, 9, 16, 20, 25]
+
+
+def _data(S: int, n: int, seed: int = 0):
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(S, n, 40, generator=gen, dtype=torch.float64)
+    y = torch.randint(0, 10, (S, n), generator=gen)
+    return x, y
+
+
+def test_the_batched_forward_equals_every_model_alone():
+    model = CNN1DClassifier([0, 1], 40, WIDTHS, 10, dtype=torch.float64)
+    x, _ = _data(2, 7)
+    out = model(x)
+    assert out.shape == (2, 7, len(WIDTHS), 10)
+    for s in range(2):
+        for j in range(len(WIDTHS)):
+            alone = single_model(model, s, j)(x[s : s + 1])[0, :, 0]
+            torch.testing.assert_close(out[s, :, j], alone, rtol=1e-12, atol=1e-13)
+
+
+def test_batched_training_equals_every_model_trained_alone():
+    """Adam on the sum of the models' losses, padded channels masked: after 3 epochs of mini-batches
+    every model's test loss, error and weights equal those of the same model trained by itself."""
+    widths, seeds = [2, 9, 16, 20], [0, 1]
+    x, y = _data(2, 60)
+    x_test, y_test = _data(2, 30, seed=1)
+    kwargs = dict(epochs=3, batch_size=16, lr=3e-3, optimizer="adam", weight_decay=1e-3, loss="ce")
+    model = CNN1DClassifier(seeds, 40, widths, 10, dtype=torch.float64)
+    start = [[single_model(model, s, j) for j in range(len(widths))] for s in range(2)]
+    batched = train_classifier(model, x, y, x_test, y_test, seeds, **kwargs)
+    for s, seed in enumerate(seeds):
+        for j in range(len(widths)):
+            alone = start[s][j]
+            run = train_classifier(alone, x[s : s + 1], y[s : s + 1], x_test[s : s + 1], y_test[s : s + 1], [seed],
+                                   **kwargs)
+            for key in ("test_loss", "train_loss", "test_error"):
+                np.testing.assert_allclose(batched.records[-1][key][s, j], run.records[-1][key][0, 0], rtol=1e-9)
+            trained = single_model(model, s, j)
+            for a, b in zip(trained.parameters(), alone.parameters()):
+                torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("width", [1, 3, 25, 64])
+def test_parameter_counts_match_the_formula(width):
+    alone = CNN1DClassifier([0], 40, [width], 10)
+    counted = sum(p.numel() for p in alone.parameters())
+    assert counted == cnn1d_params(40, width, 10) == 6 * width**2 + 58 * width + 10
+    assert cnn1d_params(40, 25, 10) == 5210  # the MNIST-1D paper's ConvBase at 25 channels
+
+
+def test_buckets_pad_at_most_a_quarter_and_keep_every_width():
+    widths = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 100, 120]
+    groups = buckets(widths)
+    assert sorted(j for g in groups for j in g) == list(range(len(widths)))
+    for group in groups:
+        sizes = [widths[j] for j in group]
+        assert max(sizes) <= 8 or max(sizes) <= BUCKET_RATIO * min(sizes)
+    assert CNN1DClassifier([0], 40, widths, 10).padding_overhead() < BUCKET_RATIO**2
+
+
+def test_a_tiny_cnn_fits_random_labels(cli):
+    """Zhang et al. 2017 with a convolutional net: 100 MNIST-1D sequences, every label random."""
+    code, out, err = cli("overparam", "--model", "cnn", "--widths", "32", "--train-samples", "100",
+                         "--test-samples", "200", "--label-noise", "1", "--epochs", "300", "--batch-size", "0",
+                         "--lr", "3e-3", "--seeds", "1", "--quiet", "--out", "-", "--format", "csv")
+    rows = pd.read_csv(io.StringIO(out))
+    assert code == 0, err
+    assert rows.train_error.iloc[0] == 0 and rows.interpolates.iloc[0]
+    assert rows.test_error.iloc[0] > 0.7  # nothing learned: chance is 0.9
+
+
+@pytest.mark.parametrize("args, option", [
+    (("--data", "digits"), "--data"), (("--data", "teacher"), "--data"), (("--widths", "0"), "--widths"),
+    (("--widths", "4,-2"), "--widths"), (("--depth", "2"), "--model"), (("--ridge", "0.1"), "--ridge"),
+])
+def test_cnn_refusals(cli, args, option):
+    assert_clean_error(*cli("overparam", "--model", "cnn", *args), option)
+
+
+def test_the_memory_guard_covers_the_cnn(cli):
+    code, out, err = cli("overparam", "--model", "cnn", "--widths", "200000", "--quiet")
+    assert_clean_error(code, out, err, "--widths")

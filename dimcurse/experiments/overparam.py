@@ -566,6 +566,8 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     if userdata.is_user_data(data_name(config)):
         prov["data_file"] = _user_file(config).describe()
     group_by = GROUP_BY_MLP if config.model in TRAINED else GROUP_BY
+    if config.model == "linear":
+        group_by = [c for c in group_by if c != "feature_map"]  # "none": not a setting of the linear model
     result = Result(kernel=KERNEL, rows=table, provenance=prov, group_by=group_by, show=SHOW, analysis_keys=ANALYSIS_KEYS,
                     nullable=NULLABLE)
     result.analysis, result.analysis_title = summary_table(table), ANALYSIS_TITLE

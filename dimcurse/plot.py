@@ -290,7 +290,8 @@ def overparam_figure(result: Result):
     final = final_rows(rows)
     classification = final["test_error"].notna().any()
     curve = rows["epoch"].nunique() > 1
-    panels = 1 + classification + curve
+    heat = curve and classification and rows["width"].nunique() >= 3 and rows["epoch"].nunique() >= 3
+    panels = 1 + classification + curve + heat
     fig, axes = plt.subplots(1, panels, figsize=(6.6 * panels, 4.4))
     axes = list(np.atleast_1d(axes))
     summary = result.analysis if result.analysis is not None else summary_table(rows)
@@ -317,8 +318,10 @@ def overparam_figure(result: Result):
             # An interpolating model's train loss is ~1e-20: cut the axis 3 decades under the lowest test loss.
             ax.set_ylim(bottom=float(final["test_loss"].min()) / 1e3)
         _legend(ax)
+    if heat:
+        _error_heat_map(fig, axes[-1], rows)
     if curve:
-        ax = axes[-1]
+        ax = axes[-1 - heat]
         for width, group in rows.groupby("width", sort=True):
             stats = _stats(group, ["epoch"], "test_error")
             _series(ax, stats["epoch"], stats, f"width {width}")
@@ -327,6 +330,18 @@ def overparam_figure(result: Result):
     fig.suptitle("dimcurse overparam: mean ± sd over seeds (bands)")
     fig.tight_layout()
     return fig
+
+
+def _error_heat_map(fig, ax, rows: pd.DataFrame) -> None:
+    """Mean test error over seeds against epoch (x) and width (y, one row per width, in order):
+    the picture of Nakkiran et al. 2019's epoch-wise double descent."""
+    grid = rows.pivot_table(index="width", columns="epoch", values="test_error", aggfunc="mean").sort_index()
+    epochs, widths = grid.columns.to_numpy(float), grid.index.to_numpy()
+    edges = np.concatenate([[epochs[0]], (epochs[1:] + epochs[:-1]) / 2, [epochs[-1]]])
+    mesh = ax.pcolormesh(edges, np.arange(len(widths) + 1), grid.to_numpy(float), cmap="viridis", shading="flat")
+    ax.set_yticks(np.arange(len(widths)) + 0.5, [str(w) for w in widths])
+    ax.set(xlabel="epoch", ylabel="width", title="test error over epochs and width")
+    fig.colorbar(mesh, ax=ax, label="test error (mean over seeds)")
 
 
 def is_samplewise(rows: pd.DataFrame) -> bool:

@@ -357,3 +357,55 @@ def test_fourier_features_peak_at_n_equals_features_on_digits(cli):
                                           (("--model", "mlp", "--feature-map", "fourier"), "--feature-map")])
 def test_feature_map_refusals(cli, args, option):
     assert_clean_error(*cli("overparam", *args), option)
+
+
+# --------------------------------------------------------------------------- epoch-wise (Nakkiran et al. 2019 §6)
+
+
+def _curve(values):
+    return pd.Series(values, index=np.arange(len(values), dtype=float) * 10)
+
+
+def test_an_epochwise_peak_is_a_sustained_fall_rise_and_fall():
+    down_up_down = [0.9, 0.5, 0.4, 0.38, 0.42, 0.47, 0.5, 0.5, 0.48, 0.44, 0.4, 0.36, 0.35, 0.34, 0.34]
+    dip, peak, end = overparam.epoch_peak(_curve(down_up_down), 0.03)
+    assert 20 <= dip <= 40 and 50 <= peak <= 80 and end == 140
+    overfit = [0.9, 0.5, 0.4, 0.38, 0.42, 0.47, 0.5, 0.52, 0.53, 0.53, 0.54, 0.54, 0.55, 0.55, 0.55]
+    assert overparam.epoch_peak(_curve(overfit), 0.03) is None  # a rise that never comes down is overfitting
+    rng = np.random.default_rng(0)
+    noisy = 0.4 + 0.02 * rng.standard_normal(40)  # SGD's step-to-step noise around a flat curve
+    assert overparam.epoch_peak(_curve(noisy), overparam.epoch_margin(_curve(noisy), 1000)) is None
+
+
+def test_the_epochwise_margin_is_the_test_sets_noise():
+    assert overparam.epoch_margin(_curve([0.9, 0.35]), 1000) == pytest.approx(3 * np.sqrt(0.9 * 0.1 / 1000))
+    assert overparam.epoch_margin(_curve([0.01, 0.02]), 10**6) == overparam.EPOCH_PEAK_MARGIN
+
+
+def test_the_summary_marks_the_test_error_peak_beside_the_loss_peak():
+    rows = []
+    for seed in (0, 1):
+        for width, loss, error, fits in [(1, 1.0, 0.3, False), (2, 2.0, 0.6, False), (3, 5.0, 0.5, True),
+                                         (4, 1.5, 0.2, True)]:
+            rows.append({"model": "mlp", "feature_map": "none", "data": "x", "label_noise": 0.0, "ridge": 0.0,
+                         "weight_decay": 0.0, "n_train": 2, "width": width, "params": 10 * width,
+                         "params_per_sample": width / 2, "epoch": 5.0, "seed": seed, "train_loss": 0.0,
+                         "test_loss": loss, "test_error": error, "interpolates": fits, "epochs_to_interpolate": 3.0,
+                         "diverged": False})
+    table = pd.DataFrame(rows)
+    summary = summary_table(table)
+    assert summary.mark.tolist() == ["", "error peak", "threshold peak", ""]
+    note = " ".join(overparam.summary_notes(table, summary))
+    assert "Test-error peak at width 2 (2/2 seeds), 60.00% there" in note
+
+
+def test_the_recipes_load_and_validate():
+    from pathlib import Path
+
+    from dimcurse.sweep import load_sweep
+
+    recipes = sorted((Path(__file__).parents[1] / "recipes").glob("*.toml"))
+    assert recipes
+    for path in recipes:
+        for point in load_sweep(path):  # every point is validated by its kernel as it loads
+            assert point.kernel == "overparam"

@@ -162,6 +162,21 @@ def test_samplewise_figure_plots_test_loss_and_the_closed_form_against_n():
     assert_readable(fig)
 
 
+def test_epochwise_heat_map_holds_the_mean_test_error_per_width_and_epoch():
+    config = overparam.Config(model="cnn", widths=(2, 4, 8), n_train=200, n_test=200, epochs=4, record_every=1,
+                              seeds=(0, 1), batch_size=50)
+    result = overparam.run(config)
+    assert sorted(result.rows.epoch.unique()) == [0.0, 1.0, 2.0, 3.0, 4.0]  # from the initialisation
+    assert result.rows[["train_loss", "test_loss", "train_error", "test_error"]].notna().all().all()
+    fig = plot.overparam_figure(result)
+    ax = _axis(fig, "test error over epochs and width")
+    mesh = ax.collections[0].get_array().reshape(3, 5)
+    expected = result.rows.pivot_table(index="width", columns="epoch", values="test_error", aggfunc="mean")
+    np.testing.assert_allclose(mesh, expected.to_numpy())
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["2", "4", "8"]
+    assert_readable(fig)
+
+
 @pytest.mark.parametrize("suffix", [".png", ".svg", ".pdf"])
 def test_saved_files_are_valid_images(distance_result, tmp_path, suffix):
     path = tmp_path / f"fig{suffix}"

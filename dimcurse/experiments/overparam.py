@@ -571,7 +571,7 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     result = Result(kernel=KERNEL, rows=table, provenance=prov, group_by=group_by, show=SHOW, analysis_keys=ANALYSIS_KEYS,
                     nullable=NULLABLE)
     result.analysis, result.analysis_title = summary_table(table), ANALYSIS_TITLE
-    result.notes += summary_notes(table, result.analysis) + _theory_notes(table) + samplewise_notes(table)
+    result.notes += derived_notes(table, result.analysis, config)
     if config.model in TRAINED and config.record_every:
         result.tables["curves"] = table[CURVE_COLUMNS].reset_index(drop=True)
     return result
@@ -597,7 +597,15 @@ def analysis(result: Result, config: Config) -> Result:
     """The kernel contract's hook for stored rows: the per-width summary and its sentences."""
     if len(result.rows):
         result.analysis, result.analysis_title = summary_table(result.rows), ANALYSIS_TITLE
+        result.notes += derived_notes(result.rows, result.analysis, config)
     return result
+
+
+def derived_notes(table: pd.DataFrame, summary: pd.DataFrame, config: Config) -> list[str]:
+    """The sentences a sweep's rows support: threshold and peaks per setting, the infinite theory,
+    and the sample-wise and epoch-wise peaks."""
+    return (summary_notes(table, summary) + _theory_notes(table) + samplewise_notes(table)
+            + epochwise_notes(table, config.n_test))
 
 
 def figure(result: Result):
@@ -636,8 +644,9 @@ def summary_table(table: pd.DataFrame) -> pd.DataFrame:
         }).reset_index()
         threshold = _threshold_width(frame)
         peak = _peak_width(_seed_peaks(group))
-        frame["mark"] = [" ".join(m for m, hit in (("threshold", w == threshold), ("peak", w == peak)) if hit)
-                         for w in frame["width"]]
+        error_peak = _peak_width(_seed_peaks(group, "test_error")) if group["test_error"].notna().any() else None
+        marks = (("threshold", threshold), ("peak", peak), ("error peak", error_peak))
+        frame["mark"] = [" ".join(m for m, at in marks if at == w) for w in frame["width"]]
         for name, value in zip(SETTING, key):
             frame[name] = value
         out.append(frame)
@@ -676,14 +685,14 @@ def _threshold_width(frame: pd.DataFrame) -> int | None:
     return int(fits["width"].min()) if len(fits) else None
 
 
-def _seed_peaks(group: pd.DataFrame) -> pd.Series:
-    """Per seed, the width with the largest test loss, when it lies strictly inside the sweep.
+def _seed_peaks(group: pd.DataFrame, column: str = "test_loss") -> pd.Series:
+    """Per seed, the width with the largest test loss (or ``column``), when it lies strictly inside the sweep.
 
     A maximum at the smallest or the widest width is a monotone trend, not a peak, so
     such seeds are left out.
     """
-    clean = group.dropna(subset=["test_loss"])
-    peaks = clean.loc[clean.groupby("seed")["test_loss"].idxmax()].set_index("seed")["width"]
+    clean = group.dropna(subset=[column])
+    peaks = clean.loc[clean.groupby("seed")[column].idxmax()].set_index("seed")["width"]
     return peaks[(peaks > group["width"].min()) & (peaks < group["width"].max())]
 
 
@@ -762,6 +771,63 @@ def samplewise_notes(table: pd.DataFrame) -> list[str]:
     return notes
 
 
+EPOCH_PEAK_MARGIN = 0.01  # an epoch-wise peak rises at least 1 percentage point of test error on both sides
+
+
+def epochwise_notes(table: pd.DataFrame, n_test: int) -> list[str]:
+    """With test error recorded at 5 or more epochs: per setting and width, whether the test error falls,
+    rises to a peak and falls again during training (epoch-wise double descent, Nakkiran et al. 2019
+    section 6); the seeds' mean curve is read, and each side must exceed ``epoch_margin``."""
+    if table["epoch"].nunique() < 5 or table["test_error"].isna().all():
+        return []
+    notes = []
+    keys = SETTING + ["width"]
+    for key, group in table.groupby(keys, sort=False):
+        curve = group.groupby("epoch")["test_error"].mean().dropna()
+        margin = epoch_margin(curve, n_test * group["seed"].nunique())
+        found = epoch_peak(curve, margin)
+        where = f"{key[0]} on {key[1]}, width {key[-1]}"
+        if found is None:
+            continue  # the summary is per width; a sentence for every width without a peak would drown the others
+        dip, peak, last = found
+        tail = curve.iloc[-max(1, len(curve) // 5):].mean()
+        notes.append(f"{where}: epoch-wise double descent: the test error falls to {curve[dip]:.3f} at epoch "
+                     f"{dip:g}, rises to {curve[peak]:.3f} at epoch {peak:g} and falls back to {tail:.3f} (the "
+                     f"mean of the last fifth of training, to epoch {last:g}).")
+    if not notes:
+        notes.append(f"no epoch-wise double descent at any width: the test error does not fall, rise by at least "
+                     f"{EPOCH_PEAK_MARGIN:.0%} (or 3 binomial sds of the test set) and come down again by the last "
+                     "fifth of training (read after a running median of 5 records).")
+    return notes
+
+
+def epoch_margin(curve: pd.Series, n_test: int) -> float:
+    """The rise and fall an epoch-wise peak needs: 1 point of error, or 3 binomial sds of an error
+    measured on n_test samples (at the curve's largest error), whichever is larger; a smaller wiggle
+    is the test set's noise (about 0.015 at 1,000 samples and 35 % error)."""
+    worst = float(curve.max())
+    return max(EPOCH_PEAK_MARGIN, 3 * math.sqrt(max(worst * (1 - worst), 0.0) / max(n_test, 1)))
+
+
+def epoch_peak(curve: pd.Series, margin: float = EPOCH_PEAK_MARGIN) -> tuple[float, float, float] | None:
+    """(dip, peak, end) epochs of a test-error curve that falls, rises by ``margin`` to an inner peak and
+    stays down again: the end (the mean of the last fifth of the records) lies ``margin`` under the peak.
+
+    The curve is first smoothed by a running median of 5 records, so the step-to-step noise of SGD
+    (several points of error between records of one seed) is not read as a peak. None otherwise."""
+    smooth = curve.rolling(5, center=True, min_periods=1).median() if len(curve) >= 10 else curve
+    values, epochs = smooth.to_numpy(float), smooth.index.to_numpy(float)
+    tail = max(1, len(values) // 5)
+    end = float(values[-tail:].mean())
+    lows = np.minimum.accumulate(values)  # the lowest error up to each record
+    # the peak: the record that stands highest above both the lowest error before it and the end
+    height = [min(values[i] - lows[i - 1], values[i] - end) for i in range(1, len(values) - tail)]
+    if not height or max(height) < margin:
+        return None
+    peak = 1 + int(np.argmax(height))
+    return float(epochs[int(np.argmin(values[:peak]))]), float(epochs[peak]), float(epochs[-1])
+
+
 def _memorisation_sentence(final: pd.DataFrame, group: pd.DataFrame, setting: dict) -> str:
     """Random labels (Zhang et al. 2017): train error, test error against chance, epochs against clean labels."""
     widest = group[group["width"] == group["width"].max()]
@@ -780,7 +846,8 @@ def _peak_sentence(group: pd.DataFrame, threshold: int | None) -> str:
     """Where the test-loss peak is, and relative to the threshold: per-seed parameter ratios, mean ± sd."""
     peaks = _seed_peaks(group)
     if peaks.empty:
-        return "and no test-loss peak inside the sweep (the test loss is highest at an end)."
+        return ("and no test-loss peak inside the sweep (the test loss is highest at an end)."
+                + _error_peak_sentence(group))
     peak = _peak_width(peaks)
     widest = group[group["width"] == group["width"].max()]["test_loss"].mean()
     at_peak = group[group["width"] == peak]["test_loss"].mean()
@@ -792,7 +859,20 @@ def _peak_sentence(group: pd.DataFrame, threshold: int | None) -> str:
         relative = f"; peak/threshold parameters {ratios.mean():.3g}{spread} over those seeds"
     seeds = group["seed"].nunique()
     return (f"test-loss peak at width {peak} ({(peaks == peak).sum()}/{seeds} seeds{relative}); "
-            f"test loss {at_peak:.3g} there vs {widest:.3g} at the widest.")
+            f"test loss {at_peak:.3g} there vs {widest:.3g} at the widest.{_error_peak_sentence(group)}")
+
+
+def _error_peak_sentence(group: pd.DataFrame) -> str:
+    """The test-error peak, which double-descent papers report (it need not sit at the loss peak)."""
+    if group["test_error"].isna().all():
+        return ""
+    peaks = _seed_peaks(group, "test_error")
+    if peaks.empty:
+        return " No test-error peak inside the sweep."
+    peak = _peak_width(peaks)
+    error = group[group["width"] == peak]["test_error"].mean()
+    return (f" Test-error peak at width {peak} ({(peaks == peak).sum()}/{group['seed'].nunique()} seeds), "
+            f"{error:.2%} there.")
 
 
 COLUMNS = ["model", "feature_map", "data", "label_noise", "ridge", "weight_decay", "width", "params", "params_per_sample", "epoch",

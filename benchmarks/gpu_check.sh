@@ -25,3 +25,4 @@ echo "== bench_distance"; timeout 200 python3 benchmarks/bench_distance.py --dev
 echo "== bench_overparam mlp"; timeout 90 python3 benchmarks/bench_overparam.py --part mlp --device cuda --epochs 20
 echo "== bench_approx"; timeout 200 python3 benchmarks/bench_approx.py --device cuda --part speed
 echo "== approx default teacher run on cuda"; time timeout 200 python3 -c "from dimcurse.cli import main; main()" approx --target teacher --dims 32 --teacher-k 2 --device cuda --quiet --out $OUT/approx-cuda.csv
+echo "== bench_cnn"; timeout 200 python3 benchmarks/bench_cnn.py --device cuda --epochs 3 --seeds 3

@@ -81,6 +81,25 @@ def test_overparam_mlp_matches_cpu():
     np.testing.assert_allclose(gpu["test_loss"], cpu["test_loss"], rtol=1e-3)
 
 
+def test_overparam_cnn_matches_cpu_and_each_model_alone():
+    from dimcurse.cnn import CNN1DClassifier, single_model
+    from dimcurse.experiments import overparam
+
+    config = overparam.Config(model="cnn", widths=(2, 9, 16, 24), n_train=200, n_test=200, epochs=3, batch_size=50,
+                              seeds=(0, 1))
+    cpu, gpu = overparam.run(config, device="cpu").rows, overparam.run(config, device="cuda").rows
+    # float32 on both; cuDNN's grouped convolutions sum in another order than oneDNN's
+    np.testing.assert_allclose(gpu["train_loss"], cpu["train_loss"], rtol=1e-3)
+    np.testing.assert_allclose(gpu["test_loss"], cpu["test_loss"], rtol=1e-3)
+    model = CNN1DClassifier([0, 1], 40, [2, 9, 16, 24], 10, dtype=torch.float64).cuda()
+    x = torch.randn(2, 30, 40, dtype=torch.float64, device="cuda")
+    out = model(x)
+    for s in range(2):
+        for j in range(4):
+            alone = single_model(model, s, j).cuda()(x[s : s + 1])[0, :, 0]
+            torch.testing.assert_close(out[s, :, j], alone, rtol=1e-10, atol=1e-12)
+
+
 def test_distance_engine_halves_its_chunk_on_a_real_out_of_memory():
     """A 4096 x 400,000 block of keys (6.5 GiB) on a device capped at 2 GiB more than it holds."""
     from dimcurse.neighbours import ChunkPlan

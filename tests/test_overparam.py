@@ -409,3 +409,14 @@ def test_the_recipes_load_and_validate():
     for path in recipes:
         for point in load_sweep(path):  # every point is validated by its kernel as it loads
             assert point.kernel == "overparam"
+
+
+def test_rows_of_version_2_without_a_feature_map_still_report_and_plot():
+    result = run(Config(model="random-features", data="digits", widths=(50, 100, 200), n_train=100, n_test=100,
+                        seeds=(0,)))
+    result.rows = result.rows.drop(columns=["feature_map"])  # as a store written before VERSION 3 holds them
+    result.analysis, result.notes = None, []
+    overparam.analysis(result, Config())
+    assert (result.rows.feature_map == "relu").all() and result.analysis.mark.str.contains("threshold").any()
+    pytest.importorskip("matplotlib")
+    assert overparam.figure(result) is not None

@@ -593,8 +593,17 @@ ANALYSIS_TITLE = ("summary: per width (per n, for a sweep over n), the fraction 
 ANALYSIS_KEYS = ("model", "data", "label_noise", "ridge", "weight_decay", "n_train", "feature_map")
 
 
+def upgraded(rows: pd.DataFrame) -> pd.DataFrame:
+    """Stored rows of an older version with the columns this one groups by: VERSION 2 had no
+    feature_map (its random features were all ReLU)."""
+    if "feature_map" in rows or not len(rows):
+        return rows
+    return rows.assign(feature_map=np.where(rows["model"] == "random-features", "relu", "none"))
+
+
 def analysis(result: Result, config: Config) -> Result:
     """The kernel contract's hook for stored rows: the per-width summary and its sentences."""
+    result.rows = upgraded(result.rows)
     if len(result.rows):
         result.analysis, result.analysis_title = summary_table(result.rows), ANALYSIS_TITLE
         result.notes += derived_notes(result.rows, result.analysis, config)
@@ -611,6 +620,7 @@ def derived_notes(table: pd.DataFrame, summary: pd.DataFrame, config: Config) ->
 def figure(result: Result):
     from dimcurse import plot
 
+    result.rows = upgraded(result.rows)
     return plot.overparam_figure(result)
 
 

@@ -372,7 +372,7 @@ _O = OverparamConfig()
 @app.command("overparam", short_help="Overparameterisation: test error across the interpolation threshold (double "
                                      "descent), for linear models, random features and MLPs.")
 def overparam_cmd(
-    model: str = typer.Option(_O.model, "--model", help="linear, random-features, mlp or cnn (MNIST-1D sequences)."),
+    model: str = typer.Option(_O.model, "--model", help="linear, random-features, mlp or cnn (MNIST-1D sequences, or images)."),
     data: Optional[str] = typer.Option(None, "--data", metavar="NAME|FILE",
                                        help="mnist1d, digits, teacher, mnist:DIR, fashion-mnist:DIR, cifar10:DIR, or your "
                                             "file (.npy .npz .csv .tsv .parquet) with integer labels y.",

@@ -180,15 +180,25 @@ class CNN1DClassifier(torch.nn.Module):
         return padded / max(1, sum(w * w for w in self.widths))
 
 
-def single_model(model: CNN1DClassifier, s: int, j: int) -> CNN1DClassifier:
-    """Model (s, j) alone, as a one-seed one-width network with the same weights (for the tests and the
-    loop baseline)."""
-    alone = CNN1DClassifier([model.seeds[s]], model.length, [model.widths[j]], model.classes,
-                            dtype=next(model.parameters()).dtype)
-    c = model.widths[j]
+def single_model(model, s: int, j: int):
+    """Model (s, j) of a batched CNN alone, as a one-seed one-width network with the same weights (and,
+    for the 2-D net, batch-norm statistics): for the tests and the loop baseline."""
+    dtype, c = next(model.parameters()).dtype, model.widths[j]
+    images = isinstance(model, CNN2DClassifier)
+    alone = (CNN2DClassifier([model.seeds[s]], model.shape, [c], model.classes, dtype=dtype) if images
+             else CNN1DClassifier([model.seeds[s]], model.length, [c], model.classes, dtype=dtype))
     with torch.no_grad():
         for (dst, _), (src, index) in zip(alone.model_slices(0, 0), model.model_slices(s, j)):
-            dst.copy_(_crop(src[index], c, dst.shape[1:]))
+            block = src[index]
+            dst[0].copy_(block[tuple(slice(0, n) for n in dst.shape[1:])] if images
+                         else _crop(block, c, dst.shape[1:]))
+        if images:
+            b, i = model.position[j]
+            g = s * len(model.buckets[b].models) + i
+            for layer, mult in enumerate(CNN2D_MULTIPLIERS):
+                size, width = model.buckets[b].cmax * mult, c * mult
+                for stat in ("mean", "var"):
+                    getattr(alone, f"{stat}_0_{layer}").copy_(getattr(model, f"{stat}_{b}_{layer}")[g * size:][:width])
     return alone
 
 
@@ -204,3 +214,114 @@ def _crop(value: torch.Tensor, c: int, shape) -> torch.Tensor:
         return value.reshape(cmax, length, -1)[:c].reshape(c * length, -1)
     return value[tuple(slice(0, n) for n in shape)]
 
+
+
+# --------------------------------------------------------------------------- images: Nakkiran et al.'s 5-layer CNN
+
+CNN2D_MULTIPLIERS = (1, 2, 4, 8)  # the four 3x3 conv blocks have c, 2c, 4c, 8c channels
+CNN2D_POOLED = (False, True, True, True)  # max-pooling (2x2) after blocks 2, 3 and 4, then a global max
+
+
+def cnn2d_params(in_channels: int, width: int, classes: int) -> int:
+    """Parameters of one 5-layer CNN (Nakkiran et al. 2019): four bias-free 3x3 convolutions with batch
+    norm (scale and shift), and the linear readout of the 8c pooled channels; about 1.56 M at c = 64."""
+    chans = [in_channels] + [m * width for m in CNN2D_MULTIPLIERS]
+    convs = sum(9 * a * b for a, b in zip(chans[:-1], chans[1:]))
+    return convs + 2 * sum(chans[1:]) + (chans[-1] + 1) * classes
+
+
+class CNN2DClassifier(torch.nn.Module):
+    """Nakkiran et al.'s 5-layer CNN for every (seed, width): (S, n, C*H*W) images -> (S, n, M, classes).
+
+    Four blocks of 3x3 convolution (no bias, padding 1), batch norm, ReLU, with 2x2 max-pooling after
+    the last three, a global max-pool and a linear layer. Batched like the 1-D net: one group per
+    (seed, model), widths bucketed and padded, the padding masked to zero (batch norm's scale and
+    shift too, so a padded channel stays 0 in training and in evaluation). Batch norm uses the
+    mini-batch's statistics in training and running averages (momentum 0.1) in ``eval()``.
+    """
+
+    def __init__(self, seeds, shape: tuple[int, int, int], widths, classes: int, dtype=torch.float32):
+        super().__init__()
+        self.seeds, self.shape, self.widths, self.classes = list(seeds), tuple(shape), list(widths), classes
+        self._params = torch.nn.ParameterList()
+        self.buckets = []
+        for b, members in enumerate(buckets(self.widths)):
+            bucket = self._bucket(members, dtype)
+            for layer, mult in enumerate(CNN2D_MULTIPLIERS):
+                size = len(self.seeds) * len(members) * bucket.cmax * mult
+                self.register_buffer(f"mean_{b}_{layer}", torch.zeros(size, dtype=dtype))
+                self.register_buffer(f"var_{b}_{layer}", torch.ones(size, dtype=dtype))
+            self.buckets.append(bucket)
+        self.position = {j: (b, i) for b, bucket in enumerate(self.buckets) for i, j in enumerate(bucket.models)}
+
+    def _bucket(self, members: list[int], dtype) -> _Bucket:
+        G, cmax, cin = len(self.seeds) * len(members), max(self.widths[j] for j in members), self.shape[0]
+        chans = [cin] + [m * cmax for m in CNN2D_MULTIPLIERS]
+        shapes = []
+        for a, b in zip(chans[:-1], chans[1:]):
+            shapes += [(G, b, a, 3, 3), (G, b), (G, b)]  # kernel, batch-norm scale, shift
+        shapes += [(G, chans[-1], self.classes), (G, self.classes)]
+        values = [torch.zeros(shape, dtype=torch.float64) for shape in shapes]
+        masks = [torch.zeros(shape, dtype=torch.bool) for shape in shapes]
+        for s, seed in enumerate(self.seeds):
+            for i, j in enumerate(members):
+                self._init_model(values, masks, s * len(members) + i, seed, self.widths[j])
+        params = [torch.nn.Parameter(v.to(dtype)) for v in values]
+        for param, mask in zip(params, masks):
+            self._params.append(param)
+            keep = mask.to(dtype)
+            param.register_hook(lambda grad, keep=keep: grad * keep.to(grad.device))
+        return _Bucket(members, cmax, params, masks)
+
+    def _init_model(self, values, masks, g: int, seed: int, c: int) -> None:
+        chans = [self.shape[0]] + [m * c for m in CNN2D_MULTIPLIERS]
+        for layer, (a, b) in enumerate(zip(chans[:-1], chans[1:])):
+            slot = 3 * layer
+            values[slot][g, :b, :a] = _uniform((b, a, 3, 3), 1 / math.sqrt(9 * a), seed, "cnn2d", c, layer, "w")
+            values[slot + 1][g, :b] = 1.0  # batch norm starts as the identity
+            for k in range(3):
+                masks[slot + k][g, :b] = True if k else masks[slot][g, :b]
+            masks[slot][g, :b, :a] = True
+        bound = 1 / math.sqrt(chans[-1])
+        values[-2][g, : chans[-1]] = _uniform((chans[-1], self.classes), bound, seed, "cnn2d", c, 4, "w")
+        values[-1][g] = _uniform((self.classes,), bound, seed, "cnn2d", c, 4, "b")
+        masks[-2][g, : chans[-1]] = True
+        masks[-1][g] = True
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        S, n, _ = x.shape
+        cin, height, width = self.shape
+        outs = [None] * len(self.widths)
+        for b, bucket in enumerate(self.buckets):
+            m, G = len(bucket.models), S * len(bucket.models)
+            h = x.reshape(S, n, cin, height, width).transpose(0, 1)[:, :, None]
+            h = h.expand(n, S, m, cin, height, width).reshape(n, G * cin, height, width)
+            for layer, pooled in enumerate(CNN2D_POOLED):
+                kernel, scale, shift = bucket.params[3 * layer : 3 * layer + 3]
+                h = F.conv2d(h, kernel.reshape(-1, *kernel.shape[2:]), padding=1, groups=G)
+                h = F.batch_norm(h, getattr(self, f"mean_{b}_{layer}"), getattr(self, f"var_{b}_{layer}"),
+                                 scale.reshape(-1), shift.reshape(-1), training=self.training, momentum=0.1)
+                h = torch.relu(h)
+                if pooled and min(h.shape[-2:]) >= 2:
+                    h = F.max_pool2d(h, 2)
+            pooled = h.amax(dim=(-2, -1)).reshape(n, G, -1)  # the global max over what is left
+            logits = torch.einsum("ngk,gkc->ngc", pooled, bucket.params[-2]) + bucket.params[-1]
+            logits = logits.reshape(n, S, m, self.classes).transpose(0, 1)
+            for i, j in enumerate(bucket.models):
+                outs[j] = logits[:, :, i]
+        return torch.stack(outs, 2)
+
+    def params_per_model(self, dim: int | None = None) -> list[int]:
+        return [cnn2d_params(self.shape[0], w, self.classes) for w in self.widths]
+
+    def hidden_units(self) -> int:
+        pixels = self.shape[1] * self.shape[2]
+        return sum(b.cmax * len(b.models) for b in self.buckets) * pixels * 4
+
+    def model_slices(self, s: int, j: int):
+        b, i = self.position[j]
+        bucket = self.buckets[b]
+        return [(param, (s * len(bucket.models) + i,)) for param in bucket.params]
+
+    weight_norms = CNN1DClassifier.weight_norms
+    padding_overhead = CNN1DClassifier.padding_overhead

@@ -527,14 +527,22 @@ def _class_loss(logits: torch.Tensor, labels: torch.Tensor, loss: str) -> torch.
 
 
 def evaluate_classifier(model, x: torch.Tensor, labels: torch.Tensor, loss: str, chunk: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean loss and error rate per (seed, model) over all samples, (S, M) each, float64."""
+    """Mean loss and error rate per (seed, model) over all samples, (S, M) each, float64.
+
+    In ``eval()`` mode: a network with batch norm (the image CNN) uses its running statistics, so a
+    sample's prediction does not depend on the chunk it is evaluated in; training mode is restored."""
     total_loss, wrong = 0.0, 0.0
-    with torch.no_grad():
-        for start in range(0, x.shape[1], chunk):
-            logits = model(x[:, start : start + chunk])
-            lab = labels[:, start : start + chunk]
-            total_loss = total_loss + _class_loss(logits, lab, loss).double().sum(1)
-            wrong = wrong + (logits.argmax(-1) != lab[:, :, None]).double().sum(1)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            for start in range(0, x.shape[1], chunk):
+                logits = model(x[:, start : start + chunk])
+                lab = labels[:, start : start + chunk]
+                total_loss = total_loss + _class_loss(logits, lab, loss).double().sum(1)
+                wrong = wrong + (logits.argmax(-1) != lab[:, :, None]).double().sum(1)
+    finally:
+        model.train(was_training)
     return total_loss / x.shape[1], wrong / x.shape[1]
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
-from dimcurse.cnn import BUCKET_RATIO, CNN1DClassifier, buckets, cnn1d_params, single_model
+from dimcurse.cnn import CNN1DClassifier, CNN2DClassifier, buckets, cnn1d_params, cnn2d_params, single_model
 from dimcurse.nets import train_classifier
 from tests.helpers import assert_clean_error
 
@@ -64,14 +64,15 @@ def test_parameter_counts_match_the_formula(width):
     assert cnn1d_params(40, 25, 10) == 5210  # the MNIST-1D paper's ConvBase at 25 channels
 
 
-def test_buckets_pad_at_most_a_quarter_and_keep_every_width():
+def test_buckets_keep_every_width_once_and_pad_little():
     widths = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 100, 120]
     groups = buckets(widths)
     assert sorted(j for g in groups for j in g) == list(range(len(widths)))
-    for group in groups:
-        sizes = [widths[j] for j in group]
-        assert max(sizes) <= 8 or max(sizes) <= BUCKET_RATIO * min(sizes)
-    assert CNN1DClassifier([0], 40, widths, 10).padding_overhead() < BUCKET_RATIO**2
+    for group in groups:  # consecutive widths in sorted order
+        sizes = sorted(widths[j] for j in group)
+        assert [w for w in sorted(widths) if sizes[0] <= w <= sizes[-1]] == sizes
+    assert CNN1DClassifier([0], 40, widths, 10).padding_overhead() < 1.2
+    assert buckets([64, 64, 64]) == [[0, 1, 2]] and len(buckets([1, 1000])) == 2  # no padding 1 -> 1000
 
 
 def test_a_tiny_cnn_fits_random_labels(cli):
@@ -86,7 +87,7 @@ def test_a_tiny_cnn_fits_random_labels(cli):
 
 
 @pytest.mark.parametrize("args, option", [
-    (("--data", "digits"), "--data"), (("--data", "teacher"), "--data"), (("--widths", "0"), "--widths"),
+    (("--data", "teacher"), "--data"), (("--data", "examples-like.csv"), "--data"), (("--widths", "0"), "--widths"),
     (("--widths", "4,-2"), "--widths"), (("--depth", "2"), "--model"), (("--ridge", "0.1"), "--ridge"),
 ])
 def test_cnn_refusals(cli, args, option):
@@ -96,3 +97,47 @@ def test_cnn_refusals(cli, args, option):
 def test_the_memory_guard_covers_the_cnn(cli):
     code, out, err = cli("overparam", "--model", "cnn", "--widths", "200000", "--quiet")
     assert_clean_error(code, out, err, "--widths")
+
+
+# --------------------------------------------------------------------------- images: the 5-layer CNN
+
+
+def test_the_image_cnn_has_nakkirans_parameter_count():
+    assert cnn2d_params(3, 64, 10) == 1_557_066  # "about 1.56 M at c = 64"
+    for width in (1, 5, 16):
+        alone = CNN2DClassifier([0], (3, 32, 32), [width], 10)
+        assert sum(p.numel() for p in alone.parameters()) == cnn2d_params(3, width, 10)
+        assert cnn2d_params(3, width, 10) == 27 * width + 378 * width**2 + 30 * width + 80 * width + 10
+
+
+def _images(S, n, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randn(S, n, 64, generator=gen, dtype=torch.float64), torch.randint(0, 10, (S, n), generator=gen)
+
+
+def test_the_batched_image_cnn_equals_every_model_alone_in_training_and_evaluation():
+    widths, seeds = [1, 3, 8, 12], [0, 1]
+    x, y = _images(2, 48)
+    x_test, y_test = _images(2, 24, seed=1)
+    kwargs = dict(epochs=3, batch_size=16, lr=3e-3, optimizer="adam", weight_decay=1e-3, loss="ce")
+    model = CNN2DClassifier(seeds, (1, 8, 8), widths, 10, dtype=torch.float64)
+    start = [[single_model(model, s, j) for j in range(len(widths))] for s in range(2)]
+    batched = train_classifier(model, x, y, x_test, y_test, seeds, **kwargs)
+    for s, seed in enumerate(seeds):
+        for j in range(len(widths)):
+            alone = start[s][j]
+            run = train_classifier(alone, x[s : s + 1], y[s : s + 1], x_test[s : s + 1], y_test[s : s + 1], [seed],
+                                   **kwargs)
+            for key in ("test_loss", "train_loss", "test_error"):  # evaluated in eval(): running statistics
+                np.testing.assert_allclose(batched.records[-1][key][s, j], run.records[-1][key][0, 0], rtol=1e-8)
+            for a, b in zip(single_model(model, s, j).parameters(), alone.parameters()):
+                torch.testing.assert_close(a, b, rtol=1e-8, atol=1e-11)
+
+
+def test_a_tiny_image_cnn_fits_random_labels(cli):
+    code, out, err = cli("overparam", "--model", "cnn", "--data", "digits", "--widths", "8", "--train-samples", "100",
+                         "--test-samples", "200", "--label-noise", "1", "--epochs", "150", "--batch-size", "0",
+                         "--lr", "1e-2", "--seeds", "1", "--quiet", "--out", "-", "--format", "csv")
+    rows = pd.read_csv(io.StringIO(out))
+    assert code == 0, err
+    assert rows.train_error.iloc[0] == 0 and rows.test_error.iloc[0] > 0.7

@@ -36,7 +36,7 @@ from dimcurse.data import load_dataset, validate_finite
 from dimcurse.configs import OverparamConfig
 from dimcurse.errors import DimcurseError
 from dimcurse.parsing import check_counts, check_seeds, did_you_mean
-from dimcurse.cnn import CNN1DClassifier, cnn1d_params
+from dimcurse.cnn import CNN1DClassifier, CNN2DClassifier, cnn1d_params, cnn2d_params
 from dimcurse.nets import ACTIVATIONS, EXPLODE, MLPClassifier, mlp_params, train_classifier
 from dimcurse.provenance import provenance
 from dimcurse.results import Result
@@ -48,6 +48,7 @@ VERSION = 3  # 2: theory_risk exact at finite n for min-norm (the limit only for
 MODELS = ("linear", "random-features", "mlp", "cnn")
 TRAINED = ("mlp", "cnn")  # trained by mini-batch AdamW/SGD over epochs (the others are solved in closed form)
 SEQUENCES = ("mnist1d",)  # the data sets the 1-D CNN takes: sequences of one channel
+IMAGES = {"digits": (1, 8, 8), "mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32)}  # (C, H, W)
 CNN_WIDTHS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
 DATA = ("mnist1d", "digits", "teacher", "mnist:DIR", "fashion-mnist:DIR", "cifar10:DIR")
 # Default sweeps as multiples of the training-set size: dense around the threshold (1.0).
@@ -137,11 +138,10 @@ def _validate_model_options(config: Config) -> None:
 def _check_cnn(config: Config) -> None:
     """The CNN needs sequences (or, later, images): refuse anything else, and the mlp's own options."""
     name = data_name(config).partition(":")[0].lower()
-    if name not in SEQUENCES:
-        kind = "images" if name in ("digits", "mnist", "fashion-mnist", "cifar10") else "neither sequences nor images"
-        raise DimcurseError(f"--model cnn runs the MNIST-1D convolutional net on sequences ({', '.join(SEQUENCES)}); "
-                            f"{data_name(config)} is {kind}" + (" (the image CNN is not built yet)" if kind == "images"
-                                                                 else ""), "--data")
+    if name not in SEQUENCES and name not in IMAGES:
+        raise DimcurseError(f"--model cnn needs sequences ({', '.join(SEQUENCES)}: the MNIST-1D net) or images "
+                            f"({', '.join(IMAGES)}: Nakkiran et al.'s 5-layer net); {data_name(config)} is neither",
+                            "--data")
     if config.depth != 1 or config.activation != "relu":
         raise DimcurseError("the cnn's architecture is fixed (3 ReLU convolutions, MNIST-1D paper): drop "
                             "--depth/--activation", "--model")
@@ -448,7 +448,10 @@ def run_mlp(config: Config, task: Task, device, progress) -> list[dict]:
     """All widths x seeds as one batched network (an MLP, or the CNN), trained by mini-batch AdamW/SGD."""
     widths, dtype = widths_for(config), resolve_dtype(config.dtype)
     S, n, d = task.x.shape
-    if config.model == "cnn":
+    image = IMAGES.get(data_name(config).partition(":")[0].lower())
+    if config.model == "cnn" and image is not None:
+        model = CNN2DClassifier(list(config.seeds), image, widths, task.classes, dtype).to(device)
+    elif config.model == "cnn":
         model = CNN1DClassifier(list(config.seeds), d, widths, task.classes, dtype).to(device)
     else:
         model = MLPClassifier(list(config.seeds), d, widths, task.classes, config.depth, config.activation,
@@ -524,6 +527,12 @@ def estimate_bytes(config: Config, device: torch.device | str = "cpu") -> tuple[
     classes = TEACHER_CLASSES if kind == "teacher" else 10
     S, widths = len(config.seeds), widths_for(config)
     batch = n if config.batch_size <= 0 else min(config.batch_size, n)
+    image = IMAGES.get(kind)
+    if config.model == "cnn" and image is not None:  # c HW (1 + 2 + 4/4 + 8/16) maps per model, 4 copies
+        params = S * sum(cnn2d_params(image[0], w, classes) for w in widths) * 16 * 1.6
+        maps = S * batch * sum(widths) * 1.25 * 4.5 * image[1] * image[2] * 4 * 4
+        data = S * (n + nt) * dim * 12
+        return params + maps + data, "--widths" if params + maps > data else "--train-samples"
     if config.model == "cnn":  # padded to 1.25x in the grouped convolutions; 4 copies of each activation map
         params = S * sum(cnn1d_params(dim, w, classes) for w in widths) * 16 * 1.6
         maps = S * batch * sum(widths) * 1.25 * (19 + 10 + 5) * 4 * 4

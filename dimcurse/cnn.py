@@ -18,6 +18,7 @@ alone (to the order of floating-point sums), which tests/test_cnn.py checks.
 from __future__ import annotations
 
 import math
+from typing import Callable
 from dataclasses import dataclass
 
 import torch
@@ -325,3 +326,30 @@ class CNN2DClassifier(torch.nn.Module):
 
     weight_norms = CNN1DClassifier.weight_norms
     padding_overhead = CNN1DClassifier.padding_overhead
+
+
+# --------------------------------------------------------------------------- data augmentation
+
+
+def crop_and_flip(shape: tuple[int, int, int], seeds) -> Callable[[torch.Tensor, int], torch.Tensor]:
+    """Random crops (zero padding of H/8 pixels each side, then a random H x W window) and horizontal
+    flips (probability 1/2) of each image of a (S, b, C*H*W) mini-batch, drawn per seed and step from
+    the seed's own stream: the standard CIFAR augmentation Nakkiran et al. 2019 switch on or off."""
+    from dimcurse.runtime import generator
+
+    channels, height, width = shape
+    pad = max(1, height // 8)
+
+    def augment(batch: torch.Tensor, step: int) -> torch.Tensor:
+        S, b, _ = batch.shape
+        images = F.pad(batch.reshape(S * b, channels, height, width), (pad, pad, pad, pad))
+        draws = [generator(seed, "augment", step) for seed in seeds]
+        offsets = torch.cat([torch.randint(0, 2 * pad + 1, (b, 2), generator=g) for g in draws]).to(batch.device)
+        flips = torch.cat([torch.rand(b, generator=g) < 0.5 for g in draws]).to(batch.device)
+        rows = offsets[:, :1] + torch.arange(height, device=batch.device)  # (S b, H)
+        cols = offsets[:, 1:] + torch.arange(width, device=batch.device)
+        cols = torch.where(flips[:, None], cols.flip(1), cols)
+        picked = images[torch.arange(S * b, device=batch.device)[:, None, None], :, rows[:, :, None], cols[:, None, :]]
+        return picked.permute(0, 3, 1, 2).reshape(S, b, -1)  # (S b, H, W, C) -> channel-major rows again
+
+    return augment

@@ -155,6 +155,8 @@ class OverparamConfig(_FromOptions):
     """Hidden activation of the mlp [--activation]."""
     record_every: int = 0
     """Also record test metrics every N epochs (mlp; 0 = final only) [--record-every]."""
+    augment: bool = False
+    """Image sets: random crops (padding H/8) and horizontal flips of every mini-batch; off by default [--augment]."""
     signal_var: float = 1.0
     """linear: r^2 = ||beta||^2 [--signal-var]."""
     noise_var: float = 0.25

@@ -548,7 +548,8 @@ def evaluate_classifier(model, x: torch.Tensor, labels: torch.Tensor, loss: str,
 
 def train_classifier(model, x, labels, x_test, labels_test, seeds, *, epochs: int, batch_size: int, lr: float,
                      optimizer: str = "adam", weight_decay: float = 0.0, loss: str = "ce", record_every: int = 0,
-                     steps: int | None = None, progress: Callable[[float], None] | None = None) -> ClassifierRun:
+                     steps: int | None = None, progress: Callable[[float], None] | None = None,
+                     augment: Callable[[torch.Tensor, int], torch.Tensor] | None = None) -> ClassifierRun:
     """Mini-batch training of every (seed, width) classifier at once, on the sum of their losses.
 
     Adam(W) and SGD update each parameter from its own gradient, so the sum trains every
@@ -556,6 +557,7 @@ def train_classifier(model, x, labels, x_test, labels_test, seeds, *, epochs: in
     After every epoch the training error of each model is measured on the whole training
     set (to find the epoch it first reaches zero); test metrics are measured every
     ``record_every`` epochs and at the end. ``steps`` (optimiser steps) overrides ``epochs``.
+    ``augment(batch, step)``: a transform of each (S, b, d) mini-batch (random crops and flips).
     """
     S, n = labels.shape
     batch = n if batch_size <= 0 else min(batch_size, n)
@@ -581,7 +583,8 @@ def train_classifier(model, x, labels, x_test, labels_test, seeds, *, epochs: in
         idx = order[:, (step % per_epoch) * batch : (step % per_epoch + 1) * batch]
         _drop(model, opt, alive, _nonfinite_models(model, alive))
         opt.zero_grad(set_to_none=False)
-        per_model = _class_loss(model(x[rows, idx]), labels[rows, idx], loss).mean(1)
+        batch_x = x[rows, idx] if augment is None else augment(x[rows, idx], step)
+        per_model = _class_loss(model(batch_x), labels[rows, idx], loss).mean(1)
         (per_model * alive).sum().backward()
         initial = per_model.detach().clone() if step == 0 else initial
         _drop(model, opt, alive, alive & exploded(per_model.detach(), initial))

@@ -141,3 +141,51 @@ def test_a_tiny_image_cnn_fits_random_labels(cli):
     rows = pd.read_csv(io.StringIO(out))
     assert code == 0, err
     assert rows.train_error.iloc[0] == 0 and rows.test_error.iloc[0] > 0.7
+
+
+# --------------------------------------------------------------------------- augmentation
+
+
+def test_crop_and_flip_takes_a_window_of_the_padded_image_mirrored_or_not():
+    from dimcurse.cnn import crop_and_flip
+
+    images = torch.arange(2 * 3 * 64, dtype=torch.float64).reshape(2, 3, 64) + 1  # no zeros: padding shows
+    out = crop_and_flip((1, 8, 8), [0, 1])(images, step=5)
+    assert out.shape == images.shape
+    padded = torch.nn.functional.pad(images.reshape(6, 1, 8, 8), (1, 1, 1, 1))[:, 0]
+    for k, picture in enumerate(out.reshape(6, 8, 8)):
+        windows = [padded[k, i : i + 8, j : j + 8] for i in range(3) for j in range(3)]
+        assert any(torch.equal(picture, w) or torch.equal(picture, w.flip(1)) for w in windows)
+    again = crop_and_flip((1, 8, 8), [0, 1])(images, step=5)
+    assert torch.equal(out, again) and not torch.equal(out, crop_and_flip((1, 8, 8), [0, 1])(images, step=6))
+
+
+def test_augmented_batched_training_equals_each_model_trained_alone():
+    from dimcurse.cnn import crop_and_flip
+
+    widths, seeds = [2, 6], [0, 1]
+    x, y = _images(2, 32)
+    x_test, y_test = _images(2, 16, seed=1)
+    kwargs = dict(epochs=2, batch_size=16, lr=3e-3, optimizer="adam", loss="ce")
+    model = CNN2DClassifier(seeds, (1, 8, 8), widths, 10, dtype=torch.float64)
+    start = [[single_model(model, s, j) for j in range(2)] for s in range(2)]
+    batched = train_classifier(model, x, y, x_test, y_test, seeds, augment=crop_and_flip((1, 8, 8), seeds), **kwargs)
+    for s, seed in enumerate(seeds):
+        for j in range(2):
+            run = train_classifier(start[s][j], x[s : s + 1], y[s : s + 1], x_test[s : s + 1], y_test[s : s + 1],
+                                   [seed], augment=crop_and_flip((1, 8, 8), [seed]), **kwargs)
+            np.testing.assert_allclose(batched.records[-1]["test_loss"][s, j], run.records[-1]["test_loss"][0, 0],
+                                       rtol=1e-8)
+
+
+def test_augmentation_is_recorded_and_refused_where_it_cannot_apply(cli):
+    code, out, err = cli("overparam", "--model", "cnn", "--data", "digits", "--widths", "2", "--train-samples", "50",
+                         "--test-samples", "50", "--epochs", "1", "--augment", "--seeds", "1", "--quiet",
+                         "--out", "-", "--format", "json")
+    import json
+
+    payload = json.loads(out)
+    assert code == 0 and payload["provenance"]["config"]["augment"] is True
+    assert all(row["augment"] for row in payload["rows"])
+    assert_clean_error(*cli("overparam", "--model", "cnn", "--augment"), "--augment")  # mnist1d: sequences
+    assert_clean_error(*cli("overparam", "--model", "linear", "--augment"), "--augment")

@@ -36,7 +36,7 @@ from dimcurse.data import load_dataset, validate_finite
 from dimcurse.configs import OverparamConfig
 from dimcurse.errors import DimcurseError
 from dimcurse.parsing import check_counts, check_seeds, did_you_mean
-from dimcurse.cnn import CNN1DClassifier, CNN2DClassifier, cnn1d_params, cnn2d_params
+from dimcurse.cnn import CNN1DClassifier, CNN2DClassifier, cnn1d_params, cnn2d_params, crop_and_flip
 from dimcurse.nets import ACTIVATIONS, EXPLODE, MLPClassifier, mlp_params, train_classifier
 from dimcurse.provenance import provenance
 from dimcurse.results import Result
@@ -114,6 +114,8 @@ def _validate_model_options(config: Config) -> None:
         raise DimcurseError("a feature map is for --model random-features", "--feature-map")
     if config.model == "cnn":
         _check_cnn(config)
+    if config.augment:
+        _check_augment(config)
     if config.model in TRAINED:
         if config.ridge != (0.0,):
             raise DimcurseError(f"the {config.model} is trained, not solved: use --weight-decay", "--ridge")
@@ -145,6 +147,17 @@ def _check_cnn(config: Config) -> None:
     if config.depth != 1 or config.activation != "relu":
         raise DimcurseError("the cnn's architecture is fixed (3 ReLU convolutions, MNIST-1D paper): drop "
                             "--depth/--activation", "--model")
+
+
+def _check_augment(config: Config) -> None:
+    """Crops and flips need images, and a model trained on mini-batches."""
+    if config.model not in TRAINED:
+        raise DimcurseError(f"augmentation transforms mini-batches; the {config.model} model is solved in closed "
+                            "form", "--augment")
+    name = data_name(config).partition(":")[0].lower()
+    if name not in IMAGES:
+        raise DimcurseError(f"random crops and flips are for images ({', '.join(IMAGES)}); {data_name(config)} is "
+                            "not an image set", "--augment")
 
 
 def _check_data_name(name: str) -> None:
@@ -465,7 +478,8 @@ def run_mlp(config: Config, task: Task, device, progress) -> list[dict]:
     trained = train_classifier(model, x, task.y.to(device), x_test, y_test, list(config.seeds), epochs=config.epochs,
                                batch_size=config.batch_size, lr=lr, optimizer=config.optimizer,
                                weight_decay=config.weight_decay, loss=config.loss, record_every=config.record_every,
-                               steps=config.steps, progress=progress)
+                               steps=config.steps, progress=progress,
+                               augment=crop_and_flip(image, list(config.seeds)) if config.augment else None)
     elapsed = time.perf_counter() - t0
     rows = []
     for record in trained.records:
@@ -486,7 +500,7 @@ def run_mlp(config: Config, task: Task, device, progress) -> list[dict]:
 def _row(config: Config, data: str, seed: int, width: int, params: int, n: int, **values) -> dict:
     row = {
         "model": config.model, "feature_map": config.feature_map if config.model == "random-features" else "none",
-        "data": data, "label_noise": values.pop("label_noise", 0.0),
+        "data": data, "augment": config.augment, "label_noise": values.pop("label_noise", 0.0),
         "ridge": values.pop("ridge", 0.0), "weight_decay": config.weight_decay, "width": int(width),
         "params": int(params), "params_per_sample": params / n, "epoch": float(values.pop("epoch", 0.0)), "seed": seed,
         "n_train": n, "train_loss": math.nan, "train_error": math.nan, "test_loss": math.nan, "test_error": math.nan,
@@ -633,7 +647,7 @@ def figure(result: Result):
     return plot.overparam_figure(result)
 
 
-CURVE_COLUMNS = ["model", "feature_map", "data", "label_noise", "weight_decay", "n_train", "width", "seed", "epoch", "train_loss", "train_error",
+CURVE_COLUMNS = ["model", "feature_map", "data", "augment", "label_noise", "weight_decay", "n_train", "width", "seed", "epoch", "train_loss", "train_error",
                  "test_loss", "test_error"]
 TABLES = ("curves",)  # training curves (--record-every, mlp), written beside the rows as FILE.curves.csv
 
@@ -894,7 +908,7 @@ def _error_peak_sentence(group: pd.DataFrame) -> str:
             f"{error:.2%} there.")
 
 
-COLUMNS = ["model", "feature_map", "data", "label_noise", "ridge", "weight_decay", "width", "params", "params_per_sample", "epoch",
+COLUMNS = ["model", "feature_map", "data", "augment", "label_noise", "ridge", "weight_decay", "width", "params", "params_per_sample", "epoch",
            "seed", "n_train", "train_loss", "train_error", "test_loss", "test_error", "weight_norm", "interpolates",
            "epochs_to_interpolate", "excess_risk", "theory_risk", "theory_risk_limit", "chance_error", "diverged", "elapsed_s", "device",
            "depth", "optimizer", "loss", "dtype", "kernel_version"]
@@ -909,10 +923,10 @@ NULLABLE = {
 }
 """Columns that may be undefined (NaN), and why; (reason, flag): only on rows where the flag is set."""
 # Inputs of a row (not measurements): report never averages over one that varies within a group.
-SETTINGS = ["model", "feature_map", "data", "label_noise", "ridge", "weight_decay", "width", "params", "params_per_sample",
+SETTINGS = ["model", "feature_map", "data", "augment", "label_noise", "ridge", "weight_decay", "width", "params", "params_per_sample",
             "epoch", "n_train", "depth", "optimizer", "loss", "dtype", "kernel_version"]
 GROUP_BY = ["model", "feature_map", "data", "label_noise", "ridge", "n_train", "width", "params_per_sample"]
-GROUP_BY_MLP = ["model", "data", "label_noise", "weight_decay", "n_train", "width", "params_per_sample", "epoch"]
+GROUP_BY_MLP = ["model", "data", "augment", "label_noise", "weight_decay", "n_train", "width", "params_per_sample", "epoch"]
 REPORT_GROUP_BY = list(dict.fromkeys(GROUP_BY + GROUP_BY_MLP))  # a store may hold both kinds of run
 SHOW = [("train_loss", None), ("train_error", None), ("test_loss", None), ("test_error", None),
         ("excess_risk", "theory_risk"), ("weight_norm", None), ("interpolates", None), ("epochs_to_interpolate", None)]

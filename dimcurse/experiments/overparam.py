@@ -677,7 +677,7 @@ def summary_table(table: pd.DataFrame) -> pd.DataFrame:
         }).reset_index()
         threshold = _threshold_width(frame)
         peak = _peak_width(_seed_peaks(group))
-        error_peak = _peak_width(_seed_peaks(group, "test_error")) if group["test_error"].notna().any() else None
+        error_peak = _peak_width(_seed_bumps(group)) if group["test_error"].notna().any() else None
         marks = (("threshold", threshold), ("peak", peak), ("error peak", error_peak))
         frame["mark"] = [" ".join(m for m, at in marks if at == w) for w in frame["width"]]
         for name, value in zip(SETTING, key):
@@ -727,6 +727,21 @@ def _seed_peaks(group: pd.DataFrame, column: str = "test_loss") -> pd.Series:
     clean = group.dropna(subset=[column])
     peaks = clean.loc[clean.groupby("seed")[column].idxmax()].set_index("seed")["width"]
     return peaks[(peaks > group["width"].min()) & (peaks < group["width"].max())]
+
+
+def _seed_bumps(group: pd.DataFrame, column: str = "test_error") -> pd.Series:
+    """Per seed, the width whose ``column`` stands highest above both the lowest value at smaller widths
+    and the lowest at larger ones: the double-descent bump of the test error, which an underfitted
+    narrowest model (the error's global maximum) would hide from ``_seed_peaks``. Seeds with no bump
+    (a monotone curve) are left out."""
+    out = {}
+    for seed, rows in group.dropna(subset=[column]).groupby("seed"):
+        curve = rows.groupby("width")[column].mean().sort_index().to_numpy(float)
+        widths = np.sort(rows["width"].unique())
+        height = [min(curve[i] - curve[:i].min(), curve[i] - curve[i + 1 :].min()) for i in range(1, len(curve) - 1)]
+        if height and max(height) > 0:
+            out[seed] = int(widths[1 + int(np.argmax(height))])
+    return pd.Series(out, dtype=int)
 
 
 def _peak_width(peaks: pd.Series) -> int | None:
@@ -899,7 +914,7 @@ def _error_peak_sentence(group: pd.DataFrame) -> str:
     """The test-error peak, which double-descent papers report (it need not sit at the loss peak)."""
     if group["test_error"].isna().all():
         return ""
-    peaks = _seed_peaks(group, "test_error")
+    peaks = _seed_bumps(group)
     if peaks.empty:
         return " No test-error peak inside the sweep."
     peak = _peak_width(peaks)

@@ -238,7 +238,7 @@ class CNN2DClassifier(torch.nn.Module):
     the last three, a global max-pool and a linear layer. Batched like the 1-D net: one group per
     (seed, model), widths bucketed and padded, the padding masked to zero (batch norm's scale and
     shift too, so a padded channel stays 0 in training and in evaluation). Batch norm uses the
-    mini-batch's statistics in training and running averages (momentum 0.1) in ``eval()``.
+    mini-batch's statistics in training and running averages (momentum 0.1) in evaluation mode.
     """
 
     def __init__(self, seeds, shape: tuple[int, int, int], widths, classes: int, dtype=torch.float32):

@@ -529,11 +529,12 @@ def _class_loss(logits: torch.Tensor, labels: torch.Tensor, loss: str) -> torch.
 def evaluate_classifier(model, x: torch.Tensor, labels: torch.Tensor, loss: str, chunk: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean loss and error rate per (seed, model) over all samples, (S, M) each, float64.
 
-    In ``eval()`` mode: a network with batch norm (the image CNN) uses its running statistics, so a
-    sample's prediction does not depend on the chunk it is evaluated in; training mode is restored."""
+    In evaluation mode (``train(False)``): a network with batch norm (the image CNN) uses its running
+    statistics, so a sample's prediction does not depend on the chunk it is evaluated in; the mode
+    is restored after."""
     total_loss, wrong = 0.0, 0.0
     was_training = model.training
-    model.eval()
+    model.train(False)  # evaluation mode
     try:
         with torch.no_grad():
             for start in range(0, x.shape[1], chunk):

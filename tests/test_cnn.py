@@ -128,7 +128,7 @@ def test_the_batched_image_cnn_equals_every_model_alone_in_training_and_evaluati
             alone = start[s][j]
             run = train_classifier(alone, x[s : s + 1], y[s : s + 1], x_test[s : s + 1], y_test[s : s + 1], [seed],
                                    **kwargs)
-            for key in ("test_loss", "train_loss", "test_error"):  # evaluated in eval(): running statistics
+            for key in ("test_loss", "train_loss", "test_error"):  # evaluation mode: running statistics
                 np.testing.assert_allclose(batched.records[-1][key][s, j], run.records[-1][key][0, 0], rtol=1e-8)
             for a, b in zip(single_model(model, s, j).parameters(), alone.parameters()):
                 torch.testing.assert_close(a, b, rtol=1e-8, atol=1e-11)

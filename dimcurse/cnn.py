@@ -74,6 +74,22 @@ class _Bucket:
     masks: list[torch.Tensor]
 
 
+def _masked_bucket(net, members: list[int], cmax: int, shapes, dtype) -> _Bucket:
+    """A bucket's parameters: zeros of ``shapes`` (leading axis: one group per seed x member), each
+    model's block filled by ``net._init_model``, and a gradient mask that keeps the padding zero."""
+    values = [torch.zeros(shape, dtype=torch.float64) for shape in shapes]
+    masks = [torch.zeros(shape, dtype=torch.bool) for shape in shapes]
+    for s, seed in enumerate(net.seeds):
+        for i, j in enumerate(members):
+            net._init_model(values, masks, s * len(members) + i, seed, net.widths[j])
+    params = [torch.nn.Parameter(v.to(dtype)) for v in values]
+    for param, mask in zip(params, masks):
+        net._params.append(param)
+        keep = mask.to(dtype)
+        param.register_hook(lambda grad, keep=keep: grad * keep.to(grad.device))
+    return _Bucket(members, cmax, params, masks)
+
+
 class CNN1DClassifier(torch.nn.Module):
     """The MNIST-1D CNN for every (seed, width): (S, n, L) sequences -> (S, n, M, C) logits.
 
@@ -97,17 +113,7 @@ class CNN1DClassifier(torch.nn.Module):
         G = S * m
         shapes = [(G, cmax, 1, CNN1D_LAYERS[0][0]), (G, cmax), (G, cmax, cmax, CNN1D_LAYERS[1][0]), (G, cmax),
                   (G, cmax, cmax, CNN1D_LAYERS[2][0]), (G, cmax), (G, cmax * L, self.classes), (G, self.classes)]
-        values = [torch.zeros(shape, dtype=torch.float64) for shape in shapes]
-        masks = [torch.zeros(shape, dtype=torch.bool) for shape in shapes]
-        for s, seed in enumerate(self.seeds):
-            for i, j in enumerate(members):
-                self._init_model(values, masks, s * m + i, seed, self.widths[j])
-        params = [torch.nn.Parameter(v.to(dtype)) for v in values]
-        for param, mask in zip(params, masks):
-            self._params.append(param)
-            keep = mask.to(dtype)
-            param.register_hook(lambda grad, keep=keep: grad * keep.to(grad.device))
-        return _Bucket(members, cmax, params, masks)
+        return _masked_bucket(self, members, cmax, shapes, dtype)
 
     def _init_model(self, values, masks, g: int, seed: int, c: int) -> None:
         L, C = self.out_length, self.classes
@@ -262,17 +268,7 @@ class CNN2DClassifier(torch.nn.Module):
         for a, b in zip(chans[:-1], chans[1:]):
             shapes += [(G, b, a, 3, 3), (G, b), (G, b)]  # kernel, batch-norm scale, shift
         shapes += [(G, chans[-1], self.classes), (G, self.classes)]
-        values = [torch.zeros(shape, dtype=torch.float64) for shape in shapes]
-        masks = [torch.zeros(shape, dtype=torch.bool) for shape in shapes]
-        for s, seed in enumerate(self.seeds):
-            for i, j in enumerate(members):
-                self._init_model(values, masks, s * len(members) + i, seed, self.widths[j])
-        params = [torch.nn.Parameter(v.to(dtype)) for v in values]
-        for param, mask in zip(params, masks):
-            self._params.append(param)
-            keep = mask.to(dtype)
-            param.register_hook(lambda grad, keep=keep: grad * keep.to(grad.device))
-        return _Bucket(members, cmax, params, masks)
+        return _masked_bucket(self, members, cmax, shapes, dtype)
 
     def _init_model(self, values, masks, g: int, seed: int, c: int) -> None:
         chans = [self.shape[0]] + [m * c for m in CNN2D_MULTIPLIERS]

@@ -42,18 +42,25 @@ def test_batched_training_equals_every_model_trained_alone():
     x_test, y_test = _data(2, 30, seed=1)
     kwargs = dict(epochs=3, batch_size=16, lr=3e-3, optimizer="adam", weight_decay=1e-3, loss="ce")
     model = CNN1DClassifier(seeds, 40, widths, 10, dtype=torch.float64)
-    start = [[single_model(model, s, j) for j in range(len(widths))] for s in range(2)]
-    batched = train_classifier(model, x, y, x_test, y_test, seeds, **kwargs)
+    _assert_trains_as_alone(model, (x, y, x_test, y_test), kwargs, rtol=1e-9, atol=1e-12)
+
+
+def _assert_trains_as_alone(model, data, kwargs, rtol, atol, augment=None):
+    """Train the batched ``model`` and each of its models alone (same start, shuffles and augmentation):
+    the final losses, errors and weights agree to ``rtol`` / ``atol``."""
+    x, y, x_test, y_test = data
+    seeds, widths = model.seeds, model.widths
+    start = [[single_model(model, s, j) for j in range(len(widths))] for s in range(len(seeds))]
+    batched = train_classifier(model, x, y, x_test, y_test, seeds, augment=augment and augment(seeds), **kwargs)
     for s, seed in enumerate(seeds):
         for j in range(len(widths)):
             alone = start[s][j]
             run = train_classifier(alone, x[s : s + 1], y[s : s + 1], x_test[s : s + 1], y_test[s : s + 1], [seed],
-                                   **kwargs)
-            for key in ("test_loss", "train_loss", "test_error"):
-                np.testing.assert_allclose(batched.records[-1][key][s, j], run.records[-1][key][0, 0], rtol=1e-9)
-            trained = single_model(model, s, j)
-            for a, b in zip(trained.parameters(), alone.parameters()):
-                torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-12)
+                                   augment=augment and augment([seed]), **kwargs)
+            for key in ("test_loss", "train_loss", "test_error"):  # the image net: evaluation-mode statistics
+                np.testing.assert_allclose(batched.records[-1][key][s, j], run.records[-1][key][0, 0], rtol=rtol)
+            for a, b in zip(single_model(model, s, j).parameters(), alone.parameters()):
+                torch.testing.assert_close(a, b, rtol=rtol, atol=atol)
 
 
 @pytest.mark.parametrize("width", [1, 3, 25, 64])
@@ -121,17 +128,7 @@ def test_the_batched_image_cnn_equals_every_model_alone_in_training_and_evaluati
     x_test, y_test = _images(2, 24, seed=1)
     kwargs = dict(epochs=3, batch_size=16, lr=3e-3, optimizer="adam", weight_decay=1e-3, loss="ce")
     model = CNN2DClassifier(seeds, (1, 8, 8), widths, 10, dtype=torch.float64)
-    start = [[single_model(model, s, j) for j in range(len(widths))] for s in range(2)]
-    batched = train_classifier(model, x, y, x_test, y_test, seeds, **kwargs)
-    for s, seed in enumerate(seeds):
-        for j in range(len(widths)):
-            alone = start[s][j]
-            run = train_classifier(alone, x[s : s + 1], y[s : s + 1], x_test[s : s + 1], y_test[s : s + 1], [seed],
-                                   **kwargs)
-            for key in ("test_loss", "train_loss", "test_error"):  # evaluation mode: running statistics
-                np.testing.assert_allclose(batched.records[-1][key][s, j], run.records[-1][key][0, 0], rtol=1e-8)
-            for a, b in zip(single_model(model, s, j).parameters(), alone.parameters()):
-                torch.testing.assert_close(a, b, rtol=1e-8, atol=1e-11)
+    _assert_trains_as_alone(model, (x, y, x_test, y_test), kwargs, rtol=1e-8, atol=1e-11)
 
 
 def test_a_tiny_image_cnn_fits_random_labels(cli):
@@ -168,14 +165,8 @@ def test_augmented_batched_training_equals_each_model_trained_alone():
     x_test, y_test = _images(2, 16, seed=1)
     kwargs = dict(epochs=2, batch_size=16, lr=3e-3, optimizer="adam", loss="ce")
     model = CNN2DClassifier(seeds, (1, 8, 8), widths, 10, dtype=torch.float64)
-    start = [[single_model(model, s, j) for j in range(2)] for s in range(2)]
-    batched = train_classifier(model, x, y, x_test, y_test, seeds, augment=crop_and_flip((1, 8, 8), seeds), **kwargs)
-    for s, seed in enumerate(seeds):
-        for j in range(2):
-            run = train_classifier(start[s][j], x[s : s + 1], y[s : s + 1], x_test[s : s + 1], y_test[s : s + 1],
-                                   [seed], augment=crop_and_flip((1, 8, 8), [seed]), **kwargs)
-            np.testing.assert_allclose(batched.records[-1]["test_loss"][s, j], run.records[-1]["test_loss"][0, 0],
-                                       rtol=1e-8)
+    _assert_trains_as_alone(model, (x, y, x_test, y_test), kwargs, rtol=1e-8, atol=1e-11,
+                            augment=lambda seeds: crop_and_flip((1, 8, 8), seeds))
 
 
 def test_augmentation_is_recorded_and_refused_where_it_cannot_apply(cli):

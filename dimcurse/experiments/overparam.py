@@ -138,15 +138,15 @@ def _validate_model_options(config: Config) -> None:
 
 
 def _check_cnn(config: Config) -> None:
-    """The CNN needs sequences (or, later, images): refuse anything else, and the mlp's own options."""
+    """The CNN needs sequences or images: refuse anything else, and the mlp's own options."""
     name = data_name(config).partition(":")[0].lower()
     if name not in SEQUENCES and name not in IMAGES:
         raise DimcurseError(f"--model cnn needs sequences ({', '.join(SEQUENCES)}: the MNIST-1D net) or images "
                             f"({', '.join(IMAGES)}: Nakkiran et al.'s 5-layer net); {data_name(config)} is neither",
                             "--data")
     if config.depth != 1 or config.activation != "relu":
-        raise DimcurseError("the cnn's architecture is fixed (3 ReLU convolutions, MNIST-1D paper): drop "
-                            "--depth/--activation", "--model")
+        raise DimcurseError("the cnn's architecture is fixed (the MNIST-1D paper's net on sequences, Nakkiran et "
+                            "al.'s 5-layer net on images): drop --depth/--activation", "--model")
 
 
 def _check_augment(config: Config) -> None:

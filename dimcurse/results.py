@@ -90,13 +90,14 @@ def undefined_cells(rows: pd.DataFrame, nullable: dict) -> dict[str, pd.Series]:
     return cells
 
 
-def _may_be_undefined(rows: pd.DataFrame, entry) -> pd.Series | bool:
-    """A NULLABLE entry is a reason (NaN allowed in any row) or (reason, flag column): only where the flag is set."""
-    if entry is None:
-        return False
+def _may_be_undefined(rows: pd.DataFrame, entry) -> pd.Series:
+    """The rows where a column may be NaN: none (not in NULLABLE), all (a reason), or where the flag
+    column of a (reason, flag) entry is set."""
     if isinstance(entry, str):
-        return True
-    return rows[entry[1]].astype(bool) if entry[1] in rows else False
+        return pd.Series(True, index=rows.index)
+    if entry is None or entry[1] not in rows:
+        return pd.Series(False, index=rows.index)
+    return rows[entry[1]].astype(bool)
 
 
 def check_defined(result: Result) -> None:

@@ -247,7 +247,7 @@ def may_collide(n_rows: int, intrinsic: int, dtype) -> bool:
     """Whether rounding a continuous set to ``dtype`` can make exact copies: about n^2/2 pairs, each equal
     with probability near 2^-(b K) for b mantissa bits in K intrinsic dimensions (a 4x margin per
     dimension). Checked only then: the byte comparison costs about 1 s per million rows."""
-    bits = -math.log2(torch.finfo(dtype).eps) - 2  # b = 23 for float32, less the margin
+    bits = -math.log2(torch.finfo(dtype).eps) - 2  # 23 mantissa bits in float32, 2 fewer for the margin
     return 2 * math.log2(max(n_rows, 2)) - 1 - bits * intrinsic > -30  # expected copies above 1e-9
 
 

@@ -180,3 +180,17 @@ def test_augmentation_is_recorded_and_refused_where_it_cannot_apply(cli):
     assert all(row["augment"] for row in payload["rows"])
     assert_clean_error(*cli("overparam", "--model", "cnn", "--augment"), "--augment")  # mnist1d: sequences
     assert_clean_error(*cli("overparam", "--model", "linear", "--augment"), "--augment")
+
+
+def test_a_users_npz_of_images_trains_the_image_cnn_and_vectors_are_refused(cli, tmp_path):
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(120, 1, 12, 12)), rng.integers(0, 3, 120)
+    np.savez(tmp_path / "images.npz", x=x, y=y)
+    np.savez(tmp_path / "vectors.npz", x=x.reshape(120, -1), y=y)
+    code, out, err = cli("overparam", "--model", "cnn", "--data", str(tmp_path / "images.npz"), "--widths", "2,4",
+                         "--train-samples", "80", "--test-samples", "20", "--epochs", "2", "--augment", "--seeds", "1",
+                         "--quiet", "--out", "-", "--format", "csv")
+    rows = pd.read_csv(io.StringIO(out))
+    assert code == 0, err
+    assert rows.set_index("width").params.to_dict() == {2: cnn2d_params(1, 2, 3), 4: cnn2d_params(1, 4, 3)}
+    assert_clean_error(*cli("overparam", "--model", "cnn", "--data", str(tmp_path / "vectors.npz")), "--data")

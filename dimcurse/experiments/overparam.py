@@ -137,13 +137,21 @@ def _validate_model_options(config: Config) -> None:
         raise DimcurseError("--weight-decay, --steps and --record-every are for the trained mlp and cnn; use --ridge", "--model")
 
 
+def image_shape(config: Config) -> tuple[int, int, int] | None:
+    """(C, H, W) of an image set: a named one, or a user's .npz whose x is n x C x H x W; else None."""
+    if userdata.is_user_data(data_name(config)):
+        shape = _user_file(config).image_shape
+        return tuple(shape) if shape else None
+    return IMAGES.get(data_name(config).partition(":")[0].lower())
+
+
 def _check_cnn(config: Config) -> None:
     """The CNN needs sequences or images: refuse anything else, and the mlp's own options."""
     name = data_name(config).partition(":")[0].lower()
-    if name not in SEQUENCES and name not in IMAGES:
+    if name not in SEQUENCES and image_shape(config) is None:
         raise DimcurseError(f"--model cnn needs sequences ({', '.join(SEQUENCES)}: the MNIST-1D net) or images "
-                            f"({', '.join(IMAGES)}: Nakkiran et al.'s 5-layer net); {data_name(config)} is neither",
-                            "--data")
+                            f"({', '.join(IMAGES)}, or an .npz of n x C x H x W: Nakkiran et al.'s 5-layer net); "
+                            f"{data_name(config)} is neither", "--data")
     if config.depth != 1 or config.activation != "relu":
         raise DimcurseError("the cnn's architecture is fixed (the MNIST-1D paper's net on sequences, Nakkiran et "
                             "al.'s 5-layer net on images): drop --depth/--activation", "--model")
@@ -154,10 +162,9 @@ def _check_augment(config: Config) -> None:
     if config.model not in TRAINED:
         raise DimcurseError(f"augmentation transforms mini-batches; the {config.model} model is solved in closed "
                             "form", "--augment")
-    name = data_name(config).partition(":")[0].lower()
-    if name not in IMAGES:
-        raise DimcurseError(f"random crops and flips are for images ({', '.join(IMAGES)}); {data_name(config)} is "
-                            "not an image set", "--augment")
+    if image_shape(config) is None:
+        raise DimcurseError(f"random crops and flips are for images ({', '.join(IMAGES)}, or an .npz of n x C x H x "
+                            f"W); {data_name(config)} is not an image set", "--augment")
 
 
 def _check_data_name(name: str) -> None:
@@ -461,7 +468,7 @@ def run_mlp(config: Config, task: Task, device, progress) -> list[dict]:
     """All widths x seeds as one batched network (an MLP, or the CNN), trained by mini-batch AdamW/SGD."""
     widths, dtype = widths_for(config), resolve_dtype(config.dtype)
     S, n, d = task.x.shape
-    image = IMAGES.get(data_name(config).partition(":")[0].lower())
+    image = image_shape(config)
     if config.model == "cnn" and image is not None:
         model = CNN2DClassifier(list(config.seeds), image, widths, task.classes, dtype).to(device)
     elif config.model == "cnn":
@@ -541,8 +548,9 @@ def estimate_bytes(config: Config, device: torch.device | str = "cpu") -> tuple[
     classes = TEACHER_CLASSES if kind == "teacher" else 10
     S, widths = len(config.seeds), widths_for(config)
     batch = n if config.batch_size <= 0 else min(config.batch_size, n)
-    image = IMAGES.get(kind)
-    if config.model == "cnn" and image is not None:  # c HW (1 + 2 + 4/4 + 8/16) maps per model, 4 copies
+    image = image_shape(config) if config.model == "cnn" else None
+    if image is not None:  # c HW (1 + 2 + 4/4 + 8/16) maps per model, 4 copies
+        dim = image[0] * image[1] * image[2]
         params = S * sum(cnn2d_params(image[0], w, classes) for w in widths) * 16 * 1.6
         maps = S * batch * sum(widths) * 1.25 * 4.5 * image[1] * image[2] * 4 * 4
         data = S * (n + nt) * dim * 12

@@ -85,8 +85,9 @@ def _masked_bucket(net, members: list[int], cmax: int, shapes, dtype) -> _Bucket
     params = [torch.nn.Parameter(v.to(dtype)) for v in values]
     for param, mask in zip(params, masks):
         net._params.append(param)
-        keep = mask.to(dtype)
-        param.register_hook(lambda grad, keep=keep: grad * keep.to(grad.device))
+        name = f"_keep_{len(net._params)}"  # a buffer, so .to(device) moves the mask with the model
+        net.register_buffer(name, mask.to(dtype), persistent=False)
+        param.register_hook(lambda grad, name=name: grad * getattr(net, name))
     return _Bucket(members, cmax, params, masks)
 
 

@@ -70,8 +70,7 @@ def buckets(widths: list[int], call_cost: float = CALL_COST) -> list[list[int]]:
 class _Bucket:
     models: list[int]  # indices into the widths
     cmax: int
-    params: list[torch.nn.Parameter]  # w1, b1, w2, b2, w3, b3, readout, readout bias
-    masks: list[torch.Tensor]
+    params: list[torch.nn.Parameter]  # 1-D: w1, b1, w2, b2, w3, b3, readout, bias; 2-D: (kernel, scale, shift) x 4, ...
 
 
 def _masked_bucket(net, members: list[int], cmax: int, shapes, dtype) -> _Bucket:
@@ -88,10 +87,41 @@ def _masked_bucket(net, members: list[int], cmax: int, shapes, dtype) -> _Bucket
         name = f"_keep_{len(net._params)}"  # a buffer, so .to(device) moves the mask with the model
         net.register_buffer(name, mask.to(dtype), persistent=False)
         param.register_hook(lambda grad, name=name: grad * getattr(net, name))
-    return _Bucket(members, cmax, params, masks)
+    return _Bucket(members, cmax, params)
 
 
-class CNN1DClassifier(torch.nn.Module):
+class _BatchedCNN(torch.nn.Module):
+    """What the 1-D and the 2-D nets share: models found by (seed, width) in their buckets, and the
+    batched-model interface ``train_classifier`` uses (``model_slices``, ``weight_norms``)."""
+
+    seeds: list
+    widths: list
+    buckets: list
+
+    def _index(self) -> None:
+        self.position = {j: (b, i) for b, bucket in enumerate(self.buckets) for i, j in enumerate(bucket.models)}
+
+    def model_slices(self, s: int, j: int):
+        b, i = self.position[j]
+        bucket = self.buckets[b]
+        return [(param, (s * len(bucket.models) + i,)) for param in bucket.params]
+
+    def weight_norms(self) -> torch.Tensor:
+        """(S, M) Euclidean norm of each model's parameters (the padding is zero)."""
+        norms = torch.zeros(len(self.seeds), len(self.widths), dtype=torch.float64)
+        with torch.no_grad():
+            for s in range(len(self.seeds)):
+                for j in range(len(self.widths)):
+                    norms[s, j] = sum(float((p[i].double() ** 2).sum()) for p, i in self.model_slices(s, j)) ** 0.5
+        return norms
+
+    def padding_overhead(self) -> float:
+        """Multiply-adds of the padded c x c layers over those of the models alone (1 = no padding)."""
+        padded = sum(b.cmax**2 * len(b.models) for b in self.buckets)
+        return padded / max(1, sum(w * w for w in self.widths))
+
+
+class CNN1DClassifier(_BatchedCNN):
     """The MNIST-1D CNN for every (seed, width): (S, n, L) sequences -> (S, n, M, C) logits.
 
     Initialisation is PyTorch's Conv1d/Linear default (uniform in +-1/sqrt(fan_in)), each model
@@ -105,7 +135,7 @@ class CNN1DClassifier(torch.nn.Module):
         self.out_length = conv1d_length(length)
         self._params = torch.nn.ParameterList()
         self.buckets = [self._bucket(members, dtype) for members in buckets(self.widths)]
-        self.position = {j: (b, i) for b, bucket in enumerate(self.buckets) for i, j in enumerate(bucket.models)}
+        self._index()
 
     # ------------------------------------------------------------------ parameters
 
@@ -167,26 +197,6 @@ class CNN1DClassifier(torch.nn.Module):
             lengths.append((lengths[-1] + 2 * padding - kernel) // stride + 1)
         return sum(b.cmax * len(b.models) for b in self.buckets) * sum(lengths[1:])
 
-    def model_slices(self, s: int, j: int):
-        b, i = self.position[j]
-        bucket = self.buckets[b]
-        g = s * len(bucket.models) + i
-        return [(param, (g,)) for param in bucket.params]
-
-    def weight_norms(self) -> torch.Tensor:
-        """(S, M) Euclidean norm of each model's parameters (the padding is zero)."""
-        norms = torch.zeros(len(self.seeds), len(self.widths), dtype=torch.float64)
-        with torch.no_grad():
-            for s in range(len(self.seeds)):
-                for j in range(len(self.widths)):
-                    norms[s, j] = sum(float((p[i].double() ** 2).sum()) for p, i in self.model_slices(s, j)) ** 0.5
-        return norms
-
-    def padding_overhead(self) -> float:
-        """Multiply-adds of the padded c x c layers over those of the models alone (1 = no padding)."""
-        padded = sum(b.cmax**2 * len(b.models) for b in self.buckets)
-        return padded / max(1, sum(w * w for w in self.widths))
-
 
 def single_model(model, s: int, j: int):
     """Model (s, j) of a batched CNN alone, as a one-seed one-width network with the same weights (and,
@@ -238,7 +248,7 @@ def cnn2d_params(in_channels: int, width: int, classes: int) -> int:
     return convs + 2 * sum(chans[1:]) + (chans[-1] + 1) * classes
 
 
-class CNN2DClassifier(torch.nn.Module):
+class CNN2DClassifier(_BatchedCNN):
     """Nakkiran et al.'s 5-layer CNN for every (seed, width): (S, n, C*H*W) images -> (S, n, M, classes).
 
     Four blocks of 3x3 convolution (no bias, padding 1), batch norm, ReLU, with 2x2 max-pooling after
@@ -260,7 +270,7 @@ class CNN2DClassifier(torch.nn.Module):
                 self.register_buffer(f"mean_{b}_{layer}", torch.zeros(size, dtype=dtype))
                 self.register_buffer(f"var_{b}_{layer}", torch.ones(size, dtype=dtype))
             self.buckets.append(bucket)
-        self.position = {j: (b, i) for b, bucket in enumerate(self.buckets) for i, j in enumerate(bucket.models)}
+        self._index()
 
     def _bucket(self, members: list[int], dtype) -> _Bucket:
         G, cmax, cin = len(self.seeds) * len(members), max(self.widths[j] for j in members), self.shape[0]
@@ -316,13 +326,6 @@ class CNN2DClassifier(torch.nn.Module):
         pixels = self.shape[1] * self.shape[2]
         return sum(b.cmax * len(b.models) for b in self.buckets) * pixels * 4
 
-    def model_slices(self, s: int, j: int):
-        b, i = self.position[j]
-        bucket = self.buckets[b]
-        return [(param, (s * len(bucket.models) + i,)) for param in bucket.params]
-
-    weight_norms = CNN1DClassifier.weight_norms
-    padding_overhead = CNN1DClassifier.padding_overhead
 
 
 # --------------------------------------------------------------------------- data augmentation

@@ -281,10 +281,10 @@ def _size_axis(rows: pd.DataFrame) -> tuple[str, str]:
 
 def overparam_figure(result: Result):
     """Train and test loss and error against size per sample, threshold marked, theory dashed; test error over epochs."""
-    from dimcurse.experiments.overparam import SETTING, final_rows, summary_table
+    from dimcurse.experiments.overparam import SETTING, final_rows, is_samplewise, summary_table
 
     plt = pyplot()
-    if is_samplewise(result.rows):
+    if is_samplewise(result.rows):  # a sweep over n at a few widths: its curves against n
         return samplewise_figure(result)
     rows = result.rows.assign(features_per_sample=result.rows["width"] / result.rows["n_train"])
     final = final_rows(rows)
@@ -344,25 +344,18 @@ def _error_heat_map(fig, ax, rows: pd.DataFrame) -> None:
     fig.colorbar(mesh, ax=ax, label="test error (mean over seeds)")
 
 
-def is_samplewise(rows: pd.DataFrame) -> bool:
-    """A sweep over training sizes at a few widths (3 or more sizes, more sizes than widths)."""
-    sizes = rows["n_train"].nunique()
-    return sizes >= 3 and rows["width"].nunique() < sizes
-
-
 def samplewise_figure(result: Result):
     """Test loss (and error) against the training-set size n, one line per width; for the linear
     model its excess risk with the closed form dashed; the threshold n = width dotted (N = n)."""
-    from dimcurse.experiments.overparam import SETTING, final_rows
+    from dimcurse.experiments.overparam import OVER_N, SETTING, final_rows
 
     plt = pyplot()
     final = final_rows(result.rows)
     classification = final["test_error"].notna().any()
     fig, axes = plt.subplots(1, 1 + classification, figsize=(6.6 * (1 + classification), 4.4))
     axes = list(np.atleast_1d(axes))
-    keys = [c for c in SETTING if c != "n_train"] + ["width"]
-    for key, group in final.groupby(keys, sort=False):
-        setting = dict(zip(keys, key))
+    for key, group in final.groupby(OVER_N, sort=False):
+        setting = dict(zip(OVER_N, key))
         label = f"{_setting_label(tuple(setting.get(c) for c in SETTING))}, width {key[-1]}"
         for ax, metric in zip(axes, ["loss", "error"][: 1 + classification]):
             stats = _stats(group, ["n_train"], f"test_{metric}")

@@ -177,9 +177,7 @@ def _real_sets(config: Config, seed: int, dtype, device) -> Iterator[PointSet]:
     n_points = len(rows)
     yield PointSet(data.name, data.dim, points, queries, None, duplicates=copies, unit=unit)
     yield _drawn_set(Distribution("gaussian"), data.dim, n_points, config.n_queries, seed, dtype, device)
-    cov = _covariance_set(sample, n_points, config.n_queries, seed, dtype, device)
-    cov.unit = unit
-    yield cov
+    yield _covariance_set(sample, n_points, config.n_queries, seed, dtype, device, unit)
 
 
 UNIT_RANGE = 32  # coordinates within 2^-32..2^32 in size are measured as they are (squares stay in float32)
@@ -216,9 +214,10 @@ def distinct_rows(points: np.ndarray, queries: np.ndarray) -> np.ndarray:
 COV_RANK_RTOL = 1e-10  # eigenvalues below this x the largest count as zero (the covariance's rank)
 
 
-def _covariance_set(sample: np.ndarray, n_points: int, n_queries: int, seed: int, dtype, device) -> PointSet:
-    """A Gaussian with the data's mean and covariance (from the sampled points): what the
-    covariance spectrum alone explains, so the gap to the data is the nonlinear structure."""
+def _covariance_set(sample: np.ndarray, n_points: int, n_queries: int, seed: int, dtype, device,
+                    unit: float = 1.0) -> PointSet:
+    """A Gaussian with the data's mean and covariance (from the sampled points, in the data's ``unit``):
+    what the covariance spectrum alone explains, so the gap to the data is the nonlinear structure."""
     mean = sample.mean(0)
     values, vectors = np.linalg.eigh(np.cov(sample, rowvar=False).reshape(sample.shape[1], sample.shape[1]))
     values = np.clip(values, 0.0, None)
@@ -230,7 +229,8 @@ def _covariance_set(sample: np.ndarray, n_points: int, n_queries: int, seed: int
         z = draw(Distribution("gaussian"), n, dim, seed, torch.float64, stream=f"cov-{stream}")
         return (torch.from_numpy(mean) + z.double() @ root.T).to(dtype).to(device)
 
-    return PointSet("gaussian-cov", dim, draw_rows(n_points, "points"), draw_rows(n_queries, "queries"), None, rank)
+    return PointSet("gaussian-cov", dim, draw_rows(n_points, "points"), draw_rows(n_queries, "queries"), None, rank,
+                    unit=unit)
 
 
 def _drawn_set(dist: Distribution, dim: int, n_points: int, n_queries: int, seed: int, dtype, device) -> PointSet:

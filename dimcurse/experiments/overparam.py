@@ -549,20 +549,18 @@ def estimate_bytes(config: Config, device: torch.device | str = "cpu") -> tuple[
     S, widths = len(config.seeds), widths_for(config)
     batch = n if config.batch_size <= 0 else min(config.batch_size, n)
     image = image_shape(config) if config.model == "cnn" else None
-    if image is not None:  # c HW (1 + 2 + 4/4 + 8/16) maps per model, 4 copies
+    # A mini-batch's activations are kept for the backward pass: about 4 float32 copies (pre/post activation
+    # and their gradients). The CNNs' parameters and maps are padded to at most 1.25x in their buckets.
+    if image is not None:  # c HW (1 + 2 + 4/4 + 8/16) maps per model
         dim = image[0] * image[1] * image[2]
         params = S * sum(cnn2d_params(image[0], w, classes) for w in widths) * 16 * 1.6
-        maps = S * batch * sum(widths) * 1.25 * 4.5 * image[1] * image[2] * 4 * 4
-        data = S * (n + nt) * dim * 12
-        return params + maps + data, "--widths" if params + maps > data else "--train-samples"
-    if config.model == "cnn":  # padded to 1.25x in the grouped convolutions; 4 copies of each activation map
+        activations = S * batch * sum(widths) * 1.25 * 4.5 * image[1] * image[2] * 4 * 4
+    elif config.model == "cnn":  # c (19 + 10 + 5) positions per model
         params = S * sum(cnn1d_params(dim, w, classes) for w in widths) * 16 * 1.6
-        maps = S * batch * sum(widths) * 1.25 * (19 + 10 + 5) * 4 * 4
-        data = S * (n + nt) * dim * 12
-        return params + maps + data, "--widths" if params + maps > data else "--train-samples"
-    params = S * sum(mlp_params(dim, w, config.depth, classes) for w in widths) * 16
-    # A mini-batch's activations, kept for the backward pass (about 4 copies: pre/post activation and their gradients).
-    activations = S * batch * (config.depth * sum(widths) + len(widths) * classes) * 4 * 4
+        activations = S * batch * sum(widths) * 1.25 * (19 + 10 + 5) * 4 * 4
+    else:
+        params = S * sum(mlp_params(dim, w, config.depth, classes) for w in widths) * 16
+        activations = S * batch * (config.depth * sum(widths) + len(widths) * classes) * 4 * 4
     data = S * (n + nt) * dim * 12
     return params + activations + data, "--widths" if params + activations > data else "--train-samples"
 
@@ -693,7 +691,7 @@ def summary_table(table: pd.DataFrame) -> pd.DataFrame:
         out.append(frame)
     columns = SETTING + ["width", "params_per_sample", "fit_fraction", "median_epochs_to_fit", "train_loss",
                          "test_loss", "test_error", "mark"]
-    if len(out) > 1 and table["n_train"].nunique() >= 3 and table["width"].nunique() < 3:
+    if is_samplewise(table):
         out = [_samplewise_marks(pd.concat(out, ignore_index=True))]
     model = out[0]["model"].iloc[0]
     # Leave out what does not apply: the mlp has no ridge and the closed forms no epochs or weight decay;
@@ -704,13 +702,22 @@ def summary_table(table: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True)[[c for c in columns if c not in drop]]
 
 
+OVER_N = [c for c in SETTING if c != "n_train"] + ["width"]  # a sample-wise curve: one per setting and width
+
+
+def is_samplewise(rows: pd.DataFrame) -> bool:
+    """A sweep over training sizes at a few widths (3 or more sizes, more sizes than widths): its
+    summary marks, notes and figure read each width's curve over n."""
+    sizes = rows["n_train"].nunique()
+    return sizes >= 3 and rows["width"].nunique() < sizes
+
+
 def _samplewise_marks(summary: pd.DataFrame) -> pd.DataFrame:
     """A sweep over n at one or two widths: per width, "threshold" marks the largest n it still fits
     (every seed) and "peak" the n of the largest mean test loss, when it lies inside the sweep."""
     summary = summary.copy()
     summary["mark"] = ""
-    keys = [c for c in SETTING if c != "n_train"] + ["width"]
-    for _, group in summary.groupby(keys, sort=False):
+    for _, group in summary.groupby(OVER_N, sort=False):
         fits = group[group["fit_fraction"] >= 1.0]
         if len(fits):
             summary.loc[fits["n_train"].idxmax(), "mark"] = "threshold"
@@ -726,14 +733,14 @@ def _threshold_width(frame: pd.DataFrame) -> int | None:
     return int(fits["width"].min()) if len(fits) else None
 
 
-def _seed_peaks(group: pd.DataFrame, column: str = "test_loss") -> pd.Series:
-    """Per seed, the width with the largest test loss (or ``column``), when it lies strictly inside the sweep.
+def _seed_peaks(group: pd.DataFrame) -> pd.Series:
+    """Per seed, the width with the largest test loss, when it lies strictly inside the sweep.
 
     A maximum at the smallest or the widest width is a monotone trend, not a peak, so
     such seeds are left out.
     """
-    clean = group.dropna(subset=[column])
-    peaks = clean.loc[clean.groupby("seed")[column].idxmax()].set_index("seed")["width"]
+    clean = group.dropna(subset=["test_loss"])
+    peaks = clean.loc[clean.groupby("seed")["test_loss"].idxmax()].set_index("seed")["width"]
     return peaks[(peaks > group["width"].min()) & (peaks < group["width"].max())]
 
 
@@ -799,11 +806,10 @@ def samplewise_notes(table: pd.DataFrame) -> list[str]:
     """With 3 or more training sizes: per setting and width, whether the test loss peaks at an
     inner n, i.e. more data hurts before it helps (Nakkiran et al. 2019, section 7)."""
     final = final_rows(table)
-    if final["n_train"].nunique() < 3:
+    if not is_samplewise(final):
         return []
     notes = []
-    keys = [c for c in SETTING if c != "n_train"] + ["width"]
-    for key, group in final.groupby(keys, sort=False):
+    for key, group in final.groupby(OVER_N, sort=False):
         curve = group.groupby("n_train")["test_loss"].mean().dropna()
         if len(curve) < 3:
             continue

@@ -31,9 +31,9 @@ import time
 import numpy as np
 import torch
 
-from dimcurse import lm
+from dimcurse.experiments.approx import lm
 from dimcurse.nets import Shallow, train_adam, train_lbfgs
-from dimcurse.targets import TargetOptions, get_target
+from dimcurse.experiments.approx.targets import TargetOptions, get_target
 
 
 class Clock:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from dimcurse.experiments import approx
+from dimcurse.experiments.approx import kernel as approx
 
 
 def parse_budget(text: str) -> dict:

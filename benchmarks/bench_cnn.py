@@ -4,7 +4,7 @@
 
 The MNIST-1D CNN recipe's shape: 12 channel counts from 1 to 64, 4,000 training samples,
 mini-batches of 100, Adam. All models train as one batched computation (grouped
-convolutions, widths in buckets padded by at most 1.25x: ``dimcurse.cnn``) against each
+convolutions, widths in buckets padded by at most 1.25x: ``dimcurse.experiments.overparam.cnn``) against each
 model trained alone with the same code, initial weights and shuffles (``single_model``).
 The final train and test losses must agree (max relative difference < 1e-3 in float32:
 the grouped convolution sums in another order). Goal: the batched run >= 3x the loop on
@@ -19,8 +19,9 @@ import time
 import numpy as np
 import torch
 
-from dimcurse.cnn import CNN1DClassifier, single_model
-from dimcurse.experiments.overparam import CNN_WIDTHS, Config, load_task
+from dimcurse.experiments.overparam.cnn import CNN1DClassifier, single_model
+from dimcurse.experiments.overparam.kernel import Config
+from dimcurse.experiments.overparam.task import CNN_WIDTHS, load_task
 from dimcurse.nets import train_classifier
 
 

@@ -26,7 +26,7 @@ import time
 import numpy as np
 import torch
 
-from dimcurse.neighbours import parse_metric, query_stats
+from dimcurse.experiments.distance.neighbours import parse_metric, query_stats
 
 
 def sync() -> None:

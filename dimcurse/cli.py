@@ -258,7 +258,7 @@ def distance_cmd(
       dimcurse distance --data digits --metric l2,cosine
       dimcurse distance --data my-embeddings.npy
     """
-    from dimcurse.experiments import distance
+    from dimcurse.experiments.distance import kernel as distance
 
     if list_data:
         return _list_data()
@@ -336,7 +336,7 @@ def approx_cmd(
       dimcurse approx --data my-regression.csv --target-column price
     """
     from dimcurse import render
-    from dimcurse.experiments import approx
+    from dimcurse.experiments.approx import kernel as approx
 
     if list_targets:
         render.print_grid(render.targets_table(), render.console())
@@ -423,7 +423,7 @@ def overparam_cmd(
       dimcurse overparam --model mlp --widths 4,16,64,256 --epochs 100
       dimcurse overparam --data my-labels.csv --train-samples 500
     """
-    from dimcurse.experiments import overparam
+    from dimcurse.experiments.overparam import kernel as overparam
 
     if list_data:
         return _list_data()

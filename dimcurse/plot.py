@@ -281,7 +281,7 @@ def _size_axis(rows: pd.DataFrame) -> tuple[str, str]:
 
 def overparam_figure(result: Result):
     """Train and test loss and error against size per sample, threshold marked, theory dashed; test error over epochs."""
-    from dimcurse.experiments.overparam import SETTING, final_rows, is_samplewise, summary_table
+    from dimcurse.experiments.overparam.summary import SETTING, final_rows, is_samplewise, summary_table
 
     plt = pyplot()
     if is_samplewise(result.rows):  # a sweep over n at a few widths: its curves against n
@@ -347,7 +347,7 @@ def _error_heat_map(fig, ax, rows: pd.DataFrame) -> None:
 def samplewise_figure(result: Result):
     """Test loss (and error) against the training-set size n, one line per width; for the linear
     model its excess risk with the closed form dashed; the threshold n = width dotted (N = n)."""
-    from dimcurse.experiments.overparam import OVER_N, SETTING, final_rows
+    from dimcurse.experiments.overparam.summary import OVER_N, SETTING, final_rows
 
     plt = pyplot()
     final = final_rows(result.rows)

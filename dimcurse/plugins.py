@@ -4,7 +4,7 @@
   then works in ``dimcurse.approx(target=name)``, in sweeps and in the fit table.
 - ``register_dataset(name, loader)``: ``loader()`` returns ``(x, y)`` or ``(x, y, x_test,
   y_test)`` arrays; the name works as ``--data NAME`` in distance and overparam.
-- An installed package adds names through the entry-point groups ``dimcurse.targets`` and
+- An installed package adds names through the entry-point groups ``dimcurse.experiments.approx.targets`` and
   ``dimcurse.datasets``: each entry point is a function called with no arguments that
   registers what it brings. The CLI loads them on first need; a broken plugin is named in
   one warning line on stderr and skipped.
@@ -19,7 +19,7 @@ import numpy as np
 
 from dimcurse.errors import DimcurseError
 
-GROUPS = ("dimcurse.targets", "dimcurse.datasets")
+GROUPS = ("dimcurse.experiments.approx.targets", "dimcurse.datasets")
 DATASETS: dict[str, Callable] = {}
 _loaded = False
 SKIPPED: list[str] = []  # one line per plugin that failed to load
@@ -29,7 +29,7 @@ def register_target(name: str, fn: Callable, *, dim: int | None = None, domain: 
                     formula: str = "", source: str = "", theory=None) -> None:
     """Add a target function. ``theory``: an exponent, ``(exponent, source)`` or ``(exponent, source,
     "bound"|"prediction")`` for the fit table, or a callable ``(dim, arch) -> one of those or None``."""
-    from dimcurse.targets import TARGETS, Target
+    from dimcurse.experiments.approx.targets import TARGETS, Target
 
     key = _name(name, "target")
     if key in TARGETS and not getattr(TARGETS[key], "registered", False):

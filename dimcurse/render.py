@@ -153,7 +153,7 @@ def batch_summary(report, store: str) -> str:
 def targets_table() -> layout.Grid:
     """What ``dimcurse approx --list-targets`` prints (sources as footnotes)."""
     from dimcurse.plugins import load_entry_points
-    from dimcurse.targets import TARGETS
+    from dimcurse.experiments.approx.targets import TARGETS
 
     load_entry_points()
     rows = []

@@ -24,7 +24,9 @@ import pandas as pd
 
 from dimcurse import plot
 from dimcurse.errors import DimcurseError
-from dimcurse.experiments import approx, distance, overparam
+from dimcurse.experiments.approx import kernel as approx
+from dimcurse.experiments.distance import kernel as distance
+from dimcurse.experiments.overparam import kernel as overparam
 from dimcurse.results import Result, write_atomic, write_result
 
 

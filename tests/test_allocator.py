@@ -24,7 +24,7 @@ def test_importing_dimcurse_tunes_glibc_and_the_variable_turns_it_off():
 
 def test_provenance_says_whether_the_allocator_was_tuned():
     from dimcurse import allocator
-    from dimcurse.experiments import approx
+    from dimcurse.experiments.approx import kernel as approx
     from dimcurse.provenance import provenance
 
     assert provenance("approx", approx.VERSION, approx.Config(), __import__("torch").device("cpu"))["malloc_tuned"] \

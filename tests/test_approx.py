@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from dimcurse.errors import DimcurseError
-from dimcurse.experiments import approx
+from dimcurse.experiments.approx import kernel as approx
 from helpers import pick_one
 
 

@@ -397,3 +397,19 @@ def test_store_keeps_the_histograms_for_the_figure(tmp_path):
     hist = result.tables["histograms"]
     assert set(hist.dim) == {2, 100} and set(hist.metric) == {"l2"} and len(hist) == 2 * 2 * 60  # dims x seeds x bins
     assert len(plot.figure_for(result).axes) == 3
+
+
+def test_a_store_written_before_the_kernels_moved_still_loads(tmp_path):
+    # tests/data/premove.store was written at commit aeb8259, when the kernels were single modules
+    # (dimcurse/experiments/distance.py ...); keys hash the kernel's name, version and config, never a
+    # module path, so every point is still found done and its rows report.
+    import shutil
+    from pathlib import Path
+
+    data = Path(__file__).parent / "data"
+    store = shutil.copytree(data / "premove.store", tmp_path / "premove.store")
+    outcome = run_batch(load_sweep(data / "premove.toml"), store)
+    assert (outcome.total, outcome.skipped, outcome.done) == (3, 3, 0)
+    tables = report(str(store))
+    assert sorted(r.kernel for r in tables) == ["approx", "distance", "overparam"]
+    assert all(len(r.rows) for r in tables)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
-from dimcurse.cnn import CNN1DClassifier, CNN2DClassifier, buckets, cnn1d_params, cnn2d_params, single_model
+from dimcurse.experiments.overparam.cnn import CNN1DClassifier, CNN2DClassifier, buckets, cnn1d_params, cnn2d_params, single_model
 from dimcurse.nets import train_classifier
 from tests.helpers import assert_clean_error
 
@@ -144,7 +144,7 @@ def test_a_tiny_image_cnn_fits_random_labels(cli):
 
 
 def test_crop_and_flip_takes_a_window_of_the_padded_image_mirrored_or_not():
-    from dimcurse.cnn import crop_and_flip
+    from dimcurse.experiments.overparam.cnn import crop_and_flip
 
     images = torch.arange(2 * 3 * 64, dtype=torch.float64).reshape(2, 3, 64) + 1  # no zeros: padding shows
     out = crop_and_flip((1, 8, 8), [0, 1])(images, step=5)
@@ -158,7 +158,7 @@ def test_crop_and_flip_takes_a_window_of_the_padded_image_mirrored_or_not():
 
 
 def test_augmented_batched_training_equals_each_model_trained_alone():
-    from dimcurse.cnn import crop_and_flip
+    from dimcurse.experiments.overparam.cnn import crop_and_flip
 
     widths, seeds = [2, 6], [0, 1]
     x, y = _images(2, 32)

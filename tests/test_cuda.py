@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from dimcurse.experiments import distance
-from dimcurse.neighbours import parse_metric, query_stats
+from dimcurse.experiments.distance import kernel as distance
+from dimcurse.experiments.distance.neighbours import parse_metric, query_stats
 
 pytestmark = [pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")]
 
@@ -36,7 +36,7 @@ def test_distance_kernel_matches_cpu():
 def test_approx_kernel_matches_cpu():
     # Training in float32 on two devices: rounding differs step by step, so a short run is
     # compared at 2 % relative (the fixed-basis baseline, solved in float64, at 1e-6).
-    from dimcurse.experiments import approx
+    from dimcurse.experiments.approx import kernel as approx
 
     config = approx.Config(targets=("kan-xy",), archs=("shallow", "tree"), widths=(4, 16), steps=50,
                            n_samples=500, n_test=500, seeds=(0, 1), baselines=("random-features",), optimizer="adam")
@@ -49,7 +49,7 @@ def test_approx_kernel_matches_cpu():
 
 def test_levenberg_marquardt_matches_cpu():
     # float64 throughout (matrix, factor, losses): 5 LM iterations on both devices agree to 1e-6 relative.
-    from dimcurse.experiments import approx
+    from dimcurse.experiments.approx import kernel as approx
 
     config = approx.Config(targets=("teacher",), dims=(8,), teacher_k=2, widths=(4, 16, 64), lm_iters=5,
                            seeds=(0, 1), dtype="float64")
@@ -60,7 +60,7 @@ def test_levenberg_marquardt_matches_cpu():
 
 
 def test_overparam_closed_forms_match_cpu():
-    from dimcurse.experiments import overparam
+    from dimcurse.experiments.overparam import kernel as overparam
 
     for config in (overparam.Config(model="linear", widths=(50, 150), n_train=100, n_test=100, seeds=(0,)),
                    overparam.Config(data="digits", widths=(50, 200, 400), n_train=200, n_test=200, seeds=(0,), ridge=(0.0, 0.1))):
@@ -71,7 +71,7 @@ def test_overparam_closed_forms_match_cpu():
 
 
 def test_overparam_mlp_matches_cpu():
-    from dimcurse.experiments import overparam
+    from dimcurse.experiments.overparam import kernel as overparam
 
     config = overparam.Config(model="mlp", data="teacher", widths=(4, 32), n_train=128, n_test=128, epochs=5,
                               batch_size=32, seeds=(0, 1))
@@ -82,8 +82,8 @@ def test_overparam_mlp_matches_cpu():
 
 
 def test_overparam_cnn_matches_cpu_and_each_model_alone():
-    from dimcurse.cnn import CNN1DClassifier, single_model
-    from dimcurse.experiments import overparam
+    from dimcurse.experiments.overparam.cnn import CNN1DClassifier, single_model
+    from dimcurse.experiments.overparam import kernel as overparam
 
     config = overparam.Config(model="cnn", widths=(2, 9, 16, 24), n_train=200, n_test=200, epochs=3, batch_size=50,
                               seeds=(0, 1))
@@ -102,7 +102,7 @@ def test_overparam_cnn_matches_cpu_and_each_model_alone():
 
 def test_distance_engine_halves_its_chunk_on_a_real_out_of_memory():
     """A 4096 x 400,000 block of keys (6.5 GiB) on a device capped at 2 GiB more than it holds."""
-    from dimcurse.neighbours import ChunkPlan
+    from dimcurse.experiments.distance.neighbours import ChunkPlan
 
     gen = torch.Generator().manual_seed(0)
     queries = torch.randn(4096, 64, generator=gen).cuda()

@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dimcurse.experiments import approx, overparam
+from dimcurse.experiments.approx import kernel as approx
+from dimcurse.experiments.overparam import kernel as overparam
 from tests.helpers import assert_clean_error
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from dimcurse.errors import DimcurseError
-from dimcurse.experiments import distance
+from dimcurse.experiments.distance import kernel as distance
 from helpers import pick_one
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import torch
 
-from dimcurse.neighbours import exact_distances, knn, parse_metric
+from dimcurse.experiments.distance.neighbours import exact_distances, knn, parse_metric
 from tests.helpers import assert_clean_error
 
 # --------------------------------------------------------------------------- the tie rule
@@ -56,7 +56,7 @@ def test_the_tie_rule_is_documented():
 def test_a_drawn_set_rounded_to_float32_drops_its_copies(cli):
     """Issue 17: 3M uniform points in d = 1 rounded to float32 hold ~170k copies; a query equal to a
     point made the relative contrast inf. They are now counted, dropped and the contrast finite."""
-    from dimcurse.experiments import distance
+    from dimcurse.experiments.distance import kernel as distance
 
     pset = distance._drawn_set(distance.parse_distribution("uniform"), 1, 200_000, 100, 0, torch.float16, "cpu")
     assert pset.duplicates > 100_000 and pset.points.shape[0] == 200_000 - pset.duplicates
@@ -69,7 +69,7 @@ def test_a_drawn_set_rounded_to_float32_drops_its_copies(cli):
 
 
 def test_copies_are_looked_for_only_where_rounding_can_make_them():
-    from dimcurse.experiments.distance import may_collide
+    from dimcurse.experiments.distance.kernel import may_collide
 
     assert may_collide(10_100, 1, torch.float32) and may_collide(10_100, 2, torch.float32)
     assert not may_collide(10_100, 3, torch.float32) and not may_collide(10**6, 10, torch.float32)
@@ -82,7 +82,7 @@ def test_copies_are_looked_for_only_where_rounding_can_make_them():
 def test_distances_of_a_set_in_huge_or_tiny_units_are_its_unit_set_times_the_unit(tmp_path, monkeypatch, cli):
     """float32 holds 1e-38..3e38: data in units of 1e150 overflowed (inf) and of 1e-150 underflowed (0).
     The set is measured over a power of 2 (exact) and its lengths scaled back."""
-    from dimcurse.experiments import distance
+    from dimcurse.experiments.distance import kernel as distance
 
     monkeypatch.setattr(distance, "numpy_rng", lambda seed, *keys: np.random.default_rng(seed))  # one subsample
     rng = np.random.default_rng(1)
@@ -107,7 +107,7 @@ def test_distances_of_a_set_in_huge_or_tiny_units_are_its_unit_set_times_the_uni
 
 
 def test_unit_of_is_a_power_of_two():
-    from dimcurse.experiments.distance import unit_of
+    from dimcurse.experiments.distance.kernel import unit_of
 
     assert unit_of(np.array([[3e150]])) == 2.0 ** round(math.log2(3e150))
     assert unit_of(np.zeros((3, 2))) == 1.0 and unit_of(np.array([[0.7]])) == 1.0 == unit_of(np.array([[4e9]]))
@@ -117,7 +117,7 @@ def test_unit_of_is_a_power_of_two():
 def test_approx_errors_of_a_target_in_huge_or_tiny_units_scale_with_it(tmp_path, cli, monkeypatch):
     """The RMSE was taken in the target's units: (1e200)^2 overflowed and every row was inf. It is
     taken standardised and times the sd now, so rel_rmse does not see the unit."""
-    from dimcurse.experiments import approx
+    from dimcurse.experiments.approx import kernel as approx
 
     monkeypatch.setattr(approx, "numpy_rng", lambda seed, *keys: np.random.default_rng(seed))  # one split for all
     rng = np.random.default_rng(0)
@@ -169,7 +169,7 @@ def test_the_suite_turns_dimcurse_warnings_into_errors():
     config = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
     assert "error:::dimcurse(\\..*)?$" in config["tool"]["pytest"]["ini_options"]["filterwarnings"]
     with pytest.raises(RuntimeWarning):
-        warnings.warn_explicit("x", RuntimeWarning, "neighbours.py", 1, module="dimcurse.neighbours")
+        warnings.warn_explicit("x", RuntimeWarning, "neighbours.py", 1, module="dimcurse.experiments.distance.neighbours")
     with pytest.raises(RuntimeWarning):  # numpy's own warnings raised inside dimcurse's code count too
         warnings.warn_explicit("invalid value encountered in divide", RuntimeWarning, "distance.py", 1,
                                module="dimcurse.experiments.distance")

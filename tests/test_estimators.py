@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from dimcurse import estimators
+from dimcurse.experiments.distance import estimators
 from dimcurse.data import draw, parse_distribution
-from dimcurse.neighbours import knn, parse_metric
+from dimcurse.experiments.distance.neighbours import knn, parse_metric
 
 L2 = parse_metric("l2")
 

@@ -176,7 +176,7 @@ def test_read_only_folder_is_refused_before_the_run(cli, small_disk):
 
 
 def test_folder_that_becomes_read_only_during_the_run(cli, small_disk, monkeypatch):
-    from dimcurse.experiments import distance
+    from dimcurse.experiments.distance import kernel as distance
 
     out, before = _previous_result(cli, small_disk)
     real_run = distance.run

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from dimcurse.fitting import fit_exponent, select_points, theil_sen
+from dimcurse.experiments.approx.fitting import fit_exponent, select_points, theil_sen
 
 PARAMS = np.array([100, 200, 400, 800, 1600, 3200, 6400])
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 from scipy.optimize import least_squares
 
-from dimcurse import lm
+from dimcurse.experiments.approx import lm
 from dimcurse.nets import Shallow
 
 DIM, WIDTH, SEEDS = 2, 3, [0, 1, 2]

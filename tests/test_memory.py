@@ -6,7 +6,9 @@ import pytest
 
 from dimcurse import memory
 from dimcurse.errors import DimcurseError
-from dimcurse.experiments import approx, distance, overparam
+from dimcurse.experiments.approx import kernel as approx
+from dimcurse.experiments.distance import kernel as distance
+from dimcurse.experiments.overparam import kernel as overparam
 
 from tests.helpers import assert_clean_error
 
@@ -52,8 +54,8 @@ def test_require_names_the_option_and_both_sizes():
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from dimcurse import neighbours  # noqa: E402
-from dimcurse.neighbours import ChunkPlan, knn, parse_metric, query_stats  # noqa: E402
+from dimcurse.experiments.distance import neighbours  # noqa: E402
+from dimcurse.experiments.distance.neighbours import ChunkPlan, knn, parse_metric, query_stats  # noqa: E402
 
 
 def _oom_above(monkeypatch, limit: int, where: str = "_chunk_keys"):

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from dimcurse.errors import DimcurseError
-from dimcurse.neighbours import knn, parse_metric, query_stats
+from dimcurse.experiments.distance.neighbours import knn, parse_metric, query_stats
 
 EXACT = 1e-6  # "exact to about 1e-6 relative" (issue 2)
 

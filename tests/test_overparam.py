@@ -9,10 +9,13 @@ import pytest
 import torch
 
 from dimcurse.errors import DimcurseError
-from dimcurse.experiments import overparam
-from dimcurse.experiments.overparam import Config, load_task, run, summary_table
+from dimcurse.experiments.overparam import kernel as overparam
+from dimcurse.experiments.overparam import models, summary
+from dimcurse.experiments.overparam.kernel import Config, run
+from dimcurse.experiments.overparam.summary import summary_table
+from dimcurse.experiments.overparam.task import load_task
 from dimcurse.nets import MLPClassifier, train_classifier
-from dimcurse.ridge import hastie_risk, minnorm_risk_exact
+from dimcurse.experiments.overparam.theory import hastie_risk, minnorm_risk_exact
 
 from tests.helpers import assert_clean_error, pick_one
 
@@ -261,7 +264,7 @@ def test_cli_writes_rows_and_summary(cli, tmp_path):
 
 def test_an_exploding_mlp_is_flagged_diverged_not_blamed_on_width(cli):
     """Issue: --lr 1e9 ended with a train loss of 1e19, diverged False, and a note blaming the width."""
-    from dimcurse.experiments import overparam
+    from dimcurse.experiments.overparam import kernel as overparam
 
     config = overparam.Config(model="mlp", widths=(8, 16), epochs=3, lr=1e9, seeds=(0, 1), n_train=200, n_test=200)
     result = overparam.run(config)
@@ -332,15 +335,15 @@ def test_training_sizes_must_be_distinct_and_fit_the_pool(cli):
 
 
 def test_fourier_features_are_nested_cos_sin_pairs():
-    features = overparam._feature_map("fourier", 5, 7, 0, "cpu")
+    features = models._feature_map("fourier", 5, 7, 0, "cpu")
     x = torch.randn(30, 5, dtype=torch.float64)
     phi = features(x)
     assert phi.shape == (30, 7)
     np.testing.assert_allclose((phi[:, 0::2][:, :3] ** 2 + phi[:, 1::2] ** 2).numpy(), 1.0, rtol=1e-12)  # pairs
-    wider = overparam._feature_map("fourier", 5, 300, 0, "cpu")(x)  # past one block of 64 frequencies
+    wider = models._feature_map("fourier", 5, 300, 0, "cpu")(x)  # past one block of 64 frequencies
     # the first N features of the same draw (to the rounding of a matrix product of another width)
     torch.testing.assert_close(wider[:, :7], phi, rtol=1e-13, atol=1e-15)
-    torch.testing.assert_close(overparam._feature_map("fourier", 5, 200, 0, "cpu")(x), wider[:, :200],
+    torch.testing.assert_close(models._feature_map("fourier", 5, 200, 0, "cpu")(x), wider[:, :200],
                                rtol=1e-13, atol=1e-15)
 
 
@@ -370,18 +373,18 @@ def _curve(values):
 
 def test_an_epochwise_peak_is_a_sustained_fall_rise_and_fall():
     down_up_down = [0.9, 0.5, 0.4, 0.38, 0.42, 0.47, 0.5, 0.5, 0.48, 0.44, 0.4, 0.36, 0.35, 0.34, 0.34]
-    dip, peak, end = overparam.epoch_peak(_curve(down_up_down), 0.03)
+    dip, peak, end = summary.epoch_peak(_curve(down_up_down), 0.03)
     assert 20 <= dip <= 40 and 50 <= peak <= 80 and end == 140
     overfit = [0.9, 0.5, 0.4, 0.38, 0.42, 0.47, 0.5, 0.52, 0.53, 0.53, 0.54, 0.54, 0.55, 0.55, 0.55]
-    assert overparam.epoch_peak(_curve(overfit), 0.03) is None  # a rise that never comes down is overfitting
+    assert summary.epoch_peak(_curve(overfit), 0.03) is None  # a rise that never comes down is overfitting
     rng = np.random.default_rng(0)
     noisy = 0.4 + 0.02 * rng.standard_normal(40)  # SGD's step-to-step noise around a flat curve
-    assert overparam.epoch_peak(_curve(noisy), overparam.epoch_margin(_curve(noisy), 1000)) is None
+    assert summary.epoch_peak(_curve(noisy), summary.epoch_margin(_curve(noisy), 1000)) is None
 
 
 def test_the_epochwise_margin_is_the_test_sets_noise():
-    assert overparam.epoch_margin(_curve([0.9, 0.35]), 1000) == pytest.approx(3 * np.sqrt(0.9 * 0.1 / 1000))
-    assert overparam.epoch_margin(_curve([0.01, 0.02]), 10**6) == overparam.EPOCH_PEAK_MARGIN
+    assert summary.epoch_margin(_curve([0.9, 0.35]), 1000) == pytest.approx(3 * np.sqrt(0.9 * 0.1 / 1000))
+    assert summary.epoch_margin(_curve([0.01, 0.02]), 10**6) == summary.EPOCH_PEAK_MARGIN
 
 
 def test_the_summary_marks_the_test_error_peak_beside_the_loss_peak():

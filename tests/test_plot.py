@@ -9,7 +9,9 @@ pytest.importorskip("matplotlib")
 
 from dimcurse import plot  # noqa: E402
 from dimcurse.errors import DimcurseError  # noqa: E402
-from dimcurse.experiments import approx, distance, overparam  # noqa: E402
+from dimcurse.experiments.approx import kernel as approx  # noqa: E402
+from dimcurse.experiments.distance import kernel as distance
+from dimcurse.experiments.overparam import kernel as overparam
 
 from tests.helpers import assert_clean_error, without_module  # noqa: E402
 

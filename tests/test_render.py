@@ -8,7 +8,7 @@ import pytest
 from rich.console import Console
 
 from dimcurse import layout, render
-from dimcurse.experiments import distance
+from dimcurse.experiments.distance import kernel as distance
 from dimcurse.results import Result, aggregate, fmt, mean_sd
 
 WIDTHS = (80, 100, 120)
@@ -89,7 +89,7 @@ def test_long_text_becomes_numbered_footnotes():
 
 
 def test_approx_fit_table_fits_80_columns():
-    from dimcurse.experiments import approx
+    from dimcurse.experiments.approx import kernel as approx
 
     rows = []
     rng = np.random.default_rng(0)

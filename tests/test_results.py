@@ -8,7 +8,7 @@ import pytest
 
 from dimcurse import results
 from dimcurse.errors import DimcurseError
-from dimcurse.experiments import distance
+from dimcurse.experiments.distance import kernel as distance
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from dimcurse.ridge import RidgePath, hastie_risk, minnorm_risk_exact, optimal_ridge
+from dimcurse.experiments.overparam.ridge import RidgePath
+from dimcurse.experiments.overparam.theory import hastie_risk, minnorm_risk_exact, optimal_ridge
 
 
 def _features(n, p, seed=0, dead=0):

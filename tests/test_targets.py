@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from dimcurse.errors import DimcurseError
-from dimcurse.targets import TARGETS, TargetOptions, get_target, target_dims
+from dimcurse.experiments.approx.targets import TARGETS, TargetOptions, get_target, target_dims
 
 NAMES = ["barron", "product", "poggio-tree4", "poggio-tree8", "kan-expsin", "kan-xy", "kan-4d", "kan-100d",
          "teacher", "cos4x", "q-power"]

@@ -1,13 +1,13 @@
-"""The closed forms in dimcurse.theory against Monte Carlo with numpy (independent of the kernel)."""
+"""The closed forms in dimcurse.experiments.distance.theory against Monte Carlo with numpy (independent of the kernel)."""
 
 import math
 
 import numpy as np
 import pytest
 
-from dimcurse import theory
+from dimcurse.experiments.distance import theory
 from dimcurse.data import parse_distribution
-from dimcurse.neighbours import parse_metric
+from dimcurse.experiments.distance.neighbours import parse_metric
 
 PAIRS = 100_000
 

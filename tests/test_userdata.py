@@ -168,7 +168,7 @@ def test_the_api_takes_the_cli_names_and_forms():
         with pytest.raises(DimcurseError, match=option.replace("?", r"\?")):
             dimcurse.distance(**bad)
     assert "points (or n_points) = 10000" in dimcurse.distance.__doc__
-    from dimcurse.experiments import distance
+    from dimcurse.experiments.distance import kernel as distance
 
     assert distance.Config.of(points="1e3", dist="gaussian", seeds=2) == distance.Config(
         n_points=1000, dists=("gaussian",), seeds=(0, 1))
@@ -252,7 +252,7 @@ def test_an_entry_point_plugin_reaches_the_cli_and_a_broken_one_is_skipped(tmp_p
     info.mkdir(parents=True)
     (site / "plug_pkg.py").write_text(PLUGIN)
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: plug-pkg\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[dimcurse.targets]\nsum = plug_pkg:targets\nbad = plug_pkg:broken\n")
+    (info / "entry_points.txt").write_text("[dimcurse.experiments.approx.targets]\nsum = plug_pkg:targets\nbad = plug_pkg:broken\n")
     env = {**__import__("os").environ, "PYTHONPATH": str(site)}
     listed = subprocess.run([sys.executable, "-m", "dimcurse", "approx", "--list-targets"], capture_output=True,
                             text=True, env=env)
@@ -278,7 +278,7 @@ def test_duplicates_are_counted_dropped_and_leave_the_estimates_finite(cli, tmp_
     assert (data.n_points == 510 - data.duplicates).all()
     for column in ("relative_contrast", "twonn_id", "mle_id", "nn_dist"):
         assert np.isfinite(data[column]).all() and (data.nn_dist > 0).all(), column
-    from dimcurse.experiments.distance import distinct_rows
+    from dimcurse.experiments.distance.kernel import distinct_rows
 
     points = np.array([[0.0, 1.0], [2.0, 3.0], [0.0, 1.0], [4.0, 5.0]])
     assert distinct_rows(points, np.array([[4.0, 5.0]])).tolist() == [True, True, False, False]

@@ -11,7 +11,9 @@ import os
 import warnings
 from typing import Callable, Protocol, runtime_checkable
 
-from dimcurse.experiments import approx, distance, overparam
+from dimcurse.experiments.approx import kernel as approx
+from dimcurse.experiments.distance import kernel as distance
+from dimcurse.experiments.overparam import kernel as overparam
 
 
 @runtime_checkable

@@ -10,7 +10,7 @@ import math
 from functools import lru_cache
 
 from dimcurse.data import Distribution
-from dimcurse.neighbours import Metric
+from dimcurse.experiments.distance.neighbours import Metric
 
 
 def coordinate_moment(kind: str, r: float) -> float | None:

@@ -1,6 +1,6 @@
 """Structure of a point set from its nearest-neighbour graph: intrinsic dimension and hubness.
 
-All three take the exact k-NN distances/indices of ``dimcurse.neighbours.knn`` (each
+All three take the exact k-NN distances/indices of ``dimcurse.experiments.distance.neighbours.knn`` (each
 point's neighbours among the others, self excluded, ascending).
 """
 

@@ -19,13 +19,15 @@ import numpy as np
 import pandas as pd
 import torch
 
-from dimcurse import estimators, theory, userdata
+from dimcurse import userdata
+from dimcurse.experiments.distance import estimators
+from dimcurse.experiments.distance import theory
 from dimcurse.data import Distribution, draw, load_dataset, parse_distribution, validate_finite
 from dimcurse import memory
 from dimcurse.configs import DistanceConfig
 from dimcurse.errors import DimcurseError
 from dimcurse.parsing import check_counts, check_seeds
-from dimcurse.neighbours import ChunkPlan, Metric, exact_distances, knn, lp_range, parse_metric, query_stats
+from dimcurse.experiments.distance.neighbours import ChunkPlan, Metric, exact_distances, knn, lp_range, parse_metric, query_stats
 from dimcurse.provenance import provenance
 from dimcurse.results import Result
 from dimcurse.runtime import numpy_rng, resolve_dtype

@@ -16,6 +16,7 @@ import torch
 
 from dimcurse.errors import DimcurseError
 from dimcurse.parsing import did_you_mean
+from dimcurse.experiments.approx.theory import barron_theory, teacher_theory, tree_theory
 from dimcurse.runtime import generator
 
 
@@ -127,54 +128,25 @@ def _q_power(dim, opts):
     return lambda x: ((x[:, 0] + x[:, 1] + x[:, 0] * x[:, 1]) / 3) ** power
 
 
-# --------------------------------------------------------------------------- theory exponents
-
-
-def _barron_theory(dim, opts, arch):
-    if arch in ("shallow", "deep"):
-        return 0.5, "Barron 1993: RMSE ~ width^-1/2 for any d", "bound"
-    if arch == "random-features":
-        return 1.0 / dim, "Barron 1993: fixed bases cannot beat RMSE ~ n^-1/d", "bound"
-    if arch == "knn":
-        return 1.0 / dim, "fixed-basis / nonparametric rate n^-1/d", "bound"
-    return None
-
-
-def _teacher_theory(dim, opts, arch):
-    if arch in ("shallow", "deep"):
-        return 2.0 / opts.teacher_k, "Sharma & Kaplan 2020: RMSE ~ N^-2/k (ReLU)"
-    if arch in ("random-features", "knn"):
-        return 1.0 / opts.teacher_k, "fixed-basis rate n^-1/k on a k-dim manifold"
-    return None
-
-
-def _tree_theory(dim, opts, arch):
-    if arch == "tree":
-        return 1.0, "Poggio et al. 2017 + Sharma & Kaplan: 2-input nodes, RMSE ~ N^-2/2 (ReLU)"
-    if arch in ("shallow", "deep"):
-        return 2.0 / dim, "Poggio et al. 2017 Thm 1 / Sharma & Kaplan: generic d-input, RMSE ~ N^-2/d (ReLU)"
-    return None
-
-
 U = (-1.0, 1.0)
 TARGETS: dict[str, Target] = {
     t.name: t
     for t in [
         Target("barron", "sum_j a_j cos(w_j . x), |w_j| = 2, J = 4 fixed ridges", "Barron 1993 (a finite Barron norm)",
-               *U, None, _barron, theory=_barron_theory),
+               *U, None, _barron, theory=barron_theory),
         Target("product", "prod_i x_i on [0.5, 1.5]^d", "Poggio et al. 2017 (compositional: a binary tree of products)",
-               0.5, 1.5, None, _product, tree=True, theory=_tree_theory),
+               0.5, 1.5, None, _product, tree=True, theory=tree_theory),
         Target("poggio-tree4", "h(h(x1,x2), h(x3,x4)), h(u,v) = uv/2 + sin(u+v)/2", "Poggio et al. 2017 (binary tree)",
-               *U, 4, _poggio_tree, tree=True, theory=_tree_theory),
+               *U, 4, _poggio_tree, tree=True, theory=tree_theory),
         Target("poggio-tree8", "h(h(h(x1,x2),h(x3,x4)), h(h(x5,x6),h(x7,x8))), h as poggio-tree4", "Poggio et al. 2017 (binary tree)",
-               *U, 8, _poggio_tree, tree=True, theory=_tree_theory),
+               *U, 8, _poggio_tree, tree=True, theory=tree_theory),
         Target("kan-expsin", "exp(sin(pi x) + y^2)", "Liu et al. 2024 (KAN) §3.1", *U, 2, _kan_expsin),
         Target("kan-xy", "x y", "Liu et al. 2024 (KAN) §3.1", *U, 2, _kan_xy),
         Target("kan-4d", "exp((sin(pi(x1^2+x2^2)) + sin(pi(x3^2+x4^2)))/2)", "Liu et al. 2024 (KAN) §3.1",
-               *U, 4, _kan_4d, tree=True, theory=_tree_theory),
+               *U, 4, _kan_4d, tree=True, theory=tree_theory),
         Target("kan-100d", "exp(mean_i sin^2(pi x_i / 2)), 100 inputs", "Liu et al. 2024 (KAN) §3.1", *U, 100, _kan_100d),
         Target("teacher", "random tanh network (width 32) of z = R^T x, R a d x k orthonormal basis (k = 4)",
-               "Sharma & Kaplan 2020 (controlled intrinsic dimension)", *U, None, _teacher, theory=_teacher_theory),
+               "Sharma & Kaplan 2020 (controlled intrinsic dimension)", *U, None, _teacher, theory=teacher_theory),
         Target("cos4x", "2(2cos^2 x - 1)^2 - 1 = cos 4x on [-2pi, 2pi]", "Poggio et al. 2017 (the group's code)",
                -2 * math.pi, 2 * math.pi, 1, _cos4x),
         Target("q-power", "Q(x,y)^(2^k), Q = (x + y + xy)/3, k = 2", "Mhaskar 1996; Poggio et al. 2017 (deep: O(k) units by squaring)",

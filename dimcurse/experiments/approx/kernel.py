@@ -18,16 +18,18 @@ import numpy as np
 import pandas as pd
 import torch
 
-from dimcurse import baselines, lm, memory, userdata
+from dimcurse import memory, userdata
+from dimcurse.experiments.approx import baselines
+from dimcurse.experiments.approx import lm
 from dimcurse.configs import ApproxConfig
 from dimcurse.errors import DimcurseError
 from dimcurse.parsing import check_counts, check_seeds, did_you_mean
-from dimcurse.fitting import fit_exponent
+from dimcurse.experiments.approx.fitting import fit_exponent
 from dimcurse.nets import ARCHS, get_activation, shallow_params, train_adam, train_lbfgs
 from dimcurse.provenance import provenance
 from dimcurse.results import Result
 from dimcurse.runtime import numpy_rng, resolve_dtype
-from dimcurse.targets import TargetOptions, get_target, target_dims
+from dimcurse.experiments.approx.targets import TargetOptions, get_target, target_dims
 
 KERNEL = "approx"
 VERSION = 2  # 2: Levenberg–Marquardt by default, samples scaled with parameters, limit diagnostics

@@ -1,0 +1,34 @@
+"""Theory of ``dimcurse approx``: the rate exponent alpha of RMSE ~ size^-alpha per target and architecture.
+
+Each function takes (dim, TargetOptions, arch) and returns (alpha, source[, "bound"]) or None where
+no rate is claimed; "bound" marks an exponent the theory gives as a limit, not an exact value.
+The targets themselves are in ``targets``.
+"""
+
+from __future__ import annotations
+
+
+def barron_theory(dim, opts, arch):
+    if arch in ("shallow", "deep"):
+        return 0.5, "Barron 1993: RMSE ~ width^-1/2 for any d", "bound"
+    if arch == "random-features":
+        return 1.0 / dim, "Barron 1993: fixed bases cannot beat RMSE ~ n^-1/d", "bound"
+    if arch == "knn":
+        return 1.0 / dim, "fixed-basis / nonparametric rate n^-1/d", "bound"
+    return None
+
+
+def teacher_theory(dim, opts, arch):
+    if arch in ("shallow", "deep"):
+        return 2.0 / opts.teacher_k, "Sharma & Kaplan 2020: RMSE ~ N^-2/k (ReLU)"
+    if arch in ("random-features", "knn"):
+        return 1.0 / opts.teacher_k, "fixed-basis rate n^-1/k on a k-dim manifold"
+    return None
+
+
+def tree_theory(dim, opts, arch):
+    if arch == "tree":
+        return 1.0, "Poggio et al. 2017 + Sharma & Kaplan: 2-input nodes, RMSE ~ N^-2/2 (ReLU)"
+    if arch in ("shallow", "deep"):
+        return 2.0 / dim, "Poggio et al. 2017 Thm 1 / Sharma & Kaplan: generic d-input, RMSE ~ N^-2/d (ReLU)"
+    return None

@@ -1,0 +1,320 @@
+"""Overparameterised models: test error against size across the interpolation threshold.
+
+Three models, one row per (model, data, label noise, ridge, width, epoch, seed):
+
+- ``linear``: min-norm (or ridge) least squares on isotropic Gaussian features, p
+  features against n samples; the measured excess risk ||b_hat - b||^2 beside the
+  asymptotic risk of Hastie, Montanari, Rosset & Tibshirani 2019 (``dimcurse.experiments.overparam.ridge``).
+- ``random-features``: a frozen random ReLU layer of N features, the readout solved in
+  closed form (min-norm or ridge, float64) on one-hot labels of a classification set;
+  Belkin et al. 2019 place the test-error peak at N = n.
+- ``mlp``: fully connected classifiers of every width and seed trained as one batched
+  computation (``dimcurse.nets.train_classifier``) to interpolation.
+
+Every seed draws its own training subset (recorded in the provenance) and its own label
+noise; the test set is the data set's own test split, the same for every seed. A summary
+table gives, per width, the fraction of seeds that fit the training set and the median
+epochs they needed, and marks the interpolation threshold and the test-loss peak.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import torch
+
+from dimcurse import memory, userdata
+from dimcurse.configs import OverparamConfig
+from dimcurse.errors import DimcurseError
+from dimcurse.parsing import check_counts, check_seeds, did_you_mean
+from dimcurse.experiments.overparam.cnn import cnn1d_params, cnn2d_params
+from dimcurse.nets import ACTIVATIONS, mlp_params
+from dimcurse.provenance import provenance
+from dimcurse.results import Result
+from dimcurse.experiments.overparam.models import FEATURE_MAPS, run_linear, run_mlp, run_random_features
+from dimcurse.experiments.overparam.summary import SETTING, _theory_notes, epochwise_notes, samplewise_notes, summary_notes, summary_table
+from dimcurse.experiments.overparam.task import DATA, IMAGES, KERNEL, MODELS, SEQUENCES, TEACHER_CLASSES, TRAINED, VERSION, _user_file, data_name, image_shape, load_task, n_of, per_size, widths_for
+from dimcurse.runtime import resolve_dtype
+
+
+
+Config = OverparamConfig  # the settings live in dimcurse.configs, importable without torch (fast --help)
+
+
+OPTION = {"depth": "--depth", "n_test": "--test-samples", "epochs": "--epochs",
+          "teacher_dim": "--teacher-dim"}
+
+
+SMOKE = Config(model="mlp", data="teacher", widths=(2, 16, 64), n_train=64, n_test=64, epochs=5, batch_size=32,
+               teacher_dim=8, seeds=(0, 1), record_every=2)
+
+
+def validate(config: Config) -> None:
+    """Raise ``DimcurseError`` naming the option for anything the kernel cannot run."""
+    if config.model not in MODELS:
+        raise DimcurseError(f"unknown model {config.model!r}{did_you_mean(config.model, MODELS)} (known: {', '.join(MODELS)})", "--model")
+    check_counts(config, OPTION)
+    if config.widths is not None and (not config.widths or any(w < 1 for w in config.widths)):
+        raise DimcurseError("widths must be positive integers", "--widths")
+    sizes = config.n_train
+    if not sizes or any(n < 1 for n in sizes) or len(set(sizes)) != len(sizes):
+        raise DimcurseError("training sizes must be distinct positive integers", "--train-samples")
+    check_seeds(config.seeds)
+    if not config.label_noise or any(not 0.0 <= p <= 1.0 for p in config.label_noise):
+        raise DimcurseError("label noise must be fractions in [0, 1]", "--label-noise")
+    if not config.ridge or any(not (r >= 0 and math.isfinite(r)) for r in config.ridge):
+        raise DimcurseError("ridge values must be finite and >= 0", "--ridge")
+    if not (config.weight_decay >= 0 and math.isfinite(config.weight_decay)):
+        raise DimcurseError(f"must be finite and >= 0, got {config.weight_decay}", "--weight-decay")
+    _validate_model_options(config)
+    resolve_dtype(config.dtype)
+    if not 0.0 < config.test_fraction < 1.0:
+        raise DimcurseError(f"must lie strictly between 0 and 1, got {config.test_fraction}", "--test-fraction")
+
+
+def _validate_model_options(config: Config) -> None:
+    if config.model == "linear":
+        if data_name(config) != "gaussian":
+            raise DimcurseError("the linear model runs on isotropic Gaussian features; drop --data", "--data")
+        if config.label_noise != (0.0,):
+            raise DimcurseError("the linear model has Gaussian noise (--noise-var), not label noise", "--label-noise")
+        for name, option in (("signal_var", "--signal-var"), ("noise_var", "--noise-var")):
+            value = getattr(config, name)
+            if not (value >= 0 and math.isfinite(value)):
+                raise DimcurseError(f"must be finite and >= 0, got {value}", option)
+    elif data_name(config) == "gaussian":
+        raise DimcurseError("gaussian data is for --model linear; use a classification set", "--data")
+    else:
+        _check_data_name(data_name(config))
+    if config.feature_map not in FEATURE_MAPS:
+        raise DimcurseError(f"unknown feature map {config.feature_map!r} (known: {', '.join(FEATURE_MAPS)})",
+                            "--feature-map")
+    if config.feature_map != "relu" and config.model != "random-features":
+        raise DimcurseError("a feature map is for --model random-features", "--feature-map")
+    if config.model == "cnn":
+        _check_cnn(config)
+    if config.augment:
+        _check_augment(config)
+    if config.model in TRAINED:
+        if config.ridge != (0.0,):
+            raise DimcurseError(f"the {config.model} is trained, not solved: use --weight-decay", "--ridge")
+        if config.optimizer not in ("adam", "sgd"):
+            raise DimcurseError(f"unknown optimizer {config.optimizer!r} (adam or sgd)", "--optimizer")
+        if config.loss not in ("ce", "mse"):
+            raise DimcurseError(f"unknown loss {config.loss!r} (ce or mse)", "--loss")
+        if config.activation not in ACTIVATIONS:
+            raise DimcurseError(f"unknown activation {config.activation!r} (known: {', '.join(ACTIVATIONS)})", "--activation")
+        if config.lr is not None and not (config.lr > 0 and math.isfinite(config.lr)):
+            raise DimcurseError(f"must be positive, got {config.lr}", "--lr")
+        if config.batch_size < 0:
+            raise DimcurseError(f"must be at least 0 (0 = full batch), got {config.batch_size}", "--batch-size")
+        if config.steps is not None and config.steps < 1:
+            raise DimcurseError(f"must be at least 1, got {config.steps}", "--steps")
+        if config.record_every < 0:
+            raise DimcurseError(f"must be at least 0, got {config.record_every}", "--record-every")
+    elif config.weight_decay or config.steps is not None or config.record_every:
+        raise DimcurseError("--weight-decay, --steps and --record-every are for the trained mlp and cnn; use --ridge", "--model")
+
+
+def _check_cnn(config: Config) -> None:
+    """The CNN needs sequences or images: refuse anything else, and the mlp's own options."""
+    name = data_name(config).partition(":")[0].lower()
+    if name not in SEQUENCES and image_shape(config) is None:
+        raise DimcurseError(f"--model cnn needs sequences ({', '.join(SEQUENCES)}: the MNIST-1D net) or images "
+                            f"({', '.join(IMAGES)}, or an .npz of n x C x H x W: Nakkiran et al.'s 5-layer net); "
+                            f"{data_name(config)} is neither", "--data")
+    if config.depth != 1 or config.activation != "relu":
+        raise DimcurseError("the cnn's architecture is fixed (the MNIST-1D paper's net on sequences, Nakkiran et "
+                            "al.'s 5-layer net on images): drop --depth/--activation", "--model")
+
+
+def _check_augment(config: Config) -> None:
+    """Crops and flips need images, and a model trained on mini-batches."""
+    if config.model not in TRAINED:
+        raise DimcurseError(f"augmentation transforms mini-batches; the {config.model} model is solved in closed "
+                            "form", "--augment")
+    if image_shape(config) is None:
+        raise DimcurseError(f"random crops and flips are for images ({', '.join(IMAGES)}, or an .npz of n x C x H x "
+                            f"W); {data_name(config)} is not an image set", "--augment")
+
+
+def _check_data_name(name: str) -> None:
+    if userdata.is_user_data(name):
+        userdata.check_spec(name)
+        return
+    from dimcurse import plugins
+
+    plugins.load_entry_points()
+    if name.strip().lower() in plugins.DATASETS:
+        return
+    kind, _, root = name.partition(":")
+    if kind in ("mnist1d", "digits", "teacher") and not root:
+        return
+    if kind in ("mnist", "fashion-mnist", "cifar10"):
+        if root:
+            return
+        raise DimcurseError(f"{kind} needs a folder, as in {kind}:~/data", "--data")
+    problem = userdata.path_problem(name)
+    raise DimcurseError(problem or f"unknown data set {name!r}{did_you_mean(name, DATA)} (known: {', '.join(DATA)}, "
+                                   f"or a file: {', '.join(userdata.SUFFIXES)})", "--data")
+
+
+# --------------------------------------------------------------------------- run
+
+
+def estimate_bytes(config: Config, device: torch.device | str = "cpu") -> tuple[float, str]:
+    """Peak bytes of the largest solve or of the batched networks, and the option to lower.
+
+    linear: X, test X and the decomposition of an n x p problem (float64); random features:
+    the train and test features of the widest N and an SVD's copies (float64); mlp: every
+    model's parameters with gradients and optimiser state (16 bytes each) and the data, at
+    the data set's input dimension, plus a mini-batch's activations.
+    """
+    if len(config.n_train) > 1:  # sizes run one after another: the largest sets the peak
+        return max((estimate_bytes(one, device) for one in per_size(config)), key=lambda pair: pair[0])
+    n, nt, widest = n_of(config), config.n_test, max(widths_for(config))
+    if config.model == "linear":
+        return 8 * (3 * n * widest + nt * widest + 2 * min(n, widest) ** 2), "--features"
+    if config.model == "random-features":
+        return 8 * ((3 * n + nt) * widest + 2 * min(n, widest) ** 2), "--features"
+    kind = data_name(config).partition(":")[0]
+    dim = {"teacher": config.teacher_dim, "mnist1d": 40, "digits": 64, "mnist": 784, "fashion-mnist": 784}.get(kind, 3072)
+    classes = TEACHER_CLASSES if kind == "teacher" else 10
+    S, widths = len(config.seeds), widths_for(config)
+    batch = n if config.batch_size <= 0 else min(config.batch_size, n)
+    image = image_shape(config) if config.model == "cnn" else None
+    # A mini-batch's activations are kept for the backward pass: about 4 float32 copies (pre/post activation
+    # and their gradients). The CNNs' parameters and maps are padded to at most 1.25x in their buckets.
+    if image is not None:  # c HW (1 + 2 + 4/4 + 8/16) maps per model
+        dim = image[0] * image[1] * image[2]
+        params = S * sum(cnn2d_params(image[0], w, classes) for w in widths) * 16 * 1.6
+        activations = S * batch * sum(widths) * 1.25 * 4.5 * image[1] * image[2] * 4 * 4
+    elif config.model == "cnn":  # c (19 + 10 + 5) positions per model
+        params = S * sum(cnn1d_params(dim, w, classes) for w in widths) * 16 * 1.6
+        activations = S * batch * sum(widths) * 1.25 * (19 + 10 + 5) * 4 * 4
+    else:
+        params = S * sum(mlp_params(dim, w, config.depth, classes) for w in widths) * 16
+        activations = S * batch * (config.depth * sum(widths) + len(widths) * classes) * 4 * 4
+    data = S * (n + nt) * dim * 12
+    return params + activations + data, "--widths" if params + activations > data else "--train-samples"
+
+
+def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[float], None] | None = None) -> Result:
+    """Run the sweep for every training-set size and label-noise level; rows plus the per-width summary."""
+    validate(config)
+    device = torch.device(device)
+    needed, option = estimate_bytes(config, device)
+    memory.require(needed, f"the {config.model} sweep", option, device)
+    started = time.perf_counter()
+    rows, subsets = [], {}
+    share = 1.0 / (len(config.label_noise) * len(config.n_train))
+    for one in per_size(config):
+        for noise in config.label_noise:
+            new, used = _run_one(one, noise, device, (lambda f: progress(f * share)) if progress else None)
+            subsets.update({f"{n_of(one)}:{k}" if len(config.n_train) > 1 else k: v for k, v in used.items()})
+            for row in new:
+                row["label_noise"] = noise
+                row["device"] = str(device)
+            rows += new
+            if progress is not None and config.model not in TRAINED:
+                progress(share)
+    # One setting's sweep contiguous, widths in order, each width's epochs together.
+    table = pd.DataFrame(rows)[COLUMNS].sort_values(SETTING[2:] + ["width", "epoch", "seed"], kind="stable")
+    table = table.reset_index(drop=True)
+    prov = provenance(KERNEL, VERSION, config, device)
+    widths = {n_of(one): list(widths_for(one)) for one in per_size(config)}
+    prov.update({"elapsed_s": round(time.perf_counter() - started, 3),
+                 "widths": widths[config.n_train[0]] if len(widths) == 1 else {str(k): v for k, v in widths.items()},
+                 "data": data_name(config), "training_subsets": subsets})
+    if userdata.is_user_data(data_name(config)):
+        prov["data_file"] = _user_file(config).describe()
+    group_by = GROUP_BY_MLP if config.model in TRAINED else GROUP_BY
+    if config.model == "linear":
+        group_by = [c for c in group_by if c != "feature_map"]  # "none": not a setting of the linear model
+    result = Result(kernel=KERNEL, rows=table, provenance=prov, group_by=group_by, show=SHOW, analysis_keys=ANALYSIS_KEYS,
+                    nullable=NULLABLE)
+    result.analysis, result.analysis_title = summary_table(table), ANALYSIS_TITLE
+    result.notes += derived_notes(table, result.analysis, config)
+    if config.model in TRAINED and config.record_every:
+        result.tables["curves"] = table[CURVE_COLUMNS].reset_index(drop=True)
+    return result
+
+
+def _run_one(config: Config, noise: float, device, progress) -> tuple[list[dict], dict]:
+    """The rows of one training-set size and noise level, and the training subsets drawn."""
+    if config.model == "linear":
+        return run_linear(config, device), {}
+    task = load_task(config, noise)
+    used = {str(k): v for k, v in task.subsets.items()}
+    if config.model == "random-features":
+        return run_random_features(config, task, device), used
+    return run_mlp(config, task, device, progress), used
+
+
+ANALYSIS_TITLE = ("summary: per width (per n, for a sweep over n), the fraction of seeds that fit the training "
+                  "set, and where the threshold and the test-loss peak are")
+ANALYSIS_KEYS = ("model", "data", "label_noise", "ridge", "weight_decay", "n_train", "feature_map")
+
+
+def upgraded(rows: pd.DataFrame) -> pd.DataFrame:
+    """Stored rows of an older version with the columns this one groups by: VERSION 2 had no
+    feature_map (its random features were all ReLU)."""
+    if "feature_map" in rows or not len(rows):
+        return rows
+    return rows.assign(feature_map=np.where(rows["model"] == "random-features", "relu", "none"))
+
+
+def analysis(result: Result, config: Config) -> Result:
+    """The kernel contract's hook for stored rows: the per-width summary and its sentences."""
+    result.rows = upgraded(result.rows)
+    if len(result.rows):
+        result.analysis, result.analysis_title = summary_table(result.rows), ANALYSIS_TITLE
+        result.notes += derived_notes(result.rows, result.analysis, config)
+    return result
+
+
+def derived_notes(table: pd.DataFrame, summary: pd.DataFrame, config: Config) -> list[str]:
+    """The sentences a sweep's rows support: threshold and peaks per setting, the infinite theory,
+    and the sample-wise and epoch-wise peaks."""
+    return (summary_notes(table, summary) + _theory_notes(table) + samplewise_notes(table)
+            + epochwise_notes(table, config.n_test))
+
+
+def figure(result: Result):
+    from dimcurse import plot
+
+    result.rows = upgraded(result.rows)
+    return plot.overparam_figure(result)
+
+
+CURVE_COLUMNS = ["model", "feature_map", "data", "augment", "label_noise", "weight_decay", "n_train", "width", "seed", "epoch", "train_loss", "train_error",
+                 "test_loss", "test_error"]
+TABLES = ("curves",)  # training curves (--record-every, mlp), written beside the rows as FILE.curves.csv
+
+
+COLUMNS = ["model", "feature_map", "data", "augment", "label_noise", "ridge", "weight_decay", "width", "params", "params_per_sample", "epoch",
+           "seed", "n_train", "train_loss", "train_error", "test_loss", "test_error", "weight_norm", "interpolates",
+           "epochs_to_interpolate", "excess_risk", "theory_risk", "theory_risk_limit", "chance_error", "diverged", "elapsed_s", "device",
+           "depth", "optimizer", "loss", "dtype", "kernel_version"]
+_NOT_CLASSIFIED = "the linear model and random features regress: no classification error"
+NULLABLE = {
+    "train_error": _NOT_CLASSIFIED, "test_error": _NOT_CLASSIFIED, "chance_error": _NOT_CLASSIFIED,
+    "epochs_to_interpolate": "never reached within --epochs, or not trained by epochs",
+    "excess_risk": "only the linear model on its Gaussian task knows the Bayes risk",
+    "theory_risk": "closed form only for the linear model; its expectation is infinite at |p - n| <= 1 (a note)",
+    "weight_norm": ("the model diverged", "diverged"),
+    "train_loss": ("the model diverged", "diverged"), "test_loss": ("the model diverged", "diverged"),
+}
+"""Columns that may be undefined (NaN), and why; (reason, flag): only on rows where the flag is set."""
+# Inputs of a row (not measurements): report never averages over one that varies within a group.
+SETTINGS = ["model", "feature_map", "data", "augment", "label_noise", "ridge", "weight_decay", "width", "params", "params_per_sample",
+            "epoch", "n_train", "depth", "optimizer", "loss", "dtype", "kernel_version"]
+GROUP_BY = ["model", "feature_map", "data", "label_noise", "ridge", "n_train", "width", "params_per_sample"]
+GROUP_BY_MLP = ["model", "data", "augment", "label_noise", "weight_decay", "n_train", "width", "params_per_sample", "epoch"]
+REPORT_GROUP_BY = list(dict.fromkeys(GROUP_BY + GROUP_BY_MLP))  # a store may hold both kinds of run
+SHOW = [("train_loss", None), ("train_error", None), ("test_loss", None), ("test_error", None),
+        ("excess_risk", "theory_risk"), ("weight_norm", None), ("interpolates", None), ("epochs_to_interpolate", None)]

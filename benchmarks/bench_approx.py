@@ -50,8 +50,10 @@ class Clock:
 
     def line(self, name: str) -> str:
         cpu = self.user + self.system
-        return (f"{name}: wall {self.wall:.2f} s, user {self.user:.2f} s, system {self.system:.2f} s "
-                f"({100 * self.system / max(cpu, 1e-9):.1f} % of CPU time)")
+        return (
+            f"{name}: wall {self.wall:.2f} s, user {self.user:.2f} s, system {self.system:.2f} s "
+            f"({100 * self.system / max(cpu, 1e-9):.1f} % of CPU time)"
+        )
 
 
 def make_data(dim: int, n: int, n_test: int, seeds: list[int], device):
@@ -61,11 +63,14 @@ def make_data(dim: int, n: int, n_test: int, seeds: list[int], device):
     xt = torch.stack([target.sample(n_test, dim, s, "test") for s in seeds])
     y, yt = f(x.reshape(-1, dim)).reshape(len(seeds), -1), f(xt.reshape(-1, dim)).reshape(len(seeds), -1)
     mean, sd = y.mean(1, keepdim=True), y.std(1, keepdim=True)
-    standard = lambda t: ((t - mean) / sd).float().to(device)  # noqa: E731
+
+    def standard(t):
+        return ((t - mean) / sd).float().to(device)
+
     return x.float().to(device), standard(y), xt.float().to(device), standard(yt)
 
 
-def plain_loop(seeds, widths, dim, x, y, xt, yt, steps, lr):
+def plain_loop(seeds, widths, dim, *, x, y, xt, yt, steps, lr):
     """One nn.Sequential + Adam + cosine decay per (seed, width), as a user would write it: (train MSE, test RMSE)."""
     train, test = np.zeros((len(seeds), len(widths))), np.zeros((len(seeds), len(widths)))
     for si, seed in enumerate(seeds):
@@ -100,8 +105,12 @@ def shallow_test_rmse(model: Shallow, xt, yt) -> np.ndarray:
 def lone_rmse(models: dict, x, y, widths, seeds) -> np.ndarray:
     """RMSE (S, M) of single models keyed by (seed index, width index)."""
     with torch.no_grad():
-        return np.array([[float(((models[(s, j)](x[s : s + 1])[0, :, 0] - y[s]) ** 2).mean().sqrt())
-                          for j in range(len(widths))] for s in range(len(seeds))])
+        return np.array(
+            [
+                [float(((models[(s, j)](x[s : s + 1])[0, :, 0] - y[s]) ** 2).mean().sqrt()) for j in range(len(widths))]
+                for s in range(len(seeds))
+            ]
+        )
 
 
 def speed(args, device) -> None:
@@ -113,18 +122,22 @@ def speed(args, device) -> None:
         batched = train_adam(model, x, y, args.steps, 3e-3)
     batched_test = shallow_test_rmse(model, xt, yt)
     with Clock() as loop_clock:
-        loop_train, loop_test = plain_loop(seeds, widths, args.dim, x, y, xt, yt, args.steps, 3e-3)
+        loop_train, loop_test = plain_loop(seeds, widths, args.dim, x=x, y=y, xt=xt, yt=yt, steps=args.steps, lr=3e-3)
     rel = np.abs(batched.train_mse / loop_train - 1)
     worst = np.max(np.median(batched_test, 0) / np.median(loop_test, 0))
-    print(f"speed: barron d = {args.dim}, widths {widths[0]}..{widths[-1]}, {len(seeds)} seeds, {args.steps} Adam "
-          f"steps, {args.samples} samples")
+    print(
+        f"speed: barron d = {args.dim}, widths {widths[0]}..{widths[-1]}, {len(seeds)} seeds, {args.steps} Adam "
+        f"steps, {args.samples} samples"
+    )
     print("  " + batched_clock.line("batched (dimcurse)"))
     print("  " + loop_clock.line("loop (nn.Sequential + Adam)"))
     print(f"  speed-up {loop_clock.wall / batched_clock.wall:.2f}x")
     print(f"  test RMSE per width, batched: {np.median(batched_test, 0).round(4).tolist()}")
     print(f"  test RMSE per width, loop:    {np.median(loop_test, 0).round(4).tolist()}")
-    print(f"  worst batched / loop test RMSE {worst:.4f} (tolerance 1.02); train MSE relative difference "
-          f"median {np.median(rel):.1e} (tolerance 1e-2)")
+    print(
+        f"  worst batched / loop test RMSE {worst:.4f} (tolerance 1.02); train MSE relative difference "
+        f"median {np.median(rel):.1e} (tolerance 1e-2)"
+    )
     if not (worst <= 1.02 and np.median(rel) < 1e-2):
         raise SystemExit("batched and loop training disagree")
 
@@ -151,19 +164,25 @@ def trainers(args, device) -> None:
         model = Shallow(seeds, args.dim, widths, "relu").to(device)
         train_adam(model, x, y, adam_steps, 3e-3)
     adam_test, adam_train = shallow_test_rmse(model, xt, yt), shallow_test_rmse(model, x, y)
-    make = lambda s, w: Shallow(s, args.dim, w, "relu").to(device)  # noqa: E731
+
+    def make(s, w):
+        return Shallow(s, args.dim, w, "relu").to(device)
+
     with Clock() as c:
-        train_lbfgs(make, seeds, widths, x, y, 20, 1.0)
+        train_lbfgs(make, seeds, widths, x, y, steps=20, lr=1.0)
     lbfgs_iters = max(20, int(20 * budget / c.wall))
     with Clock() as lbfgs_clock:
-        models, _ = train_lbfgs(make, seeds, widths, x, y, lbfgs_iters, 1.0)
+        models, _ = train_lbfgs(make, seeds, widths, x, y, steps=lbfgs_iters, lr=1.0)
     lbfgs_test, lbfgs_train = lone_rmse(models, xt, yt, widths, seeds), lone_rmse(models, x, y, widths, seeds)
-    print(f"trainers at equal wall time: barron d = {args.dim}, widths {widths[0]}..{widths[-1]}, {len(seeds)} seeds, "
-          f"{n} samples")
-    for name, clock, train, test in ((f"LM, {args.lm_iters} iterations", lm_clock, lm_train, lm_test),
-                                     (f"Adam, {adam_steps} steps", adam_clock, adam_train, adam_test),
-                                     (f"LBFGS, {lbfgs_iters} iterations per model", lbfgs_clock, lbfgs_train,
-                                      lbfgs_test)):
+    print(
+        f"trainers at equal wall time: barron d = {args.dim}, widths {widths[0]}..{widths[-1]}, {len(seeds)} seeds, "
+        f"{n} samples"
+    )
+    for name, clock, train, test in (
+        (f"LM, {args.lm_iters} iterations", lm_clock, lm_train, lm_test),
+        (f"Adam, {adam_steps} steps", adam_clock, adam_train, adam_test),
+        (f"LBFGS, {lbfgs_iters} iterations per model", lbfgs_clock, lbfgs_train, lbfgs_test),
+    ):
         print("  " + clock.line(name))
         print(f"    train RMSE per width (median over seeds): {np.median(train, 0).round(5).tolist()}")
         print(f"    test RMSE per width (median over seeds):  {np.median(test, 0).round(5).tolist()}")
@@ -183,8 +202,10 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
     device = torch.device(args.device)
-    print(f"device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
-          f"allocator tuned: {__import__('dimcurse').allocator.tune()}")
+    print(
+        f"device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
+        f"allocator tuned: {__import__('dimcurse').allocator.tune()}"
+    )
     if args.part in ("all", "speed"):
         speed(args, device)
     if args.part in ("all", "trainers"):

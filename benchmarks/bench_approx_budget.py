@@ -48,19 +48,34 @@ def main() -> None:
         for samples in args.samples.split(","):
             for budget in args.budgets.split(","):
                 kw = parse_budget(budget)
-                config = approx.Config(targets=(args.target,), dims=(dim,), teacher_k=args.teacher_k,
-                                       seeds=tuple(range(args.seeds)),
-                                       n_samples=None if samples == "auto" else int(samples), **kw)
+                config = approx.Config(
+                    targets=(args.target,),
+                    dims=(dim,),
+                    teacher_k=args.teacher_k,
+                    seeds=tuple(range(args.seeds)),
+                    n_samples=None if samples == "auto" else int(samples),
+                    **kw,
+                )
                 start = time.perf_counter()
                 result = approx.run(config)
                 wall = time.perf_counter() - start
                 fit = result.fits.iloc[0]
                 widest = result.rows[result.rows.width == result.rows.width.max()].rel_rmse.median()
-                used = ",".join(str(w) for w in sorted(result.rows[result.rows.params.astype(str).isin(
-                    fit.used_params.split(","))].width.unique())) or "-"
-                print(f"| {args.target} | {dim} | {kw['optimizer']} | {budget.partition(':')[2]} | {samples} | "
-                      f"{fit.alpha:.2f} [{fit.alpha_lo:.2f}, {fit.alpha_hi:.2f}] | {used} | {widest:.4f} | "
-                      f"{wall:.0f} |", flush=True)
+                used = (
+                    ",".join(
+                        str(w)
+                        for w in sorted(
+                            result.rows[result.rows.params.astype(str).isin(fit.used_params.split(","))].width.unique()
+                        )
+                    )
+                    or "-"
+                )
+                print(
+                    f"| {args.target} | {dim} | {kw['optimizer']} | {budget.partition(':')[2]} | {samples} | "
+                    f"{fit.alpha:.2f} [{fit.alpha_lo:.2f}, {fit.alpha_hi:.2f}] | {used} | {widest:.4f} | "
+                    f"{wall:.0f} |",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -53,11 +53,15 @@ def main() -> None:
         a, b = _rows(Path(tmp) / "serial"), _rows(Path(tmp) / "processes")
         numeric = [c for c in a.select_dtypes("number").columns]
         pd.testing.assert_frame_equal(a.drop(columns=numeric), b.drop(columns=numeric))
-        diff = np.nanmax(np.abs(a[numeric].to_numpy(float) - b[numeric].to_numpy(float)) /
-                         np.maximum(np.abs(a[numeric].to_numpy(float)), 1e-300))
+        diff = np.nanmax(
+            np.abs(a[numeric].to_numpy(float) - b[numeric].to_numpy(float))
+            / np.maximum(np.abs(a[numeric].to_numpy(float)), 1e-300)
+        )
     print(f"sweep {args.sweep}: {len(points)} points")
-    print(f"serial {times['serial']:.1f} s (points' own compute {compute:.1f} s); processes x{args.workers} "
-          f"{times['processes']:.1f} s; speed-up {times['serial'] / times['processes']:.2f}x")
+    print(
+        f"serial {times['serial']:.1f} s (points' own compute {compute:.1f} s); processes x{args.workers} "
+        f"{times['processes']:.1f} s; speed-up {times['serial'] / times['processes']:.2f}x"
+    )
     print(f"store: {len(points)} appends of one point's record with fsync took {appends * 1000:.0f} ms in all")
     print(f"rows, serial vs processes: max relative difference {diff:.1e} (tolerance 1e-9)")
     if not diff < 1e-9:

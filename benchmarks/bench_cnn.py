@@ -62,10 +62,14 @@ def main() -> None:
     sync(device)
     t_loop = time.perf_counter() - start
     worst = max(float(np.max(np.abs(batched.records[-1][k] - losses[k]) / np.abs(losses[k]))) for k in losses)
-    print(f"device {device}, {S} seed(s) x {len(widths)} widths {widths[0]}..{widths[-1]}, n = 4000, batch 100, "
-          f"{args.epochs} epochs; padding overhead {model.padding_overhead():.3f}x")
-    print(f"batched {t_batched:.2f} s   loop {t_loop:.2f} s   speed-up {t_loop / t_batched:.2f}x   "
-          f"max relative loss difference {worst:.1e}")
+    print(
+        f"device {device}, {S} seed(s) x {len(widths)} widths {widths[0]}..{widths[-1]}, n = 4000, batch 100, "
+        f"{args.epochs} epochs; padding overhead {model.padding_overhead():.3f}x"
+    )
+    print(
+        f"batched {t_batched:.2f} s   loop {t_loop:.2f} s   speed-up {t_loop / t_batched:.2f}x   "
+        f"max relative loss difference {worst:.1e}"
+    )
     assert worst < 1e-3, worst
 
 

@@ -1,6 +1,7 @@
 """Nearest + farthest neighbour throughput of dimcurse's kernel against FAISS and scikit-learn.
 
-    python benchmarks/bench_distance.py [--queries 1000] [--points 100000] [--dims 2,10,100,1000] [--repeats 3] [--device cpu] [--chunks 1048576]
+    python benchmarks/bench_distance.py [--queries 1000] [--points 100000] [--dims 2,10,100,1000] [--repeats 3]
+        [--device cpu] [--chunks 1048576]
 
 Everything is measured in one run (the machine is shared and noisy: compare ratios, not
 seconds across runs). Each time is the best of --repeats. Peers, where installed:
@@ -69,7 +70,9 @@ def faiss_nn_far(queries: np.ndarray, points: np.ndarray):
 def sklearn_nn_far(queries: np.ndarray, points: np.ndarray):
     from sklearn.metrics import pairwise_distances_chunked
 
-    reduce = lambda chunk, start: (chunk.min(1), chunk.max(1))  # noqa: E731
+    def reduce(chunk, start):
+        return (chunk.min(1), chunk.max(1))
+
     parts = list(pairwise_distances_chunked(queries, points, reduce_func=reduce, metric="euclidean"))
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
@@ -104,7 +107,11 @@ def main() -> None:
     where = torch.cuda.get_device_name(device) if on_gpu else f"threads {torch.get_num_threads()}"
     print(f"torch {torch.__version__}, {device} ({where}); matmul rate {rate:.0f} GFLOP/s (float32)")
     chunks = [int(c) for c in args.chunks.split(",")]
-    print("| d | chunk | dimcurse nn+far (s) | with moments (s) | GFLOP/s (% of matmul) | FAISS nn+far (s) | sklearn nn+far (s) | sklearn nn only (s) | FAISS / dimcurse | sklearn / dimcurse | max rel. diff vs sklearn |")
+    print(
+        "| d | chunk | dimcurse nn+far (s) | with moments (s) | GFLOP/s (% of matmul) | FAISS nn+far (s) "
+        "| sklearn nn+far (s) | sklearn nn only (s) | FAISS / dimcurse | sklearn / dimcurse "
+        "| max rel. diff vs sklearn |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for dim in [int(d) for d in args.dims.split(",")]:
         gen = torch.Generator().manual_seed(dim)
@@ -112,7 +119,10 @@ def main() -> None:
         queries = torch.rand(args.queries, dim, generator=gen)
         q_np, x_np = queries.numpy(), points.numpy()
         points, queries = points.to(device), queries.to(device)
-        peer = lambda name: available(name) and not on_gpu  # noqa: E731  (the peers run on the CPU)
+
+        def peer(name):  # the peers run on the CPU
+            return available(name) and not on_gpu
+
         t_faiss = best_of(lambda: faiss_nn_far(q_np, x_np), args.repeats) if peer("faiss") else float("nan")
         have_sk = available("sklearn")
         t_sk = best_of(lambda: sklearn_nn_far(q_np, x_np), args.repeats) if peer("sklearn") else float("nan")
@@ -126,8 +136,12 @@ def main() -> None:
             if reference is not None:
                 stats = query_stats(queries[:256], points, l2, moments=False, chunk_elems=chunk)
                 diff = max(np.max(np.abs(stats.nn / reference[0] - 1)), np.max(np.abs(stats.far / reference[1] - 1)))
-            print(f"| {dim} | {chunk} | {ours:.3f} | {full:.3f} | {gflops:.0f} ({100 * gflops / rate:.0f} %) | {t_faiss:.3f} | "
-                  f"{t_sk:.3f} | {t_sk_nn:.3f} | {t_faiss / ours:.2f} | {t_sk / ours:.2f} | {diff:.1e} |", flush=True)
+            print(
+                f"| {dim} | {chunk} | {ours:.3f} | {full:.3f} | {gflops:.0f} ({100 * gflops / rate:.0f} %) "
+                f"| {t_faiss:.3f} | "
+                f"{t_sk:.3f} | {t_sk_nn:.3f} | {t_faiss / ours:.2f} | {t_sk / ours:.2f} | {diff:.1e} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

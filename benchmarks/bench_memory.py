@@ -34,14 +34,32 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=1000)
     args = parser.parse_args()
     base, _ = peak_mb([sys.executable, "-c", "import torch, pandas, dimcurse.cli"])
-    run, seconds = peak_mb([
-        sys.executable, "-m", "dimcurse", "distance", "--dims", str(args.dim), "--points", str(args.points),
-        "--queries", str(args.queries), "--seeds", "1", "--quiet", "--device", "cpu",
-    ])
+    run, seconds = peak_mb(
+        [
+            sys.executable,
+            "-m",
+            "dimcurse",
+            "distance",
+            "--dims",
+            str(args.dim),
+            "--points",
+            str(args.points),
+            "--queries",
+            str(args.queries),
+            "--seeds",
+            "1",
+            "--quiet",
+            "--device",
+            "cpu",
+        ]
+    )
     data_mb = args.points * args.dim * 4 / 2**20
     print(f"n = {args.points}, d = {args.dim}, q = {args.queries}: {seconds:.1f} s")
     print(f"peak RSS {run:.0f} MB; import-only baseline {base:.0f} MB; float32 points {data_mb:.0f} MB")
-    print(f"(peak - baseline) / points = {(run - base) / data_mb:.2f}  (a q x n float32 matrix would be {args.queries * args.points * 4 / 2**20:.0f} MB)")
+    print(
+        f"(peak - baseline) / points = {(run - base) / data_mb:.2f}  "
+        f"(a q x n float32 matrix would be {args.queries * args.points * 4 / 2**20:.0f} MB)"
+    )
 
 
 if __name__ == "__main__":

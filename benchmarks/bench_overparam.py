@@ -42,7 +42,10 @@ def bench_mlp(epochs: int, device: torch.device) -> None:
     x, xt, yt = task.x.float(), task.x_test.float()[None].expand(S, -1, -1), task.y_test[None].expand(S, -1)
     x, y, xt, yt = x.to(device), task.y.to(device), xt.to(device), yt.to(device)
     kwargs = dict(epochs=epochs, batch_size=100, lr=1e-3)
-    model = lambda s, w: MLPClassifier(s, d, w, task.classes).to(device)  # noqa: E731
+
+    def model(s, w):
+        return MLPClassifier(s, d, w, task.classes).to(device)
+
     train_classifier(model([0], [8]), x[:1], y[:1], xt[:1], yt[:1], [0], epochs=1, batch_size=100, lr=1e-3)
 
     sync(device)
@@ -54,17 +57,23 @@ def bench_mlp(epochs: int, device: torch.device) -> None:
     alone = {k: np.zeros((S, len(MLP_WIDTHS))) for k in ("train_loss", "test_loss")}
     for si, seed in enumerate(seeds):
         for j, width in enumerate(MLP_WIDTHS):
-            run = train_classifier(model([seed], [width]), x[si : si + 1], y[si : si + 1], xt[:1], yt[:1], [seed], **kwargs)
+            run = train_classifier(
+                model([seed], [width]), x[si : si + 1], y[si : si + 1], xt[:1], yt[:1], [seed], **kwargs
+            )
             for key in alone:
                 alone[key][si, j] = run.records[-1][key][0, 0]
     sync(device)
     t_loop = time.perf_counter() - start
     rel = np.concatenate([np.abs(batched.records[-1][k] / alone[k] - 1).ravel() for k in alone])
-    print(f"MLP sweep on {device}: MNIST-1D, widths {MLP_WIDTHS[0]}..{MLP_WIDTHS[-1]} ({len(MLP_WIDTHS)}), {S} seeds, "
-          f"{epochs} epochs of AdamW, batch 100, 1000 samples")
+    print(
+        f"MLP sweep on {device}: MNIST-1D, widths {MLP_WIDTHS[0]}..{MLP_WIDTHS[-1]} ({len(MLP_WIDTHS)}), {S} seeds, "
+        f"{epochs} epochs of AdamW, batch 100, 1000 samples"
+    )
     print(f"  batched {t_batched:.1f} s; one model at a time {t_loop:.1f} s; speed-up {t_loop / t_batched:.2f}x")
-    print(f"  final train/test loss, batched vs alone: relative difference median {np.median(rel):.1e} "
-          f"(tolerance 1e-3), max {rel.max():.1e} (tolerance 1e-2)")
+    print(
+        f"  final train/test loss, batched vs alone: relative difference median {np.median(rel):.1e} "
+        f"(tolerance 1e-3), max {rel.max():.1e} (tolerance 1e-2)"
+    )
     print(f"  final train error per width (seed 0): {np.round(batched.records[-1]['train_error'][0], 3).tolist()}")
     if not (np.median(rel) < 1e-3 and rel.max() < 1e-2):
         raise SystemExit("batched and one-at-a-time losses disagree")
@@ -112,14 +121,20 @@ def bench_random_features(max_ratio: float) -> None:
     t_ref = t_lstsq + t_ridge
     errors = {k: float((ours[k] - reference[k]).norm() / reference[k].norm()) for k in ours}
     far = max(v for (w_, _), v in errors.items() if w_ != n)
-    print(f"random-features sweep: MNIST-1D, n = {n}, {len(widths)} feature counts {widths[0]}..{widths[-1]}, "
-          f"ridges {ridges}")
-    print(f"  RidgePath (min-norm and ridge from one decomposition) {t_ours:.1f} s; lstsq (gelsd) {t_lstsq:.1f} s + "
-          f"direct ridge solves {t_ridge:.1f} s = {t_ref:.1f} s; speed-up {t_ref / t_ours:.2f}x (vs lstsq alone "
-          f"{t_lstsq / t_ours:.2f}x)")
+    print(
+        f"random-features sweep: MNIST-1D, n = {n}, {len(widths)} feature counts {widths[0]}..{widths[-1]}, "
+        f"ridges {ridges}"
+    )
+    print(
+        f"  RidgePath (min-norm and ridge from one decomposition) {t_ours:.1f} s; lstsq (gelsd) {t_lstsq:.1f} s + "
+        f"direct ridge solves {t_ridge:.1f} s = {t_ref:.1f} s; speed-up {t_ref / t_ours:.2f}x (vs lstsq alone "
+        f"{t_lstsq / t_ours:.2f}x)"
+    )
     print(f"  solvers used: {', '.join(f'{w_}:{s}' for w_, s in zip(widths, solvers))}")
-    print(f"  predictions vs reference: max relative difference {far:.1e} away from N = n (tolerance 1e-6), "
-          f"{max(errors[n, r] for r in ridges):.1e} at N = n (tolerance 1e-4)")
+    print(
+        f"  predictions vs reference: max relative difference {far:.1e} away from N = n (tolerance 1e-6), "
+        f"{max(errors[n, r] for r in ridges):.1e} at N = n (tolerance 1e-4)"
+    )
     if not (far < 1e-6 and max(errors[n, r] for r in ridges) < 1e-4):
         raise SystemExit("RidgePath and the reference solvers disagree")
 

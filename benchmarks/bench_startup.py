@@ -16,8 +16,9 @@ import subprocess
 import sys
 import time
 
-COMMANDS = ["--version", "--help", "-h"] + [f"{c} --help" for c in
-                                           ("distance", "approx", "overparam", "batch", "report", "compare", "plot", "tour")]
+COMMANDS = ["--version", "--help", "-h"] + [
+    f"{c} --help" for c in ("distance", "approx", "overparam", "batch", "report", "compare", "plot", "tour")
+]
 
 
 def _median_seconds(argv: list[str], repeats: int) -> float:

@@ -23,8 +23,15 @@ from pathlib import Path
 from dimcurse import configs
 from dimcurse.errors import DimcurseError
 from dimcurse.plugins import register_dataset, register_target  # noqa: F401  (part of the API)
-from dimcurse.parsing import (did_you_mean, parse_float, parse_float_list, parse_int, parse_int_list,
-                              parse_name_list, parse_seeds)
+from dimcurse.parsing import (
+    did_you_mean,
+    parse_float,
+    parse_float_list,
+    parse_int,
+    parse_int_list,
+    parse_name_list,
+    parse_seeds,
+)
 
 
 def distance(data=None, *, device: str = "auto", **options):
@@ -145,9 +152,12 @@ def _doc(kernel: str, summary: str) -> str:
         name = aliases.get(f.name, f.name)
         also = f" (or {f.name})" if name != f.name else ""
         lines.append(f"    {name}{also} = {f.default!r}: {docs.get(f.name, '')}")
-    lines += ["", "data: a path, a numpy array, a torch tensor, a pandas DataFrame or an (x, y) pair.",
-              "device: 'auto' (CUDA when present), 'cpu', 'cuda' or 'cuda:N'.",
-              "Returns the kernel's Result (.rows, .summary, .provenance, .to(path))."]
+    lines += [
+        "",
+        "data: a path, a numpy array, a torch tensor, a pandas DataFrame or an (x, y) pair.",
+        "device: 'auto' (CUDA when present), 'cpu', 'cuda' or 'cuda:N'.",
+        "Returns the kernel's Result (.rows, .summary, .provenance, .to(path)).",
+    ]
     return "\n".join(lines)
 
 

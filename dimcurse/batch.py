@@ -46,8 +46,13 @@ def run_point(kernel: str, config, device: str) -> dict:
     rows = result.rows
     diverged = int(rows["diverged"].sum()) if "diverged" in rows else 0
     tables = {name: pack_table(table) for name, table in result.tables.items()}
-    return {"rows": rows.to_dict(orient="records"), "provenance": result.provenance, "tables": tables,
-            "elapsed_s": round(time.perf_counter() - started, 3), "diverged": diverged}
+    return {
+        "rows": rows.to_dict(orient="records"),
+        "provenance": result.provenance,
+        "tables": tables,
+        "elapsed_s": round(time.perf_counter() - started, 3),
+        "diverged": diverged,
+    }
 
 
 def _init_worker(threads: int) -> None:
@@ -106,7 +111,9 @@ def check_executor(executor: str, workers: int = 2, scheduler: str | None = None
         raise DimcurseError("the dask executor needs distributed: pip install 'dimcurse[dask]'", "--executor") from None
     address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
     if not address:
-        raise DimcurseError("give the cluster's address (--scheduler tcp://HOST:PORT or DASK_SCHEDULER_ADDRESS)", "--scheduler")
+        raise DimcurseError(
+            "give the cluster's address (--scheduler tcp://HOST:PORT or DASK_SCHEDULER_ADDRESS)", "--scheduler"
+        )
     return address
 
 
@@ -120,7 +127,9 @@ def _dask(points: list[Point], device: str, address: str) -> Iterator[tuple[Poin
         raise DimcurseError(f"cannot reach the Dask scheduler at {address}: {exc}", "--scheduler") from None
     try:
         client.run(_dask_worker_threads)
-        futures = {client.submit(run_point, p.kernel, p.config, device, pure=False, key=f"dimcurse-{p.key}"): p for p in points}
+        futures = {
+            client.submit(run_point, p.kernel, p.config, device, pure=False, key=f"dimcurse-{p.key}"): p for p in points
+        }
         for future in dask_completed(list(futures)):
             try:
                 yield futures[future], future.result()
@@ -157,24 +166,46 @@ def status(points: list[Point], folder) -> dict[str, str]:
 
 
 def _record(point: Point, outcome, device: str, attempt: int) -> dict:
-    base = {"key": point.key, "experiment": point.experiment, "kernel": point.kernel,
-            "kernel_version": REGISTRY[point.kernel].VERSION, "axes": dict(point.axes), "config": point.config_json(),
-            "device": device, "attempt": attempt}
+    base = {
+        "key": point.key,
+        "experiment": point.experiment,
+        "kernel": point.kernel,
+        "kernel_version": REGISTRY[point.kernel].VERSION,
+        "axes": dict(point.axes),
+        "config": point.config_json(),
+        "device": device,
+        "attempt": attempt,
+    }
     if isinstance(outcome, BaseException):
         if isinstance(outcome, OUT_OF_MEMORY):
             error = out_of_memory_message(outcome)
         else:
             error = " ".join(traceback.format_exception_only(type(outcome), outcome)[-1].split())
-        return {**base, "status": "failed", "error": error, "rows": [], "provenance": None,
-                "elapsed_s": None}
+        return {**base, "status": "failed", "error": error, "rows": [], "provenance": None, "elapsed_s": None}
     error = f"training diverged in {outcome['diverged']} model(s)" if outcome["diverged"] else None
-    return {**base, "status": "failed" if error else "done", "error": error, "rows": outcome["rows"],
-            "tables": outcome.get("tables", {}), "provenance": outcome["provenance"], "elapsed_s": outcome["elapsed_s"]}
+    return {
+        **base,
+        "status": "failed" if error else "done",
+        "error": error,
+        "rows": outcome["rows"],
+        "tables": outcome.get("tables", {}),
+        "provenance": outcome["provenance"],
+        "elapsed_s": outcome["elapsed_s"],
+    }
 
 
-def run_batch(points: list[Point], folder, executor: str = "serial", device: str = "cpu", workers: int = 2,
-              scheduler: str | None = None, force: bool = False, retries: int = 0,
-              progress: Callable[[BatchReport], None] | None = None) -> BatchReport:
+def run_batch(
+    points: list[Point],
+    folder,
+    *,
+    executor: str = "serial",
+    device: str = "cpu",
+    workers: int = 2,
+    scheduler: str | None = None,
+    force: bool = False,
+    retries: int = 0,
+    progress: Callable[[BatchReport], None] | None = None,
+) -> BatchReport:
     """Run every point not yet done (all with ``force``), appending each outcome to the store as it arrives."""
     check_executor(executor, workers, scheduler, device)
     if retries < 0:
@@ -206,4 +237,3 @@ def run_batch(points: list[Point], folder, executor: str = "serial", device: str
         return report
     finally:
         store.close()
-

@@ -55,7 +55,9 @@ def _version(value: bool):
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
 ):
     """Measure why neural networks escape the curse of dimensionality."""
 
@@ -76,22 +78,46 @@ def int_option(default, name: str, help: str, minimum: int = 1, *aliases: str):
 
 DEVICE = typer.Option("auto", "--device", help="auto (CUDA when present), cpu, cuda or cuda:N.")
 DTYPE = typer.Option("float32", "--dtype", help="float32 or float64.")
-SEEDS = typer.Option("3", "--seeds", metavar="SEEDS", help="A count (5 = seeds 0..4), a range (0..4) or a list (0,3,7).")
-OUT = typer.Option("-", "--out", "-o", metavar="FILE",
-                   help="File to write (.csv .json .jsonl .parquet .md), or - for stdout. A figure goes to --plot.")
-FORMAT = typer.Option(None, "--format", help="json, jsonl, csv, markdown or table.", show_default="from --out's suffix; table for -")
+SEEDS = typer.Option(
+    "3", "--seeds", metavar="SEEDS", help="A count (5 = seeds 0..4), a range (0..4) or a list (0,3,7)."
+)
+OUT = typer.Option(
+    "-",
+    "--out",
+    "-o",
+    metavar="FILE",
+    help="File to write (.csv .json .jsonl .parquet .md), or - for stdout. A figure goes to --plot.",
+)
+FORMAT = typer.Option(
+    None, "--format", help="json, jsonl, csv, markdown or table.", show_default="from --out's suffix; table for -"
+)
 QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar.")
-TARGET_COLUMN = typer.Option(None, "--target-column", metavar="NAME",
-                             help="The target's column (or .npz key) in a --data file.", show_default="y; an .npy's last column")
-TEST_FRACTION = typer.Option("0.2", "--test-fraction", metavar="FRACTION",
-                             help="Share of a --data file's rows held out for testing (seeded).")
+TARGET_COLUMN = typer.Option(
+    None,
+    "--target-column",
+    metavar="NAME",
+    help="The target's column (or .npz key) in a --data file.",
+    show_default="y; an .npy's last column",
+)
+TEST_FRACTION = typer.Option(
+    "0.2", "--test-fraction", metavar="FRACTION", help="Share of a --data file's rows held out for testing (seeded)."
+)
 LIST_DATA = typer.Option(False, "--list-data", help="Print the data sets --data takes (plugins' too) and exit.")
-SUMMARY_OUT = typer.Option(None, "--summary-out", metavar="FILE", help="Also write the summary table (mean ± sd) to this file.")
-CURVES_OUT = typer.Option(None, "--curves-out", metavar="FILE",
-                          help="Write the training curves (--record-every) to this file.")
-TENSORBOARD = typer.Option(None, "--tensorboard", metavar="DIR",
-                           help="Write the training curves as TensorBoard event files under DIR (needs tensorboard).")
-PLOT = typer.Option(None, "--plot", metavar="FIGURE", help="Also draw the figure to this file (.png .svg .pdf; needs matplotlib).")
+SUMMARY_OUT = typer.Option(
+    None, "--summary-out", metavar="FILE", help="Also write the summary table (mean ± sd) to this file."
+)
+CURVES_OUT = typer.Option(
+    None, "--curves-out", metavar="FILE", help="Write the training curves (--record-every) to this file."
+)
+TENSORBOARD = typer.Option(
+    None,
+    "--tensorboard",
+    metavar="DIR",
+    help="Write the training curves as TensorBoard event files under DIR (needs tensorboard).",
+)
+PLOT = typer.Option(
+    None, "--plot", metavar="FIGURE", help="Also draw the figure to this file (.png .svg .pdf; needs matplotlib)."
+)
 
 
 @contextmanager
@@ -105,17 +131,34 @@ def _progress(quiet: bool, description: str):
 
     err = _stderr()
     bar = Progress(
-        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
-        TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True, disable=quiet or not err.is_terminal,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>5.1f}%"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=quiet or not err.is_terminal,
     )
     with bar:
         task = bar.add_task(description, total=1.0)
         yield lambda fraction: bar.advance(task, fraction)
 
 
-def _execute(kernel, config, device: str, out: str, fmt: Optional[str], quiet: bool, fit_out: Optional[str] = None,
-             fit_option: str = "--summary-out", plot_file: Optional[str] = None, curves_out: Optional[str] = None,
-             tensorboard: Optional[str] = None):
+def _execute(
+    kernel,
+    config,
+    device: str,
+    out: str,
+    fmt: Optional[str],
+    quiet: bool,
+    *,
+    fit_out: Optional[str] = None,
+    fit_option: str = "--summary-out",
+    plot_file: Optional[str] = None,
+    curves_out: Optional[str] = None,
+    tensorboard: Optional[str] = None,
+):
     """The chain every kernel command follows: validate, check the outputs, run, then render or write."""
     from dimcurse import plot, render
     from dimcurse.experiments import run_kernel
@@ -223,28 +266,55 @@ def info():
 _D = DistanceConfig()
 
 
-@app.command("distance", short_help="Distance concentration: nearest and farthest neighbours become alike as the "
-                                    "dimension grows; real data of low intrinsic dimension concentrates less.")
-def distance_cmd(
-    dims: Optional[str] = typer.Option(None, "--dims", metavar=LIST, help="Dimensions (not with --data).",
-                                       show_default=",".join(map(str, _D.dims))),
-    dist: Optional[str] = typer.Option(None, "--dist", metavar=LIST,
-                                       help="uniform, gaussian, sphere, subspace:K, torus:K.", show_default=",".join(_D.dists)),
-    metric: str = typer.Option(",".join(_D.metrics), "--metric", metavar=LIST, help="l2, l1, linf, lp:P (P > 0), cosine."),
+@app.command(
+    "distance",
+    short_help="Distance concentration: nearest and farthest neighbours become alike as the "
+    "dimension grows; real data of low intrinsic dimension concentrates less.",
+)
+def distance_cmd(  # noqa: PLR0917  (typer: one parameter per option)
+    dims: Optional[str] = typer.Option(
+        None, "--dims", metavar=LIST, help="Dimensions (not with --data).", show_default=",".join(map(str, _D.dims))
+    ),
+    dist: Optional[str] = typer.Option(
+        None,
+        "--dist",
+        metavar=LIST,
+        help="uniform, gaussian, sphere, subspace:K, torus:K.",
+        show_default=",".join(_D.dists),
+    ),
+    metric: str = typer.Option(
+        ",".join(_D.metrics), "--metric", metavar=LIST, help="l2, l1, linf, lp:P (P > 0), cosine."
+    ),
     points: int = int_option(_D.n_points, "--points", "Points per set (n); 1e4 works."),
     queries: int = int_option(_D.n_queries, "--queries", "Queries per set (q)."),
     k: int = int_option(_D.k, "--k", "Neighbours for hubness (k-occurrence skewness)."),
     mle_k: int = int_option(_D.mle_k, "--mle-k", "Neighbours for the Levina-Bickel dimension."),
-    id_points: int = int_option(_D.id_points, "--id-points", "Points used for intrinsic dimension and hubness (0 = off).", 0),
-    data: Optional[str] = typer.Option(None, "--data", metavar="NAME|FILE",
-                                       help="Real data: digits, mnist1d, mnist:DIR, fashion-mnist:DIR, or your file "
-                                            "(.npy .npz .csv .tsv .parquet; rows are points)."),
+    id_points: int = int_option(
+        _D.id_points, "--id-points", "Points used for intrinsic dimension and hubness (0 = off).", 0
+    ),
+    data: Optional[str] = typer.Option(
+        None,
+        "--data",
+        metavar="NAME|FILE",
+        help="Real data: digits, mnist1d, mnist:DIR, fashion-mnist:DIR, or your file "
+        "(.npy .npz .csv .tsv .parquet; rows are points).",
+    ),
     download: bool = typer.Option(False, "--download", help="Let torchvision download mnist/fashion-mnist into DIR."),
-    chunk: int = int_option(_D.chunk_elems, "--chunk", "Query x point elements held at once (memory bound); "
-                            "0 = auto: 2^20 on the CPU, 2^26 on a GPU.", 0),
-    summary_out: Optional[str] = SUMMARY_OUT, list_data: bool = LIST_DATA,
-    seeds: str = SEEDS, device: str = DEVICE, dtype: str = DTYPE,
-    out: str = OUT, format: Optional[str] = FORMAT, quiet: bool = QUIET, plot_file: Optional[str] = PLOT,
+    chunk: int = int_option(
+        _D.chunk_elems,
+        "--chunk",
+        "Query x point elements held at once (memory bound); 0 = auto: 2^20 on the CPU, 2^26 on a GPU.",
+        0,
+    ),
+    summary_out: Optional[str] = SUMMARY_OUT,
+    list_data: bool = LIST_DATA,
+    seeds: str = SEEDS,
+    device: str = DEVICE,
+    dtype: str = DTYPE,
+    out: str = OUT,
+    format: Optional[str] = FORMAT,
+    quiet: bool = QUIET,
+    plot_file: Optional[str] = PLOT,
 ):
     """Distance concentration: nearest and farthest neighbours become alike as the dimension grows.
 
@@ -268,59 +338,131 @@ def distance_cmd(
         dims=parse_int_list(dims, "--dims") if dims is not None else _D.dims,
         dists=parse_name_list(dist, "--dist") if dist is not None else _D.dists,
         metrics=parse_name_list(metric, "--metric"),
-        n_points=points, n_queries=queries, seeds=parse_seeds(seeds), k=k, mle_k=mle_k,
-        id_points=id_points, data=data, download=download, dtype=dtype, chunk_elems=chunk,
+        n_points=points,
+        n_queries=queries,
+        seeds=parse_seeds(seeds),
+        k=k,
+        mle_k=mle_k,
+        id_points=id_points,
+        data=data,
+        download=download,
+        dtype=dtype,
+        chunk_elems=chunk,
     )
-    _execute(distance, config, device, out, format, quiet, summary_out, "--summary-out", plot_file=plot_file)
+    _execute(
+        distance,
+        config,
+        device,
+        out,
+        format,
+        quiet,
+        fit_out=summary_out,
+        fit_option="--summary-out",
+        plot_file=plot_file,
+    )
 
 
 _A = ApproxConfig()
 
 
-@app.command("approx", short_help="Approximation error against width: shallow, deep and tree networks, with the "
-                                  "fitted exponent beside the theory's.")
-def approx_cmd(
-    width: Optional[int] = typer.Option(None, "--width", help="One hidden width (per tree node for --arch tree).",
-                                        parser=count("--width"), metavar="INT"),
-    widths: Optional[str] = typer.Option(None, "--widths", metavar=LIST, help="Widths to sweep.",
-                                         show_default="4,8,16,... up to --lm-max-params"),
-    target: Optional[str] = typer.Option(None, "--target", metavar=LIST, help="Target function(s); see --list-targets.",
-                                         show_default=",".join(_A.targets)),
-    data: Optional[str] = typer.Option(None, "--data", metavar="FILE",
-                                       help="Your regression data (.npy .npz .csv .tsv .parquet) instead of --target."),
-    target_column: Optional[str] = TARGET_COLUMN, test_fraction: str = TEST_FRACTION,
-    dims: Optional[str] = typer.Option(None, "--dims", metavar=LIST, help="Dimensions for targets defined in any d.",
-                                       show_default="8"),
-    arch: str = typer.Option(",".join(_A.archs), "--arch", metavar=LIST, help="shallow, deep, tree (a list compares them)."),
+@app.command(
+    "approx",
+    short_help="Approximation error against width: shallow, deep and tree networks, with the "
+    "fitted exponent beside the theory's.",
+)
+def approx_cmd(  # noqa: PLR0917  (typer: one parameter per option)
+    width: Optional[int] = typer.Option(
+        None,
+        "--width",
+        help="One hidden width (per tree node for --arch tree).",
+        parser=count("--width"),
+        metavar="INT",
+    ),
+    widths: Optional[str] = typer.Option(
+        None, "--widths", metavar=LIST, help="Widths to sweep.", show_default="4,8,16,... up to --lm-max-params"
+    ),
+    target: Optional[str] = typer.Option(
+        None,
+        "--target",
+        metavar=LIST,
+        help="Target function(s); see --list-targets.",
+        show_default=",".join(_A.targets),
+    ),
+    data: Optional[str] = typer.Option(
+        None, "--data", metavar="FILE", help="Your regression data (.npy .npz .csv .tsv .parquet) instead of --target."
+    ),
+    target_column: Optional[str] = TARGET_COLUMN,
+    test_fraction: str = TEST_FRACTION,
+    dims: Optional[str] = typer.Option(
+        None, "--dims", metavar=LIST, help="Dimensions for targets defined in any d.", show_default="8"
+    ),
+    arch: str = typer.Option(
+        ",".join(_A.archs), "--arch", metavar=LIST, help="shallow, deep, tree (a list compares them)."
+    ),
     depth: int = int_option(_A.depth, "--depth", "Hidden layers of the deep architecture."),
     activation: str = typer.Option(_A.activation, "--activation", help="relu, tanh, softplus, silu, poly."),
-    samples: Optional[int] = typer.Option(None, "--samples", help="Training samples per seed.", parser=count("--samples"),
-                                          metavar="INT", show_default="--samples-per-param x parameters, at least 2000"),
-    samples_per_param: Optional[str] = typer.Option(None, "--samples-per-param", help="Samples per parameter without --samples.",
-                                                    show_default=f"{_A.samples_per_param:g}"),
+    samples: Optional[int] = typer.Option(
+        None,
+        "--samples",
+        help="Training samples per seed.",
+        parser=count("--samples"),
+        metavar="INT",
+        show_default="--samples-per-param x parameters, at least 2000",
+    ),
+    samples_per_param: Optional[str] = typer.Option(
+        None,
+        "--samples-per-param",
+        help="Samples per parameter without --samples.",
+        show_default=f"{_A.samples_per_param:g}",
+    ),
     test_samples: int = int_option(_A.n_test, "--test-samples", "Test samples per seed."),
-    steps: Optional[int] = typer.Option(None, "--steps", help="Adam steps / LBFGS iterations.", parser=count("--steps"),
-                                        metavar="INT", show_default="2000"),
-    lm_iters: Optional[int] = typer.Option(None, "--lm-iters", help="Levenberg–Marquardt iterations.",
-                                           parser=count("--lm-iters"), metavar="INT", show_default="200"),
-    lm_rows: Optional[str] = typer.Option(None, "--lm-rows", help="Samples per parameter in LM's matrix (0 = all).",
-                                          show_default=f"{_A.lm_rows:g}"),
-    lm_max_params: int = int_option(_A.lm_max_params, "--lm-max-params", "Largest model --optimizer auto trains with LM."),
+    steps: Optional[int] = typer.Option(
+        None,
+        "--steps",
+        help="Adam steps / LBFGS iterations.",
+        parser=count("--steps"),
+        metavar="INT",
+        show_default="2000",
+    ),
+    lm_iters: Optional[int] = typer.Option(
+        None,
+        "--lm-iters",
+        help="Levenberg–Marquardt iterations.",
+        parser=count("--lm-iters"),
+        metavar="INT",
+        show_default="200",
+    ),
+    lm_rows: Optional[str] = typer.Option(
+        None, "--lm-rows", help="Samples per parameter in LM's matrix (0 = all).", show_default=f"{_A.lm_rows:g}"
+    ),
+    lm_max_params: int = int_option(
+        _A.lm_max_params, "--lm-max-params", "Largest model --optimizer auto trains with LM."
+    ),
     optimizer: str = typer.Option(_A.optimizer, "--optimizer", help="auto, lm, adam, adam+lm, lbfgs."),
     lr: Optional[str] = typer.Option(None, "--lr", help="Learning rate.", show_default="3e-3 Adam, 1.0 LBFGS"),
-    baselines: Optional[str] = typer.Option(None, "--baselines", metavar=LIST, help="random-features,knn on the same data."),
+    baselines: Optional[str] = typer.Option(
+        None, "--baselines", metavar=LIST, help="random-features,knn on the same data."
+    ),
     knn_k: int = int_option(_A.knn_k, "--knn-k", "Neighbours of the k-NN baseline."),
     teacher_k: int = int_option(_A.teacher_k, "--teacher-k", "Intrinsic dimension of the teacher target."),
     q_power_k: int = int_option(_A.q_power_k, "--q-power-k", "k of the q-power target Q^(2^k)."),
-    summary_out: Optional[str] = typer.Option(None, "--summary-out", metavar="FILE",
-                                              help="Also write the exponent fit table (the summary) to this file."),
+    summary_out: Optional[str] = typer.Option(
+        None, "--summary-out", metavar="FILE", help="Also write the exponent fit table (the summary) to this file."
+    ),
     fit_out: Optional[str] = typer.Option(None, "--fit-out", metavar="FILE", help="The same as --summary-out."),
-    record_every: int = int_option(_A.record_every, "--record-every",
-                                   "Record train and test RMSE every N Adam steps / LM iterations, from 0.", 0),
-    curves_out: Optional[str] = CURVES_OUT, tensorboard: Optional[str] = TENSORBOARD,
+    record_every: int = int_option(
+        _A.record_every, "--record-every", "Record train and test RMSE every N Adam steps / LM iterations, from 0.", 0
+    ),
+    curves_out: Optional[str] = CURVES_OUT,
+    tensorboard: Optional[str] = TENSORBOARD,
     list_targets: bool = typer.Option(False, "--list-targets", help="Print the targets with their formulas and exit."),
-    seeds: str = SEEDS, device: str = DEVICE, dtype: str = DTYPE,
-    out: str = OUT, format: Optional[str] = FORMAT, quiet: bool = QUIET, plot_file: Optional[str] = PLOT,
+    seeds: str = SEEDS,
+    device: str = DEVICE,
+    dtype: str = DTYPE,
+    out: str = OUT,
+    format: Optional[str] = FORMAT,
+    quiet: bool = QUIET,
+    plot_file: Optional[str] = PLOT,
 ):
     """Approximation error against width: rel_rmse ~ params^(-alpha), alpha fitted with a 95 % interval.
 
@@ -347,69 +489,137 @@ def approx_cmd(
         raise DimcurseError("a data file fixes the target and the dimension; drop --target/--dims", "--data")
     config = approx.Config(
         targets=parse_name_list(target, "--target") if target is not None else _A.targets,
-        data=data, target_column=target_column, test_fraction=parse_float(test_fraction, "--test-fraction"),
+        data=data,
+        target_column=target_column,
+        test_fraction=parse_float(test_fraction, "--test-fraction"),
         dims=parse_int_list(dims, "--dims") if dims is not None else None,
         archs=parse_name_list(arch, "--arch"),
         widths=(width,) if width is not None else parse_int_list(widths, "--widths") if widths is not None else None,
-        depth=depth, activation=activation.strip().lower(), n_samples=samples, n_test=test_samples, steps=steps,
-        samples_per_param=(parse_float(samples_per_param, "--samples-per-param", positive=True)
-                           if samples_per_param is not None else _A.samples_per_param),
-        lm_iters=lm_iters, lm_rows=parse_float(lm_rows, "--lm-rows") if lm_rows is not None else _A.lm_rows,
+        depth=depth,
+        activation=activation.strip().lower(),
+        n_samples=samples,
+        n_test=test_samples,
+        steps=steps,
+        samples_per_param=(
+            parse_float(samples_per_param, "--samples-per-param", positive=True)
+            if samples_per_param is not None
+            else _A.samples_per_param
+        ),
+        lm_iters=lm_iters,
+        lm_rows=parse_float(lm_rows, "--lm-rows") if lm_rows is not None else _A.lm_rows,
         lm_max_params=lm_max_params,
-        optimizer=optimizer.strip().lower(), lr=parse_float(lr, "--lr", positive=True) if lr is not None else None,
-        seeds=parse_seeds(seeds), baselines=parse_name_list(baselines, "--baselines") if baselines else (),
-        knn_k=knn_k, teacher_k=teacher_k, q_power_k=q_power_k, dtype=dtype, record_every=record_every,
+        optimizer=optimizer.strip().lower(),
+        lr=parse_float(lr, "--lr", positive=True) if lr is not None else None,
+        seeds=parse_seeds(seeds),
+        baselines=parse_name_list(baselines, "--baselines") if baselines else (),
+        knn_k=knn_k,
+        teacher_k=teacher_k,
+        q_power_k=q_power_k,
+        dtype=dtype,
+        record_every=record_every,
     )
     if summary_out is not None and fit_out is not None:
         raise DimcurseError("give --summary-out or --fit-out, not both", "--fit-out")
     table_out, table_option = (fit_out, "--fit-out") if fit_out is not None else (summary_out, "--summary-out")
-    _execute(approx, config, device, out, format, quiet, table_out, table_option, plot_file, curves_out, tensorboard)
+    _execute(
+        approx,
+        config,
+        device,
+        out,
+        format,
+        quiet,
+        fit_out=table_out,
+        fit_option=table_option,
+        plot_file=plot_file,
+        curves_out=curves_out,
+        tensorboard=tensorboard,
+    )
 
 
 _O = OverparamConfig()
 
 
-@app.command("overparam", short_help="Overparameterisation: test error across the interpolation threshold (double "
-                                     "descent), for linear models, random features and MLPs.")
-def overparam_cmd(
-    model: str = typer.Option(_O.model, "--model", help="linear, random-features, mlp or cnn (MNIST-1D sequences, or images)."),
-    data: Optional[str] = typer.Option(None, "--data", metavar="NAME|FILE",
-                                       help="mnist1d, digits, teacher, mnist:DIR, fashion-mnist:DIR, cifar10:DIR, or your "
-                                            "file (.npy .npz .csv .tsv .parquet) with integer labels y.",
-                                       show_default="mnist1d; gaussian for linear"),
-    target_column: Optional[str] = TARGET_COLUMN, test_fraction: str = TEST_FRACTION,
-    widths: Optional[str] = typer.Option(None, "--widths", metavar=LIST, help="Hidden widths (mlp) or features to sweep.",
-                                         show_default="the model's sweep"),
-    features: Optional[str] = typer.Option(None, "--features", metavar=LIST, help="Same as --widths (linear, random-features)."),
+@app.command(
+    "overparam",
+    short_help="Overparameterisation: test error across the interpolation threshold (double "
+    "descent), for linear models, random features and MLPs.",
+)
+def overparam_cmd(  # noqa: PLR0917  (typer: one parameter per option)
+    model: str = typer.Option(
+        _O.model, "--model", help="linear, random-features, mlp or cnn (MNIST-1D sequences, or images)."
+    ),
+    data: Optional[str] = typer.Option(
+        None,
+        "--data",
+        metavar="NAME|FILE",
+        help="mnist1d, digits, teacher, mnist:DIR, fashion-mnist:DIR, cifar10:DIR, or your "
+        "file (.npy .npz .csv .tsv .parquet) with integer labels y.",
+        show_default="mnist1d; gaussian for linear",
+    ),
+    target_column: Optional[str] = TARGET_COLUMN,
+    test_fraction: str = TEST_FRACTION,
+    widths: Optional[str] = typer.Option(
+        None,
+        "--widths",
+        metavar=LIST,
+        help="Hidden widths (mlp) or features to sweep.",
+        show_default="the model's sweep",
+    ),
+    features: Optional[str] = typer.Option(
+        None, "--features", metavar=LIST, help="Same as --widths (linear, random-features)."
+    ),
     depth: int = int_option(_O.depth, "--depth", "Hidden layers of the mlp."),
-    feature_map: str = typer.Option(_O.feature_map, "--feature-map",
-                                    help="random-features: relu, or fourier (cos/sin, Belkin et al. 2019)."),
-    train_samples: str = typer.Option(",".join(map(str, _O.n_train)), "--train-samples", metavar=LIST,
-                                      help="Training samples per seed (n); a list sweeps n (sample-wise double descent)."),
+    feature_map: str = typer.Option(
+        _O.feature_map, "--feature-map", help="random-features: relu, or fourier (cos/sin, Belkin et al. 2019)."
+    ),
+    train_samples: str = typer.Option(
+        ",".join(map(str, _O.n_train)),
+        "--train-samples",
+        metavar=LIST,
+        help="Training samples per seed (n); a list sweeps n (sample-wise double descent).",
+    ),
     test_samples: int = int_option(_O.n_test, "--test-samples", "Test samples (the same for every seed)."),
-    label_noise: str = typer.Option("0", "--label-noise", metavar=LIST, help="Fractions of training labels replaced at random."),
-    ridge: str = typer.Option("0", "--ridge", metavar=LIST, help="Ridge lambdas of the closed-form models (0 = min-norm)."),
-    weight_decay: str = typer.Option(f"{_O.weight_decay:g}", "--weight-decay", help="Weight decay of the mlp's optimiser."),
+    label_noise: str = typer.Option(
+        "0", "--label-noise", metavar=LIST, help="Fractions of training labels replaced at random."
+    ),
+    ridge: str = typer.Option(
+        "0", "--ridge", metavar=LIST, help="Ridge lambdas of the closed-form models (0 = min-norm)."
+    ),
+    weight_decay: str = typer.Option(
+        f"{_O.weight_decay:g}", "--weight-decay", help="Weight decay of the mlp's optimiser."
+    ),
     epochs: int = int_option(_O.epochs, "--epochs", "Passes over the training set (mlp)."),
-    steps: Optional[int] = typer.Option(None, "--steps", help="Optimiser steps instead of --epochs (mlp).",
-                                        parser=count("--steps"), metavar="INT"),
+    steps: Optional[int] = typer.Option(
+        None, "--steps", help="Optimiser steps instead of --epochs (mlp).", parser=count("--steps"), metavar="INT"
+    ),
     optimizer: str = typer.Option(_O.optimizer, "--optimizer", help="adam (AdamW) or sgd (momentum 0.9)."),
     lr: Optional[str] = typer.Option(None, "--lr", help="Learning rate.", show_default="1e-3 adam, 0.05 sgd"),
     batch_size: int = int_option(_O.batch_size, "--batch-size", "Mini-batch size (0 = full batch).", 0),
     loss: str = typer.Option(_O.loss, "--loss", help="mlp loss: ce or mse."),
-    activation: str = typer.Option(_O.activation, "--activation", help="mlp activation: relu, tanh, softplus, silu, poly."),
-    record_every: int = int_option(_O.record_every, "--record-every",
-                                   "Record train and test loss and error every N epochs, from epoch 0 (mlp).", 0),
-    curves_out: Optional[str] = CURVES_OUT, tensorboard: Optional[str] = TENSORBOARD,
+    activation: str = typer.Option(
+        _O.activation, "--activation", help="mlp activation: relu, tanh, softplus, silu, poly."
+    ),
+    record_every: int = int_option(
+        _O.record_every, "--record-every", "Record train and test loss and error every N epochs, from epoch 0 (mlp).", 0
+    ),
+    curves_out: Optional[str] = CURVES_OUT,
+    tensorboard: Optional[str] = TENSORBOARD,
     augment: bool = typer.Option(False, "--augment", help="Image sets: random crops and flips of each mini-batch."),
     signal_var: str = typer.Option(f"{_O.signal_var:g}", "--signal-var", help="linear: r^2 = ||beta||^2."),
     noise_var: str = typer.Option(f"{_O.noise_var:g}", "--noise-var", help="linear: noise variance sigma^2."),
     teacher_dim: int = int_option(_O.teacher_dim, "--teacher-dim", "teacher data: input dimension."),
     download: bool = typer.Option(False, "--download", help="Let torchvision download mnist/fashion-mnist into DIR."),
-    summary_out: Optional[str] = typer.Option(None, "--summary-out", metavar="FILE", help="Also write the per-width summary table to this file."),
+    summary_out: Optional[str] = typer.Option(
+        None, "--summary-out", metavar="FILE", help="Also write the per-width summary table to this file."
+    ),
     list_data: bool = LIST_DATA,
-    seeds: str = SEEDS, device: str = DEVICE, dtype: str = DTYPE,
-    out: str = OUT, format: Optional[str] = FORMAT, quiet: bool = QUIET, plot_file: Optional[str] = PLOT,
+    seeds: str = SEEDS,
+    device: str = DEVICE,
+    dtype: str = DTYPE,
+    out: str = OUT,
+    format: Optional[str] = FORMAT,
+    quiet: bool = QUIET,
+    plot_file: Optional[str] = PLOT,
 ):
     """Overparameterisation: test error across the interpolation threshold (double descent).
 
@@ -432,38 +642,72 @@ def overparam_cmd(
     sizes = widths if widths is not None else features
     option = "--widths" if widths is not None else "--features"
     config = overparam.Config(
-        model=model.strip().lower(), data=data.strip() if data is not None else None,
-        widths=parse_int_list(sizes, option) if sizes is not None else None, depth=depth,
+        model=model.strip().lower(),
+        data=data.strip() if data is not None else None,
+        widths=parse_int_list(sizes, option) if sizes is not None else None,
+        depth=depth,
         feature_map=feature_map.strip().lower(),
-        n_train=parse_int_list(train_samples, "--train-samples"), n_test=test_samples, label_noise=parse_float_list(label_noise, "--label-noise"),
-        ridge=parse_float_list(ridge, "--ridge"), weight_decay=parse_float(weight_decay, "--weight-decay"),
-        epochs=epochs, steps=steps, optimizer=optimizer.strip().lower(),
-        lr=parse_float(lr, "--lr", positive=True) if lr is not None else None, batch_size=batch_size,
-        loss=loss.strip().lower(), activation=activation.strip().lower(), record_every=record_every, augment=augment,
-        signal_var=parse_float(signal_var, "--signal-var"), noise_var=parse_float(noise_var, "--noise-var"),
-        teacher_dim=teacher_dim, seeds=parse_seeds(seeds), download=download, dtype=dtype,
-        target_column=target_column, test_fraction=parse_float(test_fraction, "--test-fraction"),
+        n_train=parse_int_list(train_samples, "--train-samples"),
+        n_test=test_samples,
+        label_noise=parse_float_list(label_noise, "--label-noise"),
+        ridge=parse_float_list(ridge, "--ridge"),
+        weight_decay=parse_float(weight_decay, "--weight-decay"),
+        epochs=epochs,
+        steps=steps,
+        optimizer=optimizer.strip().lower(),
+        lr=parse_float(lr, "--lr", positive=True) if lr is not None else None,
+        batch_size=batch_size,
+        loss=loss.strip().lower(),
+        activation=activation.strip().lower(),
+        record_every=record_every,
+        augment=augment,
+        signal_var=parse_float(signal_var, "--signal-var"),
+        noise_var=parse_float(noise_var, "--noise-var"),
+        teacher_dim=teacher_dim,
+        seeds=parse_seeds(seeds),
+        download=download,
+        dtype=dtype,
+        target_column=target_column,
+        test_fraction=parse_float(test_fraction, "--test-fraction"),
     )
-    _execute(overparam, config, device, out, format, quiet, summary_out, "--summary-out", plot_file, curves_out,
-             tensorboard)
+    _execute(
+        overparam,
+        config,
+        device,
+        out,
+        format,
+        quiet,
+        fit_out=summary_out,
+        fit_option="--summary-out",
+        plot_file=plot_file,
+        curves_out=curves_out,
+        tensorboard=tensorboard,
+    )
 
 
 # --------------------------------------------------------------------------- batch runs
 
 
-@app.command("batch", short_help="Run every point of a sweep file into a resumable store; failed points are recorded "
-                                 "and listed, and the same command resumes.")
-def batch_cmd(
+@app.command(
+    "batch",
+    short_help="Run every point of a sweep file into a resumable store; failed points are recorded "
+    "and listed, and the same command resumes.",
+)
+def batch_cmd(  # noqa: PLR0917  (typer: one parameter per option)
     sweep_file: str = typer.Argument(..., metavar="SWEEP", help="A sweep file (TOML); see benchmarks/sweeps/."),
-    store: Optional[str] = typer.Option(None, "--store", metavar="DIR", help="Result store directory.",
-                                        show_default="./SWEEP-NAME.store"),
+    store: Optional[str] = typer.Option(
+        None, "--store", metavar="DIR", help="Result store directory.", show_default="./SWEEP-NAME.store"
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the points and what is already done; run nothing."),
     force: bool = typer.Option(False, "--force", help="Rerun points that are already done."),
     retries: int = int_option(0, "--retries", "Retry failed points this many times.", 0),
     executor: str = typer.Option("serial", "--executor", help="serial, processes or dask."),
     workers: int = int_option(2, "--workers", "Processes for --executor processes."),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (or DASK_SCHEDULER_ADDRESS)."),
-    device: str = DEVICE, quiet: bool = QUIET,
+    scheduler: Optional[str] = typer.Option(
+        None, "--scheduler", help="Dask scheduler address (or DASK_SCHEDULER_ADDRESS)."
+    ),
+    device: str = DEVICE,
+    quiet: bool = QUIET,
 ):
     """Run every point of a sweep file into a resumable store; failed points are recorded and listed.
 
@@ -483,11 +727,22 @@ def batch_cmd(
         return
     try:
         with _batch_progress(quiet, len(points)) as update:
-            outcome = batch.run_batch(points, folder, executor, device, workers, scheduler, force, retries, update)
+            outcome = batch.run_batch(
+                points,
+                folder,
+                executor=executor,
+                device=device,
+                workers=workers,
+                scheduler=scheduler,
+                force=force,
+                retries=retries,
+                progress=update,
+            )
     except KeyboardInterrupt:
         saved = sum(1 for status in batch.status(points, folder).values() if status == "done")
-        raise Interrupted(f"interrupted: {saved} of {len(points)} points saved in {folder}; "
-                          "run the same command to resume") from None
+        raise Interrupted(
+            f"interrupted: {saved} of {len(points)} points saved in {folder}; run the same command to resume"
+        ) from None
     render.console().print(render.batch_summary(outcome, folder))
     if outcome.failed:
         sys.exit(1)
@@ -500,22 +755,34 @@ def _batch_progress(quiet: bool, total: int):
 
     err = _stderr()
     bar = Progress(
-        TextColumn("batch"), BarColumn(), TextColumn("{task.fields[counts]}"), TimeElapsedColumn(),
-        TimeRemainingColumn(), console=err, transient=True, disable=quiet or not err.is_terminal,
+        TextColumn("batch"),
+        BarColumn(),
+        TextColumn("{task.fields[counts]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=quiet or not err.is_terminal,
     )
     with bar:
         task = bar.add_task("batch", total=total, counts="")
 
         def update(report) -> None:
             finished = report.skipped + report.done + len(report.failed)
-            counts = f"{report.done} done, {len(report.failed)} failed, {report.skipped} skipped, {total - finished} left"
+            counts = (
+                f"{report.done} done, {len(report.failed)} failed, {report.skipped} skipped, {total - finished} left"
+            )
             bar.update(task, completed=finished, counts=counts)
 
         yield update
 
 
-WHERE = typer.Option(None, "--where", metavar="FILTERS",
-                     help="Comma list of filters: dim=100, metric!=l1, dim>=100, 'metric in (l1, l2)'.")
+WHERE = typer.Option(
+    None,
+    "--where",
+    metavar="FILTERS",
+    help="Comma list of filters: dim=100, metric!=l1, dim>=100, 'metric in (l1, l2)'.",
+)
 KERNEL = typer.Option(None, "--kernel", help="Only this kernel's results (distance, approx, overparam).")
 
 
@@ -525,18 +792,26 @@ def _where(text: Optional[str]) -> list[str]:
     return split_filters(text) if text else []
 
 
-@app.command("report", short_help="Aggregated tables (mean ± sd over seeds) of a store or result file, with "
-                                  "approx's exponent fits; to the terminal or a file.")
-def report_cmd(
+@app.command(
+    "report",
+    short_help="Aggregated tables (mean ± sd over seeds) of a store or result file, with "
+    "approx's exponent fits; to the terminal or a file.",
+)
+def report_cmd(  # noqa: PLR0917  (typer: one parameter per option)
     source: str = typer.Argument(..., metavar="STORE", help="A result store (or a result file)."),
     where: Optional[str] = WHERE,
-    group_by: Optional[str] = typer.Option(None, "--group-by", metavar=LIST,
-                                           help="Columns to aggregate over seeds by (settings that vary stay keys).",
-                                           show_default="the kernel's settings"),
+    group_by: Optional[str] = typer.Option(
+        None,
+        "--group-by",
+        metavar=LIST,
+        help="Columns to aggregate over seeds by (settings that vary stay keys).",
+        show_default="the kernel's settings",
+    ),
     pool: Optional[str] = typer.Option(None, "--pool", metavar=LIST, help="Settings to average over as well as seeds."),
     kernel: Optional[str] = KERNEL,
     raw_rows: bool = typer.Option(False, "--rows", help="Export the store's raw rows (one per seed), not the means."),
-    out: str = OUT, format: Optional[str] = FORMAT,
+    out: str = OUT,
+    format: Optional[str] = FORMAT,
 ):
     """Aggregated tables (mean ± sd over seeds) of a store, with approx's exponent fits.
 
@@ -554,14 +829,23 @@ def report_cmd(
     from dimcurse.results import Result, aggregate, check_writable, write_result
 
     fmt_name = check_writable(out, format)
-    results = reports.report(source, _where(where), parse_name_list(group_by, "--group-by") if group_by else None,
-                             kernel, parse_name_list(pool, "--pool") if pool else ())
+    results = reports.report(
+        source,
+        _where(where),
+        parse_name_list(group_by, "--group-by") if group_by else None,
+        kernel,
+        parse_name_list(pool, "--pool") if pool else (),
+    )
     if raw_rows or out != "-" or fmt_name != "table":
         if len(results) != 1:
             raise DimcurseError(f"the store holds {len(results)} kernels; choose one with --kernel", "--kernel")
         result = results[0]
         table = result.rows if raw_rows else aggregate(result)
-        write_result(Result(kernel=result.kernel, rows=table, provenance=result.provenance), out, "csv" if fmt_name == "table" else fmt_name)
+        write_result(
+            Result(kernel=result.kernel, rows=table, provenance=result.provenance),
+            out,
+            "csv" if fmt_name == "table" else fmt_name,
+        )
         if out != "-":
             _stderr().print(f"wrote {out}")
         return
@@ -569,16 +853,24 @@ def report_cmd(
         render.print_result(result, render.console())
 
 
-@app.command("compare", short_help="Line up the same settings of two runs: mean ± sd and n of each, difference, "
-                                   "ratio and whether it is beyond the seed noise.")
-def compare_cmd(
+@app.command(
+    "compare",
+    short_help="Line up the same settings of two runs: mean ± sd and n of each, difference, "
+    "ratio and whether it is beyond the seed noise.",
+)
+def compare_cmd(  # noqa: PLR0917  (typer: one parameter per option)
     source_a: str = typer.Argument(..., metavar="A", help="A store or result file."),
     source_b: str = typer.Argument(..., metavar="B", help="Another store or result file."),
     kernel: Optional[str] = KERNEL,
     where: Optional[str] = WHERE,
-    fail_if: Optional[str] = typer.Option(None, "--fail-if", metavar="RULE",
-                                          help="Exit 1 when a row breaks it: 'ratio>1.1', 'diff<-0.01', 'QUANTITY:ratio>1.1'."),
-    out: str = OUT, format: Optional[str] = FORMAT,
+    fail_if: Optional[str] = typer.Option(
+        None,
+        "--fail-if",
+        metavar="RULE",
+        help="Exit 1 when a row breaks it: 'ratio>1.1', 'diff<-0.01', 'QUANTITY:ratio>1.1'.",
+    ),
+    out: str = OUT,
+    format: Optional[str] = FORMAT,
 ):
     """Line up the same settings of two runs: each quantity's mean ± sd and n, difference, ratio and noise flag.
 
@@ -603,7 +895,11 @@ def compare_cmd(
     for warning in warnings:
         err.print(f"warning: {warning}", highlight=False)
     if out != "-" or fmt_name != "table":
-        write_result(Result(kernel="compare", rows=table, provenance={"a": source_a, "b": source_b, "warnings": warnings}), out, fmt_name)
+        write_result(
+            Result(kernel="compare", rows=table, provenance={"a": source_a, "b": source_b, "warnings": warnings}),
+            out,
+            fmt_name,
+        )
         if out != "-":
             err.print(f"wrote {out}")
     else:
@@ -616,11 +912,16 @@ def compare_cmd(
         _fail(f"fail-if {fail_if}: {len(broken)} of {len(table)} rows break it ({names})", 1)
 
 
-@app.command("tour", short_help="The whole argument in three steps, with this run's own numbers: a markdown report "
-                                "with figures (--quick: about a minute).")
+@app.command(
+    "tour",
+    short_help="The whole argument in three steps, with this run's own numbers: a markdown report "
+    "with figures (--quick: about a minute).",
+)
 def tour_cmd(
     quick: bool = typer.Option(False, "--quick", help="A short version (smaller sets, fewer steps)."),
-    out: str = typer.Option("dimcurse-tour", "--out", "-o", metavar="DIR", help="Folder for the report, figures and results."),
+    out: str = typer.Option(
+        "dimcurse-tour", "--out", "-o", metavar="DIR", help="Folder for the report, figures and results."
+    ),
     device: str = DEVICE,
 ):
     """The whole argument in three steps, with this run's own numbers: a markdown report with figures.
@@ -634,12 +935,15 @@ def tour_cmd(
     from dimcurse.runtime import resolve_device
 
     torch_device = resolve_device(device)
-    report = tour.run(out, quick=quick, device=torch_device, say=lambda line: render.console().print(line, highlight=False))
+    report = tour.run(
+        out, quick=quick, device=torch_device, say=lambda line: render.console().print(line, highlight=False)
+    )
     render.console().print(f"wrote {report}", highlight=False)
 
 
-@app.command("plot", short_help="Draw the figure of a saved result file or store (every panel, theory beside the "
-                                "measurement).")
+@app.command(
+    "plot", short_help="Draw the figure of a saved result file or store (every panel, theory beside the measurement)."
+)
 def plot_cmd(
     source: str = typer.Argument(..., metavar="RESULTS", help="A result file (.csv .json .jsonl .parquet) or a store."),
     out: str = typer.Option(..., "--out", "-o", metavar="FIGURE", help="Figure file: .png, .svg or .pdf."),

@@ -124,19 +124,23 @@ class OverparamConfig(_FromOptions):
     """mnist1d, digits, teacher, mnist:DIR, fashion-mnist:DIR, cifar10:DIR, or a file (.npy .npz .csv .tsv
     .parquet) of features and integer labels y; None: mnist1d (gaussian for linear) [--data]."""
     widths: tuple[int, ...] | None = None
-    """Hidden widths (mlp) or features (linear, random-features); None: the model's default sweep [--widths / --features]."""
+    """Hidden widths (mlp), channels (cnn) or features (linear, random-features); None: the model's default
+    sweep [--widths / --features]."""
     depth: int = 1
     """Hidden layers of the mlp [--depth]."""
     feature_map: str = "relu"
-    """random-features: relu (ReLU of a Gaussian projection) or fourier (cos/sin pairs, Rahimi & Recht) [--feature-map]."""
+    """random-features: relu (ReLU of a Gaussian projection) or fourier (cos/sin pairs, Rahimi & Recht)
+    [--feature-map]."""
     n_train: tuple[int, ...] = (1000,)
-    """Training samples per seed (a subset drawn per seed); a list sweeps n, for sample-wise double descent [--train-samples]."""
+    """Training samples per seed (a subset drawn per seed); a list sweeps n, for sample-wise double descent
+    [--train-samples]."""
     n_test: int = 1000
     """Test samples (the same for every seed) [--test-samples]."""
     label_noise: tuple[float, ...] = (0.0,)
     """Fractions of training labels replaced by uniformly random ones (Zhang et al. 2017) [--label-noise]."""
     ridge: tuple[float, ...] = (0.0,)
-    """Ridge lambda of the closed-form models, normalised: (1/n)||y - Xb||^2 + lambda ||b||^2; 0 = min-norm [--ridge]."""
+    """Ridge lambda of the closed-form models, normalised: (1/n)||y - Xb||^2 + lambda ||b||^2; 0 = min-norm
+    [--ridge]."""
     weight_decay: float = 0.0
     """Weight decay of the mlp's optimiser (decoupled for adam, L2 for sgd) [--weight-decay]."""
     epochs: int = 300
@@ -184,10 +188,21 @@ class OverparamConfig(_FromOptions):
 # Python API and sweep files accept these as well as the field names, so one set of names
 # works everywhere (`points` and `n_points`, `dist` and `dists`).
 CLI_NAMES = {
-    "distance": {"dist": "dists", "metric": "metrics", "points": "n_points", "queries": "n_queries",
-                 "chunk": "chunk_elems"},
-    "approx": {"target": "targets", "arch": "archs", "width": "widths", "samples": "n_samples",
-               "test_samples": "n_test", "baseline": "baselines"},
+    "distance": {
+        "dist": "dists",
+        "metric": "metrics",
+        "points": "n_points",
+        "queries": "n_queries",
+        "chunk": "chunk_elems",
+    },
+    "approx": {
+        "target": "targets",
+        "arch": "archs",
+        "width": "widths",
+        "samples": "n_samples",
+        "test_samples": "n_test",
+        "baseline": "baselines",
+    },
     "overparam": {"features": "widths", "train_samples": "n_train", "test_samples": "n_test"},
 }
 CONFIGS = {"distance": DistanceConfig, "approx": ApproxConfig, "overparam": OverparamConfig}

@@ -23,8 +23,9 @@ def check_tensorboard(option: str = "--tensorboard"):
     try:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:
-        raise DimcurseError("TensorBoard files need the tensorboard package: pip install 'dimcurse[tensorboard]'",
-                            option) from None
+        raise DimcurseError(
+            "TensorBoard files need the tensorboard package: pip install 'dimcurse[tensorboard]'", option
+        ) from None
     return SummaryWriter
 
 

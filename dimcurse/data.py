@@ -86,7 +86,9 @@ def _rotation(dim: int, k: int, seed: int) -> torch.Tensor:
     return q * torch.sign(torch.diagonal(r))  # sign fix makes the basis Haar-distributed
 
 
-def draw(dist: Distribution, n_rows: int, dim: int, seed: int, dtype=torch.float32, stream: str = "points") -> torch.Tensor:
+def draw(
+    dist: Distribution, n_rows: int, dim: int, seed: int, dtype=torch.float32, stream: str = "points"
+) -> torch.Tensor:
     """``n_rows`` i.i.d. points of ``dist`` in R^dim on the CPU.
 
     Points and queries come from separate streams (``stream``), so the points of a seed
@@ -169,8 +171,13 @@ def _mnist1d() -> Dataset:
         raw = data.make_dataset(data.get_dataset_args())
     finally:
         np.random.set_state(state)
-    f32 = lambda a: np.asarray(a, dtype=np.float32)  # noqa: E731
-    i64 = lambda a: np.asarray(a, dtype=np.int64)  # noqa: E731
+
+    def f32(a):
+        return np.asarray(a, dtype=np.float32)
+
+    def i64(a):
+        return np.asarray(a, dtype=np.int64)
+
     return Dataset("mnist1d", f32(raw["x"]), i64(raw["y"]), f32(raw["x_test"]), i64(raw["y_test"]))
 
 
@@ -232,10 +239,16 @@ def _cifar10(root: str) -> Dataset:
         for name in names:
             path = folder / name
             if not path.is_file():
-                raise DimcurseError(f"cifar10:{root}: {name} is missing (the binary version has {', '.join(CIFAR_TRAIN)}, test_batch.bin)", "--data")
+                raise DimcurseError(
+                    f"cifar10:{root}: {name} is missing "
+                    f"(the binary version has {', '.join(CIFAR_TRAIN)}, test_batch.bin)",
+                    "--data",
+                )
             raw = np.fromfile(path, dtype=np.uint8)
             if raw.size == 0 or raw.size % CIFAR_RECORD:
-                raise DimcurseError(f"cifar10:{root}: {name} is truncated or not a CIFAR-10 binary batch ({raw.size} bytes)", "--data")
+                raise DimcurseError(
+                    f"cifar10:{root}: {name} is truncated or not a CIFAR-10 binary batch ({raw.size} bytes)", "--data"
+                )
             parts.append(raw.reshape(-1, CIFAR_RECORD))
         records = np.concatenate(parts)
         labels = records[:, 0].astype(np.int64)
@@ -281,8 +294,9 @@ def load_dataset(spec: str, download: bool = False, need_y: bool = False, target
         return _cifar10(root)
     known = ", ".join(REAL_DATASETS)
     problem = userdata.path_problem(spec)
-    raise DimcurseError(problem or f"unknown data set {spec!r} (known: {known}, or a file: "
-                                   f"{', '.join(userdata.SUFFIXES)})", "--data")
+    raise DimcurseError(
+        problem or f"unknown data set {spec!r} (known: {known}, or a file: {', '.join(userdata.SUFFIXES)})", "--data"
+    )
 
 
 def validate_finite(x: np.ndarray, name: str) -> None:

@@ -62,17 +62,26 @@ def lift_constants(grid: Grid, keep_one: bool = False) -> Grid:
     """Columns with one value in every row (and more than one row) move to the caption as ``name = value``."""
     if len(grid.rows) < 2:
         return grid
-    constant = [j for j in range(len(grid.headers))
-                if len({tuple(row[j].lines) for row in grid.rows}) == 1 and len(grid.rows[0][j].lines) == 1]
+    constant = [
+        j
+        for j in range(len(grid.headers))
+        if len({tuple(row[j].lines) for row in grid.rows}) == 1 and len(grid.rows[0][j].lines) == 1
+    ]
     if keep_one and len(constant) == len(grid.headers):
         constant = constant[1:]
     if not constant:
         return grid
     said = [f"{grid.headers[j]} = {grid.rows[0][j].lines[0]}" for j in constant if grid.rows[0][j].lines[0]]
     keep = [j for j in range(len(grid.headers)) if j not in constant]
-    return Grid(grid.title, [grid.headers[j] for j in keep], [[row[j] for j in keep] for row in grid.rows],
-                n_keys=sum(1 for j in keep if j < grid.n_keys), numeric={keep.index(j) for j in grid.numeric if j in keep},
-                caption=grid.caption + ([", ".join(said)] if said else []), footnotes=list(grid.footnotes))
+    return Grid(
+        grid.title,
+        [grid.headers[j] for j in keep],
+        [[row[j] for j in keep] for row in grid.rows],
+        n_keys=sum(1 for j in keep if j < grid.n_keys),
+        numeric={keep.index(j) for j in grid.numeric if j in keep},
+        caption=grid.caption + ([", ".join(said)] if said else []),
+        footnotes=list(grid.footnotes),
+    )
 
 
 def footnote_long_text(grid: Grid, columns: set[int] | None = None) -> Grid:
@@ -146,8 +155,13 @@ def _table(grid: Grid, columns: list[int], widths: list[int], label: str) -> Tab
     table = Table(title=label.strip() or None, title_justify="left", show_edge=True)
     for j in columns:
         header = "\n".join(textwrap.wrap(grid.headers[j], widths[j], break_long_words=False)) or grid.headers[j]
-        table.add_column(header, justify="right" if j in grid.numeric else "left", no_wrap=True,
-                         min_width=widths[j], max_width=widths[j])
+        table.add_column(
+            header,
+            justify="right" if j in grid.numeric else "left",
+            no_wrap=True,
+            min_width=widths[j],
+            max_width=widths[j],
+        )
     for row in grid.rows:
         table.add_row(*[row[j].text() for j in columns])
     return table

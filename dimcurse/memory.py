@@ -28,8 +28,10 @@ def out_of_memory_message(exc: BaseException) -> str:
     """One line for a device out-of-memory error that reached the user: what torch said, and what to lower."""
     asked = re.search(r"Tried to allocate ([0-9.]+ ?[KMGT]?i?B)", str(exc))
     said = f" asking for {asked.group(1)} more" if asked else ""
-    return (f"the device ran out of memory{said}; use a smaller --batch-size or --chunk, fewer points, "
-            "widths or seeds, or --device cpu")
+    return (
+        f"the device ran out of memory{said}; use a smaller --batch-size or --chunk, fewer points, "
+        "widths or seeds, or --device cpu"
+    )
 
 
 def available_bytes(device: torch.device | str = "cpu") -> int:
@@ -59,5 +61,8 @@ def require(needed: float, what: str, option: str, device: torch.device | str = 
     """Raise ``DimcurseError`` if ``needed`` bytes exceed 90 % of what ``device`` has available."""
     have = available_bytes(device)
     if needed > HEADROOM * have:
-        raise DimcurseError(f"{what} needs about {human(needed)} of memory but {human(have)} is available on "
-                            f"{torch.device(device).type}; lower it", option)
+        raise DimcurseError(
+            f"{what} needs about {human(needed)} of memory but {human(have)} is available on "
+            f"{torch.device(device).type}; lower it",
+            option,
+        )

@@ -41,7 +41,11 @@ def _poly(x: torch.Tensor) -> torch.Tensor:
 
 
 ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "relu": torch.relu, "tanh": torch.tanh, "softplus": F.softplus, "silu": F.silu, "poly": _poly,
+    "relu": torch.relu,
+    "tanh": torch.tanh,
+    "softplus": F.softplus,
+    "silu": F.silu,
+    "poly": _poly,
 }
 
 
@@ -80,12 +84,18 @@ class Shallow(torch.nn.Module):
         self.blocks = [slice(int(a), int(b)) for a, b in zip(offsets[:-1], offsets[1:])]
         w1, b1, v, c = [], [], [], []
         for s in seeds:
-            stream = lambda w, part: (s, "shallow", dim, w, part)  # noqa: E731
+
+            def stream(w, part):
+                return (s, "shallow", dim, w, part)
+
             w1.append(torch.cat([_uniform((dim, w), 1 / math.sqrt(dim), *stream(w, "w1")) for w in self.widths], 1))
             b1.append(torch.cat([_uniform((1, w), 1 / math.sqrt(dim), *stream(w, "b1")) for w in self.widths], 1))
             v.append(torch.cat([_uniform((w,), 1 / math.sqrt(w), *stream(w, "v")) for w in self.widths]))
             c.append(torch.cat([_uniform((1, 1), 1 / math.sqrt(w), *stream(w, "c")) for w in self.widths], 1))
-        as_param = lambda parts: torch.nn.Parameter(torch.stack(parts).to(dtype))  # noqa: E731
+
+        def as_param(parts):
+            return torch.nn.Parameter(torch.stack(parts).to(dtype))
+
         self.w1, self.b1, self.v, self.c = as_param(w1), as_param(b1), as_param(v), as_param(c)
         onehot = torch.zeros(int(offsets[-1]), len(self.widths), dtype=dtype)
         for j, block in enumerate(self.blocks):
@@ -105,8 +115,12 @@ class Shallow(torch.nn.Module):
 
     def model_slices(self, s: int, j: int):
         block = self.blocks[j]
-        return [(self.w1, (s, slice(None), block)), (self.b1, (s, slice(None), block)),
-                (self.v, (s, block)), (self.c, (s, slice(None), j))]
+        return [
+            (self.w1, (s, slice(None), block)),
+            (self.b1, (s, slice(None), block)),
+            (self.v, (s, block)),
+            (self.c, (s, slice(None), j)),
+        ]
 
     def flat(self, j: int) -> torch.Tensor:
         """Width j's parameters of every seed as one (S, P) tensor: w1 (d, w) row-major, b1, v, c (``lm``'s layout)."""
@@ -137,7 +151,9 @@ class Deep(torch.nn.Module):
             sizes = [dim] + [w] * depth + [1]
             for layer, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
                 bound = 1 / math.sqrt(fan_in)
-                weight = torch.stack([_uniform((fan_in, fan_out), bound, s, "deep", dim, w, depth, layer, "w") for s in seeds])
+                weight = torch.stack(
+                    [_uniform((fan_in, fan_out), bound, s, "deep", dim, w, depth, layer, "w") for s in seeds]
+                )
                 bias = torch.stack([_uniform((1, fan_out), bound, s, "deep", dim, w, depth, layer, "b") for s in seeds])
                 self.layers.append(torch.nn.Parameter(weight.to(dtype)))
                 self.layers.append(torch.nn.Parameter(bias.to(dtype)))
@@ -184,8 +200,12 @@ class Tree(torch.nn.Module):
         for w in self.widths:
             for level in range(self.levels):
                 m = dim >> (level + 1)
-                draw = lambda shape, bound, part: torch.stack(  # noqa: E731
-                    [_uniform(shape, bound, s, "tree", dim, w, level, part) for s in seeds]).to(dtype)
+
+                def draw(shape, bound, part, w=w, level=level):
+                    return torch.stack([_uniform(shape, bound, s, "tree", dim, w, level, part) for s in seeds]).to(
+                        dtype
+                    )
+
                 self.params_.append(torch.nn.Parameter(draw((m, 2, w), 1 / math.sqrt(2), "w")))
                 self.params_.append(torch.nn.Parameter(draw((m, w), 1 / math.sqrt(2), "b")))
                 self.params_.append(torch.nn.Parameter(draw((m, w), 1 / math.sqrt(w), "v")))
@@ -348,9 +368,18 @@ def _shallow_relu_backward(model: "Shallow", x_aug, y, alive, chunk: int) -> tor
     return losses
 
 
-def train_adam(model, x, y, steps: int, lr: float, chunk: int | None = None, explode: float = EXPLODE,
-               progress: Callable[[float], None] | None = None,
-               record: tuple[int, Callable[[int], None]] | None = None) -> Trained:
+def train_adam(
+    model,
+    x,
+    y,
+    steps: int,
+    lr: float,
+    *,
+    chunk: int | None = None,
+    explode: float = EXPLODE,
+    progress: Callable[[float], None] | None = None,
+    record: tuple[int, Callable[[int], None]] | None = None,
+) -> Trained:
     """Full-batch Adam on the sum of per-model MSEs, cosine-decayed from lr to lr/100.
 
     The batch is processed in sample chunks with gradients accumulated (the same
@@ -378,8 +407,11 @@ def train_adam(model, x, y, steps: int, lr: float, chunk: int | None = None, exp
             record[1](step)
         _drop(model, optimizer, alive, _nonfinite_models(model, alive))
         optimizer.zero_grad(set_to_none=False)
-        losses = (_shallow_relu_backward(model, x_aug, y, alive, chunk) if fast
-                  else _autograd_backward(model, x, y, alive, chunk))
+        losses = (
+            _shallow_relu_backward(model, x_aug, y, alive, chunk)
+            if fast
+            else _autograd_backward(model, x, y, alive, chunk)
+        )
         initial = losses.clone() if initial is None else initial
         if step == math.ceil(0.8 * steps):
             at_80 = losses.clone()
@@ -398,8 +430,18 @@ def train_adam(model, x, y, steps: int, lr: float, chunk: int | None = None, exp
     return Trained(final, diverged, steps, at_80)
 
 
-def train_lbfgs(make_model, seeds, widths, x, y, steps: int, lr: float, chunk: int = 4096,
-                progress: Callable[[float], None] | None = None):
+def train_lbfgs(
+    make_model,
+    seeds,
+    widths,
+    x,
+    y,
+    *,
+    steps: int,
+    lr: float,
+    chunk: int = 4096,
+    progress: Callable[[float], None] | None = None,
+):
     """LBFGS one model at a time (its line search must not see the other models' losses).
 
     Returns the trained single models (one per (seed, width)) and a ``Trained``.
@@ -409,8 +451,15 @@ def train_lbfgs(make_model, seeds, widths, x, y, steps: int, lr: float, chunk: i
     for si, s in enumerate(seeds):
         for j, w in enumerate(widths):
             model = make_model([s], [w])
-            opt = torch.optim.LBFGS(model.parameters(), lr=lr, max_iter=steps, line_search_fn="strong_wolfe",
-                                    tolerance_grad=1e-12, tolerance_change=1e-14, history_size=50)
+            opt = torch.optim.LBFGS(
+                model.parameters(),
+                lr=lr,
+                max_iter=steps,
+                line_search_fn="strong_wolfe",
+                tolerance_grad=1e-12,
+                tolerance_change=1e-14,
+                history_size=50,
+            )
             xs, ys = x[si : si + 1], y[si : si + 1]
             with torch.no_grad():
                 initial = _per_model_mse(model, xs, ys, chunk).detach()
@@ -451,14 +500,20 @@ class MLPClassifier(torch.nn.Module):
     each model from its own (seed, width, layer) stream.
     """
 
-    def __init__(self, seeds, dim: int, widths, classes: int, depth: int = 1, activation: str = "relu",
-                 dtype=torch.float32):
+    def __init__(
+        self, seeds, dim: int, widths, classes: int, *, depth: int = 1, activation: str = "relu", dtype=torch.float32
+    ):
         super().__init__()
         self.act, self.widths, self.depth, self.classes = get_activation(activation), list(widths), depth, classes
         offsets = np.cumsum([0] + self.widths)
         self.blocks = [slice(int(a), int(b)) for a, b in zip(offsets[:-1], offsets[1:])]
-        draw = lambda shape, fan_in, w, layer, part: torch.stack(  # noqa: E731
-            [_uniform(shape, 1 / math.sqrt(fan_in), s, "mlp", dim, w, depth, classes, layer, part) for s in seeds]).to(dtype)
+
+        def draw(shape, fan_in, w, layer, part):
+            parts = [
+                _uniform(shape, 1 / math.sqrt(fan_in), s, "mlp", dim, w, depth, classes, layer, part) for s in seeds
+            ]
+            return torch.stack(parts).to(dtype)
+
         self.w0 = torch.nn.Parameter(torch.cat([draw((dim, w), dim, w, 0, "w") for w in self.widths], 2))
         self.b0 = torch.nn.Parameter(torch.cat([draw((1, w), dim, w, 0, "b") for w in self.widths], 2))
         self.rest = torch.nn.ParameterList()  # per width: (w, b) for layers 1..depth-1, then the readout
@@ -492,7 +547,9 @@ class MLPClassifier(torch.nn.Module):
 
     def model_slices(self, s: int, j: int):
         block = self.blocks[j]
-        return [(self.w0, (s, slice(None), block)), (self.b0, (s, slice(None), block))] + [(p, (s,)) for p in self._model(j)]
+        return [(self.w0, (s, slice(None), block)), (self.b0, (s, slice(None), block))] + [
+            (p, (s,)) for p in self._model(j)
+        ]
 
     def weight_norms(self) -> torch.Tensor:
         """(S, M) Euclidean norm of each model's parameters."""
@@ -509,7 +566,9 @@ class MLPClassifier(torch.nn.Module):
 class ClassifierRun:
     """What ``train_classifier`` returns: per-model (S, M) arrays at each recorded epoch."""
 
-    records: list[dict]  # {"epoch", "train_loss", "train_error", "test_loss", "test_error", "first_zero", "weight_norm"}
+    records: list[
+        dict
+    ]  # {"epoch", "train_loss", "train_error", "test_loss", "test_error", "first_zero", "weight_norm"}
     diverged: np.ndarray
     steps: int
     steps_per_epoch: int
@@ -520,13 +579,16 @@ def _class_loss(logits: torch.Tensor, labels: torch.Tensor, loss: str) -> torch.
     C = logits.shape[-1]
     if loss == "ce":
         flat = torch.nn.functional.cross_entropy(
-            logits.reshape(-1, C), labels[:, :, None].expand(logits.shape[:-1]).reshape(-1), reduction="none")
+            logits.reshape(-1, C), labels[:, :, None].expand(logits.shape[:-1]).reshape(-1), reduction="none"
+        )
         return flat.reshape(logits.shape[:-1])
     onehot = torch.nn.functional.one_hot(labels, C).to(logits.dtype)
     return ((logits - onehot[:, :, None, :]) ** 2).sum(-1)  # squared loss on one-hot targets, summed over classes
 
 
-def evaluate_classifier(model, x: torch.Tensor, labels: torch.Tensor, loss: str, chunk: int) -> tuple[torch.Tensor, torch.Tensor]:
+def evaluate_classifier(
+    model, x: torch.Tensor, labels: torch.Tensor, loss: str, chunk: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean loss and error rate per (seed, model) over all samples, (S, M) each, float64.
 
     In evaluation mode (``train(False)``): a network with batch norm (the image CNN) uses its running
@@ -547,10 +609,25 @@ def evaluate_classifier(model, x: torch.Tensor, labels: torch.Tensor, loss: str,
     return total_loss / x.shape[1], wrong / x.shape[1]
 
 
-def train_classifier(model, x, labels, x_test, labels_test, seeds, *, epochs: int, batch_size: int, lr: float,
-                     optimizer: str = "adam", weight_decay: float = 0.0, loss: str = "ce", record_every: int = 0,
-                     steps: int | None = None, progress: Callable[[float], None] | None = None,
-                     augment: Callable[[torch.Tensor, int], torch.Tensor] | None = None) -> ClassifierRun:
+def train_classifier(
+    model,
+    x,
+    labels,
+    x_test,
+    labels_test,
+    seeds,
+    *,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    optimizer: str = "adam",
+    weight_decay: float = 0.0,
+    loss: str = "ce",
+    record_every: int = 0,
+    steps: int | None = None,
+    progress: Callable[[float], None] | None = None,
+    augment: Callable[[torch.Tensor, int], torch.Tensor] | None = None,
+) -> ClassifierRun:
     """Mini-batch training of every (seed, width) classifier at once, on the sum of their losses.
 
     Adam(W) and SGD update each parameter from its own gradient, so the sum trains every
@@ -565,18 +642,21 @@ def train_classifier(model, x, labels, x_test, labels_test, seeds, *, epochs: in
     per_epoch = math.ceil(n / batch)
     total = steps if steps is not None else epochs * per_epoch
     params = list(model.parameters())
-    opt = (torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, foreach=True) if optimizer == "adam"
-           else torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay, foreach=True))
+    opt = (
+        torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, foreach=True)
+        if optimizer == "adam"
+        else torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay, foreach=True)
+    )
     gens = [generator(s, "shuffle", n) for s in seeds]
     alive = torch.ones(S, len(model.widths), dtype=torch.bool, device=x.device)
     first_zero = torch.full((S, len(model.widths)), float("nan"), dtype=torch.float64)
     chunk = sample_chunk(model, x)
     rows = torch.arange(S, device=x.device)[:, None]
-    records, order = [], None
+    records, order, initial = [], None, None
     if record_every:  # the curves start at the initialisation (epoch 0)
         train_loss, train_error = evaluate_classifier(model, x, labels, loss, chunk)
         test_loss, test_error = evaluate_classifier(model, x_test, labels_test, loss, chunk)
-        records.append(_record(0.0, train_loss, train_error, test_loss, test_error, first_zero, alive))
+        records.append(_record(0.0, train_loss, train_error, test_loss, test_error, first_zero=first_zero, alive=alive))
         records[-1]["weight_norm"] = model.weight_norms().numpy()
     for step in range(total):
         if step % per_epoch == 0:
@@ -587,7 +667,7 @@ def train_classifier(model, x, labels, x_test, labels_test, seeds, *, epochs: in
         batch_x = x[rows, idx] if augment is None else augment(x[rows, idx], step)
         per_model = _class_loss(model(batch_x), labels[rows, idx], loss).mean(1)
         (per_model * alive).sum().backward()
-        initial = per_model.detach().clone() if step == 0 else initial
+        initial = per_model.detach().clone() if initial is None else initial
         _drop(model, opt, alive, alive & exploded(per_model.detach(), initial))
         opt.step()
         if (step + 1) % per_epoch == 0 or step + 1 == total:
@@ -599,17 +679,24 @@ def train_classifier(model, x, labels, x_test, labels_test, seeds, *, epochs: in
             final = step + 1 == total
             if final or (record_every and (step + 1) % (record_every * per_epoch) == 0):
                 test_loss, test_error = evaluate_classifier(model, x_test, labels_test, loss, chunk)
-                records.append(_record(epoch, train_loss, train_error, test_loss, test_error, first_zero, alive))
+                records.append(
+                    _record(epoch, train_loss, train_error, test_loss, test_error, first_zero=first_zero, alive=alive)
+                )
                 records[-1]["weight_norm"] = model.weight_norms().numpy()
         if progress is not None:
             progress(1.0 / total)
     return ClassifierRun(records, (~alive).cpu().numpy(), total, per_epoch)
 
 
-def _record(epoch, train_loss, train_error, test_loss, test_error, first_zero, alive) -> dict:
+def _record(epoch, train_loss, train_error, test_loss, test_error, *, first_zero, alive) -> dict:
     dead = (~alive).cpu().numpy()
     out = {"epoch": epoch, "first_zero": first_zero.numpy().copy()}
-    for name, value in (("train_loss", train_loss), ("train_error", train_error), ("test_loss", test_loss), ("test_error", test_error)):
+    for name, value in (
+        ("train_loss", train_loss),
+        ("train_error", train_error),
+        ("test_loss", test_loss),
+        ("test_error", test_error),
+    ):
         arr = value.cpu().numpy().copy()
         arr[dead] = np.nan  # a diverged model has no result
         out[name] = arr

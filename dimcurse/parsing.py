@@ -90,7 +90,9 @@ def parse_seeds(text: str, option: str = "--seeds") -> tuple[int, ...]:
 
 def _check_seed_count(count: int, option: str = "--seeds") -> None:
     if count > MAX_SEEDS:
-        raise DimcurseError(f"{count} seeds in one run; at most {MAX_SEEDS} (run more as a sweep: dimcurse batch)", option)
+        raise DimcurseError(
+            f"{count} seeds in one run; at most {MAX_SEEDS} (run more as a sweep: dimcurse batch)", option
+        )
 
 
 def parse_name_list(text: str, option: str) -> tuple[str, ...]:
@@ -117,9 +119,20 @@ def check_seeds(seeds) -> None:
 
 
 # Words users type for a name dimcurse spells differently.
-SYNONYMS = {"normal": "gaussian", "gauss": "gaussian", "cos": "cosine", "euclidean": "l2", "manhattan": "l1",
-            "chebyshev": "linf", "cube": "uniform", "mlp1d": "mnist1d", "rf": "random-features", "ridge": "linear",
-            "rfm": "random-features", "levenberg-marquardt": "lm"}
+SYNONYMS = {
+    "normal": "gaussian",
+    "gauss": "gaussian",
+    "cos": "cosine",
+    "euclidean": "l2",
+    "manhattan": "l1",
+    "chebyshev": "linf",
+    "cube": "uniform",
+    "mlp1d": "mnist1d",
+    "rf": "random-features",
+    "ridge": "linear",
+    "rfm": "random-features",
+    "levenberg-marquardt": "lm",
+}
 
 
 def did_you_mean(text: str, choices) -> str:

@@ -88,8 +88,10 @@ def _log(ax, x: bool = True, y: bool = False, xticks=None) -> None:
     alone would leave it one labelled tick; wider axes keep their decades."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-    for on, axis, setter, interval in ((x, ax.xaxis, ax.set_xscale, ax.dataLim.intervalx),
-                                       (y, ax.yaxis, ax.set_yscale, ax.dataLim.intervaly)):
+    for on, axis, setter, interval in (
+        (x, ax.xaxis, ax.set_xscale, ax.dataLim.intervalx),
+        (y, ax.yaxis, ax.set_yscale, ax.dataLim.intervaly),
+    ):
         if not on:
             continue
         setter("log")
@@ -109,7 +111,10 @@ BAND_FLOOR = 0.1  # on a log axis a band is clipped at 1/10 of the mean: mean - 
 
 def _series(ax, x, stats: pd.DataFrame, label: str, log_y: bool = False, **style):
     """The mean as a line with markers, ± sd as a shaded band (never a bar that runs off a log axis)."""
-    as_array = lambda v: np.asarray(v, dtype=float)  # noqa: E731  (plain arrays in the artists, not pandas objects)
+
+    def as_array(v):  # plain arrays in the artists, not pandas objects
+        return np.asarray(v, dtype=float)
+
     x, mean, sd = as_array(x), as_array(stats["mean"]), as_array(stats["sd"])
     line = ax.plot(x, mean, marker="o", ms=3, label=label, **style)
     low = np.maximum(mean - sd, BAND_FLOOR * mean) if log_y else mean - sd
@@ -157,8 +162,11 @@ def _histogram_panel(ax, histograms: pd.DataFrame) -> None:
         mean = group.groupby("bin_lo", sort=True)["density"].mean()
         ax.step(mean.index, mean.to_numpy(), where="post", label=f"d = {value}" if by == "dim" else str(value))
     what = chosen["dist"].iloc[0] if by == "dim" else f"d = {int(chosen['dim'].iloc[0])}"
-    ax.set(xlabel="distance / mean distance", ylabel="density (32 queries x 1000 points)",
-           title=f"concentration: {what}, {metric}")
+    ax.set(
+        xlabel="distance / mean distance",
+        ylabel="density (32 queries x 1000 points)",
+        title=f"concentration: {what}, {metric}",
+    )
     _legend(ax)
 
 
@@ -171,7 +179,9 @@ def _contrast_panel(ax, rows: pd.DataFrame) -> None:
         ax.plot(stats["dim"], ref, "--", color=line[0].get_color(), alpha=0.6)
     ax.plot([], [], "k--", alpha=0.6, label="rate: ∝ d^(-1/2)")
     _log(ax, x=True, y=True)
-    ax.set(xlabel="dimension d", ylabel="relative contrast (Dmax - Dmin) / Dmin", title="nearest and farthest become alike")
+    ax.set(
+        xlabel="dimension d", ylabel="relative contrast (Dmax - Dmin) / Dmin", title="nearest and farthest become alike"
+    )
     _legend(ax)
 
 
@@ -182,8 +192,13 @@ def _cv_panel(ax, rows: pd.DataFrame) -> None:
         theory = group.groupby("dim", sort=True)["theory_dist_cv"].first()
         if theory.notna().any():
             limit = "theory_dist_cv_limit" in group and bool(group["theory_dist_cv_limit"].any())
-            ax.plot(theory.index, theory.to_numpy(), "--", color=line[0].get_color(),
-                    label=f"{'limit' if limit else 'theory'}, {dist}, {metric}")
+            ax.plot(
+                theory.index,
+                theory.to_numpy(),
+                "--",
+                color=line[0].get_color(),
+                label=f"{'limit' if limit else 'theory'}, {dist}, {metric}",
+            )
     _log(ax, x=True, y=True)
     ax.set(xlabel="dimension d", ylabel="distance cv (sd / mean)", title="distances concentrate")
     _legend(ax)
@@ -195,8 +210,12 @@ def _bars(ax, rows: pd.DataFrame, column: str, ylabel: str, theory: str | None =
     labels = [f"{d}\n{m}" for d, m in zip(stats["dist"], stats["metric"])]
     ax.bar(labels, stats["mean"], yerr=stats["sd"], capsize=3, color="tab:blue", label="measured")
     if theory is not None and theory in rows:
-        values = rows.groupby(["dist", "metric"], sort=True)[theory].first().reindex(
-            pd.MultiIndex.from_frame(stats[["dist", "metric"]])).to_numpy(float)
+        values = (
+            rows.groupby(["dist", "metric"], sort=True)[theory]
+            .first()
+            .reindex(pd.MultiIndex.from_frame(stats[["dist", "metric"]]))
+            .to_numpy(float)
+        )
         if np.isfinite(values).any():
             ax.scatter(labels, values, marker="_", s=400, color="black", zorder=3, label="theory")
     ax.set(ylabel=ylabel, title=f"d = {int(rows['dim'].iloc[0])}: real data against a Gaussian")
@@ -219,12 +238,23 @@ def approx_figure(result: Result):
         fit = _fit_row(fits, target, dim, arch)
         line = _series(ax, stats["params"], stats, f"{target}, d={dim}, {arch}{_alpha_label(fit)}", log_y=True)
         if fit is not None and np.isfinite(fit["alpha"]):
-            ax.plot(stats["params"], np.exp(fit["log_c"]) * stats["params"] ** -fit["alpha"], "-", lw=0.8,
-                    color=line[0].get_color(), alpha=0.7)
+            ax.plot(
+                stats["params"],
+                np.exp(fit["log_c"]) * stats["params"] ** -fit["alpha"],
+                "-",
+                lw=0.8,
+                color=line[0].get_color(),
+                alpha=0.7,
+            )
         if fit is not None and np.isfinite(fit["alpha_theory"]):
             first = stats.iloc[0]
-            ax.plot(stats["params"], first["mean"] * (stats["params"] / first["params"]) ** -fit["alpha_theory"], "--",
-                    color=line[0].get_color(), alpha=0.6)
+            ax.plot(
+                stats["params"],
+                first["mean"] * (stats["params"] / first["params"]) ** -fit["alpha_theory"],
+                "--",
+                color=line[0].get_color(),
+                alpha=0.6,
+            )
     if fits is not None and fits["alpha"].notna().any():
         ax.plot([], [], "k-", lw=0.8, label="fitted params^(-alpha)")
     if fits is not None and fits["alpha_theory"].notna().any():
@@ -257,14 +287,30 @@ def _alpha_panel(ax, fits: pd.DataFrame) -> None:
     for (target, arch), group in fits.groupby(["target", "arch"], sort=False):
         group = group.sort_values("dim")
         err = np.vstack([group["alpha"] - group["alpha_lo"], group["alpha_hi"] - group["alpha"]])
-        line = ax.errorbar(group["dim"].to_numpy(float), group["alpha"].to_numpy(float), yerr=np.nan_to_num(np.abs(err)),
-                           marker="o", ms=3, capsize=2, label=f"{target}, {arch}")
+        line = ax.errorbar(
+            group["dim"].to_numpy(float),
+            group["alpha"].to_numpy(float),
+            yerr=np.nan_to_num(np.abs(err)),
+            marker="o",
+            ms=3,
+            capsize=2,
+            label=f"{target}, {arch}",
+        )
         if group["alpha_theory"].notna().any():
-            ax.plot(group["dim"].to_numpy(float), group["alpha_theory"].to_numpy(float), "--",
-                    color=line[0].get_color(), alpha=0.6, label=f"theory, {target}, {arch}")
+            ax.plot(
+                group["dim"].to_numpy(float),
+                group["alpha_theory"].to_numpy(float),
+                "--",
+                color=line[0].get_color(),
+                alpha=0.6,
+                label=f"theory, {target}, {arch}",
+            )
     _log(ax, x=True, xticks=fits["dim"].unique() if fits["dim"].nunique() <= 8 else None)
-    ax.set(xlabel="dimension d", ylabel="fitted exponent alpha (95 % interval)",
-           title="the curse in one picture: exponent against d")
+    ax.set(
+        xlabel="dimension d",
+        ylabel="fitted exponent alpha (95 % interval)",
+        title="the curse in one picture: exponent against d",
+    )
     _legend(ax)
 
 
@@ -280,7 +326,8 @@ def _size_axis(rows: pd.DataFrame) -> tuple[str, str]:
 
 
 def overparam_figure(result: Result):
-    """Train and test loss and error against size per sample, threshold marked, theory dashed; test error over epochs."""
+    """Train and test loss and error against size per sample, threshold marked, theory dashed; test error over
+    epochs."""
     from dimcurse.experiments.overparam.summary import SETTING, final_rows, is_samplewise, summary_table
 
     plt = pyplot()
@@ -381,8 +428,14 @@ def _theory_risk(ax, group: pd.DataFrame, x: str, label: str) -> None:
     theory = group.groupby(x, sort=True)["theory_risk"].first()
     finite = np.isfinite(theory.to_numpy(float))  # infinite for |p - n| <= 1: the mean does not exist there
     kind = "limit (Hastie et al.)" if group["theory_risk_limit"].any() else "exact"
-    ax.plot(theory.index.to_numpy(float)[finite], theory.to_numpy(float)[finite], "--", color=line[0].get_color(),
-            lw=1.2, label=f"theory risk, {kind}, {label}")
+    ax.plot(
+        theory.index.to_numpy(float)[finite],
+        theory.to_numpy(float)[finite],
+        "--",
+        color=line[0].get_color(),
+        lw=1.2,
+        label=f"theory risk, {kind}, {label}",
+    )
 
 
 def _setting_label(key, show_n: bool = False) -> str:
@@ -407,4 +460,3 @@ def _threshold(summary: pd.DataFrame, setting: dict, group: pd.DataFrame, x: str
         return None
     width = int(match["width"].iloc[0])
     return float(group.loc[group["width"] == width, x].iloc[0])
-

@@ -25,8 +25,16 @@ _loaded = False
 SKIPPED: list[str] = []  # one line per plugin that failed to load
 
 
-def register_target(name: str, fn: Callable, *, dim: int | None = None, domain: tuple[float, float] = (-1.0, 1.0),
-                    formula: str = "", source: str = "", theory=None) -> None:
+def register_target(
+    name: str,
+    fn: Callable,
+    *,
+    dim: int | None = None,
+    domain: tuple[float, float] = (-1.0, 1.0),
+    formula: str = "",
+    source: str = "",
+    theory=None,
+) -> None:
     """Add a target function. ``theory``: an exponent, ``(exponent, source)`` or ``(exponent, source,
     "bound"|"prediction")`` for the fit table, or a callable ``(dim, arch) -> one of those or None``."""
     from dimcurse.experiments.approx.targets import TARGETS, Target
@@ -39,8 +47,16 @@ def register_target(name: str, fn: Callable, *, dim: int | None = None, domain: 
     low, high = (float(v) for v in domain)
     if not low < high:
         raise DimcurseError(f"the domain of {key!r} must be (low, high) with low < high, got {domain}", "--target")
-    target = Target(key, formula or "a registered function", source or "registered with dimcurse.register_target",
-                    low, high, dim, lambda d, opts: _checked(fn, key), theory=_theory(theory, key))
+    target = Target(
+        key,
+        formula or "a registered function",
+        source or "registered with dimcurse.register_target",
+        low,
+        high,
+        dim,
+        lambda d, opts: _checked(fn, key),
+        theory=_theory(theory, key),
+    )
     object.__setattr__(target, "registered", True)
     TARGETS[key] = target
 
@@ -78,8 +94,9 @@ def load_dataset(name: str):
 def _name(name: str, what: str) -> str:
     key = str(name).strip().lower()
     if not key or any(c.isspace() or c == "," for c in key):
-        raise DimcurseError(f"{name!r} is not a usable {what} name (no spaces or commas)",
-                            "--target" if what == "target" else "--data")
+        raise DimcurseError(
+            f"{name!r} is not a usable {what} name (no spaces or commas)", "--target" if what == "target" else "--data"
+        )
     return key
 
 
@@ -91,11 +108,16 @@ def _checked(fn: Callable, name: str) -> Callable:
         try:
             y = torch.as_tensor(fn(x), dtype=torch.float64)
         except Exception as exc:
-            raise DimcurseError(f"target {name!r} failed on an input of shape {tuple(x.shape)} "
-                                f"({type(exc).__name__}: {exc})", "--target") from None
+            raise DimcurseError(
+                f"target {name!r} failed on an input of shape {tuple(x.shape)} ({type(exc).__name__}: {exc})",
+                "--target",
+            ) from None
         if y.shape != (x.shape[0],):
-            raise DimcurseError(f"target {name!r} returned shape {tuple(y.shape)} for {x.shape[0]} points; "
-                                f"it must return one value per row", "--target")
+            raise DimcurseError(
+                f"target {name!r} returned shape {tuple(y.shape)} for {x.shape[0]} points; "
+                f"it must return one value per row",
+                "--target",
+            )
         if not torch.isfinite(y).all():
             raise DimcurseError(f"target {name!r} returned NaN or inf", "--target")
         return y

@@ -36,7 +36,9 @@ def result_grid(result: Result) -> layout.Grid:
     caption = []
     if any(t and summary[t].notna().any() for _, t in show):
         limit = any(f"{t}_limit" in summary and summary[f"{t}_limit"].any() for _, t in show if t)
-        caption.append("under a value, in cyan: theory (exact closed form" + ("; ≈ a large-d limit" if limit else "") + ")")
+        caption.append(
+            "under a value, in cyan: theory (exact closed form" + ("; ≈ a large-d limit" if limit else "") + ")"
+        )
     if any(result.rows[m].dtype == bool for m, _ in show):
         caption.append("flags (limited, diverged …): the fraction of seeds")
     if result.pooled:
@@ -76,12 +78,16 @@ def print_result(result: Result, console: Console) -> None:
     if result.analysis is not None and len(result.analysis):
         console.print()
         keys = ("experiment",) + tuple(result.analysis_keys)
-        print_grid(frame_grid(result.analysis, result.analysis_title, keys=keys, hidden=result.analysis_hidden), console)
+        print_grid(
+            frame_grid(result.analysis, result.analysis_title, keys=keys, hidden=result.analysis_hidden), console
+        )
     for note in result.notes:
         console.print(f"note: {note}", highlight=False)
 
 
-def frame_grid(frame: pd.DataFrame, title: str, keys: tuple[str, ...] = (), hidden: tuple[str, ...] = ()) -> layout.Grid:
+def frame_grid(
+    frame: pd.DataFrame, title: str, keys: tuple[str, ...] = (), hidden: tuple[str, ...] = ()
+) -> layout.Grid:
     """Any small DataFrame as a grid: ``x``, ``x_lo``, ``x_hi`` become one ``x [lo, hi]`` column,
     numbers take 4 significant digits, long text becomes footnotes, constant columns the caption."""
     columns = [c for c in frame.columns if c not in hidden and not _is_bound(c, frame)]
@@ -117,8 +123,14 @@ def compare_grid(frame: pd.DataFrame, title: str) -> layout.Grid:
         rows.append(cells)
     headers = [_header(k) for k in keys] + ["A mean ± sd (n)", "B mean ± sd (n)", "B - A", "B / A", "beyond noise"]
     numeric = {j for j, k in enumerate(keys) if frame[k].dtype.kind in "fiu"} | set(range(len(keys), len(headers) - 1))
-    grid = layout.Grid(title, headers, rows, len(keys), numeric,
-                       ["beyond noise: |B - A| > 2 standard errors of the difference (blank: one seed a side)"])
+    grid = layout.Grid(
+        title,
+        headers,
+        rows,
+        len(keys),
+        numeric,
+        ["beyond noise: |B - A| > 2 standard errors of the difference (blank: one seed a side)"],
+    )
     return layout.lift_constants(grid, keep_one=True)
 
 
@@ -135,17 +147,29 @@ def _is_bound(column: str, frame: pd.DataFrame) -> bool:
 def points_table(points, statuses: dict, store: str) -> layout.Grid:
     """What ``dimcurse batch --dry-run`` prints: every point, its key and whether the store has it."""
     counts = {s: sum(1 for v in statuses.values() if v == s) for s in ("done", "failed", "pending")}
-    title = f"{len(points)} points, store {store}: {counts['done']} done, {counts['failed']} failed, {counts['pending']} to run"
-    rows = [[layout.cell(p.experiment), layout.cell(p.kernel),
-             layout.cell(", ".join(f"{k}={v}" for k, v in p.axes) or "(fixed)"), layout.cell(p.key),
-             layout.cell(statuses[p.key])] for p in points]
+    title = (
+        f"{len(points)} points, store {store}: {counts['done']} done, {counts['failed']} failed, "
+        f"{counts['pending']} to run"
+    )
+    rows = [
+        [
+            layout.cell(p.experiment),
+            layout.cell(p.kernel),
+            layout.cell(", ".join(f"{k}={v}" for k, v in p.axes) or "(fixed)"),
+            layout.cell(p.key),
+            layout.cell(statuses[p.key]),
+        ]
+        for p in points
+    ]
     return layout.lift_constants(layout.Grid(title, ["experiment", "kernel", "point", "key", "status"], rows, n_keys=1))
 
 
 def batch_summary(report, store: str) -> str:
     """The closing lines of a batch: counts, and each failed point with its error."""
-    lines = [f"batch: {report.done} run, {report.skipped} already done, {len(report.failed)} failed "
-             f"(of {report.total} points); store {store}"]
+    lines = [
+        f"batch: {report.done} run, {report.skipped} already done, {len(report.failed)} failed "
+        f"(of {report.total} points); store {store}"
+    ]
     lines += [f"failed: {label}: {error}" for label, error in report.failed]
     return "\n".join(lines)
 
@@ -159,8 +183,15 @@ def targets_table() -> layout.Grid:
     rows = []
     for t in TARGETS.values():
         dim = str(t.fixed_dim) if t.fixed_dim else "any" + (" (2^m, tree)" if t.tree else "")
-        rows.append([layout.cell(t.name), layout.cell(dim), layout.cell(f"[{t.low:.3g}, {t.high:.3g}]^d"),
-                     layout.cell(t.formula), layout.cell(t.source)])
+        rows.append(
+            [
+                layout.cell(t.name),
+                layout.cell(dim),
+                layout.cell(f"[{t.low:.3g}, {t.high:.3g}]^d"),
+                layout.cell(t.formula),
+                layout.cell(t.source),
+            ]
+        )
     grid = layout.Grid("dimcurse approx targets", ["name", "d", "domain", "formula", "source"], rows, n_keys=1)
     return layout.footnote_long_text(grid, columns={4})
 

@@ -37,7 +37,9 @@ def load(path: str, option: str = "STORE") -> dict[str, Source]:
     rows, prov = _read_file(target, option)
     kernel = (prov or {}).get("kernel")
     if kernel not in REGISTRY:
-        raise DimcurseError(f"{path}: no provenance naming a kernel (expected {target.name}.provenance.json beside it)", option)
+        raise DimcurseError(
+            f"{path}: no provenance naming a kernel (expected {target.name}.provenance.json beside it)", option
+        )
     rows["run_elapsed_s"] = prov.get("elapsed_s")
     return {kernel: Source(kernel, rows, [prov], _sidecar_tables(target, kernel))}
 
@@ -65,7 +67,9 @@ def _from_store(folder: Path) -> dict[str, Source]:
         for name, table in (record.get("tables") or {}).items():
             part = unpack_table(table)
             part.insert(0, "experiment", record["experiment"])
-            source.tables[name] = pd.concat([source.tables[name], part], ignore_index=True) if name in source.tables else part
+            source.tables[name] = (
+                pd.concat([source.tables[name], part], ignore_index=True) if name in source.tables else part
+            )
     return sources
 
 
@@ -92,8 +96,9 @@ def _read_file(path: Path, option: str) -> tuple[pd.DataFrame, dict | None]:
     raise DimcurseError(f"{path}: unknown result format (use .csv .json .jsonl .parquet or a store)", option)
 
 
-def group_columns(kernel: str, rows: pd.DataFrame, chosen: tuple[str, ...] | None = None,
-                  pool: tuple[str, ...] = ()) -> tuple[list[str], list[str]]:
+def group_columns(
+    kernel: str, rows: pd.DataFrame, chosen: tuple[str, ...] | None = None, pool: tuple[str, ...] = ()
+) -> tuple[list[str], list[str]]:
     """The settings rows are aggregated over seeds by, and the ones kept because they vary.
 
     Chosen (``--group-by``) or the kernel's own keys; then every other setting of the kernel
@@ -104,11 +109,15 @@ def group_columns(kernel: str, rows: pd.DataFrame, chosen: tuple[str, ...] | Non
     for option, names in (("--group-by", chosen or ()), ("--pool", pool)):
         missing = [c for c in names if c not in rows]
         if missing:
-            raise DimcurseError(f"no column {missing[0]!r} in the {kernel} rows (columns: {', '.join(rows.columns)})", option)
+            raise DimcurseError(
+                f"no column {missing[0]!r} in the {kernel} rows (columns: {', '.join(rows.columns)})", option
+            )
     if chosen:
         keys = list(chosen)
     else:
-        wanted = (["experiment"] if "experiment" in rows else []) + list(getattr(module, "REPORT_GROUP_BY", module.GROUP_BY))
+        wanted = (["experiment"] if "experiment" in rows else []) + list(
+            getattr(module, "REPORT_GROUP_BY", module.GROUP_BY)
+        )
         keys = list(dict.fromkeys(c for c in wanted if c in rows and c != "seed" and c not in pool))
     added = []
     for column in ["experiment"] + list(getattr(module, "SETTINGS", [])):
@@ -141,7 +150,9 @@ def parse_filter(item: str) -> tuple[str, str, list[str]]:
         column, sep, value = text.partition(op)
         if sep and column.strip() and value.strip():
             return column.strip(), op, [value.strip()]
-    raise DimcurseError(f"{item!r} is not a filter (use column=value, !=, <, <=, >, >= or 'column in (a, b)')", "--where")
+    raise DimcurseError(
+        f"{item!r} is not a filter (use column=value, !=, <, <=, >, >= or 'column in (a, b)')", "--where"
+    )
 
 
 def split_filters(text: str) -> list[str]:
@@ -184,8 +195,14 @@ def _matches(series: pd.Series, op: str, values: list[str], item: str) -> np.nda
         if op in ("<", "<=", ">", ">="):
             raise DimcurseError(f"{item!r}: {series.name} holds text; use = != or in", "--where")
         numbers, column = [v.strip() for v in values], series.astype(str).to_numpy()
-    compare = {"=": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal, ">": np.greater,
-               ">=": np.greater_equal}
+    compare = {
+        "=": np.equal,
+        "!=": np.not_equal,
+        "<": np.less,
+        "<=": np.less_equal,
+        ">": np.greater,
+        ">=": np.greater_equal,
+    }
     if op == "in":
         return np.isin(column, numbers)
     return compare[op](column, numbers[0])
@@ -203,8 +220,14 @@ def present_values(rows: pd.DataFrame, where: list[str]) -> str:
     return "; ".join(parts)
 
 
-def report(path: str, where: list[str] = (), group_by: tuple[str, ...] | None = None,
-           kernel: str | None = None, pool: tuple[str, ...] = (), option: str = "STORE") -> list[Result]:
+def report(
+    path: str,
+    where: list[str] = (),
+    group_by: tuple[str, ...] | None = None,
+    kernel: str | None = None,
+    pool: tuple[str, ...] = (),
+    option: str = "STORE",
+) -> list[Result]:
     """One aggregated ``Result`` per kernel in the source (rows filtered by ``where``).
 
     A store can hold results of an older kernel version (its points have other keys);
@@ -214,7 +237,9 @@ def report(path: str, where: list[str] = (), group_by: tuple[str, ...] | None = 
     sources = load(path, option)
     if kernel is not None:
         if kernel not in sources:
-            raise DimcurseError(f"{path} holds no {kernel} results (it has: {', '.join(sources) or 'none'})", "--kernel")
+            raise DimcurseError(
+                f"{path} holds no {kernel} results (it has: {', '.join(sources) or 'none'})", "--kernel"
+            )
         sources = {kernel: sources[kernel]}
     columns = {parse_filter(c)[0] for c in where}
     for column in columns:
@@ -247,17 +272,30 @@ def _same_rows(table: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
 def _result(name: str, path: str, rows: pd.DataFrame, source: Source, group_by, pool) -> Result:
     module = REGISTRY[name]
     show = [(m, t) for m, t in module.SHOW if m in rows and (t is None or t in rows)]
-    prov = {"kernel": name, "source": str(path), "points": len(source.provenances),
-            "kernel_versions": sorted({p["kernel_version"] for p in source.provenances if p}),
-            "configs": [{"config": p.get("config")} for p in source.provenances if p]}
+    prov = {
+        "kernel": name,
+        "source": str(path),
+        "points": len(source.provenances),
+        "kernel_versions": sorted({p["kernel_version"] for p in source.provenances if p}),
+        "configs": [{"config": p.get("config")} for p in source.provenances if p],
+    }
     keys, added = group_columns(name, rows, group_by, tuple(pool))
-    result = Result(kernel=name, rows=rows, provenance=prov, group_by=keys, show=show, pooled=[c for c in pool if c in rows],
-                    analysis_keys=tuple(getattr(module, "ANALYSIS_KEYS", ())),
-                    analysis_hidden=tuple(getattr(module, "ANALYSIS_HIDDEN", ())))
+    result = Result(
+        kernel=name,
+        rows=rows,
+        provenance=prov,
+        group_by=keys,
+        show=show,
+        pooled=[c for c in pool if c in rows],
+        analysis_keys=tuple(getattr(module, "ANALYSIS_KEYS", ())),
+        analysis_hidden=tuple(getattr(module, "ANALYSIS_HIDDEN", ())),
+    )
     result.tables = {n: _same_rows(t, rows) for n, t in source.tables.items()}
     if added:
-        result.notes.append(f"kept {', '.join(added)} as group keys: {'they vary' if len(added) > 1 else 'it varies'} "
-                            "within the groups asked for (average over one with --pool NAME)")
+        result.notes.append(
+            f"kept {', '.join(added)} as group keys: {'they vary' if len(added) > 1 else 'it varies'} "
+            "within the groups asked for (average over one with --pool NAME)"
+        )
     if "kernel_version" in rows and rows["kernel_version"].nunique() > 1:
         versions = ", ".join(str(v) for v in sorted(rows["kernel_version"].unique()))
         result.notes.append(f"these rows mix kernel versions {versions}; filter with --where kernel_version=N")
@@ -284,7 +322,9 @@ def with_analysis(result: Result) -> Result:
 NOISE_Z = 2.0  # a difference beyond 2 standard errors of the two means is flagged (about 5 % by chance)
 
 
-def compare(path_a: str, path_b: str, kernel: str | None = None, where: list[str] = ()) -> tuple[pd.DataFrame, list[str]]:
+def compare(
+    path_a: str, path_b: str, kernel: str | None = None, where: list[str] = ()
+) -> tuple[pd.DataFrame, list[str]]:
     """Each measured quantity (and timing column) of A and B for the settings both hold.
 
     Columns: the kernel, the group keys, ``quantity``, ``kind`` (measured or timing),
@@ -307,8 +347,11 @@ def compare(path_a: str, path_b: str, kernel: str | None = None, where: list[str
         warnings += _differences(name, a[name].provenances, b[name].provenances)
     if not frames:
         # Nothing lined up: an empty table would look like a comparison that found no differences.
-        raise DimcurseError(f"{path_a} and {path_b} hold no setting in common{' matching the filters' if where else ''} "
-                            "(compare runs of the same grid, or narrow them with --where)", "B")
+        raise DimcurseError(
+            f"{path_a} and {path_b} hold no setting in common{' matching the filters' if where else ''} "
+            "(compare runs of the same grid, or narrow them with --where)",
+            "B",
+        )
     return pd.concat(frames, ignore_index=True), warnings
 
 
@@ -374,8 +417,10 @@ def failing(table: pd.DataFrame, rule: str) -> pd.DataFrame:
     rows = table
     if quantity is not None:
         if quantity not in set(table["quantity"]):
-            raise DimcurseError(f"no quantity {quantity!r} in the comparison (has: {', '.join(dict.fromkeys(table['quantity']))})",
-                                "--fail-if")
+            raise DimcurseError(
+                f"no quantity {quantity!r} in the comparison (has: {', '.join(dict.fromkeys(table['quantity']))})",
+                "--fail-if",
+            )
         rows = table[table["quantity"] == quantity]
     values = rows[field].to_numpy(dtype=float)
     test = {">": np.greater, "<": np.less, ">=": np.greater_equal, "<=": np.less_equal}[op]
@@ -385,6 +430,7 @@ def failing(table: pd.DataFrame, rule: str) -> pd.DataFrame:
 
 def _config_differences(kernel: str, prov_a: list[dict], prov_b: list[dict]) -> list[str]:
     """The config fields whose values differ between the two runs (seeds aside)."""
+
     def values(provs, key):
         return sorted({json.dumps((p.get("config") or {}).get(key), sort_keys=True) for p in provs if p})
 
@@ -399,12 +445,16 @@ def _config_differences(kernel: str, prov_a: list[dict], prov_b: list[dict]) -> 
 
 def _differences(kernel: str, prov_a: list[dict], prov_b: list[dict]) -> list[str]:
     """Warnings where the two runs differ in kernel version, device or library versions."""
+
     def collect(provs, get):
         return sorted({json.dumps(get(p), sort_keys=True) for p in provs if p})
 
     warnings = []
-    checks = {"kernel version": lambda p: p.get("kernel_version"), "device": lambda p: p.get("device"),
-              "library versions": lambda p: p.get("versions")}
+    checks = {
+        "kernel version": lambda p: p.get("kernel_version"),
+        "device": lambda p: p.get("device"),
+        "library versions": lambda p: p.get("versions"),
+    }
     for what, get in checks.items():
         va, vb = collect(prov_a, get), collect(prov_b, get)
         if va != vb:

@@ -119,8 +119,10 @@ def check_defined(result: Result) -> None:
         flagged[mask] = flagged[mask].str.cat([name] * int(mask.sum()), sep=" ").str.strip()
     rows["undefined"] = flagged
     result.rows = rows
-    result.notes.append(f"undefined values were blanked, not shown as inf/NaN: {where}; the rows are flagged in the "
-                        "undefined column. This is a dimcurse bug: please report it with the command.")
+    result.notes.append(
+        f"undefined values were blanked, not shown as inf/NaN: {where}; the rows are flagged in the "
+        "undefined column. This is a dimcurse bug: please report it with the command."
+    )
 
 
 # --------------------------------------------------------------------------- aggregation
@@ -216,25 +218,40 @@ def to_markdown(result: Result) -> str:
         shown = [(m, t) for m, t in result.show if summary[f"{m}_mean"].notna().any()]
         spread = " (mean ± sd)" if summary["n_seeds"].max() > 1 else ""
         header = keys + [h for m, t in shown for h in [m + spread] + ([f"{m} theory"] if t else [])]
-        body = [[fmt(row[k]) for k in keys]
-                + [c for m, t in shown for c in [mean_sd(row[f"{m}_mean"], row[f"{m}_sd"])] + ([_md_theory(row, t)] if t else [])]
-                for _, row in summary.iterrows()]
-        lines += [f"**dimcurse {result.kernel}**: mean ± sd over seeds ({int(summary['n_seeds'].max())} per row)",
-                  "", *_md_table(header, body)]
+        body = [
+            [fmt(row[k]) for k in keys]
+            + [
+                c
+                for m, t in shown
+                for c in [mean_sd(row[f"{m}_mean"], row[f"{m}_sd"])] + ([_md_theory(row, t)] if t else [])
+            ]
+            for _, row in summary.iterrows()
+        ]
+        lines += [
+            f"**dimcurse {result.kernel}**: mean ± sd over seeds ({int(summary['n_seeds'].max())} per row)",
+            "",
+            *_md_table(header, body),
+        ]
     else:
         cols = list(result.rows.columns)
         lines += _md_table(cols, [[fmt(row[c], 10) for c in cols] for _, row in result.rows.iterrows()])
     if result.analysis is not None and len(result.analysis):
         cols = [c for c in result.analysis.columns if c != "log_c"]
-        lines += ["", f"**{result.analysis_title or 'analysis'}**", "",
-                  *_md_table(cols, [[fmt(row[c]) for c in cols] for _, row in result.analysis.iterrows()])]
+        lines += [
+            "",
+            f"**{result.analysis_title or 'analysis'}**",
+            "",
+            *_md_table(cols, [[fmt(row[c]) for c in cols] for _, row in result.analysis.iterrows()]),
+        ]
     lines += [""] + [f"- note: {note}" for note in result.notes] if result.notes else []
     block = json.dumps(result.provenance, indent=1, default=_json_default)
     return "\n".join(lines) + f"\n\n<details><summary>provenance</summary>\n\n```json\n{block}\n```\n</details>\n"
 
 
 def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
-    escape = lambda text: str(text).replace("|", "\\|")  # noqa: E731  (a | inside a cell would split it)
+    def escape(text):  # a | inside a cell would split it
+        return str(text).replace("|", "\\|")
+
     out = ["| " + " | ".join(escape(h) for h in header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     return out + ["| " + " | ".join(escape(c) for c in row) + " |" for row in rows]
 
@@ -272,7 +289,14 @@ WRITERS: dict[str, Callable[[Result], str | bytes]] = {
     "markdown": to_markdown,
     "parquet": to_parquet,
 }
-SUFFIXES = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".md": "markdown", ".markdown": "markdown", ".parquet": "parquet"}
+SUFFIXES = {
+    ".csv": "csv",
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".parquet": "parquet",
+}
 STDOUT_FORMATS = ("json", "jsonl", "csv", "markdown", "table")
 
 
@@ -289,8 +313,10 @@ def format_for(path: str, fmt_name: str | None) -> str:
         return "table"
     suffix = Path(path).suffix.lower()
     if suffix in (".png", ".svg", ".pdf", ".jpg", ".jpeg"):
-        raise DimcurseError(f"{path!r} is a figure; for a figure use --plot {path} (--out takes the rows: "
-                            f"{', '.join(SUFFIXES)})", "--out")
+        raise DimcurseError(
+            f"{path!r} is a figure; for a figure use --plot {path} (--out takes the rows: {', '.join(SUFFIXES)})",
+            "--out",
+        )
     if suffix not in SUFFIXES:
         raise DimcurseError(f"cannot tell the format of {path!r} (use {', '.join(SUFFIXES)})", "--out")
     return SUFFIXES[suffix]

@@ -69,7 +69,10 @@ class Store:
             fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             lock.close()
-            raise DimcurseError(f"store {str(folder)!r} is in use by another batch process; wait for it or use another --store", "--store") from None
+            raise DimcurseError(
+                f"store {str(folder)!r} is in use by another batch process; wait for it or use another --store",
+                "--store",
+            ) from None
         store = cls(folder, lock)
         store._repair()
         return store
@@ -114,7 +117,8 @@ class Store:
 
 
 def _cut(fd: int, size: int) -> None:
-    """Truncate back to ``size`` after a failed append (best effort: a store that cannot even be cut is repaired on open)."""
+    """Truncate back to ``size`` after a failed append (best effort: a store that cannot even be cut is
+    repaired on open)."""
     try:
         os.ftruncate(fd, size)
         os.fsync(fd)
@@ -126,4 +130,3 @@ def _json_default(value):
     if hasattr(value, "item"):
         return value.item()
     return str(value)
-

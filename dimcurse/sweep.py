@@ -87,8 +87,10 @@ def load_sweep(path: str | Path) -> list[Point]:
         if point.key in keys:
             first = keys[point.key]
             axes = ", ".join(f"{k}={v}" for k, v in point.axes) or "its fixed settings"
-            raise DimcurseError(f"{path}: experiment {point.experiment!r}: the point {axes} is the same run as "
-                                f"{first.label()} (a repeated grid value, or two experiments with one config)")
+            raise DimcurseError(
+                f"{path}: experiment {point.experiment!r}: the point {axes} is the same run as "
+                f"{first.label()} (a repeated grid value, or two experiments with one config)"
+            )
         keys[point.key] = point
     return points
 
@@ -207,7 +209,9 @@ def _describe(hint) -> str:
         return f"a {args[0].__name__} or a list of them"
     if args:
         return " or ".join(_describe(a) for a in args if a is not type(None))
-    return {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false"}.get(hint.__name__, hint.__name__)
+    return {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false"}.get(
+        hint.__name__, hint.__name__
+    )
 
 
 def config_from_dict(kernel: str, values: dict):

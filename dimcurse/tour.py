@@ -44,26 +44,71 @@ def configs(quick: bool) -> dict:
     """The kernels' settings: the full tour (~5 min on 2 cores) or ``--quick`` (under a minute)."""
     if quick:
         return {
-            "distance": distance.Config(dims=(2, 10, 100, 1000), n_points=2000, n_queries=100, id_points=0, seeds=(0, 1)),
+            "distance": distance.Config(
+                dims=(2, 10, 100, 1000), n_points=2000, n_queries=100, id_points=0, seeds=(0, 1)
+            ),
             "real": distance.Config(data="digits", n_points=1000, n_queries=100, id_points=500, seeds=(0,)),
             # Levenberg–Marquardt on 8 samples per parameter (approx's defaults), fewer iterations.
-            "barron": approx.Config(targets=("barron",), dims=(2, 16), widths=(4, 8, 16, 32), lm_iters=120,
-                                    n_test=1000, seeds=(0, 1), baselines=("random-features",)),
+            "barron": approx.Config(
+                targets=("barron",),
+                dims=(2, 16),
+                widths=(4, 8, 16, 32),
+                lm_iters=120,
+                n_test=1000,
+                seeds=(0, 1),
+                baselines=("random-features",),
+            ),
             # width 8 per tree node and width 23 in one hidden layer both have 231 parameters; one trainer for both
-            "tree": approx.Config(targets=("product",), dims=(8,), archs=("shallow", "tree"), widths=(8, 23), steps=600,
-                                  n_samples=1000, n_test=500, seeds=(0, 1), optimizer="adam"),
-            "overparam": overparam.Config(data="digits", widths=(25, 50, 80, 95, 100, 105, 120, 200, 500, 2000), n_train=100,
-                                          n_test=400, label_noise=(0.2,), ridge=(0.0, 0.1), seeds=(0, 1)),
+            "tree": approx.Config(
+                targets=("product",),
+                dims=(8,),
+                archs=("shallow", "tree"),
+                widths=(8, 23),
+                steps=600,
+                n_samples=1000,
+                n_test=500,
+                seeds=(0, 1),
+                optimizer="adam",
+            ),
+            "overparam": overparam.Config(
+                data="digits",
+                widths=(25, 50, 80, 95, 100, 105, 120, 200, 500, 2000),
+                n_train=100,
+                n_test=400,
+                label_noise=(0.2,),
+                ridge=(0.0, 0.1),
+                seeds=(0, 1),
+            ),
         }
     return {
         "distance": distance.Config(dims=(2, 10, 100, 1000), seeds=(0, 1, 2), id_points=0),
         "real": distance.Config(data="digits", seeds=(0, 1, 2)),
-        "barron": approx.Config(targets=("barron",), dims=(2, 32), widths=(4, 8, 16, 32), lm_iters=100,
-                                seeds=(0, 1), baselines=("random-features",)),
-        "tree": approx.Config(targets=("product",), dims=(8,), archs=("shallow", "tree"), widths=(4, 8, 12, 23),
-                              steps=1500, seeds=(0, 1, 2), optimizer="adam"),
-        "overparam": overparam.Config(data="digits", widths=(50, 100, 150, 190, 200, 210, 250, 400, 1000, 4000), n_train=200,
-                                      n_test=500, label_noise=(0.2,), ridge=(0.0, 0.1), seeds=(0, 1, 2)),
+        "barron": approx.Config(
+            targets=("barron",),
+            dims=(2, 32),
+            widths=(4, 8, 16, 32),
+            lm_iters=100,
+            seeds=(0, 1),
+            baselines=("random-features",),
+        ),
+        "tree": approx.Config(
+            targets=("product",),
+            dims=(8,),
+            archs=("shallow", "tree"),
+            widths=(4, 8, 12, 23),
+            steps=1500,
+            seeds=(0, 1, 2),
+            optimizer="adam",
+        ),
+        "overparam": overparam.Config(
+            data="digits",
+            widths=(50, 100, 150, 190, 200, 210, 250, 400, 1000, 4000),
+            n_train=200,
+            n_test=500,
+            label_noise=(0.2,),
+            ridge=(0.0, 0.1),
+            seeds=(0, 1, 2),
+        ),
     }
 
 
@@ -75,23 +120,33 @@ def distance_sentences(uniform: pd.DataFrame, real: pd.DataFrame) -> list[str]:
     contrast = uniform[uniform.metric == "l2"].groupby("dim").relative_contrast.mean()
     lo, hi = contrast.index.min(), contrast.index.max()
     if contrast[hi] < contrast[lo] and contrast.is_monotonic_decreasing:
-        out.append(f"For uniform points, the relative contrast between the farthest and the nearest neighbour fell "
-                   f"from {contrast[lo]:.3g} at d = {lo} to {contrast[hi]:.3g} at d = {hi}: in high dimension the "
-                   f"nearest point is barely nearer than the farthest.")
+        out.append(
+            f"For uniform points, the relative contrast between the farthest and the nearest neighbour fell "
+            f"from {contrast[lo]:.3g} at d = {lo} to {contrast[hi]:.3g} at d = {hi}: in high dimension the "
+            f"nearest point is barely nearer than the farthest."
+        )
     else:
-        out.append(f"The relative contrast did not fall steadily with d in this run ({_listing(contrast)}); "
-                   f"no concentration claim is made.")
-    sets = real.groupby("dist").agg(contrast=("relative_contrast", "mean"), twonn=("twonn_id", "mean"), dim=("dim", "first"))
+        out.append(
+            f"The relative contrast did not fall steadily with d in this run ({_listing(contrast)}); "
+            f"no concentration claim is made."
+        )
+    sets = real.groupby("dist").agg(
+        contrast=("relative_contrast", "mean"), twonn=("twonn_id", "mean"), dim=("dim", "first")
+    )
     data_name = next(name for name in sets.index if not str(name).startswith("gaussian"))
     gauss_name = next(name for name in sets.index if str(name).startswith("gaussian"))
     d, r, g = int(sets.loc[data_name, "dim"]), sets.loc[data_name], sets.loc[gauss_name]
     if r.contrast > g.contrast:
-        out.append(f"Real data concentrates far less: {data_name} ({d} dimensions) kept a relative contrast of "
-                   f"{r.contrast:.3g} against {g.contrast:.3g} for a Gaussian of the same dimension, and its TwoNN "
-                   f"intrinsic dimension is {r.twonn:.2g}, not {d}.")
+        out.append(
+            f"Real data concentrates far less: {data_name} ({d} dimensions) kept a relative contrast of "
+            f"{r.contrast:.3g} against {g.contrast:.3g} for a Gaussian of the same dimension, and its TwoNN "
+            f"intrinsic dimension is {r.twonn:.2g}, not {d}."
+        )
     else:
-        out.append(f"In this run {data_name} did not keep more contrast than a {d}-dimensional Gaussian "
-                   f"({r.contrast:.3g} vs {g.contrast:.3g}).")
+        out.append(
+            f"In this run {data_name} did not keep more contrast than a {d}-dimensional Gaussian "
+            f"({r.contrast:.3g} vs {g.contrast:.3g})."
+        )
     return out
 
 
@@ -100,31 +155,46 @@ def approx_sentences(barron: Result, tree: pd.DataFrame) -> list[str]:
     fits = barron.fits.set_index(["arch", "dim"])
     dims = sorted(barron.fits.dim.unique())
     lo, hi = dims[0], dims[-1]
-    get = lambda arch, dim: fits.alpha.get((arch, dim), np.nan)  # noqa: E731
+
+    def get(arch, dim):
+        return fits.alpha.get((arch, dim), np.nan)
+
     net, rf = (get("shallow", lo), get("shallow", hi)), (get("random-features", lo), get("random-features", hi))
-    said = lambda arch, dim: _alpha(fits, arch, dim)  # noqa: E731
+
+    def said(arch, dim):
+        return _alpha(fits, arch, dim)
+
     if np.all(np.isfinite(net + rf)) and net[1] > 0.1 and rf[1] < net[1] / 2 and (net[0] - net[1]) < (rf[0] - rf[1]):
-        out.append(f"On the Barron target, the trained network's error fell like params^-alpha with alpha = "
-                   f"{said('shallow', lo)} at d = {lo} and still {said('shallow', hi)} at d = {hi} (Barron's rate is "
-                   f"1/2 in any d), while random features, a fixed basis, went from {said('random-features', lo)} to "
-                   f"{said('random-features', hi)}: in {hi} dimensions the fixed basis hardly improves with size, the "
-                   "trained network still does (95 % intervals from resampling seeds).")
+        out.append(
+            f"On the Barron target, the trained network's error fell like params^-alpha with alpha = "
+            f"{said('shallow', lo)} at d = {lo} and still {said('shallow', hi)} at d = {hi} (Barron's rate is "
+            f"1/2 in any d), while random features, a fixed basis, went from {said('random-features', lo)} to "
+            f"{said('random-features', hi)}: in {hi} dimensions the fixed basis hardly improves with size, the "
+            "trained network still does (95 % intervals from resampling seeds)."
+        )
     else:
-        out.append(f"The exponents of this run (network {said('shallow', lo)} -> {said('shallow', hi)}, random features "
-                   f"{said('random-features', lo)} -> {said('random-features', hi)} from d = {lo} to {hi}) do not show "
-                   "the network keeping its rate better; no claim is made.")
+        out.append(
+            f"The exponents of this run (network {said('shallow', lo)} -> {said('shallow', hi)}, random features "
+            f"{said('random-features', lo)} -> {said('random-features', hi)} from d = {lo} to {hi}) do not show "
+            "the network keeping its rate better; no claim is made."
+        )
     by = tree.groupby(["arch", "params"]).rel_rmse.mean()
     shallow, deep = by["shallow"], by["tree"]
     # Compare the largest tree that some shallow network matches or exceeds in parameters (fair to the shallow one).
     budget = max(p for p in deep.index if p <= shallow.index.max())
     near = min(p for p in shallow.index if p >= budget)
     if deep[budget] < shallow[near]:
-        out.append(f"On the compositional product target (d = 8), the tree-shaped network with {budget} parameters "
-                   f"reached a relative error of {deep[budget]:.3g}; a shallow network with at least as many parameters ({near}) "
-                   f"reached only {shallow[near]:.3g}.")
+        out.append(
+            f"On the compositional product target (d = 8), the tree-shaped network with {budget} parameters "
+            f"reached a relative error of {deep[budget]:.3g}; a shallow network with at least as many parameters "
+            f"({near}) "
+            f"reached only {shallow[near]:.3g}."
+        )
     else:
-        out.append(f"In this run the tree ({budget} parameters, error {deep[budget]:.3g}) did not beat the shallow "
-                   f"network with {near} parameters ({shallow[near]:.3g}); no claim is made.")
+        out.append(
+            f"In this run the tree ({budget} parameters, error {deep[budget]:.3g}) did not beat the shallow "
+            f"network with {near} parameters ({shallow[near]:.3g}); no claim is made."
+        )
     return out
 
 
@@ -137,21 +207,27 @@ def overparam_sentences(result: Result) -> list[str]:
     inside = clean.index.min() < peak < widest
     out = []
     if inside and clean.loss[peak] > 3 * clean.loss[widest]:
-        out.append(f"Random ReLU features on {n} digit images (20 % of labels randomised): the test loss peaked at "
-                   f"{clean.loss[peak]:.3g} with {peak} features (about n = {n}, where the model can just fit the "
-                   f"training set) and fell again to {clean.loss[widest]:.3g} with {widest} features, "
-                   f"{widest / n:.0f} times more than samples: many more parameters than samples, and it generalises "
-                   f"better than at the threshold.")
+        out.append(
+            f"Random ReLU features on {n} digit images (20 % of labels randomised): the test loss peaked at "
+            f"{clean.loss[peak]:.3g} with {peak} features (about n = {n}, where the model can just fit the "
+            f"training set) and fell again to {clean.loss[widest]:.3g} with {widest} features, "
+            f"{widest / n:.0f} times more than samples: many more parameters than samples, and it generalises "
+            f"better than at the threshold."
+        )
     else:
-        out.append(f"The test loss of this run did not show a clear peak inside the sweep (highest at {peak} features: "
-                   f"{clean.loss[peak]:.3g}; at {widest}: {clean.loss[widest]:.3g}); no double-descent claim is made.")
+        out.append(
+            f"The test loss of this run did not show a clear peak inside the sweep (highest at {peak} features: "
+            f"{clean.loss[peak]:.3g}; at {widest}: {clean.loss[widest]:.3g}); no double-descent claim is made."
+        )
     ridged = rows[rows.ridge > 0]
     if len(ridged):
         ridge = ridged.ridge.iloc[0]
         top = ridged.groupby("width").test_loss.mean().max()
         if top < clean.loss[peak]:
-            out.append(f"With a ridge of {ridge:g} the worst test loss along the sweep was {top:.3g} instead of "
-                       f"{clean.loss[peak]:.3g}: regularisation removes the peak.")
+            out.append(
+                f"With a ridge of {ridge:g} the worst test loss along the sweep was {top:.3g} instead of "
+                f"{clean.loss[peak]:.3g}: regularisation removes the peak."
+            )
     return out
 
 
@@ -185,24 +261,36 @@ def run(out: str | Path, quick: bool = False, device: str = "cpu", say: Callable
 
     say("1/3 distances: uniform data in 2 ... 1000 dimensions, and real data against a Gaussian")
     uniform, real = distance.run(cfg["distance"], device), distance.run(cfg["real"], device)
-    step = Step("Distances concentrate — real data much less", [("distance-uniform", uniform), ("distance-digits", real)],
-                "distance.png", distance_sentences(uniform.rows, real.rows))
+    step = Step(
+        "Distances concentrate — real data much less",
+        [("distance-uniform", uniform), ("distance-digits", real)],
+        "distance.png",
+        distance_sentences(uniform.rows, real.rows),
+    )
     plot.save(plot.distance_figure(uniform), str(folder / step.figure))
     plot.save(plot.distance_figure(real), str(folder / "distance-digits.png"))
     steps.append(step)
 
     say("2/3 approximation: a Barron target in low and high d, and a compositional target")
     barron, tree = approx.run(cfg["barron"], device), approx.run(cfg["tree"], device)
-    step = Step("Networks keep their rate; a tree beats a shallow net on a tree-shaped target",
-                [("approx-barron", barron), ("approx-tree", tree)], "approx.png", approx_sentences(barron, tree.rows))
+    step = Step(
+        "Networks keep their rate; a tree beats a shallow net on a tree-shaped target",
+        [("approx-barron", barron), ("approx-tree", tree)],
+        "approx.png",
+        approx_sentences(barron, tree.rows),
+    )
     plot.save(plot.approx_figure(barron), str(folder / step.figure))
     plot.save(plot.approx_figure(tree), str(folder / "approx-tree.png"))
     steps.append(step)
 
     say("3/3 overparameterisation: random features across the interpolation threshold")
     dd = overparam.run(cfg["overparam"], device)
-    step = Step("More parameters than samples, and still generalising", [("overparam", dd)], "overparam.png",
-                overparam_sentences(dd))
+    step = Step(
+        "More parameters than samples, and still generalising",
+        [("overparam", dd)],
+        "overparam.png",
+        overparam_sentences(dd),
+    )
     plot.save(plot.overparam_figure(dd), str(folder / step.figure))
     steps.append(step)
 
@@ -221,9 +309,13 @@ EXTRA_FIGURES = {"distance.png": "distance-digits.png", "approx.png": "approx-tr
 
 
 def _markdown(steps: list[Step], quick: bool) -> str:
-    lines = ["# Why neural networks do not care about the curse of dimensionality", "",
-             f"A {'quick ' if quick else ''}tour by dimcurse; every number below comes from this run. Raw rows: the "
-             "`.csv` files here, each with its `.provenance.json`.", ""]
+    lines = [
+        "# Why neural networks do not care about the curse of dimensionality",
+        "",
+        f"A {'quick ' if quick else ''}tour by dimcurse; every number below comes from this run. Raw rows: the "
+        "`.csv` files here, each with its `.provenance.json`.",
+        "",
+    ]
     for i, step in enumerate(steps, 1):
         lines += [f"## {i}. {step.title}", ""]
         lines += [f"- {s}" for s in step.sentences] + [""]
@@ -231,6 +323,9 @@ def _markdown(steps: list[Step], quick: bool) -> str:
         if step.figure in EXTRA_FIGURES:
             lines += [f"![{step.title} (second set)]({EXTRA_FIGURES[step.figure]})", ""]
         for name, result in step.results:
-            lines += [f"`{name}.csv` — {len(result.rows)} rows, kernel {result.kernel} v{result.provenance['kernel_version']}",
-                      ""]
+            lines += [
+                f"`{name}.csv` — {len(result.rows)} rows, "
+                f"kernel {result.kernel} v{result.provenance['kernel_version']}",
+                "",
+            ]
     return "\n".join(lines)

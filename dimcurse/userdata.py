@@ -47,8 +47,14 @@ class UserData:
 
     def describe(self) -> dict:
         """What provenance records about the data."""
-        out = {"name": self.name, "source": self.source, "sha256": self.sha256, "content_sha256": self.content,
-               "rows": int(self.x.shape[0]), "columns": int(self.x.shape[1])}
+        out = {
+            "name": self.name,
+            "source": self.source,
+            "sha256": self.sha256,
+            "content_sha256": self.content,
+            "rows": int(self.x.shape[0]),
+            "columns": int(self.x.shape[1]),
+        }
         if self.image_shape:
             out["image_shape"] = list(self.image_shape)
         return out
@@ -131,8 +137,9 @@ def load(spec: str, need_y: bool = False, target_column: str | None = None, opti
             _FILES[key] = _read_file(path, need_y, target_column, option)
         data = _FILES[key]
     if need_y and data.y is None:
-        raise DimcurseError(f"{data.name}: no target: give a column named y, --target-column NAME, "
-                            "or an .npz with keys x and y", option)
+        raise DimcurseError(
+            f"{data.name}: no target: give a column named y, --target-column NAME, or an .npz with keys x and y", option
+        )
     if data.y is not None and len(data.y) != data.x.shape[0]:
         raise DimcurseError(f"{data.name}: y has {len(data.y)} values for {data.x.shape[0]} rows", option)
     check_finite(data.x, data.name, option)
@@ -191,8 +198,11 @@ def _open_npy(path: Path, option: str) -> np.ndarray:
     try:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
     except ValueError as exc:  # object arrays need pickle, which is never allowed
-        raise DimcurseError(f"{path.name}: cannot read without unpickling ({_first_line(exc)}); "
-                            "save numbers with numpy.save, not Python objects", option) from None
+        raise DimcurseError(
+            f"{path.name}: cannot read without unpickling ({_first_line(exc)}); "
+            "save numbers with numpy.save, not Python objects",
+            option,
+        ) from None
     except (OSError, EOFError) as exc:
         raise DimcurseError(f"{path.name}: not a readable .npy file ({_first_line(exc)})", option) from None
     _check_numeric(array, path.name, option)
@@ -207,8 +217,11 @@ def _npz(path: Path, need_y: bool, target_column: str | None, option: str):
     with archive:
         keys = list(archive.keys())
         if "x" not in keys:
-            raise DimcurseError(f"{path.name}: no array x (it has: {', '.join(keys) or 'nothing'}); "
-                                "save features as x and targets as y", option)
+            raise DimcurseError(
+                f"{path.name}: no array x (it has: {', '.join(keys) or 'nothing'}); "
+                "save features as x and targets as y",
+                option,
+            )
         ykey = target_column or "y"
         if target_column is not None and ykey not in keys:
             raise DimcurseError(f"{path.name}: no array {ykey!r} (it has: {', '.join(keys)})", "--target-column")
@@ -235,8 +248,10 @@ def _table(path: Path, need_y: bool, target_column: str | None, option: str):
         raise DimcurseError(f"{path.name}: empty (no rows or no columns)", option)
     ycol = target_column or ("y" if "y" in frame.columns else None)
     if target_column is not None and target_column not in frame.columns:
-        raise DimcurseError(f"{path.name}: no column {target_column!r} (columns: {', '.join(map(str, frame.columns))})",
-                            "--target-column")
+        raise DimcurseError(
+            f"{path.name}: no column {target_column!r} (columns: {', '.join(map(str, frame.columns))})",
+            "--target-column",
+        )
     y = None
     if ycol is not None and (need_y or target_column is not None):
         y = frame[ycol].to_numpy()
@@ -245,8 +260,11 @@ def _table(path: Path, need_y: bool, target_column: str | None, option: str):
         frame = frame.drop(columns=[ycol])  # a target is not a coordinate of the points
     bad = [str(c) for c in frame.columns if not _numeric_column(frame[c])]
     if bad:
-        raise DimcurseError(f"{path.name}: non-numeric column(s) {', '.join(bad[:5])}"
-                            f"{' …' if len(bad) > 5 else ''} (drop them, or name the target with --target-column)", option)
+        raise DimcurseError(
+            f"{path.name}: non-numeric column(s) {', '.join(bad[:5])}"
+            f"{' …' if len(bad) > 5 else ''} (drop them, or name the target with --target-column)",
+            option,
+        )
     if frame.shape[1] == 0:
         raise DimcurseError(f"{path.name}: no feature columns besides {ycol!r}", option)
     return frame.to_numpy(dtype=np.float64), y, None
@@ -290,8 +308,11 @@ def _check_numeric(array: np.ndarray, name: str, option: str) -> None:
 def _as_matrix(array: np.ndarray, name: str, option: str = "--data") -> np.ndarray:
     """Rows are points: a 1-D array is refused (one point or one coordinate? reshape it yourself)."""
     if array.ndim != 2:
-        raise DimcurseError(f"{name}: an array of shape {tuple(array.shape)}; points need rows and columns "
-                            "(n x d; reshape a 1-D array to (-1, 1) for one coordinate)", option)
+        raise DimcurseError(
+            f"{name}: an array of shape {tuple(array.shape)}; points need rows and columns "
+            "(n x d; reshape a 1-D array to (-1, 1) for one coordinate)",
+            option,
+        )
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise DimcurseError(f"{name}: empty, shape {tuple(array.shape)}", option)
     return array
@@ -304,8 +325,9 @@ def check_finite(x: np.ndarray, name: str, option: str = "--data") -> None:
         bad = ~np.isfinite(block)
         if bad.any():
             row, col = np.argwhere(bad)[0]
-            raise DimcurseError(f"{name}: {block[row, col]} at row {start + row}, column {col} "
-                                "(rows and columns count from 0)", option)
+            raise DimcurseError(
+                f"{name}: {block[row, col]} at row {start + row}, column {col} (rows and columns count from 0)", option
+            )
 
 
 def check_labels(y: np.ndarray, name: str, option: str = "--data") -> np.ndarray:
@@ -313,24 +335,36 @@ def check_labels(y: np.ndarray, name: str, option: str = "--data") -> np.ndarray
     values = np.unique(y)
     numeric = y.dtype.kind in "iuf"
     if len(values) == 1:  # every error would be 0 and every model interpolate: no threshold to find
-        raise DimcurseError(f"{name}: every label is {_plain(values[0])}; a classifier needs at least 2 classes", option)
+        raise DimcurseError(
+            f"{name}: every label is {_plain(values[0])}; a classifier needs at least 2 classes", option
+        )
     if numeric and np.array_equal(values, np.arange(len(values))):
         return np.asarray(y, dtype=np.int64)
     listed = ", ".join(_plain(v) for v in values[:6]) + (" …" if len(values) > 6 else "")
     if numeric and not np.all(values == np.round(values)):
-        raise DimcurseError(f"{name}: labels must be the integers 0..C-1; found {len(values)} distinct values, not "
-                            f"whole numbers ({listed}): a continuous target belongs to approx", option)
-    mapping = ", ".join(f"{_plain(v)!r}: {i}" if not numeric else f"{_plain(v)}: {i}"
-                        for i, v in enumerate(values[:6])) + (", …" if len(values) > 6 else "")
-    raise DimcurseError(f"{name}: labels must be the integers 0..C-1; found {len(values)} distinct values "
-                        f"({listed}); map them first, e.g. {{{mapping}}}", option)
+        raise DimcurseError(
+            f"{name}: labels must be the integers 0..C-1; found {len(values)} distinct values, not "
+            f"whole numbers ({listed}): a continuous target belongs to approx",
+            option,
+        )
+    mapping = ", ".join(
+        f"{_plain(v)!r}: {i}" if not numeric else f"{_plain(v)}: {i}" for i, v in enumerate(values[:6])
+    ) + (", …" if len(values) > 6 else "")
+    raise DimcurseError(
+        f"{name}: labels must be the integers 0..C-1; found {len(values)} distinct values "
+        f"({listed}); map them first, e.g. {{{mapping}}}",
+        option,
+    )
 
 
 def check_numeric_target(y: np.ndarray, name: str, option: str = "--data") -> np.ndarray:
     """A regression target must be numbers."""
     if np.asarray(y).dtype.kind not in "biuf":
-        raise DimcurseError(f"{name}: the target holds text; a regression needs numbers "
-                            "(class labels go to overparam, as integers 0..C-1)", option)
+        raise DimcurseError(
+            f"{name}: the target holds text; a regression needs numbers "
+            "(class labels go to overparam, as integers 0..C-1)",
+            option,
+        )
     return np.asarray(y, dtype=np.float64)
 
 

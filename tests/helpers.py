@@ -13,7 +13,8 @@ def pick_one(frame, **where):
 
 
 def assert_clean_error(code, out, err, option, folder=None):
-    """A user error: exit code 2, nothing on stdout, one ``error:`` line naming ``option``, no file left in ``folder``."""
+    """A user error: exit code 2, nothing on stdout, one ``error:`` line naming ``option``, no file left in
+    ``folder``."""
     assert code == 2 and out == ""
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and option in lines[0], err

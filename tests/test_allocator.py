@@ -10,8 +10,9 @@ PROBE = "import dimcurse, dimcurse.allocator as a; print(a.tune())"
 
 
 def _probe(**env) -> str:
-    done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, **env})
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=60, env={**os.environ, **env}
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
@@ -27,5 +28,7 @@ def test_provenance_says_whether_the_allocator_was_tuned():
     from dimcurse.experiments.approx import kernel as approx
     from dimcurse.provenance import provenance
 
-    assert provenance("approx", approx.VERSION, approx.Config(), __import__("torch").device("cpu"))["malloc_tuned"] \
+    assert (
+        provenance("approx", approx.VERSION, approx.Config(), __import__("torch").device("cpu"))["malloc_tuned"]
         is allocator.tune()
+    )

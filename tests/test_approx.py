@@ -16,8 +16,17 @@ def _fit(result, **where):
 
 def test_error_falls_with_width_on_a_smooth_one_dimensional_target():
     # cos 4x on [-2pi, 2pi] (the Poggio group's 1-d composition), seed 0, 1500 Adam steps.
-    rows = approx.run(approx.Config(targets=("cos4x",), widths=(4, 16, 64), steps=1500, n_samples=1000,
-                                    n_test=1000, seeds=(0,), optimizer="adam")).rows
+    rows = approx.run(
+        approx.Config(
+            targets=("cos4x",),
+            widths=(4, 16, 64),
+            steps=1500,
+            n_samples=1000,
+            n_test=1000,
+            seeds=(0,),
+            optimizer="adam",
+        )
+    ).rows
     errors = rows.sort_values("width").rel_rmse.to_numpy()
     assert np.all(np.diff(errors) < 0) and errors[-1] < 0.9
 
@@ -25,10 +34,20 @@ def test_error_falls_with_width_on_a_smooth_one_dimensional_target():
 def test_trained_networks_keep_their_exponent_while_random_features_collapse():
     # Barron target, d = 2 and 32, widths 4..64, 3000 samples (approximation regime), seeds 0-1.
     # Measured: shallow 1.16 -> 0.29, random features 1.26 -> 0.01.
-    result = approx.run(approx.Config(targets=("barron",), dims=(2, 32), widths=(4, 8, 16, 32, 64), steps=800,
-                                      n_samples=3000, n_test=1000, seeds=(0, 1), baselines=("random-features",),
-                                      optimizer="adam"))
-    net_2, net_32 = _fit(result, dim=2, arch="shallow").alpha, _fit(result, dim=32, arch="shallow").alpha
+    result = approx.run(
+        approx.Config(
+            targets=("barron",),
+            dims=(2, 32),
+            widths=(4, 8, 16, 32, 64),
+            steps=800,
+            n_samples=3000,
+            n_test=1000,
+            seeds=(0, 1),
+            baselines=("random-features",),
+            optimizer="adam",
+        )
+    )
+    net_32 = _fit(result, dim=32, arch="shallow").alpha
     rf_2, rf_32 = _fit(result, dim=2, arch="random-features").alpha, _fit(result, dim=32, arch="random-features").alpha
     assert rf_32 < 0.25 * rf_2  # the fixed basis's exponent collapses with d
     assert net_32 > rf_32 + 0.15 and net_32 > 0.2  # the trained network's does not
@@ -39,8 +58,19 @@ def test_trained_networks_keep_their_exponent_while_random_features_collapse():
 def test_a_tree_network_beats_a_shallow_one_at_matched_parameters_on_the_8_input_product():
     # Tree of width 8 per node: 7 * (4*8 + 1) = 231 parameters; shallow width 23: 10*23 + 1 = 231.
     # Both trained by Adam: the comparison is of architectures, so the trainer is the same.
-    rows = approx.run(approx.Config(targets=("product",), dims=(8,), archs=("shallow", "tree"), widths=(8, 23),
-                                    steps=800, n_samples=2000, n_test=1000, seeds=(0, 1), optimizer="adam")).rows
+    rows = approx.run(
+        approx.Config(
+            targets=("product",),
+            dims=(8,),
+            archs=("shallow", "tree"),
+            widths=(8, 23),
+            steps=800,
+            n_samples=2000,
+            n_test=1000,
+            seeds=(0, 1),
+            optimizer="adam",
+        )
+    ).rows
     tree = rows[(rows.arch == "tree") & (rows.params == 231)].rel_rmse
     shallow = rows[(rows.arch == "shallow") & (rows.params == 231)].rel_rmse
     assert len(tree) == len(shallow) == 2
@@ -48,8 +78,17 @@ def test_a_tree_network_beats_a_shallow_one_at_matched_parameters_on_the_8_input
 
 
 def test_rows_fit_table_and_determinism():
-    config = approx.Config(targets=("kan-xy",), archs=("shallow", "deep"), widths=(4, 8, 16), depth=2, steps=100,
-                           n_samples=300, n_test=300, seeds=(0, 1), baselines=("random-features", "knn"))
+    config = approx.Config(
+        targets=("kan-xy",),
+        archs=("shallow", "deep"),
+        widths=(4, 8, 16),
+        depth=2,
+        steps=100,
+        n_samples=300,
+        n_test=300,
+        seeds=(0, 1),
+        baselines=("random-features", "knn"),
+    )
     first, second = approx.run(config), approx.run(config)
     rows = first.rows
     assert list(rows.columns) == approx.COLUMNS and set(rows.arch) == {"shallow", "deep", "random-features", "knn"}
@@ -62,18 +101,31 @@ def test_rows_fit_table_and_determinism():
     assert deep[deep.width == 4].params.iloc[0] == 3 * 4 + 5 * 4 + 5
 
 
-@pytest.mark.parametrize("overrides, option", [
-    (dict(widths=(0,)), "--widths"), (dict(depth=0), "--depth"), (dict(targets=("nope",)), "--target"),
-    (dict(targets=("kan-xy",), dims=(8,)), "--dims"), (dict(archs=("tree",), dims=(6,)), "--arch"),
-    (dict(optimizer="sgd"), "--optimizer"), (dict(activation="gelu"), "--activation"),
-    (dict(baselines=("svm",)), "--baselines"), (dict(lr=0.0), "--lr"),
-    (dict(targets=("teacher",), dims=(2,)), "--dims"),
-    (dict(optimizer="lm", steps=10), "--steps"), (dict(optimizer="lm", lr=0.1), "--lr"),
-    (dict(optimizer="adam", lm_iters=10), "--lm-iters"), (dict(optimizer="lbfgs", lm_iters=10), "--lm-iters"),
-    (dict(optimizer="lm", archs=("deep",)), "--optimizer"), (dict(lm_iters=0), "--lm-iters"),
-    (dict(n_samples=0), "--samples"), (dict(samples_per_param=0.0), "--samples-per-param"),
-    (dict(lm_rows=-1.0), "--lm-rows"), (dict(lm_max_params=0), "--lm-max-params"),
-])
+@pytest.mark.parametrize(
+    "overrides, option",
+    [
+        (dict(widths=(0,)), "--widths"),
+        (dict(depth=0), "--depth"),
+        (dict(targets=("nope",)), "--target"),
+        (dict(targets=("kan-xy",), dims=(8,)), "--dims"),
+        (dict(archs=("tree",), dims=(6,)), "--arch"),
+        (dict(optimizer="sgd"), "--optimizer"),
+        (dict(activation="gelu"), "--activation"),
+        (dict(baselines=("svm",)), "--baselines"),
+        (dict(lr=0.0), "--lr"),
+        (dict(targets=("teacher",), dims=(2,)), "--dims"),
+        (dict(optimizer="lm", steps=10), "--steps"),
+        (dict(optimizer="lm", lr=0.1), "--lr"),
+        (dict(optimizer="adam", lm_iters=10), "--lm-iters"),
+        (dict(optimizer="lbfgs", lm_iters=10), "--lm-iters"),
+        (dict(optimizer="lm", archs=("deep",)), "--optimizer"),
+        (dict(lm_iters=0), "--lm-iters"),
+        (dict(n_samples=0), "--samples"),
+        (dict(samples_per_param=0.0), "--samples-per-param"),
+        (dict(lm_rows=-1.0), "--lm-rows"),
+        (dict(lm_max_params=0), "--lm-max-params"),
+    ],
+)
 def test_validation_names_the_option(overrides, option):
     with pytest.raises(DimcurseError) as err:
         approx.validate(approx.Config(**overrides))
@@ -83,14 +135,25 @@ def test_validation_names_the_option(overrides, option):
 def test_the_diagnostics_flag_limited_points_and_the_fit_leaves_them_out():
     # Two LM iterations: optimisation-limited. 60 samples for up to 193 parameters: estimation-limited
     # (test RMSE > 1.5 x train). Teacher k = 2 at d = 4, seeds 0-1.
-    short = approx.run(approx.Config(targets=("teacher",), dims=(4,), teacher_k=2, widths=(8, 16, 32, 64),
-                                     lm_iters=2, seeds=(0, 1)))
+    short = approx.run(
+        approx.Config(targets=("teacher",), dims=(4,), teacher_k=2, widths=(8, 16, 32, 64), lm_iters=2, seeds=(0, 1))
+    )
     assert short.rows.optimisation_limited.all()
     fit = _fit(short, arch="shallow")
     assert fit.n_widths_used == 0 and np.isnan(fit.alpha)
     assert fit.excluded.startswith("optimisation-limited at params 49, 97, 193, 385")
-    few = approx.run(approx.Config(targets=("teacher",), dims=(4,), teacher_k=2, widths=(4, 8, 16, 32), n_samples=60,
-                                   n_test=2000, lm_iters=40, seeds=(0, 1)))
+    few = approx.run(
+        approx.Config(
+            targets=("teacher",),
+            dims=(4,),
+            teacher_k=2,
+            widths=(4, 8, 16, 32),
+            n_samples=60,
+            n_test=2000,
+            lm_iters=40,
+            seeds=(0, 1),
+        )
+    )
     limited = few.rows.groupby("width").estimation_limited.mean()
     assert limited[32] == 1.0 and limited[4] == 0.0
     fit = _fit(few, arch="shallow")
@@ -100,8 +163,16 @@ def test_the_diagnostics_flag_limited_points_and_the_fit_leaves_them_out():
 
 
 def test_samples_scale_with_parameters_and_each_row_names_its_trainer():
-    config = approx.Config(targets=("teacher",), dims=(4,), teacher_k=2, widths=(4, 256), lm_iters=1,
-                           lm_max_params=1000, steps=2, seeds=(0,))
+    config = approx.Config(
+        targets=("teacher",),
+        dims=(4,),
+        teacher_k=2,
+        widths=(4, 256),
+        lm_iters=1,
+        lm_max_params=1000,
+        steps=2,
+        seeds=(0,),
+    )
     rows = approx.run(config).rows.set_index("width")
     assert rows.loc[4, "n_samples"] == approx.MIN_SAMPLES  # 8 x 25 parameters is below the floor
     assert rows.loc[256, "n_samples"] == 8 * 1537  # the pool: 8 samples per parameter of the largest model
@@ -116,8 +187,11 @@ def test_at_a_small_budget_the_teacher_exponent_follows_k_not_d():
     # agree within 0.15 (k = 2) and 0.25 (k = 4), and in each dimension k = 2's exponent exceeds k = 4's by 0.1.
     alphas = {}
     for k in (2, 4):
-        result = approx.run(approx.Config(targets=("teacher",), dims=(4, 16), teacher_k=k, widths=(4, 8, 16, 32),
-                                          seeds=(0, 1), n_test=2000))
+        result = approx.run(
+            approx.Config(
+                targets=("teacher",), dims=(4, 16), teacher_k=k, widths=(4, 8, 16, 32), seeds=(0, 1), n_test=2000
+            )
+        )
         alphas[k] = {d: _fit(result, dim=d, arch="shallow").alpha for d in (4, 16)}
     assert abs(alphas[2][4] - alphas[2][16]) < 0.15, alphas
     assert abs(alphas[4][4] - alphas[4][16]) < 0.25, alphas
@@ -125,8 +199,9 @@ def test_at_a_small_budget_the_teacher_exponent_follows_k_not_d():
 
 
 def test_fewer_than_three_widths_print_no_empty_fit_table(cli):
-    code, out, err = cli("approx", "--width", "8", "--dims", "2", "--lm-iters", "5", "--seeds", "2",
-                         "--test-samples", "200", "--quiet")
+    code, out, err = cli(
+        "approx", "--width", "8", "--dims", "2", "--lm-iters", "5", "--seeds", "2", "--test-samples", "200", "--quiet"
+    )
     assert code == 0 and "exponent fits" not in out
     assert "no exponent: a fit needs at least 3 widths and this run has 1" in " ".join(out.split())
 

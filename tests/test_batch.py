@@ -85,7 +85,9 @@ BAD_SWEEPS = [
 
 
 @pytest.mark.parametrize("text, expected, experiment", BAD_SWEEPS, ids=[b[1] for b in BAD_SWEEPS])
-def test_malformed_sweeps_are_one_line_naming_file_experiment_and_key(cli, tmp_path, monkeypatch, text, expected, experiment):
+def test_malformed_sweeps_are_one_line_naming_file_experiment_and_key(
+    cli, tmp_path, monkeypatch, text, expected, experiment
+):
     path = _sweep(tmp_path, text, "bad.toml")
     work = tmp_path / "work"
     work.mkdir()
@@ -113,10 +115,26 @@ def test_killed_mid_run_then_resumed_gives_exactly_the_uninterrupted_rows(tmp_pa
     reference = tmp_path / "reference"
     run_batch(load_sweep(path), reference)
     store = tmp_path / "killed"
-    command = [sys.executable, "-m", "dimcurse", "batch", str(path), "--store", str(store), "--quiet", "--device", "cpu"]
+    command = [
+        sys.executable,
+        "-m",
+        "dimcurse",
+        "batch",
+        str(path),
+        "--store",
+        str(store),
+        "--quiet",
+        "--device",
+        "cpu",
+    ]
     # A background job may inherit SIGINT ignored; restore the default so Python installs its Ctrl-C handler.
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.time() + 120
     while time.time() < deadline and len(read_records(store)) < 3:
         time.sleep(0.05)
@@ -125,15 +143,18 @@ def test_killed_mid_run_then_resumed_gives_exactly_the_uninterrupted_rows(tmp_pa
     finished = len(read_records(store))
     assert 3 <= finished < N_POINTS, "the kill must land mid-run"
     if sig == signal.SIGINT:  # a Ctrl-C says what was kept, and how to go on
-        assert proc.stderr.read().strip() == (f"interrupted: {finished} of {N_POINTS} points saved in {store}; "
-                                              "run the same command to resume")
+        assert proc.stderr.read().strip() == (
+            f"interrupted: {finished} of {N_POINTS} points saved in {store}; run the same command to resume"
+        )
     with open(store / LOG, "ab") as handle:
         handle.write(b'{"key": "half-writ')  # what a kill inside a write leaves behind
     assert len(read_records(store)) == finished  # the partial line is ignored
     code = subprocess.run(command, capture_output=True).returncode
     assert code == 0
     lines = (store / LOG).read_text().splitlines()
-    assert len(lines) == N_POINTS and all(json.loads(line)["status"] == "done" for line in lines)  # none lost, none twice
+    assert len(lines) == N_POINTS and all(
+        json.loads(line)["status"] == "done" for line in lines
+    )  # none lost, none twice
     pd.testing.assert_frame_equal(_table(store), _table(reference))
 
 
@@ -184,7 +205,9 @@ lr = 1e6
 
 def test_a_raising_point_and_a_diverging_one_are_recorded_and_the_rest_completes(cli, tmp_path):
     path = _sweep(tmp_path, FAILING)
-    code, out, err = cli("batch", str(path), "--store", str(tmp_path / "s"), "--quiet", "--device", "cpu", "--retries", "1")
+    code, out, err = cli(
+        "batch", str(path), "--store", str(tmp_path / "s"), "--quiet", "--device", "cpu", "--retries", "1"
+    )
     assert code == 1
     records = {r["experiment"]: r for r in read_records(tmp_path / "s").values()}
     assert sum(r["status"] == "done" for r in read_records(tmp_path / "s").values()) == 2
@@ -223,7 +246,18 @@ seeds = {seeds}
 def test_two_real_batch_processes_on_one_store(tmp_path):
     path = _sweep(tmp_path, SLOW)  # 200 points: the first batch is still running when the second starts
     store = tmp_path / "shared"
-    command = [sys.executable, "-m", "dimcurse", "batch", str(path), "--store", str(store), "--quiet", "--device", "cpu"]
+    command = [
+        sys.executable,
+        "-m",
+        "dimcurse",
+        "batch",
+        str(path),
+        "--store",
+        str(store),
+        "--quiet",
+        "--device",
+        "cpu",
+    ]
     first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while time.time() < deadline and not read_records(store):
@@ -244,15 +278,29 @@ def test_report_filters_groups_and_writes(cli, tmp_path):
     run_batch(points, tmp_path / "s")
     results = {r.kernel: r for r in report(str(tmp_path / "s"), ["metric=l2"])}
     assert set(results["distance"].rows.metric) == {"l2"} and len(results["distance"].rows) == 6
-    code, out, _ = cli("report", str(tmp_path / "s"), "--kernel", "distance", "--where", "dim=100", "--group-by", "metric",
-                       "--out", str(tmp_path / "r.csv"))
+    code, out, _ = cli(
+        "report",
+        str(tmp_path / "s"),
+        "--kernel",
+        "distance",
+        "--where",
+        "dim=100",
+        "--group-by",
+        "metric",
+        "--out",
+        str(tmp_path / "r.csv"),
+    )
     assert code == 0
     table = pd.read_csv(tmp_path / "r.csv")
     assert table.metric.tolist() == ["l2", "l1"] and (table.n_seeds == 2).all() and "relative_contrast_mean" in table
     code, out, _ = cli("report", str(tmp_path / "s"))
     assert code == 0 and "dimcurse distance" in out and "dimcurse overparam" in out
-    for args, option in ((["--where", "nope=1"], "--where"), (["--group-by", "nope"], "--group-by"),
-                         (["--kernel", "approx"], "--kernel"), (["--out", str(tmp_path / "x.csv")], "--kernel")):
+    for args, option in (
+        (["--where", "nope=1"], "--where"),
+        (["--group-by", "nope"], "--group-by"),
+        (["--kernel", "approx"], "--kernel"),
+        (["--out", str(tmp_path / "x.csv")], "--kernel"),
+    ):
         assert_clean_error(*cli("report", str(tmp_path / "s"), *args), option)
 
 
@@ -279,17 +327,38 @@ def test_compare_lines_up_settings_and_warns_on_differences(cli, tmp_path):
 
 def test_compare_reads_result_files(cli, tmp_path):
     for name in ("a", "b"):
-        code, _, _ = cli("distance", "--dims", "5", "--points", "300", "--queries", "20", "--id-points", "0", "--seeds", "2",
-                         "--quiet", "--out", str(tmp_path / f"{name}.csv"))
+        code, _, _ = cli(
+            "distance",
+            "--dims",
+            "5",
+            "--points",
+            "300",
+            "--queries",
+            "20",
+            "--id-points",
+            "0",
+            "--seeds",
+            "2",
+            "--quiet",
+            "--out",
+            str(tmp_path / f"{name}.csv"),
+        )
         assert code == 0
     table, warnings = compare(str(tmp_path / "a.csv"), str(tmp_path / "b.csv"))
     assert (table[table.quantity == "relative_contrast"]["ratio"] == 1.0).all() and warnings == []
 
 
-@pytest.mark.parametrize("args, option", [
-    (["--retries", "-1"], "--retries"), (["--workers", "0"], "--workers"), (["--executor", "slurm"], "--executor"),
-    (["--executor", "dask"], "--scheduler"), (["--store", "/proc/no/such"], "--store"), (["--device", "cuda:7"], "--device"),
-])
+@pytest.mark.parametrize(
+    "args, option",
+    [
+        (["--retries", "-1"], "--retries"),
+        (["--workers", "0"], "--workers"),
+        (["--executor", "slurm"], "--executor"),
+        (["--executor", "dask"], "--scheduler"),
+        (["--store", "/proc/no/such"], "--store"),
+        (["--device", "cuda:7"], "--device"),
+    ],
+)
 def test_batch_option_errors(cli, tmp_path, monkeypatch, args, option):
     monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
     path = _sweep(tmp_path)
@@ -308,8 +377,9 @@ def test_report_never_pools_a_setting_that_varies(cli, tmp_path):
     run_batch(load_sweep(_sweep(tmp_path)), tmp_path / "s")
     (result,) = report(str(tmp_path / "s"), ["metric=l2"], ("metric",), "distance")
     assert result.group_by == ["metric", "dim"] and "kept dim as group keys" in result.notes[0]
-    code, out, _ = cli("report", str(tmp_path / "s"), "--kernel", "distance", "--group-by", "metric",
-                       "--out", str(tmp_path / "g.csv"))
+    code, out, _ = cli(
+        "report", str(tmp_path / "s"), "--kernel", "distance", "--group-by", "metric", "--out", str(tmp_path / "g.csv")
+    )
     table = pd.read_csv(tmp_path / "g.csv")
     assert code == 0 and len(table) == 6 and (table.n_seeds == 2).all()
     # pooling on request: the caption says so, and theory that differs across the pool is left blank
@@ -322,10 +392,18 @@ def test_report_never_pools_a_setting_that_varies(cli, tmp_path):
     assert len(summary) == 1 and (summary.n_seeds == 6).all() and summary.theory_mean_pow_dist.isna().all()
 
 
-@pytest.mark.parametrize("where, rows", [
-    ("dim>=10", 16), ("dim<10", 8), ("dim!=2", 16), ("metric!=l1", 12), ("dim in (2, 100)", 16),
-    ("metric in l1|l2,dim<=2", 8), ("dim>2,dim<100", 8),
-])
+@pytest.mark.parametrize(
+    "where, rows",
+    [
+        ("dim>=10", 16),
+        ("dim<10", 8),
+        ("dim!=2", 16),
+        ("metric!=l1", 12),
+        ("dim in (2, 100)", 16),
+        ("metric in l1|l2,dim<=2", 8),
+        ("dim>2,dim<100", 8),
+    ],
+)
 def test_where_operators(tmp_path, where, rows):
     run_batch(load_sweep(_sweep(tmp_path)), tmp_path / "s")
     from dimcurse.report import split_filters
@@ -344,7 +422,9 @@ def test_where_that_matches_nothing_lists_the_values(cli, tmp_path):
 
 def test_report_rows_exports_the_raw_rows(cli, tmp_path):
     run_batch(load_sweep(_sweep(tmp_path)), tmp_path / "s")
-    code, out, _ = cli("report", str(tmp_path / "s"), "--kernel", "overparam", "--rows", "--out", str(tmp_path / "r.csv"))
+    code, out, _ = cli(
+        "report", str(tmp_path / "s"), "--kernel", "overparam", "--rows", "--out", str(tmp_path / "r.csv")
+    )
     table = pd.read_csv(tmp_path / "r.csv")
     assert code == 0 and len(table) == 3 * 4 and "seed" in table and "test_loss" in table  # 3 seeds x 4 widths
 
@@ -352,22 +432,27 @@ def test_report_rows_exports_the_raw_rows(cli, tmp_path):
 def test_compare_flags_noise_and_fail_if_sets_the_exit_code(cli, tmp_path):
     sweep = SWEEP.replace("n_points = 1500", "n_points = 1500\nk = 10")
     run_batch(load_sweep(_sweep(tmp_path)), tmp_path / "a")
-    run_batch(load_sweep(_sweep(tmp_path, sweep.replace("n_points = 1500", "n_points = 600"), "b.toml")), tmp_path / "b")
+    run_batch(
+        load_sweep(_sweep(tmp_path, sweep.replace("n_points = 1500", "n_points = 600"), "b.toml")), tmp_path / "b"
+    )
     table, warnings = compare(str(tmp_path / "a"), str(tmp_path / "b"), "distance")
     assert any("setting n_points differs: A 1500 vs B 600" in w for w in warnings)
     nn = table[(table.quantity == "nn_dist") & (table.dim == 100)]
     assert nn["beyond_noise"].all() and (nn["ratio"] > 1.01).all()  # fewer points: farther nearest neighbours
-    ok = cli("compare", str(tmp_path / "a"), str(tmp_path / "b"), "--kernel", "distance", "--fail-if", "nn_dist:ratio>10")
+    ok = cli(
+        "compare", str(tmp_path / "a"), str(tmp_path / "b"), "--kernel", "distance", "--fail-if", "nn_dist:ratio>10"
+    )
     assert ok[0] == 0
-    code, out, err = cli("compare", str(tmp_path / "a"), str(tmp_path / "b"), "--kernel", "distance",
-                         "--fail-if", "nn_dist:ratio>1.01")
+    code, out, err = cli(
+        "compare", str(tmp_path / "a"), str(tmp_path / "b"), "--kernel", "distance", "--fail-if", "nn_dist:ratio>1.01"
+    )
     assert code == 1 and "fail-if nn_dist:ratio>1.01" in err and "B / A" in out
     for rule in ("ratio>>1", "speed>1", "nope:ratio>1"):
         assert_clean_error(*cli("compare", str(tmp_path / "a"), str(tmp_path / "b"), "--fail-if", rule), "--fail-if")
 
 
 def test_report_shows_approx_fits_from_stored_rows(cli, tmp_path):
-    sweep = '''
+    sweep = """
 [[experiment]]
 name = "fit"
 kernel = "approx"
@@ -380,7 +465,7 @@ n_test = 400
 lm_iters = 20
 [experiment.grid]
 seeds = [0, 1]
-'''
+"""
     run_batch(load_sweep(_sweep(tmp_path, sweep)), tmp_path / "s")
     (result,) = report(str(tmp_path / "s"))
     assert result.fits is not None and len(result.fits) == 1 and np.isfinite(result.fits.alpha_theory[0])

@@ -63,22 +63,52 @@ def test_out_file_writes_table_and_sidecar(cli, tmp_path):
 
 
 def test_same_seed_gives_identical_output(cli):
-    args = ("distance", "--dims", "5,40", "--dist", "uniform,sphere", "--metric", "l1,lp:0.5", *SMALL, "--out", "-", "--format", "csv")
+    args = (
+        "distance",
+        "--dims",
+        "5,40",
+        "--dist",
+        "uniform,sphere",
+        "--metric",
+        "l1,lp:0.5",
+        *SMALL,
+        "--out",
+        "-",
+        "--format",
+        "csv",
+    )
     first, second = cli(*args), cli(*args)
     assert first[0] == 0 and first[1] == second[1]
 
 
 BAD = [
-    (["--dims", "1,,2"], "--dims"), (["--dims", "abc"], "--dims"), (["--dims", "0"], "--dims"),
-    (["--dims", "-5"], "--dims"), (["--points", "0"], "--points"), (["--points", "abc"], "--points"),
-    (["--queries", "0"], "--queries"), (["--metric", "l3"], "--metric"), (["--metric", "lp:0"], "--metric"),
-    (["--dist", "cube"], "--dist"), (["--dist", "subspace:0"], "--dist"), (["--dist", "subspace:9", "--dims", "4"], "--dims"),
-    (["--points", "50", "--k", "60"], "--k"), (["--out", "/nonexistent-dir/x.csv"], "--out"),
-    (["--out", "x.xlsx"], "--out"), (["--out", "-", "--format", "yaml"], "--format"), (["--device", "tpu"], "--device"),
-    (["--dtype", "half"], "--dtype"), (["--seeds", "0"], "--seeds"), (["--seeds", "a"], "--seeds"),
-    (["--data", "nonexistent"], "--data"), (["--data", "mnist:/nowhere"], "--data"),
-    (["--data", "digits", "--dims", "10"], "--data"), (["--data", "digits", "--queries", "5000"], "--queries"),
-    (["--id-points", "-1"], "--id-points"), (["--mle-k", "1"], "--mle-k"), (["--foo"], "--foo"),
+    (["--dims", "1,,2"], "--dims"),
+    (["--dims", "abc"], "--dims"),
+    (["--dims", "0"], "--dims"),
+    (["--dims", "-5"], "--dims"),
+    (["--points", "0"], "--points"),
+    (["--points", "abc"], "--points"),
+    (["--queries", "0"], "--queries"),
+    (["--metric", "l3"], "--metric"),
+    (["--metric", "lp:0"], "--metric"),
+    (["--dist", "cube"], "--dist"),
+    (["--dist", "subspace:0"], "--dist"),
+    (["--dist", "subspace:9", "--dims", "4"], "--dims"),
+    (["--points", "50", "--k", "60"], "--k"),
+    (["--out", "/nonexistent-dir/x.csv"], "--out"),
+    (["--out", "x.xlsx"], "--out"),
+    (["--out", "-", "--format", "yaml"], "--format"),
+    (["--device", "tpu"], "--device"),
+    (["--dtype", "half"], "--dtype"),
+    (["--seeds", "0"], "--seeds"),
+    (["--seeds", "a"], "--seeds"),
+    (["--data", "nonexistent"], "--data"),
+    (["--data", "mnist:/nowhere"], "--data"),
+    (["--data", "digits", "--dims", "10"], "--data"),
+    (["--data", "digits", "--queries", "5000"], "--queries"),
+    (["--id-points", "-1"], "--id-points"),
+    (["--mle-k", "1"], "--mle-k"),
+    (["--foo"], "--foo"),
 ]
 
 
@@ -95,17 +125,41 @@ def test_cuda_where_there_is_none(cli):
 
 
 def test_progress_goes_to_stderr_and_quiet_silences_it(cli):
-    code, out, err = cli("distance", "--dims", "3", "--points", "200", "--queries", "10", "--id-points", "50",
-                         "--seeds", "1", "--quiet", "--out", "-", "--format", "jsonl")
+    code, out, err = cli(
+        "distance",
+        "--dims",
+        "3",
+        "--points",
+        "200",
+        "--queries",
+        "10",
+        "--id-points",
+        "50",
+        "--seeds",
+        "1",
+        "--quiet",
+        "--out",
+        "-",
+        "--format",
+        "jsonl",
+    )
     assert code == 0 and err == "" and len(out.splitlines()) == 1
 
 
 APPROX_BAD = [
-    (["--width", "0"], "--width"), (["--widths", "8,abc"], "--widths"), (["--depth", "0"], "--depth"),
-    (["--target", "nope"], "--target"), (["--target", "kan-xy", "--dims", "8"], "--dims"),
-    (["--arch", "tree", "--dims", "6"], "--arch"), (["--arch", "wide"], "--arch"), (["--lr", "-1"], "--lr"),
-    (["--optimizer", "sgd"], "--optimizer"), (["--width", "8", "--widths", "8,16"], "--width"),
-    (["--fit-out", "-"], "--fit-out"), (["--fit-out", "fits.xlsx"], "--fit-out"), (["--samples", "0"], "--samples"),
+    (["--width", "0"], "--width"),
+    (["--widths", "8,abc"], "--widths"),
+    (["--depth", "0"], "--depth"),
+    (["--target", "nope"], "--target"),
+    (["--target", "kan-xy", "--dims", "8"], "--dims"),
+    (["--arch", "tree", "--dims", "6"], "--arch"),
+    (["--arch", "wide"], "--arch"),
+    (["--lr", "-1"], "--lr"),
+    (["--optimizer", "sgd"], "--optimizer"),
+    (["--width", "8", "--widths", "8,16"], "--width"),
+    (["--fit-out", "-"], "--fit-out"),
+    (["--fit-out", "fits.xlsx"], "--fit-out"),
+    (["--samples", "0"], "--samples"),
 ]
 
 
@@ -116,9 +170,26 @@ def test_approx_bad_input_is_one_line_and_exit_2(cli, tmp_path, monkeypatch, arg
 
 
 def test_approx_writes_rows_and_fits(cli, tmp_path):
-    code, out, _ = cli("approx", "--target", "kan-xy", "--widths", "4,8,16", "--steps", "20", "--samples", "200",
-                       "--test-samples", "200", "--seeds", "2", "--quiet", "--out", str(tmp_path / "rows.csv"),
-                       "--fit-out", str(tmp_path / "fits.json"))
+    code, out, _ = cli(
+        "approx",
+        "--target",
+        "kan-xy",
+        "--widths",
+        "4,8,16",
+        "--steps",
+        "20",
+        "--samples",
+        "200",
+        "--test-samples",
+        "200",
+        "--seeds",
+        "2",
+        "--quiet",
+        "--out",
+        str(tmp_path / "rows.csv"),
+        "--fit-out",
+        str(tmp_path / "fits.json"),
+    )
     assert code == 0 and "exponent fits" in out
     assert len(pd.read_csv(tmp_path / "rows.csv")) == 6
     fits = pd.DataFrame(json.loads((tmp_path / "fits.json").read_text())["rows"])

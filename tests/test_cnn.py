@@ -9,7 +9,14 @@ import pandas as pd
 import pytest
 import torch
 
-from dimcurse.experiments.overparam.cnn import CNN1DClassifier, CNN2DClassifier, buckets, cnn1d_params, cnn2d_params, single_model
+from dimcurse.experiments.overparam.cnn import (
+    CNN1DClassifier,
+    CNN2DClassifier,
+    buckets,
+    cnn1d_params,
+    cnn2d_params,
+    single_model,
+)
 from dimcurse.nets import train_classifier
 from tests.helpers import assert_clean_error
 
@@ -55,8 +62,16 @@ def _assert_trains_as_alone(model, data, kwargs, rtol, atol, augment=None):
     for s, seed in enumerate(seeds):
         for j in range(len(widths)):
             alone = start[s][j]
-            run = train_classifier(alone, x[s : s + 1], y[s : s + 1], x_test[s : s + 1], y_test[s : s + 1], [seed],
-                                   augment=augment and augment([seed]), **kwargs)
+            run = train_classifier(
+                alone,
+                x[s : s + 1],
+                y[s : s + 1],
+                x_test[s : s + 1],
+                y_test[s : s + 1],
+                [seed],
+                augment=augment and augment([seed]),
+                **kwargs,
+            )
             for key in ("test_loss", "train_loss", "test_error"):  # the image net: evaluation-mode statistics
                 np.testing.assert_allclose(batched.records[-1][key][s, j], run.records[-1][key][0, 0], rtol=rtol)
             for a, b in zip(single_model(model, s, j).parameters(), alone.parameters()):
@@ -84,19 +99,49 @@ def test_buckets_keep_every_width_once_and_pad_little():
 
 def test_a_tiny_cnn_fits_random_labels(cli):
     """Zhang et al. 2017 with a convolutional net: 100 MNIST-1D sequences, every label random."""
-    code, out, err = cli("overparam", "--model", "cnn", "--widths", "32", "--train-samples", "100",
-                         "--test-samples", "200", "--label-noise", "1", "--epochs", "300", "--batch-size", "0",
-                         "--lr", "3e-3", "--seeds", "1", "--quiet", "--out", "-", "--format", "csv")
+    code, out, err = cli(
+        "overparam",
+        "--model",
+        "cnn",
+        "--widths",
+        "32",
+        "--train-samples",
+        "100",
+        "--test-samples",
+        "200",
+        "--label-noise",
+        "1",
+        "--epochs",
+        "300",
+        "--batch-size",
+        "0",
+        "--lr",
+        "3e-3",
+        "--seeds",
+        "1",
+        "--quiet",
+        "--out",
+        "-",
+        "--format",
+        "csv",
+    )
     rows = pd.read_csv(io.StringIO(out))
     assert code == 0, err
     assert rows.train_error.iloc[0] == 0 and rows.interpolates.iloc[0]
     assert rows.test_error.iloc[0] > 0.7  # nothing learned: chance is 0.9
 
 
-@pytest.mark.parametrize("args, option", [
-    (("--data", "teacher"), "--data"), (("--data", "examples-like.csv"), "--data"), (("--widths", "0"), "--widths"),
-    (("--widths", "4,-2"), "--widths"), (("--depth", "2"), "--model"), (("--ridge", "0.1"), "--ridge"),
-])
+@pytest.mark.parametrize(
+    "args, option",
+    [
+        (("--data", "teacher"), "--data"),
+        (("--data", "examples-like.csv"), "--data"),
+        (("--widths", "0"), "--widths"),
+        (("--widths", "4,-2"), "--widths"),
+        (("--depth", "2"), "--model"),
+        (("--ridge", "0.1"), "--ridge"),
+    ],
+)
 def test_cnn_refusals(cli, args, option):
     assert_clean_error(*cli("overparam", "--model", "cnn", *args), option)
 
@@ -132,9 +177,34 @@ def test_the_batched_image_cnn_equals_every_model_alone_in_training_and_evaluati
 
 
 def test_a_tiny_image_cnn_fits_random_labels(cli):
-    code, out, err = cli("overparam", "--model", "cnn", "--data", "digits", "--widths", "8", "--train-samples", "100",
-                         "--test-samples", "200", "--label-noise", "1", "--epochs", "150", "--batch-size", "0",
-                         "--lr", "1e-2", "--seeds", "1", "--quiet", "--out", "-", "--format", "csv")
+    code, out, err = cli(
+        "overparam",
+        "--model",
+        "cnn",
+        "--data",
+        "digits",
+        "--widths",
+        "8",
+        "--train-samples",
+        "100",
+        "--test-samples",
+        "200",
+        "--label-noise",
+        "1",
+        "--epochs",
+        "150",
+        "--batch-size",
+        "0",
+        "--lr",
+        "1e-2",
+        "--seeds",
+        "1",
+        "--quiet",
+        "--out",
+        "-",
+        "--format",
+        "csv",
+    )
     rows = pd.read_csv(io.StringIO(out))
     assert code == 0, err
     assert rows.train_error.iloc[0] == 0 and rows.test_error.iloc[0] > 0.7
@@ -165,14 +235,40 @@ def test_augmented_batched_training_equals_each_model_trained_alone():
     x_test, y_test = _images(2, 16, seed=1)
     kwargs = dict(epochs=2, batch_size=16, lr=3e-3, optimizer="adam", loss="ce")
     model = CNN2DClassifier(seeds, (1, 8, 8), widths, 10, dtype=torch.float64)
-    _assert_trains_as_alone(model, (x, y, x_test, y_test), kwargs, rtol=1e-8, atol=1e-11,
-                            augment=lambda seeds: crop_and_flip((1, 8, 8), seeds))
+    _assert_trains_as_alone(
+        model,
+        (x, y, x_test, y_test),
+        kwargs,
+        rtol=1e-8,
+        atol=1e-11,
+        augment=lambda seeds: crop_and_flip((1, 8, 8), seeds),
+    )
 
 
 def test_augmentation_is_recorded_and_refused_where_it_cannot_apply(cli):
-    code, out, err = cli("overparam", "--model", "cnn", "--data", "digits", "--widths", "2", "--train-samples", "50",
-                         "--test-samples", "50", "--epochs", "1", "--augment", "--seeds", "1", "--quiet",
-                         "--out", "-", "--format", "json")
+    code, out, err = cli(
+        "overparam",
+        "--model",
+        "cnn",
+        "--data",
+        "digits",
+        "--widths",
+        "2",
+        "--train-samples",
+        "50",
+        "--test-samples",
+        "50",
+        "--epochs",
+        "1",
+        "--augment",
+        "--seeds",
+        "1",
+        "--quiet",
+        "--out",
+        "-",
+        "--format",
+        "json",
+    )
     import json
 
     payload = json.loads(out)
@@ -187,9 +283,29 @@ def test_a_users_npz_of_images_trains_the_image_cnn_and_vectors_are_refused(cli,
     x, y = rng.normal(size=(120, 1, 12, 12)), rng.integers(0, 3, 120)
     np.savez(tmp_path / "images.npz", x=x, y=y)
     np.savez(tmp_path / "vectors.npz", x=x.reshape(120, -1), y=y)
-    code, out, err = cli("overparam", "--model", "cnn", "--data", str(tmp_path / "images.npz"), "--widths", "2,4",
-                         "--train-samples", "80", "--test-samples", "20", "--epochs", "2", "--augment", "--seeds", "1",
-                         "--quiet", "--out", "-", "--format", "csv")
+    code, out, err = cli(
+        "overparam",
+        "--model",
+        "cnn",
+        "--data",
+        str(tmp_path / "images.npz"),
+        "--widths",
+        "2,4",
+        "--train-samples",
+        "80",
+        "--test-samples",
+        "20",
+        "--epochs",
+        "2",
+        "--augment",
+        "--seeds",
+        "1",
+        "--quiet",
+        "--out",
+        "-",
+        "--format",
+        "csv",
+    )
     rows = pd.read_csv(io.StringIO(out))
     assert code == 0, err
     assert rows.set_index("width").params.to_dict() == {2: cnn2d_params(1, 2, 3), 4: cnn2d_params(1, 4, 3)}

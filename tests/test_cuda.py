@@ -23,7 +23,9 @@ def test_engine_matches_cpu(metric):
 
 
 def test_distance_kernel_matches_cpu():
-    config = distance.Config(dims=(10, 300), dists=("gaussian", "subspace:3"), seeds=(0,), n_points=3000, n_queries=50, id_points=500)
+    config = distance.Config(
+        dims=(10, 300), dists=("gaussian", "subspace:3"), seeds=(0,), n_points=3000, n_queries=50, id_points=500
+    )
     cpu = distance.run(config, device="cpu").rows
     gpu = distance.run(config, device="cuda").rows
     for column in ("nn_dist", "far_dist", "relative_contrast", "twonn_id", "mle_id"):
@@ -38,8 +40,17 @@ def test_approx_kernel_matches_cpu():
     # compared at 2 % relative (the fixed-basis baseline, solved in float64, at 1e-6).
     from dimcurse.experiments.approx import kernel as approx
 
-    config = approx.Config(targets=("kan-xy",), archs=("shallow", "tree"), widths=(4, 16), steps=50,
-                           n_samples=500, n_test=500, seeds=(0, 1), baselines=("random-features",), optimizer="adam")
+    config = approx.Config(
+        targets=("kan-xy",),
+        archs=("shallow", "tree"),
+        widths=(4, 16),
+        steps=50,
+        n_samples=500,
+        n_test=500,
+        seeds=(0, 1),
+        baselines=("random-features",),
+        optimizer="adam",
+    )
     cpu = approx.run(config, device="cpu").rows
     gpu = approx.run(config, device="cuda").rows
     nets = cpu.arch != "random-features"
@@ -51,8 +62,9 @@ def test_levenberg_marquardt_matches_cpu():
     # float64 throughout (matrix, factor, losses): 5 LM iterations on both devices agree to 1e-6 relative.
     from dimcurse.experiments.approx import kernel as approx
 
-    config = approx.Config(targets=("teacher",), dims=(8,), teacher_k=2, widths=(4, 16, 64), lm_iters=5,
-                           seeds=(0, 1), dtype="float64")
+    config = approx.Config(
+        targets=("teacher",), dims=(8,), teacher_k=2, widths=(4, 16, 64), lm_iters=5, seeds=(0, 1), dtype="float64"
+    )
     cpu = approx.run(config, device="cpu").rows
     gpu = approx.run(config, device="cuda").rows
     np.testing.assert_allclose(gpu.rel_rmse, cpu.rel_rmse, rtol=1e-6)
@@ -62,8 +74,10 @@ def test_levenberg_marquardt_matches_cpu():
 def test_overparam_closed_forms_match_cpu():
     from dimcurse.experiments.overparam import kernel as overparam
 
-    for config in (overparam.Config(model="linear", widths=(50, 150), n_train=100, n_test=100, seeds=(0,)),
-                   overparam.Config(data="digits", widths=(50, 200, 400), n_train=200, n_test=200, seeds=(0,), ridge=(0.0, 0.1))):
+    for config in (
+        overparam.Config(model="linear", widths=(50, 150), n_train=100, n_test=100, seeds=(0,)),
+        overparam.Config(data="digits", widths=(50, 200, 400), n_train=200, n_test=200, seeds=(0,), ridge=(0.0, 0.1)),
+    ):
         cpu, gpu = overparam.run(config, device="cpu").rows, overparam.run(config, device="cuda").rows
         # float64 solves on both; only the order of summation differs (the N = n solve amplifies it: 1e-6).
         for column in ("test_loss", "weight_norm", "excess_risk"):
@@ -73,8 +87,9 @@ def test_overparam_closed_forms_match_cpu():
 def test_overparam_mlp_matches_cpu():
     from dimcurse.experiments.overparam import kernel as overparam
 
-    config = overparam.Config(model="mlp", data="teacher", widths=(4, 32), n_train=128, n_test=128, epochs=5,
-                              batch_size=32, seeds=(0, 1))
+    config = overparam.Config(
+        model="mlp", data="teacher", widths=(4, 32), n_train=128, n_test=128, epochs=5, batch_size=32, seeds=(0, 1)
+    )
     cpu, gpu = overparam.run(config, device="cpu").rows, overparam.run(config, device="cuda").rows
     # float32 on both: cuBLAS and the CPU BLAS sum in different orders; 5 epochs of Adam keep it within 1e-3.
     np.testing.assert_allclose(gpu["train_loss"], cpu["train_loss"], rtol=1e-3)
@@ -85,8 +100,9 @@ def test_overparam_cnn_matches_cpu_and_each_model_alone():
     from dimcurse.experiments.overparam.cnn import CNN1DClassifier, single_model
     from dimcurse.experiments.overparam import kernel as overparam
 
-    config = overparam.Config(model="cnn", widths=(2, 9, 16, 24), n_train=200, n_test=200, epochs=3, batch_size=50,
-                              seeds=(0, 1))
+    config = overparam.Config(
+        model="cnn", widths=(2, 9, 16, 24), n_train=200, n_test=200, epochs=3, batch_size=50, seeds=(0, 1)
+    )
     cpu, gpu = overparam.run(config, device="cpu").rows, overparam.run(config, device="cuda").rows
     # float32 on both; cuDNN's grouped convolutions sum in another order than oneDNN's
     np.testing.assert_allclose(gpu["train_loss"], cpu["train_loss"], rtol=1e-3)

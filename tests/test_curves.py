@@ -10,8 +10,16 @@ from tests.helpers import assert_clean_error
 
 
 def test_approx_curves_start_at_zero_and_end_at_the_rows():
-    config = approx.Config(targets=("barron",), dims=(2,), widths=(4, 8, 16), lm_iters=12, n_samples=300, n_test=300,
-                           seeds=(0, 1), record_every=5)
+    config = approx.Config(
+        targets=("barron",),
+        dims=(2,),
+        widths=(4, 8, 16),
+        lm_iters=12,
+        n_samples=300,
+        n_test=300,
+        seeds=(0, 1),
+        record_every=5,
+    )
     result = approx.run(config)
     curves = result.tables["curves"]
     assert sorted(curves.step.unique()) == [0, 5, 10, 12] and set(curves.trainer) == {"lm"}
@@ -24,16 +32,27 @@ def test_approx_curves_start_at_zero_and_end_at_the_rows():
 
 
 def test_approx_adam_then_lm_curves_continue_the_step_count():
-    config = approx.Config(targets=("barron",), dims=(2,), widths=(4, 8, 16), optimizer="adam+lm", steps=20, lm_iters=6,
-                           n_samples=300, n_test=300, seeds=(0,), record_every=10)
+    config = approx.Config(
+        targets=("barron",),
+        dims=(2,),
+        widths=(4, 8, 16),
+        optimizer="adam+lm",
+        steps=20,
+        lm_iters=6,
+        n_samples=300,
+        n_test=300,
+        seeds=(0,),
+        record_every=10,
+    )
     curves = approx.run(config).tables["curves"]
     one = curves[curves.width == 8]
     assert one.step.tolist() == [0, 10, 20, 26] and one.trainer.tolist() == ["adam", "adam", "adam", "lm"]
 
 
 def test_overparam_curves_from_epoch_zero():
-    config = overparam.Config(model="mlp", widths=(8, 32), epochs=4, record_every=2, seeds=(0, 1), n_train=200,
-                              n_test=200)
+    config = overparam.Config(
+        model="mlp", widths=(8, 32), epochs=4, record_every=2, seeds=(0, 1), n_train=200, n_test=200
+    )
     result = overparam.run(config)
     curves = result.tables["curves"]
     assert sorted(curves.epoch.unique()) == [0.0, 2.0, 4.0]
@@ -46,9 +65,28 @@ def test_curves_out_and_tensorboard_files(cli, tmp_path):
     pytest.importorskip("tensorboard")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    code, _, err = cli("approx", "--dims", "2", "--widths", "4,8,16", "--lm-iters", "6", "--seeds", "2",
-                       "--samples", "300", "--test-samples", "300", "--record-every", "3", "--quiet",
-                       "--curves-out", str(tmp_path / "c.csv"), "--tensorboard", str(tmp_path / "tb"))
+    code, _, err = cli(
+        "approx",
+        "--dims",
+        "2",
+        "--widths",
+        "4,8,16",
+        "--lm-iters",
+        "6",
+        "--seeds",
+        "2",
+        "--samples",
+        "300",
+        "--test-samples",
+        "300",
+        "--record-every",
+        "3",
+        "--quiet",
+        "--curves-out",
+        str(tmp_path / "c.csv"),
+        "--tensorboard",
+        str(tmp_path / "tb"),
+    )
     assert code == 0, err
     curves = pd.read_csv(tmp_path / "c.csv")
     assert len(curves) == 3 * 2 * 3  # widths x seeds x recorded steps (0, 3, 6)
@@ -60,13 +98,16 @@ def test_curves_out_and_tensorboard_files(cli, tmp_path):
     assert steps == [0, 3, 6] and {"train_rmse", "test_rmse"} <= set(events.Tags()["scalars"])
 
 
-@pytest.mark.parametrize("args, option", [
-    (["approx", "--curves-out", "c.csv"], "--curves-out"),
-    (["approx", "--record-every", "2", "--curves-out", "-"], "--curves-out"),
-    (["approx", "--record-every", "2", "--optimizer", "lbfgs"], "--record-every"),
-    (["overparam", "--model", "mlp", "--tensorboard", "tb"], "--tensorboard"),
-    (["approx", "--record-every", "2", "--tensorboard", "no/such/dir/tb"], "--tensorboard"),
-])
+@pytest.mark.parametrize(
+    "args, option",
+    [
+        (["approx", "--curves-out", "c.csv"], "--curves-out"),
+        (["approx", "--record-every", "2", "--curves-out", "-"], "--curves-out"),
+        (["approx", "--record-every", "2", "--optimizer", "lbfgs"], "--record-every"),
+        (["overparam", "--model", "mlp", "--tensorboard", "tb"], "--tensorboard"),
+        (["approx", "--record-every", "2", "--tensorboard", "no/such/dir/tb"], "--tensorboard"),
+    ],
+)
 def test_curve_options_refused_before_any_work(cli, tmp_path, monkeypatch, args, option):
     monkeypatch.chdir(tmp_path)
     assert_clean_error(*cli(*args, "--quiet"), option, tmp_path)

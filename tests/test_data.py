@@ -130,17 +130,25 @@ BROKEN = {
     "empty images file": lambda raw: (raw / "train-images-idx3-ubyte").write_bytes(b""),
     "empty labels file": lambda raw: (raw / "t10k-labels-idx1-ubyte").write_bytes(b""),
     "header only": lambda raw: (raw / "train-images-idx3-ubyte").write_bytes(struct.pack(">IIII", 2051, 30, 28, 28)),
-    "truncated labels": lambda raw: (raw / "train-labels-idx1-ubyte").write_bytes(struct.pack(">II", 2049, 30) + b"\x01" * 7),
+    "truncated labels": lambda raw: (raw / "train-labels-idx1-ubyte").write_bytes(
+        struct.pack(">II", 2049, 30) + b"\x01" * 7
+    ),
     "wrong magic": lambda raw: (raw / "train-images-idx3-ubyte").write_bytes(b"\x12\x34\x56\x78" + b"\x00" * 64),
     "float images with NaN": lambda raw: _idx_floats(raw / "train-images-idx3-ubyte", np.full((30, 28, 28), np.nan)),
     "labels out of range": lambda raw: _break_labels(raw, 12),
-    "fewer labels than images": lambda raw: (raw / "t10k-labels-idx1-ubyte").write_bytes(struct.pack(">II", 2049, 4) + b"\x01" * 4),
+    "fewer labels than images": lambda raw: (raw / "t10k-labels-idx1-ubyte").write_bytes(
+        struct.pack(">II", 2049, 4) + b"\x01" * 4
+    ),
     "images of the wrong shape": lambda raw: (raw / "train-images-idx3-ubyte").write_bytes(
-        struct.pack(">IIII", 2051, 30, 7, 7) + b"\x00" * 30 * 49),
+        struct.pack(">IIII", 2051, 30, 7, 7) + b"\x00" * 30 * 49
+    ),
     "images as a 1-d array": lambda raw: (raw / "train-images-idx3-ubyte").write_bytes(
-        struct.pack(">HBBI", 0, 0x08, 1, 30 * 784) + b"\x00" * 30 * 784),
-    "a folder where a file should be": lambda raw: ((raw / "train-images-idx3-ubyte").unlink(),
-                                                    (raw / "train-images-idx3-ubyte").mkdir()),
+        struct.pack(">HBBI", 0, 0x08, 1, 30 * 784) + b"\x00" * 30 * 784
+    ),
+    "a folder where a file should be": lambda raw: (
+        (raw / "train-images-idx3-ubyte").unlink(),
+        (raw / "train-images-idx3-ubyte").mkdir(),
+    ),
 }
 
 

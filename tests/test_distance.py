@@ -28,7 +28,9 @@ def test_power_moments_match_closed_forms():
         assert row.mean_pow_dist == pytest.approx(row.theory_mean_pow_dist, rel=0.02), (row.dist, row.metric)
         assert row.var_pow_dist == pytest.approx(row.theory_var_pow_dist, rel=0.06), (row.dist, row.metric)
     uniform = _one(rows, dist="uniform", metric="l2")
-    assert uniform.theory_mean_pow_dist == pytest.approx(100 / 6) and uniform.theory_var_pow_dist == pytest.approx(700 / 180)
+    assert uniform.theory_mean_pow_dist == pytest.approx(100 / 6) and uniform.theory_var_pow_dist == pytest.approx(
+        700 / 180
+    )
     gaussian = _one(rows, dist="gaussian", metric="l2")
     assert gaussian.theory_mean_pow_dist == pytest.approx(200) and gaussian.theory_var_pow_dist == pytest.approx(800)
     assert gaussian.mean_dist == pytest.approx(gaussian.theory_mean_dist, rel=0.01)
@@ -49,8 +51,13 @@ def test_relative_variance_approaches_francois_constants(metric, constant):
 
 
 def test_relative_contrast_falls_with_dimension_and_orders_the_norms():
-    rows = _run(dims=(2, 10, 100, 1000), dists=("uniform",), metrics=("lp:0.5", "l1", "l2", "linf"),
-                n_points=2000, n_queries=100)
+    rows = _run(
+        dims=(2, 10, 100, 1000),
+        dists=("uniform",),
+        metrics=("lp:0.5", "l1", "l2", "linf"),
+        n_points=2000,
+        n_queries=100,
+    )
     for metric in ("lp:0.5", "l1", "l2", "linf"):
         contrast = rows[rows.metric == metric].sort_values("dim").relative_contrast.to_numpy()
         assert np.all(np.diff(contrast) < 0), metric
@@ -96,10 +103,16 @@ def test_same_seed_same_rows_other_seed_other_rows():
 @pytest.mark.parametrize(
     "overrides, option",
     [
-        (dict(dims=(0,)), "--dims"), (dict(n_points=0), "--points"), (dict(n_queries=-1), "--queries"),
-        (dict(dists=("cube",)), "--dist"), (dict(metrics=("l3",)), "--metric"),
-        (dict(k=3000, id_points=2000), "--k"), (dict(dims=(3,), dists=("subspace:5",)), "--dims"),
-        (dict(seeds=()), "--seeds"), (dict(dtype="half"), "--dtype"), (dict(id_points=-1), "--id-points"),
+        (dict(dims=(0,)), "--dims"),
+        (dict(n_points=0), "--points"),
+        (dict(n_queries=-1), "--queries"),
+        (dict(dists=("cube",)), "--dist"),
+        (dict(metrics=("l3",)), "--metric"),
+        (dict(k=3000, id_points=2000), "--k"),
+        (dict(dims=(3,), dists=("subspace:5",)), "--dims"),
+        (dict(seeds=()), "--seeds"),
+        (dict(dtype="half"), "--dtype"),
+        (dict(id_points=-1), "--id-points"),
     ],
 )
 def test_validation_names_the_option(overrides, option):
@@ -119,8 +132,26 @@ def test_twonn_far_below_d_is_flagged_as_sample_limited():
 @pytest.mark.parametrize("metric", ["lp:0.01", "lp:1000", "lp:1e9"])
 def test_extreme_lp_rows_are_finite_or_named_undefined(cli, metric):
     """Issue 17: lp:0.001 gave nn_dist = inf, lp:1000 an infinite contrast, lp:1e9 NaN, with numpy warnings."""
-    code, out, err = cli("distance", "--metric", metric, "--dims", "10", "--points", "400", "--queries", "20",
-                         "--seeds", "1", "--id-points", "0", "--quiet", "--out", "-", "--format", "csv")
+    code, out, err = cli(
+        "distance",
+        "--metric",
+        metric,
+        "--dims",
+        "10",
+        "--points",
+        "400",
+        "--queries",
+        "20",
+        "--seeds",
+        "1",
+        "--id-points",
+        "0",
+        "--quiet",
+        "--out",
+        "-",
+        "--format",
+        "csv",
+    )
     rows = pd.read_csv(__import__("io").StringIO(out))
     assert code == 0 and err == ""
     for column in ("nn_dist", "far_dist", "mean_dist", "relative_contrast", "contrast_he", "dist_cv"):

@@ -58,12 +58,34 @@ def test_a_drawn_set_rounded_to_float32_drops_its_copies(cli):
     point made the relative contrast inf. They are now counted, dropped and the contrast finite."""
     from dimcurse.experiments.distance import kernel as distance
 
-    pset = distance._drawn_set(distance.parse_distribution("uniform"), 1, 200_000, 100, 0, torch.float16, "cpu")
+    pset = distance._drawn_set(
+        distance.parse_distribution("uniform"), 1, 200_000, 100, 0, dtype=torch.float16, device="cpu"
+    )
     assert pset.duplicates > 100_000 and pset.points.shape[0] == 200_000 - pset.duplicates
     assert len(np.unique(pset.points.numpy(), axis=0)) == pset.points.shape[0]
     assert not np.isin(pset.queries.numpy().ravel(), pset.points.numpy().ravel()).any()
-    code, out, err = cli("distance", "--dims", "1", "--points", "100000", "--queries", "50", "--dtype", "float32",
-                         "--seeds", "1", "--id-points", "0", "--metric", "l2", "--quiet", "--out", "-", "--format", "csv")
+    code, out, err = cli(
+        "distance",
+        "--dims",
+        "1",
+        "--points",
+        "100000",
+        "--queries",
+        "50",
+        "--dtype",
+        "float32",
+        "--seeds",
+        "1",
+        "--id-points",
+        "0",
+        "--metric",
+        "l2",
+        "--quiet",
+        "--out",
+        "-",
+        "--format",
+        "csv",
+    )
     row = pd.read_csv(io.StringIO(out)).iloc[0]
     assert code == 0 and row.duplicates > 0 and math.isfinite(row.relative_contrast) and row.nn_dist > 0
 
@@ -90,9 +112,26 @@ def test_distances_of_a_set_in_huge_or_tiny_units_are_its_unit_set_times_the_uni
     frames = {}
     for name, factor in (("one", 1.0), ("huge", 2.0**500), ("tiny", 2.0**-500)):
         np.save(tmp_path / f"{name}.npy", x * factor)
-        code, out, err = cli("distance", "--data", str(tmp_path / f"{name}.npy"), "--points", "250", "--queries", "20",
-                             "--id-points", "100", "--seeds", "1", "--metric", "l2,l1,cosine", "--quiet",
-                             "--out", "-", "--format", "csv")
+        code, out, err = cli(
+            "distance",
+            "--data",
+            str(tmp_path / f"{name}.npy"),
+            "--points",
+            "250",
+            "--queries",
+            "20",
+            "--id-points",
+            "100",
+            "--seeds",
+            "1",
+            "--metric",
+            "l2,l1,cosine",
+            "--quiet",
+            "--out",
+            "-",
+            "--format",
+            "csv",
+        )
         assert code == 0, err
         frames[name] = pd.read_csv(io.StringIO(out)).query("dist == @name")
     one = frames["one"].reset_index(drop=True)
@@ -126,8 +165,22 @@ def test_approx_errors_of_a_target_in_huge_or_tiny_units_scale_with_it(tmp_path,
     results = {}
     for name, factor in (("one", 1.0), ("huge", 1e200), ("tiny", 1e-200)):
         pd.DataFrame(x, columns=["a", "b"]).assign(y=factor * y).to_csv(tmp_path / f"{name}.csv", index=False)
-        code, out, err = cli("approx", "--data", str(tmp_path / f"{name}.csv"), "--widths", "2,4,8", "--seeds", "2",
-                             "--dtype", "float64", "--quiet", "--out", "-", "--format", "csv")
+        code, out, err = cli(
+            "approx",
+            "--data",
+            str(tmp_path / f"{name}.csv"),
+            "--widths",
+            "2,4,8",
+            "--seeds",
+            "2",
+            "--dtype",
+            "float64",
+            "--quiet",
+            "--out",
+            "-",
+            "--format",
+            "csv",
+        )
         assert code == 0, err
         results[name] = pd.read_csv(io.StringIO(out)).query("arch == 'shallow'").reset_index(drop=True)
     for name, factor in (("huge", 1e200), ("tiny", 1e-200)):
@@ -141,8 +194,20 @@ def test_approx_errors_of_a_target_in_huge_or_tiny_units_scale_with_it(tmp_path,
 def test_a_single_class_is_refused(cli, tmp_path):
     x = np.random.default_rng(0).normal(size=(100, 3))
     np.savez(tmp_path / "one.npz", x=x, y=np.zeros(100, dtype=int))
-    code, out, err = cli("overparam", "--model", "mlp", "--data", str(tmp_path / "one.npz"), "--train-samples", "60",
-                         "--test-samples", "20", "--epochs", "1", "--quiet")
+    code, out, err = cli(
+        "overparam",
+        "--model",
+        "mlp",
+        "--data",
+        str(tmp_path / "one.npz"),
+        "--train-samples",
+        "60",
+        "--test-samples",
+        "20",
+        "--epochs",
+        "1",
+        "--quiet",
+    )
     assert_clean_error(code, out, err, "--data")
     assert "at least 2 classes" in err
 
@@ -153,12 +218,26 @@ def test_one_test_sample_is_refused_rel_rmse_needs_a_spread(cli):
 
 
 def test_the_infinite_min_norm_expectation_is_blank_with_a_note(cli):
-    code, out, err = cli("overparam", "--model", "linear", "--train-samples", "30", "--widths", "10,30,60",
-                         "--seeds", "1", "--out", "-", "--format", "csv")
+    code, out, err = cli(
+        "overparam",
+        "--model",
+        "linear",
+        "--train-samples",
+        "30",
+        "--widths",
+        "10,30,60",
+        "--seeds",
+        "1",
+        "--out",
+        "-",
+        "--format",
+        "csv",
+    )
     rows = pd.read_csv(io.StringIO(out))
     assert code == 0 and rows.set_index("width").theory_risk.isna().tolist() == [False, True, False]
-    code, out, err = cli("overparam", "--model", "linear", "--train-samples", "30", "--widths", "10,30,60",
-                         "--seeds", "1")
+    code, out, err = cli(
+        "overparam", "--model", "linear", "--train-samples", "30", "--widths", "10,30,60", "--seeds", "1"
+    )
     assert "theory_risk is blank at p = 30" in " ".join(out.split())
 
 
@@ -169,10 +248,17 @@ def test_the_suite_turns_dimcurse_warnings_into_errors():
     config = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
     assert "error:::dimcurse(\\..*)?$" in config["tool"]["pytest"]["ini_options"]["filterwarnings"]
     with pytest.raises(RuntimeWarning):
-        warnings.warn_explicit("x", RuntimeWarning, "neighbours.py", 1, module="dimcurse.experiments.distance.neighbours")
+        warnings.warn_explicit(
+            "x", RuntimeWarning, "neighbours.py", 1, module="dimcurse.experiments.distance.neighbours"
+        )
     with pytest.raises(RuntimeWarning):  # numpy's own warnings raised inside dimcurse's code count too
-        warnings.warn_explicit("invalid value encountered in divide", RuntimeWarning, "distance.py", 1,
-                               module="dimcurse.experiments.distance")
+        warnings.warn_explicit(
+            "invalid value encountered in divide",
+            RuntimeWarning,
+            "distance.py",
+            1,
+            module="dimcurse.experiments.distance",
+        )
     with warnings.catch_warnings(record=True):  # another package's warning is not ours to fail on
         warnings.warn_explicit("x", RuntimeWarning, "other.py", 1, module="othermodule")
 

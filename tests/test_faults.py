@@ -80,8 +80,12 @@ def test_random_kills_and_ctrl_c_then_resume_give_exactly_the_uninterrupted_rows
     for round_ in range(ROUNDS):
         sig = (signal.SIGKILL, signal.SIGINT)[round_ % 2]
         delay = rng.uniform(0.5, 8.0)  # start-up (imports, store) is ~3 s of it: some land before any point
-        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        proc = subprocess.Popen(
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
         time.sleep(delay)
         proc.send_signal(sig)
         code = proc.wait()

@@ -53,11 +53,43 @@ OUTCOMES: dict[str, collections.Counter] = collections.defaultdict(collections.C
 BAD_NUMBER = ["", " ", "abc", "1.5", "nan", "NaN", "inf", "-inf", "1e3", "0x10", "2**8", "--1", "１"]
 COUNT = ["0", "-1", "-7", "99999999999999999999", "1" + "0" * 40] + BAD_NUMBER
 FLOAT = ["0", "-1", "nan", "inf", "-inf", "1e308", "1e400", "-0", "1e-320", "abc", "", "0.5,0.5", "1,2"]
-LIST = [",", ",,", "1,,2", "[1, 2]", "1;2", "1 2", "2,2", "a,b", "1,-1", "nan,2", "0", "-3", "", " , ",
-        "1e30", "99999999999999999999", "3," * 3]
+LIST = [
+    ",",
+    ",,",
+    "1,,2",
+    "[1, 2]",
+    "1;2",
+    "1 2",
+    "2,2",
+    "a,b",
+    "1,-1",
+    "nan,2",
+    "0",
+    "-3",
+    "",
+    " , ",
+    "1e30",
+    "99999999999999999999",
+    "3," * 3,
+]
 NAME = ["nosuch", "", " ", "UNKNOWN-THING", "l2,", ",", "a,a", "x" * 300, "../etc", "é"]
-OUT = ["rows.csv", "rows.json", "rows.jsonl", "rows.md", "rows.parquet", "rows.xyz", "rows", "-", "",
-       "missing/rows.csv", "rows.csv/", ".", "ro/rows.csv", "/proc/rows.csv", "sweep.toml"]
+OUT = [
+    "rows.csv",
+    "rows.json",
+    "rows.jsonl",
+    "rows.md",
+    "rows.parquet",
+    "rows.xyz",
+    "rows",
+    "-",
+    "",
+    "missing/rows.csv",
+    "rows.csv/",
+    ".",
+    "ro/rows.csv",
+    "/proc/rows.csv",
+    "sweep.toml",
+]
 FIGURE = ["fig.png", "fig.svg", "fig.pdf", "fig.txt", "", "missing/fig.png", "fig", "/proc/fig.png"]
 FORMAT = ["json", "jsonl", "csv", "markdown", "table", "xml", "", "CSV"]
 DEVICE = ["cpu", "auto", "cuda", "cuda:7", "gpu", "", "mps", "cpu:0"]
@@ -65,64 +97,197 @@ DTYPE = ["float32", "float64", "float16", "int8", "", "double"]
 SEEDS = ["1", "2", "0,1", "0,0", "-1", "0", "99999999999999999999", "100000000", "4294967296,1", ",", "a"] + BAD_NUMBER
 JUNK = ["--nosuch", "-x", "--", "---", "-", "--dims=", "--help-me", "extra-argument", "--seeds=="]
 WHERE = ["dim=10", "dim>", "nosuch=1", "=", "dim=abc", "dim==", "", "dim=1,dim=2", "seed<0", "dim!=nan"]
-INPUTS = ["rows.csv", "rows.json", "store", "missing.csv", "empty.csv", "garbage.csv", "nan.csv", "notastore",
-          "sweep.toml", "", ".", "rows.parquet", "/proc/self/mem"]
+INPUTS = [
+    "rows.csv",
+    "rows.json",
+    "store",
+    "missing.csv",
+    "empty.csv",
+    "garbage.csv",
+    "nan.csv",
+    "notastore",
+    "sweep.toml",
+    "",
+    ".",
+    "rows.parquet",
+    "/proc/self/mem",
+]
 # The user's data files the inputs fixture writes: good ones and each kind of bad one.
-DATA_FILES = ["data-good.npy", "data-good.csv", "data-labels.npz", "data-nan.npy", "data-ragged.csv", "data-empty.csv",
-              "data-text.csv", "data-flat.npy", "data-nox.npz", "data-obj.npy", "data-strlabels.csv", "data-missing.npy",
-              "notastore", "data-odd.xlsx"]
-SWEEPS = ["sweep.toml", "bad.toml", "badkey.toml", "empty.toml", "garbage.toml", "missing.toml", "notastore",
-          "rows.csv", ""]
+DATA_FILES = [
+    "data-good.npy",
+    "data-good.csv",
+    "data-labels.npz",
+    "data-nan.npy",
+    "data-ragged.csv",
+    "data-empty.csv",
+    "data-text.csv",
+    "data-flat.npy",
+    "data-nox.npz",
+    "data-obj.npy",
+    "data-strlabels.csv",
+    "data-missing.npy",
+    "notastore",
+    "data-odd.xlsx",
+]
+SWEEPS = [
+    "sweep.toml",
+    "bad.toml",
+    "badkey.toml",
+    "empty.toml",
+    "garbage.toml",
+    "missing.toml",
+    "notastore",
+    "rows.csv",
+    "",
+]
 
-COMMON = {"--seeds": SEEDS, "--device": DEVICE, "--dtype": DTYPE, "--format": FORMAT, "--out": OUT,
-          "-o": OUT, "--plot": FIGURE}
+COMMON = {
+    "--seeds": SEEDS,
+    "--device": DEVICE,
+    "--dtype": DTYPE,
+    "--format": FORMAT,
+    "--out": OUT,
+    "-o": OUT,
+    "--plot": FIGURE,
+}
 
 SPECS = {
     "info": {"base": [], "options": {}, "flags": []},
     "distance": {
-        "base": ["--dims", "3", "--points", "60", "--queries", "5", "--seeds", "1", "--id-points", "20", "--k", "3",
-                 "--mle-k", "3", "--quiet"],
-        "options": {**COMMON, "--dims": LIST + ["2,10", "1", "5"], "--dist": NAME + ["gaussian", "subspace:2", "subspace:",
-                    "subspace:0", "subspace:x", "mixture:3", "uniform,uniform"],
-                    "--metric": NAME + ["l1", "cosine", "lp:0.5", "lp:", "lp:-1", "lp:nan", "lp:inf", "linf,l2"],
-                    "--points": COUNT + ["2", "30"], "--queries": COUNT + ["1", "4"], "--k": COUNT + ["1", "2"],
-                    "--mle-k": COUNT + ["2"], "--id-points": COUNT + ["10"], "--chunk": COUNT + ["1", "3"],
-                    "--data": NAME + ["digits", "mnist:missing", "mnist:", "cifar10:.", "fashion-mnist:ro", "mnist1d"]
-                    + DATA_FILES},
+        "base": [
+            "--dims",
+            "3",
+            "--points",
+            "60",
+            "--queries",
+            "5",
+            "--seeds",
+            "1",
+            "--id-points",
+            "20",
+            "--k",
+            "3",
+            "--mle-k",
+            "3",
+            "--quiet",
+        ],
+        "options": {
+            **COMMON,
+            "--dims": LIST + ["2,10", "1", "5"],
+            "--dist": NAME
+            + ["gaussian", "subspace:2", "subspace:", "subspace:0", "subspace:x", "mixture:3", "uniform,uniform"],
+            "--metric": NAME + ["l1", "cosine", "lp:0.5", "lp:", "lp:-1", "lp:nan", "lp:inf", "linf,l2"],
+            "--points": COUNT + ["2", "30"],
+            "--queries": COUNT + ["1", "4"],
+            "--k": COUNT + ["1", "2"],
+            "--mle-k": COUNT + ["2"],
+            "--id-points": COUNT + ["10"],
+            "--chunk": COUNT + ["1", "3"],
+            "--data": NAME
+            + ["digits", "mnist:missing", "mnist:", "cifar10:.", "fashion-mnist:ro", "mnist1d"]
+            + DATA_FILES,
+        },
         "flags": ["--download", "--quiet", "-q"],
     },
     "approx": {
-        "base": ["--target", "barron", "--dims", "2", "--widths", "4", "--steps", "5", "--samples", "40",
-                 "--test-samples", "40", "--seeds", "1", "--baselines", "knn", "--quiet"],
-        "options": {**COMMON, "--width": COUNT + ["4"], "--widths": LIST + ["2,8"], "--target": NAME + ["kan-xy", "teacher"],
-                    "--dims": LIST + ["2,4"], "--arch": NAME + ["deep", "tree", "shallow,deep"],
-                    "--depth": COUNT + ["2"], "--activation": NAME + ["tanh", "relu"], "--samples": COUNT + ["20"],
-                    "--test-samples": COUNT + ["10"], "--steps": COUNT + ["3"], "--optimizer": NAME + ["lbfgs"],
-                    "--lr": FLOAT + ["0.01"], "--baselines": NAME + ["random-features"], "--knn-k": COUNT + ["2"],
-                    "--teacher-k": COUNT + ["1"], "--q-power-k": COUNT + ["2"], "--fit-out": OUT,
-                    "--data": DATA_FILES, "--target-column": ["y", "nosuch", ""], "--test-fraction": FLOAT + ["0.3"]},
+        "base": [
+            "--target",
+            "barron",
+            "--dims",
+            "2",
+            "--widths",
+            "4",
+            "--steps",
+            "5",
+            "--samples",
+            "40",
+            "--test-samples",
+            "40",
+            "--seeds",
+            "1",
+            "--baselines",
+            "knn",
+            "--quiet",
+        ],
+        "options": {
+            **COMMON,
+            "--width": COUNT + ["4"],
+            "--widths": LIST + ["2,8"],
+            "--target": NAME + ["kan-xy", "teacher"],
+            "--dims": LIST + ["2,4"],
+            "--arch": NAME + ["deep", "tree", "shallow,deep"],
+            "--depth": COUNT + ["2"],
+            "--activation": NAME + ["tanh", "relu"],
+            "--samples": COUNT + ["20"],
+            "--test-samples": COUNT + ["10"],
+            "--steps": COUNT + ["3"],
+            "--optimizer": NAME + ["lbfgs"],
+            "--lr": FLOAT + ["0.01"],
+            "--baselines": NAME + ["random-features"],
+            "--knn-k": COUNT + ["2"],
+            "--teacher-k": COUNT + ["1"],
+            "--q-power-k": COUNT + ["2"],
+            "--fit-out": OUT,
+            "--data": DATA_FILES,
+            "--target-column": ["y", "nosuch", ""],
+            "--test-fraction": FLOAT + ["0.3"],
+        },
         "flags": ["--list-targets", "--quiet"],
     },
     "overparam": {
-        "base": ["--model", "linear", "--train-samples", "20", "--test-samples", "20", "--widths", "5,30",
-                 "--seeds", "1", "--quiet"],
-        "options": {**COMMON, "--model": NAME + ["random-features", "mlp", "cnn"],
-                    "--data": NAME + ["digits", "teacher", "mnist:missing", "cifar10:.", "cifar10:"] + DATA_FILES,
-                    "--target-column": ["y", "nosuch"], "--test-fraction": FLOAT + ["0.5"],
-                    "--widths": LIST + ["4,8"], "--features": LIST + ["10,40"], "--depth": COUNT + ["2"],
-                    "--train-samples": COUNT + ["30"], "--test-samples": COUNT + ["30"],
-                    "--label-noise": FLOAT + ["0.2", "0,0.5", "1.5"], "--ridge": FLOAT + ["0.1", "0,0.1"],
-                    "--weight-decay": FLOAT, "--epochs": COUNT + ["2"], "--steps": COUNT + ["3"],
-                    "--optimizer": NAME + ["sgd"], "--lr": FLOAT, "--batch-size": COUNT + ["8"],
-                    "--loss": NAME + ["mse", "ce"], "--activation": NAME, "--record-every": COUNT + ["1"],
-                    "--signal-var": FLOAT, "--noise-var": FLOAT, "--teacher-dim": COUNT + ["3"], "--summary-out": OUT},
+        "base": [
+            "--model",
+            "linear",
+            "--train-samples",
+            "20",
+            "--test-samples",
+            "20",
+            "--widths",
+            "5,30",
+            "--seeds",
+            "1",
+            "--quiet",
+        ],
+        "options": {
+            **COMMON,
+            "--model": NAME + ["random-features", "mlp", "cnn"],
+            "--data": NAME + ["digits", "teacher", "mnist:missing", "cifar10:.", "cifar10:"] + DATA_FILES,
+            "--target-column": ["y", "nosuch"],
+            "--test-fraction": FLOAT + ["0.5"],
+            "--widths": LIST + ["4,8"],
+            "--features": LIST + ["10,40"],
+            "--depth": COUNT + ["2"],
+            "--train-samples": COUNT + ["30"],
+            "--test-samples": COUNT + ["30"],
+            "--label-noise": FLOAT + ["0.2", "0,0.5", "1.5"],
+            "--ridge": FLOAT + ["0.1", "0,0.1"],
+            "--weight-decay": FLOAT,
+            "--epochs": COUNT + ["2"],
+            "--steps": COUNT + ["3"],
+            "--optimizer": NAME + ["sgd"],
+            "--lr": FLOAT,
+            "--batch-size": COUNT + ["8"],
+            "--loss": NAME + ["mse", "ce"],
+            "--activation": NAME,
+            "--record-every": COUNT + ["1"],
+            "--signal-var": FLOAT,
+            "--noise-var": FLOAT,
+            "--teacher-dim": COUNT + ["3"],
+            "--summary-out": OUT,
+        },
         "flags": ["--download", "--quiet"],
     },
     "batch": {
-        "base": ["--store", "runs"], "positional": SWEEPS,
-        "options": {"--store": ["runs", "", "rows.csv", "ro/store", "store", "/proc/store", "missing/deep/store"],
-                    "--retries": COUNT + ["1"], "--executor": NAME + ["serial", "dask", "processes"],
-                    "--workers": COUNT + ["1"], "--scheduler": ["", "nosuch", "tcp://", "inproc://x"], "--device": DEVICE},
+        "base": ["--store", "runs"],
+        "positional": SWEEPS,
+        "options": {
+            "--store": ["runs", "", "rows.csv", "ro/store", "store", "/proc/store", "missing/deep/store"],
+            "--retries": COUNT + ["1"],
+            "--executor": NAME + ["serial", "dask", "processes"],
+            "--workers": COUNT + ["1"],
+            "--scheduler": ["", "nosuch", "tcp://", "inproc://x"],
+            "--device": DEVICE,
+        },
         "flags": ["--dry-run", "--force"],
     },
     "tour": {
@@ -131,18 +296,28 @@ SPECS = {
         "flags": ["--quick"],
     },
     "plot": {
-        "base": ["--out", "fig.png"], "positional": INPUTS,
+        "base": ["--out", "fig.png"],
+        "positional": INPUTS,
         "options": {"--out": FIGURE, "-o": FIGURE, "--kernel": NAME + ["distance", "approx"], "--where": WHERE},
         "flags": [],
     },
     "report": {
-        "base": [], "positional": INPUTS,
-        "options": {"--where": WHERE, "--group-by": NAME + ["dim", "dim,seed", "dim,dim"],
-                    "--kernel": NAME + ["distance"], "--format": FORMAT, "--out": OUT, "-o": OUT},
+        "base": [],
+        "positional": INPUTS,
+        "options": {
+            "--where": WHERE,
+            "--group-by": NAME + ["dim", "dim,seed", "dim,dim"],
+            "--kernel": NAME + ["distance"],
+            "--format": FORMAT,
+            "--out": OUT,
+            "-o": OUT,
+        },
         "flags": [],
     },
     "compare": {
-        "base": [], "positional": INPUTS, "positionals": 2,
+        "base": [],
+        "positional": INPUTS,
+        "positionals": 2,
         "options": {"--kernel": NAME + ["distance"], "--where": WHERE, "--format": FORMAT, "--out": OUT, "-o": OUT},
         "flags": [],
     },
@@ -160,7 +335,9 @@ def arguments(draw, command: str) -> list[str]:
     for kind, name in draw(st.lists(st.sampled_from(choices), max_size=4)):
         if kind == "option":
             value = draw(st.sampled_from(spec["options"][name]))
-            args += draw(st.sampled_from([[name, value], [f"{name}={value}"]])) if name.startswith("--") else [name, value]
+            args += (
+                draw(st.sampled_from([[name, value], [f"{name}={value}"]])) if name.startswith("--") else [name, value]
+            )
         elif kind == "flag":
             args.append(name)
         else:
@@ -175,8 +352,10 @@ def arguments(draw, command: str) -> list[str]:
 def inputs(tmp_path_factory):
     """Input files every example starts from: a valid sweep, store and result files, and broken ones."""
     folder = tmp_path_factory.mktemp("fuzz-inputs")
-    sweep = ('[[experiment]]\nname = "tiny"\nkernel = "distance"\n[experiment.fixed]\nn_points = 60\nn_queries = 5\n'
-             'id_points = 0\n[experiment.grid]\ndims = [2, 5]\nseeds = [0]\n')
+    sweep = (
+        '[[experiment]]\nname = "tiny"\nkernel = "distance"\n[experiment.fixed]\nn_points = 60\nn_queries = 5\n'
+        "id_points = 0\n[experiment.grid]\ndims = [2, 5]\nseeds = [0]\n"
+    )
     (folder / "sweep.toml").write_text(sweep)
     (folder / "bad.toml").write_text("[[experiment]\nname = ")
     (folder / "badkey.toml").write_text(sweep.replace("n_queries", "n_queeries"))
@@ -185,25 +364,103 @@ def inputs(tmp_path_factory):
     (folder / "notastore").mkdir()
     (folder / "ro").mkdir()
     _quiet(main, ["batch", str(folder / "sweep.toml"), "--store", str(folder / "store")])
-    _quiet(main, ["distance", "--dims", "2,5", "--points", "60", "--queries", "5", "--seeds", "2", "--id-points", "0",
-                  "--quiet", "--out", str(folder / "rows.csv")])
-    _quiet(main, ["distance", "--dims", "3", "--points", "60", "--queries", "5", "--seeds", "1", "--id-points", "0",
-                  "--quiet", "--out", str(folder / "rows.json")])
+    _quiet(
+        main,
+        [
+            "distance",
+            "--dims",
+            "2,5",
+            "--points",
+            "60",
+            "--queries",
+            "5",
+            "--seeds",
+            "2",
+            "--id-points",
+            "0",
+            "--quiet",
+            "--out",
+            str(folder / "rows.csv"),
+        ],
+    )
+    _quiet(
+        main,
+        [
+            "distance",
+            "--dims",
+            "3",
+            "--points",
+            "60",
+            "--queries",
+            "5",
+            "--seeds",
+            "1",
+            "--id-points",
+            "0",
+            "--quiet",
+            "--out",
+            str(folder / "rows.json"),
+        ],
+    )
     # Warm-up: every lazy import the commands make (optimisers, triton, sklearn, mnist1d, matplotlib)
     # happens here, not inside a run the alarm may stop, which would leave a half-imported module.
-    for warm in (["approx", "--dims", "2", "--widths", "4", "--steps", "2", "--samples", "20", "--test-samples", "20",
-                  "--seeds", "1", "--quiet"],
-                 ["overparam", "--model", "mlp", "--data", "teacher", "--widths", "4", "--train-samples", "20",
-                  "--test-samples", "20", "--epochs", "1", "--seeds", "1", "--quiet"],
-                 ["overparam", "--widths", "5", "--train-samples", "20", "--test-samples", "20", "--seeds", "1", "--quiet"],
-                 ["overparam", "--data", "digits", "--widths", "5", "--train-samples", "20", "--test-samples", "20",
-                  "--seeds", "1", "--quiet"],
-                 ["plot", str(folder / "rows.csv"), "--out", str(folder / "warm.png")]):
+    for warm in (
+        [
+            "approx",
+            "--dims",
+            "2",
+            "--widths",
+            "4",
+            "--steps",
+            "2",
+            "--samples",
+            "20",
+            "--test-samples",
+            "20",
+            "--seeds",
+            "1",
+            "--quiet",
+        ],
+        [
+            "overparam",
+            "--model",
+            "mlp",
+            "--data",
+            "teacher",
+            "--widths",
+            "4",
+            "--train-samples",
+            "20",
+            "--test-samples",
+            "20",
+            "--epochs",
+            "1",
+            "--seeds",
+            "1",
+            "--quiet",
+        ],
+        ["overparam", "--widths", "5", "--train-samples", "20", "--test-samples", "20", "--seeds", "1", "--quiet"],
+        [
+            "overparam",
+            "--data",
+            "digits",
+            "--widths",
+            "5",
+            "--train-samples",
+            "20",
+            "--test-samples",
+            "20",
+            "--seeds",
+            "1",
+            "--quiet",
+        ],
+        ["plot", str(folder / "rows.csv"), "--out", str(folder / "warm.png")],
+    ):
         _quiet(main, warm)
     (folder / "warm.png").unlink()
     shutil.copy(folder / "rows.csv", folder / "rows.parquet")  # a csv under a parquet name
     (folder / "empty.csv").write_text("")
-    (folder / "garbage.csv").write_bytes(b"\x00\xff\x10 not,a\ncsv\"\"\"\n" * 3)
+    (folder / "garbage.csv").write_bytes(b'\x00\xff\x10 not,a\ncsv"""\n' * 3)
     frame = pd.read_csv(folder / "rows.csv")
     frame.loc[0, "nn_dist"] = float("nan")
     frame["dim"] = frame["dim"].astype(float)
@@ -315,7 +572,7 @@ def _last(args: list[str], *names: str) -> str | None:
             if token == name and i + 1 < len(args):
                 value = args[i + 1]
             elif token.startswith(name + "="):
-                value = token[len(name) + 1:]
+                value = token[len(name) + 1 :]
     return value
 
 
@@ -351,7 +608,7 @@ def check(command: str, args: list[str], inputs: Path) -> None:
         new = sorted(set(after) - set(before))
         changed = sorted(k for k in before if k in after and after[k] != before[k])
         context = f"args={args!r}\ncode={code}\nstdout={out[-2000:]!r}\nstderr={err[-2000:]!r}\nnew={new}"
-        _check_outcome(command, args, code, out, err, work, new, changed, context)
+        _check_outcome(command, args, code, out, err=err, work=work, new=new, changed=changed, context=context)
     finally:
         (work / "ro").chmod(0o755)
         shutil.rmtree(work, ignore_errors=True)
@@ -360,7 +617,7 @@ def check(command: str, args: list[str], inputs: Path) -> None:
 STORE_FILES = {"runs/points.jsonl", "runs/.lock", "store/.lock", "store/points.jsonl"}
 
 
-def _check_outcome(command, args, code, out, err, work, new, changed, context) -> None:
+def _check_outcome(command, args, code, out, *, err, work, new, changed, context) -> None:
     assert "Traceback" not in err and "Traceback" not in out, context
     assert not [name for name in new if name.endswith(".tmp")], context  # no temporary left by a failed write
     if code == 2:
@@ -403,8 +660,13 @@ def _check_success(command, args, out, work, new, context) -> None:
 def test_generated_arguments_succeed_or_are_refused_cleanly(command, inputs):
     examples = max(5, EXAMPLES // TOUR_SHARE) if command == "tour" else EXAMPLES
 
-    @settings(max_examples=examples, deadline=None, derandomize=True, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(arguments(command))
     def prop(args):
         check(command, args, inputs)
@@ -422,8 +684,34 @@ from dimcurse.errors import DimcurseError  # noqa: E402
 from dimcurse.experiments import REGISTRY  # noqa: E402
 from dimcurse.sweep import load_sweep  # noqa: E402
 
-SWEEP_VALUES = [0, -1, 1, 2, 3, 10**30, 1.5, math.nan, math.inf, "abc", "", True, [], [1, 2], [1, 1], [3], ["a"],
-                {"a": 1}, "l2", "uniform", "digits", "mlp", "linear", "barron", [0.0, 0.1], [[1]]]
+SWEEP_VALUES = [
+    0,
+    -1,
+    1,
+    2,
+    3,
+    10**30,
+    1.5,
+    math.nan,
+    math.inf,
+    "abc",
+    "",
+    True,
+    [],
+    [1, 2],
+    [1, 1],
+    [3],
+    ["a"],
+    {"a": 1},
+    "l2",
+    "uniform",
+    "digits",
+    "mlp",
+    "linear",
+    "barron",
+    [0.0, 0.1],
+    [[1]],
+]
 
 
 def _toml(value) -> str:
@@ -464,8 +752,13 @@ def sweep_text(draw) -> str:
     return "\n\n".join(blocks + [junk]) + "\n"
 
 
-@settings(max_examples=EXAMPLES * 4, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=EXAMPLES * 4,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(sweep_text())
 def test_generated_sweep_files_load_or_name_file_experiment_and_key(tmp_path, text):
     path = tmp_path / "sweep.toml"
@@ -496,45 +789,112 @@ Y_FILES = ["y-const.csv", "y-nearconst.csv", "y-huge.csv", "y-tiny.csv", "y-nois
 C_FILES = ["c-one.npz", "c-noise.npz", "c-rare.npz", "data-labels.npz"]
 EXTREME = {
     "distance": {
-        "base": ["--dims", "3", "--points", "200", "--queries", "5", "--seeds", "1", "--id-points", "50", "--k", "3",
-                 "--mle-k", "3"],
-        "options": {"--metric": ["lp:0.001", "lp:0.01", "lp:0.05", "lp:0.3", "lp:16", "lp:17", "lp:1000", "lp:1e9",
-                                 "lp:1e300", "linf", "cosine", "l1", "lp:0.001,lp:1000"],
-                    "--dims": ["1", "2", "1,2", "2000", "1,5000"], "--points": ["2", "3", "4", "5000"],
-                    "--queries": ["1", "199"], "--k": ["1", "2", "49"], "--mle-k": ["2", "49"],
-                    "--id-points": ["0", "4", "5000"],
-                    "--dist": ["sphere", "torus:1", "subspace:1", "gaussian", "uniform", "sphere,torus:1"],
-                    "--dtype": ["float64", "float32"], "--chunk": ["1", "7"], "--data": X_FILES},
+        "base": [
+            "--dims",
+            "3",
+            "--points",
+            "200",
+            "--queries",
+            "5",
+            "--seeds",
+            "1",
+            "--id-points",
+            "50",
+            "--k",
+            "3",
+            "--mle-k",
+            "3",
+        ],
+        "options": {
+            "--metric": [
+                "lp:0.001",
+                "lp:0.01",
+                "lp:0.05",
+                "lp:0.3",
+                "lp:16",
+                "lp:17",
+                "lp:1000",
+                "lp:1e9",
+                "lp:1e300",
+                "linf",
+                "cosine",
+                "l1",
+                "lp:0.001,lp:1000",
+            ],
+            "--dims": ["1", "2", "1,2", "2000", "1,5000"],
+            "--points": ["2", "3", "4", "5000"],
+            "--queries": ["1", "199"],
+            "--k": ["1", "2", "49"],
+            "--mle-k": ["2", "49"],
+            "--id-points": ["0", "4", "5000"],
+            "--dist": ["sphere", "torus:1", "subspace:1", "gaussian", "uniform", "sphere,torus:1"],
+            "--dtype": ["float64", "float32"],
+            "--chunk": ["1", "7"],
+            "--data": X_FILES,
+        },
     },
     "approx": {
         "base": ["--dims", "2", "--widths", "4,8,16", "--seeds", "2", "--samples", "200", "--test-samples", "100"],
-        "options": {"--target": ["q-power", "teacher", "barron", "kan-xy", "sin-prod"],
-                    "--q-power-k": ["1", "10"], "--teacher-k": ["1", "2"], "--dims": ["1", "50", "1,2"],
-                    "--widths": ["1", "1,2,3", "4,8,16"], "--samples": ["2", "3", "20"], "--test-samples": ["1", "2"],
-                    "--lm-iters": ["1", "30"], "--data": Y_FILES, "--test-fraction": ["0.01", "0.99"],
-                    "--dtype": ["float64"], "--activation": ["tanh", "relu"], "--seeds": ["1", "3"]},
-        "pairs": [["--optimizer", "adam", "--steps", "1"], ["--optimizer", "adam", "--steps", "30", "--lr", "1e6"],
-                  ["--optimizer", "adam", "--steps", "20", "--lr", "1e-12"], ["--optimizer", "lbfgs", "--steps", "3"],
-                  ["--arch", "deep", "--optimizer", "adam", "--steps", "5"],
-                  ["--arch", "tree", "--optimizer", "adam", "--steps", "5"]],
+        "options": {
+            "--target": ["q-power", "teacher", "barron", "kan-xy", "sin-prod"],
+            "--q-power-k": ["1", "10"],
+            "--teacher-k": ["1", "2"],
+            "--dims": ["1", "50", "1,2"],
+            "--widths": ["1", "1,2,3", "4,8,16"],
+            "--samples": ["2", "3", "20"],
+            "--test-samples": ["1", "2"],
+            "--lm-iters": ["1", "30"],
+            "--data": Y_FILES,
+            "--test-fraction": ["0.01", "0.99"],
+            "--dtype": ["float64"],
+            "--activation": ["tanh", "relu"],
+            "--seeds": ["1", "3"],
+        },
+        "pairs": [
+            ["--optimizer", "adam", "--steps", "1"],
+            ["--optimizer", "adam", "--steps", "30", "--lr", "1e6"],
+            ["--optimizer", "adam", "--steps", "20", "--lr", "1e-12"],
+            ["--optimizer", "lbfgs", "--steps", "3"],
+            ["--arch", "deep", "--optimizer", "adam", "--steps", "5"],
+            ["--arch", "tree", "--optimizer", "adam", "--steps", "5"],
+        ],
     },
     "overparam": {
-        "base": ["--model", "linear", "--train-samples", "30", "--test-samples", "30", "--widths", "5,30,60",
-                 "--seeds", "2"],
-        "options": {"--label-noise": ["0", "1", "0.999"], "--ridge": ["1e-300", "1e-12", "1e300", "0"],
-                    "--train-samples": ["1", "2", "3"], "--test-samples": ["1"], "--widths": ["1", "1,2", "29,30,31"],
-                    "--noise-var": ["0", "1e-300", "1e300"], "--signal-var": ["0", "1e-300", "1e300"],
-                    "--teacher-dim": ["1"], "--dtype": ["float64"]},
-        "pairs": [["--model", "random-features"], ["--model", "random-features", "--data", "digits"],
-                  ["--model", "mlp", "--data", "teacher", "--epochs", "3"],
-                  ["--model", "mlp", "--data", "teacher", "--epochs", "3", "--lr", "1e9"],
-                  ["--model", "mlp", "--data", "teacher", "--epochs", "2", "--lr", "1e-30"],
-                  ["--model", "mlp", "--data", "teacher", "--epochs", "2", "--batch-size", "1"],
-                  ["--model", "random-features", "--data", "c-one.npz"],
-                  ["--model", "random-features", "--data", "c-noise.npz", "--test-samples", "20"],
-                  ["--model", "mlp", "--data", "c-rare.npz", "--epochs", "2", "--test-samples", "20"],
-                  ["--model", "mlp", "--data", "c-noise.npz", "--epochs", "2", "--label-noise", "1",
-                   "--test-samples", "20"]],
+        "base": [
+            "--model",
+            "linear",
+            "--train-samples",
+            "30",
+            "--test-samples",
+            "30",
+            "--widths",
+            "5,30,60",
+            "--seeds",
+            "2",
+        ],
+        "options": {
+            "--label-noise": ["0", "1", "0.999"],
+            "--ridge": ["1e-300", "1e-12", "1e300", "0"],
+            "--train-samples": ["1", "2", "3"],
+            "--test-samples": ["1"],
+            "--widths": ["1", "1,2", "29,30,31"],
+            "--noise-var": ["0", "1e-300", "1e300"],
+            "--signal-var": ["0", "1e-300", "1e300"],
+            "--teacher-dim": ["1"],
+            "--dtype": ["float64"],
+        },
+        "pairs": [
+            ["--model", "random-features"],
+            ["--model", "random-features", "--data", "digits"],
+            ["--model", "mlp", "--data", "teacher", "--epochs", "3"],
+            ["--model", "mlp", "--data", "teacher", "--epochs", "3", "--lr", "1e9"],
+            ["--model", "mlp", "--data", "teacher", "--epochs", "2", "--lr", "1e-30"],
+            ["--model", "mlp", "--data", "teacher", "--epochs", "2", "--batch-size", "1"],
+            ["--model", "random-features", "--data", "c-one.npz"],
+            ["--model", "random-features", "--data", "c-noise.npz", "--test-samples", "20"],
+            ["--model", "mlp", "--data", "c-rare.npz", "--epochs", "2", "--test-samples", "20"],
+            ["--model", "mlp", "--data", "c-noise.npz", "--epochs", "2", "--label-noise", "1", "--test-samples", "20"],
+        ],
     },
 }
 REFUSALS: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)  # by option
@@ -608,8 +968,13 @@ def check_extreme(command: str, args: list[str], inputs: Path) -> None:
 
 @pytest.mark.parametrize("command", list(EXTREME))
 def test_valid_extreme_values_give_finite_tables_or_clean_refusals(command, inputs):
-    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(extreme_arguments(command))
     def prop(args):
         check_extreme(command, args, inputs)

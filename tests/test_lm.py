@@ -25,6 +25,7 @@ def _residual_fn(x, y):
     def residual(flat):
         out = lm._forward(torch.as_tensor(flat)[None], x[None], DIM, WIDTH)[2][0]
         return (out - y).numpy()
+
     return residual
 
 
@@ -33,8 +34,9 @@ def test_the_hand_written_jacobian_is_autograd_s():
     theta = _theta()
     _, jac = lm._jacobian(theta, x, DIM, WIDTH)
     for s in range(len(SEEDS)):
-        auto = torch.autograd.functional.jacobian(lambda t: lm._forward(t[None], x[s : s + 1], DIM, WIDTH)[2][0],
-                                                  theta[s])
+        auto = torch.autograd.functional.jacobian(
+            lambda t: lm._forward(t[None], x[s : s + 1], DIM, WIDTH)[2][0], theta[s]
+        )
         torch.testing.assert_close(jac[s], auto, rtol=0, atol=1e-12)
 
 
@@ -74,11 +76,14 @@ def test_the_dual_step_is_the_primal_step_when_samples_are_few():
 
 def _scipy_lm(x, y, start):
     """MINPACK's Levenberg–Marquardt (scipy) on one model, float64, with the autograd Jacobian."""
+
     def jac(flat):
         t = torch.as_tensor(flat)
         return torch.autograd.functional.jacobian(lambda p: lm._forward(p[None], x[None], DIM, WIDTH)[2][0], t).numpy()
-    return least_squares(_residual_fn(x, y), start, jac=jac, method="lm", xtol=1e-15, ftol=1e-15, gtol=1e-15,
-                         max_nfev=2000)
+
+    return least_squares(
+        _residual_fn(x, y), start, jac=jac, method="lm", xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=2000
+    )
 
 
 def test_lm_agrees_with_scipy_least_squares_on_the_minimum():

@@ -136,4 +136,6 @@ def test_out_of_memory_elsewhere_is_one_line_suggesting_a_smaller_batch(cli, tmp
     code, out, err = cli("approx", "--widths", "8", "--lm-iters", "5", "--quiet", "--out", "rows.csv")
     lines = err.strip().splitlines()
     assert code == 1 and len(lines) == 1 and list(tmp_path.iterdir()) == []
-    assert lines[0].startswith("error: the device ran out of memory asking for 12.50 GiB") and "--batch-size" in lines[0]
+    assert (
+        lines[0].startswith("error: the device ran out of memory asking for 12.50 GiB") and "--batch-size" in lines[0]
+    )

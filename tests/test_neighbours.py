@@ -97,7 +97,10 @@ def test_trap_cosine_of_near_parallel_vectors():
     queries = points[:30] * 3.0 + 1e-5 * torch.randn(30, 300, generator=gen)
     stats = query_stats(queries, points, parse_metric("cosine"))
     q, x = queries.double(), points[:30].double()
-    unit = lambda t: t / t.norm(dim=1, keepdim=True)  # noqa: E731
+
+    def unit(t):
+        return t / t.norm(dim=1, keepdim=True)
+
     truth = (((unit(q) - unit(x)) ** 2).sum(1) / 2).numpy()  # 1 - cos without cancellation
     np.testing.assert_allclose(stats.nn, truth, rtol=1e-5)
 
@@ -147,8 +150,9 @@ def _log_lp_reference(queries, points, p):
     return np.log(top) + np.log(((diff / top[..., None]) ** p).sum(2)) / p
 
 
-@pytest.mark.parametrize("dim, p", [(2, 1e-3), (2, 1e-2), (8, 1e-2), (8, 0.1), (8, 0.5), (8, 3.0), (8, 30.0),
-                                    (8, 1e3), (2, 1e3)])
+@pytest.mark.parametrize(
+    "dim, p", [(2, 1e-3), (2, 1e-2), (8, 1e-2), (8, 0.1), (8, 0.5), (8, 3.0), (8, 30.0), (8, 1e3), (2, 1e3)]
+)
 def test_lp_nearest_and_farthest_over_six_decades_of_p(dim, p):
     """Issue 17: lp:0.001 overflowed to inf and lp:1000 underflowed to 0; both now finite and exact."""
     gen = torch.Generator().manual_seed(7)

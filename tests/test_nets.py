@@ -59,8 +59,11 @@ def test_exploding_training_is_flagged():
 
 def test_lbfgs_one_model_at_a_time():
     x, y = _data()
-    make = lambda seeds, widths: Shallow(seeds, DIM, widths, "tanh")  # noqa: E731
-    models, result = train_lbfgs(make, SEEDS, WIDTHS, x, y, 100, 1.0)
+
+    def make(seeds, widths):
+        return Shallow(seeds, DIM, widths, "tanh")
+
+    models, result = train_lbfgs(make, SEEDS, WIDTHS, x, y, steps=100, lr=1.0)
     assert len(models) == 4 and not result.diverged.any()
     assert result.train_mse[:, 1].max() < result.train_mse[:, 0].min()  # wider fits better
     adam = train_adam(make(SEEDS, WIDTHS), x, y, 100, 1e-2)

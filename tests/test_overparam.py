@@ -73,8 +73,9 @@ RF_FEATURES = (20, 50, 100, 150, 180, 200, 220, 250, 400, 1000, 3000)
 
 @pytest.fixture(scope="module")
 def rf_result():
-    config = Config(data="digits", widths=RF_FEATURES, n_train=200, n_test=400, label_noise=(0.2,),
-                    ridge=(0.0, 0.1), seeds=(0, 1))
+    config = Config(
+        data="digits", widths=RF_FEATURES, n_train=200, n_test=400, label_noise=(0.2,), ridge=(0.0, 0.1), seeds=(0, 1)
+    )
     return run(config)
 
 
@@ -105,13 +106,25 @@ def test_ridge_lowers_the_random_features_peak(rf_result):
 
 
 def test_mlp_memorises_random_labels_with_test_error_at_chance():
-    config = Config(model="mlp", data="digits", widths=(512,), n_train=100, n_test=400, label_noise=(0.0, 1.0),
-                    epochs=150, batch_size=0, lr=3e-3, seeds=(0, 1))
+    config = Config(
+        model="mlp",
+        data="digits",
+        widths=(512,),
+        n_train=100,
+        n_test=400,
+        label_noise=(0.0, 1.0),
+        epochs=150,
+        batch_size=0,
+        lr=3e-3,
+        seeds=(0, 1),
+    )
     result = run(config)
     rows = result.rows
     noisy, clean = rows[rows.label_noise == 1.0], rows[rows.label_noise == 0.0]
-    assert any(note.startswith("random labels (noise 1.0), width 512: train error 0,") and "with clean labels" in note
-               for note in result.notes), result.notes
+    assert any(
+        note.startswith("random labels (noise 1.0), width 512: train error 0,") and "with clean labels" in note
+        for note in result.notes
+    ), result.notes
     assert (noisy.train_error == 0).all() and noisy.interpolates.all()
     assert abs(noisy.test_error.mean() - noisy.chance_error.iloc[0]) < 0.1  # chance is ~0.89 here
     assert clean.test_error.mean() < 0.3
@@ -125,20 +138,33 @@ def test_batched_training_equals_one_model_at_a_time():
     kwargs = dict(epochs=6, batch_size=32, lr=3e-3)
     x, xt = task.x.float(), task.x_test.float()[None].expand(S, -1, -1)
     yt = task.y_test[None].expand(S, -1)
-    batched = train_classifier(MLPClassifier(seeds, 6, widths, task.classes, depth=2), x, task.y, xt, yt, seeds, **kwargs)
+    batched = train_classifier(
+        MLPClassifier(seeds, 6, widths, task.classes, depth=2), x, task.y, xt, yt, seeds, **kwargs
+    )
     for si, seed in enumerate(seeds):
         for j, width in enumerate(widths):
-            alone = train_classifier(MLPClassifier([seed], 6, [width], task.classes, depth=2), x[si : si + 1],
-                                     task.y[si : si + 1], xt[:1], yt[:1], [seed], **kwargs)
+            alone = train_classifier(
+                MLPClassifier([seed], 6, [width], task.classes, depth=2),
+                x[si : si + 1],
+                task.y[si : si + 1],
+                xt[:1],
+                yt[:1],
+                [seed],
+                **kwargs,
+            )
             for key in ("train_loss", "test_loss", "test_error", "weight_norm"):
-                assert alone.records[-1][key][0, 0] == pytest.approx(batched.records[-1][key][si, j], rel=1e-4, abs=1e-6)
+                assert alone.records[-1][key][0, 0] == pytest.approx(
+                    batched.records[-1][key][si, j], rel=1e-4, abs=1e-6
+                )
 
 
 def test_a_diverged_model_is_isolated_and_the_others_unchanged():
     task = load_task(Config(model="mlp", data="teacher", n_train=64, n_test=32, teacher_dim=6, seeds=(0,)), 0.0)
     xt, yt = task.x_test.float()[None], task.y_test[None]
     kwargs = dict(epochs=3, batch_size=16, lr=3e-3)
-    clean = train_classifier(MLPClassifier([0], 6, [4, 8, 16], task.classes), task.x.float(), task.y, xt, yt, [0], **kwargs)
+    clean = train_classifier(
+        MLPClassifier([0], 6, [4, 8, 16], task.classes), task.x.float(), task.y, xt, yt, [0], **kwargs
+    )
     model = MLPClassifier([0], 6, [4, 8, 16], task.classes)
     with torch.no_grad():
         model.rest[2][0, 0, 0] = float("nan")  # the readout of width 8 (model index 1)
@@ -160,10 +186,28 @@ def test_summary_marks_threshold_and_interior_peak():
     rows = []
     for seed in (0, 1):
         for width, loss, fits in [(1, 1.0, False), (2, 5.0 + seed, False), (3, 2.0, True), (4, 1.5, True)]:
-            rows.append({"model": "random-features", "data": "x", "label_noise": 0.0, "ridge": 0.0, "weight_decay": 0.0, "n_train": 2, "feature_map": "relu",
-                         "width": width, "params": 10 * width, "params_per_sample": width / 2, "epoch": 0.0, "seed": seed,
-                         "train_loss": 0.0, "test_loss": loss, "test_error": 0.1, "interpolates": fits,
-                         "epochs_to_interpolate": np.nan, "diverged": False})
+            rows.append(
+                {
+                    "model": "random-features",
+                    "data": "x",
+                    "label_noise": 0.0,
+                    "ridge": 0.0,
+                    "weight_decay": 0.0,
+                    "n_train": 2,
+                    "feature_map": "relu",
+                    "width": width,
+                    "params": 10 * width,
+                    "params_per_sample": width / 2,
+                    "epoch": 0.0,
+                    "seed": seed,
+                    "train_loss": 0.0,
+                    "test_loss": loss,
+                    "test_error": 0.1,
+                    "interpolates": fits,
+                    "epochs_to_interpolate": np.nan,
+                    "diverged": False,
+                }
+            )
     table = pd.DataFrame(rows)
     summary = summary_table(table)
     assert summary.mark.tolist() == ["", "peak", "threshold", ""]
@@ -209,7 +253,9 @@ def test_cifar10_binary_files_written_here_are_read(tmp_path):
     test_records = _write_cifar(tmp_path / "cifar-10-batches-bin")
     data = load_dataset(f"cifar10:{tmp_path}")
     assert data.x.shape == (20, 3072) and data.x_test.shape == (3, 3072)
-    assert np.array_equal(data.y_test, test_records[:, 0]) and data.x_test[0, 0] == pytest.approx(test_records[0, 1] / 255)
+    assert np.array_equal(data.y_test, test_records[:, 0]) and data.x_test[0, 0] == pytest.approx(
+        test_records[0, 1] / 255
+    )
 
 
 @pytest.mark.parametrize("make", ["missing", "truncated", "empty-dir"])
@@ -234,15 +280,28 @@ def test_too_many_samples_is_a_clear_error():
 # --------------------------------------------------------------------------- CLI
 
 BAD = [
-    (["--model", "cnn3"], "--model"), (["--data", "imagenet"], "--data"), (["--model", "linear", "--data", "digits"], "--data"),
-    (["--data", "gaussian"], "--data"), (["--label-noise", "1.5"], "--label-noise"), (["--label-noise", "nan"], "--label-noise"),
-    (["--ridge", "-1"], "--ridge"), (["--ridge", "0.1", "--model", "mlp"], "--ridge"), (["--widths", "0,4"], "--widths"),
-    (["--widths", "4", "--features", "8"], "--features"), (["--train-samples", "0"], "--train-samples"),
-    (["--model", "mlp", "--optimizer", "lbfgs"], "--optimizer"), (["--model", "mlp", "--loss", "hinge"], "--loss"),
-    (["--model", "mlp", "--lr", "0"], "--lr"), (["--model", "mlp", "--batch-size", "-2"], "--batch-size"),
-    (["--record-every", "5"], "--model"), (["--model", "linear", "--noise-var", "-1"], "--noise-var"),
-    (["--model", "linear", "--label-noise", "0.1"], "--label-noise"), (["--summary-out", "-"], "--summary-out"),
-    (["--seeds", "0,0"], "--seeds"), (["--model", "mlp", "--steps", "0"], "--steps"), (["--epochs", "0"], "--epochs"),
+    (["--model", "cnn3"], "--model"),
+    (["--data", "imagenet"], "--data"),
+    (["--model", "linear", "--data", "digits"], "--data"),
+    (["--data", "gaussian"], "--data"),
+    (["--label-noise", "1.5"], "--label-noise"),
+    (["--label-noise", "nan"], "--label-noise"),
+    (["--ridge", "-1"], "--ridge"),
+    (["--ridge", "0.1", "--model", "mlp"], "--ridge"),
+    (["--widths", "0,4"], "--widths"),
+    (["--widths", "4", "--features", "8"], "--features"),
+    (["--train-samples", "0"], "--train-samples"),
+    (["--model", "mlp", "--optimizer", "lbfgs"], "--optimizer"),
+    (["--model", "mlp", "--loss", "hinge"], "--loss"),
+    (["--model", "mlp", "--lr", "0"], "--lr"),
+    (["--model", "mlp", "--batch-size", "-2"], "--batch-size"),
+    (["--record-every", "5"], "--model"),
+    (["--model", "linear", "--noise-var", "-1"], "--noise-var"),
+    (["--model", "linear", "--label-noise", "0.1"], "--label-noise"),
+    (["--summary-out", "-"], "--summary-out"),
+    (["--seeds", "0,0"], "--seeds"),
+    (["--model", "mlp", "--steps", "0"], "--steps"),
+    (["--epochs", "0"], "--epochs"),
 ]
 
 
@@ -253,8 +312,22 @@ def test_bad_input_is_one_line_and_exit_2(cli, tmp_path, monkeypatch, args, opti
 
 
 def test_cli_writes_rows_and_summary(cli, tmp_path):
-    code, out, _ = cli("overparam", "--model", "linear", "--features", "20,60", "--train-samples", "40", "--seeds", "2",
-                       "--quiet", "--out", str(tmp_path / "rows.csv"), "--summary-out", str(tmp_path / "summary.json"))
+    code, out, _ = cli(
+        "overparam",
+        "--model",
+        "linear",
+        "--features",
+        "20,60",
+        "--train-samples",
+        "40",
+        "--seeds",
+        "2",
+        "--quiet",
+        "--out",
+        str(tmp_path / "rows.csv"),
+        "--summary-out",
+        str(tmp_path / "summary.json"),
+    )
     assert code == 0 and "summary" in out and "theory" in out
     rows = pd.read_csv(tmp_path / "rows.csv")
     assert len(rows) == 4 and list(rows.columns) == overparam.COLUMNS
@@ -316,9 +389,26 @@ def test_samplewise_more_data_hurts_before_it_helps(samplewise):
 
 
 def test_samplewise_random_features_peak_near_n_equals_features(cli):
-    code, out, err = cli("overparam", "--model", "random-features", "--data", "digits", "--widths", "150",
-                         "--train-samples", "50,100,140,150,160,200,400", "--test-samples", "300", "--seeds", "2",
-                         "--quiet", "--out", "-", "--format", "csv")
+    code, out, err = cli(
+        "overparam",
+        "--model",
+        "random-features",
+        "--data",
+        "digits",
+        "--widths",
+        "150",
+        "--train-samples",
+        "50,100,140,150,160,200,400",
+        "--test-samples",
+        "300",
+        "--seeds",
+        "2",
+        "--quiet",
+        "--out",
+        "-",
+        "--format",
+        "csv",
+    )
     curve = pd.read_csv(io.StringIO(out)).groupby("n_train").test_loss.mean()
     assert code == 0 and curve.idxmax() in (140, 150, 160) and curve.max() > 10 * curve[400]
 
@@ -331,7 +421,7 @@ def test_training_sizes_must_be_distinct_and_fit_the_pool(cli):
     assert "asked for 5000" in err
 
 
-# --------------------------------------------------------------------------- random Fourier features (Belkin et al. 2019)
+# ------------------------------------------------------------------ random Fourier features (Belkin et al. 2019)
 
 
 def test_fourier_features_are_nested_cos_sin_pairs():
@@ -343,14 +433,34 @@ def test_fourier_features_are_nested_cos_sin_pairs():
     wider = models._feature_map("fourier", 5, 300, 0, "cpu")(x)  # past one block of 64 frequencies
     # the first N features of the same draw (to the rounding of a matrix product of another width)
     torch.testing.assert_close(wider[:, :7], phi, rtol=1e-13, atol=1e-15)
-    torch.testing.assert_close(models._feature_map("fourier", 5, 200, 0, "cpu")(x), wider[:, :200],
-                               rtol=1e-13, atol=1e-15)
+    torch.testing.assert_close(
+        models._feature_map("fourier", 5, 200, 0, "cpu")(x), wider[:, :200], rtol=1e-13, atol=1e-15
+    )
 
 
 def test_fourier_features_peak_at_n_equals_features_on_digits(cli):
-    code, out, err = cli("overparam", "--model", "random-features", "--feature-map", "fourier", "--data", "digits",
-                         "--features", "50,150,190,200,210,250,1000", "--train-samples", "200", "--test-samples", "500",
-                         "--seeds", "2", "--quiet", "--out", "-", "--format", "csv")
+    code, out, err = cli(
+        "overparam",
+        "--model",
+        "random-features",
+        "--feature-map",
+        "fourier",
+        "--data",
+        "digits",
+        "--features",
+        "50,150,190,200,210,250,1000",
+        "--train-samples",
+        "200",
+        "--test-samples",
+        "500",
+        "--seeds",
+        "2",
+        "--quiet",
+        "--out",
+        "-",
+        "--format",
+        "csv",
+    )
     rows = pd.read_csv(io.StringIO(out))
     curve = rows.groupby("width").test_loss.mean()
     assert code == 0 and (rows.feature_map == "fourier").all()
@@ -358,8 +468,10 @@ def test_fourier_features_peak_at_n_equals_features_on_digits(cli):
     assert rows[rows.width >= 200].interpolates.all() and not rows[rows.width < 200].interpolates.any()
 
 
-@pytest.mark.parametrize("args, option", [(("--feature-map", "gabor"), "--feature-map"),
-                                          (("--model", "mlp", "--feature-map", "fourier"), "--feature-map")])
+@pytest.mark.parametrize(
+    "args, option",
+    [(("--feature-map", "gabor"), "--feature-map"), (("--model", "mlp", "--feature-map", "fourier"), "--feature-map")],
+)
 def test_feature_map_refusals(cli, args, option):
     assert_clean_error(*cli("overparam", *args), option)
 
@@ -390,13 +502,34 @@ def test_the_epochwise_margin_is_the_test_sets_noise():
 def test_the_summary_marks_the_test_error_peak_beside_the_loss_peak():
     rows = []
     for seed in (0, 1):
-        for width, loss, error, fits in [(1, 1.0, 0.3, False), (2, 2.0, 0.6, False), (3, 5.0, 0.5, True),
-                                         (4, 1.5, 0.2, True)]:
-            rows.append({"model": "mlp", "feature_map": "none", "data": "x", "label_noise": 0.0, "ridge": 0.0,
-                         "weight_decay": 0.0, "n_train": 2, "width": width, "params": 10 * width,
-                         "params_per_sample": width / 2, "epoch": 5.0, "seed": seed, "train_loss": 0.0,
-                         "test_loss": loss, "test_error": error, "interpolates": fits, "epochs_to_interpolate": 3.0,
-                         "diverged": False})
+        for width, loss, error, fits in [
+            (1, 1.0, 0.3, False),
+            (2, 2.0, 0.6, False),
+            (3, 5.0, 0.5, True),
+            (4, 1.5, 0.2, True),
+        ]:
+            rows.append(
+                {
+                    "model": "mlp",
+                    "feature_map": "none",
+                    "data": "x",
+                    "label_noise": 0.0,
+                    "ridge": 0.0,
+                    "weight_decay": 0.0,
+                    "n_train": 2,
+                    "width": width,
+                    "params": 10 * width,
+                    "params_per_sample": width / 2,
+                    "epoch": 5.0,
+                    "seed": seed,
+                    "train_loss": 0.0,
+                    "test_loss": loss,
+                    "test_error": error,
+                    "interpolates": fits,
+                    "epochs_to_interpolate": 3.0,
+                    "diverged": False,
+                }
+            )
     table = pd.DataFrame(rows)
     summary = summary_table(table)
     assert summary.mark.tolist() == ["", "error peak", "threshold peak", ""]
@@ -417,8 +550,9 @@ def test_the_recipes_load_and_validate():
 
 
 def test_rows_of_version_2_without_a_feature_map_still_report_and_plot():
-    result = run(Config(model="random-features", data="digits", widths=(50, 100, 200), n_train=100, n_test=100,
-                        seeds=(0,)))
+    result = run(
+        Config(model="random-features", data="digits", widths=(50, 100, 200), n_train=100, n_test=100, seeds=(0,))
+    )
     result.rows = result.rows.drop(columns=["feature_map"])  # as a store written before VERSION 3 holds them
     result.analysis, result.notes = None, []
     overparam.analysis(result, Config())

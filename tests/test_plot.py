@@ -26,7 +26,7 @@ def _line(ax, label):
         if container.get_label() == label:
             return container.lines[0]
     matches = [line for line in ax.lines if line.get_label() == label]
-    assert matches, f"no series {label!r} in {[l.get_label() for l in ax.lines]}"
+    assert matches, f"no series {label!r} in {[ln.get_label() for ln in ax.lines]}"
     return matches[0]
 
 
@@ -56,8 +56,9 @@ def assert_readable(fig):
 
 @pytest.fixture(scope="module")
 def distance_result():
-    return distance.run(distance.Config(dims=(2, 10, 100), metrics=("l2", "l1"), seeds=(0, 1), n_points=1500,
-                                        n_queries=40, id_points=0))
+    return distance.run(
+        distance.Config(dims=(2, 10, 100), metrics=("l2", "l1"), seeds=(0, 1), n_points=1500, n_queries=40, id_points=0)
+    )
 
 
 def test_distance_figure_plots_the_table(distance_result):
@@ -70,12 +71,12 @@ def test_distance_figure_plots_the_table(distance_result):
     np.testing.assert_allclose(line.get_xdata(), expected.index)
     np.testing.assert_allclose(line.get_ydata(), expected.to_numpy())
     cv = _axis(fig, "distances concentrate")
-    theory = next(l for l in cv.lines if l.get_label() == "theory, uniform, l2")
+    theory = next(ln for ln in cv.lines if ln.get_label() == "theory, uniform, l2")
     np.testing.assert_allclose(theory.get_ydata(), rows[rows.metric == "l2"].groupby("dim").theory_dist_cv.first())
     assert_readable(fig)
     hist = _axis(fig, "concentration")
-    assert [l.get_label() for l in hist.lines] == ["d = 2", "d = 10", "d = 100"]
-    widths = [np.sum(l.get_ydata() > 0.5) for l in hist.lines]
+    assert [ln.get_label() for ln in hist.lines] == ["d = 2", "d = 10", "d = 100"]
+    widths = [np.sum(ln.get_ydata() > 0.5) for ln in hist.lines]
     assert widths[0] > widths[1] > widths[2]  # the histogram narrows as d grows: concentration
 
 
@@ -87,13 +88,23 @@ def test_real_data_figure_is_bars_beside_the_gaussian():
     np.testing.assert_allclose(sorted(b.get_height() for b in bars), sorted(expected))
     # the matched Gaussian's histogram is drawn beside the data's
     hist = _axis(fig, "concentration")
-    assert sorted(l.get_label() for l in hist.lines) == sorted(result.rows.dist.unique())
+    assert sorted(ln.get_label() for ln in hist.lines) == sorted(result.rows.dist.unique())
     assert_readable(fig)
 
 
 def test_approx_figure_fits_and_exponents():
-    result = approx.run(approx.Config(targets=("barron",), dims=(2, 4), widths=(4, 8, 16, 32), steps=60, n_samples=300,
-                                      n_test=300, seeds=(0, 1), baselines=("random-features",)))
+    result = approx.run(
+        approx.Config(
+            targets=("barron",),
+            dims=(2, 4),
+            widths=(4, 8, 16, 32),
+            steps=60,
+            n_samples=300,
+            n_test=300,
+            seeds=(0, 1),
+            baselines=("random-features",),
+        )
+    )
     fig = plot.approx_figure(result)
     ax = _axis(fig, "error against size")
     assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
@@ -102,7 +113,7 @@ def test_approx_figure_fits_and_exponents():
     fit = result.fits[(result.fits.dim == 2) & (result.fits.arch == "random-features")].iloc[0]
     label = f"barron, d=2, random-features, alpha {fit.alpha:.3g} [{fit.alpha_lo:.3g}, {fit.alpha_hi:.3g}]"
     assert label in [t.get_text() for t in ax.get_legend().get_texts()]  # the fitted alpha and interval in the legend
-    shallow = next(l.get_label() for l in ax.lines if l.get_label().startswith("barron, d=2, shallow"))
+    shallow = next(ln.get_label() for ln in ax.lines if ln.get_label().startswith("barron, d=2, shallow"))
     np.testing.assert_allclose(_line(ax, shallow).get_ydata(), expected.to_numpy())
     assert_readable(fig)
     alphas = _axis(fig, "the curse in one picture")
@@ -121,13 +132,15 @@ def test_overparam_figure_marks_the_threshold_and_plots_the_curve():
     # x is N / n (features per sample), so the threshold sits where the text says, near 1, not at 10 params/sample
     np.testing.assert_allclose(test.get_xdata(), np.array([50, 150, 200, 220, 400]) / 200)
     width = result.fits[result.fits.mark.str.contains("threshold")].width.iloc[0]
-    vertical = [l for l in loss.lines if l.get_label() != "interpolation threshold" and len(set(l.get_xdata())) == 1]
+    vertical = [
+        ln for ln in loss.lines if ln.get_label() != "interpolation threshold" and len(set(ln.get_xdata())) == 1
+    ]
     assert vertical and vertical[0].get_xdata()[0] == pytest.approx(width / 200)
     assert "N / n" in loss.get_xlabel()
     assert_readable(fig)
     curve = overparam.run(overparam.SMOKE)
     epochs = _axis(plot.overparam_figure(curve), "test error over training")
-    assert [l.get_label() for l in epochs.lines] == ["width 2", "width 16", "width 64"]  # one series per width
+    assert [ln.get_label() for ln in epochs.lines] == ["width 2", "width 16", "width 64"]  # one series per width
 
 
 def test_linear_figure_draws_the_closed_form_risk_and_no_undrawn_threshold():
@@ -142,13 +155,14 @@ def test_linear_figure_draws_the_closed_form_risk_and_no_undrawn_threshold():
     np.testing.assert_allclose(theory.get_ydata(), expected.to_numpy())
     assert_readable(fig)
     narrow = overparam.run(overparam.Config(model="linear", n_train=100, n_test=100, seeds=(0,), widths=(10, 20, 40)))
-    legend = [t.get_text() for t in _axis(plot.overparam_figure(narrow), "train and test loss").get_legend().get_texts()]
+    legend = [
+        t.get_text() for t in _axis(plot.overparam_figure(narrow), "train and test loss").get_legend().get_texts()
+    ]
     assert "interpolation threshold" not in legend  # no width fits the training set: nothing drawn, nothing listed
 
 
 def test_samplewise_figure_plots_test_loss_and_the_closed_form_against_n():
-    config = overparam.Config(model="linear", n_train=(20, 40, 55, 65, 80, 160), n_test=200, seeds=(0, 1),
-                              widths=(60,))
+    config = overparam.Config(model="linear", n_train=(20, 40, 55, 65, 80, 160), n_test=200, seeds=(0, 1), widths=(60,))
     result = overparam.run(config)
     fig = plot.overparam_figure(result)
     ax = _axis(fig, "test loss against n")
@@ -160,13 +174,14 @@ def test_samplewise_figure_plots_test_loss_and_the_closed_form_against_n():
     theory = _line(ax, "theory risk, exact, linear on gaussian, width 60")
     expected = result.rows.groupby("n_train").theory_risk.first()
     np.testing.assert_allclose(theory.get_ydata(), expected[np.isfinite(expected)].to_numpy())
-    assert [l.get_xdata()[0] for l in ax.lines if l.get_linestyle() == ":" and len(l.get_xdata())] == [60]
+    assert [ln.get_xdata()[0] for ln in ax.lines if ln.get_linestyle() == ":" and len(ln.get_xdata())] == [60]
     assert_readable(fig)
 
 
 def test_epochwise_heat_map_holds_the_mean_test_error_per_width_and_epoch():
-    config = overparam.Config(model="cnn", widths=(2, 4, 8), n_train=200, n_test=200, epochs=4, record_every=1,
-                              seeds=(0, 1), batch_size=50)
+    config = overparam.Config(
+        model="cnn", widths=(2, 4, 8), n_train=200, n_test=200, epochs=4, record_every=1, seeds=(0, 1), batch_size=50
+    )
     result = overparam.run(config)
     assert sorted(result.rows.epoch.unique()) == [0.0, 1.0, 2.0, 3.0, 4.0]  # from the initialisation
     assert result.rows[["train_loss", "test_loss", "train_error", "test_error"]].notna().all().all()
@@ -195,17 +210,38 @@ def test_saved_files_are_valid_images(distance_result, tmp_path, suffix):
 
 
 def test_cli_plot_flag_and_plot_command(cli, tmp_path):
-    code, _, _ = cli("distance", "--dims", "2,20", "--points", "500", "--queries", "20", "--id-points", "0", "--seeds", "2",
-                     "--quiet", "--out", str(tmp_path / "rows.csv"), "--plot", str(tmp_path / "run.png"))
+    code, _, _ = cli(
+        "distance",
+        "--dims",
+        "2,20",
+        "--points",
+        "500",
+        "--queries",
+        "20",
+        "--id-points",
+        "0",
+        "--seeds",
+        "2",
+        "--quiet",
+        "--out",
+        str(tmp_path / "rows.csv"),
+        "--plot",
+        str(tmp_path / "run.png"),
+    )
     assert code == 0 and (tmp_path / "run.png").stat().st_size > 1000
     code, _, err = cli("plot", str(tmp_path / "rows.csv"), "--out", str(tmp_path / "again.svg"))
     assert code == 0 and "wrote" in err and (tmp_path / "again.svg").exists()
 
 
-@pytest.mark.parametrize("args, option", [
-    (["distance", "--dims", "2", "--plot", "fig.gif"], "--plot"), (["distance", "--dims", "2", "--plot", "no/dir/f.png"], "--plot"),
-    (["plot", "nothing.csv", "--out", "f.png"], "no such store"), (["plot", "nothing.csv", "--out", "f.bmp"], "--out"),
-])
+@pytest.mark.parametrize(
+    "args, option",
+    [
+        (["distance", "--dims", "2", "--plot", "fig.gif"], "--plot"),
+        (["distance", "--dims", "2", "--plot", "no/dir/f.png"], "--plot"),
+        (["plot", "nothing.csv", "--out", "f.png"], "no such store"),
+        (["plot", "nothing.csv", "--out", "f.bmp"], "--out"),
+    ],
+)
 def test_plot_errors_are_one_line_before_any_work(cli, tmp_path, monkeypatch, args, option):
     monkeypatch.chdir(tmp_path)
     assert_clean_error(*cli(*args, "--quiet") if args[0] != "plot" else cli(*args), option, tmp_path)

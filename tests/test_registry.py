@@ -59,11 +59,23 @@ def _toy_kernel():
         for seed in config.seeds:
             gen = torch.Generator().manual_seed(seed)
             draws = torch.rand(config.n, generator=gen, dtype=torch.float64)
-            rows.append({"n": config.n, "seed": seed, "mean": float(draws.mean()), "theory_mean": 0.5,
-                         "kernel_version": module.VERSION})
-        return Result(kernel="toy", rows=pd.DataFrame(rows, columns=module.COLUMNS),
-                      provenance=provenance("toy", module.VERSION, config, device), group_by=module.GROUP_BY,
-                      show=module.SHOW, nullable=module.NULLABLE)
+            rows.append(
+                {
+                    "n": config.n,
+                    "seed": seed,
+                    "mean": float(draws.mean()),
+                    "theory_mean": 0.5,
+                    "kernel_version": module.VERSION,
+                }
+            )
+        return Result(
+            kernel="toy",
+            rows=pd.DataFrame(rows, columns=module.COLUMNS),
+            provenance=provenance("toy", module.VERSION, config, device),
+            group_by=module.GROUP_BY,
+            show=module.SHOW,
+            nullable=module.NULLABLE,
+        )
 
     def figure(result):
         from dimcurse import plot
@@ -73,10 +85,20 @@ def _toy_kernel():
         return fig
 
     module.__dict__.update(
-        KERNEL="toy", VERSION=1, Config=ToyConfig, SMOKE=ToyConfig(n=10, seeds=(0,)), run=run, figure=figure,
-        validate=lambda config: None, estimate_bytes=lambda config, device="cpu": (8.0 * config.n, "n"),
-        COLUMNS=["n", "seed", "mean", "theory_mean", "kernel_version"], SHOW=[("mean", "theory_mean")],
-        GROUP_BY=["n"], SETTINGS=["n", "kernel_version"], NULLABLE={})
+        KERNEL="toy",
+        VERSION=1,
+        Config=ToyConfig,
+        SMOKE=ToyConfig(n=10, seeds=(0,)),
+        run=run,
+        figure=figure,
+        validate=lambda config: None,
+        estimate_bytes=lambda config, device="cpu": (8.0 * config.n, "n"),
+        COLUMNS=["n", "seed", "mean", "theory_mean", "kernel_version"],
+        SHOW=[("mean", "theory_mean")],
+        GROUP_BY=["n"],
+        SETTINGS=["n", "kernel_version"],
+        NULLABLE={},
+    )
     return module
 
 
@@ -95,7 +117,9 @@ def test_a_fourth_kernel_runs_reports_compares_and_plots_with_no_change_to_dimcu
     assert missing_members(toy) == []
     monkeypatch.setitem(REGISTRY, "toy", toy)  # the one registry entry
     sweep = tmp_path / "toy.toml"
-    sweep.write_text('[[experiment]]\nname = "toy"\nkernel = "toy"\n[experiment.grid]\nn = [10, 1000]\nseeds = [0, 1, 2]\n')
+    sweep.write_text(
+        '[[experiment]]\nname = "toy"\nkernel = "toy"\n[experiment.grid]\nn = [10, 1000]\nseeds = [0, 1, 2]\n'
+    )
     for store in ("a", "b"):
         code, out, err = cli("batch", str(sweep), "--store", str(tmp_path / store), "--quiet", "--device", "cpu")
         assert code == 0, err
@@ -136,10 +160,18 @@ def test_a_value_outside_the_contract_raises_under_strict(monkeypatch):
     with pytest.raises(UndefinedValue):  # nullable allows NaN, never inf
         Result(kernel="toy", rows=_rows(mean=[1.0, -np.inf]), provenance={}, nullable={"mean": "a reason"})
     with pytest.raises(UndefinedValue):  # a flagged entry allows NaN only where its flag is set
-        Result(kernel="toy", rows=_rows(mean=[np.nan, 1.0], dead=[False, True]), provenance={},
-               nullable={"mean": ("diverged", "dead")})
-    Result(kernel="toy", rows=_rows(mean=[1.0, np.nan], dead=[False, True]), provenance={},
-           nullable={"mean": ("diverged", "dead")})
+        Result(
+            kernel="toy",
+            rows=_rows(mean=[np.nan, 1.0], dead=[False, True]),
+            provenance={},
+            nullable={"mean": ("diverged", "dead")},
+        )
+    Result(
+        kernel="toy",
+        rows=_rows(mean=[1.0, np.nan], dead=[False, True]),
+        provenance={},
+        nullable={"mean": ("diverged", "dead")},
+    )
     Result(kernel="toy", rows=_rows(mean=[1.0, np.nan]), provenance={}, nullable={"mean": "a reason"})
     Result(kernel="toy", rows=_rows(mean=[1.0, np.inf]), provenance={})  # rows read from a file: not a kernel's run
 

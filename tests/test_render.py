@@ -40,8 +40,15 @@ def _expected_cells(result: Result) -> list[str]:
 
 @pytest.fixture(scope="module")
 def distance_result():
-    config = distance.Config(dims=(2, 10, 100), dists=("uniform", "gaussian"), metrics=("l2", "lp:0.5"),
-                             n_points=400, n_queries=40, seeds=(0, 1), id_points=200)
+    config = distance.Config(
+        dims=(2, 10, 100),
+        dists=("uniform", "gaussian"),
+        metrics=("l2", "lp:0.5"),
+        n_points=400,
+        n_queries=40,
+        seeds=(0, 1),
+        id_points=200,
+    )
     return distance.run(config)
 
 
@@ -56,8 +63,13 @@ def test_distance_table_whole_at_every_width(distance_result, width):
 
 
 def test_constant_settings_move_to_the_caption(distance_result):
-    one_metric = Result(kernel="distance", rows=distance_result.rows[distance_result.rows.metric == "l2"],
-                        provenance={}, group_by=distance.GROUP_BY, show=distance.SHOW)
+    one_metric = Result(
+        kernel="distance",
+        rows=distance_result.rows[distance_result.rows.metric == "l2"],
+        provenance={},
+        group_by=distance.GROUP_BY,
+        show=distance.SHOW,
+    )
     out = _printed(one_metric, 120)
     assert "metric = l2" in out.splitlines()[2] or any(line.startswith("metric = l2") for line in out.splitlines())
     assert "┃ metric" not in out
@@ -78,9 +90,16 @@ def test_wide_table_stacks_into_panels_and_narrow_turns_vertical():
 
 
 def test_long_text_becomes_numbered_footnotes():
-    frame = pd.DataFrame({"target": ["a", "b"], "alpha": [0.5, 0.7], "alpha_lo": [0.4, 0.6], "alpha_hi": [0.6, 0.8],
-                          "theory_source": ["Barron 1993: RMSE ~ width^-1/2 for any d"] * 2,
-                          "caveat": ["", "pre-asymptotic: alpha over the wider half differs"]})
+    frame = pd.DataFrame(
+        {
+            "target": ["a", "b"],
+            "alpha": [0.5, 0.7],
+            "alpha_lo": [0.4, 0.6],
+            "alpha_hi": [0.6, 0.8],
+            "theory_source": ["Barron 1993: RMSE ~ width^-1/2 for any d"] * 2,
+            "caveat": ["", "pre-asymptotic: alpha over the wider half differs"],
+        }
+    )
     out = _printed(render.frame_grid(frame, "fits", keys=("target",)), 80)
     assert "0.5 [0.4, 0.6]" in out and "0.7 [0.6, 0.8]" in out
     # constant over the rows: said once, in the caption; other long text is a numbered footnote
@@ -96,15 +115,39 @@ def test_approx_fit_table_fits_80_columns():
     for target in ("barron", "teacher"):
         for width, params in ((4, 25), (8, 49), (16, 97), (32, 193)):
             for seed in (0, 1):
-                err = params ** -0.5 * (1 + 0.1 * rng.standard_normal())
-                rows.append({c: 0 for c in approx.COLUMNS} | {
-                    "target": target, "dim": 8, "arch": "shallow", "width": width, "seed": seed, "params": params,
-                    "rel_rmse": err, "train_rmse": err, "test_rmse": err, "diverged": False, "optimizer": "lm",
-                    "optimisation_limited": False, "estimation_limited": False, "precision_limited": False})
+                err = params**-0.5 * (1 + 0.1 * rng.standard_normal())
+                rows.append(
+                    {c: 0 for c in approx.COLUMNS}
+                    | {
+                        "target": target,
+                        "dim": 8,
+                        "arch": "shallow",
+                        "width": width,
+                        "seed": seed,
+                        "params": params,
+                        "rel_rmse": err,
+                        "train_rmse": err,
+                        "test_rmse": err,
+                        "diverged": False,
+                        "optimizer": "lm",
+                        "optimisation_limited": False,
+                        "estimation_limited": False,
+                        "precision_limited": False,
+                    }
+                )
     table = pd.DataFrame(rows, columns=approx.COLUMNS)
     fits = approx.fit_table(table, approx.Config())
-    result = Result(kernel="approx", rows=table, provenance={}, group_by=approx.GROUP_BY, show=approx.SHOW, analysis=fits,
-                    analysis_title="fits", analysis_keys=approx.ANALYSIS_KEYS, analysis_hidden=approx.ANALYSIS_HIDDEN)
+    result = Result(
+        kernel="approx",
+        rows=table,
+        provenance={},
+        group_by=approx.GROUP_BY,
+        show=approx.SHOW,
+        analysis=fits,
+        analysis_title="fits",
+        analysis_keys=approx.ANALYSIS_KEYS,
+        analysis_hidden=approx.ANALYSIS_HIDDEN,
+    )
     for width in WIDTHS:
         out = _printed(result, width)
         assert max(len(line) for line in out.splitlines()) <= width

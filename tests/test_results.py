@@ -13,8 +13,17 @@ from dimcurse.experiments.distance import kernel as distance
 
 @pytest.fixture(scope="module")
 def result():
-    config = distance.Config(dims=(3, 30), dists=("gaussian",), metrics=("l2", "linf"), seeds=(0, 1),
-                             n_points=300, n_queries=20, id_points=100, k=5, mle_k=5)
+    config = distance.Config(
+        dims=(3, 30),
+        dists=("gaussian",),
+        metrics=("l2", "linf"),
+        seeds=(0, 1),
+        n_points=300,
+        n_queries=20,
+        id_points=100,
+        k=5,
+        mle_k=5,
+    )
     return distance.run(config)
 
 
@@ -33,7 +42,9 @@ def _read(path, fmt):
 
 
 # Markdown is the summary a person reads (mean ± sd), not a raw-row format: tested below.
-@pytest.mark.parametrize("suffix, fmt", [(".csv", "csv"), (".json", "json"), (".jsonl", "jsonl"), (".parquet", "parquet")])
+@pytest.mark.parametrize(
+    "suffix, fmt", [(".csv", "csv"), (".json", "json"), (".jsonl", "jsonl"), (".parquet", "parquet")]
+)
 def test_every_format_round_trips(tmp_path, result, suffix, fmt):
     path = tmp_path / f"out{suffix}"
     results.write_result(result, str(path))
@@ -83,10 +94,15 @@ def test_aggregate_is_mean_and_sd_over_seeds(result):
     assert row.nn_dist_sd == pytest.approx(rows.nn_dist.std(ddof=1))
 
 
-@pytest.mark.parametrize("path, fmt, message", [
-    ("out.xlsx", None, "cannot tell the format"), ("-", "yaml", "unknown format"),
-    ("/nonexistent-dir/x.csv", None, "does not exist"), ("x.csv", "table", "for the terminal"),
-])
+@pytest.mark.parametrize(
+    "path, fmt, message",
+    [
+        ("out.xlsx", None, "cannot tell the format"),
+        ("-", "yaml", "unknown format"),
+        ("/nonexistent-dir/x.csv", None, "does not exist"),
+        ("x.csv", "table", "for the terminal"),
+    ],
+)
 def test_output_checks(path, fmt, message):
     with pytest.raises(DimcurseError, match=message):
         results.check_writable(path, fmt)
@@ -102,8 +118,22 @@ def test_output_under_a_file_is_refused(tmp_path):
 
 
 def test_markdown_is_the_mean_sd_table_on_screen(cli, tmp_path):
-    code, out, _ = cli("distance", "--dims", "10", "--metric", "l2,lp:0.5", "--points", "300", "--queries", "20",
-                       "--seeds", "2", "--quiet", "--out", str(tmp_path / "d.md"))
+    code, out, _ = cli(
+        "distance",
+        "--dims",
+        "10",
+        "--metric",
+        "l2,lp:0.5",
+        "--points",
+        "300",
+        "--queries",
+        "20",
+        "--seeds",
+        "2",
+        "--quiet",
+        "--out",
+        str(tmp_path / "d.md"),
+    )
     text = (tmp_path / "d.md").read_text()
     table = [line for line in text.splitlines() if line.startswith("|")]
     assert code == 0 and len(table) == 2 + 2  # header, rule, one row per metric (not one per seed)
@@ -114,8 +144,22 @@ def test_markdown_is_the_mean_sd_table_on_screen(cli, tmp_path):
 
 def test_distance_summary_out_and_histograms_beside_the_rows(cli, tmp_path):
     out = tmp_path / "d.csv"
-    code, _, _ = cli("distance", "--dims", "5,20", "--points", "300", "--queries", "40", "--seeds", "2", "--quiet",
-                     "--out", str(out), "--summary-out", str(tmp_path / "s.csv"))
+    code, _, _ = cli(
+        "distance",
+        "--dims",
+        "5,20",
+        "--points",
+        "300",
+        "--queries",
+        "40",
+        "--seeds",
+        "2",
+        "--quiet",
+        "--out",
+        str(out),
+        "--summary-out",
+        str(tmp_path / "s.csv"),
+    )
     summary = pd.read_csv(tmp_path / "s.csv")
     assert code == 0 and len(summary) == 2 and (summary.n_seeds == 2).all() and "dist_cv_sd" in summary
     histograms = pd.read_csv(tmp_path / "d.csv.histograms.csv")

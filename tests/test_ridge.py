@@ -89,7 +89,9 @@ def test_ridge_risk_matches_simulation():
 def test_exact_finite_sample_risk_tends_to_the_asymptotic_one():
     for gamma in (0.5, 2.0):
         n = 100_000
-        assert minnorm_risk_exact(n, int(gamma * n), 1.0, 0.25) == pytest.approx(hastie_risk(gamma, 1.0, 0.25), rel=1e-3)
+        assert minnorm_risk_exact(n, int(gamma * n), 1.0, 0.25) == pytest.approx(
+            hastie_risk(gamma, 1.0, 0.25), rel=1e-3
+        )
     assert math.isinf(minnorm_risk_exact(100, 100, 1.0, 0.25))
 
 

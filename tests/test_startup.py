@@ -16,7 +16,8 @@ try:
     main({args!r})
 except SystemExit:
     pass
-print(json.dumps(sorted(m for m in ("torch", "pandas", "numpy", "dimcurse.experiments") if m in sys.modules)), file=sys.stderr)
+loaded = sorted(m for m in ("torch", "pandas", "numpy", "dimcurse.experiments") if m in sys.modules)
+print(json.dumps(loaded), file=sys.stderr)
 """
 
 
@@ -49,24 +50,42 @@ def test_every_command_help_has_examples_defaults_and_list_metavars(cli, command
 
 
 def test_numbers_and_seed_ranges_as_users_write_them(cli):
-    code, out, err = cli("distance", "--dims", "5", "--points", "1e3", "--queries", "2e1", "--seeds", "0..1",
-                         "--id-points", "0", "--out", "-", "--format", "csv")
+    code, out, err = cli(
+        "distance",
+        "--dims",
+        "5",
+        "--points",
+        "1e3",
+        "--queries",
+        "2e1",
+        "--seeds",
+        "0..1",
+        "--id-points",
+        "0",
+        "--out",
+        "-",
+        "--format",
+        "csv",
+    )
     lines = out.strip().splitlines()
     assert code == 0 and len(lines) == 3 and ",1000,20," in lines[1]  # n_points, n_queries
 
 
-@pytest.mark.parametrize("args, option, hint", [
-    (["distance", "--dims", "10", "100"], "--dims", "lists take commas, not spaces: --dims 10,100"),
-    (["distance", "--metric", "cos"], "--metric", "did you mean cosine?"),
-    (["distance", "--dist", "normal"], "--dist", "did you mean gaussian?"),
-    (["distance", "--out", "d.png"], "--out", "for a figure use --plot d.png"),
-    (["distance", "--points", "1e4x"], "--points", "'1e4x' is not an integer"),
-    (["distance", "--dimz", "3"], "--dimz", "did you mean --dims"),
-    (["approx", "--target", "baron"], "--target", "did you mean barron?"),
-    (["plot", "x.csv", "--out", "x.jpg"], "--out", "image format"),
-    (["report", "nowhere"], "STORE", "no such store"),
-    (["plot", "nowhere.csv"], "--out", "missing"),
-])
+@pytest.mark.parametrize(
+    "args, option, hint",
+    [
+        (["distance", "--dims", "10", "100"], "--dims", "lists take commas, not spaces: --dims 10,100"),
+        (["distance", "--metric", "cos"], "--metric", "did you mean cosine?"),
+        (["distance", "--dist", "normal"], "--dist", "did you mean gaussian?"),
+        (["distance", "--out", "d.png"], "--out", "for a figure use --plot d.png"),
+        (["distance", "--points", "1e4x"], "--points", "'1e4x' is not an integer"),
+        (["distance", "--dimz", "3"], "--dimz", "did you mean --dims"),
+        (["approx", "--target", "baron"], "--target", "did you mean barron?"),
+        (["plot", "x.csv", "--out", "x.jpg"], "--out", "image format"),
+        (["report", "nowhere"], "STORE", "no such store"),
+        (["plot", "nowhere.csv"], "--out", "missing"),
+    ],
+)
 def test_parser_errors_name_the_option_and_hint_the_fix(cli, args, option, hint):
     code, out, err = cli(*args)
     assert_clean_error(code, out, err, option)
@@ -76,6 +95,8 @@ def test_parser_errors_name_the_option_and_hint_the_fix(cli, args, option, hint)
 def test_startup_is_cheap_next_to_import_torch():
     """Not a timing test: the benchmark (benchmarks/bench_startup.py) measures the ratio; here, that
     --help loads no module that takes long to import, checked through -X importtime."""
-    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "dimcurse", "--help"], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "dimcurse", "--help"], capture_output=True, text=True
+    )
     modules = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if "|" in line}
     assert done.returncode == 0 and not {"torch", "pandas", "matplotlib", "numpy"} & modules

@@ -8,8 +8,19 @@ import torch
 from dimcurse.errors import DimcurseError
 from dimcurse.experiments.approx.targets import TARGETS, TargetOptions, get_target, target_dims
 
-NAMES = ["barron", "product", "poggio-tree4", "poggio-tree8", "kan-expsin", "kan-xy", "kan-4d", "kan-100d",
-         "teacher", "cos4x", "q-power"]
+NAMES = [
+    "barron",
+    "product",
+    "poggio-tree4",
+    "poggio-tree8",
+    "kan-expsin",
+    "kan-xy",
+    "kan-4d",
+    "kan-100d",
+    "teacher",
+    "cos4x",
+    "q-power",
+]
 
 
 def test_the_names_users_type():
@@ -27,16 +38,25 @@ def test_every_target_is_finite_deterministic_and_in_its_domain(name):
 
 
 def test_formulas_at_known_points():
-    point = lambda *v: torch.tensor([v], dtype=torch.float64)  # noqa: E731
+    def point(*v):
+        return torch.tensor([v], dtype=torch.float64)
+
     opts = TargetOptions()
     assert get_target("kan-xy").build(2, opts)(point(0.5, -0.4)).item() == pytest.approx(-0.2)
     assert get_target("kan-expsin").build(2, opts)(point(0.5, 0.5)).item() == pytest.approx(math.exp(1.25))
     assert get_target("cos4x").build(1, opts)(point(0.3)).item() == pytest.approx(math.cos(1.2))
     assert get_target("product").build(3, opts)(point(0.5, 1.2, 1.5)).item() == pytest.approx(0.9)
     assert get_target("q-power").build(2, opts)(point(1.0, 1.0)).item() == pytest.approx(1.0)
-    h = lambda u, v: 0.5 * u * v + 0.5 * math.sin(u + v)  # noqa: E731
-    assert get_target("poggio-tree4").build(4, opts)(point(0.1, 0.2, 0.3, 0.4)).item() == pytest.approx(h(h(0.1, 0.2), h(0.3, 0.4)))
-    assert get_target("kan-100d").build(100, opts)(torch.ones(1, 100, dtype=torch.float64)).item() == pytest.approx(math.e)
+
+    def h(u, v):
+        return 0.5 * u * v + 0.5 * math.sin(u + v)
+
+    assert get_target("poggio-tree4").build(4, opts)(point(0.1, 0.2, 0.3, 0.4)).item() == pytest.approx(
+        h(h(0.1, 0.2), h(0.3, 0.4))
+    )
+    assert get_target("kan-100d").build(100, opts)(torch.ones(1, 100, dtype=torch.float64)).item() == pytest.approx(
+        math.e
+    )
 
 
 def test_barron_ridges_have_the_fixed_norm_and_bounded_values():

@@ -1,4 +1,5 @@
-"""The closed forms in dimcurse.experiments.distance.theory against Monte Carlo with numpy (independent of the kernel)."""
+"""The closed forms in dimcurse.experiments.distance.theory against Monte Carlo with numpy (independent of the
+kernel)."""
 
 import math
 

@@ -27,7 +27,7 @@ def test_quick_tour_writes_report_figures_and_results(quick):
         rows = pd.read_csv(folder / f"{name}.csv")
         assert len(rows) > 0 and (folder / f"{name}.csv.provenance.json").exists()
         assert f"`{name}.csv` — {len(rows)} rows" in text
-    assert text.count("\n## ") == 3 and lines[:3] == [l for l in lines if l[0].isdigit()]
+    assert text.count("\n## ") == 3 and lines[:3] == [line for line in lines if line[0].isdigit()]
 
 
 def test_sentences_carry_this_runs_numbers(quick):
@@ -45,11 +45,13 @@ def test_sentences_carry_this_runs_numbers(quick):
 
 def test_sentences_are_withheld_when_the_run_does_not_show_the_effect():
     flat = pd.DataFrame({"metric": "l2", "dim": [2, 10, 100], "relative_contrast": [1.0, 2.0, 0.5]})
-    real = pd.DataFrame({"dist": ["digits", "gaussian(64)"], "relative_contrast": [0.5, 0.9], "twonn_id": [9.0, 40.0],
-                         "dim": [64, 64]})
+    real = pd.DataFrame(
+        {"dist": ["digits", "gaussian(64)"], "relative_contrast": [0.5, 0.9], "twonn_id": [9.0, 40.0], "dim": [64, 64]}
+    )
     first, second = tour.distance_sentences(flat, real)
     assert "no concentration claim" in first and "did not keep more contrast" in second
-    rows = pd.DataFrame({"ridge": 0.0, "width": [10, 20, 40], "test_loss": [3.0, 2.0, 1.0], "params_per_sample": 1.0,
-                         "n_train": 20})
+    rows = pd.DataFrame(
+        {"ridge": 0.0, "width": [10, 20, 40], "test_loss": [3.0, 2.0, 1.0], "params_per_sample": 1.0, "n_train": 20}
+    )
     result = type("R", (), {"rows": rows})()
     assert "no double-descent claim" in tour.overparam_sentences(result)[0]

@@ -13,17 +13,28 @@ from dimcurse.errors import DimcurseError
 PACKAGE = Path(__file__).resolve().parents[1] / "dimcurse"
 
 # Calls that run or unpickle what they read. torch.load is allowed only with weights_only=True.
-FORBIDDEN = [r"\beval\(", r"\bexec\(", r"\bpickle\.", r"\bmarshal\.", r"\bshelve\.", r"read_pickle\(",
-             r"allow_pickle\s*=\s*True", r"yaml\.load\(", r"torch\.load\((?![^)]*weights_only\s*=\s*True)",
-             r"__import__\([^\"']"]
+FORBIDDEN = [
+    r"\beval\(",
+    r"\bexec\(",
+    r"\bpickle\.",
+    r"\bmarshal\.",
+    r"\bshelve\.",
+    r"read_pickle\(",
+    r"allow_pickle\s*=\s*True",
+    r"yaml\.load\(",
+    r"torch\.load\((?![^)]*weights_only\s*=\s*True)",
+    r"__import__\([^\"']",
+]
 
 
 @pytest.mark.parametrize("pattern", FORBIDDEN)
 def test_the_package_has_no_call_that_runs_or_unpickles_data(pattern):
-    hits = [f"{path.name}:{number}: {line.strip()}"
-            for path in sorted(PACKAGE.rglob("*.py"))
-            for number, line in enumerate(path.read_text().splitlines(), 1)
-            if re.search(pattern, line) and not line.lstrip().startswith("#")]
+    hits = [
+        f"{path.name}:{number}: {line.strip()}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(pattern, line) and not line.lstrip().startswith("#")
+    ]
     assert hits == []
 
 

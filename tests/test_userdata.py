@@ -37,8 +37,9 @@ def test_the_same_array_as_npy_csv_and_parquet_gives_identical_rows(cli, tmp_pat
         assert code == 0, err
         outs.append(out)
     assert outs[0] == outs[1] == outs[2] == outs[3]
-    provenance = json.loads((cli("distance", "--data", str(tmp_path / "emb.csv"), *SMALL, "--out", "-",
-                                 "--format", "json")[1]))["provenance"]
+    provenance = json.loads(
+        (cli("distance", "--data", str(tmp_path / "emb.csv"), *SMALL, "--out", "-", "--format", "json")[1])
+    )["provenance"]
     assert provenance["data"]["rows"] == 1200 and len(provenance["data"]["sha256"]) == 16
 
 
@@ -62,17 +63,44 @@ def test_approx_and_overparam_on_files_the_test_writes(cli, tmp_path):
     x = rng.uniform(-1, 1, (1500, 4))
     frame = pd.DataFrame(x, columns=list("abcd")).assign(price=np.sin(2 * x[:, 0]) * x[:, 1] + x[:, 2])
     frame.to_csv(tmp_path / "reg.csv", index=False)
-    code, out, err = cli("approx", "--data", str(tmp_path / "reg.csv"), "--target-column", "price", "--widths", "4,8,16",
-                         "--lm-iters", "30", "--seeds", "2", "--quiet", "--out", str(tmp_path / "a.csv"))
+    code, out, err = cli(
+        "approx",
+        "--data",
+        str(tmp_path / "reg.csv"),
+        "--target-column",
+        "price",
+        "--widths",
+        "4,8,16",
+        "--lm-iters",
+        "30",
+        "--seeds",
+        "2",
+        "--quiet",
+        "--out",
+        str(tmp_path / "a.csv"),
+    )
     rows = pd.read_csv(tmp_path / "a.csv")
     assert code == 0, err
     assert set(rows.target) == {"reg"} and (rows.dim == 4).all() and (rows.rel_rmse < 0.5).all()
     assert json.loads((tmp_path / "a.csv.provenance.json").read_text())["data"]["columns"] == 4
     labels = (x[:, 0] > 0).astype(int) + 2 * (x[:, 1] > 0)
     np.savez(tmp_path / "cls.npz", x=x, y=labels)
-    code, out, err = cli("overparam", "--data", str(tmp_path / "cls.npz"), "--train-samples", "400",
-                         "--test-samples", "200", "--widths", "20,400,2000", "--seeds", "2", "--quiet",
-                         "--out", str(tmp_path / "o.csv"))
+    code, out, err = cli(
+        "overparam",
+        "--data",
+        str(tmp_path / "cls.npz"),
+        "--train-samples",
+        "400",
+        "--test-samples",
+        "200",
+        "--widths",
+        "20,400,2000",
+        "--seeds",
+        "2",
+        "--quiet",
+        "--out",
+        str(tmp_path / "o.csv"),
+    )
     rows = pd.read_csv(tmp_path / "o.csv")
     assert code == 0, err
     assert set(rows.data) == {"cls"} and rows.test_error.max() < 0.75  # 4 classes: chance is 0.75
@@ -89,9 +117,15 @@ def test_images_in_an_npz_are_flattened(tmp_path):
 
 
 # Bad files written as text, and the ones numpy writes.
-TEXT_FILES = {"inf.csv": "a,b\n1,2\n3,inf\n", "ragged.csv": "a,b\n1,2\n3,4,5\n", "empty.csv": "",
-              "text.csv": "a,b\n1,x\n2,y\n", "table.xlsx": "not really",
-              "labels.csv": "a,b,y\n1,2,cat\n3,4,dog\n5,6,cat\n", "floaty.csv": "a,b,y\n1,2,0.5\n3,4,1.5\n5,6,0.5\n"}
+TEXT_FILES = {
+    "inf.csv": "a,b\n1,2\n3,inf\n",
+    "ragged.csv": "a,b\n1,2\n3,4,5\n",
+    "empty.csv": "",
+    "text.csv": "a,b\n1,x\n2,y\n",
+    "table.xlsx": "not really",
+    "labels.csv": "a,b,y\n1,2,cat\n3,4,dog\n5,6,cat\n",
+    "floaty.csv": "a,b,y\n1,2,0.5\n3,4,1.5\n5,6,0.5\n",
+}
 
 
 def _nan_array():
@@ -100,10 +134,13 @@ def _nan_array():
     return x
 
 
-ARRAY_FILES = {"nan.npy": lambda p: np.save(p, _nan_array()), "flat.npy": lambda p: np.save(p, np.arange(10.0)),
-               "nox.npz": lambda p: np.savez(p, z=np.ones((4, 2))),
-               "short.npz": lambda p: np.savez(p, x=np.ones((10, 2)), y=np.arange(7)),
-               "folder.npy": lambda p: p.mkdir()}
+ARRAY_FILES = {
+    "nan.npy": lambda p: np.save(p, _nan_array()),
+    "flat.npy": lambda p: np.save(p, np.arange(10.0)),
+    "nox.npz": lambda p: np.savez(p, z=np.ones((4, 2))),
+    "short.npz": lambda p: np.savez(p, x=np.ones((10, 2)), y=np.arange(7)),
+    "folder.npy": lambda p: p.mkdir(),
+}
 
 
 def _write_bad(tmp_path, name):
@@ -115,22 +152,25 @@ def _write_bad(tmp_path, name):
     return path  # anything else: a file that is not there
 
 
-@pytest.mark.parametrize("kernel, name, said", [
-    ("distance", "nan.npy", "row 5, column 1"),
-    ("distance", "inf.csv", "row 1, column 1"),
-    ("distance", "ragged.csv", "ragged"),
-    ("distance", "empty.csv", "empty"),
-    ("distance", "text.csv", "non-numeric column(s) b"),
-    ("distance", "flat.npy", "shape (10,)"),
-    ("distance", "nox.npz", "no array x"),
-    ("distance", "missing.npy", "no such file"),
-    ("distance", "folder.npy", "is a folder"),
-    ("distance", "table.xlsx", "unknown data file type"),
-    ("overparam", "labels.csv", "map them first, e.g. {'cat': 0, 'dog': 1}"),
-    ("overparam", "floaty.csv", "labels must be the integers 0..C-1"),
-    ("approx", "labels.csv", "the target holds text"),
-    ("approx", "short.npz", "y has 7 values for 10 rows"),
-])
+@pytest.mark.parametrize(
+    "kernel, name, said",
+    [
+        ("distance", "nan.npy", "row 5, column 1"),
+        ("distance", "inf.csv", "row 1, column 1"),
+        ("distance", "ragged.csv", "ragged"),
+        ("distance", "empty.csv", "empty"),
+        ("distance", "text.csv", "non-numeric column(s) b"),
+        ("distance", "flat.npy", "shape (10,)"),
+        ("distance", "nox.npz", "no array x"),
+        ("distance", "missing.npy", "no such file"),
+        ("distance", "folder.npy", "is a folder"),
+        ("distance", "table.xlsx", "unknown data file type"),
+        ("overparam", "labels.csv", "map them first, e.g. {'cat': 0, 'dog': 1}"),
+        ("overparam", "floaty.csv", "labels must be the integers 0..C-1"),
+        ("approx", "labels.csv", "the target holds text"),
+        ("approx", "short.npz", "y has 7 values for 10 rows"),
+    ],
+)
 def test_every_bad_file_is_one_line_and_exit_2(cli, tmp_path, monkeypatch, kernel, name, said):
     path = _write_bad(tmp_path, name)
     out_dir = tmp_path / "out"
@@ -158,20 +198,27 @@ def test_the_api_takes_the_cli_names_and_forms():
     result = dimcurse.distance(dims=10, points="1e3", queries=20, seeds=3, id_points=0, dist="uniform,gaussian")
     assert sorted(result.rows.seed.unique()) == [0, 1, 2] and set(result.rows.dim) == {10}
     assert set(result.summary.dist) == {"uniform", "gaussian"} and "relative_contrast_mean" in result.summary
-    same = dimcurse.distance(dims=(10,), n_points=1000, n_queries=20, seeds="0..2", id_points=0,
-                             dists=["uniform", "gaussian"])
-    pd.testing.assert_frame_equal(result.rows.drop(columns=["elapsed_s"], errors="ignore"),
-                                  same.rows.drop(columns=["elapsed_s"], errors="ignore"))
-    for bad, option in [(dict(pionts=3), "did you mean points?"), (dict(points="abc"), "--points"),
-                        (dict(points=[1, 2]), "--points"), (dict(metric="cos"), "did you mean cosine?"),
-                        (dict(seeds=True), "--seeds")]:
+    same = dimcurse.distance(
+        dims=(10,), n_points=1000, n_queries=20, seeds="0..2", id_points=0, dists=["uniform", "gaussian"]
+    )
+    pd.testing.assert_frame_equal(
+        result.rows.drop(columns=["elapsed_s"], errors="ignore"), same.rows.drop(columns=["elapsed_s"], errors="ignore")
+    )
+    for bad, option in [
+        (dict(pionts=3), "did you mean points?"),
+        (dict(points="abc"), "--points"),
+        (dict(points=[1, 2]), "--points"),
+        (dict(metric="cos"), "did you mean cosine?"),
+        (dict(seeds=True), "--seeds"),
+    ]:
         with pytest.raises(DimcurseError, match=option.replace("?", r"\?")):
             dimcurse.distance(**bad)
     assert "points (or n_points) = 10000" in dimcurse.distance.__doc__
     from dimcurse.experiments.distance import kernel as distance
 
     assert distance.Config.of(points="1e3", dist="gaussian", seeds=2) == distance.Config(
-        n_points=1000, dists=("gaussian",), seeds=(0, 1))
+        n_points=1000, dists=("gaussian",), seeds=(0, 1)
+    )
 
 
 def test_the_api_takes_arrays_tensors_frames_and_pairs(tmp_path):
@@ -195,7 +242,8 @@ def test_sweep_files_take_the_cli_names(tmp_path):
     from dimcurse.sweep import load_sweep
 
     sweep = tmp_path / "s.toml"
-    sweep.write_text(textwrap.dedent("""
+    sweep.write_text(
+        textwrap.dedent("""
         [[experiment]]
         name = "cli-names"
         kernel = "distance"
@@ -205,7 +253,8 @@ def test_sweep_files_take_the_cli_names(tmp_path):
         dist = "gaussian"
         [experiment.grid]
         dims = [2, 5]
-    """))
+    """)
+    )
     points = load_sweep(sweep)
     assert points[0].config.n_points == 500 and points[0].config.dists == ("gaussian",)
     sweep.write_text(sweep.read_text().replace("points = 500", "pionts = 500"))
@@ -216,10 +265,12 @@ def test_sweep_files_take_the_cli_names(tmp_path):
 def test_register_target_and_dataset_reach_the_api():
     import torch
 
-    dimcurse.register_target("test-ridge", lambda x: torch.sin(x[:, 0] + x[:, 1]), formula="sin(x1 + x2)",
-                             theory=(1.0, "a smooth ridge"))
-    result = dimcurse.approx(target="test-ridge", dims=4, widths="4,8,16", lm_iters=20, seeds=2, samples=600,
-                             test_samples=600)
+    dimcurse.register_target(
+        "test-ridge", lambda x: torch.sin(x[:, 0] + x[:, 1]), formula="sin(x1 + x2)", theory=(1.0, "a smooth ridge")
+    )
+    result = dimcurse.approx(
+        target="test-ridge", dims=4, widths="4,8,16", lm_iters=20, seeds=2, samples=600, test_samples=600
+    )
     assert set(result.analysis.theory_source) == {"a smooth ridge"} and (result.rows.rel_rmse < 1).all()
     rng = np.random.default_rng(0)
     dimcurse.register_dataset("test-blobs", lambda: (rng.normal(size=(500, 5)), np.arange(500) % 3))
@@ -232,7 +283,7 @@ def test_register_target_and_dataset_reach_the_api():
         dimcurse.approx(target="test-bad", dims=2, widths="4,8,16", lm_iters=2, seeds=1)
 
 
-PLUGIN = '''
+PLUGIN = """
 import torch
 import dimcurse
 
@@ -243,7 +294,7 @@ def targets():
 
 def broken():
     raise RuntimeError("this plugin is broken on purpose")
-'''
+"""
 
 
 def test_an_entry_point_plugin_reaches_the_cli_and_a_broken_one_is_skipped(tmp_path):
@@ -252,16 +303,45 @@ def test_an_entry_point_plugin_reaches_the_cli_and_a_broken_one_is_skipped(tmp_p
     info.mkdir(parents=True)
     (site / "plug_pkg.py").write_text(PLUGIN)
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: plug-pkg\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[dimcurse.experiments.approx.targets]\nsum = plug_pkg:targets\nbad = plug_pkg:broken\n")
+    (info / "entry_points.txt").write_text(
+        "[dimcurse.experiments.approx.targets]\nsum = plug_pkg:targets\nbad = plug_pkg:broken\n"
+    )
     env = {**__import__("os").environ, "PYTHONPATH": str(site)}
-    listed = subprocess.run([sys.executable, "-m", "dimcurse", "approx", "--list-targets"], capture_output=True,
-                            text=True, env=env)
+    listed = subprocess.run(
+        [sys.executable, "-m", "dimcurse", "approx", "--list-targets"], capture_output=True, text=True, env=env
+    )
     assert listed.returncode == 0 and "plug-sum" in listed.stdout
     assert listed.stderr.strip().startswith("warning: plugin 'bad'") and len(listed.stderr.strip().splitlines()) == 1
-    ran = subprocess.run([sys.executable, "-m", "dimcurse", "approx", "--target", "plug-sum", "--dims", "2",
-                          "--widths", "2,4,8", "--lm-iters", "5", "--seeds", "1", "--samples", "300",
-                          "--test-samples", "300", "--quiet", "--out", "-", "--format", "csv"],
-                         capture_output=True, text=True, env=env)
+    ran = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dimcurse",
+            "approx",
+            "--target",
+            "plug-sum",
+            "--dims",
+            "2",
+            "--widths",
+            "2,4,8",
+            "--lm-iters",
+            "5",
+            "--seeds",
+            "1",
+            "--samples",
+            "300",
+            "--test-samples",
+            "300",
+            "--quiet",
+            "--out",
+            "-",
+            "--format",
+            "csv",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert ran.returncode == 0 and ",plug-sum," not in ran.stdout.splitlines()[0] and "plug-sum" in ran.stdout
 
 
@@ -270,8 +350,24 @@ def test_duplicates_are_counted_dropped_and_leave_the_estimates_finite(cli, tmp_
     rng = np.random.default_rng(3)
     x = rng.normal(size=(400, 4))
     np.save(tmp_path / "dup.npy", np.concatenate([x, x[:150]]))
-    code, out, err = cli("distance", "--data", str(tmp_path / "dup.npy"), "--points", "510", "--queries", "40",
-                         "--id-points", "300", "--seeds", "2", "--quiet", "--out", "-", "--format", "csv")
+    code, out, err = cli(
+        "distance",
+        "--data",
+        str(tmp_path / "dup.npy"),
+        "--points",
+        "510",
+        "--queries",
+        "40",
+        "--id-points",
+        "300",
+        "--seeds",
+        "2",
+        "--quiet",
+        "--out",
+        "-",
+        "--format",
+        "csv",
+    )
     rows = pd.read_csv(__import__("io").StringIO(out))
     data = rows[rows.dist == "dup"]
     assert code == 0 and (data.duplicates > 50).all() and (rows[rows.dist != "dup"].duplicates == 0).all()

@@ -56,8 +56,20 @@ class Kernel(Protocol):
     estimate_bytes: Callable
 
 
-REQUIRED = ("KERNEL", "VERSION", "Config", "SMOKE", "validate", "run", "estimate_bytes", "COLUMNS", "SHOW",
-            "GROUP_BY", "SETTINGS", "NULLABLE")
+REQUIRED = (
+    "KERNEL",
+    "VERSION",
+    "Config",
+    "SMOKE",
+    "validate",
+    "run",
+    "estimate_bytes",
+    "COLUMNS",
+    "SHOW",
+    "GROUP_BY",
+    "SETTINGS",
+    "NULLABLE",
+)
 OPTIONAL_MEMBERS = ("REPORT_GROUP_BY", "TABLES", "ANALYSIS_KEYS", "ANALYSIS_HIDDEN", "analysis", "figure")
 
 
@@ -84,10 +96,14 @@ def run_kernel(kernel, config, device, progress=None):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = kernel.run(config, device=device, progress=progress)
-    messages = sorted({f"{w.category.__name__}: {w.message} ({os.path.basename(w.filename)}:{w.lineno})"
-                       for w in caught})
+    messages = sorted(
+        {f"{w.category.__name__}: {w.message} ({os.path.basename(w.filename)}:{w.lineno})" for w in caught}
+    )
     if messages and os.environ.get("DIMCURSE_STRICT") == "1":
         raise EscapedWarning(f"{kernel.KERNEL}: warnings during the run: {'; '.join(messages)}")
-    result.notes += [f"a Python warning was raised and caught: {m}; the values it touched may be wrong; "
-                     "this is a dimcurse bug: please report it with the command." for m in messages]
+    result.notes += [
+        f"a Python warning was raised and caught: {m}; the values it touched may be wrong; "
+        "this is a dimcurse bug: please report it with the command."
+        for m in messages
+    ]
     return result

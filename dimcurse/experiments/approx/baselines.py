@@ -12,7 +12,7 @@ import torch
 from dimcurse.nets import Shallow
 
 
-def random_features(seeds, dim: int, widths, activation: str, x_train, y_train, x_test):
+def random_features(seeds, dim: int, widths, activation: str, *, x_train, y_train, x_test):
     """Frozen random first layer (the shallow network's initialisation), readout by least squares.
 
     Inputs are stacked over seeds: (S, n, d) and (S, n). Returns (train_pred, test_pred),
@@ -44,7 +44,8 @@ def knn_sizes(shallow_params, dim: int, n_samples: int) -> list[int]:
 
 
 def knn_regression(x_train, y_train, x_test, sizes, k: int = 1):
-    """k-NN regression on the first n training points for each n in ``sizes``: (S, n_test, len(sizes)) and train predictions."""
+    """k-NN regression on the first n training points for each n in ``sizes``: (S, n_test, len(sizes)), and the
+    train predictions."""
     tests, trains = [], []
     for n in sizes:
         kk = min(k, n)

@@ -27,6 +27,7 @@ class Fit:
     used: tuple[int, ...] = ()  # the sizes the fit used
     slope_change: float = float("nan")  # alpha over the upper half of the used sizes minus the lower half
 
+
 def _slope(logx: np.ndarray, logy: np.ndarray) -> float:
     """Least-squares slope of logy on logx."""
     return float(np.polyfit(logx, logy, 1)[0])
@@ -86,15 +87,19 @@ def fit_exponent(params, test, train=None, resamples: int = 200, seed: int = 0, 
     train = test if train is None else np.atleast_2d(np.asarray(train, dtype=float))  # no train: never limited
     order = np.argsort(params)
     params, test, train = params[order], test[:, order], train[:, order]
-    shares = {reason: np.nanmean(np.atleast_2d(np.asarray(flags, dtype=float))[:, order], axis=0)
-              for reason, flags in (limited or {}).items()}
+    shares = {
+        reason: np.nanmean(np.atleast_2d(np.asarray(flags, dtype=float))[:, order], axis=0)
+        for reason, flags in (limited or {}).items()
+    }
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a size whose every seed diverged has no median: NaN, excluded
         med_test, med_train = np.nanmedian(test, axis=0), np.nanmedian(train, axis=0)
     keep, excluded = select_points(params.astype(int), med_test, med_train, limited=shares)
     nan = float("nan")
     if keep.sum() < 3:
-        return Fit(nan, nan, nan, nan, int(keep.sum()), (excluded + "; " if excluded else "") + "fewer than 3 sizes left")
+        return Fit(
+            nan, nan, nan, nan, int(keep.sum()), (excluded + "; " if excluded else "") + "fewer than 3 sizes left"
+        )
     logx = np.log(params[keep])
     alpha = -_slope(logx, np.log(med_test[keep]))
     rng = np.random.default_rng(seed)
@@ -105,11 +110,20 @@ def fit_exponent(params, test, train=None, resamples: int = 200, seed: int = 0, 
             med = np.nanmedian(test[rows][:, keep], axis=0)
         if np.all(np.isfinite(med) & (med > 0)):
             draws.append(-_slope(logx, np.log(med)))
-    lo, hi = (np.percentile(draws, [2.5, 97.5]) if draws else (nan, nan))
+    lo, hi = np.percentile(draws, [2.5, 97.5]) if draws else (nan, nan)
     log_c = float(np.mean(np.log(med_test[keep])) + alpha * np.mean(logx))  # least squares passes the centroid
     used = tuple(int(p) for p in params[keep])
-    return Fit(alpha, float(lo), float(hi), -theil_sen(logx, np.log(med_test[keep])), int(keep.sum()), excluded, log_c,
-               used, _slope_change(logx, np.log(med_test[keep])))
+    return Fit(
+        alpha,
+        float(lo),
+        float(hi),
+        -theil_sen(logx, np.log(med_test[keep])),
+        int(keep.sum()),
+        excluded,
+        log_c,
+        used,
+        _slope_change(logx, np.log(med_test[keep])),
+    )
 
 
 def _slope_change(logx: np.ndarray, logy: np.ndarray) -> float:

@@ -43,26 +43,47 @@ MIN_SAMPLES = 2000  # the smallest automatic training set
 Config = ApproxConfig  # the settings live in dimcurse.configs, importable without torch (fast --help)
 
 
-OPTION = {"n_test": "--test-samples", "depth": "--depth", "knn_k": "--knn-k", "teacher_k": "--teacher-k",
-          "q_power_k": "--q-power-k", "lm_max_params": "--lm-max-params"}
+OPTION = {
+    "n_test": "--test-samples",
+    "depth": "--depth",
+    "knn_k": "--knn-k",
+    "teacher_k": "--teacher-k",
+    "q_power_k": "--q-power-k",
+    "lm_max_params": "--lm-max-params",
+}
 # Q^(2^k) lives near the corner Q = 1 only: the largest sampled |value| at 2000 samples is 7e-9 at
 # k = 10, 1e-135 at 13 and 0 (underflow) at 15; beyond 10 it depends on how near the corner one sample falls.
 MAX_Q_POWER_K = 10
 OPTIONAL_COUNTS = {"n_samples": "--samples", "steps": "--steps", "lm_iters": "--lm-iters"}
 
-SMOKE = Config(targets=("barron", "poggio-tree4"), dims=(4,), archs=("shallow", "tree"), widths=(4, 8, 16), depth=2,
-               n_samples=200, n_test=200, steps=30, lm_iters=5, seeds=(0, 1), baselines=BASELINES)
+SMOKE = Config(
+    targets=("barron", "poggio-tree4"),
+    dims=(4,),
+    archs=("shallow", "tree"),
+    widths=(4, 8, 16),
+    depth=2,
+    n_samples=200,
+    n_test=200,
+    steps=30,
+    lm_iters=5,
+    seeds=(0, 1),
+    baselines=BASELINES,
+)
 
 
 def validate(config: Config) -> None:
     """Raise ``DimcurseError`` naming the option for anything the kernel cannot run."""
     check_counts(config, OPTION)
     if config.q_power_k > MAX_Q_POWER_K:
-        raise DimcurseError(f"k must be 1..{MAX_Q_POWER_K}, got {config.q_power_k}: beyond, Q^(2^k) underflows to 0 "
-                            "in float64 on the whole domain (|Q| <= 1)", "--q-power-k")
+        raise DimcurseError(
+            f"k must be 1..{MAX_Q_POWER_K}, got {config.q_power_k}: beyond, Q^(2^k) underflows to 0 "
+            "in float64 on the whole domain (|Q| <= 1)",
+            "--q-power-k",
+        )
     if config.n_test < 2:  # rel_rmse divides by the test targets' sd
-        raise DimcurseError(f"must be at least 2 (rel_rmse divides by the test targets' sd), got {config.n_test}",
-                            "--test-samples")
+        raise DimcurseError(
+            f"must be at least 2 (rel_rmse divides by the test targets' sd), got {config.n_test}", "--test-samples"
+        )
     for name, option in OPTIONAL_COUNTS.items():
         value = getattr(config, name)
         if value is not None and value < 1:
@@ -73,7 +94,9 @@ def validate(config: Config) -> None:
     _validate_trainer(config)
     for arch in config.archs:
         if arch not in ARCHS:
-            raise DimcurseError(f"unknown architecture {arch!r}{did_you_mean(arch, ARCHS)} (known: {', '.join(ARCHS)})", "--arch")
+            raise DimcurseError(
+                f"unknown architecture {arch!r}{did_you_mean(arch, ARCHS)} (known: {', '.join(ARCHS)})", "--arch"
+            )
     for name in config.baselines:
         if name not in BASELINES:
             raise DimcurseError(f"unknown baseline {name!r} (known: {', '.join(BASELINES)})", "--baselines")
@@ -119,8 +142,11 @@ def _validate_trainer(config: Config) -> None:
     if config.record_every < 0:
         raise DimcurseError(f"must be 0 (off) or positive, got {config.record_every}", "--record-every")
     if config.record_every and opt == "lbfgs":
-        raise DimcurseError("training curves are recorded for Adam and LM; LBFGS runs its iterations inside one "
-                            "call (use --optimizer adam or lm)", "--record-every")
+        raise DimcurseError(
+            "training curves are recorded for Adam and LM; LBFGS runs its iterations inside one "
+            "call (use --optimizer adam or lm)",
+            "--record-every",
+        )
     if opt == "lm" and config.steps is not None:
         raise DimcurseError("--steps counts Adam/LBFGS steps; --optimizer lm takes --lm-iters", "--steps")
     if opt == "lm" and config.lr is not None:
@@ -128,8 +154,10 @@ def _validate_trainer(config: Config) -> None:
     if not uses_lm and config.lm_iters is not None:
         raise DimcurseError(f"--lm-iters does not apply to --optimizer {opt}", "--lm-iters")
     if opt in ("lm", "adam+lm") and any(a != "shallow" for a in config.archs):
-        raise DimcurseError("the Levenberg–Marquardt trainer is built for --arch shallow (use auto or adam for "
-                            "deep and tree)", "--optimizer")
+        raise DimcurseError(
+            "the Levenberg–Marquardt trainer is built for --arch shallow (use auto or adam for deep and tree)",
+            "--optimizer",
+        )
 
 
 DEFAULT_DIM = 8
@@ -242,8 +270,11 @@ def _file_data(config: Config, dtype, device) -> _Data:
     n = x_all.shape[0]
     n_test = max(1, int(round(config.test_fraction * n)))
     if n - n_test < 2 or n_test < 2:  # two to train on, and two to measure rel_rmse (a test sd) on
-        raise DimcurseError(f"{data.name}: {n} rows split into {n - n_test} for training and {n_test} for testing; "
-                            "each needs at least 2", "--test-fraction")
+        raise DimcurseError(
+            f"{data.name}: {n} rows split into {n - n_test} for training and {n_test} for testing; "
+            "each needs at least 2",
+            "--test-fraction",
+        )
     xs, ys, xts, yts = [], [], [], []
     for seed in config.seeds:
         order = numpy_rng(seed, "split", data.content).permutation(n)
@@ -255,15 +286,22 @@ def _file_data(config: Config, dtype, device) -> _Data:
         ys.append(y_all[train])
         yts.append(y_all[test])
     option = "--target-column" if config.target_column else "--data"
-    _check_resolvable(torch.as_tensor(np.stack([a[: min(len(b) for b in ys)] for a in ys])),
-                      f"the target of {data.name}", option)
+    _check_resolvable(
+        torch.as_tensor(np.stack([a[: min(len(b) for b in ys)] for a in ys])), f"the target of {data.name}", option
+    )
     _check_resolvable(torch.as_tensor(np.stack(yts)), f"the test rows' target of {data.name}", "--test-fraction")
     width = min(len(a) for a in xs)
     x, xt = torch.as_tensor(np.stack([a[:width] for a in xs])), torch.as_tensor(np.stack(xts))
     y, yt = torch.as_tensor(np.stack([a[:width] for a in ys])), torch.as_tensor(np.stack(yts))
     mean, std = y.mean(1), robust_sd(y)  # _check_resolvable refused a zero sd
-    return _Data(_move(x, dtype, device), _move((y - mean[:, None]) / std[:, None], dtype, device),
-                 _move(xt, dtype, device), yt.to(device), mean.to(device), std.to(device))
+    return _Data(
+        _move(x, dtype, device),
+        _move((y - mean[:, None]) / std[:, None], dtype, device),
+        _move(xt, dtype, device),
+        yt.to(device),
+        mean.to(device),
+        std.to(device),
+    )
 
 
 RESOLUTION_ULPS = 1000  # a target whose sd is under 1000 float64 ulps of its largest value is a constant
@@ -275,8 +313,11 @@ def _check_resolvable(y: torch.Tensor, what: str, option: str) -> None:
     sd, top = robust_sd(y), y.double().abs().amax(1)
     floor = RESOLUTION_ULPS * torch.finfo(torch.float64).eps * top
     if not bool(((sd > floor) & (sd > 0)).all()):
-        raise DimcurseError(f"{what} is constant to float64 precision on its samples (sd {float(sd.min()):.3g}, "
-                            f"largest |value| {float(top.max()):.3g}): nothing to approximate", option)
+        raise DimcurseError(
+            f"{what} is constant to float64 precision on its samples (sd {float(sd.min()):.3g}, "
+            f"largest |value| {float(top.max()):.3g}): nothing to approximate",
+            option,
+        )
 
 
 def _make_data(target, dim: int, config: Config, dtype, device) -> _Data:
@@ -292,8 +333,14 @@ def _make_data(target, dim: int, config: Config, dtype, device) -> _Data:
     _check_resolvable(y, f"target {target.name} at d = {dim}", option)
     _check_resolvable(yt, f"target {target.name} at d = {dim} on the test samples", option)
     mean, std = y.mean(1), robust_sd(y)  # _check_resolvable refused a zero sd
-    return _Data(_move(torch.stack(xs), dtype, device), _move((y - mean[:, None]) / std[:, None], dtype, device),
-                 _move(torch.stack(xt), dtype, device), yt.to(device), mean.to(device), std.to(device))
+    return _Data(
+        _move(torch.stack(xs), dtype, device),
+        _move((y - mean[:, None]) / std[:, None], dtype, device),
+        _move(torch.stack(xt), dtype, device),
+        yt.to(device),
+        mean.to(device),
+        std.to(device),
+    )
 
 
 def _move(tensor: torch.Tensor, dtype, device) -> torch.Tensor:
@@ -347,25 +394,39 @@ class _Trained:
     sizes: list[int] | None = None  # the row's "width" where it is not the sweep's (k-NN: training-set sizes)
 
 
-def _train_arch(arch: str, dim: int, data: _Data, config: Config, device, tick, curves: list | None = None,
-                label: dict | None = None) -> _Trained:
+@dataclass(frozen=True)
+class _Job:
+    """One architecture (or baseline) on one (target, dim): what its trainers and rows share."""
+
+    arch: str
+    dim: int
+    data: _Data
+    config: Config
+    device: torch.device | str
+    tick: Callable[[float], None] | None
+
+
+def _train_arch(job: _Job, curves: list | None = None, label: dict | None = None) -> _Trained:
     """Train all widths x seeds of one architecture with the trainers ``trainer_for`` assigns."""
+    arch, dim, data, config, device = job.arch, job.dim, job.data, job.config, job.device
     widths = list(widths_for(config, dim))
     params = [arch_params(arch, dim, w, config.depth) for w in widths]
     plan = [trainer_for(config, arch, p) for p in params]
     if plan[0] == "lbfgs":
-        return _train_lbfgs(arch, dim, data, config, widths, params, device, tick)
+        return _train_lbfgs(job, widths, params)
     pool = data.x_train.shape[1]
     used = [min(pool, samples_for(config, p)) if plan[j] in ("lm", "adam+lm") else pool for j, p in enumerate(params)]
     S, M = len(config.seeds), len(widths)
     state = _TrainState(np.zeros((S, M), bool), np.zeros((S, M)), np.full((S, M), np.nan), [0] * M)
     model = _make_model(arch, dim, widths, config, device)
-    recorder = _Curves(config, data, label or {}, widths, curves) if curves is not None and config.record_every else None
+    recorder = (
+        _Curves(config, data, label or {}, widths, curves) if curves is not None and config.record_every else None
+    )
     adam_js = [j for j, t in enumerate(plan) if t in ("adam", "adam+lm")]
     if adam_js:
-        _adam_stage(model, arch, dim, widths, adam_js, data, config, device, state, tick, recorder)
+        _adam_stage(job, model, widths, adam_js, state, recorder)
     for j in (j for j, t in enumerate(plan) if t in ("lm", "adam+lm")):
-        _lm_stage(model, j, widths[j], dim, data, used[j], config, device, state, tick, recorder)
+        _lm_stage(job, model, j, used[j], state, recorder)
     pred_train, pred_test = _predict(model, data.x_train[:, : max(used)]), _predict(model, data.x_test)
     train, test = _rmse(pred_train, data, False, used), _rmse(pred_test, data, True)
     train[state.diverged], test[state.diverged] = np.nan, np.nan
@@ -398,11 +459,13 @@ class _Curves:
 
     def adam(self, sub, js: list[int], offset: int):
         """The record callback of a batched Adam stage over widths ``js``."""
+
         def record(step: int) -> None:
             train = _rmse(_predict(sub, self.data.x_train), self.data, False)
             test = _rmse(_predict(sub, self.data.x_test), self.data, True)
             for k, j in enumerate(js):
                 self._add(j, offset + step, "adam", train[:, k], test[:, k])
+
         return (self.config.record_every, record)
 
     def lm(self, j: int, width: int, dim: int, n_used: int, offset: int):
@@ -418,21 +481,32 @@ class _Curves:
             train = lm.mse(theta, data.x_train[:, :n_used], data.y_train[:, :n_used], dim, width, chunk)
             test = lm.mse(theta, data.x_test, y_test.to(data.x_test.dtype), dim, width, chunk)
             self._add(j, offset + it, "lm", np.sqrt(train.cpu().numpy()) * std, np.sqrt(test.cpu().numpy()) * std)
+
         return (self.config.record_every, record)
 
     def _add(self, j: int, step: int, trainer: str, train: np.ndarray, test: np.ndarray) -> None:
         sd = self.data.sd_test
         for si, seed in enumerate(self.config.seeds):
-            self.rows.append({**self.label, "width": self.widths[j], "seed": seed, "step": step, "trainer": trainer,
-                              "train_rmse": float(train[si]), "test_rmse": float(test[si]),
-                              "rel_rmse": float(test[si] / sd[si])})
+            self.rows.append(
+                {
+                    **self.label,
+                    "width": self.widths[j],
+                    "seed": seed,
+                    "step": step,
+                    "trainer": trainer,
+                    "train_rmse": float(train[si]),
+                    "test_rmse": float(test[si]),
+                    "rel_rmse": float(test[si] / sd[si]),
+                }
+            )
 
 
 CURVE_COLUMNS = ["target", "dim", "arch", "width", "seed", "step", "trainer", "train_rmse", "test_rmse", "rel_rmse"]
 
 
-def _adam_stage(model, arch, dim, widths, js, data, config, device, state, tick, curves=None) -> None:
+def _adam_stage(job: _Job, model, widths: list[int], js: list[int], state: _TrainState, curves=None) -> None:
     """Batched Adam on the widths ``js`` (a sub-model of just those widths starts from the same weights)."""
+    arch, dim, data, config, device, tick = job.arch, job.dim, job.data, job.config, job.device, job.tick
     steps = config.steps or DEFAULT_STEPS
     sub = model if len(js) == len(widths) else _make_model(arch, dim, [widths[j] for j in js], config, device)
     record = curves.adam(sub, js, 0) if curves is not None else None
@@ -448,20 +522,32 @@ def _adam_stage(model, arch, dim, widths, js, data, config, device, state, tick,
         if config.optimizer != "adam+lm" and arch == "shallow" and small:
             theta = model.flat(j)
             if lm.check_fits(theta.shape[0], data.x_train.shape[1], theta.shape[1], theta.element_size(), device):
-                state.decrement[:, j] = lm.decrement(theta, data.x_train, data.y_train, dim, widths[j],
-                                                     _lm_rows(config, theta.shape[1]))
+                state.decrement[:, j] = lm.decrement(
+                    theta, data.x_train, data.y_train, dim, widths[j], _lm_rows(config, theta.shape[1])
+                )
 
 
-def _lm_stage(model, j, width, dim, data, n_used, config, device, state, tick, curves=None) -> None:
+def _lm_stage(job: _Job, model, j: int, n_used: int, state: _TrainState, curves=None) -> None:
     """Levenberg–Marquardt for width j of every seed, on the first ``n_used`` training samples."""
+    dim, data, config, device, tick = job.dim, job.data, job.config, job.device, job.tick
+    width = widths_for(config, dim)[j]
     theta = model.flat(j)
     # run() already refused a sweep whose largest LM step would not fit; this guards the step itself.
     lm.require_fits(theta.shape[0], n_used, theta.shape[1], theta.element_size(), device)
     iters = config.lm_iters or DEFAULT_LM_ITERS
     rows = _lm_rows(config, theta.shape[1])
     record = curves.lm(j, width, dim, n_used, state.steps[j]) if curves is not None else None
-    out = lm.train_lm(theta, data.x_train[:, :n_used], data.y_train[:, :n_used], dim, width, iters, rows=rows,
-                      progress=tick, record=record)
+    out = lm.train_lm(
+        theta,
+        data.x_train[:, :n_used],
+        data.y_train[:, :n_used],
+        dim,
+        width,
+        iters,
+        rows=rows,
+        progress=tick,
+        record=record,
+    )
     model.load_flat(j, out.theta)
     state.diverged[:, j] |= out.diverged
     state.loss_drop[:, j] = _drop(out.loss_at_80, out.loss)
@@ -484,21 +570,33 @@ def _drop(before: np.ndarray, after: np.ndarray) -> np.ndarray:
         return np.where(after > 0, before / after - 1.0, 0.0)
 
 
-def _train_lbfgs(arch, dim, data, config, widths, params, device, tick) -> _Trained:
+def _train_lbfgs(job: _Job, widths: list[int], params: list[int]) -> _Trained:
     """LBFGS one model at a time (its line search would couple models sharing a loss)."""
+    arch, dim, data, config, device, tick = job.arch, job.dim, job.data, job.config, job.device, job.tick
     steps = config.steps or DEFAULT_STEPS
+
     def make(seeds, some_widths):
         return _make_model(arch, dim, some_widths, config, device, seeds)
 
-    models, trained = train_lbfgs(make, list(config.seeds), widths, data.x_train, data.y_train, steps, config.lr or 1.0,
-                                  progress=tick)
+    models, trained = train_lbfgs(
+        make, list(config.seeds), widths, data.x_train, data.y_train, steps=steps, lr=config.lr or 1.0, progress=tick
+    )
     train = _rmse(_predict_each(models, data.x_train), data, False)
     test = _rmse(_predict_each(models, data.x_test), data, True)
     train[trained.diverged], test[trained.diverged] = np.nan, np.nan
     S, M = train.shape
     n = data.x_train.shape[1]
-    return _Trained(train, test, params, trained.diverged, [steps] * M, ["lbfgs"] * M, [n] * M,
-                    np.full((S, M), np.nan), np.full((S, M), np.nan))
+    return _Trained(
+        train,
+        test,
+        params,
+        trained.diverged,
+        [steps] * M,
+        ["lbfgs"] * M,
+        [n] * M,
+        np.full((S, M), np.nan),
+        np.full((S, M), np.nan),
+    )
 
 
 def _baseline(name: str, dim: int, data: _Data, config: Config) -> _Trained:
@@ -507,8 +605,15 @@ def _baseline(name: str, dim: int, data: _Data, config: Config) -> _Trained:
     n = data.x_train.shape[1]
     S, M = len(config.seeds), len(widths)
     if name == "random-features":
-        pred_train, pred_test = baselines.random_features(list(config.seeds), dim, widths, config.activation,
-                                                          data.x_train, data.y_train, data.x_test)
+        pred_train, pred_test = baselines.random_features(
+            list(config.seeds),
+            dim,
+            widths,
+            config.activation,
+            x_train=data.x_train,
+            y_train=data.y_train,
+            x_test=data.x_test,
+        )
         params = [shallow_params(dim, w) for w in widths]
         train, test, sizes, solver = _rmse(pred_train, data, False), _rmse(pred_test, data, True), widths, "lstsq"
     else:
@@ -517,8 +622,9 @@ def _baseline(name: str, dim: int, data: _Data, config: Config) -> _Trained:
         train = np.stack([_std_rmse(t, data.y_train[:, : t.shape[1]], data) for t in trains], 1)
         test, params, solver = _rmse(pred_test, data, True), [m * (dim + 1) for m in sizes], "none"
     none = np.zeros((S, M))
-    return _Trained(train, test, params, none.astype(bool), [0] * M, [solver] * M, [n] * M, none, none + np.nan,
-                    sizes=list(sizes))
+    return _Trained(
+        train, test, params, none.astype(bool), [0] * M, [solver] * M, [n] * M, none, none + np.nan, sizes=list(sizes)
+    )
 
 
 def estimate_bytes(config: Config, device: torch.device | str = "cpu") -> tuple[float, str]:
@@ -531,9 +637,18 @@ def estimate_bytes(config: Config, device: torch.device | str = "cpu") -> tuple[
     widths, n = widths_for(config, dim), pool_size(config, dim)
     params = max((sum(arch_params(a, dim, w, config.depth) for w in widths) for a in config.archs), default=0) * S * 16
     itemsize = resolve_dtype(config.dtype).itemsize
-    second = max((lm.step_bytes(S, min(n, samples_for(config, shallow_params(dim, w))), shallow_params(dim, w),
-                                itemsize) for w in widths if trainer_for(config, "shallow", shallow_params(dim, w))
-                  in ("lm", "adam+lm")), default=0) if "shallow" in config.archs else 0
+    second = (
+        max(
+            (
+                lm.step_bytes(S, min(n, samples_for(config, shallow_params(dim, w))), shallow_params(dim, w), itemsize)
+                for w in widths
+                if trainer_for(config, "shallow", shallow_params(dim, w)) in ("lm", "adam+lm")
+            ),
+            default=0,
+        )
+        if "shallow" in config.archs
+        else 0
+    )
     # Without --samples the training set grows with the widths: name --widths for it.
     terms = {"--widths": params + second, "--samples": S * n * dim * 12, "--test-samples": S * nt * dim * 12}
     if config.n_samples is None:
@@ -558,29 +673,37 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     rows, curves = [], []
     for target, dim in settings:
         data = _make_data(target, dim, config, resolve_dtype(config.dtype), device)
-        sd_test = data.sd_test
         for name in list(config.archs) + list(config.baselines):
             t0 = time.perf_counter()
+            job = _Job(name, dim, data, config, device, tick)
             label = {"target": target.name, "dim": dim, "arch": name}
-            trained = (_train_arch(name, dim, data, config, device, tick, curves, label) if name in ARCHS
-                       else _baseline(name, dim, data, config))
-            rows += _rows(target.name, dim, name, trained, sd_test, data.std.cpu().numpy(),
-                          time.perf_counter() - t0, config, device)
+            trained = _train_arch(job, curves, label) if name in ARCHS else _baseline(name, dim, data, config)
+            rows += _rows(job, target.name, trained, time.perf_counter() - t0)
     table = pd.DataFrame(rows, columns=COLUMNS)
     prov = provenance(KERNEL, VERSION, config, device)
     prov["elapsed_s"] = round(time.perf_counter() - started, 3)
     if config.data is not None:
         prov["data"] = _user_data(config).describe()  # name, source, content hash, shape
-    result = Result(kernel=KERNEL, rows=table, provenance=prov, group_by=GROUP_BY, show=SHOW, notes=_notes(table, config),
-                    nullable=NULLABLE,
-                    analysis_keys=ANALYSIS_KEYS, analysis_hidden=ANALYSIS_HIDDEN)
+    result = Result(
+        kernel=KERNEL,
+        rows=table,
+        provenance=prov,
+        group_by=GROUP_BY,
+        show=SHOW,
+        notes=_notes(table, config),
+        nullable=NULLABLE,
+        analysis_keys=ANALYSIS_KEYS,
+        analysis_hidden=ANALYSIS_HIDDEN,
+    )
     if config.record_every:
         result.tables["curves"] = pd.DataFrame(curves, columns=CURVE_COLUMNS)
     analysis(result, config)
     if result.analysis is None:
         n_widths = table.groupby(["target", "dim", "arch"]).width.nunique().max()
-        result.notes.append(f"no exponent: a fit needs at least {MIN_FIT_WIDTHS} widths and this run has "
-                            f"{n_widths} (give --widths, e.g. 8,16,32,64).")
+        result.notes.append(
+            f"no exponent: a fit needs at least {MIN_FIT_WIDTHS} widths and this run has "
+            f"{n_widths} (give --widths, e.g. 8,16,32,64)."
+        )
     return result
 
 
@@ -590,10 +713,12 @@ def analysis(result: Result, config: Config) -> Result:
     rows = result.rows
     split = "experiment" if "experiment" in rows and rows["experiment"].nunique() > 1 else None
     parts = []
-    for label, group in (rows.groupby(split, sort=False) if split else [(None, rows)]):
+    for label, group in rows.groupby(split, sort=False) if split else [(None, rows)]:
         if group.duplicated(["target", "dim", "arch", "seed", "params"]).any():
-            result.notes.append("no exponent fits: the rows repeat a (target, dim, arch, seed, params) setting "
-                                "(narrow them with --where)")
+            result.notes.append(
+                "no exponent fits: the rows repeat a (target, dim, arch, seed, params) setting "
+                "(narrow them with --where)"
+            )
             return result
         if group.groupby(["target", "dim", "arch"]).width.nunique().max() < MIN_FIT_WIDTHS:
             continue
@@ -632,7 +757,8 @@ def _flags(trained: _Trained, si: int, j: int, train_sd: float, arch: str, dtype
     train, test = trained.train[si, j], trained.test[si, j]
     floor = PRECISION_ULPS * float(torch.finfo(resolve_dtype(dtype)).eps) * math.sqrt(trained.params[j]) * train_sd
     return {
-        "loss_drop": float(drop), "gn_decrement": float(dec),
+        "loss_drop": float(drop),
+        "gn_decrement": float(dec),
         "optimisation_limited": bool(drop > DROP_LIMIT or dec > DECREMENT_LIMIT),
         # k-NN interpolates (train error 0): its error is estimation error by nature, not a limit to flag.
         "estimation_limited": bool(arch != "knn" and test > GAP_LIMIT * train),
@@ -640,21 +766,37 @@ def _flags(trained: _Trained, si: int, j: int, train_sd: float, arch: str, dtype
     }
 
 
-def _rows(target, dim, arch, trained: _Trained, sd_test, sd_train, elapsed, config, device):
+def _rows(job: _Job, target: str, trained: _Trained, elapsed: float) -> list[dict]:
+    """One row per (seed, width) of a trained architecture or baseline."""
+    dim, arch, config, device = job.dim, job.arch, job.config, job.device
+    sd_test, sd_train = job.data.sd_test, job.data.std.cpu().numpy()
     rows = []
     sizes = trained.sizes or list(widths_for(config, dim))
     for si, seed in enumerate(config.seeds):
         for j, width in enumerate(sizes):
-            rows.append({
-                "target": target, "dim": dim, "arch": arch, "width": int(width), "seed": seed,
-                "params": int(trained.params[j]), "train_rmse": float(trained.train[si, j]),
-                "test_rmse": float(trained.test[si, j]), "rel_rmse": float(trained.test[si, j] / sd_test[si]),
-                "steps": int(trained.steps[j]), "diverged": bool(trained.diverged[si, j]),
-                **_flags(trained, si, j, float(sd_train[si]), arch, config.dtype),
-                "elapsed_s": round(elapsed, 3), "activation": config.activation, "optimizer": trained.optimizer[j],
-                "n_samples": int(trained.n_used[j]), "device": str(device), "dtype": config.dtype,
-                "kernel_version": VERSION,
-            })
+            rows.append(
+                {
+                    "target": target,
+                    "dim": dim,
+                    "arch": arch,
+                    "width": int(width),
+                    "seed": seed,
+                    "params": int(trained.params[j]),
+                    "train_rmse": float(trained.train[si, j]),
+                    "test_rmse": float(trained.test[si, j]),
+                    "rel_rmse": float(trained.test[si, j] / sd_test[si]),
+                    "steps": int(trained.steps[j]),
+                    "diverged": bool(trained.diverged[si, j]),
+                    **_flags(trained, si, j, float(sd_train[si]), arch, config.dtype),
+                    "elapsed_s": round(elapsed, 3),
+                    "activation": config.activation,
+                    "optimizer": trained.optimizer[j],
+                    "n_samples": int(trained.n_used[j]),
+                    "device": str(device),
+                    "dtype": config.dtype,
+                    "kernel_version": VERSION,
+                }
+            )
     return rows
 
 
@@ -666,18 +808,32 @@ def fit_table(rows: pd.DataFrame, config: Config) -> pd.DataFrame:
     out = []
     opts = TargetOptions(teacher_k=config.teacher_k, q_power_k=config.q_power_k)
     for (target, dim, arch), group in rows.groupby(["target", "dim", "arch"], sort=False):
-        wide = lambda col: group.pivot(index="seed", columns="params", values=col)  # noqa: E731
+
+        def wide(col):
+            return group.pivot(index="seed", columns="params", values=col)
+
         test = wide("rel_rmse")
         limited = {name.replace("_", "-"): wide(name).astype(float).to_numpy() for name in LIMITS if name in group}
         fit = fit_exponent(test.columns.to_numpy(), test.to_numpy(), limited=limited)
         theory = get_target(target).theory(int(dim), opts, arch) if config.data is None else None
-        out.append({
-            "target": target, "dim": int(dim), "arch": arch, "alpha": fit.alpha, "alpha_lo": fit.alpha_lo,
-            "alpha_hi": fit.alpha_hi, "alpha_theil_sen": fit.alpha_theil_sen,
-            "alpha_theory": theory[0] if theory else float("nan"), "theory_source": theory[1] if theory else "",
-            "n_widths_used": fit.n_used, "used_params": ",".join(str(p) for p in fit.used),
-            "excluded": fit.excluded, "caveat": _caveat(fit, theory), "log_c": fit.log_c,
-        })
+        out.append(
+            {
+                "target": target,
+                "dim": int(dim),
+                "arch": arch,
+                "alpha": fit.alpha,
+                "alpha_lo": fit.alpha_lo,
+                "alpha_hi": fit.alpha_hi,
+                "alpha_theil_sen": fit.alpha_theil_sen,
+                "alpha_theory": theory[0] if theory else float("nan"),
+                "theory_source": theory[1] if theory else "",
+                "n_widths_used": fit.n_used,
+                "used_params": ",".join(str(p) for p in fit.used),
+                "excluded": fit.excluded,
+                "caveat": _caveat(fit, theory),
+                "log_c": fit.log_c,
+            }
+        )
     return pd.DataFrame(out, columns=FIT_COLUMNS)
 
 
@@ -688,23 +844,33 @@ def _caveat(fit, theory) -> str:
         if (theory[2] if len(theory) > 2 else "prediction") == "bound":
             words.append(f"above the theory's {theory[0]:.3g}, a worst case over the class: this target is easier")
         else:
-            words.append(f"above the predicted {theory[0]:.3g}: this target is simpler than a generic member of "
-                         "the class, or the widths are pre-asymptotic")
+            words.append(
+                f"above the predicted {theory[0]:.3g}: this target is simpler than a generic member of "
+                "the class, or the widths are pre-asymptotic"
+            )
     if np.isfinite(fit.slope_change) and abs(fit.slope_change) > 0.3:
-        words.append(f"pre-asymptotic: alpha over the wider half differs by {fit.slope_change:+.2f} "
-                     "from the narrower half")
+        words.append(
+            f"pre-asymptotic: alpha over the wider half differs by {fit.slope_change:+.2f} from the narrower half"
+        )
     return "; ".join(words)
 
 
 def _notes(table: pd.DataFrame, config: Config) -> list[str]:
     notes = []
     if table["diverged"].any():
-        notes.append(f"{int(table['diverged'].sum())} model(s) diverged (loss NaN or exploded): flagged, excluded "
-                     "from means and fits.")
-    for name, why in (("optimisation_limited", f"the training loss still fell > {DROP_LIMIT:.0%} over the last fifth, "
-                       f"or a Gauss–Newton step still promised > {DECREMENT_LIMIT:.0%}: more --steps / --lm-iters"),
-                      ("estimation_limited", f"test RMSE > {GAP_LIMIT} x train RMSE: more --samples"),
-                      ("precision_limited", "train error at the float's rounding level: --dtype float64")):
+        notes.append(
+            f"{int(table['diverged'].sum())} model(s) diverged (loss NaN or exploded): flagged, excluded "
+            "from means and fits."
+        )
+    for name, why in (
+        (
+            "optimisation_limited",
+            f"the training loss still fell > {DROP_LIMIT:.0%} over the last fifth, "
+            f"or a Gauss–Newton step still promised > {DECREMENT_LIMIT:.0%}: more --steps / --lm-iters",
+        ),
+        ("estimation_limited", f"test RMSE > {GAP_LIMIT} x train RMSE: more --samples"),
+        ("precision_limited", "train error at the float's rounding level: --dtype float64"),
+    ):
         count = int(table[name].sum())
         if count:
             notes.append(f"{count} of {len(table)} model(s) {name.replace('_', '-')} ({why}).")
@@ -712,32 +878,91 @@ def _notes(table: pd.DataFrame, config: Config) -> list[str]:
     trainers = nets.groupby("arch", sort=False).optimizer.agg(lambda o: "+".join(sorted(set(o))))
     if trainers.nunique() > 1:
         named = ", ".join(f"{arch}: {opt}" for arch, opt in trainers.items())
-        notes.append(f"the architectures were trained by different trainers ({named}); to compare architectures, "
-                     "give them one (--optimizer adam).")
+        notes.append(
+            f"the architectures were trained by different trainers ({named}); to compare architectures, "
+            "give them one (--optimizer adam)."
+        )
     if config.optimizer == "auto":
         big = table[(table.arch == "shallow") & (table.optimizer == "adam")]
         if len(big):
-            notes.append(f"--optimizer auto trained {big.width.nunique()} shallow width(s) above --lm-max-params "
-                         f"{config.lm_max_params} with Adam (LM's cost grows as params^3).")
+            notes.append(
+                f"--optimizer auto trained {big.width.nunique()} shallow width(s) above --lm-max-params "
+                f"{config.lm_max_params} with Adam (LM's cost grows as params^3)."
+            )
     return notes
 
 
-COLUMNS = ["target", "dim", "arch", "width", "seed", "params", "train_rmse", "test_rmse", "rel_rmse", "steps",
-           "diverged", "loss_drop", "gn_decrement", "optimisation_limited", "estimation_limited", "precision_limited",
-           "elapsed_s", "activation", "optimizer", "n_samples", "device", "dtype", "kernel_version"]
-FIT_COLUMNS = ["target", "dim", "arch", "alpha", "alpha_lo", "alpha_hi", "alpha_theil_sen", "alpha_theory",
-               "theory_source", "n_widths_used", "used_params", "excluded", "caveat", "log_c"]
+COLUMNS = [
+    "target",
+    "dim",
+    "arch",
+    "width",
+    "seed",
+    "params",
+    "train_rmse",
+    "test_rmse",
+    "rel_rmse",
+    "steps",
+    "diverged",
+    "loss_drop",
+    "gn_decrement",
+    "optimisation_limited",
+    "estimation_limited",
+    "precision_limited",
+    "elapsed_s",
+    "activation",
+    "optimizer",
+    "n_samples",
+    "device",
+    "dtype",
+    "kernel_version",
+]
+FIT_COLUMNS = [
+    "target",
+    "dim",
+    "arch",
+    "alpha",
+    "alpha_lo",
+    "alpha_hi",
+    "alpha_theil_sen",
+    "alpha_theory",
+    "theory_source",
+    "n_widths_used",
+    "used_params",
+    "excluded",
+    "caveat",
+    "log_c",
+]
 _DIVERGED = ("the model diverged (loss NaN or exploded)", "diverged")  # NaN only on rows flagged diverged
 NULLABLE = {
     "gn_decrement": "the trainer gives none (Adam on deep or tree nets, LBFGS, baselines)",
     "loss_drop": "the trainer gives none (LBFGS, baselines)",
-    "train_rmse": _DIVERGED, "test_rmse": _DIVERGED, "rel_rmse": _DIVERGED,
+    "train_rmse": _DIVERGED,
+    "test_rmse": _DIVERGED,
+    "rel_rmse": _DIVERGED,
 }
 """Columns that may be undefined (NaN), and why; (reason, flag): only on rows where the flag is set."""
 TABLES = ("curves",)  # training curves (--record-every), written beside the rows as FILE.curves.csv
 # Inputs of a row (not measurements): report never averages over one that varies within a group.
-SETTINGS = ["target", "dim", "arch", "width", "params", "activation", "optimizer", "n_samples", "dtype",
-            "kernel_version"]
+SETTINGS = [
+    "target",
+    "dim",
+    "arch",
+    "width",
+    "params",
+    "activation",
+    "optimizer",
+    "n_samples",
+    "dtype",
+    "kernel_version",
+]
 GROUP_BY = ["target", "dim", "arch", "width"]
-SHOW = [("params", None), ("train_rmse", None), ("test_rmse", None), ("rel_rmse", None), ("diverged", None),
-        ("optimisation_limited", None), ("estimation_limited", None)]
+SHOW = [
+    ("params", None),
+    ("train_rmse", None),
+    ("test_rmse", None),
+    ("rel_rmse", None),
+    ("diverged", None),
+    ("optimisation_limited", None),
+    ("estimation_limited", None),
+]

@@ -97,8 +97,17 @@ def gradient(theta, x, y, dim, width, chunk: int) -> torch.Tensor:
         resid = (out.double() - y[:, start : start + chunk].double())[:, :, None]
         gated = (pre > 0).double() * v[:, None, :] * resid
         xs = x[:, start : start + chunk].double()
-        parts.append(torch.cat([torch.bmm(xs.transpose(1, 2), gated).flatten(1), gated.sum(1),
-                                (hidden.double() * resid).sum(1), resid.sum(1)], 1))
+        parts.append(
+            torch.cat(
+                [
+                    torch.bmm(xs.transpose(1, 2), gated).flatten(1),
+                    gated.sum(1),
+                    (hidden.double() * resid).sum(1),
+                    resid.sum(1),
+                ],
+                1,
+            )
+        )
     return torch.stack(parts).sum(0)
 
 
@@ -118,7 +127,7 @@ def _add_gram(gram: torch.Tensor, jac: torch.Tensor, half: int) -> None:
     gram[:, half:, half:].baddbmm_(right.transpose(1, 2), right)
 
 
-def normal_equations(theta, x, y, dim, width, chunk: int, rows: slice | None = None):
+def normal_equations(theta, x, y, dim, width, chunk: int, *, rows: slice | None = None):
     """JᵀJ (S, P, P, in the model's dtype) and Jᵀr (S, P, float64).
 
     The gradient always uses every sample; ``rows`` restricts the matrix to a window of
@@ -185,10 +194,20 @@ def _solve_dual(jac, resid, lam):
     return delta, predicted, info
 
 
-def train_lm(theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor, dim: int, width: int, iters: int,
-             rows: int | None = None, lam0: float = 1e-3, explode: float = EXPLODE,
-             progress: Callable[[float], None] | None = None,
-             record: tuple[int, Callable[[int, torch.Tensor], None]] | None = None) -> LMResult:
+def train_lm(
+    theta: torch.Tensor,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    dim: int,
+    width: int,
+    iters: int,
+    *,
+    rows: int | None = None,
+    lam0: float = 1e-3,
+    explode: float = EXPLODE,
+    progress: Callable[[float], None] | None = None,
+    record: tuple[int, Callable[[int, torch.Tensor], None]] | None = None,
+) -> LMResult:
     """``iters`` Levenberg–Marquardt iterations for S independent shallow networks of one width.
 
     ``theta`` (S, P) in the model dtype; ``x`` (S, n, d); ``y`` (S, n) standardised;
@@ -224,7 +243,7 @@ def train_lm(theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor, dim: int, wi
                 system = dual_system(theta, x, y, dim, width)
             else:
                 start = window % (n - m + 1)
-                system = normal_equations(theta, x, y, dim, width, chunk, slice(start, start + m))
+                system = normal_equations(theta, x, y, dim, width, chunk, rows=slice(start, start + m))
                 window += m
         delta, predicted, info = (_solve_dual if dual else _solve_primal)(*system, lam)
         solved = (info == 0) & torch.isfinite(delta).all(1)
@@ -247,23 +266,37 @@ def train_lm(theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor, dim: int, wi
             progress(1.0 / max(iters, 1))
     if record is not None:
         record[1](iters, theta)
-    decrement = (_decrement(theta, x, y, dim, width, chunk, loss, dual, slice(0, m)) if iters
-                 else torch.full_like(loss, float("nan")))
-    return LMResult(theta, loss.cpu().numpy(), at_80.cpu().numpy(), decrement.cpu().numpy(),
-                    (~alive).cpu().numpy(), accepted.cpu().numpy())
+    decrement = (
+        _decrement(theta, x, y, dim, width, chunk, loss=loss, dual=dual, rows=slice(0, m))
+        if iters
+        else torch.full_like(loss, float("nan"))
+    )
+    return LMResult(
+        theta,
+        loss.cpu().numpy(),
+        at_80.cpu().numpy(),
+        decrement.cpu().numpy(),
+        (~alive).cpu().numpy(),
+        accepted.cpu().numpy(),
+    )
 
 
-def decrement(theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor, dim: int, width: int,
-              rows: int | None = None) -> np.ndarray:
+def decrement(
+    theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor, dim: int, width: int, rows: int | None = None
+) -> np.ndarray:
     """The Gauss–Newton decrement (below) of models trained by any optimiser, (S,); the matrix from the
     first ``rows`` samples (None: all)."""
     chunk = max(1, ROW_CHUNK_ELEMS // max(1, theta.numel()))
     loss = mse(theta, x, y, dim, width, chunk)
     window = slice(0, min(x.shape[1], rows or x.shape[1]))
-    return _decrement(theta, x, y, dim, width, chunk, loss, x.shape[1] < theta.shape[1], window).cpu().numpy()
+    return (
+        _decrement(theta, x, y, dim, width, chunk, loss=loss, dual=x.shape[1] < theta.shape[1], rows=window)
+        .cpu()
+        .numpy()
+    )
 
 
-def _decrement(theta, x, y, dim, width, chunk, loss, dual, rows: slice) -> torch.Tensor:
+def _decrement(theta, x, y, dim, width, chunk, *, loss, dual, rows: slice) -> torch.Tensor:
     """Relative decrease a nearly undamped Gauss–Newton step still predicts,
     gᵀ(JᵀJ + λ D)⁻¹g / (n L), λ = 1e-8
     (or 1e-6, 1e-4 where that factorisation fails).
@@ -272,7 +305,9 @@ def _decrement(theta, x, y, dim, width, chunk, loss, dual, rows: slice) -> torch
     short (the diagnostic for an optimisation-limited point, whatever the trainer).
     """
     n = x.shape[1]
-    system = dual_system(theta, x, y, dim, width) if dual else normal_equations(theta, x, y, dim, width, chunk, rows)
+    system = (
+        dual_system(theta, x, y, dim, width) if dual else normal_equations(theta, x, y, dim, width, chunk, rows=rows)
+    )
     rel = torch.full_like(loss, float("nan"))
     for damping in (1e-8, 1e-6, 1e-4):  # the least damping whose factorisation succeeds
         _, predicted, info = (_solve_dual if dual else _solve_primal)(*system, torch.full_like(loss, damping))

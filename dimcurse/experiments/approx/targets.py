@@ -132,25 +132,87 @@ U = (-1.0, 1.0)
 TARGETS: dict[str, Target] = {
     t.name: t
     for t in [
-        Target("barron", "sum_j a_j cos(w_j . x), |w_j| = 2, J = 4 fixed ridges", "Barron 1993 (a finite Barron norm)",
-               *U, None, _barron, theory=barron_theory),
-        Target("product", "prod_i x_i on [0.5, 1.5]^d", "Poggio et al. 2017 (compositional: a binary tree of products)",
-               0.5, 1.5, None, _product, tree=True, theory=tree_theory),
-        Target("poggio-tree4", "h(h(x1,x2), h(x3,x4)), h(u,v) = uv/2 + sin(u+v)/2", "Poggio et al. 2017 (binary tree)",
-               *U, 4, _poggio_tree, tree=True, theory=tree_theory),
-        Target("poggio-tree8", "h(h(h(x1,x2),h(x3,x4)), h(h(x5,x6),h(x7,x8))), h as poggio-tree4", "Poggio et al. 2017 (binary tree)",
-               *U, 8, _poggio_tree, tree=True, theory=tree_theory),
+        Target(
+            "barron",
+            "sum_j a_j cos(w_j . x), |w_j| = 2, J = 4 fixed ridges",
+            "Barron 1993 (a finite Barron norm)",
+            *U,
+            None,
+            _barron,
+            theory=barron_theory,
+        ),
+        Target(
+            "product",
+            "prod_i x_i on [0.5, 1.5]^d",
+            "Poggio et al. 2017 (compositional: a binary tree of products)",
+            0.5,
+            1.5,
+            None,
+            _product,
+            tree=True,
+            theory=tree_theory,
+        ),
+        Target(
+            "poggio-tree4",
+            "h(h(x1,x2), h(x3,x4)), h(u,v) = uv/2 + sin(u+v)/2",
+            "Poggio et al. 2017 (binary tree)",
+            *U,
+            4,
+            _poggio_tree,
+            tree=True,
+            theory=tree_theory,
+        ),
+        Target(
+            "poggio-tree8",
+            "h(h(h(x1,x2),h(x3,x4)), h(h(x5,x6),h(x7,x8))), h as poggio-tree4",
+            "Poggio et al. 2017 (binary tree)",
+            *U,
+            8,
+            _poggio_tree,
+            tree=True,
+            theory=tree_theory,
+        ),
         Target("kan-expsin", "exp(sin(pi x) + y^2)", "Liu et al. 2024 (KAN) §3.1", *U, 2, _kan_expsin),
         Target("kan-xy", "x y", "Liu et al. 2024 (KAN) §3.1", *U, 2, _kan_xy),
-        Target("kan-4d", "exp((sin(pi(x1^2+x2^2)) + sin(pi(x3^2+x4^2)))/2)", "Liu et al. 2024 (KAN) §3.1",
-               *U, 4, _kan_4d, tree=True, theory=tree_theory),
-        Target("kan-100d", "exp(mean_i sin^2(pi x_i / 2)), 100 inputs", "Liu et al. 2024 (KAN) §3.1", *U, 100, _kan_100d),
-        Target("teacher", "random tanh network (width 32) of z = R^T x, R a d x k orthonormal basis (k = 4)",
-               "Sharma & Kaplan 2020 (controlled intrinsic dimension)", *U, None, _teacher, theory=teacher_theory),
-        Target("cos4x", "2(2cos^2 x - 1)^2 - 1 = cos 4x on [-2pi, 2pi]", "Poggio et al. 2017 (the group's code)",
-               -2 * math.pi, 2 * math.pi, 1, _cos4x),
-        Target("q-power", "Q(x,y)^(2^k), Q = (x + y + xy)/3, k = 2", "Mhaskar 1996; Poggio et al. 2017 (deep: O(k) units by squaring)",
-               *U, 2, _q_power),
+        Target(
+            "kan-4d",
+            "exp((sin(pi(x1^2+x2^2)) + sin(pi(x3^2+x4^2)))/2)",
+            "Liu et al. 2024 (KAN) §3.1",
+            *U,
+            4,
+            _kan_4d,
+            tree=True,
+            theory=tree_theory,
+        ),
+        Target(
+            "kan-100d", "exp(mean_i sin^2(pi x_i / 2)), 100 inputs", "Liu et al. 2024 (KAN) §3.1", *U, 100, _kan_100d
+        ),
+        Target(
+            "teacher",
+            "random tanh network (width 32) of z = R^T x, R a d x k orthonormal basis (k = 4)",
+            "Sharma & Kaplan 2020 (controlled intrinsic dimension)",
+            *U,
+            None,
+            _teacher,
+            theory=teacher_theory,
+        ),
+        Target(
+            "cos4x",
+            "2(2cos^2 x - 1)^2 - 1 = cos 4x on [-2pi, 2pi]",
+            "Poggio et al. 2017 (the group's code)",
+            -2 * math.pi,
+            2 * math.pi,
+            1,
+            _cos4x,
+        ),
+        Target(
+            "q-power",
+            "Q(x,y)^(2^k), Q = (x + y + xy)/3, k = 2",
+            "Mhaskar 1996; Poggio et al. 2017 (deep: O(k) units by squaring)",
+            *U,
+            2,
+            _q_power,
+        ),
     ]
 }
 
@@ -164,7 +226,10 @@ def get_target(name: str) -> Target:
     try:
         return TARGETS[key]
     except KeyError:
-        raise DimcurseError(f"unknown target {name!r}{did_you_mean(name, TARGETS)} (known: {', '.join(TARGETS)}; see --list-targets)", "--target") from None
+        raise DimcurseError(
+            f"unknown target {name!r}{did_you_mean(name, TARGETS)} (known: {', '.join(TARGETS)}; see --list-targets)",
+            "--target",
+        ) from None
 
 
 def target_dims(target: Target, dims: tuple[int, ...] | None) -> tuple[int, ...]:

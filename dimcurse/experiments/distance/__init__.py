@@ -8,5 +8,16 @@ works as before the move; the registry holds the ``kernel`` module itself.
 """
 
 from dimcurse.experiments.distance.kernel import (  # noqa: F401  (the contract, for users)
-    COLUMNS, GROUP_BY, KERNEL, NULLABLE, SETTINGS, SHOW, SMOKE, VERSION, Config, estimate_bytes, run, validate,
+    COLUMNS,
+    GROUP_BY,
+    KERNEL,
+    NULLABLE,
+    SETTINGS,
+    SHOW,
+    SMOKE,
+    VERSION,
+    Config,
+    estimate_bytes,
+    run,
+    validate,
 )

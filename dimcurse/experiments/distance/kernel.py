@@ -27,7 +27,15 @@ from dimcurse import memory
 from dimcurse.configs import DistanceConfig
 from dimcurse.errors import DimcurseError
 from dimcurse.parsing import check_counts, check_seeds
-from dimcurse.experiments.distance.neighbours import ChunkPlan, Metric, exact_distances, knn, lp_range, parse_metric, query_stats
+from dimcurse.experiments.distance.neighbours import (
+    ChunkPlan,
+    Metric,
+    exact_distances,
+    knn,
+    lp_range,
+    parse_metric,
+    query_stats,
+)
 from dimcurse.provenance import provenance
 from dimcurse.results import Result
 from dimcurse.runtime import numpy_rng, resolve_dtype
@@ -40,14 +48,32 @@ Config = DistanceConfig  # the settings live in dimcurse.configs, importable wit
 
 
 # A tiny budget for smoke and conformance tests (every kernel defines one).
-SMOKE = Config(dims=(3, 20), dists=("uniform", "subspace:2"), metrics=("l2", "l1"), n_points=200,
-               n_queries=10, seeds=(0, 1), id_points=100, k=5, mle_k=5)
+SMOKE = Config(
+    dims=(3, 20),
+    dists=("uniform", "subspace:2"),
+    metrics=("l2", "l1"),
+    n_points=200,
+    n_queries=10,
+    seeds=(0, 1),
+    id_points=100,
+    k=5,
+    mle_k=5,
+)
 
 # Config field -> CLI option, so validation errors name what the user typed.
 OPTION = {
-    "dims": "--dims", "dists": "--dist", "metrics": "--metric", "n_points": "--points",
-    "n_queries": "--queries", "seeds": "--seeds", "k": "--k", "mle_k": "--mle-k",
-    "id_points": "--id-points", "data": "--data", "dtype": "--dtype", "chunk_elems": "--chunk",
+    "dims": "--dims",
+    "dists": "--dist",
+    "metrics": "--metric",
+    "n_points": "--points",
+    "n_queries": "--queries",
+    "seeds": "--seeds",
+    "k": "--k",
+    "mle_k": "--mle-k",
+    "id_points": "--id-points",
+    "data": "--data",
+    "dtype": "--dtype",
+    "chunk_elems": "--chunk",
 }
 
 
@@ -83,9 +109,12 @@ def _check_lp_range(metric, config: Config) -> None:
     dim = max(config.dims or (1,))
     low = lp_range(dim)
     if metric.p < low:
-        raise DimcurseError(f"lp:{metric.p:g} at d = {dim}: distances reach d^(1/P) = 10^{math.log10(dim) / metric.p:.0f} "
-                            f"times a coordinate difference, beyond float64; P must be at least {low:.2g} here "
-                            "(ln(d) / 340)", "--metric")
+        raise DimcurseError(
+            f"lp:{metric.p:g} at d = {dim}: distances reach d^(1/P) = 10^{math.log10(dim) / metric.p:.0f} "
+            f"times a coordinate difference, beyond float64; P must be at least {low:.2g} here "
+            "(ln(d) / 340)",
+            "--metric",
+        )
 
 
 def _validate_synthetic(config: Config) -> None:
@@ -97,7 +126,9 @@ def _validate_synthetic(config: Config) -> None:
         dist = parse_distribution(name)
         too_small = [d for d in config.dims if d < dist.min_dim()]
         if too_small:
-            raise DimcurseError(f"{dist.name} needs dimensions of at least {dist.min_dim()}, got {too_small[0]}", "--dims")
+            raise DimcurseError(
+                f"{dist.name} needs dimensions of at least {dist.min_dim()}, got {too_small[0]}", "--dims"
+            )
 
 
 # --------------------------------------------------------------------------- point sets
@@ -146,7 +177,7 @@ def _synthetic_sets(config: Config, seed: int, dtype, device) -> Iterator[PointS
     for name in config.dists:
         dist = parse_distribution(name)
         for dim in config.dims:
-            yield _drawn_set(dist, dim, config.n_points, config.n_queries, seed, dtype, device)
+            yield _drawn_set(dist, dim, config.n_points, config.n_queries, seed, dtype=dtype, device=device)
 
 
 def _real_sets(config: Config, seed: int, dtype, device) -> Iterator[PointSet]:
@@ -168,18 +199,25 @@ def _real_sets(config: Config, seed: int, dtype, device) -> Iterator[PointSet]:
     sample = sample / unit
     structure, copies = min(config.id_points, len(rows)), int((~keep).sum())
     if len(rows) < 2:  # a nearest and a farthest distance need two distinct points besides the queries
-        raise DimcurseError(f"{data.name} has {len(rows)} distinct row(s) besides its {config.n_queries} queries "
-                            f"({n_total} rows, {copies} exact duplicates dropped); distances need at least 2", "--data")
+        raise DimcurseError(
+            f"{data.name} has {len(rows)} distinct row(s) besides its {config.n_queries} queries "
+            f"({n_total} rows, {copies} exact duplicates dropped); distances need at least 2",
+            "--data",
+        )
     if config.id_points and config.k >= structure:
-        raise DimcurseError(f"k = {config.k} neighbours needs more than {structure} points ({data.name} has "
-                            f"{n_total} rows, {config.n_queries} of them queries"
-                            f"{f', {copies} exact duplicates' if copies else ''})", "--k")
-    points, queries = (torch.from_numpy(np.asarray(x[r], dtype=np.float64) / unit).to(dtype).to(device)
-                       for r in (rows, query_rows))
+        raise DimcurseError(
+            f"k = {config.k} neighbours needs more than {structure} points ({data.name} has "
+            f"{n_total} rows, {config.n_queries} of them queries"
+            f"{f', {copies} exact duplicates' if copies else ''})",
+            "--k",
+        )
+    points, queries = (
+        torch.from_numpy(np.asarray(x[r], dtype=np.float64) / unit).to(dtype).to(device) for r in (rows, query_rows)
+    )
     n_points = len(rows)
     yield PointSet(data.name, data.dim, points, queries, None, duplicates=copies, unit=unit)
-    yield _drawn_set(Distribution("gaussian"), data.dim, n_points, config.n_queries, seed, dtype, device)
-    yield _covariance_set(sample, n_points, config.n_queries, seed, dtype, device, unit)
+    yield _drawn_set(Distribution("gaussian"), data.dim, n_points, config.n_queries, seed, dtype=dtype, device=device)
+    yield _covariance_set(sample, n_points, config.n_queries, seed, dtype=dtype, device=device, unit=unit)
 
 
 UNIT_RANGE = 32  # coordinates within 2^-32..2^32 in size are measured as they are (squares stay in float32)
@@ -204,7 +242,10 @@ def distinct_rows(points: np.ndarray, queries: np.ndarray) -> np.ndarray:
     contrast a nearest distance above 0, so exact duplicates are dropped before any statistic and
     counted in the ``duplicates`` column (rows compared as their float64 bytes)."""
     width = points.dtype.itemsize * points.shape[1]
-    as_rows = lambda a: np.ascontiguousarray(a).view(np.dtype((np.void, width))).ravel()  # noqa: E731
+
+    def as_rows(a):
+        return np.ascontiguousarray(a).view(np.dtype((np.void, width))).ravel()
+
     keys = as_rows(points)
     keep = np.zeros(len(keys), dtype=bool)
     keep[np.unique(keys, return_index=True)[1]] = True
@@ -216,8 +257,9 @@ def distinct_rows(points: np.ndarray, queries: np.ndarray) -> np.ndarray:
 COV_RANK_RTOL = 1e-10  # eigenvalues below this x the largest count as zero (the covariance's rank)
 
 
-def _covariance_set(sample: np.ndarray, n_points: int, n_queries: int, seed: int, dtype, device,
-                    unit: float = 1.0) -> PointSet:
+def _covariance_set(
+    sample: np.ndarray, n_points: int, n_queries: int, seed: int, *, dtype, device, unit: float = 1.0
+) -> PointSet:
     """A Gaussian with the data's mean and covariance (from the sampled points, in the data's ``unit``):
     what the covariance spectrum alone explains, so the gap to the data is the nonlinear structure."""
     mean = sample.mean(0)
@@ -231,11 +273,12 @@ def _covariance_set(sample: np.ndarray, n_points: int, n_queries: int, seed: int
         z = draw(Distribution("gaussian"), n, dim, seed, torch.float64, stream=f"cov-{stream}")
         return (torch.from_numpy(mean) + z.double() @ root.T).to(dtype).to(device)
 
-    return PointSet("gaussian-cov", dim, draw_rows(n_points, "points"), draw_rows(n_queries, "queries"), None, rank,
-                    unit=unit)
+    return PointSet(
+        "gaussian-cov", dim, draw_rows(n_points, "points"), draw_rows(n_queries, "queries"), None, rank, unit=unit
+    )
 
 
-def _drawn_set(dist: Distribution, dim: int, n_points: int, n_queries: int, seed: int, dtype, device) -> PointSet:
+def _drawn_set(dist: Distribution, dim: int, n_points: int, n_queries: int, seed: int, *, dtype, device) -> PointSet:
     points = draw(dist, n_points, dim, seed, dtype, stream="points")
     queries = draw(dist, n_queries, dim, seed, dtype, stream="queries")
     copies = 0
@@ -305,7 +348,10 @@ def _times_power_of_two(value: float, log2_factor: float) -> float:
 def _theory_columns(dist: Distribution | None, metric: Metric, dim: int) -> dict:
     moments = theory.power_moments(dist, metric, dim) if dist else None
     nan = float("nan")
-    value = lambda v: nan if v is None else float(v)  # noqa: E731
+
+    def value(v):
+        return nan if v is None else float(v)
+
     return {
         "theory_mean_dist": value(theory.mean_distance(dist, metric, dim) if dist else None),
         "theory_dist_cv": value(theory.distance_cv(dist, metric, dim) if dist else None),
@@ -343,7 +389,12 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     validate(config)
     device = torch.device(device)
     needed, option = estimate_bytes(config, device)
-    memory.require(needed, f"{config.n_points} points in {max(config.dims) if config.data is None else 'the data'} dimensions", option, device)
+    memory.require(
+        needed,
+        f"{config.n_points} points in {max(config.dims) if config.data is None else 'the data'} dimensions",
+        option,
+        device,
+    )
     dtype = resolve_dtype(config.dtype)
     metrics = [parse_metric(m) for m in config.metrics]
     n_sets = 3 if config.data else len(config.dists) * len(config.dims)
@@ -355,7 +406,7 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     for seed in config.seeds:
         make_sets = _real_sets if config.data else _synthetic_sets
         for pset in make_sets(config, seed, dtype, device):
-            rows.extend(_rows_for_set(pset, metrics, config, plan, seed, device, tick))
+            rows.extend(_rows_for_set(pset, metrics, config, plan, seed, device=device, tick=tick))
             histograms += [_histogram(pset, metric, seed) for metric in metrics]
     prov = provenance(KERNEL, VERSION, config, device)
     prov["elapsed_s"] = round(time.perf_counter() - started, 3)
@@ -363,8 +414,15 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     if userdata.is_user_data(config.data):
         prov["data"] = userdata.load(config.data).describe()  # name, source, content hash, shape
     table = pd.DataFrame(rows, columns=COLUMNS)
-    result = Result(kernel=KERNEL, rows=table, provenance=prov, group_by=GROUP_BY, show=SHOW, nullable=NULLABLE,
-                    notes=_notes(config, table, plan))
+    result = Result(
+        kernel=KERNEL,
+        rows=table,
+        provenance=prov,
+        group_by=GROUP_BY,
+        show=SHOW,
+        nullable=NULLABLE,
+        notes=_notes(config, table, plan),
+    )
     result.tables["histograms"] = pd.concat(histograms, ignore_index=True)
     return result
 
@@ -383,26 +441,52 @@ def _histogram(pset: PointSet, metric: Metric, seed: int) -> pd.DataFrame:
     dists = torch.cat([exact_distances(q[None], points, metric) for q in pset.queries[:HIST_QUERIES]]).cpu().numpy()
     ratio = dists / dists.mean()
     density, _ = np.histogram(np.clip(ratio, 0.0, HIST_EDGES[-1]), bins=HIST_EDGES, density=True)
-    return pd.DataFrame({"dist": pset.label, "dim": pset.dim, "metric": metric.name, "seed": seed,
-                         "bin_lo": HIST_EDGES[:-1], "bin_hi": HIST_EDGES[1:], "density": density})
+    return pd.DataFrame(
+        {
+            "dist": pset.label,
+            "dim": pset.dim,
+            "metric": metric.name,
+            "seed": seed,
+            "bin_lo": HIST_EDGES[:-1],
+            "bin_hi": HIST_EDGES[1:],
+            "density": density,
+        }
+    )
 
 
-def _rows_for_set(pset: PointSet, metrics, config: Config, plan: ChunkPlan, seed: int, device, tick) -> list[dict]:
+def _rows_for_set(pset: PointSet, metrics, config: Config, plan: ChunkPlan, seed: int, *, device, tick) -> list[dict]:
     structure = _structure(pset, metrics, config, plan)
     rows = []
     for metric in metrics:
         stats = query_stats(pset.queries, pset.points, metric, chunk_elems=plan, progress=tick)
-        intrinsic = (pset.dist.intrinsic_dim(pset.dim) if pset.dist
-                     else pset.intrinsic if pset.intrinsic is not None else float("nan"))
-        rows.append({
-            "dim": pset.dim, "dist": pset.label, "metric": metric.name, "seed": seed,
-            "n_points": pset.points.shape[0], "n_queries": pset.queries.shape[0],
-            **_in_units(_contrast_columns(stats), metric, pset.unit), **_theory_columns(pset.dist, metric, pset.dim),
-            **structure[metric.name], "theory_id": float(intrinsic),
-            "id_sample_limited": _id_sample_limited(structure[metric.name], float(intrinsic)), "k": config.k,
-            "exact_fallbacks": stats.n_exact_fallback, "duplicates": pset.duplicates,
-            "device": str(device), "dtype": config.dtype, "kernel_version": VERSION,
-        })
+        intrinsic = (
+            pset.dist.intrinsic_dim(pset.dim)
+            if pset.dist
+            else pset.intrinsic
+            if pset.intrinsic is not None
+            else float("nan")
+        )
+        rows.append(
+            {
+                "dim": pset.dim,
+                "dist": pset.label,
+                "metric": metric.name,
+                "seed": seed,
+                "n_points": pset.points.shape[0],
+                "n_queries": pset.queries.shape[0],
+                **_in_units(_contrast_columns(stats), metric, pset.unit),
+                **_theory_columns(pset.dist, metric, pset.dim),
+                **structure[metric.name],
+                "theory_id": float(intrinsic),
+                "id_sample_limited": _id_sample_limited(structure[metric.name], float(intrinsic)),
+                "k": config.k,
+                "exact_fallbacks": stats.n_exact_fallback,
+                "duplicates": pset.duplicates,
+                "device": str(device),
+                "dtype": config.dtype,
+                "kernel_version": VERSION,
+            }
+        )
     return rows
 
 
@@ -425,39 +509,76 @@ def _notes(config: Config, table: pd.DataFrame, plan: ChunkPlan) -> list[str]:
     if len(limited):
         dims = ", ".join(str(d) for d in sorted(limited["theory_id"].astype(int).unique()))
         m = int(limited["id_points"].max())
-        notes.append(f"twonn_id is far below the intrinsic dimension {dims} (under {ID_SHORTFALL:.0%} of it): "
-                     f"{m} points cannot resolve a dimension above about 2 log10(n) = {2 * math.log10(m):.2g} "
-                     "(Eckmann & Ruelle 1992); read it as a lower bound (id_sample_limited), or raise --id-points.")
+        notes.append(
+            f"twonn_id is far below the intrinsic dimension {dims} (under {ID_SHORTFALL:.0%} of it): "
+            f"{m} points cannot resolve a dimension above about 2 log10(n) = {2 * math.log10(m):.2g} "
+            "(Eckmann & Ruelle 1992); read it as a lower bound (id_sample_limited), or raise --id-points."
+        )
     if plan.halvings:
-        notes.append(f"the device ran out of memory at a chunk of {plan.first} elements; it was halved "
-                     f"{plan.halvings} times, to {plan.elems}, and the run carried on (means may differ from a "
-                     "run at the smaller --chunk in the last float32 digit).")
+        notes.append(
+            f"the device ran out of memory at a chunk of {plan.first} elements; it was halved "
+            f"{plan.halvings} times, to {plan.elems}, and the run carried on (means may differ from a "
+            "run at the smaller --chunk in the last float32 digit)."
+        )
     if (table["exact_fallbacks"] > 0).any():
         count = int(table["exact_fallbacks"].sum())
-        notes.append(f"{count} {'query' if count == 1 else 'queries'} could not be certified from candidates and "
-                     f"{'was' if count == 1 else 'were'} recomputed exactly (see exact_fallbacks).")
+        notes.append(
+            f"{count} {'query' if count == 1 else 'queries'} could not be certified from candidates and "
+            f"{'was' if count == 1 else 'were'} recomputed exactly (see exact_fallbacks)."
+        )
     copies = table.groupby(["dist", "seed"])["duplicates"].first()
     if copies.sum():
         names = ", ".join(sorted({d for (d, _), c in copies.items() if c}))
-        notes.append(f"{names}: {int(copies.max())} exact duplicate row(s) per sample (of another point or of a "
-                     "query) were dropped before the statistics: TwoNN, MLE and the nearest distance need distinct "
-                     "points (see the duplicates column).")
+        notes.append(
+            f"{names}: {int(copies.max())} exact duplicate row(s) per sample (of another point or of a "
+            "query) were dropped before the statistics: TwoNN, MLE and the nearest distance need distinct "
+            "points (see the duplicates column)."
+        )
     undefined = table[(table["metric"] != "linf") & (table["mean_pow_dist"].isna() | table["var_pow_dist"].isna())]
     if len(undefined):
-        notes.append(f"mean_pow_dist or var_pow_dist is undefined for {', '.join(sorted(set(undefined['metric'])))}"
-                     f" on {', '.join(sorted(set(undefined['dist'])))}: D^P leaves float64 for these distances "
-                     "(left empty, not inf).")
+        notes.append(
+            f"mean_pow_dist or var_pow_dist is undefined for {', '.join(sorted(set(undefined['metric'])))}"
+            f" on {', '.join(sorted(set(undefined['dist'])))}: D^P leaves float64 for these distances "
+            "(left empty, not inf)."
+        )
     return notes
 
 
 COLUMNS = [
-    "dim", "dist", "metric", "seed", "n_points", "n_queries",
-    "nn_dist", "far_dist", "mean_dist", "relative_contrast", "contrast_he", "dist_cv",
-    "mean_pow_dist", "var_pow_dist",
-    "theory_mean_dist", "theory_dist_cv", "theory_dist_cv_limit", "theory_mean_pow_dist", "theory_var_pow_dist",
-    "twonn_id", "mle_id", "hubness", "id_points", "theory_id", "id_sample_limited", "k",
-    "exact_fallbacks", "duplicates", "device", "dtype", "kernel_version",
+    "dim",
+    "dist",
+    "metric",
+    "seed",
+    "n_points",
+    "n_queries",
+    "nn_dist",
+    "far_dist",
+    "mean_dist",
+    "relative_contrast",
+    "contrast_he",
+    "dist_cv",
+    "mean_pow_dist",
+    "var_pow_dist",
+    "theory_mean_dist",
+    "theory_dist_cv",
+    "theory_dist_cv_limit",
+    "theory_mean_pow_dist",
+    "theory_var_pow_dist",
+    "twonn_id",
+    "mle_id",
+    "hubness",
+    "id_points",
+    "theory_id",
+    "id_sample_limited",
+    "k",
+    "exact_fallbacks",
+    "duplicates",
+    "device",
+    "dtype",
+    "kernel_version",
 ]
+
+
 def figure(result: Result):
     from dimcurse import plot
 
@@ -466,12 +587,16 @@ def figure(result: Result):
 
 _NO_CLOSED_FORM = "no closed form for this set and metric (real data, its matched Gaussians, or a metric without one)"
 NULLABLE = {
-    "theory_mean_dist": _NO_CLOSED_FORM, "theory_dist_cv": _NO_CLOSED_FORM,
-    "theory_mean_pow_dist": _NO_CLOSED_FORM, "theory_var_pow_dist": _NO_CLOSED_FORM,
+    "theory_mean_dist": _NO_CLOSED_FORM,
+    "theory_dist_cv": _NO_CLOSED_FORM,
+    "theory_mean_pow_dist": _NO_CLOSED_FORM,
+    "theory_var_pow_dist": _NO_CLOSED_FORM,
     "theory_id": "a real data set's intrinsic dimension is not known",
-    "twonn_id": "--id-points 0 turns the structure estimates off", "mle_id": "--id-points 0",
+    "twonn_id": "--id-points 0 turns the structure estimates off",
+    "mle_id": "--id-points 0",
     "hubness": "--id-points 0",
-    "mean_pow_dist": "lp:P where D^P leaves float64 (a note names the metric)", "var_pow_dist": "as mean_pow_dist",
+    "mean_pow_dist": "lp:P where D^P leaves float64 (a note names the metric)",
+    "var_pow_dist": "as mean_pow_dist",
 }
 """Columns that may be undefined (NaN), and why; any other non-finite value is a bug (results.check_defined)."""
 TABLES = ("histograms",)  # figure tables written beside the rows (FILE.histograms.csv, and in a store)
@@ -479,7 +604,13 @@ TABLES = ("histograms",)  # figure tables written beside the rows (FILE.histogra
 SETTINGS = ["dist", "dim", "metric", "n_points", "n_queries", "k", "id_points", "dtype", "kernel_version"]
 GROUP_BY = ["dist", "dim", "metric"]
 SHOW = [
-    ("nn_dist", None), ("mean_dist", "theory_mean_dist"),
-    ("relative_contrast", None), ("contrast_he", None), ("dist_cv", "theory_dist_cv"),
-    ("mean_pow_dist", "theory_mean_pow_dist"), ("twonn_id", "theory_id"), ("mle_id", None), ("hubness", None),
+    ("nn_dist", None),
+    ("mean_dist", "theory_mean_dist"),
+    ("relative_contrast", None),
+    ("contrast_he", None),
+    ("dist_cv", "theory_dist_cv"),
+    ("mean_pow_dist", "theory_mean_pow_dist"),
+    ("twonn_id", "theory_id"),
+    ("mle_id", None),
+    ("hubness", None),
 ]

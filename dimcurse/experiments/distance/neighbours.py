@@ -143,6 +143,7 @@ def lp_range(dim: int) -> float:
 
 # --------------------------------------------------------------------------- chunk plan
 
+
 class ChunkPlan:
     """The block of distances held at once (elements), halved whenever the device runs out of memory.
 
@@ -294,7 +295,10 @@ class _Sums:
     """Running float64 sums per query: D, D^2, D^power, D^(2 power)."""
 
     def __init__(self, n_queries: int, device):
-        zeros = lambda: torch.zeros(n_queries, dtype=torch.float64, device=device)  # noqa: E731
+
+        def zeros():
+            return torch.zeros(n_queries, dtype=torch.float64, device=device)
+
         self.d, self.d2, self.pw, self.pw2 = zeros(), zeros(), zeros(), zeros()
 
     @staticmethod
@@ -303,7 +307,10 @@ class _Sums:
 
         Row sums in the working dtype (pairwise-accurate), accumulated across chunks in float64.
         """
-        total = lambda t: t.sum(dim=1, dtype=torch.float64)  # noqa: E731
+
+        def total(t):
+            return t.sum(dim=1, dtype=torch.float64)
+
         if metric.kind == "l2":
             d2 = total(keys)
             return total(torch.sqrt(keys)), d2, d2, total(keys * keys)
@@ -433,6 +440,7 @@ def query_stats(
                 extremes.state = state
                 if progress is not None:
                     progress((qs.stop - qs.start) * (ps.stop - ps.start) / (n_q * n_p))
+
             return commit
 
         plan.scan(n_p, q_block, step)
@@ -481,7 +489,10 @@ def _exact_extremes(queries, points, metric, prep, lo, hi):
     todo = torch.nonzero(uncertain).flatten().tolist()
     for row in todo:
         nn[row], nn_idx[row], far[row], far_idx[row] = _full_exact_scan(queries[row], points, metric)
-    as_np = lambda t: t.cpu().numpy()  # noqa: E731
+
+    def as_np(t):
+        return t.cpu().numpy()
+
     return as_np(nn), as_np(nn_idx), as_np(far), as_np(far_idx), len(todo)
 
 
@@ -490,8 +501,7 @@ def _exact_rows(queries, points, idx, metric, block: int = 1 << 21) -> torch.Ten
     n_q, k = idx.shape
     step = max(1, block // max(1, k * points.shape[1]))
     out = [
-        exact_distances(queries[s : s + step, None, :], points[idx[s : s + step]], metric)
-        for s in range(0, n_q, step)
+        exact_distances(queries[s : s + step, None, :], points[idx[s : s + step]], metric) for s in range(0, n_q, step)
     ]
     return torch.cat(out)
 
@@ -499,7 +509,9 @@ def _exact_rows(queries, points, idx, metric, block: int = 1 << 21) -> torch.Ten
 def _full_exact_scan(query, points, metric, block: int = 1 << 21):
     """Exact nearest and farthest of one query against all points (float64, chunked)."""
     step = max(1, block // points.shape[1])
-    dists = torch.cat([exact_distances(query[None, :], points[s : s + step], metric) for s in range(0, len(points), step)])
+    dists = torch.cat(
+        [exact_distances(query[None, :], points[s : s + step], metric) for s in range(0, len(points), step)]
+    )
     lo, hi = torch.argmin(dists), torch.argmax(dists)
     return dists[lo], lo, dists[hi], hi
 
@@ -507,7 +519,9 @@ def _full_exact_scan(query, points, metric, block: int = 1 << 21):
 # --------------------------------------------------------------------------- k nearest neighbours
 
 
-def knn(points: torch.Tensor, metric: Metric, k: int, chunk_elems: int | ChunkPlan = 1 << 20) -> tuple[np.ndarray, np.ndarray]:
+def knn(
+    points: torch.Tensor, metric: Metric, k: int, chunk_elems: int | ChunkPlan = 1 << 20
+) -> tuple[np.ndarray, np.ndarray]:
     """The k nearest other points of every point: exact float64 distances (m x k, ascending) and indices.
 
     Candidates are chosen with the chunked keys (2k of them for the matrix-product

@@ -69,7 +69,10 @@ def _sphere_chord_mean(dim: int) -> float:
     """E|x - y| on S^(d-1): with s = (1 - <x,y>)/2 ~ Beta(a, a), a = (d-1)/2, chord = 2 sqrt(s),
     so E chord = 2 B(a + 1/2, a) / B(a, a)."""
     a = (dim - 1) / 2.0
-    log_beta = lambda x, y: math.lgamma(x) + math.lgamma(y) - math.lgamma(x + y)  # noqa: E731
+
+    def log_beta(x, y):
+        return math.lgamma(x) + math.lgamma(y) - math.lgamma(x + y)
+
     return 2.0 * math.exp(log_beta(a + 0.5, a) - log_beta(a, a))
 
 

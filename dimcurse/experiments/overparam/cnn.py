@@ -142,8 +142,16 @@ class CNN1DClassifier(_BatchedCNN):
     def _bucket(self, members: list[int], dtype) -> _Bucket:
         S, m, cmax, L = len(self.seeds), len(members), max(self.widths[j] for j in members), self.out_length
         G = S * m
-        shapes = [(G, cmax, 1, CNN1D_LAYERS[0][0]), (G, cmax), (G, cmax, cmax, CNN1D_LAYERS[1][0]), (G, cmax),
-                  (G, cmax, cmax, CNN1D_LAYERS[2][0]), (G, cmax), (G, cmax * L, self.classes), (G, self.classes)]
+        shapes = [
+            (G, cmax, 1, CNN1D_LAYERS[0][0]),
+            (G, cmax),
+            (G, cmax, cmax, CNN1D_LAYERS[1][0]),
+            (G, cmax),
+            (G, cmax, cmax, CNN1D_LAYERS[2][0]),
+            (G, cmax),
+            (G, cmax * L, self.classes),
+            (G, self.classes),
+        ]
         return _masked_bucket(self, members, cmax, shapes, dtype)
 
     def _init_model(self, values, masks, g: int, seed: int, c: int) -> None:
@@ -175,8 +183,9 @@ class CNN1DClassifier(_BatchedCNN):
             h = x.transpose(0, 1)[:, :, None, :].expand(n, S, m, L).reshape(n, G, L)  # one input channel per group
             w1, b1, w2, b2, w3, b3, readout, bias = bucket.params
             for (weight, b), (kernel, stride, padding) in zip(((w1, b1), (w2, b2), (w3, b3)), CNN1D_LAYERS):
-                h = F.conv1d(h, weight.reshape(G * cmax, -1, kernel), b.reshape(-1), stride=stride, padding=padding,
-                             groups=G)
+                h = F.conv1d(
+                    h, weight.reshape(G * cmax, -1, kernel), b.reshape(-1), stride=stride, padding=padding, groups=G
+                )
                 h = torch.relu(h)
             flat = h.reshape(n, G, cmax * self.out_length)
             logits = torch.einsum("ngk,gkc->ngc", flat, readout) + bias  # (n, G, C)
@@ -203,20 +212,22 @@ def single_model(model, s: int, j: int):
     for the 2-D net, batch-norm statistics): for the tests and the loop baseline."""
     dtype, c = next(model.parameters()).dtype, model.widths[j]
     images = isinstance(model, CNN2DClassifier)
-    alone = (CNN2DClassifier([model.seeds[s]], model.shape, [c], model.classes, dtype=dtype) if images
-             else CNN1DClassifier([model.seeds[s]], model.length, [c], model.classes, dtype=dtype))
+    alone = (
+        CNN2DClassifier([model.seeds[s]], model.shape, [c], model.classes, dtype=dtype)
+        if images
+        else CNN1DClassifier([model.seeds[s]], model.length, [c], model.classes, dtype=dtype)
+    )
     with torch.no_grad():
         for (dst, _), (src, index) in zip(alone.model_slices(0, 0), model.model_slices(s, j)):
             block = src[index]
-            dst[0].copy_(block[tuple(slice(0, n) for n in dst.shape[1:])] if images
-                         else _crop(block, c, dst.shape[1:]))
+            dst[0].copy_(block[tuple(slice(0, n) for n in dst.shape[1:])] if images else _crop(block, c, dst.shape[1:]))
         if images:
             b, i = model.position[j]
             g = s * len(model.buckets[b].models) + i
             for layer, mult in enumerate(CNN2D_MULTIPLIERS):
                 size, width = model.buckets[b].cmax * mult, c * mult
                 for stat in ("mean", "var"):
-                    getattr(alone, f"{stat}_0_{layer}").copy_(getattr(model, f"{stat}_{b}_{layer}")[g * size:][:width])
+                    getattr(alone, f"{stat}_0_{layer}").copy_(getattr(model, f"{stat}_{b}_{layer}")[g * size :][:width])
     return alone
 
 
@@ -231,7 +242,6 @@ def _crop(value: torch.Tensor, c: int, shape) -> torch.Tensor:
         length = shape[0] // c
         return value.reshape(cmax, length, -1)[:c].reshape(c * length, -1)
     return value[tuple(slice(0, n) for n in shape)]
-
 
 
 # --------------------------------------------------------------------------- images: Nakkiran et al.'s 5-layer CNN
@@ -307,8 +317,15 @@ class CNN2DClassifier(_BatchedCNN):
             for layer, pooled in enumerate(CNN2D_POOLED):
                 kernel, scale, shift = bucket.params[3 * layer : 3 * layer + 3]
                 h = F.conv2d(h, kernel.reshape(-1, *kernel.shape[2:]), padding=1, groups=G)
-                h = F.batch_norm(h, getattr(self, f"mean_{b}_{layer}"), getattr(self, f"var_{b}_{layer}"),
-                                 scale.reshape(-1), shift.reshape(-1), training=self.training, momentum=0.1)
+                h = F.batch_norm(
+                    h,
+                    getattr(self, f"mean_{b}_{layer}"),
+                    getattr(self, f"var_{b}_{layer}"),
+                    scale.reshape(-1),
+                    shift.reshape(-1),
+                    training=self.training,
+                    momentum=0.1,
+                )
                 h = torch.relu(h)
                 if pooled and min(h.shape[-2:]) >= 2:
                     h = F.max_pool2d(h, 2)
@@ -325,7 +342,6 @@ class CNN2DClassifier(_BatchedCNN):
     def hidden_units(self) -> int:
         pixels = self.shape[1] * self.shape[2]
         return sum(b.cmax * len(b.models) for b in self.buckets) * pixels * 4
-
 
 
 # --------------------------------------------------------------------------- data augmentation

@@ -36,27 +36,61 @@ from dimcurse.nets import ACTIVATIONS, mlp_params
 from dimcurse.provenance import provenance
 from dimcurse.results import Result
 from dimcurse.experiments.overparam.models import FEATURE_MAPS, run_linear, run_mlp, run_random_features
-from dimcurse.experiments.overparam.summary import SETTING, _theory_notes, epochwise_notes, samplewise_notes, summary_notes, summary_table
-from dimcurse.experiments.overparam.task import DATA, IMAGES, KERNEL, MODELS, SEQUENCES, TEACHER_CLASSES, TRAINED, VERSION, _user_file, data_name, image_shape, load_task, n_of, per_size, widths_for
+from dimcurse.experiments.overparam.summary import (
+    SETTING,
+    _theory_notes,
+    epochwise_notes,
+    samplewise_notes,
+    summary_notes,
+    summary_table,
+)
+from dimcurse.experiments.overparam.task import (
+    DATA,
+    IMAGES,
+    KERNEL,
+    MODELS,
+    SEQUENCES,
+    TEACHER_CLASSES,
+    TRAINED,
+    VERSION,
+    _user_file,
+    data_name,
+    image_shape,
+    load_task,
+    n_of,
+    per_size,
+    widths_for,
+)
 from dimcurse.runtime import resolve_dtype
-
 
 
 Config = OverparamConfig  # the settings live in dimcurse.configs, importable without torch (fast --help)
 
 
-OPTION = {"depth": "--depth", "n_test": "--test-samples", "epochs": "--epochs",
-          "teacher_dim": "--teacher-dim"}
+OPTION = {"depth": "--depth", "n_test": "--test-samples", "epochs": "--epochs", "teacher_dim": "--teacher-dim"}
 
 
-SMOKE = Config(model="mlp", data="teacher", widths=(2, 16, 64), n_train=64, n_test=64, epochs=5, batch_size=32,
-               teacher_dim=8, seeds=(0, 1), record_every=2)
+SMOKE = Config(
+    model="mlp",
+    data="teacher",
+    widths=(2, 16, 64),
+    n_train=64,
+    n_test=64,
+    epochs=5,
+    batch_size=32,
+    teacher_dim=8,
+    seeds=(0, 1),
+    record_every=2,
+)
 
 
 def validate(config: Config) -> None:
     """Raise ``DimcurseError`` naming the option for anything the kernel cannot run."""
     if config.model not in MODELS:
-        raise DimcurseError(f"unknown model {config.model!r}{did_you_mean(config.model, MODELS)} (known: {', '.join(MODELS)})", "--model")
+        raise DimcurseError(
+            f"unknown model {config.model!r}{did_you_mean(config.model, MODELS)} (known: {', '.join(MODELS)})",
+            "--model",
+        )
     check_counts(config, OPTION)
     if config.widths is not None and (not config.widths or any(w < 1 for w in config.widths)):
         raise DimcurseError("widths must be positive integers", "--widths")
@@ -91,8 +125,9 @@ def _validate_model_options(config: Config) -> None:
     else:
         _check_data_name(data_name(config))
     if config.feature_map not in FEATURE_MAPS:
-        raise DimcurseError(f"unknown feature map {config.feature_map!r} (known: {', '.join(FEATURE_MAPS)})",
-                            "--feature-map")
+        raise DimcurseError(
+            f"unknown feature map {config.feature_map!r} (known: {', '.join(FEATURE_MAPS)})", "--feature-map"
+        )
     if config.feature_map != "relu" and config.model != "random-features":
         raise DimcurseError("a feature map is for --model random-features", "--feature-map")
     if config.model == "cnn":
@@ -107,7 +142,9 @@ def _validate_model_options(config: Config) -> None:
         if config.loss not in ("ce", "mse"):
             raise DimcurseError(f"unknown loss {config.loss!r} (ce or mse)", "--loss")
         if config.activation not in ACTIVATIONS:
-            raise DimcurseError(f"unknown activation {config.activation!r} (known: {', '.join(ACTIVATIONS)})", "--activation")
+            raise DimcurseError(
+                f"unknown activation {config.activation!r} (known: {', '.join(ACTIVATIONS)})", "--activation"
+            )
         if config.lr is not None and not (config.lr > 0 and math.isfinite(config.lr)):
             raise DimcurseError(f"must be positive, got {config.lr}", "--lr")
         if config.batch_size < 0:
@@ -117,29 +154,41 @@ def _validate_model_options(config: Config) -> None:
         if config.record_every < 0:
             raise DimcurseError(f"must be at least 0, got {config.record_every}", "--record-every")
     elif config.weight_decay or config.steps is not None or config.record_every:
-        raise DimcurseError("--weight-decay, --steps and --record-every are for the trained mlp and cnn; use --ridge", "--model")
+        raise DimcurseError(
+            "--weight-decay, --steps and --record-every are for the trained mlp and cnn; use --ridge", "--model"
+        )
 
 
 def _check_cnn(config: Config) -> None:
     """The CNN needs sequences or images: refuse anything else, and the mlp's own options."""
     name = data_name(config).partition(":")[0].lower()
     if name not in SEQUENCES and image_shape(config) is None:
-        raise DimcurseError(f"--model cnn needs sequences ({', '.join(SEQUENCES)}: the MNIST-1D net) or images "
-                            f"({', '.join(IMAGES)}, or an .npz of n x C x H x W: Nakkiran et al.'s 5-layer net); "
-                            f"{data_name(config)} is neither", "--data")
+        raise DimcurseError(
+            f"--model cnn needs sequences ({', '.join(SEQUENCES)}: the MNIST-1D net) or images "
+            f"({', '.join(IMAGES)}, or an .npz of n x C x H x W: Nakkiran et al.'s 5-layer net); "
+            f"{data_name(config)} is neither",
+            "--data",
+        )
     if config.depth != 1 or config.activation != "relu":
-        raise DimcurseError("the cnn's architecture is fixed (the MNIST-1D paper's net on sequences, Nakkiran et "
-                            "al.'s 5-layer net on images): drop --depth/--activation", "--model")
+        raise DimcurseError(
+            "the cnn's architecture is fixed (the MNIST-1D paper's net on sequences, Nakkiran et "
+            "al.'s 5-layer net on images): drop --depth/--activation",
+            "--model",
+        )
 
 
 def _check_augment(config: Config) -> None:
     """Crops and flips need images, and a model trained on mini-batches."""
     if config.model not in TRAINED:
-        raise DimcurseError(f"augmentation transforms mini-batches; the {config.model} model is solved in closed "
-                            "form", "--augment")
+        raise DimcurseError(
+            f"augmentation transforms mini-batches; the {config.model} model is solved in closed form", "--augment"
+        )
     if image_shape(config) is None:
-        raise DimcurseError(f"random crops and flips are for images ({', '.join(IMAGES)}, or an .npz of n x C x H x "
-                            f"W); {data_name(config)} is not an image set", "--augment")
+        raise DimcurseError(
+            f"random crops and flips are for images ({', '.join(IMAGES)}, or an .npz of n x C x H x "
+            f"W); {data_name(config)} is not an image set",
+            "--augment",
+        )
 
 
 def _check_data_name(name: str) -> None:
@@ -159,8 +208,12 @@ def _check_data_name(name: str) -> None:
             return
         raise DimcurseError(f"{kind} needs a folder, as in {kind}:~/data", "--data")
     problem = userdata.path_problem(name)
-    raise DimcurseError(problem or f"unknown data set {name!r}{did_you_mean(name, DATA)} (known: {', '.join(DATA)}, "
-                                   f"or a file: {', '.join(userdata.SUFFIXES)})", "--data")
+    raise DimcurseError(
+        problem
+        or f"unknown data set {name!r}{did_you_mean(name, DATA)} (known: {', '.join(DATA)}, "
+        f"or a file: {', '.join(userdata.SUFFIXES)})",
+        "--data",
+    )
 
 
 # --------------------------------------------------------------------------- run
@@ -182,7 +235,9 @@ def estimate_bytes(config: Config, device: torch.device | str = "cpu") -> tuple[
     if config.model == "random-features":
         return 8 * ((3 * n + nt) * widest + 2 * min(n, widest) ** 2), "--features"
     kind = data_name(config).partition(":")[0]
-    dim = {"teacher": config.teacher_dim, "mnist1d": 40, "digits": 64, "mnist": 784, "fashion-mnist": 784}.get(kind, 3072)
+    dim = {"teacher": config.teacher_dim, "mnist1d": 40, "digits": 64, "mnist": 784, "fashion-mnist": 784}.get(
+        kind, 3072
+    )
     classes = TEACHER_CLASSES if kind == "teacher" else 10
     S, widths = len(config.seeds), widths_for(config)
     batch = n if config.batch_size <= 0 else min(config.batch_size, n)
@@ -227,16 +282,28 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     table = table.reset_index(drop=True)
     prov = provenance(KERNEL, VERSION, config, device)
     widths = {n_of(one): list(widths_for(one)) for one in per_size(config)}
-    prov.update({"elapsed_s": round(time.perf_counter() - started, 3),
-                 "widths": widths[config.n_train[0]] if len(widths) == 1 else {str(k): v for k, v in widths.items()},
-                 "data": data_name(config), "training_subsets": subsets})
+    prov.update(
+        {
+            "elapsed_s": round(time.perf_counter() - started, 3),
+            "widths": widths[config.n_train[0]] if len(widths) == 1 else {str(k): v for k, v in widths.items()},
+            "data": data_name(config),
+            "training_subsets": subsets,
+        }
+    )
     if userdata.is_user_data(data_name(config)):
         prov["data_file"] = _user_file(config).describe()
     group_by = GROUP_BY_MLP if config.model in TRAINED else GROUP_BY
     if config.model == "linear":
         group_by = [c for c in group_by if c != "feature_map"]  # "none": not a setting of the linear model
-    result = Result(kernel=KERNEL, rows=table, provenance=prov, group_by=group_by, show=SHOW, analysis_keys=ANALYSIS_KEYS,
-                    nullable=NULLABLE)
+    result = Result(
+        kernel=KERNEL,
+        rows=table,
+        provenance=prov,
+        group_by=group_by,
+        show=SHOW,
+        analysis_keys=ANALYSIS_KEYS,
+        nullable=NULLABLE,
+    )
     result.analysis, result.analysis_title = summary_table(table), ANALYSIS_TITLE
     result.notes += derived_notes(table, result.analysis, config)
     if config.model in TRAINED and config.record_every:
@@ -255,8 +322,10 @@ def _run_one(config: Config, noise: float, device, progress) -> tuple[list[dict]
     return run_mlp(config, task, device, progress), used
 
 
-ANALYSIS_TITLE = ("summary: per width (per n, for a sweep over n), the fraction of seeds that fit the training "
-                  "set, and where the threshold and the test-loss peak are")
+ANALYSIS_TITLE = (
+    "summary: per width (per n, for a sweep over n), the fraction of seeds that fit the training "
+    "set, and where the threshold and the test-loss peak are"
+)
 ANALYSIS_KEYS = ("model", "data", "label_noise", "ridge", "weight_decay", "n_train", "feature_map")
 
 
@@ -280,8 +349,12 @@ def analysis(result: Result, config: Config) -> Result:
 def derived_notes(table: pd.DataFrame, summary: pd.DataFrame, config: Config) -> list[str]:
     """The sentences a sweep's rows support: threshold and peaks per setting, the infinite theory,
     and the sample-wise and epoch-wise peaks."""
-    return (summary_notes(table, summary) + _theory_notes(table) + samplewise_notes(table)
-            + epochwise_notes(table, config.n_test))
+    return (
+        summary_notes(table, summary)
+        + _theory_notes(table)
+        + samplewise_notes(table)
+        + epochwise_notes(table, config.n_test)
+    )
 
 
 def figure(result: Result):
@@ -291,30 +364,112 @@ def figure(result: Result):
     return plot.overparam_figure(result)
 
 
-CURVE_COLUMNS = ["model", "feature_map", "data", "augment", "label_noise", "weight_decay", "n_train", "width", "seed", "epoch", "train_loss", "train_error",
-                 "test_loss", "test_error"]
+CURVE_COLUMNS = [
+    "model",
+    "feature_map",
+    "data",
+    "augment",
+    "label_noise",
+    "weight_decay",
+    "n_train",
+    "width",
+    "seed",
+    "epoch",
+    "train_loss",
+    "train_error",
+    "test_loss",
+    "test_error",
+]
 TABLES = ("curves",)  # training curves (--record-every, mlp), written beside the rows as FILE.curves.csv
 
 
-COLUMNS = ["model", "feature_map", "data", "augment", "label_noise", "ridge", "weight_decay", "width", "params", "params_per_sample", "epoch",
-           "seed", "n_train", "train_loss", "train_error", "test_loss", "test_error", "weight_norm", "interpolates",
-           "epochs_to_interpolate", "excess_risk", "theory_risk", "theory_risk_limit", "chance_error", "diverged", "elapsed_s", "device",
-           "depth", "optimizer", "loss", "dtype", "kernel_version"]
+COLUMNS = [
+    "model",
+    "feature_map",
+    "data",
+    "augment",
+    "label_noise",
+    "ridge",
+    "weight_decay",
+    "width",
+    "params",
+    "params_per_sample",
+    "epoch",
+    "seed",
+    "n_train",
+    "train_loss",
+    "train_error",
+    "test_loss",
+    "test_error",
+    "weight_norm",
+    "interpolates",
+    "epochs_to_interpolate",
+    "excess_risk",
+    "theory_risk",
+    "theory_risk_limit",
+    "chance_error",
+    "diverged",
+    "elapsed_s",
+    "device",
+    "depth",
+    "optimizer",
+    "loss",
+    "dtype",
+    "kernel_version",
+]
 _NOT_CLASSIFIED = "the linear model and random features regress: no classification error"
 NULLABLE = {
-    "train_error": _NOT_CLASSIFIED, "test_error": _NOT_CLASSIFIED, "chance_error": _NOT_CLASSIFIED,
+    "train_error": _NOT_CLASSIFIED,
+    "test_error": _NOT_CLASSIFIED,
+    "chance_error": _NOT_CLASSIFIED,
     "epochs_to_interpolate": "never reached within --epochs, or not trained by epochs",
     "excess_risk": "only the linear model on its Gaussian task knows the Bayes risk",
     "theory_risk": "closed form only for the linear model; its expectation is infinite at |p - n| <= 1 (a note)",
     "weight_norm": ("the model diverged", "diverged"),
-    "train_loss": ("the model diverged", "diverged"), "test_loss": ("the model diverged", "diverged"),
+    "train_loss": ("the model diverged", "diverged"),
+    "test_loss": ("the model diverged", "diverged"),
 }
 """Columns that may be undefined (NaN), and why; (reason, flag): only on rows where the flag is set."""
 # Inputs of a row (not measurements): report never averages over one that varies within a group.
-SETTINGS = ["model", "feature_map", "data", "augment", "label_noise", "ridge", "weight_decay", "width", "params", "params_per_sample",
-            "epoch", "n_train", "depth", "optimizer", "loss", "dtype", "kernel_version"]
+SETTINGS = [
+    "model",
+    "feature_map",
+    "data",
+    "augment",
+    "label_noise",
+    "ridge",
+    "weight_decay",
+    "width",
+    "params",
+    "params_per_sample",
+    "epoch",
+    "n_train",
+    "depth",
+    "optimizer",
+    "loss",
+    "dtype",
+    "kernel_version",
+]
 GROUP_BY = ["model", "feature_map", "data", "label_noise", "ridge", "n_train", "width", "params_per_sample"]
-GROUP_BY_MLP = ["model", "data", "augment", "label_noise", "weight_decay", "n_train", "width", "params_per_sample", "epoch"]
+GROUP_BY_MLP = [
+    "model",
+    "data",
+    "augment",
+    "label_noise",
+    "weight_decay",
+    "n_train",
+    "width",
+    "params_per_sample",
+    "epoch",
+]
 REPORT_GROUP_BY = list(dict.fromkeys(GROUP_BY + GROUP_BY_MLP))  # a store may hold both kinds of run
-SHOW = [("train_loss", None), ("train_error", None), ("test_loss", None), ("test_error", None),
-        ("excess_risk", "theory_risk"), ("weight_norm", None), ("interpolates", None), ("epochs_to_interpolate", None)]
+SHOW = [
+    ("train_loss", None),
+    ("train_error", None),
+    ("test_loss", None),
+    ("test_error", None),
+    ("excess_risk", "theory_risk"),
+    ("weight_norm", None),
+    ("interpolates", None),
+    ("epochs_to_interpolate", None),
+]

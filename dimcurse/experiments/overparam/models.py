@@ -19,7 +19,15 @@ from dimcurse.configs import OverparamConfig as Config
 from dimcurse.experiments.overparam.cnn import CNN1DClassifier, CNN2DClassifier, crop_and_flip
 from dimcurse.nets import MLPClassifier, train_classifier
 from dimcurse.experiments.overparam.ridge import RidgePath
-from dimcurse.experiments.overparam.task import INTERPOLATION_RTOL, TRAINED, Task, VERSION, image_shape, n_of, widths_for
+from dimcurse.experiments.overparam.task import (
+    INTERPOLATION_RTOL,
+    TRAINED,
+    Task,
+    VERSION,
+    image_shape,
+    n_of,
+    widths_for,
+)
 from dimcurse.experiments.overparam.theory import hastie_risk, minnorm_risk_exact
 from dimcurse.runtime import generator, resolve_dtype
 
@@ -56,10 +64,25 @@ def run_random_features(config: Config, task: Task, device) -> list[dict]:
                 coef = path.coef(ridge)
                 train_loss, train_error = _metrics(phi[:, :width] @ coef, y, labels)
                 test_loss, test_error = _metrics(phi_test[:, :width] @ coef, onehot_test, labels_test)
-                rows.append(_row(config, task.name, seed, width, width * task.classes, n, ridge=ridge,
-                                 train_loss=train_loss, train_error=train_error, test_loss=test_loss, test_error=test_error,
-                                 weight_norm=float(coef.norm()), interpolates=_interpolates(train_loss, y),
-                                 chance_error=task.chance_error, elapsed_s=time.perf_counter() - t0))
+                rows.append(
+                    _row(
+                        config,
+                        task.name,
+                        seed,
+                        width,
+                        width * task.classes,
+                        n,
+                        ridge=ridge,
+                        train_loss=train_loss,
+                        train_error=train_error,
+                        test_loss=test_loss,
+                        test_error=test_error,
+                        weight_norm=float(coef.norm()),
+                        interpolates=_interpolates(train_loss, y),
+                        chance_error=task.chance_error,
+                        elapsed_s=time.perf_counter() - t0,
+                    )
+                )
     return rows
 
 
@@ -113,7 +136,10 @@ def run_linear(config: Config, device) -> list[dict]:
             gen = generator(seed, "linear", p)
             beta = torch.randn(p, generator=gen, dtype=torch.float64)
             beta = beta * math.sqrt(config.signal_var) / beta.norm().clamp_min(1e-300)
-            draw = lambda m: torch.randn(m, p, generator=gen, dtype=torch.float64)  # noqa: E731
+
+            def draw(m):
+                return torch.randn(m, p, generator=gen, dtype=torch.float64)
+
             x, x_test = draw(n), draw(config.n_test)
             noise = math.sqrt(config.noise_var)
             y = x @ beta + noise * torch.randn(n, generator=gen, dtype=torch.float64)
@@ -123,12 +149,25 @@ def run_linear(config: Config, device) -> list[dict]:
             for ridge in config.ridge:
                 coef = path.coef(ridge)[:, 0]
                 train_loss = float(((x @ coef - y) ** 2).mean())
-                rows.append(_row(config, "gaussian", seed, p, p, n, ridge=ridge, train_loss=train_loss,
-                                 test_loss=float(((x_test @ coef - y_test) ** 2).mean()),
-                                 weight_norm=float(coef.norm()), interpolates=_interpolates(train_loss, y[:, None]),
-                                 excess_risk=float(((coef - beta) ** 2).sum()),
-                                 theory_risk=_theory_risk(n, p, config, ridge), theory_risk_limit=ridge > 0,
-                                 elapsed_s=time.perf_counter() - t0))
+                rows.append(
+                    _row(
+                        config,
+                        "gaussian",
+                        seed,
+                        p,
+                        p,
+                        n,
+                        ridge=ridge,
+                        train_loss=train_loss,
+                        test_loss=float(((x_test @ coef - y_test) ** 2).mean()),
+                        weight_norm=float(coef.norm()),
+                        interpolates=_interpolates(train_loss, y[:, None]),
+                        excess_risk=float(((coef - beta) ** 2).sum()),
+                        theory_risk=_theory_risk(n, p, config, ridge),
+                        theory_risk_limit=ridge > 0,
+                        elapsed_s=time.perf_counter() - t0,
+                    )
+                )
     return rows
 
 
@@ -142,19 +181,33 @@ def run_mlp(config: Config, task: Task, device, progress) -> list[dict]:
     elif config.model == "cnn":
         model = CNN1DClassifier(list(config.seeds), d, widths, task.classes, dtype).to(device)
     else:
-        model = MLPClassifier(list(config.seeds), d, widths, task.classes, config.depth, config.activation,
-                              dtype).to(device)
+        model = MLPClassifier(
+            list(config.seeds), d, widths, task.classes, depth=config.depth, activation=config.activation, dtype=dtype
+        ).to(device)
     sizes = model.params_per_model(d)
     x = task.x.to(dtype).to(device)
     x_test = task.x_test.to(dtype).to(device)[None].expand(S, -1, -1)
     y_test = task.y_test.to(device)[None].expand(S, -1)
     lr = config.lr or (1e-3 if config.optimizer == "adam" else 0.05)
     t0 = time.perf_counter()
-    trained = train_classifier(model, x, task.y.to(device), x_test, y_test, list(config.seeds), epochs=config.epochs,
-                               batch_size=config.batch_size, lr=lr, optimizer=config.optimizer,
-                               weight_decay=config.weight_decay, loss=config.loss, record_every=config.record_every,
-                               steps=config.steps, progress=progress,
-                               augment=crop_and_flip(image, list(config.seeds)) if config.augment else None)
+    trained = train_classifier(
+        model,
+        x,
+        task.y.to(device),
+        x_test,
+        y_test,
+        list(config.seeds),
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        lr=lr,
+        optimizer=config.optimizer,
+        weight_decay=config.weight_decay,
+        loss=config.loss,
+        record_every=config.record_every,
+        steps=config.steps,
+        progress=progress,
+        augment=crop_and_flip(image, list(config.seeds)) if config.augment else None,
+    )
     elapsed = time.perf_counter() - t0
     rows = []
     for record in trained.records:
@@ -162,32 +215,69 @@ def run_mlp(config: Config, task: Task, device, progress) -> list[dict]:
             for j, width in enumerate(widths):
                 dead = bool(trained.diverged[si, j])
                 first = record["first_zero"][si, j]
-                rows.append(_row(config, task.name, seed, width, sizes[j], n,
-                                 epoch=record["epoch"], train_loss=record["train_loss"][si, j],
-                                 train_error=record["train_error"][si, j], test_loss=record["test_loss"][si, j],
-                                 test_error=record["test_error"][si, j],
-                                 weight_norm=float("nan") if dead else record["weight_norm"][si, j],
-                                 interpolates=bool(first <= record["epoch"]), epochs_to_interpolate=first,
-                                 chance_error=task.chance_error, diverged=dead, elapsed_s=elapsed))
+                rows.append(
+                    _row(
+                        config,
+                        task.name,
+                        seed,
+                        width,
+                        sizes[j],
+                        n,
+                        epoch=record["epoch"],
+                        train_loss=record["train_loss"][si, j],
+                        train_error=record["train_error"][si, j],
+                        test_loss=record["test_loss"][si, j],
+                        test_error=record["test_error"][si, j],
+                        weight_norm=float("nan") if dead else record["weight_norm"][si, j],
+                        interpolates=bool(first <= record["epoch"]),
+                        epochs_to_interpolate=first,
+                        chance_error=task.chance_error,
+                        diverged=dead,
+                        elapsed_s=elapsed,
+                    )
+                )
     return rows
 
 
 def _row(config: Config, data: str, seed: int, width: int, params: int, n: int, **values) -> dict:
     row = {
-        "model": config.model, "feature_map": config.feature_map if config.model == "random-features" else "none",
-        "data": data, "augment": config.augment, "label_noise": values.pop("label_noise", 0.0),
-        "ridge": values.pop("ridge", 0.0), "weight_decay": config.weight_decay, "width": int(width),
-        "params": int(params), "params_per_sample": params / n, "epoch": float(values.pop("epoch", 0.0)), "seed": seed,
-        "n_train": n, "train_loss": math.nan, "train_error": math.nan, "test_loss": math.nan, "test_error": math.nan,
-        "weight_norm": math.nan, "interpolates": False, "epochs_to_interpolate": math.nan, "excess_risk": math.nan,
-        "theory_risk": math.nan, "theory_risk_limit": False, "chance_error": math.nan, "diverged": False,
+        "model": config.model,
+        "feature_map": config.feature_map if config.model == "random-features" else "none",
+        "data": data,
+        "augment": config.augment,
+        "label_noise": values.pop("label_noise", 0.0),
+        "ridge": values.pop("ridge", 0.0),
+        "weight_decay": config.weight_decay,
+        "width": int(width),
+        "params": int(params),
+        "params_per_sample": params / n,
+        "epoch": float(values.pop("epoch", 0.0)),
+        "seed": seed,
+        "n_train": n,
+        "train_loss": math.nan,
+        "train_error": math.nan,
+        "test_loss": math.nan,
+        "test_error": math.nan,
+        "weight_norm": math.nan,
+        "interpolates": False,
+        "epochs_to_interpolate": math.nan,
+        "excess_risk": math.nan,
+        "theory_risk": math.nan,
+        "theory_risk_limit": False,
+        "chance_error": math.nan,
+        "diverged": False,
         "elapsed_s": 0.0,
     }
     row.update({k: (float(v) if isinstance(v, (np.floating, float)) else v) for k, v in values.items()})
     row["elapsed_s"] = round(row["elapsed_s"], 4)
     trained = config.model in TRAINED
-    row.update({"depth": config.depth if config.model == "mlp" else 0,
-                "optimizer": config.optimizer if trained else "closed-form",
-                "loss": config.loss if trained else "mse", "dtype": config.dtype if trained else "float64",
-                "kernel_version": VERSION})
+    row.update(
+        {
+            "depth": config.depth if config.model == "mlp" else 0,
+            "optimizer": config.optimizer if trained else "closed-form",
+            "loss": config.loss if trained else "mse",
+            "dtype": config.dtype if trained else "float64",
+            "kernel_version": VERSION,
+        }
+    )
     return row

@@ -3,7 +3,8 @@
 Solver: ``RidgePath`` decomposes once, in float64, the cheaper Gram matrix (the primal
 p x p one when p < n, the dual n x n one otherwise) or, when that is too ill-conditioned,
 the features themselves by SVD; it then gives the min-norm solution (ridge 0, the
-pseudo-inverse) and every ridge solution from the same decomposition. The ridge is in the normalised form of Hastie et al. 2019:
+pseudo-inverse) and every ridge solution from the same decomposition. The ridge is in the normalised
+form of Hastie et al. 2019:
 minimise (1/n) ||y - X b||^2 + lambda ||b||^2.
 
 Its risk in closed form is in ``theory``.

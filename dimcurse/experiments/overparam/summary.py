@@ -20,9 +20,11 @@ def _theory_notes(table: pd.DataFrame) -> list[str]:
     notes = []
     for n, rows in infinite.groupby("n_train"):
         widths = ", ".join(str(w) for w in sorted(set(rows["width"])))
-        notes.append(f"theory_risk is blank at p = {widths}: with |p - n| <= 1 (n = {n}) the min-norm expected risk "
-                     "is infinite (the inverse-Wishart mean does not exist); the measured risk there is one draw of "
-                     "a heavy-tailed variable.")
+        notes.append(
+            f"theory_risk is blank at p = {widths}: with |p - n| <= 1 (n = {n}) the min-norm expected risk "
+            "is infinite (the inverse-Wishart mean does not exist); the measured risk there is one draw of "
+            "a heavy-tailed variable."
+        )
     return notes
 
 
@@ -42,13 +44,16 @@ def summary_table(table: pd.DataFrame) -> pd.DataFrame:
     out = []
     for key, group in final_rows(table).groupby(SETTING, sort=False):
         per_width = group.groupby("width", sort=True)
-        frame = pd.DataFrame({
-            "params_per_sample": per_width["params_per_sample"].first(),
-            "fit_fraction": per_width["interpolates"].mean(),
-            "median_epochs_to_fit": per_width["epochs_to_interpolate"].median(),
-            "train_loss": per_width["train_loss"].mean(), "test_loss": per_width["test_loss"].mean(),
-            "test_error": per_width["test_error"].mean(),
-        }).reset_index()
+        frame = pd.DataFrame(
+            {
+                "params_per_sample": per_width["params_per_sample"].first(),
+                "fit_fraction": per_width["interpolates"].mean(),
+                "median_epochs_to_fit": per_width["epochs_to_interpolate"].median(),
+                "train_loss": per_width["train_loss"].mean(),
+                "test_loss": per_width["test_loss"].mean(),
+                "test_error": per_width["test_error"].mean(),
+            }
+        ).reset_index()
         threshold = _threshold_width(frame)
         peak = _peak_width(_seed_peaks(group))
         error_peak = _peak_width(_seed_bumps(group)) if group["test_error"].notna().any() else None
@@ -57,16 +62,26 @@ def summary_table(table: pd.DataFrame) -> pd.DataFrame:
         for name, value in zip(SETTING, key):
             frame[name] = value
         out.append(frame)
-    columns = SETTING + ["width", "params_per_sample", "fit_fraction", "median_epochs_to_fit", "train_loss",
-                         "test_loss", "test_error", "mark"]
+    columns = SETTING + [
+        "width",
+        "params_per_sample",
+        "fit_fraction",
+        "median_epochs_to_fit",
+        "train_loss",
+        "test_loss",
+        "test_error",
+        "mark",
+    ]
     if is_samplewise(table):
         out = [_samplewise_marks(pd.concat(out, ignore_index=True))]
     model = out[0]["model"].iloc[0]
     # Leave out what does not apply: the mlp has no ridge and the closed forms no epochs or weight decay;
     # the linear model has no classification error.
-    drop = {"mlp": ("ridge", "feature_map"), "cnn": ("ridge", "feature_map"),
-            "linear": ("weight_decay", "median_epochs_to_fit", "test_error", "feature_map")}.get(
-        model, ("weight_decay", "median_epochs_to_fit"))
+    drop = {
+        "mlp": ("ridge", "feature_map"),
+        "cnn": ("ridge", "feature_map"),
+        "linear": ("weight_decay", "median_epochs_to_fit", "test_error", "feature_map"),
+    }.get(model, ("weight_decay", "median_epochs_to_fit"))
     return pd.concat(out, ignore_index=True)[[c for c in columns if c not in drop]]
 
 
@@ -140,9 +155,13 @@ def summary_notes(table: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
     notes = []
     final = final_rows(table)
     for key, group in final.groupby(SETTING, sort=False):
-        shown = [(k, v) for k, v in zip(SETTING[2:], key[2:])
-                 if (v or k == "label_noise") and (k != "n_train" or table["n_train"].nunique() > 1)
-                 and (k != "feature_map" or v == "fourier")]
+        shown = [
+            (k, v)
+            for k, v in zip(SETTING[2:], key[2:])
+            if (v or k == "label_noise")
+            and (k != "n_train" or table["n_train"].nunique() > 1)
+            and (k != "feature_map" or v == "fourier")
+        ]
         label = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in shown)
         setting = dict(zip(SETTING, key))
         cols = [c for c in SETTING if c in summary.columns]
@@ -150,21 +169,29 @@ def summary_notes(table: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
         threshold = _threshold_width(frame)
         where = f"{key[0]} on {key[1]} ({label})"
         if group["diverged"].all():
-            notes.append(f"{where}: every model diverged (the loss became non-finite or rose above "
-                         f"{EXPLODE:g} x its first value): no result; lower --lr.")
+            notes.append(
+                f"{where}: every model diverged (the loss became non-finite or rose above "
+                f"{EXPLODE:g} x its first value): no result; lower --lr."
+            )
             continue
         if table["n_train"].nunique() > 1 and group["width"].nunique() < 3:
             continue  # a sample-wise sweep: one or two widths have no model-wise threshold or peak to name
         if threshold is None:
-            notes.append(f"{where}: no width fits the training set (the threshold lies beyond width "
-                         f"{int(frame['width'].max())}), {_peak_sentence(group, None)}")
+            notes.append(
+                f"{where}: no width fits the training set (the threshold lies beyond width "
+                f"{int(frame['width'].max())}), {_peak_sentence(group, None)}"
+            )
         else:
             pps = float(frame.loc[frame["width"] == threshold, "params_per_sample"].iloc[0])
-            notes.append(f"{where}: interpolation threshold at width {threshold} ({pps:.3g} params/sample), "
-                         f"{_peak_sentence(group, threshold)}")
+            notes.append(
+                f"{where}: interpolation threshold at width {threshold} ({pps:.3g} params/sample), "
+                f"{_peak_sentence(group, threshold)}"
+            )
         if group["diverged"].any():
-            notes.append(f"{where}: {int(group['diverged'].sum())} model(s) diverged (loss non-finite or above "
-                         f"{EXPLODE:g} x its first value): flagged, excluded from means and from the threshold.")
+            notes.append(
+                f"{where}: {int(group['diverged'].sum())} model(s) diverged (loss non-finite or above "
+                f"{EXPLODE:g} x its first value): flagged, excluded from means and from the threshold."
+            )
         if setting["label_noise"] == 1.0 and group["test_error"].notna().any():
             notes.append(_memorisation_sentence(final, group, setting))
     return notes
@@ -185,19 +212,26 @@ def samplewise_notes(table: pd.DataFrame) -> list[str]:
         where = f"{key[0]} on {key[1]}, width {key[-1]}"
         if peak in (curve.index[0], curve.index[-1]):
             trend = "falls" if curve.iloc[-1] < curve.iloc[0] else "rises"
-            notes.append(f"{where}: no sample-wise peak (the test loss {trend} from n = {curve.index[0]} to "
-                         f"{curve.index[-1]} without an inner maximum).")
+            notes.append(
+                f"{where}: no sample-wise peak (the test loss {trend} from n = {curve.index[0]} to "
+                f"{curve.index[-1]} without an inner maximum)."
+            )
             continue
-        low = curve.loc[: peak].idxmin()
+        low = curve.loc[:peak].idxmin()
         said = ""
         if key[0] == "linear":  # the excess risk beside its exact closed form (blank where infinite)
-            risk = group.groupby("n_train")[["excess_risk", "theory_risk"]].agg({"excess_risk": "mean",
-                                                                               "theory_risk": "first"})
-            said = (f"; excess risk {risk.excess_risk[low]:.3g} -> {risk.excess_risk[peak]:.3g}, theory "
-                    f"{risk.theory_risk[low]:.3g} -> {risk.theory_risk[peak]:.3g}")
-        notes.append(f"{where}: more data hurts: the test loss rises from {curve[low]:.3g} at n = {low} to "
-                     f"{curve[peak]:.3g} at n = {peak}, then falls to {curve.iloc[-1]:.3g} at n = "
-                     f"{curve.index[-1]} (sample-wise double descent){said}.")
+            risk = group.groupby("n_train")[["excess_risk", "theory_risk"]].agg(
+                {"excess_risk": "mean", "theory_risk": "first"}
+            )
+            said = (
+                f"; excess risk {risk.excess_risk[low]:.3g} -> {risk.excess_risk[peak]:.3g}, theory "
+                f"{risk.theory_risk[low]:.3g} -> {risk.theory_risk[peak]:.3g}"
+            )
+        notes.append(
+            f"{where}: more data hurts: the test loss rises from {curve[low]:.3g} at n = {low} to "
+            f"{curve[peak]:.3g} at n = {peak}, then falls to {curve.iloc[-1]:.3g} at n = "
+            f"{curve.index[-1]} (sample-wise double descent){said}."
+        )
     return notes
 
 
@@ -220,14 +254,18 @@ def epochwise_notes(table: pd.DataFrame, n_test: int) -> list[str]:
         if found is None:
             continue  # the summary is per width; a sentence for every width without a peak would drown the others
         dip, peak, last = found
-        tail = curve.iloc[-max(1, len(curve) // 5):].mean()
-        notes.append(f"{where}: epoch-wise double descent: the test error falls to {curve[dip]:.3f} at epoch "
-                     f"{dip:g}, rises to {curve[peak]:.3f} at epoch {peak:g} and falls back to {tail:.3f} (the "
-                     f"mean of the last fifth of training, to epoch {last:g}).")
+        tail = curve.iloc[-max(1, len(curve) // 5) :].mean()
+        notes.append(
+            f"{where}: epoch-wise double descent: the test error falls to {curve[dip]:.3f} at epoch "
+            f"{dip:g}, rises to {curve[peak]:.3f} at epoch {peak:g} and falls back to {tail:.3f} (the "
+            f"mean of the last fifth of training, to epoch {last:g})."
+        )
     if not notes:
-        notes.append(f"no epoch-wise double descent at any width: the test error does not fall, rise by at least "
-                     f"{EPOCH_PEAK_MARGIN:.0%} (or 3 binomial sds of the test set) and come down again by the last "
-                     "fifth of training (read after a running median of 5 records).")
+        notes.append(
+            f"no epoch-wise double descent at any width: the test error does not fall, rise by at least "
+            f"{EPOCH_PEAK_MARGIN:.0%} (or 3 binomial sds of the test set) and come down again by the last "
+            "fifth of training (read after a running median of 5 records)."
+        )
     return notes
 
 
@@ -261,14 +299,24 @@ def epoch_peak(curve: pd.Series, margin: float = EPOCH_PEAK_MARGIN) -> tuple[flo
 def _memorisation_sentence(final: pd.DataFrame, group: pd.DataFrame, setting: dict) -> str:
     """Random labels (Zhang et al. 2017): train error, test error against chance, epochs against clean labels."""
     widest = group[group["width"] == group["width"].max()]
-    text = (f"random labels (noise 1.0), width {int(widest['width'].iloc[0])}: train error {widest['train_error'].mean():.3g}, "
-            f"test error {widest['test_error'].mean():.3g} against chance {widest['chance_error'].iloc[0]:.3g}")
-    clean = final[(final["label_noise"] == 0.0) & (final["model"] == setting["model"]) & (final["data"] == setting["data"])
-                  & (final["ridge"] == setting["ridge"]) & (final["weight_decay"] == setting["weight_decay"])
-                  & (final["width"] == widest["width"].iloc[0])]
+    text = (
+        f"random labels (noise 1.0), width {int(widest['width'].iloc[0])}: "
+        f"train error {widest['train_error'].mean():.3g}, "
+        f"test error {widest['test_error'].mean():.3g} against chance {widest['chance_error'].iloc[0]:.3g}"
+    )
+    clean = final[
+        (final["label_noise"] == 0.0)
+        & (final["model"] == setting["model"])
+        & (final["data"] == setting["data"])
+        & (final["ridge"] == setting["ridge"])
+        & (final["weight_decay"] == setting["weight_decay"])
+        & (final["width"] == widest["width"].iloc[0])
+    ]
     if len(clean) and widest["epochs_to_interpolate"].notna().any():
-        text += (f"; median epochs to fit {widest['epochs_to_interpolate'].median():.3g} against "
-                 f"{clean['epochs_to_interpolate'].median():.3g} with clean labels")
+        text += (
+            f"; median epochs to fit {widest['epochs_to_interpolate'].median():.3g} against "
+            f"{clean['epochs_to_interpolate'].median():.3g} with clean labels"
+        )
     return text + "."
 
 
@@ -276,8 +324,9 @@ def _peak_sentence(group: pd.DataFrame, threshold: int | None) -> str:
     """Where the test-loss peak is, and relative to the threshold: per-seed parameter ratios, mean ± sd."""
     peaks = _seed_peaks(group)
     if peaks.empty:
-        return ("and no test-loss peak inside the sweep (the test loss is highest at an end)."
-                + _error_peak_sentence(group))
+        return "and no test-loss peak inside the sweep (the test loss is highest at an end)." + _error_peak_sentence(
+            group
+        )
     peak = _peak_width(peaks)
     widest = group[group["width"] == group["width"].max()]["test_loss"].mean()
     at_peak = group[group["width"] == peak]["test_loss"].mean()
@@ -288,8 +337,10 @@ def _peak_sentence(group: pd.DataFrame, threshold: int | None) -> str:
         spread = f" ± {ratios.std(ddof=1):.2g}" if len(ratios) > 1 else ""
         relative = f"; peak/threshold parameters {ratios.mean():.3g}{spread} over those seeds"
     seeds = group["seed"].nunique()
-    return (f"test-loss peak at width {peak} ({(peaks == peak).sum()}/{seeds} seeds{relative}); "
-            f"test loss {at_peak:.3g} there vs {widest:.3g} at the widest.{_error_peak_sentence(group)}")
+    return (
+        f"test-loss peak at width {peak} ({(peaks == peak).sum()}/{seeds} seeds{relative}); "
+        f"test loss {at_peak:.3g} there vs {widest:.3g} at the widest.{_error_peak_sentence(group)}"
+    )
 
 
 def _error_peak_sentence(group: pd.DataFrame) -> str:
@@ -301,5 +352,7 @@ def _error_peak_sentence(group: pd.DataFrame) -> str:
         return " No test-error peak inside the sweep."
     peak = _peak_width(peaks)
     error = group[group["width"] == peak]["test_error"].mean()
-    return (f" Test-error peak at width {peak} ({(peaks == peak).sum()}/{group['seed'].nunique()} seeds), "
-            f"{error:.2%} there.")
+    return (
+        f" Test-error peak at width {peak} ({(peaks == peak).sum()}/{group['seed'].nunique()} seeds), "
+        f"{error:.2%} there."
+    )

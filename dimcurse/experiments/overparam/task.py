@@ -25,7 +25,9 @@ from dimcurse.runtime import generator, numpy_rng
 
 
 KERNEL = "overparam"
-VERSION = 3  # the kernel's (kernel.py re-exports it); 2: theory_risk exact at finite n for min-norm (the limit only for a ridge, flagged); 3: n a list
+# The kernel's version (kernel.py re-exports it). 2: theory_risk exact at finite n for min-norm (the limit
+# only for a ridge, flagged); 3: n a list.
+VERSION = 3
 MODELS = ("linear", "random-features", "mlp", "cnn")
 TRAINED = ("mlp", "cnn")  # trained by mini-batch AdamW/SGD over epochs (the others are solved in closed form)
 SEQUENCES = ("mnist1d",)  # the data sets the 1-D CNN takes: sequences of one channel
@@ -172,11 +174,17 @@ def load_task(config: Config, noise: float) -> Task:
         x_pool, y_pool, x_test_all, y_test_all = _pool(config)
         validate_finite(x_pool, name)
         if n > len(x_pool):
-            raise DimcurseError(f"{Path(name).name} has {len(x_pool)} training samples; asked for {n} "
-                                f"(give --train-samples {len(x_pool)} or fewer)", "--train-samples")
+            raise DimcurseError(
+                f"{Path(name).name} has {len(x_pool)} training samples; asked for {n} "
+                f"(give --train-samples {len(x_pool)} or fewer)",
+                "--train-samples",
+            )
         if config.n_test > len(x_test_all):
-            raise DimcurseError(f"{Path(name).name} has {len(x_test_all)} test samples; asked for {config.n_test} "
-                                f"(give --test-samples {len(x_test_all)} or fewer)", "--test-samples")
+            raise DimcurseError(
+                f"{Path(name).name} has {len(x_test_all)} test samples; asked for {config.n_test} "
+                f"(give --test-samples {len(x_test_all)} or fewer)",
+                "--test-samples",
+            )
         xs, ys = [], []
         # a user's file is seeded by its content, so the same array in any format gives the same rows
         user = _user_file(config)
@@ -193,10 +201,20 @@ def load_task(config: Config, noise: float) -> Task:
         std = np.where(std > 1e-8, std, 1.0)
     classes = int(max(max(y.max() for y in ys), y_test.max())) + 1
     noisy = [_add_label_noise(y, noise, classes, seed) for y, seed in zip(ys, config.seeds)]
-    scale = lambda a: torch.as_tensor((np.asarray(a, dtype=np.float64) - mean) / std)  # noqa: E731
+
+    def scale(a):
+        return torch.as_tensor((np.asarray(a, dtype=np.float64) - mean) / std)
+
     label = _user_file(config).name if userdata.is_user_data(name) else name
-    return Task(label, torch.stack([scale(x) for x in xs]), torch.as_tensor(np.stack(noisy), dtype=torch.int64),
-                scale(x_test), torch.as_tensor(y_test, dtype=torch.int64), classes, subsets)
+    return Task(
+        label,
+        torch.stack([scale(x) for x in xs]),
+        torch.as_tensor(np.stack(noisy), dtype=torch.int64),
+        scale(x_test),
+        torch.as_tensor(y_test, dtype=torch.int64),
+        classes,
+        subsets,
+    )
 
 
 def _add_label_noise(labels: np.ndarray, noise: float, classes: int, seed: int) -> np.ndarray:

@@ -68,5 +68,6 @@ def minnorm_risk_exact(n: int, p: int, signal_var: float, noise_var: float) -> f
 
 
 def optimal_ridge(gamma: float, signal_var: float, noise_var: float) -> float:
-    """The risk-minimising ridge for isotropic features, lambda* = sigma^2 gamma / r^2 (Hastie et al. 2019, Thm 6; Dobriban & Wager 2018)."""
+    """The risk-minimising ridge for isotropic features, lambda* = sigma^2 gamma / r^2 (Hastie et al. 2019,
+    Thm 6; Dobriban & Wager 2018)."""
     return noise_var * gamma / signal_var

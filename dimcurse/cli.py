@@ -15,7 +15,7 @@ from typing import Optional
 import typer
 
 import dimcurse
-from dimcurse.configs import ApproxConfig, DistanceConfig, OverparamConfig
+from dimcurse.configs import ApproxConfig, DistanceConfig, OverparamConfig, cli_default, field_options, option_help
 from dimcurse.errors import DimcurseError, Interrupted
 from dimcurse.parsing import parse_float, parse_float_list, parse_int, parse_int_list, parse_name_list, parse_seeds
 
@@ -76,11 +76,28 @@ def int_option(default, name: str, help: str, minimum: int = 1, *aliases: str):
     return typer.Option(default, name, *aliases, help=help, parser=count(name, minimum), metavar="INT")
 
 
+def config_option(config_class, name: str, *aliases: str, minimum: int | None = None, unset: bool = False, **kwargs):
+    """An option whose default and help come from the ``Config`` field it sets (one source: the field's
+    documentation in dimcurse/configs.py names its option in brackets). ``minimum``: a whole number of at
+    least that (``1e4`` works). ``unset``: the command must tell "not given" from the default (as --dims
+    with --data), so it receives None and the help shows the Config's default."""
+    field = field_options(config_class)[name]
+    default = cli_default(config_class, field)
+    if minimum is not None:
+        kwargs.update(parser=count(name, minimum), metavar="INT")
+    if unset:
+        kwargs.setdefault("show_default", str(default) or "none")
+        default = None
+    help = option_help(config_class, field)
+    if default is None and "default: " in help:
+        kwargs.pop("show_default", None)  # the help says it already
+    return typer.Option(default, name, *aliases, help=help, **kwargs)
+
+
+_DC, _AC, _OC = DistanceConfig, ApproxConfig, OverparamConfig
+
+
 DEVICE = typer.Option("auto", "--device", help="auto (CUDA when present), cpu, cuda or cuda:N.")
-DTYPE = typer.Option("float32", "--dtype", help="float32 or float64.")
-SEEDS = typer.Option(
-    "3", "--seeds", metavar="SEEDS", help="A count (5 = seeds 0..4), a range (0..4) or a list (0,3,7)."
-)
 OUT = typer.Option(
     "-",
     "--out",
@@ -92,16 +109,6 @@ FORMAT = typer.Option(
     None, "--format", help="json, jsonl, csv, markdown or table.", show_default="from --out's suffix; table for -"
 )
 QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar.")
-TARGET_COLUMN = typer.Option(
-    None,
-    "--target-column",
-    metavar="NAME",
-    help="The target's column (or .npz key) in a --data file.",
-    show_default="y; an .npy's last column",
-)
-TEST_FRACTION = typer.Option(
-    "0.2", "--test-fraction", metavar="FRACTION", help="Share of a --data file's rows held out for testing (seeded)."
-)
 LIST_DATA = typer.Option(False, "--list-data", help="Print the data sets --data takes (plugins' too) and exit.")
 SUMMARY_OUT = typer.Option(
     None, "--summary-out", metavar="FILE", help="Also write the summary table (mean ± sd) to this file."
@@ -272,45 +279,22 @@ _D = DistanceConfig()
     "dimension grows; real data of low intrinsic dimension concentrates less.",
 )
 def distance_cmd(  # noqa: PLR0917  (typer: one parameter per option)
-    dims: Optional[str] = typer.Option(
-        None, "--dims", metavar=LIST, help="Dimensions (not with --data).", show_default=",".join(map(str, _D.dims))
-    ),
-    dist: Optional[str] = typer.Option(
-        None,
-        "--dist",
-        metavar=LIST,
-        help="uniform, gaussian, sphere, subspace:K, torus:K.",
-        show_default=",".join(_D.dists),
-    ),
-    metric: str = typer.Option(
-        ",".join(_D.metrics), "--metric", metavar=LIST, help="l2, l1, linf, lp:P (P > 0), cosine."
-    ),
-    points: int = int_option(_D.n_points, "--points", "Points per set (n); 1e4 works."),
-    queries: int = int_option(_D.n_queries, "--queries", "Queries per set (q)."),
-    k: int = int_option(_D.k, "--k", "Neighbours for hubness (k-occurrence skewness)."),
-    mle_k: int = int_option(_D.mle_k, "--mle-k", "Neighbours for the Levina-Bickel dimension."),
-    id_points: int = int_option(
-        _D.id_points, "--id-points", "Points used for intrinsic dimension and hubness (0 = off).", 0
-    ),
-    data: Optional[str] = typer.Option(
-        None,
-        "--data",
-        metavar="NAME|FILE",
-        help="Real data: digits, mnist1d, mnist:DIR, fashion-mnist:DIR, or your file "
-        "(.npy .npz .csv .tsv .parquet; rows are points).",
-    ),
-    download: bool = typer.Option(False, "--download", help="Let torchvision download mnist/fashion-mnist into DIR."),
-    chunk: int = int_option(
-        _D.chunk_elems,
-        "--chunk",
-        "Query x point elements held at once (memory bound); 0 = auto: 2^20 on the CPU, 2^26 on a GPU.",
-        0,
-    ),
+    dims: Optional[str] = config_option(_DC, "--dims", metavar=LIST, unset=True),
+    dist: Optional[str] = config_option(_DC, "--dist", metavar=LIST, unset=True),
+    metric: str = config_option(_DC, "--metric", metavar=LIST),
+    points: int = config_option(_DC, "--points", minimum=1),
+    queries: int = config_option(_DC, "--queries", minimum=1),
+    k: int = config_option(_DC, "--k", minimum=1),
+    mle_k: int = config_option(_DC, "--mle-k", minimum=1),
+    id_points: int = config_option(_DC, "--id-points", minimum=0),
+    data: Optional[str] = config_option(_DC, "--data", metavar="NAME|FILE"),
+    download: bool = config_option(_DC, "--download"),
+    chunk: int = config_option(_DC, "--chunk", minimum=0),
     summary_out: Optional[str] = SUMMARY_OUT,
     list_data: bool = LIST_DATA,
-    seeds: str = SEEDS,
+    seeds: str = config_option(_DC, "--seeds", metavar="SEEDS"),
     device: str = DEVICE,
-    dtype: str = DTYPE,
+    dtype: str = config_option(_DC, "--dtype"),
     out: str = OUT,
     format: Optional[str] = FORMAT,
     quiet: bool = QUIET,
@@ -378,87 +362,43 @@ def approx_cmd(  # noqa: PLR0917  (typer: one parameter per option)
         parser=count("--width"),
         metavar="INT",
     ),
-    widths: Optional[str] = typer.Option(
-        None, "--widths", metavar=LIST, help="Widths to sweep.", show_default="4,8,16,... up to --lm-max-params"
+    widths: Optional[str] = config_option(
+        _AC, "--widths", metavar=LIST, show_default="4,8,16,... up to --lm-max-params"
     ),
-    target: Optional[str] = typer.Option(
-        None,
-        "--target",
-        metavar=LIST,
-        help="Target function(s); see --list-targets.",
-        show_default=",".join(_A.targets),
+    target: Optional[str] = config_option(_AC, "--target", metavar=LIST, unset=True),
+    data: Optional[str] = config_option(_AC, "--data", metavar="FILE"),
+    target_column: Optional[str] = config_option(_AC, "--target-column", metavar="NAME"),
+    test_fraction: str = config_option(_AC, "--test-fraction", metavar="FRACTION"),
+    dims: Optional[str] = config_option(_AC, "--dims", metavar=LIST, show_default="8"),
+    arch: str = config_option(_AC, "--arch", metavar=LIST),
+    depth: int = config_option(_AC, "--depth", minimum=1),
+    activation: str = config_option(_AC, "--activation"),
+    samples: Optional[int] = config_option(
+        _AC, "--samples", show_default="--samples-per-param x parameters, at least 2000", minimum=1
     ),
-    data: Optional[str] = typer.Option(
-        None, "--data", metavar="FILE", help="Your regression data (.npy .npz .csv .tsv .parquet) instead of --target."
-    ),
-    target_column: Optional[str] = TARGET_COLUMN,
-    test_fraction: str = TEST_FRACTION,
-    dims: Optional[str] = typer.Option(
-        None, "--dims", metavar=LIST, help="Dimensions for targets defined in any d.", show_default="8"
-    ),
-    arch: str = typer.Option(
-        ",".join(_A.archs), "--arch", metavar=LIST, help="shallow, deep, tree (a list compares them)."
-    ),
-    depth: int = int_option(_A.depth, "--depth", "Hidden layers of the deep architecture."),
-    activation: str = typer.Option(_A.activation, "--activation", help="relu, tanh, softplus, silu, poly."),
-    samples: Optional[int] = typer.Option(
-        None,
-        "--samples",
-        help="Training samples per seed.",
-        parser=count("--samples"),
-        metavar="INT",
-        show_default="--samples-per-param x parameters, at least 2000",
-    ),
-    samples_per_param: Optional[str] = typer.Option(
-        None,
-        "--samples-per-param",
-        help="Samples per parameter without --samples.",
-        show_default=f"{_A.samples_per_param:g}",
-    ),
-    test_samples: int = int_option(_A.n_test, "--test-samples", "Test samples per seed."),
-    steps: Optional[int] = typer.Option(
-        None,
-        "--steps",
-        help="Adam steps / LBFGS iterations.",
-        parser=count("--steps"),
-        metavar="INT",
-        show_default="2000",
-    ),
-    lm_iters: Optional[int] = typer.Option(
-        None,
-        "--lm-iters",
-        help="Levenberg–Marquardt iterations.",
-        parser=count("--lm-iters"),
-        metavar="INT",
-        show_default="200",
-    ),
-    lm_rows: Optional[str] = typer.Option(
-        None, "--lm-rows", help="Samples per parameter in LM's matrix (0 = all).", show_default=f"{_A.lm_rows:g}"
-    ),
-    lm_max_params: int = int_option(
-        _A.lm_max_params, "--lm-max-params", "Largest model --optimizer auto trains with LM."
-    ),
-    optimizer: str = typer.Option(_A.optimizer, "--optimizer", help="auto, lm, adam, adam+lm, lbfgs."),
-    lr: Optional[str] = typer.Option(None, "--lr", help="Learning rate.", show_default="3e-3 Adam, 1.0 LBFGS"),
-    baselines: Optional[str] = typer.Option(
-        None, "--baselines", metavar=LIST, help="random-features,knn on the same data."
-    ),
-    knn_k: int = int_option(_A.knn_k, "--knn-k", "Neighbours of the k-NN baseline."),
-    teacher_k: int = int_option(_A.teacher_k, "--teacher-k", "Intrinsic dimension of the teacher target."),
-    q_power_k: int = int_option(_A.q_power_k, "--q-power-k", "k of the q-power target Q^(2^k)."),
+    samples_per_param: Optional[str] = config_option(_AC, "--samples-per-param", unset=True),
+    test_samples: int = config_option(_AC, "--test-samples", minimum=1),
+    steps: Optional[int] = config_option(_AC, "--steps", show_default="2000", minimum=1),
+    lm_iters: Optional[int] = config_option(_AC, "--lm-iters", show_default="200", minimum=1),
+    lm_rows: Optional[str] = config_option(_AC, "--lm-rows", unset=True),
+    lm_max_params: int = config_option(_AC, "--lm-max-params", minimum=1),
+    optimizer: str = config_option(_AC, "--optimizer"),
+    lr: Optional[str] = config_option(_AC, "--lr", show_default="3e-3 Adam, 1.0 LBFGS"),
+    baselines: Optional[str] = config_option(_AC, "--baselines", metavar=LIST, unset=True),
+    knn_k: int = config_option(_AC, "--knn-k", minimum=1),
+    teacher_k: int = config_option(_AC, "--teacher-k", minimum=1),
+    q_power_k: int = config_option(_AC, "--q-power-k", minimum=1),
     summary_out: Optional[str] = typer.Option(
         None, "--summary-out", metavar="FILE", help="Also write the exponent fit table (the summary) to this file."
     ),
     fit_out: Optional[str] = typer.Option(None, "--fit-out", metavar="FILE", help="The same as --summary-out."),
-    record_every: int = int_option(
-        _A.record_every, "--record-every", "Record train and test RMSE every N Adam steps / LM iterations, from 0.", 0
-    ),
+    record_every: int = config_option(_AC, "--record-every", minimum=0),
     curves_out: Optional[str] = CURVES_OUT,
     tensorboard: Optional[str] = TENSORBOARD,
     list_targets: bool = typer.Option(False, "--list-targets", help="Print the targets with their formulas and exit."),
-    seeds: str = SEEDS,
+    seeds: str = config_option(_AC, "--seeds", metavar="SEEDS"),
     device: str = DEVICE,
-    dtype: str = DTYPE,
+    dtype: str = config_option(_AC, "--dtype"),
     out: str = OUT,
     format: Optional[str] = FORMAT,
     quiet: bool = QUIET,
@@ -545,77 +485,45 @@ _O = OverparamConfig()
     "descent), for linear models, random features and MLPs.",
 )
 def overparam_cmd(  # noqa: PLR0917  (typer: one parameter per option)
-    model: str = typer.Option(
-        _O.model, "--model", help="linear, random-features, mlp or cnn (MNIST-1D sequences, or images)."
+    model: str = config_option(_OC, "--model"),
+    data: Optional[str] = config_option(
+        _OC, "--data", metavar="NAME|FILE", show_default="mnist1d; gaussian for linear"
     ),
-    data: Optional[str] = typer.Option(
-        None,
-        "--data",
-        metavar="NAME|FILE",
-        help="mnist1d, digits, teacher, mnist:DIR, fashion-mnist:DIR, cifar10:DIR, or your "
-        "file (.npy .npz .csv .tsv .parquet) with integer labels y.",
-        show_default="mnist1d; gaussian for linear",
-    ),
-    target_column: Optional[str] = TARGET_COLUMN,
-    test_fraction: str = TEST_FRACTION,
-    widths: Optional[str] = typer.Option(
-        None,
-        "--widths",
-        metavar=LIST,
-        help="Hidden widths (mlp) or features to sweep.",
-        show_default="the model's sweep",
-    ),
+    target_column: Optional[str] = config_option(_OC, "--target-column", metavar="NAME"),
+    test_fraction: str = config_option(_OC, "--test-fraction", metavar="FRACTION"),
+    widths: Optional[str] = config_option(_OC, "--widths", metavar=LIST, show_default="the model's sweep"),
     features: Optional[str] = typer.Option(
         None, "--features", metavar=LIST, help="Same as --widths (linear, random-features)."
     ),
-    depth: int = int_option(_O.depth, "--depth", "Hidden layers of the mlp."),
-    feature_map: str = typer.Option(
-        _O.feature_map, "--feature-map", help="random-features: relu, or fourier (cos/sin, Belkin et al. 2019)."
-    ),
-    train_samples: str = typer.Option(
-        ",".join(map(str, _O.n_train)),
-        "--train-samples",
-        metavar=LIST,
-        help="Training samples per seed (n); a list sweeps n (sample-wise double descent).",
-    ),
-    test_samples: int = int_option(_O.n_test, "--test-samples", "Test samples (the same for every seed)."),
-    label_noise: str = typer.Option(
-        "0", "--label-noise", metavar=LIST, help="Fractions of training labels replaced at random."
-    ),
-    ridge: str = typer.Option(
-        "0", "--ridge", metavar=LIST, help="Ridge lambdas of the closed-form models (0 = min-norm)."
-    ),
-    weight_decay: str = typer.Option(
-        f"{_O.weight_decay:g}", "--weight-decay", help="Weight decay of the mlp's optimiser."
-    ),
-    epochs: int = int_option(_O.epochs, "--epochs", "Passes over the training set (mlp)."),
-    steps: Optional[int] = typer.Option(
-        None, "--steps", help="Optimiser steps instead of --epochs (mlp).", parser=count("--steps"), metavar="INT"
-    ),
-    optimizer: str = typer.Option(_O.optimizer, "--optimizer", help="adam (AdamW) or sgd (momentum 0.9)."),
-    lr: Optional[str] = typer.Option(None, "--lr", help="Learning rate.", show_default="1e-3 adam, 0.05 sgd"),
-    batch_size: int = int_option(_O.batch_size, "--batch-size", "Mini-batch size (0 = full batch).", 0),
-    loss: str = typer.Option(_O.loss, "--loss", help="mlp loss: ce or mse."),
-    activation: str = typer.Option(
-        _O.activation, "--activation", help="mlp activation: relu, tanh, softplus, silu, poly."
-    ),
-    record_every: int = int_option(
-        _O.record_every, "--record-every", "Record train and test loss and error every N epochs, from epoch 0 (mlp).", 0
-    ),
+    depth: int = config_option(_OC, "--depth", minimum=1),
+    feature_map: str = config_option(_OC, "--feature-map"),
+    train_samples: str = config_option(_OC, "--train-samples", metavar=LIST),
+    test_samples: int = config_option(_OC, "--test-samples", minimum=1),
+    label_noise: str = config_option(_OC, "--label-noise", metavar=LIST),
+    ridge: str = config_option(_OC, "--ridge", metavar=LIST),
+    weight_decay: str = config_option(_OC, "--weight-decay"),
+    epochs: int = config_option(_OC, "--epochs", minimum=1),
+    steps: Optional[int] = config_option(_OC, "--steps", minimum=1),
+    optimizer: str = config_option(_OC, "--optimizer"),
+    lr: Optional[str] = config_option(_OC, "--lr", show_default="1e-3 adam, 0.05 sgd"),
+    batch_size: int = config_option(_OC, "--batch-size", minimum=0),
+    loss: str = config_option(_OC, "--loss"),
+    activation: str = config_option(_OC, "--activation"),
+    record_every: int = config_option(_OC, "--record-every", minimum=0),
     curves_out: Optional[str] = CURVES_OUT,
     tensorboard: Optional[str] = TENSORBOARD,
-    augment: bool = typer.Option(False, "--augment", help="Image sets: random crops and flips of each mini-batch."),
-    signal_var: str = typer.Option(f"{_O.signal_var:g}", "--signal-var", help="linear: r^2 = ||beta||^2."),
-    noise_var: str = typer.Option(f"{_O.noise_var:g}", "--noise-var", help="linear: noise variance sigma^2."),
-    teacher_dim: int = int_option(_O.teacher_dim, "--teacher-dim", "teacher data: input dimension."),
-    download: bool = typer.Option(False, "--download", help="Let torchvision download mnist/fashion-mnist into DIR."),
+    augment: bool = config_option(_OC, "--augment"),
+    signal_var: str = config_option(_OC, "--signal-var"),
+    noise_var: str = config_option(_OC, "--noise-var"),
+    teacher_dim: int = config_option(_OC, "--teacher-dim", minimum=1),
+    download: bool = config_option(_OC, "--download"),
     summary_out: Optional[str] = typer.Option(
         None, "--summary-out", metavar="FILE", help="Also write the per-width summary table to this file."
     ),
     list_data: bool = LIST_DATA,
-    seeds: str = SEEDS,
+    seeds: str = config_option(_OC, "--seeds", metavar="SEEDS"),
     device: str = DEVICE,
-    dtype: str = DTYPE,
+    dtype: str = config_option(_OC, "--dtype"),
     out: str = OUT,
     format: Optional[str] = FORMAT,
     quiet: bool = QUIET,

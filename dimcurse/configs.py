@@ -7,6 +7,7 @@ module re-exports its class as ``Config``.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 
@@ -36,7 +37,8 @@ class DistanceConfig(_FromOptions):
     n_queries: int = 100
     """Queries per set, drawn from the same distribution, disjoint from the points [--queries]."""
     seeds: tuple[int, ...] = (0, 1, 2)
-    """Seeds; each draws fresh points and queries [--seeds]."""
+    """Seeds, each drawing fresh points and queries: a count (5 = seeds 0..4), a range (0..4) or a list (0,3,7)
+    [--seeds]."""
     k: int = 10
     """Neighbours for the hubness k-occurrence [--k]."""
     mle_k: int = 20
@@ -45,13 +47,15 @@ class DistanceConfig(_FromOptions):
     """Points (the first of each set) used for intrinsic dimension and hubness; 0 turns them off [--id-points]."""
     data: str | None = None
     """A real data set instead of --dist: digits, mnist1d, mnist:DIR, fashion-mnist:DIR, or a file
-    (.npy .npz .csv .tsv .parquet) whose rows are the points [--data]."""
+    (.npy .npz .csv .tsv .parquet) whose rows are the points; default: none (the --dist sets) [--data]."""
     download: bool = False
     """Let torchvision download mnist/fashion-mnist into DIR [--download]."""
     dtype: str = "float32"
-    """Working precision of the chunked distances [--dtype]; extremes are always recomputed in float64."""
+    """float32 or float64: the working precision of the chunked distances [--dtype]; extremes are always
+    recomputed in float64."""
     chunk_elems: int = 0
-    """Query x point block held at once (elements; 0 = auto, see ``chunk_for``); bounds memory [--chunk]."""
+    """Query x point elements held at once, which bounds memory; 0 = auto: 2^20 on the CPU, 2^26 on a GPU
+    [--chunk]."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,7 @@ class ApproxConfig(_FromOptions):
     dims: tuple[int, ...] | None = None
     """Input dimensions [--dims]; None: 8 for targets defined in any d, the fixed d otherwise."""
     archs: tuple[str, ...] = ("shallow",)
-    """Architectures [--arch]: shallow, deep, tree."""
+    """Architectures [--arch]: shallow, deep, tree (a list compares them)."""
     widths: tuple[int, ...] | None = None
     """Hidden widths (per tree node for tree) [--widths / --width]; None: 4, 8, 16, ... while a shallow
     network of that width has at most --lm-max-params parameters (at most 64)."""
@@ -93,7 +97,8 @@ class ApproxConfig(_FromOptions):
     lr: float | None = None
     """Adam/LBFGS learning rate; None = 3e-3 for Adam (cosine-decayed to 1 %), 1.0 for LBFGS [--lr]."""
     seeds: tuple[int, ...] = (0, 1, 2)
-    """Seeds: samples and initialisation [--seeds]."""
+    """Seeds, each drawing samples and initialisation: a count (5 = seeds 0..4), a range (0..4) or a list
+    (0,3,7) [--seeds]."""
     baselines: tuple[str, ...] = ()
     """Fixed-basis baselines on the same data: random-features, knn [--baselines]."""
     knn_k: int = 1
@@ -103,13 +108,15 @@ class ApproxConfig(_FromOptions):
     q_power_k: int = 2
     """k of the q-power target Q^(2^k) [--q-power-k]."""
     dtype: str = "float32"
-    """Training precision [--dtype] (LM's solves, losses and gradients are float64 either way)."""
+    """float32 or float64: the training precision [--dtype] (LM's solves, losses and gradients are float64
+    either way)."""
     record_every: int = 0
     """Record train and test RMSE every N Adam steps / LM iterations, from step 0 (0 = off) [--record-every]."""
     data: str | None = None
-    """A regression data file (.npy .npz .csv .tsv .parquet) instead of --target: features and a target y [--data]."""
+    """A regression data file (.npy .npz .csv .tsv .parquet) instead of --target: features and a target y;
+    default: none [--data]."""
     target_column: str | None = None
-    """The target's column (or .npz key) in --data; default y (the last column of an .npy) [--target-column]."""
+    """The target's column (or .npz key) in --data; default: y (the last column of an .npy) [--target-column]."""
     test_fraction: float = 0.2
     """Share of --data's rows held out for testing, drawn per seed [--test-fraction]."""
 
@@ -119,7 +126,7 @@ class OverparamConfig(_FromOptions):
     """Settings of an overparameterisation sweep (CLI options in brackets)."""
 
     model: str = "random-features"
-    """linear, random-features, mlp or cnn (the MNIST-1D convolutional net) [--model]."""
+    """linear, random-features, mlp or cnn (on MNIST-1D sequences, or images) [--model]."""
     data: str | None = None
     """mnist1d, digits, teacher, mnist:DIR, fashion-mnist:DIR, cifar10:DIR, or a file (.npy .npz .csv .tsv
     .parquet) of features and integer labels y; None: mnist1d (gaussian for linear) [--data]."""
@@ -127,7 +134,7 @@ class OverparamConfig(_FromOptions):
     """Hidden widths (mlp), channels (cnn) or features (linear, random-features); None: the model's default
     sweep [--widths / --features]."""
     depth: int = 1
-    """Hidden layers of the mlp [--depth]."""
+    """Hidden layers of the mlp (the cnn's are fixed) [--depth]."""
     feature_map: str = "relu"
     """random-features: relu (ReLU of a Gaussian projection) or fourier (cos/sin pairs, Rahimi & Recht)
     [--feature-map]."""
@@ -142,11 +149,11 @@ class OverparamConfig(_FromOptions):
     """Ridge lambda of the closed-form models, normalised: (1/n)||y - Xb||^2 + lambda ||b||^2; 0 = min-norm
     [--ridge]."""
     weight_decay: float = 0.0
-    """Weight decay of the mlp's optimiser (decoupled for adam, L2 for sgd) [--weight-decay]."""
+    """Weight decay of the mlp's and cnn's optimiser (decoupled for adam, L2 for sgd) [--weight-decay]."""
     epochs: int = 300
-    """Passes over the training set (mlp) [--epochs]."""
+    """Passes over the training set (mlp, cnn) [--epochs]."""
     steps: int | None = None
-    """Optimiser steps instead of epochs (mlp) [--steps]."""
+    """Optimiser steps instead of --epochs (mlp, cnn); default: none (--epochs counts) [--steps]."""
     optimizer: str = "adam"
     """adam (AdamW) or sgd (momentum 0.9), both batched exactly [--optimizer]."""
     lr: float | None = None
@@ -156,9 +163,10 @@ class OverparamConfig(_FromOptions):
     loss: str = "ce"
     """mlp loss: ce (cross-entropy) or mse (squared loss on one-hot labels) [--loss]."""
     activation: str = "relu"
-    """Hidden activation of the mlp [--activation]."""
+    """Hidden activation of the mlp: relu, tanh, softplus, silu, poly [--activation]."""
     record_every: int = 0
-    """Also record test metrics every N epochs (mlp; 0 = final only) [--record-every]."""
+    """Record train and test loss and error every N epochs, from epoch 0 (mlp, cnn; 0 = the final epoch only)
+    [--record-every]."""
     augment: bool = False
     """Image sets: random crops (padding H/8) and horizontal flips of every mini-batch; off by default [--augment]."""
     signal_var: float = 1.0
@@ -168,13 +176,14 @@ class OverparamConfig(_FromOptions):
     teacher_dim: int = 20
     """teacher data: input dimension [--teacher-dim]."""
     seeds: tuple[int, ...] = (0, 1, 2)
-    """Seeds: training subset, label noise, features and initialisation [--seeds]."""
+    """Seeds, each drawing a training subset, label noise, features and initialisation: a count (5 = seeds
+    0..4), a range (0..4) or a list (0,3,7) [--seeds]."""
     download: bool = False
     """Let torchvision fetch mnist/fashion-mnist into DIR [--download]."""
     dtype: str = "float32"
-    """mlp training precision (closed-form solves always run in float64) [--dtype]."""
+    """float32 or float64: the trained models' precision (closed-form solves always run in float64) [--dtype]."""
     target_column: str | None = None
-    """The label column (or .npz key) of a --data file; default y (the last column of an .npy) [--target-column]."""
+    """The label column (or .npz key) of a --data file; default: y (the last column of an .npy) [--target-column]."""
     test_fraction: float = 0.2
     """Share of a --data file's rows held out for testing (one fixed split) [--test-fraction]."""
 
@@ -208,6 +217,7 @@ CLI_NAMES = {
 CONFIGS = {"distance": DistanceConfig, "approx": ApproxConfig, "overparam": OverparamConfig}
 
 
+@functools.cache
 def field_docs(config_class) -> dict[str, str]:
     """Each field's documentation: the string literal under it in this file (read with ast)."""
     import ast
@@ -220,3 +230,38 @@ def field_docs(config_class) -> dict[str, str]:
         if isinstance(node, ast.AnnAssign) and isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant):
             docs[node.target.id] = " ".join(str(after.value.value).split())
     return docs
+
+
+OPTION_MARK = r"\[(--[\w-]+(?:\s*/\s*--[\w-]+)*)\]"  # "[--widths / --width]" in a field's documentation
+
+
+@functools.cache
+def field_options(config_class) -> dict[str, str]:
+    """Each CLI option (``--points``) and the field it sets, from the marks in the fields' documentation."""
+    import re
+
+    options = {}
+    for name, doc in field_docs(config_class).items():
+        for mark in re.finditer(OPTION_MARK, doc):
+            options.update((option, name) for option in re.split(r"\s*/\s*", mark.group(1)))
+    return options
+
+
+def option_help(config_class, field: str) -> str:
+    """A field's documentation as its option's help: the option mark taken out."""
+    import re
+
+    text = re.sub(r"\s*" + OPTION_MARK, "", field_docs(config_class)[field]).strip()
+    return re.sub(r"\bNone ?[:=] ", "default: ", text)  # the CLI's user never types None
+
+
+def cli_default(config_class, field: str):
+    """A field's default as the command line writes it: lists with commas, seeds 0..n-1 as the count n."""
+    value = getattr(config_class(), field)
+    if field == "seeds" and value == tuple(range(len(value))):
+        return str(len(value))
+    if isinstance(value, tuple):
+        return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return value

@@ -14,6 +14,7 @@ def _fit(result, **where):
     return pick_one(result.fits, **where)
 
 
+@pytest.mark.slow
 def test_error_falls_with_width_on_a_smooth_one_dimensional_target():
     # cos 4x on [-2pi, 2pi] (the Poggio group's 1-d composition), seed 0, 1500 Adam steps.
     rows = approx.run(
@@ -31,6 +32,7 @@ def test_error_falls_with_width_on_a_smooth_one_dimensional_target():
     assert np.all(np.diff(errors) < 0) and errors[-1] < 0.9
 
 
+@pytest.mark.slow
 def test_trained_networks_keep_their_exponent_while_random_features_collapse():
     # Barron target, d = 2 and 32, widths 4..64, 3000 samples (approximation regime), seeds 0-1.
     # Measured: shallow 1.16 -> 0.29, random features 1.26 -> 0.01.
@@ -55,6 +57,7 @@ def test_trained_networks_keep_their_exponent_while_random_features_collapse():
     assert _fit(result, dim=32, arch="random-features").alpha_theory == pytest.approx(1 / 32)
 
 
+@pytest.mark.slow
 def test_a_tree_network_beats_a_shallow_one_at_matched_parameters_on_the_8_input_product():
     # Tree of width 8 per node: 7 * (4*8 + 1) = 231 parameters; shallow width 23: 10*23 + 1 = 231.
     # Both trained by Adam: the comparison is of architectures, so the trainer is the same.
@@ -77,6 +80,7 @@ def test_a_tree_network_beats_a_shallow_one_at_matched_parameters_on_the_8_input
     assert tree.max() < 0.5 * shallow.min()
 
 
+@pytest.mark.slow
 def test_rows_fit_table_and_determinism():
     config = approx.Config(
         targets=("kan-xy",),
@@ -181,6 +185,7 @@ def test_samples_scale_with_parameters_and_each_row_names_its_trainer():
     assert approx.widths_for(approx.Config(), 4) == (4, 8, 16, 32, 64)
 
 
+@pytest.mark.slow
 def test_at_a_small_budget_the_teacher_exponent_follows_k_not_d():
     # Teacher (intrinsic dimension k) at d = 4 and d = 16 for k = 2 and k = 4, widths 4..32, seeds 0-1, LM
     # (defaults otherwise). Measured: k = 2: 1.01 and 1.01; k = 4: 0.84 and 0.70. Asserted: the two dimensions

@@ -109,6 +109,7 @@ def test_serial_run_then_rerun_skips_and_force_reruns(tmp_path):
     assert len((store / LOG).read_text().splitlines()) == N_POINTS + 2 and len(read_records(store)) == N_POINTS
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["kill -9", "ctrl-c"])
 def test_killed_mid_run_then_resumed_gives_exactly_the_uninterrupted_rows(tmp_path, sig):
     path = _sweep(tmp_path)
@@ -158,6 +159,7 @@ def test_killed_mid_run_then_resumed_gives_exactly_the_uninterrupted_rows(tmp_pa
     pd.testing.assert_frame_equal(_table(store), _table(reference))
 
 
+@pytest.mark.slow
 def test_processes_and_dask_executors_match_serial(tmp_path):
     distributed = pytest.importorskip("distributed")
     points = load_sweep(_sweep(tmp_path))
@@ -243,6 +245,7 @@ seeds = {seeds}
 """.format(seeds=list(range(200)))
 
 
+@pytest.mark.slow
 def test_two_real_batch_processes_on_one_store(tmp_path):
     path = _sweep(tmp_path, SLOW)  # 200 points: the first batch is still running when the second starts
     store = tmp_path / "shared"
@@ -429,6 +432,7 @@ def test_report_rows_exports_the_raw_rows(cli, tmp_path):
     assert code == 0 and len(table) == 3 * 4 and "seed" in table and "test_loss" in table  # 3 seeds x 4 widths
 
 
+@pytest.mark.slow
 def test_compare_flags_noise_and_fail_if_sets_the_exit_code(cli, tmp_path):
     sweep = SWEEP.replace("n_points = 1500", "n_points = 1500\nk = 10")
     run_batch(load_sweep(_sweep(tmp_path)), tmp_path / "a")

@@ -97,6 +97,7 @@ def test_buckets_keep_every_width_once_and_pad_little():
     assert buckets([64, 64, 64]) == [[0, 1, 2]] and len(buckets([1, 1000])) == 2  # no padding 1 -> 1000
 
 
+@pytest.mark.slow
 def test_a_tiny_cnn_fits_random_labels(cli):
     """Zhang et al. 2017 with a convolutional net: 100 MNIST-1D sequences, every label random."""
     code, out, err = cli(
@@ -176,6 +177,7 @@ def test_the_batched_image_cnn_equals_every_model_alone_in_training_and_evaluati
     _assert_trains_as_alone(model, (x, y, x_test, y_test), kwargs, rtol=1e-8, atol=1e-11)
 
 
+@pytest.mark.slow
 def test_a_tiny_image_cnn_fits_random_labels(cli):
     code, out, err = cli(
         "overparam",

@@ -42,6 +42,7 @@ def test_subspace_larger_than_dimension_is_refused():
         draw(parse_distribution("subspace:10"), 5, 4, 0)
 
 
+@pytest.mark.slow
 def test_digits_and_mnist1d_load_offline():
     digits = load_dataset("digits")
     assert digits.x.shape == (1797, 64)

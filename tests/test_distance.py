@@ -20,6 +20,7 @@ def _one(rows, **where):
     return pick_one(rows, **where)
 
 
+@pytest.mark.slow
 def test_power_moments_match_closed_forms():
     # 200 queries x 5000 points, seed 0. The pooled mean has an sd of ~0.5 % (query effects),
     # the pooled variance ~2 %: tolerances 2 % and 6 %.
@@ -43,6 +44,7 @@ def test_sphere_inner_product_variance_is_one_over_d():
     assert row.var_pow_dist == pytest.approx(1 / 200, rel=0.06)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("metric, constant", [("lp:0.5", 0.8292), ("l1", 0.7071), ("l2", 0.5916)])
 def test_relative_variance_approaches_francois_constants(metric, constant):
     # sqrt(d) * dist_cv -> (1/p) sigma_p / mu_p for uniform data; within 2 % at d = 1000.
@@ -50,6 +52,7 @@ def test_relative_variance_approaches_francois_constants(metric, constant):
     assert math.sqrt(1000) * row.dist_cv == pytest.approx(constant, rel=0.02)
 
 
+@pytest.mark.slow
 def test_relative_contrast_falls_with_dimension_and_orders_the_norms():
     rows = _run(
         dims=(2, 10, 100, 1000),

@@ -153,6 +153,7 @@ def test_unit_of_is_a_power_of_two():
     assert unit_of(np.array([[1e19]])) == 2.0**63
 
 
+@pytest.mark.slow
 def test_approx_errors_of_a_target_in_huge_or_tiny_units_scale_with_it(tmp_path, cli, monkeypatch):
     """The RMSE was taken in the target's units: (1e200)^2 overflowed and every row was inf. It is
     taken standardised and times the sd now, so rel_rmse does not see the unit."""

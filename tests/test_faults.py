@@ -68,6 +68,7 @@ def _lines_are_whole(store) -> list[dict]:
     return whole
 
 
+@pytest.mark.slow
 def test_random_kills_and_ctrl_c_then_resume_give_exactly_the_uninterrupted_rows(tmp_path):
     sweep = tmp_path / "sweep.toml"
     sweep.write_text(SWEEP)
@@ -226,6 +227,7 @@ def test_simulated_write_failures_keep_the_previous_result(cli, tmp_path, monkey
     _assert_refused_and_intact(code, stdout, err, tmp_path, before, os.strerror(failure))
 
 
+@pytest.mark.slow
 def test_store_on_a_full_disk_keeps_whole_lines_and_resumes(small_disk, tmp_path):
     sweep = tmp_path / "sweep.toml"
     sweep.write_text(SWEEP.replace("n_points = 6000", "n_points = 300").replace("id_points = 500", "id_points = 0"))

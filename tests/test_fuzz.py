@@ -684,6 +684,8 @@ from dimcurse.errors import DimcurseError  # noqa: E402
 from dimcurse.experiments import REGISTRY  # noqa: E402
 from dimcurse.sweep import load_sweep  # noqa: E402
 
+pytestmark = pytest.mark.slow  # end-to-end: the inner loop (-m "not slow") leaves it out
+
 SWEEP_VALUES = [
     0,
     -1,

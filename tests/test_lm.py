@@ -86,6 +86,7 @@ def _scipy_lm(x, y, start):
     )
 
 
+@pytest.mark.slow
 def test_lm_agrees_with_scipy_least_squares_on_the_minimum():
     # ReLU makes the loss piecewise smooth, so two solvers from one start may end in different local minima.
     # What must agree (float64, 1e-6 relative): scipy, started where our LM stopped, finds nothing lower; and

@@ -58,6 +58,7 @@ def test_trap_near_duplicates_in_high_dimension():
     np.testing.assert_allclose(stats.nn, truth, rtol=EXACT)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("offset", [0.0, 1000.0])
 def test_trap_many_points_in_low_dimension_far_from_origin(offset):
     gen = torch.Generator().manual_seed(2)

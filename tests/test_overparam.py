@@ -32,6 +32,7 @@ def linear_rows():
     return run(config).rows
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("gamma", GAMMAS)
 def test_linear_risk_matches_hastie_closed_form(linear_rows, gamma):
     """n = 400, seeds 0-9: the mean excess risk is within 4 standard errors + 5 % of the asymptotic risk
@@ -105,6 +106,7 @@ def test_ridge_lowers_the_random_features_peak(rf_result):
 # --------------------------------------------------------------------------- mlp: Zhang et al. 2017
 
 
+@pytest.mark.slow
 def test_mlp_memorises_random_labels_with_test_error_at_chance():
     config = Config(
         model="mlp",

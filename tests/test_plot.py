@@ -61,6 +61,7 @@ def distance_result():
     )
 
 
+@pytest.mark.slow
 def test_distance_figure_plots_the_table(distance_result):
     fig = plot.distance_figure(distance_result)
     rows = distance_result.rows
@@ -92,6 +93,7 @@ def test_real_data_figure_is_bars_beside_the_gaussian():
     assert_readable(fig)
 
 
+@pytest.mark.slow
 def test_approx_figure_fits_and_exponents():
     result = approx.run(
         approx.Config(
@@ -121,6 +123,7 @@ def test_approx_figure_fits_and_exponents():
     np.testing.assert_allclose(_line(alphas, "barron, shallow").get_ydata(), fits.alpha.to_numpy())
 
 
+@pytest.mark.slow
 def test_overparam_figure_marks_the_threshold_and_plots_the_curve():
     config = overparam.Config(data="digits", widths=(50, 150, 200, 220, 400), n_train=200, n_test=300, seeds=(0, 1))
     result = overparam.run(config)
@@ -143,6 +146,7 @@ def test_overparam_figure_marks_the_threshold_and_plots_the_curve():
     assert [ln.get_label() for ln in epochs.lines] == ["width 2", "width 16", "width 64"]  # one series per width
 
 
+@pytest.mark.slow
 def test_linear_figure_draws_the_closed_form_risk_and_no_undrawn_threshold():
     config = overparam.Config(model="linear", n_train=100, n_test=200, seeds=(0, 1), widths=(20, 50, 90, 110, 200, 400))
     result = overparam.run(config)
@@ -178,6 +182,7 @@ def test_samplewise_figure_plots_test_loss_and_the_closed_form_against_n():
     assert_readable(fig)
 
 
+@pytest.mark.slow
 def test_epochwise_heat_map_holds_the_mean_test_error_per_width_and_epoch():
     config = overparam.Config(
         model="cnn", widths=(2, 4, 8), n_train=200, n_test=200, epochs=4, record_every=1, seeds=(0, 1), batch_size=50
@@ -194,6 +199,7 @@ def test_epochwise_heat_map_holds_the_mean_test_error_per_width_and_epoch():
     assert_readable(fig)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("suffix", [".png", ".svg", ".pdf"])
 def test_saved_files_are_valid_images(distance_result, tmp_path, suffix):
     path = tmp_path / f"fig{suffix}"
@@ -209,6 +215,7 @@ def test_saved_files_are_valid_images(distance_result, tmp_path, suffix):
         assert data.startswith(b"%PDF") and b"%%EOF" in data[-1024:]
 
 
+@pytest.mark.slow
 def test_cli_plot_flag_and_plot_command(cli, tmp_path):
     code, _, _ = cli(
         "distance",

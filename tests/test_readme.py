@@ -9,6 +9,8 @@ import pytest
 
 from dimcurse.cli import app
 
+pytestmark = pytest.mark.slow  # end-to-end: the inner loop (-m "not slow") leaves it out
+
 README = Path(__file__).resolve().parent.parent / "README.md"
 TEXT = README.read_text()
 

@@ -9,6 +9,8 @@ pytest.importorskip("matplotlib")
 
 from dimcurse import tour  # noqa: E402
 
+pytestmark = pytest.mark.slow  # end-to-end: the inner loop (-m "not slow") leaves it out
+
 
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):

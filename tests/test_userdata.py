@@ -297,6 +297,7 @@ def broken():
 """
 
 
+@pytest.mark.slow
 def test_an_entry_point_plugin_reaches_the_cli_and_a_broken_one_is_skipped(tmp_path):
     site = tmp_path / "site"
     info = site / "plug_pkg-0.1.dist-info"

@@ -1,6 +1,6 @@
 #!/bin/bash
-# The GPU checks in one go (RELIABILITY.md): the CUDA tests, the CLI on cuda against cpu, and the
-# GPU benchmark figures of benchmarks/README.md. Run from the repository root on a machine with a
+# The GPU checks in one go (docs/reliability.md): the CUDA tests, the CLI on cuda against cpu, and the
+# GPU benchmark figures of docs/benchmarks.md. Run from the repository root on a machine with a
 # GPU:  OUT=/tmp/gpu bash benchmarks/gpu_check.sh   (the log goes to $OUT/log). Wheels in .whl/
 # (mnist1d, for the MLP benchmark) are installed first when present.
 export OUT=${OUT:-/tmp/dimcurse-gpu}; mkdir -p "$OUT"

@@ -1,7 +1,7 @@
 """Injected faults: interruptions of a batch at random moments, full disks and read-only folders.
 
 ``DIMCURSE_FAULT_ROUNDS`` sets how many interruptions the batch test injects (default 4;
-RELIABILITY.md used 30); the moments come from a seeded generator, so a run is repeatable.
+docs/reliability.md used 30); the moments come from a seeded generator, so a run is repeatable.
 The real full-disk and read-only tests mount a small tmpfs (root only); they are skipped
 where that is not allowed, and the simulated ones beside them always run.
 """

@@ -14,7 +14,7 @@ lists, unknown options, duplicated options, bad paths and bad input files.
 A second property (at the end) drives the kernels with valid but extreme values and asks
 for finite tables or clean refusals, and no Python warning from any module.
 
-``DIMCURSE_FUZZ_EXAMPLES`` sets the examples per command (default 25; RELIABILITY.md
+``DIMCURSE_FUZZ_EXAMPLES`` sets the examples per command (default 25; docs/reliability.md
 used 300), ``DIMCURSE_FUZZ_REPORT=FILE`` writes the outcome counts as JSON. Examples are
 derandomised: the same command line generates the same inputs.
 """

@@ -1,8 +1,8 @@
-"""Every command the README shows runs as shown, and every CLI command is documented."""
+"""Every command the README and the docs pages show runs as shown, and every CLI command is documented."""
 
 import re
 import shlex
-import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,19 +11,25 @@ from dimcurse.cli import app
 
 pytestmark = pytest.mark.slow  # end-to-end: the inner loop (-m "not slow") leaves it out
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+from readme_examples import PAGES, scratch  # noqa: E402  (tools/ is not a package)
+
+README = ROOT / "README.md"
 TEXT = README.read_text()
 
 
 def _examples():
-    """(command, first line of its shown output) for every ``$ dimcurse ...`` line."""
+    """(page, command, first line of its shown output) for every ``$ dimcurse ...`` line of a console
+    block, page by page in PAGES order (a store one page makes, a later page reads)."""
     found = []
-    for block in re.findall(r"```console\n(.*?)```", TEXT, re.S):
-        lines = block.splitlines()
-        for i, line in enumerate(lines):
-            if line.startswith("$ dimcurse"):
-                shown = lines[i + 1] if i + 1 < len(lines) else ""
-                found.append((line[2:], shown))
+    for page in PAGES:
+        for block in re.findall(r"```console\n(.*?)```", (ROOT / page).read_text(), re.S):
+            lines = block.splitlines()
+            for i, line in enumerate(lines):
+                if line.startswith("$ dimcurse"):
+                    shown = lines[i + 1] if i + 1 < len(lines) else ""
+                    found.append((page, line[2:], shown))
     return found
 
 
@@ -40,22 +46,28 @@ def test_readme_opens_with_the_two_setup_commands():
 
 def test_there_are_examples_of_every_command():
     commands = {cmd.name or cmd.callback.__name__ for cmd in app.registered_commands}
-    shown = {shlex.split(example)[1] for example, _ in EXAMPLES}
+    shown = {shlex.split(example)[1] for _, example, _ in EXAMPLES}
     assert commands <= shown | {"--version"}, commands - shown
+
+
+def test_the_readmes_listed_commands_run_on_a_page():
+    # The README lists its quick start and data commands without output; each runs on a docs page.
+    listed = [line[2:].split("  #")[0].strip() for line in TEXT.splitlines() if line.startswith("$ dimcurse")]
+    run = {example for _, example, _ in EXAMPLES}
+    assert listed and set(listed) <= run, set(listed) - run
 
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
-    """One folder for all examples, in README order (a store made by one example is read by the next),
-    holding a copy of benchmarks/sweeps so the examples' paths work as they do from the repository root."""
+    """One folder for all examples, in page order, holding a copy of benchmarks/sweeps and examples/
+    so the examples' paths work as they do from the repository root."""
     folder = tmp_path_factory.mktemp("readme")
-    shutil.copytree(README.parent / "benchmarks" / "sweeps", folder / "benchmarks" / "sweeps")
-    shutil.copytree(README.parent / "examples", folder / "examples")  # the "Your own data" files
+    scratch(folder)
     return folder
 
 
-@pytest.mark.parametrize("example, shown", EXAMPLES, ids=[e for e, _ in EXAMPLES])
-def test_readme_example_runs(cli, workdir, monkeypatch, example, shown):
+@pytest.mark.parametrize("page, example, shown", EXAMPLES, ids=[f"{p}: {e}" for p, e, _ in EXAMPLES])
+def test_readme_example_runs(cli, workdir, monkeypatch, page, example, shown):
     monkeypatch.chdir(workdir)
     args = shlex.split(example)[1:]
     code, out, err = cli(*args)

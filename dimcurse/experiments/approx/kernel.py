@@ -917,6 +917,34 @@ COLUMNS = [
     "dtype",
     "kernel_version",
 ]
+
+# The row contract's meaning, one line per column: the docs' column tables are generated from it
+# (tools/readme_examples.py --tables) and tests/test_docs.py fails on a column left out.
+COLUMN_DOCS = {
+    "target": "the target function (or the --data file's stem)",
+    "dim": "input dimension d",
+    "arch": "shallow, deep, tree, or a baseline: random-features, knn",
+    "width": "hidden width (per tree node for tree; the training-set size n for knn)",
+    "seed": "the seed that drew the samples and the initialisation",
+    "params": "trainable parameters (random features: the shallow network's count; knn: the stored n (d + 1))",
+    "train_rmse": "RMSE on the samples that model trained on, in the target's units",
+    "test_rmse": "RMSE on the fresh test samples, in the target's units",
+    "rel_rmse": "test RMSE / sd of the test targets (1 = predicting the mean)",
+    "steps": "Adam steps plus LM iterations",
+    "diverged": "the loss became non-finite or exploded: the model was isolated, its errors empty",
+    "loss_drop": "relative fall of the training loss over the last fifth of training",
+    "gn_decrement": "share of the loss a nearly undamped Gauss-Newton step still promises to remove (shallow only)",
+    "optimisation_limited": "not converged: the loss fell > 5 % over the last fifth, or gn_decrement > 1/2",
+    "estimation_limited": "test RMSE > 1.5 x train RMSE: the samples, not the width, set the error",
+    "precision_limited": "train RMSE within 10 eps sqrt(params) x the targets' sd: rounding sets it",
+    "elapsed_s": "wall time of the batched training that produced the row (the only column that differs between runs)",
+    "activation": "the hidden activation",
+    "optimizer": "the row's trainer: lm, adam, adam+lm, lbfgs, lstsq (random features), none (knn)",
+    "n_samples": "that row's training samples",
+    "device": "where the row was computed",
+    "dtype": "the training precision",
+    "kernel_version": "the kernel's VERSION (bumped when its maths changes)",
+}
 FIT_COLUMNS = [
     "target",
     "dim",

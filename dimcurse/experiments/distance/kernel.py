@@ -149,7 +149,7 @@ class PointSet:
 
 
 # --chunk 0: a cache-sized block on the CPU (4 MiB of float32; PERFORMANCE.md), and on a GPU a
-# block large enough to keep it busy: on an H200 (1M points x 4096 queries, benchmarks/README.md)
+# block large enough to keep it busy: on an H200 (1M points x 4096 queries, docs/benchmarks.md)
 # 2^20 ran at 1-8 % of the GPU's float32 matrix-product rate and 2^26 at 40-50 % (d = 1000).
 AUTO_CHUNK = {"cpu": 1 << 20, "cuda": 1 << 26}
 
@@ -577,6 +577,47 @@ COLUMNS = [
     "dtype",
     "kernel_version",
 ]
+
+# The row contract's meaning, one line per column: the docs' column tables are generated from it
+# (tools/readme_examples.py --tables) and tests/test_docs.py fails on a column left out.
+COLUMN_DOCS = {
+    "dim": "ambient dimension d of the set (a real set's own)",
+    "dist": "the distribution or data set (with --data, its name; `gaussian` for its matched Gaussian)",
+    "metric": "the distance: l2, l1, linf, lp:P or cosine",
+    "seed": "the seed that drew the points and queries",
+    "n_points": "points used (after dropping exact copies)",
+    "n_queries": "queries used, drawn apart from the points",
+    "nn_dist": "mean over queries of the nearest distance (exact to ~1e-6 relative)",
+    "far_dist": "mean over queries of the farthest distance",
+    "mean_dist": "mean of all q x n distances",
+    "relative_contrast": "Beyer et al. 1999: mean over queries of (Dmax - Dmin) / Dmin",
+    "contrast_he": "He, Kumar & Chang 2012: mean_q(Dmean) / mean_q(Dmin)",
+    "dist_cv": "Francois, Wertz & Verleysen 2007 relative variance: sd / mean of all q x n distances",
+    "mean_pow_dist": "mean of D^p over all pairs, p the metric's power (D^2 for l2, D for l1, cosine, D^P for lp:P); "
+    "empty for linf",
+    "var_pow_dist": "variance of D^p over all pairs; empty for linf",
+    "theory_mean_dist": "exact E[D] where a closed form exists (uniform l2 by quadrature, Gaussian, subspace, sphere, "
+    "uniform linf, cosine)",
+    "theory_dist_cv": "exact sd / mean (uniform, Gaussian, subspace, sphere under l2; cosine; l1 on i.i.d. "
+    "coordinates); for lp:P the large-d limit, flagged by theory_dist_cv_limit",
+    "theory_dist_cv_limit": "true where theory_dist_cv is Francois's large-d limit, not the exact value (shown as ≈)",
+    "theory_mean_pow_dist": "closed form of mean_pow_dist (uniform l2 d/6, Gaussian 2d, sphere 2, subspace:K 2K)",
+    "theory_var_pow_dist": "closed form of var_pow_dist (uniform l2 7d/180, Gaussian 8d, sphere 4/d, subspace:K 8K)",
+    "twonn_id": "TwoNN intrinsic dimension (Facco et al. 2017), closed-form ML (N - 1) / sum log(r2/r1)",
+    "mle_id": "Levina & Bickel 2005 intrinsic dimension with --mle-k neighbours, inverses averaged "
+    "(MacKay & Ghahramani)",
+    "hubness": "Radovanovic et al. 2010: skewness of the k-occurrence N_k under the row's metric",
+    "id_points": "points (the first of the set) the intrinsic dimension and hubness used",
+    "theory_id": "the dimension of the manifold the set lies on (d, d - 1 for the sphere, K); empty for real data",
+    "id_sample_limited": "TwoNN under 80 % of theory_id where that exceeds 2 log10(n) (Eckmann & Ruelle 1992): "
+    "the points cannot reveal the dimension",
+    "k": "the k of hubness",
+    "exact_fallbacks": "queries whose candidates could not be certified and were rescanned exactly",
+    "duplicates": "sampled rows dropped as exact copies of another point or of a query",
+    "device": "where the row was computed",
+    "dtype": "the working precision",
+    "kernel_version": "the kernel's VERSION (bumped when its maths changes)",
+}
 
 
 def figure(result: Result):

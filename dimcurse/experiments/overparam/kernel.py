@@ -417,6 +417,43 @@ COLUMNS = [
     "dtype",
     "kernel_version",
 ]
+
+# The row contract's meaning, one line per column: the docs' column tables are generated from it
+# (tools/readme_examples.py --tables) and tests/test_docs.py fails on a column left out.
+COLUMN_DOCS = {
+    "model": "linear, random-features, mlp or cnn",
+    "feature_map": "random-features: relu or fourier; none for the others",
+    "data": "the data set (gaussian for linear, or the --data file's stem)",
+    "augment": "random crops and flips of every mini-batch were on",
+    "label_noise": "fraction of training labels replaced by uniformly random ones",
+    "ridge": "ridge lambda of the closed-form models (0 = min-norm)",
+    "weight_decay": "the trained models' weight decay",
+    "width": "the swept size: features (linear, random-features), hidden width (mlp) or channels (cnn)",
+    "params": "trainable parameters (the readout's for random features)",
+    "params_per_sample": "params / n_train: the interpolation threshold is near 1 for the closed-form models",
+    "epoch": "the epoch of a training-curve row (0 for the closed-form models; the last for a final row)",
+    "seed": "the seed of the training subset, label noise, features and initialisation",
+    "n_train": "training samples of the row",
+    "train_loss": "training loss: cross-entropy, or the squared loss summed over one-hot classes (mse for linear)",
+    "train_error": "training classification error rate (empty for linear)",
+    "test_loss": "test loss, as train_loss",
+    "test_error": "test classification error rate (empty for linear)",
+    "weight_norm": "Euclidean norm of the readout, or of all of a network's parameters",
+    "interpolates": "the model fits its training set (closed form: train MSE <= 1e-8 mean(y^2); nets: train error 0)",
+    "epochs_to_interpolate": "the first recorded epoch with train error 0 (trained models)",
+    "excess_risk": "linear: the measured ||b_hat - b||^2",
+    "theory_risk": "linear: the exact finite-n min-norm risk, or Hastie et al.'s limit with a ridge",
+    "theory_risk_limit": "true where theory_risk is the large-n limit (with a ridge), not exact",
+    "chance_error": "the error of guessing: 1 - 1/classes",
+    "diverged": "a network whose loss or weights became non-finite: isolated, its values empty",
+    "elapsed_s": "wall time of the run that produced the row",
+    "device": "where the row was computed",
+    "depth": "hidden layers of the mlp (cnn: its fixed conv layers)",
+    "optimizer": "adam or sgd (lstsq for the closed-form models)",
+    "loss": "ce or mse",
+    "dtype": "the trained models' precision",
+    "kernel_version": "the kernel's VERSION (bumped when its maths changes)",
+}
 _NOT_CLASSIFIED = "the linear model and random features regress: no classification error"
 NULLABLE = {
     "train_error": _NOT_CLASSIFIED,

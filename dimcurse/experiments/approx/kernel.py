@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -394,8 +394,7 @@ class _Trained:
     sizes: list[int] | None = None  # the row's "width" where it is not the sweep's (k-NN: training-set sizes)
 
 
-@dataclass(frozen=True)
-class _Job:
+class _Job(NamedTuple):
     """One architecture (or baseline) on one (target, dim): what its trainers and rows share."""
 
     arch: str
@@ -408,7 +407,7 @@ class _Job:
 
 def _train_arch(job: _Job, curves: list | None = None, label: dict | None = None) -> _Trained:
     """Train all widths x seeds of one architecture with the trainers ``trainer_for`` assigns."""
-    arch, dim, data, config, device = job.arch, job.dim, job.data, job.config, job.device
+    arch, dim, data, config, device, _ = job
     widths = list(widths_for(config, dim))
     params = [arch_params(arch, dim, w, config.depth) for w in widths]
     plan = [trainer_for(config, arch, p) for p in params]
@@ -506,7 +505,7 @@ CURVE_COLUMNS = ["target", "dim", "arch", "width", "seed", "step", "trainer", "t
 
 def _adam_stage(job: _Job, model, widths: list[int], js: list[int], state: _TrainState, curves=None) -> None:
     """Batched Adam on the widths ``js`` (a sub-model of just those widths starts from the same weights)."""
-    arch, dim, data, config, device, tick = job.arch, job.dim, job.data, job.config, job.device, job.tick
+    arch, dim, data, config, device, tick = job
     steps = config.steps or DEFAULT_STEPS
     sub = model if len(js) == len(widths) else _make_model(arch, dim, [widths[j] for j in js], config, device)
     record = curves.adam(sub, js, 0) if curves is not None else None
@@ -529,7 +528,7 @@ def _adam_stage(job: _Job, model, widths: list[int], js: list[int], state: _Trai
 
 def _lm_stage(job: _Job, model, j: int, n_used: int, state: _TrainState, curves=None) -> None:
     """Levenberg–Marquardt for width j of every seed, on the first ``n_used`` training samples."""
-    dim, data, config, device, tick = job.dim, job.data, job.config, job.device, job.tick
+    _, dim, data, config, device, tick = job
     width = widths_for(config, dim)[j]
     theta = model.flat(j)
     # run() already refused a sweep whose largest LM step would not fit; this guards the step itself.
@@ -572,7 +571,7 @@ def _drop(before: np.ndarray, after: np.ndarray) -> np.ndarray:
 
 def _train_lbfgs(job: _Job, widths: list[int], params: list[int]) -> _Trained:
     """LBFGS one model at a time (its line search would couple models sharing a loss)."""
-    arch, dim, data, config, device, tick = job.arch, job.dim, job.data, job.config, job.device, job.tick
+    arch, dim, data, config, device, tick = job
     steps = config.steps or DEFAULT_STEPS
 
     def make(seeds, some_widths):
@@ -768,7 +767,7 @@ def _flags(trained: _Trained, si: int, j: int, train_sd: float, arch: str, dtype
 
 def _rows(job: _Job, target: str, trained: _Trained, elapsed: float) -> list[dict]:
     """One row per (seed, width) of a trained architecture or baseline."""
-    dim, arch, config, device = job.dim, job.arch, job.config, job.device
+    arch, dim, _, config, device, _ = job
     sd_test, sd_train = job.data.sd_test, job.data.std.cpu().numpy()
     rows = []
     sizes = trained.sizes or list(widths_for(config, dim))

@@ -29,9 +29,11 @@ class DistanceConfig(_FromOptions):
     dims: tuple[int, ...] = (2, 10, 100, 1000)
     """Ambient dimensions to sweep [--dims]; ignored with a real data set, whose dimension is fixed."""
     dists: tuple[str, ...] = ("uniform",)
-    """Synthetic distributions [--dist]: uniform, gaussian, sphere, subspace:K, torus:K."""
+    """Synthetic distributions [--dist]: uniform (the unit cube), gaussian, sphere (uniform on S^(d-1), d >= 2),
+    subspace:K (N(0, I_K) rotated into R^d), torus:K (the flat torus of side 1 in R^(2K), rotated into R^d)."""
     metrics: tuple[str, ...] = ("l2",)
-    """Distances [--metric]: l2, l1, linf, lp:P (P > 0), cosine."""
+    """Distances [--metric]: l2, l1, linf, lp:P (P >= ln(d)/340, below which the distances leave float64),
+    cosine (1 - cos)."""
     n_points: int = 10_000
     """Points per set [--points]; a real set gives at most its size minus the queries."""
     n_queries: int = 100

@@ -97,37 +97,18 @@ def test_buckets_keep_every_width_once_and_pad_little():
     assert buckets([64, 64, 64]) == [[0, 1, 2]] and len(buckets([1, 1000])) == 2  # no padding 1 -> 1000
 
 
+def _random_labels_fit(cli, setting: str) -> pd.DataFrame:
+    """One tiny cnn trained full-batch on 100 samples whose every label is random (Zhang et al. 2017)."""
+    base = "overparam --model cnn --train-samples 100 --test-samples 200 --label-noise 1 --batch-size 0 --seeds 1"
+    code, out, err = cli(*f"{base} {setting} --quiet --out - --format csv".split())
+    assert code == 0, err
+    return pd.read_csv(io.StringIO(out))
+
+
 @pytest.mark.slow
 def test_a_tiny_cnn_fits_random_labels(cli):
     """Zhang et al. 2017 with a convolutional net: 100 MNIST-1D sequences, every label random."""
-    code, out, err = cli(
-        "overparam",
-        "--model",
-        "cnn",
-        "--widths",
-        "32",
-        "--train-samples",
-        "100",
-        "--test-samples",
-        "200",
-        "--label-noise",
-        "1",
-        "--epochs",
-        "300",
-        "--batch-size",
-        "0",
-        "--lr",
-        "3e-3",
-        "--seeds",
-        "1",
-        "--quiet",
-        "--out",
-        "-",
-        "--format",
-        "csv",
-    )
-    rows = pd.read_csv(io.StringIO(out))
-    assert code == 0, err
+    rows = _random_labels_fit(cli, "--widths 32 --epochs 300 --lr 3e-3")
     assert rows.train_error.iloc[0] == 0 and rows.interpolates.iloc[0]
     assert rows.test_error.iloc[0] > 0.7  # nothing learned: chance is 0.9
 
@@ -179,36 +160,7 @@ def test_the_batched_image_cnn_equals_every_model_alone_in_training_and_evaluati
 
 @pytest.mark.slow
 def test_a_tiny_image_cnn_fits_random_labels(cli):
-    code, out, err = cli(
-        "overparam",
-        "--model",
-        "cnn",
-        "--data",
-        "digits",
-        "--widths",
-        "8",
-        "--train-samples",
-        "100",
-        "--test-samples",
-        "200",
-        "--label-noise",
-        "1",
-        "--epochs",
-        "150",
-        "--batch-size",
-        "0",
-        "--lr",
-        "1e-2",
-        "--seeds",
-        "1",
-        "--quiet",
-        "--out",
-        "-",
-        "--format",
-        "csv",
-    )
-    rows = pd.read_csv(io.StringIO(out))
-    assert code == 0, err
+    rows = _random_labels_fit(cli, "--data digits --widths 8 --epochs 150 --lr 1e-2")
     assert rows.train_error.iloc[0] == 0 and rows.test_error.iloc[0] > 0.7
 
 

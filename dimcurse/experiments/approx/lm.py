@@ -49,6 +49,12 @@ class LMResult:
     diverged: np.ndarray  # bool
     accepted: np.ndarray  # accepted steps per model
 
+    @classmethod
+    def of(cls, theta, loss, at_80, decrement, alive, accepted) -> "LMResult":
+        """From a trainer's final tensors (on any device); ``alive`` is the complement of diverged."""
+        arrays = [t.cpu().numpy() for t in (loss, at_80, decrement, ~alive, accepted)]
+        return cls(theta, *arrays)
+
 
 def shallow_unpack(theta: torch.Tensor, dim: int, width: int):
     """Flat parameters (S, P), P = d w + 2 w + 1, as (w1 (S, d, w), b1 (S, 1, w), v (S, w), c (S,))."""
@@ -194,6 +200,14 @@ def _solve_dual(jac, resid, lam):
     return delta, predicted, info
 
 
+def nielsen(ok: torch.Tensor, gain: torch.Tensor, lam: torch.Tensor, nu: torch.Tensor):
+    """Nielsen 1999's damping update per model: after an accepted step shrink λ by up to 3x as the gain ratio
+    ρ nears 1 (λ ← λ max(1/3, 1 − (2ρ − 1)³), ν ← 2); after a rejected one λ ← λ ν, ν ← 2ν."""
+    lam = torch.where(ok, lam * torch.clamp(1 - (2 * gain - 1) ** 3, min=1 / 3), lam * nu).clamp(1e-15, 1e15)
+    nu = torch.where(ok, torch.full_like(nu, 2.0), (nu * 2).clamp(max=1e6))
+    return lam, nu
+
+
 def train_lm(
     theta: torch.Tensor,
     x: torch.Tensor,
@@ -255,9 +269,7 @@ def train_lm(
         theta = torch.where(ok[:, None], candidate, theta)
         loss = torch.where(ok, new, loss)
         accepted += ok.long()
-        # Nielsen: shrink λ by up to 3x after a good step, double-and-grow after a rejected one.
-        lam = torch.where(ok, lam * torch.clamp(1 - (2 * gain - 1) ** 3, min=1 / 3), lam * nu).clamp(1e-15, 1e15)
-        nu = torch.where(ok, torch.full_like(nu, 2.0), (nu * 2).clamp(max=1e6))
+        lam, nu = nielsen(ok, gain, lam, nu)
         alive &= ~exploded(loss, initial, explode, floor=1e-30) & ~((lam >= 1e15) & ~solved)
         rebuild = bool((ok & alive).any())
         if it + 1 == math.ceil(0.8 * iters):
@@ -271,14 +283,7 @@ def train_lm(
         if iters
         else torch.full_like(loss, float("nan"))
     )
-    return LMResult(
-        theta,
-        loss.cpu().numpy(),
-        at_80.cpu().numpy(),
-        decrement.cpu().numpy(),
-        (~alive).cpu().numpy(),
-        accepted.cpu().numpy(),
-    )
+    return LMResult.of(theta, loss, at_80, decrement, alive, accepted)
 
 
 def decrement(

@@ -1,0 +1,230 @@
+"""Matrix-free Gauss–Newton for shallow ReLU networks: every seed of one width at once, any size.
+
+Levenberg–Marquardt (``lm``) factorises the P x P Gauss–Newton matrix, so its cost grows as
+P³ and it stops near P = 2,500. This trainer never forms the matrix (Martens 2010,
+"Deep learning via Hessian-free optimization"): each step solves
+
+    (JᵀJ + λ D) δ = −Jᵀr,   D = diag(JᵀJ)   (Fletcher's scaling, as ``lm``)
+
+by preconditioned conjugate gradients, whose products Jv (a forward-mode pass) and
+Jᵀu (a backward pass) are written out for f(x) = Σ_u v_u relu(w_u·x + b_u) + c and cost
+O(n d w) each. The preconditioner is (1 + λ) D.
+
+Variable projection (the readout re-solved by least squares after every step, Golub &
+Pereyra 1973, in its alternating form) was tried and dropped: on the teacher at d = 32,
+k = 2, width 32, it stopped at rel_rmse 0.060-0.074 where LM reached 0.046-0.049 and this
+trainer without it 0.043-0.049 (2 draws; docs/approx.md).
+
+Each model keeps its own λ, its own CG scalars and its own accept/reject (Nielsen's λ
+update, as ``lm``): the models share no arithmetic that mixes their numbers, so each gets
+the result it would get alone (up to the order of floating-point sums inside a batched
+product, which the CG iterations amplify: tests/test_gn.py).
+
+Before the first step every unit's bias is moved so that its hyperplane passes through
+one training sample (unit u through sample u): all units start active on the data, and
+none starts as a dead or globally linear piece (a ReLU knot outside the data is lost to
+a second-order method, which cannot move it back across an empty region).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+from dimcurse.experiments.approx.lm import LMResult, nielsen, shallow_unpack
+from dimcurse.nets import EXPLODE, exploded
+
+DEFAULT_CG_ITERS = 60  # CG iterations per step at most (a truncated Newton step; Martens 2010 used up to 250)
+CG_TOL = 1e-3  # stop CG once the preconditioned residual fell by this factor (in norm) for every model
+
+
+@dataclass
+class _Linearised:
+    """One model batch's network at the current parameters: what Jv and Jᵀu reuse within a step."""
+
+    theta: torch.Tensor  # (S, P)
+    x: torch.Tensor  # (S, n, d)
+    gate: torch.Tensor  # (S, n, w): 1 where a unit is active
+    hidden: torch.Tensor  # (S, n, w): relu(pre-activations)
+    dim: int
+    width: int
+
+    def jvp(self, delta: torch.Tensor) -> torch.Tensor:
+        """J δ (S, n): the change of the outputs along δ (forward mode, written out)."""
+        v = shallow_unpack(self.theta, self.dim, self.width)[2]
+        dw1, db1, dv, dc = shallow_unpack(delta.to(self.x.dtype), self.dim, self.width)
+        dpre = torch.baddbmm(db1, self.x, dw1)
+        through_units = torch.bmm(self.gate * dpre, v[:, :, None])[:, :, 0]
+        return through_units + torch.bmm(self.hidden, dv[:, :, None])[:, :, 0] + dc[:, None]
+
+    def vjp(self, u: torch.Tensor) -> torch.Tensor:
+        """Jᵀ u (S, P, float64): back-propagation of per-sample output weights u (S, n)."""
+        v = shallow_unpack(self.theta, self.dim, self.width)[2]
+        u = u.to(self.x.dtype)
+        gated = self.gate * v[:, None, :] * u[:, :, None]
+        parts = [
+            torch.bmm(self.x.transpose(1, 2), gated).flatten(1),
+            gated.sum(1),
+            torch.bmm(self.hidden.transpose(1, 2), u[:, :, None])[:, :, 0],
+            u.sum(1, keepdim=True),
+        ]
+        return torch.cat(parts, 1).double()
+
+    def gn_diagonal(self) -> torch.Tensor:
+        """diag(JᵀJ) (S, P, float64): Σ_n (∂f/∂θ)², the CG preconditioner and the damping's scale."""
+        v = shallow_unpack(self.theta, self.dim, self.width)[2]
+        gated = (self.gate * v[:, None, :]) ** 2
+        n = self.x.shape[1]
+        parts = [
+            torch.bmm((self.x * self.x).transpose(1, 2), gated).flatten(1),
+            gated.sum(1),
+            (self.hidden * self.hidden).sum(1),
+            torch.full_like(gated[:, 0, :1], float(n)),
+        ]
+        diag = torch.cat(parts, 1).double().clamp_min(1e-30)
+        return diag + 1e-10 * diag.amax(1, keepdim=True)  # a dead unit's entries: D > 0
+
+
+def linearise(theta: torch.Tensor, x: torch.Tensor, dim: int, width: int) -> tuple[_Linearised, torch.Tensor]:
+    """The network linearised at ``theta`` and its outputs (S, n)."""
+    w1, b1, v, c = shallow_unpack(theta, dim, width)
+    pre = torch.baddbmm(b1, x, w1)
+    hidden = torch.relu(pre)
+    out = torch.bmm(hidden, v[:, :, None])[:, :, 0] + c[:, None]
+    return _Linearised(theta, x, (pre > 0).to(x.dtype), hidden, dim, width), out
+
+
+def mse(theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor, dim: int, width: int) -> torch.Tensor:
+    """Mean squared error per model (S,), float64."""
+    out = linearise(theta, x, dim, width)[1]
+    return ((out.double() - y.double()) ** 2).mean(1)
+
+
+def through_samples(theta: torch.Tensor, x: torch.Tensor, dim: int, width: int) -> torch.Tensor:
+    """``theta`` with each unit's bias set so that its hyperplane w_u·x + b_u = 0 passes through
+    training sample u (the samples are i.i.d. draws, so the knots follow the data's density)."""
+    w1 = shallow_unpack(theta, dim, width)[0]  # (S, d, w)
+    points = x[:, torch.arange(width, device=x.device) % x.shape[1], :]  # (S, w, d)
+    out = theta.clone()
+    out[:, dim * width : dim * width + width] = -(points * w1.transpose(1, 2)).sum(2)
+    return out
+
+
+def pcg(apply: Callable, rhs: torch.Tensor, precond: torch.Tensor, iters: int, tol: float = CG_TOL):
+    """Preconditioned conjugate gradients for S systems A_s x_s = b_s at once, each with its own step
+    lengths. A model stops (its solution frozen) once its preconditioned residual fell by ``tol`` in norm,
+    so it gets the iterations it would get alone; all stop after ``iters``. Returns the solution and the
+    iterations run."""
+    sol = torch.zeros_like(rhs)
+    resid = rhs.clone()
+    z = resid / precond
+    direction = z.clone()
+    rz = (resid * z).sum(1)
+    target = tol**2 * rz
+    active = rz > 0
+    done = 0
+    for done in range(1, iters + 1):
+        a_dir = apply(direction)
+        curv = (direction * a_dir).sum(1)
+        step = torch.where(active & (curv > 0), rz / curv.clamp_min(1e-300), torch.zeros_like(rz))
+        sol += step[:, None] * direction
+        resid -= step[:, None] * a_dir
+        z = resid / precond
+        rz_new = (resid * z).sum(1)
+        active &= (rz_new > target) & (curv > 0)
+        if not bool(active.any()):
+            break
+        direction = z + (rz_new / rz.clamp_min(1e-300))[:, None] * direction
+        rz = rz_new
+    return sol, done
+
+
+def _step(lin: _Linearised, resid: torch.Tensor, lam: torch.Tensor, cg_iters: int, tol: float = CG_TOL):
+    """The damped Gauss–Newton step of every model, and the decrease of the mean squared error it predicts."""
+    grad = lin.vjp(resid)
+    diag = lin.gn_diagonal()
+
+    def apply(p):
+        return lin.vjp(lin.jvp(p)) + lam[:, None] * diag * p
+
+    delta, iters = pcg(apply, -grad, (1 + lam)[:, None] * diag, cg_iters, tol)
+    jd = lin.jvp(delta).double()
+    n = resid.shape[1]
+    # Predicted decrease of the mean square: −(2 gᵀδ + |Jδ|²) / n.
+    predicted = -(2 * (grad * delta).sum(1) + (jd * jd).sum(1)) / n
+    return delta, predicted, iters
+
+
+def train_gn(
+    theta: torch.Tensor,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    dim: int,
+    width: int,
+    iters: int,
+    *,
+    cg_iters: int = DEFAULT_CG_ITERS,
+    lam0: float = 1e-3,
+    explode: float = EXPLODE,
+    progress: Callable[[float], None] | None = None,
+    record: tuple[int, Callable[[int, torch.Tensor], None]] | None = None,
+) -> LMResult:
+    """``iters`` damped Gauss–Newton steps for S independent shallow ReLU networks of one width.
+
+    ``theta`` (S, P) in the model dtype, laid out like ``lm.shallow_unpack``; ``x`` (S, n, d);
+    ``y`` (S, n) standardised. A model whose loss turns non-finite or exceeds ``explode`` x
+    its initial loss is flagged diverged and frozen. ``record`` = (every, callback(iteration,
+    theta)) as in ``lm.train_lm``; ``progress`` receives 1/iters per iteration.
+    """
+    S = theta.shape[0]
+    dev = x.device
+    theta = through_samples(theta, x, dim, width)
+    lam = torch.full((S,), lam0, dtype=torch.float64, device=dev)
+    nu = torch.full((S,), 2.0, dtype=torch.float64, device=dev)
+    loss = mse(theta, x, y, dim, width)
+    initial, at_80 = loss.clone(), loss.clone()
+    alive = torch.isfinite(loss)
+    accepted = torch.zeros(S, dtype=torch.long, device=dev)
+    for it in range(iters):
+        if record is not None and it % record[0] == 0:
+            record[1](it, theta)
+        lin, out = linearise(theta, x, dim, width)
+        delta, predicted, _ = _step(lin, out.double() - y.double(), lam, cg_iters)
+        candidate = theta + delta.to(theta.dtype)
+        new = mse(candidate, x, y, dim, width)
+        gain = (loss - new) / predicted.clamp_min(1e-300)
+        ok = alive & torch.isfinite(new) & (new < loss)
+        theta = torch.where(ok[:, None], candidate, theta)
+        loss = torch.where(ok, new, loss)
+        accepted += ok.long()
+        lam, nu = nielsen(ok, gain, lam, nu)
+        # A model whose every step is rejected (λ at its cap) has stopped at its best loss: frozen, not diverged.
+        alive &= ~exploded(loss, initial, explode, floor=1e-30)
+        if it + 1 == math.ceil(0.8 * iters):
+            at_80 = loss.clone()
+        if progress is not None:
+            progress(1.0 / max(iters, 1))
+    if record is not None:
+        record[1](iters, theta)
+    decrement = gn_decrement(theta, x, y, dim, width, cg_iters=cg_iters) if iters else torch.full_like(loss, math.nan)
+    return LMResult.of(theta, loss, at_80, decrement, alive, accepted)
+
+
+def gn_decrement(theta, x, y, dim, width, *, cg_iters: int = DEFAULT_CG_ITERS, damping: float = 1e-8) -> torch.Tensor:
+    """The share of the loss a nearly undamped Gauss–Newton step still predicts it can remove,
+    gᵀ(JᵀJ + λD)⁻¹g / (n L), by the same CG (a lower bound: truncated CG under-solves)."""
+    lin, out = linearise(theta, x, dim, width)
+    resid = out.double() - y.double()
+    loss = (resid**2).mean(1)
+    lam = torch.full_like(loss, damping)
+    predicted = _step(lin, resid, lam, cg_iters)[1]
+    return (predicted / loss.clamp_min(1e-300)).clamp(0, 1)
+
+
+def step_bytes(n_seeds: int, n_samples: int, width: int, params: int, itemsize: int) -> int:
+    """Peak bytes of one step: the gate, hidden and CG-product activations (S x n x w, about five of them in
+    the model dtype) and a handful of (S, P) float64 vectors."""
+    return n_seeds * (5 * n_samples * width * itemsize + 12 * params * 8)

@@ -34,27 +34,29 @@ from dimcurse.parsing import (
 )
 
 
-def distance(data=None, *, device: str = "auto", **options):
-    return run("distance", data, device, options)
+def distance(data=None, *, device: str = "auto", threads: int | None = None, **options):
+    return run("distance", data, device, options, threads=threads)
 
 
-def approx(data=None, *, device: str = "auto", **options):
-    return run("approx", data, device, options)
+def approx(data=None, *, device: str = "auto", threads: int | None = None, **options):
+    return run("approx", data, device, options, threads=threads)
 
 
-def overparam(data=None, *, device: str = "auto", **options):
-    return run("overparam", data, device, options)
+def overparam(data=None, *, device: str = "auto", threads: int | None = None, **options):
+    return run("overparam", data, device, options, threads=threads)
 
 
-def run(kernel: str, data=None, device: str = "auto", options: dict | None = None):
-    """Build the kernel's Config from CLI-style keywords, validate it, run it."""
+def run(kernel: str, data=None, device: str = "auto", options: dict | None = None, *, threads: int | None = None):
+    """Build the kernel's Config from CLI-style keywords, validate it, run it on ``threads`` torch threads
+    (None: 1, as the command line; the caller's count is restored after)."""
     from dimcurse.experiments import REGISTRY, run_kernel
-    from dimcurse.runtime import resolve_device
+    from dimcurse.runtime import check_threads, resolve_device
 
     module = REGISTRY[kernel]
     config = make_config(kernel, dict(options or {}), data)
     module.validate(config)
-    return run_kernel(module, config, resolve_device(device))
+    check_threads(threads)
+    return run_kernel(module, config, resolve_device(device), threads=threads)
 
 
 def make_config(kernel: str, options: dict, data=None):

@@ -42,7 +42,8 @@ def run_point(kernel: str, config, device: str) -> dict:
     ``device`` is resolved here, on the worker (``auto`` means that machine's GPU if any).
     """
     started = time.perf_counter()
-    result = run_kernel(REGISTRY[kernel], config, resolve_device(device))
+    # The worker's own thread count (set by the executor for its share of the cores).
+    result = run_kernel(REGISTRY[kernel], config, resolve_device(device), threads=torch.get_num_threads())
     rows = result.rows
     diverged = int(rows["diverged"].sum()) if "diverged" in rows else 0
     tables = {name: pack_table(table) for name, table in result.tables.items()}
@@ -76,8 +77,10 @@ def _serial(points: list[Point], device: str) -> Iterator[tuple[Point, dict | Ba
             yield point, exc
 
 
-def _processes(points: list[Point], device: str, workers: int) -> Iterator[tuple[Point, dict | BaseException]]:
-    threads = max(1, (os.cpu_count() or 1) // workers)
+def _processes(
+    points: list[Point], device: str, workers: int, threads: int | None = None
+) -> Iterator[tuple[Point, dict | BaseException]]:
+    threads = threads or max(1, (os.cpu_count() or 1) // workers)
     # spawn, not fork: a forked child of a process that has run torch's thread pool can hang.
     pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(threads,))
     try:
@@ -139,13 +142,21 @@ def _dask(points: list[Point], device: str, address: str) -> Iterator[tuple[Poin
         client.close()
 
 
-def execute(points: list[Point], executor: str, device: str, workers: int = 2, scheduler: str | None = None):
-    """Outcomes of ``points`` as they finish: (point, result dict or the exception it raised)."""
+def execute(
+    points: list[Point],
+    executor: str,
+    device: str,
+    workers: int = 2,
+    scheduler: str | None = None,
+    threads: int | None = None,
+):
+    """Outcomes of ``points`` as they finish: (point, result dict or the exception it raised). ``threads``:
+    each process worker's torch threads (None: cores // workers)."""
     address = check_executor(executor, workers, scheduler, device)
     if executor == "serial":
         return _serial(points, device)
     if executor == "processes":
-        return _processes(points, device, workers)
+        return _processes(points, device, workers, threads)
     return _dask(points, device, address)
 
 
@@ -205,8 +216,10 @@ def run_batch(
     force: bool = False,
     retries: int = 0,
     progress: Callable[[BatchReport], None] | None = None,
+    threads: int | None = None,
 ) -> BatchReport:
-    """Run every point not yet done (all with ``force``), appending each outcome to the store as it arrives."""
+    """Run every point not yet done (all with ``force``), appending each outcome to the store as it arrives.
+    ``threads``: torch threads of each process worker (None: cores // workers)."""
     check_executor(executor, workers, scheduler, device)
     if retries < 0:
         raise DimcurseError(f"must be at least 0, got {retries}", "--retries")
@@ -219,7 +232,7 @@ def run_batch(
             progress(report)
         for attempt in range(retries + 1):
             retry = []
-            for point, outcome in execute(todo, executor, device, workers, scheduler):
+            for point, outcome in execute(todo, executor, device, workers, scheduler, threads):
                 record = _record(point, outcome, device, attempt)
                 if record["status"] == "failed" and attempt < retries:
                     retry.append(point)

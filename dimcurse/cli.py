@@ -98,6 +98,29 @@ _DC, _AC, _OC = DistanceConfig, ApproxConfig, OverparamConfig
 
 
 DEVICE = typer.Option("auto", "--device", help="auto (CUDA when present), cpu, cuda or cuda:N.")
+THREADS = typer.Option(
+    None,
+    "--threads",
+    help="Torch threads on the CPU (recorded in the provenance). One by default: two threads stall on a "
+    "machine where anything else runs; give 2 on a quiet 2-core machine for up to about 1.6x.",
+    show_default="1",
+    metavar="INT",
+)
+
+
+def _set_threads(threads: Optional[int]) -> int:
+    """Check --threads (one line and exit 2 below 1; a warning above the cores) and set it for this process."""
+    import torch
+
+    from dimcurse.runtime import check_threads
+
+    count, warning = check_threads(threads)
+    if warning:
+        _stderr().print(warning, highlight=False)
+    torch.set_num_threads(count)
+    return count
+
+
 OUT = typer.Option(
     "-",
     "--out",
@@ -165,6 +188,7 @@ def _execute(
     plot_file: Optional[str] = None,
     curves_out: Optional[str] = None,
     tensorboard: Optional[str] = None,
+    threads: Optional[int] = None,
 ):
     """The chain every kernel command follows: validate, check the outputs, run, then render or write."""
     from dimcurse import plot, render
@@ -180,8 +204,9 @@ def _execute(
     if fit_out is not None:
         _check_side_file(fit_out, fit_option)
     torch_device = resolve_device(device)
+    count = _set_threads(threads)
     with _progress(quiet, kernel.KERNEL) as tick:
-        result = run_kernel(kernel, config, torch_device, tick)
+        result = run_kernel(kernel, config, torch_device, tick, threads=count)
     # The terminal gets the table before any file is written: if a write then fails (a full
     # disk, a folder gone read-only), the numbers are still on screen and the error says which file.
     if out == "-" and fmt_name != "table":
@@ -294,6 +319,7 @@ def distance_cmd(  # noqa: PLR0917  (typer: one parameter per option)
     list_data: bool = LIST_DATA,
     seeds: str = config_option(_DC, "--seeds", metavar="SEEDS"),
     device: str = DEVICE,
+    threads: Optional[int] = THREADS,
     dtype: str = config_option(_DC, "--dtype"),
     out: str = OUT,
     format: Optional[str] = FORMAT,
@@ -343,6 +369,7 @@ def distance_cmd(  # noqa: PLR0917  (typer: one parameter per option)
         fit_out=summary_out,
         fit_option="--summary-out",
         plot_file=plot_file,
+        threads=threads,
     )
 
 
@@ -386,7 +413,10 @@ def approx_cmd(  # noqa: PLR0917  (typer: one parameter per option)
     lr: Optional[str] = config_option(_AC, "--lr", show_default="3e-3 Adam, 1.0 LBFGS"),
     baselines: Optional[str] = config_option(_AC, "--baselines", metavar=LIST, unset=True),
     knn_k: int = config_option(_AC, "--knn-k", minimum=1),
-    teacher_k: int = config_option(_AC, "--teacher-k", minimum=1),
+    teacher_k: str = config_option(_AC, "--teacher-k", metavar=LIST),
+    teacher_draws: int = config_option(_AC, "--teacher-draws", minimum=1),
+    gn_iters: Optional[int] = config_option(_AC, "--gn-iters", show_default="150", minimum=1),
+    cg_iters: Optional[int] = config_option(_AC, "--cg-iters", show_default="60", minimum=1),
     q_power_k: int = config_option(_AC, "--q-power-k", minimum=1),
     summary_out: Optional[str] = typer.Option(
         None, "--summary-out", metavar="FILE", help="Also write the exponent fit table (the summary) to this file."
@@ -398,6 +428,7 @@ def approx_cmd(  # noqa: PLR0917  (typer: one parameter per option)
     list_targets: bool = typer.Option(False, "--list-targets", help="Print the targets with their formulas and exit."),
     seeds: str = config_option(_AC, "--seeds", metavar="SEEDS"),
     device: str = DEVICE,
+    threads: Optional[int] = THREADS,
     dtype: str = config_option(_AC, "--dtype"),
     out: str = OUT,
     format: Optional[str] = FORMAT,
@@ -453,7 +484,10 @@ def approx_cmd(  # noqa: PLR0917  (typer: one parameter per option)
         seeds=parse_seeds(seeds),
         baselines=parse_name_list(baselines, "--baselines") if baselines else (),
         knn_k=knn_k,
-        teacher_k=teacher_k,
+        teacher_k=parse_int_list(teacher_k, "--teacher-k"),
+        teacher_draws=teacher_draws,
+        gn_iters=gn_iters,
+        cg_iters=cg_iters,
         q_power_k=q_power_k,
         dtype=dtype,
         record_every=record_every,
@@ -473,6 +507,7 @@ def approx_cmd(  # noqa: PLR0917  (typer: one parameter per option)
         plot_file=plot_file,
         curves_out=curves_out,
         tensorboard=tensorboard,
+        threads=threads,
     )
 
 
@@ -523,6 +558,7 @@ def overparam_cmd(  # noqa: PLR0917  (typer: one parameter per option)
     list_data: bool = LIST_DATA,
     seeds: str = config_option(_OC, "--seeds", metavar="SEEDS"),
     device: str = DEVICE,
+    threads: Optional[int] = THREADS,
     dtype: str = config_option(_OC, "--dtype"),
     out: str = OUT,
     format: Optional[str] = FORMAT,
@@ -590,6 +626,7 @@ def overparam_cmd(  # noqa: PLR0917  (typer: one parameter per option)
         plot_file=plot_file,
         curves_out=curves_out,
         tensorboard=tensorboard,
+        threads=threads,
     )
 
 
@@ -615,6 +652,7 @@ def batch_cmd(  # noqa: PLR0917  (typer: one parameter per option)
         None, "--scheduler", help="Dask scheduler address (or DASK_SCHEDULER_ADDRESS)."
     ),
     device: str = DEVICE,
+    threads: Optional[int] = THREADS,
     quiet: bool = QUIET,
 ):
     """Run every point of a sweep file into a resumable store; failed points are recorded and listed.
@@ -629,6 +667,7 @@ def batch_cmd(  # noqa: PLR0917  (typer: one parameter per option)
     from dimcurse.sweep import load_sweep
 
     points = load_sweep(sweep_file)
+    count = _set_threads(threads)
     folder = store or f"{Path(sweep_file).stem}.store"
     if dry_run:
         render.print_grid(render.points_table(points, batch.status(points, folder), folder), render.console())
@@ -645,6 +684,7 @@ def batch_cmd(  # noqa: PLR0917  (typer: one parameter per option)
                 force=force,
                 retries=retries,
                 progress=update,
+                threads=count if threads is not None else None,
             )
     except KeyboardInterrupt:
         saved = sum(1 for status in batch.status(points, folder).values() if status == "done")
@@ -831,6 +871,7 @@ def tour_cmd(
         "dimcurse-tour", "--out", "-o", metavar="DIR", help="Folder for the report, figures and results."
     ),
     device: str = DEVICE,
+    threads: Optional[int] = THREADS,
 ):
     """The whole argument in three steps, with this run's own numbers: a markdown report with figures.
 
@@ -843,6 +884,7 @@ def tour_cmd(
     from dimcurse.runtime import resolve_device
 
     torch_device = resolve_device(device)
+    _set_threads(threads)
     report = tour.run(
         out, quick=quick, device=torch_device, say=lambda line: render.console().print(line, highlight=False)
     )

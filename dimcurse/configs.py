@@ -94,8 +94,13 @@ class ApproxConfig(_FromOptions):
     lm_max_params: int = 2500
     """Largest model LM trains under --optimizer auto (its cost grows as P^3) [--lm-max-params]."""
     optimizer: str = "auto"
-    """auto (LM for shallow networks up to --lm-max-params, Adam otherwise), lm, adam, adam+lm
-    (Adam, then LM), lbfgs (one model at a time) [--optimizer]."""
+    """auto (for shallow networks LM up to --lm-max-params and matrix-free Gauss-Newton above; Adam for deep
+    and tree), lm, gn (matrix-free Gauss-Newton, any size), adam, adam+lm (Adam, then
+    LM), lbfgs (one model at a time) [--optimizer]."""
+    gn_iters: int | None = None
+    """Gauss-Newton steps of --optimizer gn [--gn-iters]; None: 150."""
+    cg_iters: int | None = None
+    """Conjugate-gradient iterations per Gauss-Newton step at most [--cg-iters]; None: 60."""
     lr: float | None = None
     """Adam/LBFGS learning rate; None = 3e-3 for Adam (cosine-decayed to 1 %), 1.0 for LBFGS [--lr]."""
     seeds: tuple[int, ...] = (0, 1, 2)
@@ -105,8 +110,10 @@ class ApproxConfig(_FromOptions):
     """Fixed-basis baselines on the same data: random-features, knn [--baselines]."""
     knn_k: int = 1
     """Neighbours averaged by the k-NN baseline [--knn-k]."""
-    teacher_k: int = 4
-    """Intrinsic dimension of the teacher target [--teacher-k]."""
+    teacher_k: tuple[int, ...] = (4,)
+    """Intrinsic dimensions k of the teacher targets, a list sweeps k [--teacher-k]."""
+    teacher_draws: int = 3
+    """Random teachers drawn per (d, k) [--teacher-draws]; the exponent's interval is over draws x seeds."""
     q_power_k: int = 2
     """k of the q-power target Q^(2^k) [--q-power-k]."""
     dtype: str = "float32"
@@ -121,6 +128,11 @@ class ApproxConfig(_FromOptions):
     """The target's column (or .npz key) in --data; default: y (the last column of an .npy) [--target-column]."""
     test_fraction: float = 0.2
     """Share of --data's rows held out for testing, drawn per seed [--test-fraction]."""
+
+    def __post_init__(self) -> None:
+        # One k may be given as a plain int (the Python API, older sweep files): it is the 1-tuple.
+        if isinstance(self.teacher_k, int):
+            object.__setattr__(self, "teacher_k", (self.teacher_k,))
 
 
 @dataclass(frozen=True)

@@ -44,8 +44,9 @@ def write_tensorboard(curves: pd.DataFrame, folder: str | Path) -> int:
     values = [c for c in VALUES if c in curves and curves[c].notna().any()]
     keys = [c for c in curves.columns if c not in values and c not in (step, "trainer")]
     runs = 0
-    for key, group in curves.groupby(keys, sort=False):
-        name = ",".join(f"{k}={v}" for k, v in zip(keys, key if isinstance(key, tuple) else (key,)))
+    for key, group in curves.groupby(keys, sort=False, dropna=False):  # teacher_k is empty off the teachers
+        pairs = zip(keys, key if isinstance(key, tuple) else (key,))
+        name = ",".join(f"{k}={v}" for k, v in pairs if not pd.isna(v))  # an empty setting is left out
         writer = writer_class(log_dir=str(Path(folder) / name))
         for _, row in group.sort_values(step).iterrows():
             for value in values:

@@ -225,18 +225,37 @@ def _bars(ax, rows: pd.DataFrame, column: str, ylabel: str, theory: str | None =
 # --------------------------------------------------------------------------- approx
 
 
+APPROX_KEYS = ["target", "dim", "teacher_k", "arch"]  # one curve and one fit each (teacher_k empty off teachers)
+
+
 def approx_figure(result: Result):
-    """Relative error against parameters (log-log) with fitted and theory power laws; alpha against d."""
+    """Relative error against parameters (log-log) with fitted and theory power laws; alpha against d, and
+    alpha against the teacher's k beside 2/k, where the run has more than one of either."""
     plt = pyplot()
     rows, fits = result.rows, result.analysis
-    two = fits is not None and rows["dim"].nunique() > 1
-    fig, axes = plt.subplots(1, 2 if two else 1, figsize=(13 if two else 7.5, 4.4))
-    axes = list(np.atleast_1d(axes))
-    ax = axes[0]
-    for (target, dim, arch), group in rows.groupby(["target", "dim", "arch"], sort=False):
+    if "teacher_k" not in rows:  # rows stored before VERSION 3
+        rows = rows.assign(teacher_k=np.nan)
+    if fits is not None and "teacher_k" not in fits:
+        fits = fits.assign(teacher_k=np.nan)
+    panels = [_error_panel]
+    if fits is not None and rows["dim"].nunique() > 1:
+        panels.append(_alpha_panel)
+    if fits is not None and fits["teacher_k"].nunique() > 1:
+        panels.append(_alpha_k_panel)
+    fig, axes = plt.subplots(1, len(panels), figsize=(7.5 + 5.5 * (len(panels) - 1), 4.4))
+    for panel, ax in zip(panels, np.atleast_1d(axes)):
+        panel(ax, rows, fits)
+    fig.suptitle("dimcurse approx: mean ± sd over seeds and teacher draws (bands)")
+    fig.tight_layout()
+    return fig
+
+
+def _error_panel(ax, rows: pd.DataFrame, fits) -> None:
+    for (target, dim, k, arch), group in rows.groupby(APPROX_KEYS, sort=False, dropna=False):
         stats = _stats(group, ["params"], "rel_rmse")
-        fit = _fit_row(fits, target, dim, arch)
-        line = _series(ax, stats["params"], stats, f"{target}, d={dim}, {arch}{_alpha_label(fit)}", log_y=True)
+        fit = _fit_row(fits, target, dim, k, arch)
+        setting = f"{target}, d={dim}" + ("" if pd.isna(k) else f", k={int(k)}") + f", {arch}"
+        line = _series(ax, stats["params"], stats, setting + _alpha_label(fit), log_y=True)
         if fit is not None and np.isfinite(fit["alpha"]):
             ax.plot(
                 stats["params"],
@@ -262,11 +281,6 @@ def approx_figure(result: Result):
     _log(ax, x=True, y=True)
     ax.set(xlabel="parameters", ylabel="relative test RMSE", title="error against size")
     _legend(ax)
-    if two:
-        _alpha_panel(axes[1], fits)
-    fig.suptitle("dimcurse approx: mean ± sd over seeds (bands)")
-    fig.tight_layout()
-    return fig
 
 
 def _alpha_label(fit) -> str:
@@ -276,26 +290,33 @@ def _alpha_label(fit) -> str:
     return f", alpha {fit['alpha']:.3g} [{fit['alpha_lo']:.3g}, {fit['alpha_hi']:.3g}]"  # 3 digits: 0.0005 is not 0
 
 
-def _fit_row(fits, target, dim, arch):
+def _fit_row(fits, target, dim, k, arch):
     if fits is None:
         return None
-    match = fits[(fits["target"] == target) & (fits["dim"] == dim) & (fits["arch"] == arch)]
+    same_k = fits["teacher_k"].isna() if pd.isna(k) else fits["teacher_k"] == k
+    match = fits[(fits["target"] == target) & (fits["dim"] == dim) & same_k & (fits["arch"] == arch)]
     return match.iloc[0] if len(match) else None
 
 
-def _alpha_panel(ax, fits: pd.DataFrame) -> None:
-    for (target, arch), group in fits.groupby(["target", "arch"], sort=False):
+def _alpha_errorbars(ax, group: pd.DataFrame, x: str, label: str):
+    group = group.sort_values(x)
+    err = np.vstack([group["alpha"] - group["alpha_lo"], group["alpha_hi"] - group["alpha"]])
+    return ax.errorbar(
+        group[x].to_numpy(float),
+        group["alpha"].to_numpy(float),
+        yerr=np.nan_to_num(np.abs(err)),
+        marker="o",
+        ms=3,
+        capsize=2,
+        label=label,
+    )
+
+
+def _alpha_panel(ax, rows: pd.DataFrame, fits: pd.DataFrame) -> None:
+    for (target, k, arch), group in fits.groupby(["target", "teacher_k", "arch"], sort=False, dropna=False):
         group = group.sort_values("dim")
-        err = np.vstack([group["alpha"] - group["alpha_lo"], group["alpha_hi"] - group["alpha"]])
-        line = ax.errorbar(
-            group["dim"].to_numpy(float),
-            group["alpha"].to_numpy(float),
-            yerr=np.nan_to_num(np.abs(err)),
-            marker="o",
-            ms=3,
-            capsize=2,
-            label=f"{target}, {arch}",
-        )
+        label = f"{target}" + ("" if pd.isna(k) else f", k={int(k)}") + f", {arch}"
+        line = _alpha_errorbars(ax, group, "dim", label)
         if group["alpha_theory"].notna().any():
             ax.plot(
                 group["dim"].to_numpy(float),
@@ -303,13 +324,29 @@ def _alpha_panel(ax, fits: pd.DataFrame) -> None:
                 "--",
                 color=line[0].get_color(),
                 alpha=0.6,
-                label=f"theory, {target}, {arch}",
+                label=f"theory, {label}",
             )
     _log(ax, x=True, xticks=fits["dim"].unique() if fits["dim"].nunique() <= 8 else None)
     ax.set(
         xlabel="dimension d",
         ylabel="fitted exponent alpha (95 % interval)",
         title="the curse in one picture: exponent against d",
+    )
+    _legend(ax)
+
+
+def _alpha_k_panel(ax, rows: pd.DataFrame, fits: pd.DataFrame) -> None:
+    """alpha against the teacher's intrinsic dimension k, one series per (target, d, arch), and 2/k."""
+    teachers = fits[fits["teacher_k"].notna()]
+    for (target, dim, arch), group in teachers.groupby(["target", "dim", "arch"], sort=False):
+        _alpha_errorbars(ax, group, "teacher_k", f"{target}, d={dim}, {arch}")
+    ks = np.linspace(max(0.8, teachers["teacher_k"].min() * 0.9), teachers["teacher_k"].max() * 1.1, 100)
+    ax.plot(ks, 2 / ks, "k--", alpha=0.6, label="2/k (Sharma & Kaplan 2020)")
+    _log(ax, x=True, y=True, xticks=sorted(teachers["teacher_k"].unique()))
+    ax.set(
+        xlabel="intrinsic dimension k",
+        ylabel="fitted exponent alpha (95 % interval)",
+        title="where the curse goes: exponent against k",
     )
     _legend(ax)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import zlib
 
 import numpy as np
@@ -63,3 +65,42 @@ def generator(seed: int, *stream: object) -> torch.Generator:
 def numpy_rng(seed: int, *stream: object) -> np.random.Generator:
     """A numpy ``Generator`` for one stream (sub-sampling real data sets)."""
     return np.random.default_rng(derive_seed(seed, *stream))
+
+
+# Torch threads on the CPU. One by default: two threads stall at every OpenMP barrier when anything else
+# runs on a 2-core machine (8-37x slower than one thread, shared/PERFORMANCE.md 2026-12-04), while on a
+# quiet machine a second thread gains at most about 1.6x (docs/reliability.md, section 8). One thread also
+# makes a table independent of how busy the machine was.
+DEFAULT_THREADS = 1
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its affinity mask, where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def check_threads(threads: int | None, option: str = "--threads") -> tuple[int, str | None]:
+    """The thread count to use and a warning (None when there is none): below 1 is an error, above the cores
+    available a warning (oversubscribed threads wait on each other)."""
+    threads = DEFAULT_THREADS if threads is None else threads
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise DimcurseError(f"must be a whole number of at least 1, got {threads!r}", option)
+    cores = available_cores()
+    if threads > cores:
+        return threads, f"warning: {option} {threads} is more than the {cores} core(s) available; threads will wait"
+    return threads, None
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int | None):
+    """Run a block with ``threads`` torch threads (None: DEFAULT_THREADS), restoring the previous count."""
+    count, _ = check_threads(threads)
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield count
+    finally:
+        torch.set_num_threads(before)

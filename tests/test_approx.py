@@ -117,7 +117,12 @@ def test_rows_fit_table_and_determinism():
         (dict(activation="gelu"), "--activation"),
         (dict(baselines=("svm",)), "--baselines"),
         (dict(lr=0.0), "--lr"),
-        (dict(targets=("teacher",), dims=(2,)), "--dims"),
+        (dict(targets=("teacher",), dims=(2,)), "--teacher-k"),
+        (dict(targets=("teacher",), dims=(8,), teacher_k=(0,)), "--teacher-k"),
+        (dict(teacher_draws=0), "--teacher-draws"),
+        (dict(optimizer="adam", gn_iters=10), "--gn-iters"),
+        (dict(optimizer="lm", cg_iters=10), "--cg-iters"),
+        (dict(optimizer="gn", steps=10), "--optimizer"),
         (dict(optimizer="lm", steps=10), "--steps"),
         (dict(optimizer="lm", lr=0.1), "--lr"),
         (dict(optimizer="adam", lm_iters=10), "--lm-iters"),
@@ -137,10 +142,18 @@ def test_validation_names_the_option(overrides, option):
 
 
 def test_the_diagnostics_flag_limited_points_and_the_fit_leaves_them_out():
-    # Two LM iterations: optimisation-limited. 60 samples for up to 193 parameters: estimation-limited
-    # (test RMSE > 1.5 x train). Teacher k = 2 at d = 4, seeds 0-1.
+    # Two LM iterations: optimisation-limited. 200 samples for up to 193 parameters: estimation-limited
+    # (test RMSE > 1.5 x train). The tanh teacher, k = 2 at d = 4, one draw, seeds 0-1.
     short = approx.run(
-        approx.Config(targets=("teacher",), dims=(4,), teacher_k=2, widths=(8, 16, 32, 64), lm_iters=2, seeds=(0, 1))
+        approx.Config(
+            targets=("teacher-tanh",),
+            dims=(4,),
+            teacher_k=2,
+            teacher_draws=1,
+            widths=(8, 16, 32, 64),
+            lm_iters=2,
+            seeds=(0, 1),
+        )
     )
     assert short.rows.optimisation_limited.all()
     fit = _fit(short, arch="shallow")
@@ -148,11 +161,12 @@ def test_the_diagnostics_flag_limited_points_and_the_fit_leaves_them_out():
     assert fit.excluded.startswith("optimisation-limited at params 49, 97, 193, 385")
     few = approx.run(
         approx.Config(
-            targets=("teacher",),
+            targets=("teacher-tanh",),
             dims=(4,),
             teacher_k=2,
+            teacher_draws=1,
             widths=(4, 8, 16, 32),
-            n_samples=60,
+            n_samples=200,
             n_test=2000,
             lm_iters=40,
             seeds=(0, 1),
@@ -161,7 +175,7 @@ def test_the_diagnostics_flag_limited_points_and_the_fit_leaves_them_out():
     limited = few.rows.groupby("width").estimation_limited.mean()
     assert limited[32] == 1.0 and limited[4] == 0.0
     fit = _fit(few, arch="shallow")
-    assert "estimation-limited at params 49, 97, 193" in fit.excluded
+    assert "estimation-limited at params 97, 193" in fit.excluded
     assert "193" not in fit.used_params.split(",")
     assert any("estimation-limited" in note for note in few.notes)
 
@@ -171,6 +185,7 @@ def test_samples_scale_with_parameters_and_each_row_names_its_trainer():
         targets=("teacher",),
         dims=(4,),
         teacher_k=2,
+        teacher_draws=1,
         widths=(4, 256),
         lm_iters=1,
         lm_max_params=1000,
@@ -180,27 +195,28 @@ def test_samples_scale_with_parameters_and_each_row_names_its_trainer():
     rows = approx.run(config).rows.set_index("width")
     assert rows.loc[4, "n_samples"] == approx.MIN_SAMPLES  # 8 x 25 parameters is below the floor
     assert rows.loc[256, "n_samples"] == 8 * 1537  # the pool: 8 samples per parameter of the largest model
-    assert rows.loc[4, "optimizer"] == "lm" and rows.loc[256, "optimizer"] == "adam"  # 1537 > --lm-max-params
+    assert rows.loc[4, "optimizer"] == "lm" and rows.loc[256, "optimizer"] == "gn"  # 1537 > --lm-max-params
     assert approx.widths_for(approx.Config(), 32) == (4, 8, 16, 32, 64)
     assert approx.widths_for(approx.Config(), 4) == (4, 8, 16, 32, 64)
 
 
 @pytest.mark.slow
 def test_at_a_small_budget_the_teacher_exponent_follows_k_not_d():
-    # Teacher (intrinsic dimension k) at d = 4 and d = 16 for k = 2 and k = 4, widths 4..32, seeds 0-1, LM
-    # (defaults otherwise). Measured: k = 2: 1.01 and 1.01; k = 4: 0.84 and 0.70. Asserted: the two dimensions
-    # agree within 0.15 (k = 2) and 0.25 (k = 4), and in each dimension k = 2's exponent exceeds k = 4's by 0.1.
-    alphas = {}
-    for k in (2, 4):
-        result = approx.run(
-            approx.Config(
-                targets=("teacher",), dims=(4, 16), teacher_k=k, widths=(4, 8, 16, 32), seeds=(0, 1), n_test=2000
-            )
+    # The radial-bump teacher at d = 4 and 8 for k = 2 and 4, widths 4..32, LM, 3 draws, one seed. Measured
+    # on the AMD machine with seed 0 / seed 1: k = 2: 1.56 / 0.81 (d = 4), 1.18 / 1.01 (d = 8); k = 4:
+    # 0.57 / 0.56, 0.44 / 0.52. Asserted with seeds 0 and 1 pooled (6 replicates): k = 2's exponent exceeds
+    # k = 4's by 0.15 in each d (the smallest gap seen was 0.25), and the two d agree within 0.45 for each k
+    # (the largest gap seen between d for one seed set was 0.38: the small budget's spread, not a trend in d).
+    result = approx.run(
+        approx.Config(
+            targets=("teacher",), dims=(4, 8), teacher_k=(2, 4), widths=(4, 8, 16, 32), seeds=(0, 1), n_test=2000
         )
-        alphas[k] = {d: _fit(result, dim=d, arch="shallow").alpha for d in (4, 16)}
-    assert abs(alphas[2][4] - alphas[2][16]) < 0.15, alphas
-    assert abs(alphas[4][4] - alphas[4][16]) < 0.25, alphas
-    assert all(alphas[2][d] > alphas[4][d] + 0.1 for d in (4, 16)), alphas
+    )
+    fits = result.analysis.set_index(["dim", "teacher_k"]).alpha
+    for d in (4, 8):
+        assert fits[(d, 2)] > fits[(d, 4)] + 0.15, fits
+    for k in (2, 4):
+        assert abs(fits[(4, k)] - fits[(8, k)]) < 0.45, fits
 
 
 def test_fewer_than_three_widths_print_no_empty_fit_table(cli):
@@ -231,3 +247,84 @@ def test_the_zero_sphere_is_refused(cli):
     code, out, err = cli("distance", "--dist", "sphere", "--dims", "1", "--quiet")
     assert_clean_error(code, out, err, "--dims")
     assert "sphere needs dimensions of at least 2" in err
+
+
+@pytest.mark.parametrize(
+    "args, option",
+    [
+        (("--target", "teacher", "--dims", "4", "--teacher-k", "6"), "--teacher-k"),
+        (("--target", "teacher", "--dims", "4", "--teacher-k", "0"), "--teacher-k"),
+        (("--target", "teacher", "--dims", "4", "--teacher-draws", "0"), "--teacher-draws"),
+        (("--threads", "0"), "--threads"),
+        (("--optimizer", "adam", "--gn-iters", "5"), "--gn-iters"),
+        (("--optimizer", "lbfgs", "--cg-iters", "5"), "--cg-iters"),
+        (("--optimizer", "gn", "--lr", "0.1"), "--optimizer"),
+    ],
+)
+def test_bad_teacher_trainer_and_thread_options_get_one_line(cli, args, option):
+    code, out, err = cli("approx", *args, "--quiet")
+    assert code == 2 and option in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_more_threads_than_cores_is_a_warning_not_an_error(cli):
+    from dimcurse.runtime import available_cores
+
+    code, out, err = cli(
+        "approx", "--dims", "2", "--widths", "4,8", "--lm-iters", "2", "--seeds", "1", "--samples", "64",
+        "--test-samples", "64", "--threads", str(available_cores() + 1), "--quiet",
+    )  # fmt: skip
+    assert code == 0 and "warning: --threads" in err
+
+
+def test_the_progress_callback_sums_to_the_whole_and_only_grows():
+    # Issue: the bar reached 100 % after one width's share of the work. Two k, LM and Gauss–Newton widths,
+    # and a baseline: every fraction is positive and they add up to 1.
+    fractions = []
+    config = approx.Config(
+        targets=("teacher",),
+        dims=(4,),
+        teacher_k=(2, 3),
+        teacher_draws=1,
+        widths=(4, 8, 128),
+        lm_max_params=200,
+        lm_iters=3,
+        gn_iters=3,
+        cg_iters=3,
+        seeds=(0,),
+        n_samples=300,
+        n_test=100,
+        baselines=("knn",),
+    )
+    approx.run(config, progress=fractions.append)
+    assert all(f > 0 for f in fractions) and sum(fractions) == pytest.approx(1.0, abs=1e-12)
+    # The Gauss–Newton width (P = 769) is most of the work: the first LM width's ticks are a small share.
+    assert sum(fractions[:3]) < 0.1
+
+
+def test_teacher_rows_carry_k_and_draw_and_the_fit_pools_draws_and_seeds():
+    config = approx.Config(
+        targets=("teacher", "barron"), dims=(4,), teacher_k=(2, 3), teacher_draws=2, widths=(4, 8, 16),
+        lm_iters=3, seeds=(0, 1), n_samples=300, n_test=100,
+    )  # fmt: skip
+    result = approx.run(config)
+    rows = result.rows
+    teacher = rows[rows.target == "teacher"]
+    assert sorted(teacher.teacher_k.unique()) == [2, 3] and sorted(teacher.draw.unique()) == [0, 1]
+    assert len(teacher) == 2 * 2 * 2 * 3  # k x draws x seeds x widths
+    barron = rows[rows.target == "barron"]
+    assert barron.teacher_k.isna().all() and (barron.draw == 0).all() and len(barron) == 2 * 3
+    fits = result.analysis.set_index(["target", "teacher_k"], drop=False)
+    assert fits.loc[("teacher", 2.0), "alpha_theory"] == 1.0 and fits.loc[("teacher", 3.0), "alpha_theory"] == 2 / 3
+
+
+@pytest.mark.slow
+def test_one_and_two_threads_give_exponents_within_their_intervals():
+    # Not bitwise: the order of sums in a product changes with the threads, and training amplifies it.
+    # Asserted: the two runs' 95 % t intervals (over 3 draws x 2 seeds) overlap. Before the t interval,
+    # 1 and 2 threads gave 0.93 [0.91, 0.93] and 1.26 [1.00, 1.42] for one command (shared/PERFORMANCE.md).
+    from dimcurse import api
+
+    options = dict(target="teacher", dims="4", teacher_k="2", widths="4,8,16,32", seeds=2, teacher_draws=3)
+    fits = [api.approx(threads=t, **options).analysis.iloc[0] for t in (1, 2)]
+    one, two = fits
+    assert max(one.alpha_lo, two.alpha_lo) <= min(one.alpha_hi, two.alpha_hi), (one, two)

@@ -18,6 +18,8 @@ NAMES = [
     "kan-4d",
     "kan-100d",
     "teacher",
+    "teacher-tanh",
+    "teacher-relu",
     "cos4x",
     "q-power",
 ]
@@ -73,11 +75,46 @@ def test_fixed_dimension_targets_refuse_other_dimensions():
         get_target("kan-5d")
 
 
-def test_teacher_has_the_intrinsic_dimension_asked_for():
+@pytest.mark.parametrize("name", ["teacher", "teacher-tanh", "teacher-relu"])
+def test_teacher_has_the_intrinsic_dimension_asked_for(name):
     opts = TargetOptions(teacher_k=3)
-    f = get_target("teacher").build(20, opts)
-    x = get_target("teacher").sample(200, 20, 0, "train")
+    f = get_target(name).build(20, opts)
+    x = get_target(name).sample(200, 20, 0, "train")
     # The teacher depends on x only through a 3-dim projection: moving x orthogonally to it changes nothing.
     jac = torch.autograd.functional.jacobian(lambda z: f(z[None])[0], x[0])
     grads = torch.stack([torch.autograd.functional.jacobian(lambda z: f(z[None])[0], row) for row in x[:30]])
     assert torch.linalg.matrix_rank(grads).item() == 3 and jac.shape == (20,)
+
+
+def _latent_hessian(opts: TargetOptions, dim: int, points: torch.Tensor) -> torch.Tensor:
+    """The teacher's Hessian in its k latent coordinates z = Rᵀx at each point: (n, k, k)."""
+    from dimcurse.experiments.approx.targets import _latent_basis
+
+    f = get_target("teacher").build(dim, opts)
+    basis = _latent_basis(dim, opts, "teacher-bumps")[1]
+
+    def along_latent(z, x0):  # x0 moved by R z: the function of the latent around x0
+        return f((x0 + basis @ z)[None])[0]
+
+    zero = torch.zeros(opts.teacher_k, dtype=torch.float64)
+    return torch.stack([torch.autograd.functional.hessian(lambda z: along_latent(z, x0), zero) for x0 in points])
+
+
+@pytest.mark.parametrize("k", [1, 2, 4, 6])
+def test_the_bump_teacher_curves_in_every_latent_direction(k):
+    # Not a sum of a few ridges: its Hessian on the latent has full rank k at random points (a sum of m
+    # ridge functions has rank <= m, and a ridge function rank 1). Smallest |eigenvalue| over the largest
+    # above 1e-6 at 20 random points of the cube in d = 8 (measured: above 1e-3 at every point).
+    opts = TargetOptions(teacher_k=k)
+    points = get_target("teacher").sample(20, 8, 0, "train")
+    hess = _latent_hessian(opts, 8, points)
+    eig = torch.linalg.eigvalsh(hess).abs()
+    assert (eig.min(1).values > 1e-6 * eig.max(1).values).all(), eig
+    assert all(torch.linalg.matrix_rank(h).item() == k for h in hess)
+
+
+def test_teacher_draws_are_different_functions_and_each_is_reproducible():
+    x = get_target("teacher").sample(300, 8, 0, "train")
+    values = [get_target("teacher").build(8, TargetOptions(teacher_k=2, teacher_draw=d))(x) for d in (0, 1, 0)]
+    assert torch.equal(values[0], values[2])
+    assert torch.corrcoef(torch.stack(values[:2]))[0, 1].abs() < 0.9

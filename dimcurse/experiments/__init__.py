@@ -89,11 +89,14 @@ class EscapedWarning(AssertionError):
     """A Python warning raised during a kernel's run (a bug: raised under DIMCURSE_STRICT=1)."""
 
 
-def run_kernel(kernel, config, device, progress=None):
-    """``kernel.run`` with every Python warning caught: none reaches stderr. Each becomes a note
+def run_kernel(kernel, config, device, progress=None, threads: int | None = None):
+    """``kernel.run`` on ``threads`` torch threads (None: runtime.DEFAULT_THREADS, 1; the process's count
+    is restored after), with every Python warning caught: none reaches stderr. Each becomes a note
     naming it (it is a bug: numerical warnings are to be prevented at the source), and under
     DIMCURSE_STRICT=1 (the test suite) it fails the run instead."""
-    with warnings.catch_warnings(record=True) as caught:
+    from dimcurse.runtime import torch_threads
+
+    with warnings.catch_warnings(record=True) as caught, torch_threads(threads):
         warnings.simplefilter("always")
         result = kernel.run(config, device=device, progress=progress)
     messages = sorted(

@@ -9,6 +9,7 @@ with a seed-resampling interval and the theory exponent beside it.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ import torch
 
 from dimcurse import memory, userdata
 from dimcurse.experiments.approx import baselines
-from dimcurse.experiments.approx import lm
+from dimcurse.experiments.approx import gn, lm
 from dimcurse.configs import ApproxConfig
 from dimcurse.errors import DimcurseError
 from dimcurse.parsing import check_counts, check_seeds, did_you_mean
@@ -29,14 +30,15 @@ from dimcurse.nets import ARCHS, get_activation, shallow_params, train_adam, tra
 from dimcurse.provenance import provenance
 from dimcurse.results import Result
 from dimcurse.runtime import numpy_rng, resolve_dtype
-from dimcurse.experiments.approx.targets import TargetOptions, get_target, target_dims
+from dimcurse.experiments.approx.targets import TargetOptions, get_target, is_teacher, target_dims
 
 KERNEL = "approx"
-VERSION = 2  # 2: Levenberg–Marquardt by default, samples scaled with parameters, limit diagnostics
+VERSION = 3  # 3: the radial-bump teacher, teacher draws and k lists, Gauss–Newton above LM's size, t intervals
 BASELINES = ("random-features", "knn")
-OPTIMIZERS = ("auto", "lm", "adam", "adam+lm", "lbfgs")
+OPTIMIZERS = ("auto", "lm", "gn", "adam", "adam+lm", "lbfgs")
 DEFAULT_STEPS = 2000  # Adam steps / LBFGS iterations when --steps is not given
 DEFAULT_LM_ITERS = 200  # LM iterations when --lm-iters is not given
+DEFAULT_GN_ITERS = 150  # Gauss–Newton steps when --gn-iters is not given (60 left models still falling)
 MIN_SAMPLES = 2000  # the smallest automatic training set
 
 
@@ -47,14 +49,20 @@ OPTION = {
     "n_test": "--test-samples",
     "depth": "--depth",
     "knn_k": "--knn-k",
-    "teacher_k": "--teacher-k",
+    "teacher_draws": "--teacher-draws",
     "q_power_k": "--q-power-k",
     "lm_max_params": "--lm-max-params",
 }
 # Q^(2^k) lives near the corner Q = 1 only: the largest sampled |value| at 2000 samples is 7e-9 at
 # k = 10, 1e-135 at 13 and 0 (underflow) at 15; beyond 10 it depends on how near the corner one sample falls.
 MAX_Q_POWER_K = 10
-OPTIONAL_COUNTS = {"n_samples": "--samples", "steps": "--steps", "lm_iters": "--lm-iters"}
+OPTIONAL_COUNTS = {
+    "n_samples": "--samples",
+    "steps": "--steps",
+    "lm_iters": "--lm-iters",
+    "gn_iters": "--gn-iters",
+    "cg_iters": "--cg-iters",
+}
 
 SMOKE = Config(
     targets=("barron", "poggio-tree4"),
@@ -74,6 +82,8 @@ SMOKE = Config(
 def validate(config: Config) -> None:
     """Raise ``DimcurseError`` naming the option for anything the kernel cannot run."""
     check_counts(config, OPTION)
+    if not config.teacher_k or any(k < 1 for k in config.teacher_k):
+        raise DimcurseError(f"intrinsic dimensions must be at least 1, got {config.teacher_k}", "--teacher-k")
     if config.q_power_k > MAX_Q_POWER_K:
         raise DimcurseError(
             f"k must be 1..{MAX_Q_POWER_K}, got {config.q_power_k}: beyond, Q^(2^k) underflows to 0 "
@@ -114,8 +124,10 @@ def validate(config: Config) -> None:
                 raise DimcurseError("dimensions must be positive integers", "--dims")
             if "tree" in config.archs and (dim < 2 or dim & (dim - 1)):
                 raise DimcurseError(f"the tree architecture needs d a power of 2, got {dim} for {name}", "--arch")
-            if name == "teacher" and dim < config.teacher_k:
-                raise DimcurseError(f"the teacher's intrinsic dimension {config.teacher_k} exceeds d = {dim}", "--dims")
+            if is_teacher(name) and dim < max(config.teacher_k):
+                raise DimcurseError(
+                    f"the teacher's intrinsic dimension k = {max(config.teacher_k)} exceeds d = {dim}", "--teacher-k"
+                )
 
 
 def _validate_data(config: Config) -> None:
@@ -139,6 +151,11 @@ def _validate_trainer(config: Config) -> None:
     if not (config.lm_rows >= 0 and math.isfinite(config.lm_rows)):
         raise DimcurseError(f"must be 0 (all samples) or positive, got {config.lm_rows}", "--lm-rows")
     uses_lm = opt in ("auto", "lm", "adam+lm")
+    for value, option in ((config.gn_iters, "--gn-iters"), (config.cg_iters, "--cg-iters")):
+        if value is not None and opt not in ("auto", "gn"):
+            raise DimcurseError(
+                f"{option} applies to the Gauss–Newton trainer (--optimizer gn or auto), not {opt}", option
+            )
     if config.record_every < 0:
         raise DimcurseError(f"must be 0 (off) or positive, got {config.record_every}", "--record-every")
     if config.record_every and opt == "lbfgs":
@@ -153,9 +170,11 @@ def _validate_trainer(config: Config) -> None:
         raise DimcurseError("Levenberg–Marquardt has no learning rate (its damping adapts per model)", "--lr")
     if not uses_lm and config.lm_iters is not None:
         raise DimcurseError(f"--lm-iters does not apply to --optimizer {opt}", "--lm-iters")
-    if opt in ("lm", "adam+lm") and any(a != "shallow" for a in config.archs):
+    if opt == "gn" and (config.steps is not None or config.lr is not None):
+        raise DimcurseError("Gauss–Newton takes --gn-iters and has no learning rate", "--optimizer")
+    if opt in ("lm", "gn", "adam+lm") and any(a != "shallow" for a in config.archs):
         raise DimcurseError(
-            "the Levenberg–Marquardt trainer is built for --arch shallow (use auto or adam for deep and tree)",
+            f"the {opt} trainer is built for --arch shallow (use auto or adam for deep and tree)",
             "--optimizer",
         )
 
@@ -174,11 +193,28 @@ class _FileTarget:
 
 
 def _settings(config: Config) -> list[tuple]:
-    """(target, dim) pairs to run: the targets at their dimensions, or the one data file."""
+    """(target, dim, k) to run: the targets at their dimensions (teachers at each --teacher-k, others with
+    k = None), or the one data file."""
     if config.data is not None:
         data = _user_data(config)
-        return [(_FileTarget(data.name, int(data.x.shape[1])), int(data.x.shape[1]))]
-    return [(get_target(t), d) for t in config.targets for d in _dims_for(config, get_target(t))]
+        return [(_FileTarget(data.name, int(data.x.shape[1])), int(data.x.shape[1]), None)]
+    out = []
+    for name in config.targets:
+        target = get_target(name)
+        ks = config.teacher_k if is_teacher(target.name) else (None,)
+        out += [(target, d, k) for d in _dims_for(config, target) for k in ks]
+    return out
+
+
+def replicates(config: Config, target_name: str) -> list[tuple[int, int]]:
+    """(teacher draw, seed) pairs trained as one batch: every draw x seed for a teacher, draw 0 otherwise."""
+    draws = range(config.teacher_draws) if is_teacher(target_name) else range(1)
+    return [(draw, seed) for draw in draws for seed in config.seeds]
+
+
+def target_options(config: Config, k: int | None, draw: int = 0) -> TargetOptions:
+    """The target's knobs for one (k, draw)."""
+    return TargetOptions(teacher_k=k or config.teacher_k[0], teacher_draw=draw, q_power_k=config.q_power_k)
 
 
 def _user_data(config: Config):
@@ -226,22 +262,32 @@ def pool_size(config: Config, dim: int) -> int:
 
 
 def trainer_for(config: Config, arch: str, params: int) -> str:
-    """The trainer of one model: auto resolves to lm for shallow networks up to lm_max_params, adam otherwise."""
+    """The trainer of one model: auto resolves, for shallow networks, to lm up to lm_max_params and to gn
+    (matrix-free Gauss–Newton) above; adam for deep and tree networks."""
     if config.optimizer != "auto":
         return config.optimizer
-    return "lm" if arch == "shallow" and params <= config.lm_max_params else "adam"
+    if arch != "shallow":
+        return "adam"
+    return "lm" if params <= config.lm_max_params else "gn"
 
 
 @dataclass
 class _Data:
     """One (target, dim) data set stacked over seeds, with standardised training targets."""
 
-    x_train: torch.Tensor  # (S, n, d)
-    y_train: torch.Tensor  # (S, n), standardised per seed
+    x_train: torch.Tensor  # (S, n, d), S = teacher draws x seeds
+    y_train: torch.Tensor  # (S, n), standardised per replicate
     x_test: torch.Tensor
     y_test: torch.Tensor  # original units
     mean: torch.Tensor  # (S,)
     std: torch.Tensor  # (S,)
+    reps: list[tuple[int, int]]  # (teacher draw, seed) of each of the S replicates
+    k: int | None = None  # the teacher's intrinsic dimension (None for other targets)
+
+    @property
+    def seeds(self) -> list[int]:
+        """Each replicate's seed (it draws the samples and the initialisation)."""
+        return [seed for _, seed in self.reps]
 
     @property
     def y_test_std(self) -> torch.Tensor:
@@ -301,6 +347,7 @@ def _file_data(config: Config, dtype, device) -> _Data:
         yt.to(device),
         mean.to(device),
         std.to(device),
+        [(0, seed) for seed in config.seeds],
     )
 
 
@@ -320,15 +367,16 @@ def _check_resolvable(y: torch.Tensor, what: str, option: str) -> None:
         )
 
 
-def _make_data(target, dim: int, config: Config, dtype, device) -> _Data:
+def _make_data(target, dim: int, k: int | None, config: Config, dtype, device) -> _Data:
     if isinstance(target, _FileTarget):
         return _file_data(config, dtype, device)
-    opts = TargetOptions(teacher_k=config.teacher_k, q_power_k=config.q_power_k)
-    f = target.build(dim, opts)
+    reps = replicates(config, target.name)
+    functions = {draw: target.build(dim, target_options(config, k, draw)) for draw, _ in reps}
     n = pool_size(config, dim)
-    xs = [target.sample(n, dim, s, "train") for s in config.seeds]
-    xt = [target.sample(config.n_test, dim, s, "test") for s in config.seeds]
-    y, yt = torch.stack([f(x) for x in xs]), torch.stack([f(x) for x in xt])
+    xs = [target.sample(n, dim, s, "train") for _, s in reps]
+    xt = [target.sample(config.n_test, dim, s, "test") for _, s in reps]
+    y = torch.stack([functions[draw](x) for (draw, _), x in zip(reps, xs)])
+    yt = torch.stack([functions[draw](x) for (draw, _), x in zip(reps, xt)])
     option = "--q-power-k" if target.name == "q-power" else "--target"
     _check_resolvable(y, f"target {target.name} at d = {dim}", option)
     _check_resolvable(yt, f"target {target.name} at d = {dim} on the test samples", option)
@@ -340,6 +388,8 @@ def _make_data(target, dim: int, config: Config, dtype, device) -> _Data:
         yt.to(device),
         mean.to(device),
         std.to(device),
+        reps,
+        k,
     )
 
 
@@ -414,22 +464,56 @@ def _train_arch(job: _Job, curves: list | None = None, label: dict | None = None
     if plan[0] == "lbfgs":
         return _train_lbfgs(job, widths, params)
     pool = data.x_train.shape[1]
-    used = [min(pool, samples_for(config, p)) if plan[j] in ("lm", "adam+lm") else pool for j, p in enumerate(params)]
-    S, M = len(config.seeds), len(widths)
+    second = ("lm", "gn", "adam+lm")
+    used = [min(pool, samples_for(config, p)) if plan[j] in second else pool for j, p in enumerate(params)]
+    S, M = len(data.reps), len(widths)
     state = _TrainState(np.zeros((S, M), bool), np.zeros((S, M)), np.full((S, M), np.nan), [0] * M)
-    model = _make_model(arch, dim, widths, config, device)
+    model = _make_model(arch, dim, widths, config, device, data.seeds)
+    stage = _stage_shares(config, plan, params, used)
     recorder = (
         _Curves(config, data, label or {}, widths, curves) if curves is not None and config.record_every else None
     )
     adam_js = [j for j, t in enumerate(plan) if t in ("adam", "adam+lm")]
     if adam_js:
-        _adam_stage(job, model, widths, adam_js, state, recorder)
+        _adam_stage(job._replace(tick=_scaled(job.tick, stage["adam"])), model, widths, adam_js, state, recorder)
     for j in (j for j, t in enumerate(plan) if t in ("lm", "adam+lm")):
-        _lm_stage(job, model, j, used[j], state, recorder)
+        _lm_stage(job._replace(tick=_scaled(job.tick, stage[j])), model, j, used[j], state, recorder)
+    for j in (j for j, t in enumerate(plan) if t == "gn"):
+        _gn_stage(job._replace(tick=_scaled(job.tick, stage[j])), model, j, used[j], state, recorder)
     pred_train, pred_test = _predict(model, data.x_train[:, : max(used)]), _predict(model, data.x_test)
     train, test = _rmse(pred_train, data, False, used), _rmse(pred_test, data, True)
     train[state.diverged], test[state.diverged] = np.nan, np.nan
     return _Trained(train, test, params, state.diverged, state.steps, plan, used, state.loss_drop, state.decrement)
+
+
+def _stage_shares(config: Config, plan: list[str], params: list[int], used: list[int]) -> dict:
+    """Each training stage's share of an architecture's progress, by its arithmetic: the Adam stage
+    (all its widths at once) as params x samples x steps, an LM width as params² x samples x iterations
+    (its Gauss–Newton matrix), a Gauss–Newton width as params x samples x iterations x CG iterations."""
+    cost = {}
+    adam = [j for j, t in enumerate(plan) if t in ("adam", "adam+lm")]
+    if adam:
+        cost["adam"] = sum(params[j] * used[j] for j in adam) * (config.steps or DEFAULT_STEPS)
+    for j, trainer in enumerate(plan):
+        if trainer in ("lm", "adam+lm"):
+            cost[j] = params[j] ** 2 * used[j] * (config.lm_iters or DEFAULT_LM_ITERS)
+        elif trainer == "gn":
+            cost[j] = (
+                params[j] * used[j] * (config.gn_iters or DEFAULT_GN_ITERS) * (config.cg_iters or gn.DEFAULT_CG_ITERS)
+            )
+    total = sum(cost.values()) or 1.0
+    return {key: value / total for key, value in cost.items()}
+
+
+def _scaled(tick: Callable[[float], None] | None, share: float) -> Callable[[float], None] | None:
+    """A progress callback whose whole (fractions summing to 1) is ``share`` of ``tick``'s."""
+    if tick is None:
+        return None
+
+    def scaled(fraction: float) -> None:
+        tick(fraction * share)
+
+    return scaled
 
 
 @dataclass
@@ -485,11 +569,12 @@ class _Curves:
 
     def _add(self, j: int, step: int, trainer: str, train: np.ndarray, test: np.ndarray) -> None:
         sd = self.data.sd_test
-        for si, seed in enumerate(self.config.seeds):
+        for si, (draw, seed) in enumerate(self.data.reps):
             self.rows.append(
                 {
                     **self.label,
                     "width": self.widths[j],
+                    "draw": draw,
                     "seed": seed,
                     "step": step,
                     "trainer": trainer,
@@ -500,14 +585,29 @@ class _Curves:
             )
 
 
-CURVE_COLUMNS = ["target", "dim", "arch", "width", "seed", "step", "trainer", "train_rmse", "test_rmse", "rel_rmse"]
+CURVE_COLUMNS = [
+    "target",
+    "dim",
+    "teacher_k",
+    "arch",
+    "width",
+    "draw",
+    "seed",
+    "step",
+    "trainer",
+    "train_rmse",
+    "test_rmse",
+    "rel_rmse",
+]
 
 
 def _adam_stage(job: _Job, model, widths: list[int], js: list[int], state: _TrainState, curves=None) -> None:
     """Batched Adam on the widths ``js`` (a sub-model of just those widths starts from the same weights)."""
     arch, dim, data, config, device, tick = job
     steps = config.steps or DEFAULT_STEPS
-    sub = model if len(js) == len(widths) else _make_model(arch, dim, [widths[j] for j in js], config, device)
+    sub = (
+        model if len(js) == len(widths) else _make_model(arch, dim, [widths[j] for j in js], config, device, data.seeds)
+    )
     record = curves.adam(sub, js, 0) if curves is not None else None
     trained = train_adam(sub, data.x_train, data.y_train, steps, config.lr or 3e-3, progress=tick, record=record)
     for k, j in enumerate(js):
@@ -527,26 +627,34 @@ def _adam_stage(job: _Job, model, widths: list[int], js: list[int], state: _Trai
 
 
 def _lm_stage(job: _Job, model, j: int, n_used: int, state: _TrainState, curves=None) -> None:
-    """Levenberg–Marquardt for width j of every seed, on the first ``n_used`` training samples."""
+    """Levenberg–Marquardt for width j of every replicate, on the first ``n_used`` training samples."""
     _, dim, data, config, device, tick = job
-    width = widths_for(config, dim)[j]
     theta = model.flat(j)
     # run() already refused a sweep whose largest LM step would not fit; this guards the step itself.
     lm.require_fits(theta.shape[0], n_used, theta.shape[1], theta.element_size(), device)
     iters = config.lm_iters or DEFAULT_LM_ITERS
-    rows = _lm_rows(config, theta.shape[1])
+    train = functools.partial(lm.train_lm, rows=_lm_rows(config, theta.shape[1]))
+    _second_order(job, model, j, n_used, state, curves, train=train, iters=iters)
+
+
+def _gn_stage(job: _Job, model, j: int, n_used: int, state: _TrainState, curves=None) -> None:
+    """Matrix-free Gauss–Newton for width j of every replicate, on the first ``n_used`` training samples."""
+    _, dim, data, config, device, tick = job
+    theta = model.flat(j)
+    need = gn.step_bytes(theta.shape[0], n_used, widths_for(config, dim)[j], theta.shape[1], theta.element_size())
+    memory.require(need, f"a Gauss–Newton step for {theta.shape[1]} parameters", "--widths", device)
+    train = functools.partial(gn.train_gn, cg_iters=config.cg_iters or gn.DEFAULT_CG_ITERS)
+    _second_order(job, model, j, n_used, state, curves, train=train, iters=config.gn_iters or DEFAULT_GN_ITERS)
+
+
+def _second_order(job: _Job, model, j: int, n_used: int, state: _TrainState, curves, *, train, iters: int) -> None:
+    """Run a second-order trainer (LM or Gauss–Newton: the same signature and result) on width j and write
+    its outcome into the model and the sweep's state."""
+    _, dim, data, config, device, tick = job
+    width = widths_for(config, dim)[j]
     record = curves.lm(j, width, dim, n_used, state.steps[j]) if curves is not None else None
-    out = lm.train_lm(
-        theta,
-        data.x_train[:, :n_used],
-        data.y_train[:, :n_used],
-        dim,
-        width,
-        iters,
-        rows=rows,
-        progress=tick,
-        record=record,
-    )
+    x, y = data.x_train[:, :n_used], data.y_train[:, :n_used]
+    out = train(model.flat(j), x, y, dim, width, iters, progress=tick, record=record)
     model.load_flat(j, out.theta)
     state.diverged[:, j] |= out.diverged
     state.loss_drop[:, j] = _drop(out.loss_at_80, out.loss)
@@ -578,7 +686,7 @@ def _train_lbfgs(job: _Job, widths: list[int], params: list[int]) -> _Trained:
         return _make_model(arch, dim, some_widths, config, device, seeds)
 
     models, trained = train_lbfgs(
-        make, list(config.seeds), widths, data.x_train, data.y_train, steps=steps, lr=config.lr or 1.0, progress=tick
+        make, data.seeds, widths, data.x_train, data.y_train, steps=steps, lr=config.lr or 1.0, progress=tick
     )
     train = _rmse(_predict_each(models, data.x_train), data, False)
     test = _rmse(_predict_each(models, data.x_test), data, True)
@@ -602,10 +710,10 @@ def _baseline(name: str, dim: int, data: _Data, config: Config) -> _Trained:
     """Random features (same widths) or k-NN (matched sizes) on the whole training pool."""
     widths = list(widths_for(config, dim))
     n = data.x_train.shape[1]
-    S, M = len(config.seeds), len(widths)
+    S, M = len(data.reps), len(widths)
     if name == "random-features":
         pred_train, pred_test = baselines.random_features(
-            list(config.seeds),
+            data.seeds,
             dim,
             widths,
             config.activation,
@@ -630,8 +738,9 @@ def estimate_bytes(config: Config, device: torch.device | str = "cpu") -> tuple[
     """Peak bytes of the largest (target, dim): data, every model's parameters with gradients and Adam state
     (16 bytes each), LM's largest step, the random-features activations (float64) and the k-NN distance
     matrices; and the option to lower."""
-    S, nt = len(config.seeds), config.n_test
-    dims = [d for _, d in _settings(config)]
+    S = max(len(replicates(config, target.name)) for target, _, _ in _settings(config))
+    nt = config.n_test
+    dims = [d for _, d, _ in _settings(config)]
     dim = max(dims)
     widths, n = widths_for(config, dim), pool_size(config, dim)
     params = max((sum(arch_params(a, dim, w, config.depth) for w in widths) for a in config.archs), default=0) * S * 16
@@ -642,6 +751,16 @@ def estimate_bytes(config: Config, device: torch.device | str = "cpu") -> tuple[
                 lm.step_bytes(S, min(n, samples_for(config, shallow_params(dim, w))), shallow_params(dim, w), itemsize)
                 for w in widths
                 if trainer_for(config, "shallow", shallow_params(dim, w)) in ("lm", "adam+lm")
+            ),
+            default=0,
+        )
+        + max(
+            (
+                gn.step_bytes(
+                    S, min(n, samples_for(config, shallow_params(dim, w))), w, shallow_params(dim, w), itemsize
+                )
+                for w in widths
+                if trainer_for(config, "shallow", shallow_params(dim, w)) == "gn"
             ),
             default=0,
         )
@@ -666,17 +785,19 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     needed, option = estimate_bytes(config, device)
     memory.require(needed, "this sweep", option, device)
     settings = _settings(config)
-    share = 1.0 / max(1, len(settings) * len(config.archs))
-    tick = (lambda f: progress(f * share)) if progress else None
+    names = list(config.archs) + list(config.baselines)
+    share = 1.0 / max(1, len(settings) * len(names))  # each (setting, architecture or baseline) alike
     started = time.perf_counter()
     rows, curves = [], []
-    for target, dim in settings:
-        data = _make_data(target, dim, config, resolve_dtype(config.dtype), device)
-        for name in list(config.archs) + list(config.baselines):
+    for target, dim, k in settings:
+        data = _make_data(target, dim, k, config, resolve_dtype(config.dtype), device)
+        for name in names:
             t0 = time.perf_counter()
-            job = _Job(name, dim, data, config, device, tick)
-            label = {"target": target.name, "dim": dim, "arch": name}
+            meter = _Meter(progress, share)
+            job = _Job(name, dim, data, config, device, meter.tick if progress else None)
+            label = {"target": target.name, "dim": dim, "teacher_k": k if k is not None else math.nan, "arch": name}
             trained = _train_arch(job, curves, label) if name in ARCHS else _baseline(name, dim, data, config)
+            meter.finish()
             rows += _rows(job, target.name, trained, time.perf_counter() - t0)
     table = pd.DataFrame(rows, columns=COLUMNS)
     prov = provenance(KERNEL, VERSION, config, device)
@@ -698,12 +819,31 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
         result.tables["curves"] = pd.DataFrame(curves, columns=CURVE_COLUMNS)
     analysis(result, config)
     if result.analysis is None:
-        n_widths = table.groupby(["target", "dim", "arch"]).width.nunique().max()
+        n_widths = table.groupby(FIT_KEYS, dropna=False).width.nunique().max()
         result.notes.append(
             f"no exponent: a fit needs at least {MIN_FIT_WIDTHS} widths and this run has "
             f"{n_widths} (give --widths, e.g. 8,16,32,64)."
         )
     return result
+
+
+class _Meter:
+    """One architecture's share of the progress bar: its trainers tick fractions of their work, and what
+    they leave (a baseline, rounding) is given at the end, so the whole run sums to exactly 1."""
+
+    def __init__(self, progress: Callable[[float], None] | None, share: float):
+        self.progress, self.share, self.given = progress, share, 0.0
+
+    def tick(self, fraction: float) -> None:
+        step = min(fraction * self.share, self.share - self.given)  # never past this architecture's share
+        if step > 0 and self.progress is not None:
+            self.given += step
+            self.progress(step)
+
+    def finish(self) -> None:
+        if self.progress is not None and self.share > self.given:
+            self.progress(self.share - self.given)
+        self.given = self.share
 
 
 def analysis(result: Result, config: Config) -> Result:
@@ -713,13 +853,13 @@ def analysis(result: Result, config: Config) -> Result:
     split = "experiment" if "experiment" in rows and rows["experiment"].nunique() > 1 else None
     parts = []
     for label, group in rows.groupby(split, sort=False) if split else [(None, rows)]:
-        if group.duplicated(["target", "dim", "arch", "seed", "params"]).any():
+        if group.duplicated([*FIT_KEYS, *REPLICATE, "params"]).any():
             result.notes.append(
-                "no exponent fits: the rows repeat a (target, dim, arch, seed, params) setting "
+                "no exponent fits: the rows repeat a (target, dim, teacher_k, arch, draw, seed, params) setting "
                 "(narrow them with --where)"
             )
             return result
-        if group.groupby(["target", "dim", "arch"]).width.nunique().max() < MIN_FIT_WIDTHS:
+        if group.groupby(FIT_KEYS, dropna=False).width.nunique().max() < MIN_FIT_WIDTHS:
             continue
         fits = fit_table(group, config)
         if split:
@@ -736,12 +876,15 @@ def figure(result: Result):
     return plot.approx_figure(result)
 
 
-ANALYSIS_KEYS = ("target", "dim", "arch")  # the setting columns of the fit table
+ANALYSIS_KEYS = ("target", "dim", "teacher_k", "arch")  # the setting columns of the fit table
+FIT_KEYS = list(ANALYSIS_KEYS)  # one exponent per (target, dim, k, architecture)
+REPLICATE = ["draw", "seed"]  # the replicates an exponent's interval is taken over
+MIN_REPLICATES = 5  # below 5 replicates (draws x seeds) the t interval rests on a poorly known spread
 ANALYSIS_HIDDEN = ("alpha_theil_sen", "log_c")  # in the files, not on screen
 
 
 MIN_FIT_WIDTHS = 3  # a slope from two points has no interval, and no check of the power law
-FITS_TITLE = "exponent fits: rel_rmse ~ params^(-alpha), 95 % interval from resampling seeds"
+FITS_TITLE = "exponent fits: rel_rmse ~ params^(-alpha), 95 % t interval over draws x seeds"
 
 
 # Diagnostics (REFERENCES §2: leave limited points out of the fit, and say so).
@@ -771,14 +914,16 @@ def _rows(job: _Job, target: str, trained: _Trained, elapsed: float) -> list[dic
     sd_test, sd_train = job.data.sd_test, job.data.std.cpu().numpy()
     rows = []
     sizes = trained.sizes or list(widths_for(config, dim))
-    for si, seed in enumerate(config.seeds):
+    for si, (draw, seed) in enumerate(job.data.reps):
         for j, width in enumerate(sizes):
             rows.append(
                 {
                     "target": target,
                     "dim": dim,
+                    "teacher_k": job.data.k if job.data.k is not None else math.nan,
                     "arch": arch,
                     "width": int(width),
+                    "draw": draw,
                     "seed": seed,
                     "params": int(trained.params[j]),
                     "train_rmse": float(trained.train[si, j]),
@@ -803,22 +948,24 @@ LIMITS = ("optimisation_limited", "estimation_limited", "precision_limited")
 
 
 def fit_table(rows: pd.DataFrame, config: Config) -> pd.DataFrame:
-    """One fit per (target, dim, arch): alpha with its interval, the theory exponent, what was left out and why."""
+    """One fit per (target, dim, k, arch): alpha with its interval over draws x seeds, the theory exponent,
+    what was left out and why."""
     out = []
-    opts = TargetOptions(teacher_k=config.teacher_k, q_power_k=config.q_power_k)
-    for (target, dim, arch), group in rows.groupby(["target", "dim", "arch"], sort=False):
+    for (target, dim, k, arch), group in rows.groupby(FIT_KEYS, sort=False, dropna=False):
 
         def wide(col):
-            return group.pivot(index="seed", columns="params", values=col)
+            return group.pivot(index=REPLICATE, columns="params", values=col)
 
         test = wide("rel_rmse")
         limited = {name.replace("_", "-"): wide(name).astype(float).to_numpy() for name in LIMITS if name in group}
         fit = fit_exponent(test.columns.to_numpy(), test.to_numpy(), limited=limited)
+        opts = target_options(config, None if pd.isna(k) else int(k))
         theory = get_target(target).theory(int(dim), opts, arch) if config.data is None else None
         out.append(
             {
                 "target": target,
                 "dim": int(dim),
+                "teacher_k": k,
                 "arch": arch,
                 "alpha": fit.alpha,
                 "alpha_lo": fit.alpha_lo,
@@ -827,6 +974,7 @@ def fit_table(rows: pd.DataFrame, config: Config) -> pd.DataFrame:
                 "alpha_theory": theory[0] if theory else float("nan"),
                 "theory_source": theory[1] if theory else "",
                 "n_widths_used": fit.n_used,
+                "n_replicates": fit.n_replicates,
                 "used_params": ",".join(str(p) for p in fit.used),
                 "excluded": fit.excluded,
                 "caveat": _caveat(fit, theory),
@@ -839,6 +987,11 @@ def fit_table(rows: pd.DataFrame, config: Config) -> pd.DataFrame:
 def _caveat(fit, theory) -> str:
     """Plain words for an exponent a reader should not take at face value."""
     words = []
+    if fit.n_used >= 3 and fit.n_replicates < MIN_REPLICATES:
+        words.append(
+            f"interval from {fit.n_replicates} replicate(s) (draws x seeds): its width is poorly known below "
+            f"{MIN_REPLICATES} (give more --seeds or --teacher-draws)"
+        )
     if theory and np.isfinite(fit.alpha_lo) and fit.alpha_lo > theory[0] + 0.05:
         if (theory[2] if len(theory) > 2 else "prediction") == "bound":
             words.append(f"above the theory's {theory[0]:.3g}, a worst case over the class: this target is easier")
@@ -882,11 +1035,11 @@ def _notes(table: pd.DataFrame, config: Config) -> list[str]:
             "give them one (--optimizer adam)."
         )
     if config.optimizer == "auto":
-        big = table[(table.arch == "shallow") & (table.optimizer == "adam")]
+        big = table[(table.arch == "shallow") & (table.optimizer == "gn")]
         if len(big):
             notes.append(
                 f"--optimizer auto trained {big.width.nunique()} shallow width(s) above --lm-max-params "
-                f"{config.lm_max_params} with Adam (LM's cost grows as params^3)."
+                f"{config.lm_max_params} with matrix-free Gauss–Newton (LM's cost grows as params^3)."
             )
     return notes
 
@@ -894,8 +1047,10 @@ def _notes(table: pd.DataFrame, config: Config) -> list[str]:
 COLUMNS = [
     "target",
     "dim",
+    "teacher_k",
     "arch",
     "width",
+    "draw",
     "seed",
     "params",
     "train_rmse",
@@ -922,14 +1077,16 @@ COLUMNS = [
 COLUMN_DOCS = {
     "target": "the target function (or the --data file's stem)",
     "dim": "input dimension d",
+    "teacher_k": "the teacher's intrinsic dimension k (empty for targets without one)",
     "arch": "shallow, deep, tree, or a baseline: random-features, knn",
     "width": "hidden width (per tree node for tree; the training-set size n for knn)",
+    "draw": "which random teacher (its basis and bumps); 0 for targets without draws",
     "seed": "the seed that drew the samples and the initialisation",
     "params": "trainable parameters (random features: the shallow network's count; knn: the stored n (d + 1))",
     "train_rmse": "RMSE on the samples that model trained on, in the target's units",
     "test_rmse": "RMSE on the fresh test samples, in the target's units",
     "rel_rmse": "test RMSE / sd of the test targets (1 = predicting the mean)",
-    "steps": "Adam steps plus LM iterations",
+    "steps": "Adam steps plus LM or Gauss-Newton iterations",
     "diverged": "the loss became non-finite or exploded: the model was isolated, its errors empty",
     "loss_drop": "relative fall of the training loss over the last fifth of training",
     "gn_decrement": "share of the loss a nearly undamped Gauss-Newton step still promises to remove (shallow only)",
@@ -938,7 +1095,7 @@ COLUMN_DOCS = {
     "precision_limited": "train RMSE within 10 eps sqrt(params) x the targets' sd: rounding sets it",
     "elapsed_s": "wall time of the batched training that produced the row (the only column that differs between runs)",
     "activation": "the hidden activation",
-    "optimizer": "the row's trainer: lm, adam, adam+lm, lbfgs, lstsq (random features), none (knn)",
+    "optimizer": "the row's trainer: lm, gn, adam, adam+lm, lbfgs, lstsq (random features), none (knn)",
     "n_samples": "that row's training samples",
     "device": "where the row was computed",
     "dtype": "the training precision",
@@ -947,6 +1104,7 @@ COLUMN_DOCS = {
 FIT_COLUMNS = [
     "target",
     "dim",
+    "teacher_k",
     "arch",
     "alpha",
     "alpha_lo",
@@ -955,6 +1113,7 @@ FIT_COLUMNS = [
     "alpha_theory",
     "theory_source",
     "n_widths_used",
+    "n_replicates",
     "used_params",
     "excluded",
     "caveat",
@@ -962,6 +1121,7 @@ FIT_COLUMNS = [
 ]
 _DIVERGED = ("the model diverged (loss NaN or exploded)", "diverged")  # NaN only on rows flagged diverged
 NULLABLE = {
+    "teacher_k": "the target has no intrinsic-dimension knob (only the teachers do)",
     "gn_decrement": "the trainer gives none (Adam on deep or tree nets, LBFGS, baselines)",
     "loss_drop": "the trainer gives none (LBFGS, baselines)",
     "train_rmse": _DIVERGED,
@@ -974,6 +1134,7 @@ TABLES = ("curves",)  # training curves (--record-every), written beside the row
 SETTINGS = [
     "target",
     "dim",
+    "teacher_k",
     "arch",
     "width",
     "params",
@@ -983,7 +1144,7 @@ SETTINGS = [
     "dtype",
     "kernel_version",
 ]
-GROUP_BY = ["target", "dim", "arch", "width"]
+GROUP_BY = ["target", "dim", "teacher_k", "arch", "width"]
 SHOW = [
     ("params", None),
     ("train_rmse", None),

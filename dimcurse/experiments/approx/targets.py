@@ -2,8 +2,9 @@
 
 Each target maps points of its domain (an (n, d) tensor) to values (n,). A target is
 the same function for every seed (its random parts, such as the Barron directions or
-the teacher's weights, depend only on the dimension); seeds change the samples and
-the networks' initialisation.
+the teacher's weights, depend only on the dimension, and for the teachers on the
+intrinsic dimension k and the teacher draw); seeds change the samples and the networks'
+initialisation.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import torch
 
 from dimcurse.errors import DimcurseError
 from dimcurse.parsing import did_you_mean
-from dimcurse.experiments.approx.theory import barron_theory, teacher_theory, tree_theory
+from dimcurse.experiments.approx.theory import barron_theory, ridge_teacher_theory, teacher_theory, tree_theory
 from dimcurse.runtime import generator
 
 
@@ -50,7 +51,10 @@ class TargetOptions:
     barron_terms: int = 4  # J cosine ridges
     barron_norm: float = 2.0  # |w_j|
     teacher_k: int = 4  # intrinsic dimension of the teacher's input
-    teacher_width: int = 32
+    teacher_width: int = 32  # teacher-tanh's hidden units
+    teacher_draw: int = 0  # which random teacher (its basis, bumps and weights)
+    teacher_bumps: int = 2048  # radial bumps of the teacher: far more than any student's width
+    teacher_scale: float = 0.5  # the bumps' length scale, in units of the latent (each z_i has sd 1/sqrt 3)
     q_power_k: int = 2  # Q(x, y)^(2^k)
 
 
@@ -105,17 +109,63 @@ def _kan_100d(dim, opts):
     return lambda x: torch.exp(torch.mean(torch.sin(math.pi * x / 2) ** 2, dim=1))
 
 
-def _teacher(dim: int, opts: TargetOptions):
-    """A random tanh network on z = R^T x, R a d x k orthonormal basis: intrinsic dimension k."""
+def _latent_basis(dim: int, opts: TargetOptions, name: str):
+    """The teacher's generator and R, a d x k orthonormal basis: the target depends on x through z = Rᵀx."""
     k = opts.teacher_k
     if dim < k:
-        raise DimcurseError(f"the teacher's intrinsic dimension {k} exceeds d = {dim}", "--dims")
-    gen = generator(0, "teacher", dim, k, opts.teacher_width)
+        raise DimcurseError(f"the teacher's intrinsic dimension {k} exceeds d = {dim}", "--teacher-k")
+    gen = generator(opts.teacher_draw, name, dim, k)
     basis, _ = torch.linalg.qr(torch.randn(dim, k, generator=gen, dtype=torch.float64))
+    return gen, basis
+
+
+def _teacher(dim: int, opts: TargetOptions):
+    """f(x) = Σ_j a_j exp(-|z - μ_j|² / 2ℓ²), z = Rᵀx: a smooth function of k latent coordinates with
+    curvature in every direction, made of M radial bumps (M far above any student's width, so no
+    network can fit it bump by bump). The centres μ_j are latent images of uniform points of the
+    cube, so the bumps lie where the data lie, at any d; a_j ~ N(0, 1)."""
+    gen, basis = _latent_basis(dim, opts, "teacher-bumps")
+    centres = (torch.rand(opts.teacher_bumps, dim, generator=gen, dtype=torch.float64) * 2 - 1) @ basis
+    weights = torch.randn(opts.teacher_bumps, generator=gen, dtype=torch.float64)
+    scale = 2 * opts.teacher_scale**2
+
+    def f(x):
+        z = x.double() @ basis
+        sq = (z * z).sum(1, keepdim=True) - 2 * z @ centres.T + (centres * centres).sum(1)
+        return (torch.exp(-sq.clamp_min(0) / scale) @ weights).to(x.dtype)
+
+    return f
+
+
+def _teacher_tanh(dim: int, opts: TargetOptions):
+    """A random tanh network of width 32 on z = Rᵀx: a sum of 32 ridge functions (the teacher before
+    VERSION 3; a shallow student fits each ridge at a one-dimensional rate, whatever k is)."""
+    gen, basis = _latent_basis(dim, opts, "teacher-tanh")
+    k = opts.teacher_k
     w1 = torch.randn(k, opts.teacher_width, generator=gen, dtype=torch.float64) * (2.0 / math.sqrt(k))
     b1 = torch.randn(opts.teacher_width, generator=gen, dtype=torch.float64) * 0.5
     w2 = torch.randn(opts.teacher_width, generator=gen, dtype=torch.float64) / math.sqrt(opts.teacher_width)
     return lambda x: torch.tanh((x @ basis.to(x)) @ w1.to(x) + b1.to(x)) @ w2.to(x)
+
+
+RELU_TEACHER_WIDTH = 600  # Sharma & Kaplan 2020, Experiments/L2.py: [k, 600, 600, 1], zero biases, output x 6
+
+
+def _teacher_relu(dim: int, opts: TargetOptions):
+    """Sharma & Kaplan's teacher: a random ReLU network [k, 600, 600, 1] with weights N(0, 1/fan_in),
+    zero biases and its output times 6, on z = Rᵀx. Without biases it is positively homogeneous:
+    f(t z) = t f(z), so at k = 2 it is a function of the angle of z times |z|."""
+    gen, basis = _latent_basis(dim, opts, "teacher-relu")
+    sizes = [opts.teacher_k, RELU_TEACHER_WIDTH, RELU_TEACHER_WIDTH, 1]
+    layers = [torch.randn(a, b, generator=gen, dtype=torch.float64) / math.sqrt(a) for a, b in zip(sizes, sizes[1:])]
+
+    def f(x):
+        h = x.double() @ basis
+        for layer in layers[:-1]:
+            h = torch.relu(h @ layer)
+        return (6.0 * (h @ layers[-1])[:, 0]).to(x.dtype)
+
+    return f
 
 
 def _cos4x(dim, opts):
@@ -189,11 +239,29 @@ TARGETS: dict[str, Target] = {
         ),
         Target(
             "teacher",
-            "random tanh network (width 32) of z = R^T x, R a d x k orthonormal basis (k = 4)",
-            "Sharma & Kaplan 2020 (controlled intrinsic dimension)",
+            "2048 radial bumps of width 0.5 on z = R^T x, R a d x k orthonormal basis (k = 4)",
+            "Sharma & Kaplan 2020 (a generic smooth function of intrinsic dimension k)",
             *U,
             None,
             _teacher,
+            theory=teacher_theory,
+        ),
+        Target(
+            "teacher-tanh",
+            "random tanh network (width 32) of z = R^T x: a sum of 32 ridge functions (k = 4)",
+            "dimcurse's teacher before VERSION 3 (its exponent does not follow k)",
+            *U,
+            None,
+            _teacher_tanh,
+            theory=ridge_teacher_theory,
+        ),
+        Target(
+            "teacher-relu",
+            "random ReLU network [k, 600, 600, 1], zero biases, output x 6, of z = R^T x (k = 4)",
+            "Sharma & Kaplan 2020, Experiments/L2.py (positively homogeneous)",
+            *U,
+            None,
+            _teacher_relu,
             theory=teacher_theory,
         ),
         Target(
@@ -230,6 +298,14 @@ def get_target(name: str) -> Target:
             f"unknown target {name!r}{did_you_mean(name, TARGETS)} (known: {', '.join(TARGETS)}; see --list-targets)",
             "--target",
         ) from None
+
+
+TEACHERS = ("teacher", "teacher-tanh", "teacher-relu")  # targets with an intrinsic dimension k and draws
+
+
+def is_teacher(name: str) -> bool:
+    """Whether a target takes --teacher-k and --teacher-draws."""
+    return str(name).strip().lower() in TEACHERS
 
 
 def target_dims(target: Target, dims: tuple[int, ...] | None) -> tuple[int, ...]:

@@ -20,9 +20,20 @@ def barron_theory(dim, opts, arch):
 
 def teacher_theory(dim, opts, arch):
     if arch in ("shallow", "deep"):
-        return 2.0 / opts.teacher_k, "Sharma & Kaplan 2020: RMSE ~ N^-2/k (ReLU)"
+        return 2.0 / opts.teacher_k, "Sharma & Kaplan 2020: RMSE ~ N^-2/k (ReLU, smooth f of k coordinates)"
     if arch in ("random-features", "knn"):
-        return 1.0 / opts.teacher_k, "fixed-basis rate n^-1/k on a k-dim manifold"
+        return 1.0 / dim, "fixed basis on inputs of dimension d: RMSE ~ n^-1/d at best", "bound"
+    return None
+
+
+def ridge_teacher_theory(dim, opts, arch):
+    """A sum of m ridge functions: a shallow ReLU network approximates each one-dimensional profile by
+    piecewise-linear pieces, so RMSE ~ N^-2 once N covers the m ridges, whatever k is; 2/k is a lower
+    bound for it (it is also a smooth function of k coordinates)."""
+    if arch in ("shallow", "deep"):
+        return 2.0 / opts.teacher_k, "Sharma & Kaplan 2020: 2/k; a sum of 32 ridges can beat it (up to 2)", "bound"
+    if arch in ("random-features", "knn"):
+        return 1.0 / dim, "fixed basis on inputs of dimension d: RMSE ~ n^-1/d at best", "bound"
     return None
 
 

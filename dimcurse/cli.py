@@ -437,14 +437,16 @@ def approx_cmd(  # noqa: PLR0917  (typer: one parameter per option)
 ):
     """Approximation error against width: rel_rmse ~ params^(-alpha), alpha fitted with a 95 % interval.
 
-    Shallow networks train with Levenberg–Marquardt by default (converged, so the exponent
-    measures the function class, not the trainer); widths an optimiser, the samples or the
-    float precision limited are flagged and left out of the fit.
+    Shallow networks train with Levenberg–Marquardt by default, and with matrix-free
+    Gauss–Newton above --lm-max-params (converged, so the exponent measures the function
+    class, not the trainer); widths an optimiser, the samples or the float precision
+    limited are flagged and left out of the fit. The interval is a t interval over
+    teacher draws x seeds.
 
     \b
     Examples:
       dimcurse approx --target barron --dims 4,32
-      dimcurse approx --target teacher --teacher-k 2 --dims 32
+      dimcurse approx --target teacher --teacher-k 1,2,3,4,6 --dims 32
       dimcurse approx --target product --dims 8 --arch shallow,tree --optimizer adam
       dimcurse approx --data my-regression.csv --target-column price
     """

@@ -23,9 +23,10 @@ def quick(tmp_path_factory):
 def test_quick_tour_writes_report_figures_and_results(quick):
     folder, report, lines = quick
     text = report.read_text()
-    for figure in ("distance.png", "distance-digits.png", "approx.png", "approx-tree.png", "overparam.png"):
+    figures = ("distance.png", "distance-digits.png", "approx.png", "approx-teacher.png", "approx-tree.png")
+    for figure in (*figures, "overparam.png"):
         assert (folder / figure).stat().st_size > 5000 and f"]({figure})" in text
-    for name in ("distance-uniform", "distance-digits", "approx-barron", "approx-tree", "overparam"):
+    for name in ("distance-uniform", "distance-digits", "approx-barron", "approx-teacher", "approx-tree", "overparam"):
         rows = pd.read_csv(folder / f"{name}.csv")
         assert len(rows) > 0 and (folder / f"{name}.csv.provenance.json").exists()
         assert f"`{name}.csv` — {len(rows)} rows" in text
@@ -57,3 +58,17 @@ def test_sentences_are_withheld_when_the_run_does_not_show_the_effect():
     )
     result = type("R", (), {"rows": rows})()
     assert "no double-descent claim" in tour.overparam_sentences(result)[0]
+
+
+def test_the_teacher_sentence_follows_the_fits():
+    def result(alphas):
+        rows = [
+            {"dim": d, "teacher_k": k, "alpha": a, "alpha_lo": a - 0.1, "alpha_hi": a + 0.1}
+            for (d, k), a in alphas.items()
+        ]
+        return type("R", (), {"analysis": pd.DataFrame(rows)})()
+
+    shown = tour.teacher_sentences(result({(4, 2): 0.99, (4, 4): 0.55, (16, 2): 0.94, (16, 4): 0.47}))
+    assert "followed k" in shown[0] and "0.99 [0.89, 1.09] for k = 2" in shown[0]
+    flat = tour.teacher_sentences(result({(4, 2): 0.6, (4, 4): 0.55}))
+    assert "no claim is made" in flat[0]

@@ -328,3 +328,15 @@ def test_one_and_two_threads_give_exponents_within_their_intervals():
     fits = [api.approx(threads=t, **options).analysis.iloc[0] for t in (1, 2)]
     one, two = fits
     assert max(one.alpha_lo, two.alpha_lo) <= min(one.alpha_hi, two.alpha_hi), (one, two)
+
+
+def test_rows_stored_before_version_3_still_fit():
+    # VERSION 2 rows had no teacher_k and no draw: report and plot read them as draw 0, k empty.
+    from dimcurse.results import Result
+
+    config = approx.Config(dims=(2,), widths=(4, 8, 16), lm_iters=5, seeds=(0, 1), n_samples=200, n_test=100)
+    rows = approx.run(config).rows.drop(columns=["teacher_k", "draw"])
+    old = Result(kernel="approx", rows=rows, provenance={}, group_by=approx.GROUP_BY, show=approx.SHOW)
+    fits = approx.analysis(old, config).analysis
+    assert len(fits) == 1 and fits.teacher_k.isna().all() and fits.n_replicates.iloc[0] in (0, 2)
+    assert (old.rows.draw == 0).all()

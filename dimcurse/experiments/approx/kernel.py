@@ -846,9 +846,17 @@ class _Meter:
         self.given = self.share
 
 
+def upgraded(rows: pd.DataFrame) -> pd.DataFrame:
+    """Stored rows of an older version with the columns this one groups by: before VERSION 3 there were no
+    teacher draws (draw 0) and no teacher_k column (left empty: the k was in the config only)."""
+    missing = {"teacher_k": math.nan, "draw": 0}
+    return rows.assign(**{c: v for c, v in missing.items() if c not in rows})
+
+
 def analysis(result: Result, config: Config) -> Result:
     """The exponent fits of the rows, one table per experiment: run() calls it, and so does the kernel
     contract for stored rows (dimcurse report, plot)."""
+    result.rows = upgraded(result.rows)
     rows = result.rows
     split = "experiment" if "experiment" in rows and rows["experiment"].nunique() > 1 else None
     parts = []

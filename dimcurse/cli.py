@@ -102,7 +102,7 @@ THREADS = typer.Option(
     None,
     "--threads",
     help="Torch threads on the CPU (recorded in the provenance). One by default: two threads stall on a "
-    "machine where anything else runs; give 2 on a quiet 2-core machine for up to about 1.6x.",
+    "machine where anything else runs; give 2 on a quiet 2-core machine for about 1.4x.",
     show_default="1",
     metavar="INT",
 )

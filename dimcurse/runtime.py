@@ -67,9 +67,9 @@ def numpy_rng(seed: int, *stream: object) -> np.random.Generator:
     return np.random.default_rng(derive_seed(seed, *stream))
 
 
-# Torch threads on the CPU. One by default: two threads stall at every OpenMP barrier when anything else
-# runs on a 2-core machine (8-37x slower than one thread, shared/PERFORMANCE.md 2026-12-04), while on a
-# quiet machine a second thread gains at most about 1.6x (docs/reliability.md, section 8). One thread also
+# Torch threads on the CPU. One by default: two threads stall at every OpenMP barrier when anything else runs
+# on a 2-core machine (2x slower than one thread with one busy process beside them, 8-37x on a loaded machine:
+# docs/reliability.md section 8), while on a quiet machine a second thread gained 1.41x. One thread also
 # makes a table independent of how busy the machine was.
 DEFAULT_THREADS = 1
 

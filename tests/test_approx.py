@@ -189,7 +189,8 @@ def test_samples_scale_with_parameters_and_each_row_names_its_trainer():
         widths=(4, 256),
         lm_iters=1,
         lm_max_params=1000,
-        steps=2,
+        gn_iters=1,
+        cg_iters=2,
         seeds=(0,),
     )
     rows = approx.run(config).rows.set_index("width")

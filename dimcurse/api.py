@@ -50,12 +50,11 @@ def run(kernel: str, data=None, device: str = "auto", options: dict | None = Non
     """Build the kernel's Config from CLI-style keywords, validate it, run it on ``threads`` torch threads
     (None: 1, as the command line; the caller's count is restored after)."""
     from dimcurse.experiments import REGISTRY, run_kernel
-    from dimcurse.runtime import check_threads, resolve_device
+    from dimcurse.runtime import resolve_device
 
     module = REGISTRY[kernel]
     config = make_config(kernel, dict(options or {}), data)
     module.validate(config)
-    check_threads(threads)
     return run_kernel(module, config, resolve_device(device), threads=threads)
 
 

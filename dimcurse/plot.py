@@ -233,10 +233,6 @@ def approx_figure(result: Result):
     alpha against the teacher's k beside 2/k, where the run has more than one of either."""
     plt = pyplot()
     rows, fits = result.rows, result.analysis
-    if "teacher_k" not in rows:  # rows stored before VERSION 3
-        rows = rows.assign(teacher_k=np.nan)
-    if fits is not None and "teacher_k" not in fits:
-        fits = fits.assign(teacher_k=np.nan)
     panels = [_error_panel]
     if fits is not None and rows["dim"].nunique() > 1:
         panels.append(_alpha_panel)

@@ -34,11 +34,12 @@ from typing import Callable
 
 import torch
 
-from dimcurse.experiments.approx.lm import LMResult, nielsen, shallow_unpack
+from dimcurse.experiments.approx.lm import ROW_CHUNK_ELEMS, LMResult, nielsen, shallow_unpack
+from dimcurse.experiments.approx.lm import mse as lm_mse
 from dimcurse.nets import EXPLODE, exploded
 
 DEFAULT_CG_ITERS = 60  # CG iterations per step at most (a truncated Newton step; Martens 2010 used up to 250)
-CG_TOL = 1e-3  # stop CG once the preconditioned residual fell by this factor (in norm) for every model
+CG_TOL = 1e-3  # a model's CG stops once its preconditioned residual fell by this factor (in norm)
 
 
 @dataclass
@@ -95,12 +96,6 @@ def linearise(theta: torch.Tensor, x: torch.Tensor, dim: int, width: int) -> tup
     hidden = torch.relu(pre)
     out = torch.bmm(hidden, v[:, :, None])[:, :, 0] + c[:, None]
     return _Linearised(theta, x, (pre > 0).to(x.dtype), hidden, dim, width), out
-
-
-def mse(theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor, dim: int, width: int) -> torch.Tensor:
-    """Mean squared error per model (S,), float64."""
-    out = linearise(theta, x, dim, width)[1]
-    return ((out.double() - y.double()) ** 2).mean(1)
 
 
 def through_samples(theta: torch.Tensor, x: torch.Tensor, dim: int, width: int) -> torch.Tensor:
@@ -184,7 +179,8 @@ def train_gn(
     theta = through_samples(theta, x, dim, width)
     lam = torch.full((S,), lam0, dtype=torch.float64, device=dev)
     nu = torch.full((S,), 2.0, dtype=torch.float64, device=dev)
-    loss = mse(theta, x, y, dim, width)
+    chunk = max(1, ROW_CHUNK_ELEMS // max(1, S * width))  # samples per block of the loss's forward pass
+    loss = lm_mse(theta, x, y, dim, width, chunk)
     initial, at_80 = loss.clone(), loss.clone()
     alive = torch.isfinite(loss)
     accepted = torch.zeros(S, dtype=torch.long, device=dev)
@@ -194,7 +190,7 @@ def train_gn(
         lin, out = linearise(theta, x, dim, width)
         delta, predicted, _ = _step(lin, out.double() - y.double(), lam, cg_iters)
         candidate = theta + delta.to(theta.dtype)
-        new = mse(candidate, x, y, dim, width)
+        new = lm_mse(candidate, x, y, dim, width, chunk)
         gain = (loss - new) / predicted.clamp_min(1e-300)
         ok = alive & torch.isfinite(new) & (new < loss)
         theta = torch.where(ok[:, None], candidate, theta)

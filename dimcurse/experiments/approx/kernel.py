@@ -373,8 +373,10 @@ def _make_data(target, dim: int, k: int | None, config: Config, dtype, device) -
     reps = replicates(config, target.name)
     functions = {draw: target.build(dim, target_options(config, k, draw)) for draw, _ in reps}
     n = pool_size(config, dim)
-    xs = [target.sample(n, dim, s, "train") for _, s in reps]
-    xt = [target.sample(config.n_test, dim, s, "test") for _, s in reps]
+    # A seed's samples are the same for every teacher draw: drawn once per seed.
+    train_x = {s: target.sample(n, dim, s, "train") for s in config.seeds}
+    test_x = {s: target.sample(config.n_test, dim, s, "test") for s in config.seeds}
+    xs, xt = [train_x[s] for _, s in reps], [test_x[s] for _, s in reps]
     y = torch.stack([functions[draw](x) for (draw, _), x in zip(reps, xs)])
     yt = torch.stack([functions[draw](x) for (draw, _), x in zip(reps, xt)])
     option = "--q-power-k" if target.name == "q-power" else "--target"
@@ -530,6 +532,9 @@ def _make_model(arch, dim, widths, config, device, seeds=None):
     return model.to(device)
 
 
+KEY_COLUMNS = ["target", "dim", "teacher_k", "arch", "width", "draw", "seed"]  # a row's setting and replicate
+
+
 @dataclass
 class _Curves:
     """Training curves of one architecture's sweep: train and test RMSE at recorded steps."""
@@ -585,20 +590,7 @@ class _Curves:
             )
 
 
-CURVE_COLUMNS = [
-    "target",
-    "dim",
-    "teacher_k",
-    "arch",
-    "width",
-    "draw",
-    "seed",
-    "step",
-    "trainer",
-    "train_rmse",
-    "test_rmse",
-    "rel_rmse",
-]
+CURVE_COLUMNS = [*KEY_COLUMNS, "step", "trainer", "train_rmse", "test_rmse", "rel_rmse"]
 
 
 def _adam_stage(job: _Job, model, widths: list[int], js: list[int], state: _TrainState, curves=None) -> None:
@@ -628,33 +620,35 @@ def _adam_stage(job: _Job, model, widths: list[int], js: list[int], state: _Trai
 
 def _lm_stage(job: _Job, model, j: int, n_used: int, state: _TrainState, curves=None) -> None:
     """Levenberg–Marquardt for width j of every replicate, on the first ``n_used`` training samples."""
-    _, dim, data, config, device, tick = job
+    config, device = job.config, job.device
     theta = model.flat(j)
     # run() already refused a sweep whose largest LM step would not fit; this guards the step itself.
     lm.require_fits(theta.shape[0], n_used, theta.shape[1], theta.element_size(), device)
-    iters = config.lm_iters or DEFAULT_LM_ITERS
     train = functools.partial(lm.train_lm, rows=_lm_rows(config, theta.shape[1]))
-    _second_order(job, model, j, n_used, state, curves, train=train, iters=iters)
+    _second_order(
+        job, model, theta, j, n_used, state, curves=curves, train=train, iters=config.lm_iters or DEFAULT_LM_ITERS
+    )
 
 
 def _gn_stage(job: _Job, model, j: int, n_used: int, state: _TrainState, curves=None) -> None:
     """Matrix-free Gauss–Newton for width j of every replicate, on the first ``n_used`` training samples."""
-    _, dim, data, config, device, tick = job
+    config, device = job.config, job.device
     theta = model.flat(j)
-    need = gn.step_bytes(theta.shape[0], n_used, widths_for(config, dim)[j], theta.shape[1], theta.element_size())
+    need = gn.step_bytes(theta.shape[0], n_used, model.widths[j], theta.shape[1], theta.element_size())
     memory.require(need, f"a Gauss–Newton step for {theta.shape[1]} parameters", "--widths", device)
     train = functools.partial(gn.train_gn, cg_iters=config.cg_iters or gn.DEFAULT_CG_ITERS)
-    _second_order(job, model, j, n_used, state, curves, train=train, iters=config.gn_iters or DEFAULT_GN_ITERS)
+    _second_order(
+        job, model, theta, j, n_used, state, curves=curves, train=train, iters=config.gn_iters or DEFAULT_GN_ITERS
+    )
 
 
-def _second_order(job: _Job, model, j: int, n_used: int, state: _TrainState, curves, *, train, iters: int) -> None:
-    """Run a second-order trainer (LM or Gauss–Newton: the same signature and result) on width j and write
-    its outcome into the model and the sweep's state."""
-    _, dim, data, config, device, tick = job
-    width = widths_for(config, dim)[j]
+def _second_order(job: _Job, model, theta, j: int, n_used: int, state: _TrainState, *, curves, train, iters: int):
+    """Run a second-order trainer (LM or Gauss–Newton: the same signature and result) on width j, from its
+    parameters ``theta``, and write its outcome into the model and the sweep's state."""
+    dim, data, width = job.dim, job.data, model.widths[j]
     record = curves.lm(j, width, dim, n_used, state.steps[j]) if curves is not None else None
     x, y = data.x_train[:, :n_used], data.y_train[:, :n_used]
-    out = train(model.flat(j), x, y, dim, width, iters, progress=tick, record=record)
+    out = train(theta, x, y, dim, width, iters, progress=job.tick, record=record)
     model.load_flat(j, out.theta)
     state.diverged[:, j] |= out.diverged
     state.loss_drop[:, j] = _drop(out.loss_at_80, out.loss)
@@ -738,32 +732,15 @@ def estimate_bytes(config: Config, device: torch.device | str = "cpu") -> tuple[
     """Peak bytes of the largest (target, dim): data, every model's parameters with gradients and Adam state
     (16 bytes each), LM's largest step, the random-features activations (float64) and the k-NN distance
     matrices; and the option to lower."""
-    S = max(len(replicates(config, target.name)) for target, _, _ in _settings(config))
+    settings = _settings(config)
+    S = max(len(replicates(config, target.name)) for target, _, _ in settings)
     nt = config.n_test
-    dims = [d for _, d, _ in _settings(config)]
-    dim = max(dims)
+    dim = max(d for _, d, _ in settings)
     widths, n = widths_for(config, dim), pool_size(config, dim)
     params = max((sum(arch_params(a, dim, w, config.depth) for w in widths) for a in config.archs), default=0) * S * 16
     itemsize = resolve_dtype(config.dtype).itemsize
     second = (
-        max(
-            (
-                lm.step_bytes(S, min(n, samples_for(config, shallow_params(dim, w))), shallow_params(dim, w), itemsize)
-                for w in widths
-                if trainer_for(config, "shallow", shallow_params(dim, w)) in ("lm", "adam+lm")
-            ),
-            default=0,
-        )
-        + max(
-            (
-                gn.step_bytes(
-                    S, min(n, samples_for(config, shallow_params(dim, w))), w, shallow_params(dim, w), itemsize
-                )
-                for w in widths
-                if trainer_for(config, "shallow", shallow_params(dim, w)) == "gn"
-            ),
-            default=0,
-        )
+        max((_second_order_bytes(config, S, n, dim, w, itemsize) for w in widths), default=0)
         if "shallow" in config.archs
         else 0
     )
@@ -776,6 +753,17 @@ def estimate_bytes(config: Config, device: torch.device | str = "cpu") -> tuple[
     if "knn" in config.baselines:
         terms["--widths" if config.n_samples is None else "--samples"] += S * (nt * n + n * n) * 8 * 2
     return sum(terms.values()), max(terms, key=terms.get)
+
+
+def _second_order_bytes(config: Config, S: int, n: int, dim: int, width: int, itemsize: int) -> int:
+    """Peak bytes of one second-order step of a shallow width: LM's P x P systems, Gauss–Newton's activations,
+    0 for a width another trainer takes (the widths train one after another: the sweep's peak is the max)."""
+    params = shallow_params(dim, width)
+    used = min(n, samples_for(config, params))
+    trainer = trainer_for(config, "shallow", params)
+    if trainer in ("lm", "adam+lm"):
+        return lm.step_bytes(S, used, params, itemsize)
+    return gn.step_bytes(S, used, width, params, itemsize) if trainer == "gn" else 0
 
 
 def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[float], None] | None = None) -> Result:
@@ -881,6 +869,7 @@ def analysis(result: Result, config: Config) -> Result:
 def figure(result: Result):
     from dimcurse import plot
 
+    result.rows = upgraded(result.rows)
     return plot.approx_figure(result)
 
 
@@ -1053,13 +1042,7 @@ def _notes(table: pd.DataFrame, config: Config) -> list[str]:
 
 
 COLUMNS = [
-    "target",
-    "dim",
-    "teacher_k",
-    "arch",
-    "width",
-    "draw",
-    "seed",
+    *KEY_COLUMNS,
     "params",
     "train_rmse",
     "test_rmse",

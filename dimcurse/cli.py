@@ -400,9 +400,10 @@ def approx_cmd(  # noqa: PLR0917  (typer: one parameter per option)
     arch: str = config_option(_AC, "--arch", metavar=LIST),
     depth: int = config_option(_AC, "--depth", minimum=1),
     activation: str = config_option(_AC, "--activation"),
-    samples: Optional[int] = config_option(
-        _AC, "--samples", show_default="--samples-per-param x parameters, at least 2000", minimum=1
+    samples: Optional[str] = config_option(
+        _AC, "--samples", metavar=LIST, show_default="--samples-per-param x parameters, at least 2000"
     ),
+    inputs: Optional[str] = config_option(_AC, "--inputs", metavar="NAME|FILE", show_default="the target's cube"),
     samples_per_param: Optional[str] = config_option(_AC, "--samples-per-param", unset=True),
     test_samples: int = config_option(_AC, "--test-samples", minimum=1),
     steps: Optional[int] = config_option(_AC, "--steps", show_default="2000", minimum=1),
@@ -447,6 +448,8 @@ def approx_cmd(  # noqa: PLR0917  (typer: one parameter per option)
     Examples:
       dimcurse approx --target barron --dims 4,32
       dimcurse approx --target teacher --teacher-k 1,2,3,4,6 --dims 32
+      dimcurse approx --target teacher --teacher-k 2 --dims 32 --samples 500,1000,2000,4000 --baselines knn
+      dimcurse approx --target teacher --inputs torus:2 --dims 32
       dimcurse approx --target product --dims 8 --arch shallow,tree --optimizer adam
       dimcurse approx --data my-regression.csv --target-column price
     """
@@ -470,7 +473,8 @@ def approx_cmd(  # noqa: PLR0917  (typer: one parameter per option)
         widths=(width,) if width is not None else parse_int_list(widths, "--widths") if widths is not None else None,
         depth=depth,
         activation=activation.strip().lower(),
-        n_samples=samples,
+        n_samples=parse_int_list(samples, "--samples") if samples is not None else None,
+        inputs=inputs,
         n_test=test_samples,
         steps=steps,
         samples_per_param=(

@@ -77,9 +77,10 @@ class ApproxConfig(_FromOptions):
     """Hidden layers of the deep architecture [--depth]."""
     activation: str = "relu"
     """relu, tanh, softplus, silu, poly (a quadratic fitted to ReLU on [-3, 3]) [--activation]."""
-    n_samples: int | None = None
+    n_samples: tuple[int, ...] | None = None
     """Training samples per seed [--samples]; None: --samples-per-param x the model's parameters
-    (at least 2000), each width on the first samples of one pool, so no width is estimation-limited."""
+    (at least 2000), each width on the first samples of one pool, so no width is estimation-limited.
+    Two or more sizes draw a learning curve: every width trains on the first n of one pool for each n."""
     samples_per_param: float = 8.0
     """Training samples per parameter when --samples is not given [--samples-per-param]."""
     n_test: int = 5000
@@ -128,11 +129,20 @@ class ApproxConfig(_FromOptions):
     """The target's column (or .npz key) in --data; default: y (the last column of an .npy) [--target-column]."""
     test_fraction: float = 0.2
     """Share of --data's rows held out for testing, drawn per seed [--test-fraction]."""
+    inputs: str | None = None
+    """Where a synthetic target's inputs come from [--inputs]: a point set (subspace:K, torus:K, sphere,
+    gaussian, uniform) or real inputs (digits, mnist1d, a .npy file, with +upsample:F / +noise:K);
+    default: uniform on the target's cube."""
 
     def __post_init__(self) -> None:
-        # One k may be given as a plain int (the Python API, older sweep files): it is the 1-tuple.
-        if isinstance(self.teacher_k, int):
-            object.__setattr__(self, "teacher_k", (self.teacher_k,))
+        # One k (one sample size) may be given as a plain int (the Python API, older sweep files and stored
+        # configs): it is the 1-tuple; a list read back from JSON is the tuple.
+        for name in ("teacher_k", "n_samples"):
+            value = getattr(self, name)
+            if isinstance(value, int):
+                object.__setattr__(self, name, (value,))
+            elif isinstance(value, list):
+                object.__setattr__(self, name, tuple(value))
 
 
 @dataclass(frozen=True)
@@ -140,7 +150,8 @@ class OverparamConfig(_FromOptions):
     """Settings of an overparameterisation sweep (CLI options in brackets)."""
 
     model: str = "random-features"
-    """linear, random-features, mlp or cnn (on MNIST-1D sequences, or images) [--model]."""
+    """linear, random-features, mlp, cnn (on MNIST-1D sequences, or images) or knn (a k-nearest-neighbour
+    classifier, k the --widths; a learning curve's baseline) [--model]."""
     data: str | None = None
     """mnist1d, digits, teacher, mnist:DIR, fashion-mnist:DIR, cifar10:DIR, or a file (.npy .npz .csv .tsv
     .parquet) of features and integer labels y; None: mnist1d (gaussian for linear) [--data]."""

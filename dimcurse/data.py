@@ -128,6 +128,7 @@ class Dataset:
     x_test: np.ndarray
     y_test: np.ndarray
     key: str = ""  # what seeds its subsamples (a user's data: its content hash; built-in sets: the name)
+    image: tuple[int, int, int] | None = None  # (channels, height, width) of image rows; None: not images
 
     @property
     def dim(self) -> int:
@@ -159,7 +160,8 @@ def _digits() -> Dataset:
     datasets = _need("sklearn.datasets", "data")
     bunch = datasets.load_digits()
     x = bunch.data.astype(np.float32)
-    return Dataset("digits", x, bunch.target.astype(np.int64), x[:0], bunch.target[:0].astype(np.int64))
+    labels = bunch.target.astype(np.int64)
+    return Dataset("digits", x, labels, x[:0], labels[:0], image=(1, 8, 8))
 
 
 @functools.lru_cache(maxsize=4)
@@ -201,7 +203,7 @@ def _torchvision_set(kind: str, root: str, download: bool) -> Dataset:
         said = " ".join(str(exc).split()) or "not an IDX file of the expected kind"
         raise DimcurseError(f"{kind}:{root}: cannot read the IDX files ({said})", "--data") from None
     parts = [_idx_split(kind, root, split, name) for split, name in ((train, "train"), (test, "t10k"))]
-    return Dataset(kind, *parts[0], *parts[1])
+    return Dataset(kind, *parts[0], *parts[1], image=(1, 28, 28))
 
 
 def _idx_split(kind: str, root: str, split, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -258,13 +260,27 @@ def _cifar10(root: str) -> Dataset:
 
     x, y = read(CIFAR_TRAIN)
     xt, yt = read(("test_batch.bin",))
-    return Dataset("cifar10", x, y, xt, yt)
+    return Dataset("cifar10", x, y, xt, yt, image=(3, 32, 32))
+
+
+TRANSFORMS = {
+    "upsample:F": "images resized F times in height and width (bilinear): d grows F², the intrinsic dimension not",
+    "noise:K": "K independent Gaussian coordinates appended (sd: the data's): the intrinsic dimension grows by up to K",
+}
 
 
 def load_dataset(spec: str, download: bool = False, need_y: bool = False, target_column: str | None = None) -> Dataset:
     """Load ``digits``, ``mnist1d``, ``mnist:DIR``, ``fashion-mnist:DIR`` or ``cifar10:DIR`` (no download unless
-    asked), or a user's file or array (``dimcurse.userdata``: all rows in ``x``, no split)."""
+    asked), or a user's file or array (``dimcurse.userdata``: all rows in ``x``, no split); each may end in
+    transforms, applied in order: ``digits+upsample:4``, ``digits+noise:64`` (TRANSFORMS)."""
     from dimcurse import userdata
+
+    base, steps = split_transforms(spec)
+    if steps:
+        data = load_dataset(base, download, need_y, target_column)
+        for name, value in steps:
+            data = _transform(data, name, value)
+        return data
 
     if userdata.is_user_data(spec):
         user = userdata.load(spec, need_y, target_column)
@@ -297,6 +313,64 @@ def load_dataset(spec: str, download: bool = False, need_y: bool = False, target
     raise DimcurseError(
         problem or f"unknown data set {spec!r} (known: {known}, or a file: {', '.join(userdata.SUFFIXES)})", "--data"
     )
+
+
+def split_transforms(spec: str) -> tuple[str, list[tuple[str, int]]]:
+    """``"digits+upsample:2+noise:8"`` -> ("digits", [("upsample", 2), ("noise", 8)]); a spec naming an existing
+    file is taken whole (a "+" may be part of its name)."""
+    text = str(spec)
+    if "+" not in text or Path(text).expanduser().exists():
+        return text, []
+    base, *parts = text.split("+")
+    steps = []
+    for part in parts:
+        name, _, value = part.strip().lower().partition(":")
+        if f"{name}:F" not in TRANSFORMS and f"{name}:K" not in TRANSFORMS:
+            known = ", ".join(TRANSFORMS)
+            raise DimcurseError(f"unknown transform {part!r} in {text!r} (known: {known})", "--data")
+        try:
+            number = int(value)
+        except ValueError:
+            number = 0
+        if number < 1:
+            raise DimcurseError(f"{name} in {text!r} needs a positive integer, as in +{name}:2", "--data")
+        steps.append((name, number))
+    return base, steps
+
+
+def _transform(data: Dataset, name: str, value: int) -> Dataset:
+    label = f"{data.name}+{name}:{value}"
+    key = f"{data.key or data.name}+{name}:{value}"
+    if name == "upsample":
+        if data.image is None:
+            raise DimcurseError(
+                f"{data.name} is not image data (its rows have no height and width): cannot upsample", "--data"
+            )
+        c, h, w = data.image
+
+        def up(x: np.ndarray) -> np.ndarray:
+            if len(x) == 0:
+                return x.reshape(0, c * h * w * value * value)
+            t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).reshape(-1, c, h, w)
+            big = torch.nn.functional.interpolate(t, scale_factor=value, mode="bilinear", align_corners=False)
+            return big.reshape(len(x), -1).numpy()
+
+        return Dataset(label, up(data.x), data.y, up(data.x_test), data.y_test, key, (c, h * value, w * value))
+    sd = float(np.asarray(data.x, dtype=np.float64).std()) or 1.0
+    gen = np.random.default_rng(abs(hash_text(key)) % (1 << 63))
+
+    def noisy(x: np.ndarray) -> np.ndarray:
+        extra = gen.normal(0.0, sd, size=(len(x), value)).astype(np.float32)
+        return np.concatenate([np.asarray(x, dtype=np.float32), extra], 1)
+
+    return Dataset(label, noisy(data.x), data.y, noisy(data.x_test), data.y_test, key, None)
+
+
+def hash_text(text: str) -> int:
+    """A stable integer of a string (Python's hash() is salted per process)."""
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
 
 
 def validate_finite(x: np.ndarray, name: str) -> None:

@@ -98,7 +98,9 @@ def theil_sen(logx: np.ndarray, logy: np.ndarray) -> float:
     return float(np.median((logy[j] - logy[i]) / (logx[j] - logx[i])))
 
 
-def select_points(params, test, train, gap: float = 2.0, plateau: float = 0.9, limited: dict | None = None):
+def select_points(
+    params, test, train, gap: float = 2.0, plateau: float = 0.9, *, limited: dict | None = None, size: str = "params"
+):
     """Which sizes to fit: a boolean mask and the reasons for the rest.
 
     ``test``/``train``: median errors per size (ascending params). A size is
@@ -116,10 +118,10 @@ def select_points(params, test, train, gap: float = 2.0, plateau: float = 0.9, l
         flagged = np.flatnonzero(usable & (np.asarray(share) >= 0.5))
         if len(flagged):
             keep[flagged] = False
-            reasons.append(f"{reason} at params {', '.join(str(params[i]) for i in flagged)}")
+            reasons.append(f"{reason} at {size} {', '.join(str(params[i]) for i in flagged)}")
     for i in np.flatnonzero(keep & (test > gap * train)):
         keep[i] = False
-        reasons.append(f"params={params[i]} estimation-limited")
+        reasons.append(f"{size}={params[i]} estimation-limited")
     kept = list(np.flatnonzero(keep))
     plateau_points = []
     while len(kept) >= 2 and test[kept[-1]] >= plateau * test[kept[-2]]:
@@ -129,14 +131,15 @@ def select_points(params, test, train, gap: float = 2.0, plateau: float = 0.9, l
         return keep, "; ".join(reasons + ["no clear fall: no plateau cut"])
     for i in sorted(plateau_points):
         keep[i] = False
-        reasons.append(f"params={params[i]} plateau")
+        reasons.append(f"{size}={params[i]} plateau")
     return keep, "; ".join(reasons)
 
 
-def fit_exponent(params, test, train=None, limited: dict | None = None) -> Fit:
+def fit_exponent(params, test, train=None, limited: dict | None = None, size: str = "params") -> Fit:
     """Fit alpha in test ~ params^(-alpha).
 
-    ``params``: (M,) sizes; ``test``/``train``: (S, M) errors per replicate (NaN = diverged,
+    ``params``: (M,) sizes (``size`` names them in the excluded words: params, or n); ``test``/``train``: (S, M)
+    errors per replicate (NaN = diverged,
     ignored); ``limited``: reason -> (S, M) bool flags of the kernel's diagnostics. The
     interval is a t interval around alpha from the spread of the replicates' own slopes on
     the same sizes (a replicate with a diverged size among them is left out of it).
@@ -153,7 +156,7 @@ def fit_exponent(params, test, train=None, limited: dict | None = None) -> Fit:
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a size whose every seed diverged has no median: NaN, excluded
         med_test, med_train = np.nanmedian(test, axis=0), np.nanmedian(train, axis=0)
-    keep, excluded = select_points(params.astype(int), med_test, med_train, limited=shares)
+    keep, excluded = select_points(params.astype(int), med_test, med_train, limited=shares, size=size)
     nan = float("nan")
     if keep.sum() < 3:
         return Fit(

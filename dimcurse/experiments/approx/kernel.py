@@ -9,6 +9,7 @@ with a seed-resampling interval and the theory exponent beside it.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import time
@@ -20,7 +21,7 @@ import pandas as pd
 import torch
 
 from dimcurse import memory, userdata
-from dimcurse.experiments.approx import baselines
+from dimcurse.experiments.approx import baselines, bridge, inputs
 from dimcurse.experiments.approx import gn, lm
 from dimcurse.configs import ApproxConfig
 from dimcurse.errors import DimcurseError
@@ -57,7 +58,6 @@ OPTION = {
 # k = 10, 1e-135 at 13 and 0 (underflow) at 15; beyond 10 it depends on how near the corner one sample falls.
 MAX_Q_POWER_K = 10
 OPTIONAL_COUNTS = {
-    "n_samples": "--samples",
     "steps": "--steps",
     "lm_iters": "--lm-iters",
     "gn_iters": "--gn-iters",
@@ -98,6 +98,7 @@ def validate(config: Config) -> None:
         value = getattr(config, name)
         if value is not None and value < 1:
             raise DimcurseError(f"must be at least 1, got {value}", option)
+    _validate_samples(config)
     if config.widths is not None and (not config.widths or any(w < 1 for w in config.widths)):
         raise DimcurseError("widths must be positive integers", "--widths")
     check_seeds(config.seeds)
@@ -117,8 +118,15 @@ def validate(config: Config) -> None:
         return
     if not config.targets:
         raise DimcurseError("give at least one target", "--target")
+    source = _inputs(config)
     for name in config.targets:
         target = get_target(name)
+        if source is not None and source.fixed_dim and target.fixed_dim not in (None, source.fixed_dim):
+            raise DimcurseError(
+                f"target {name} is defined for d = {target.fixed_dim} only and {source.name} has "
+                f"{source.fixed_dim} dimensions",
+                "--inputs",
+            )
         for dim in _dims_for(config, target):
             if dim < 1:
                 raise DimcurseError("dimensions must be positive integers", "--dims")
@@ -130,9 +138,46 @@ def validate(config: Config) -> None:
                 )
 
 
+def _validate_samples(config: Config) -> None:
+    """Sample sizes a model can learn from: at least 2 (and the k-NN baseline's k), no repeats."""
+    if config.n_samples is None:
+        return
+    least = max(2, config.knn_k if "knn" in config.baselines else 2)
+    if not config.n_samples or min(config.n_samples) < least:
+        raise DimcurseError(
+            f"sample sizes must be at least {least} (a fit needs 2 points{', k-NN its k' if least > 2 else ''}), "
+            f"got {config.n_samples}",
+            "--samples",
+        )
+    if len(set(config.n_samples)) != len(config.n_samples):
+        raise DimcurseError(f"sample sizes repeat: {config.n_samples}", "--samples")
+
+
+def sample_sizes(config: Config) -> tuple:
+    """The sample sizes of a learning curve (two or more --samples), else (None,): one pass as given."""
+    sizes = config.n_samples or ()
+    return tuple(sorted(sizes)) if len(sizes) > 1 else (None,)
+
+
+def is_learning_curve(config: Config) -> bool:
+    return sample_sizes(config) != (None,)
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_inputs(spec: str):
+    return inputs.parse_inputs(spec)
+
+
+def _inputs(config: Config):
+    """The --inputs point set (parsed once per spec), or None for the target's cube."""
+    return None if config.inputs is None else _parsed_inputs(config.inputs)
+
+
 def _validate_data(config: Config) -> None:
     """A user's regression file: it fixes the target and the dimension, and the tree needs d a power of 2."""
     userdata.check_spec(config.data)
+    if config.inputs is not None:
+        raise DimcurseError("a data file brings its own inputs; --inputs is for synthetic targets", "--inputs")
     if not 0.0 < config.test_fraction < 1.0:
         raise DimcurseError(f"must lie strictly between 0 and 1, got {config.test_fraction}", "--test-fraction")
     if config.dims is not None or config.targets != Config().targets:
@@ -223,7 +268,13 @@ def _user_data(config: Config):
 
 
 def _dims_for(config: Config, target) -> tuple[int, ...]:
-    """The dimensions a target runs at; an explicit --dims that a fixed-d target cannot take is an error."""
+    """The dimensions a target runs at; an explicit --dims that a fixed-d target (or real --inputs) cannot
+    take is an error."""
+    source = _inputs(config)
+    if source is not None and source.fixed_dim:
+        if config.dims is not None and set(config.dims) != {source.fixed_dim}:
+            raise DimcurseError(f"{source.name} fixes d = {source.fixed_dim}; drop --dims", "--dims")
+        return (source.fixed_dim,)
     if config.dims is None:
         return (target.fixed_dim or DEFAULT_DIM,)
     return target_dims(target, config.dims)
@@ -251,8 +302,14 @@ def arch_params(arch: str, dim: int, width: int, depth: int) -> int:
 def samples_for(config: Config, params: int) -> int:
     """Training samples a model of ``params`` parameters gets: --samples, or samples_per_param x params."""
     if config.n_samples is not None:
-        return config.n_samples
+        return max(config.n_samples)
     return max(MIN_SAMPLES, math.ceil(config.samples_per_param * params))
+
+
+def _own_samples(config: Config, params: int, pool: int) -> int:
+    """Samples a second-order trainer fits a model on: a data file's whole pool (the user gave those rows),
+    else samples_for."""
+    return pool if config.data is not None and config.n_samples is None else samples_for(config, params)
 
 
 def pool_size(config: Config, dim: int) -> int:
@@ -283,6 +340,17 @@ class _Data:
     std: torch.Tensor  # (S,)
     reps: list[tuple[int, int]]  # (teacher draw, seed) of each of the S replicates
     k: int | None = None  # the teacher's intrinsic dimension (None for other targets)
+    x_val: torch.Tensor | None = None  # validation inputs (learning curves: they choose the best width)
+    y_val: torch.Tensor | None = None  # original units
+    ids: dict = dataclasses.field(default_factory=dict)  # the inputs' measured intrinsic dimension (bridge)
+
+    def first(self, n: int) -> "_Data":
+        """The same data with each replicate's training pool cut to its first n samples."""
+        return dataclasses.replace(self, x_train=self.x_train[:, :n], y_train=self.y_train[:, :n])
+
+    @property
+    def y_val_std(self) -> torch.Tensor:
+        return (self.y_val.double() - self.mean[:, None].double()) / self.std[:, None].double()
 
     @property
     def seeds(self) -> list[int]:
@@ -309,38 +377,38 @@ def robust_sd(y: torch.Tensor) -> torch.Tensor:
 
 
 def _file_data(config: Config, dtype, device) -> _Data:
-    """A user's file split per seed (--test-fraction held out, drawn from the seed and the file's hash);
-    features standardised by the training rows, the training pool the first rows of the rest."""
+    """A user's file split per seed (--test-fraction held out, drawn from the seed and the file's hash; a
+    learning curve validates on half of them); features standardised by the training rows, the training
+    pool every other row (or the first --samples of them)."""
     data = _user_data(config)
     x_all, y_all = np.asarray(data.x, dtype=np.float64), userdata.check_numeric_target(data.y, data.name)
     n = x_all.shape[0]
-    n_test = max(1, int(round(config.test_fraction * n)))
-    if n - n_test < 2 or n_test < 2:  # two to train on, and two to measure rel_rmse (a test sd) on
+    n_held = max(1, int(round(config.test_fraction * n)))
+    n_val = n_held // 2 if is_learning_curve(config) else 0
+    n_test = n_held - n_val
+    if n - n_held < 2 or n_test < 2:  # two to train on, and two to measure rel_rmse (a test sd) on
         raise DimcurseError(
-            f"{data.name}: {n} rows split into {n - n_test} for training and {n_test} for testing; "
+            f"{data.name}: {n} rows split into {n - n_held} for training and {n_test} for testing; "
             "each needs at least 2",
             "--test-fraction",
         )
-    xs, ys, xts, yts = [], [], [], []
+    pool = file_pool(config, n)
+    parts = {"train": [], "test": [], "val": []}
     for seed in config.seeds:
         order = numpy_rng(seed, "split", data.content).permutation(n)
-        test, train = order[:n_test], order[n_test:][: pool_size(config, x_all.shape[1])]
-        mean, std = x_all[train].mean(0), x_all[train].std(0)
+        rows = {"test": order[n_val:n_held], "val": order[:n_val], "train": order[n_held:][:pool]}
+        mean, std = x_all[rows["train"]].mean(0), x_all[rows["train"]].std(0)
         std = np.where(std > 0, std, 1.0)
-        xs.append((x_all[train] - mean) / std)
-        xts.append((x_all[test] - mean) / std)
-        ys.append(y_all[train])
-        yts.append(y_all[test])
+        for name, r in rows.items():
+            parts[name].append(((x_all[r] - mean) / std, y_all[r]))
+    ys, yts = [y for _, y in parts["train"]], [y for _, y in parts["test"]]
     option = "--target-column" if config.target_column else "--data"
-    _check_resolvable(
-        torch.as_tensor(np.stack([a[: min(len(b) for b in ys)] for a in ys])), f"the target of {data.name}", option
-    )
+    _check_resolvable(torch.as_tensor(np.stack(ys)), f"the target of {data.name}", option)
     _check_resolvable(torch.as_tensor(np.stack(yts)), f"the test rows' target of {data.name}", "--test-fraction")
-    width = min(len(a) for a in xs)
-    x, xt = torch.as_tensor(np.stack([a[:width] for a in xs])), torch.as_tensor(np.stack(xts))
-    y, yt = torch.as_tensor(np.stack([a[:width] for a in ys])), torch.as_tensor(np.stack(yts))
+    x, y = (torch.as_tensor(np.stack([p[i] for p in parts["train"]])) for i in (0, 1))
+    xt, yt = (torch.as_tensor(np.stack([p[i] for p in parts["test"]])) for i in (0, 1))
     mean, std = y.mean(1), robust_sd(y)  # _check_resolvable refused a zero sd
-    return _Data(
+    out = _Data(
         _move(x, dtype, device),
         _move((y - mean[:, None]) / std[:, None], dtype, device),
         _move(xt, dtype, device),
@@ -349,6 +417,29 @@ def _file_data(config: Config, dtype, device) -> _Data:
         std.to(device),
         [(0, seed) for seed in config.seeds],
     )
+    if n_val:
+        out.x_val = _move(torch.as_tensor(np.stack([p[0] for p in parts["val"]])), dtype, device)
+        out.y_val = torch.as_tensor(np.stack([p[1] for p in parts["val"]])).to(device)
+    # The bridge measures the raw training rows of the first seed, as `dimcurse distance --data` would.
+    first = numpy_rng(config.seeds[0], "split", data.content).permutation(n)[n_held:][:pool]
+    out.ids = bridge.measure(x_all[first])
+    return out
+
+
+def file_pool(config: Config, n_rows: int) -> int:
+    """Training rows per seed of a data file of ``n_rows``: every row not held out, or the largest
+    --samples (an error naming the largest possible when the file has fewer)."""
+    n_held = max(1, int(round(config.test_fraction * n_rows)))
+    available = n_rows - n_held
+    if config.n_samples is None:
+        return available
+    if max(config.n_samples) > available:
+        raise DimcurseError(
+            f"the data have {available} training rows ({n_rows} rows, {n_held} held out by --test-fraction "
+            f"{config.test_fraction}); the largest possible is {available}, got {max(config.n_samples)}",
+            "--samples",
+        )
+    return max(config.n_samples)
 
 
 RESOLUTION_ULPS = 1000  # a target whose sd is under 1000 float64 ulps of its largest value is a constant
@@ -372,18 +463,16 @@ def _make_data(target, dim: int, k: int | None, config: Config, dtype, device) -
         return _file_data(config, dtype, device)
     reps = replicates(config, target.name)
     functions = {draw: target.build(dim, target_options(config, k, draw)) for draw, _ in reps}
-    n = pool_size(config, dim)
     # A seed's samples are the same for every teacher draw: drawn once per seed.
-    train_x = {s: target.sample(n, dim, s, "train") for s in config.seeds}
-    test_x = {s: target.sample(config.n_test, dim, s, "test") for s in config.seeds}
-    xs, xt = [train_x[s] for _, s in reps], [test_x[s] for _, s in reps]
+    splits = {s: _split(target, config, dim, s) for s in config.seeds}
+    xs, xt = [splits[s].train for _, s in reps], [splits[s].test for _, s in reps]
     y = torch.stack([functions[draw](x) for (draw, _), x in zip(reps, xs)])
     yt = torch.stack([functions[draw](x) for (draw, _), x in zip(reps, xt)])
     option = "--q-power-k" if target.name == "q-power" else "--target"
     _check_resolvable(y, f"target {target.name} at d = {dim}", option)
     _check_resolvable(yt, f"target {target.name} at d = {dim} on the test samples", option)
     mean, std = y.mean(1), robust_sd(y)  # _check_resolvable refused a zero sd
-    return _Data(
+    data = _Data(
         _move(torch.stack(xs), dtype, device),
         _move((y - mean[:, None]) / std[:, None], dtype, device),
         _move(torch.stack(xt), dtype, device),
@@ -392,6 +481,33 @@ def _make_data(target, dim: int, k: int | None, config: Config, dtype, device) -
         std.to(device),
         reps,
         k,
+    )
+    if is_learning_curve(config):
+        xv = [splits[s].val for _, s in reps]
+        data.x_val = _move(torch.stack(xv), dtype, device)
+        data.y_val = torch.stack([functions[draw](x) for (draw, _), x in zip(reps, xv)]).to(device)
+    if config.inputs is not None:
+        data.ids = bridge.measure(splits[config.seeds[0]].train)
+    return data
+
+
+def _split(target, config: Config, dim: int, seed: int) -> inputs.Split:
+    """One seed's training pool, test and (learning curves) validation inputs: uniform on the target's
+    domain, or from --inputs."""
+    n, n_test = pool_size(config, dim), config.n_test
+    n_val = n_test if is_learning_curve(config) else 0
+    source = _inputs(config)
+    if isinstance(source, inputs.RowInputs):  # real inputs: hold out --test-fraction of them (at most --test-samples)
+        rows = source.x.shape[0]
+        n_test = min(n_test, max(2, round(config.test_fraction * rows)))
+        n_val = n_test if n_val else 0
+        n = n if config.n_samples is not None else min(n, rows - n_test - n_val)
+    if source is not None:
+        return source.split(seed, dim, n, n_test, n_val, (target.low, target.high))
+    return inputs.Split(
+        target.sample(n, dim, seed, "train"),
+        target.sample(config.n_test, dim, seed, "test"),
+        target.sample(n_val, dim, seed, "val"),
     )
 
 
@@ -411,6 +527,11 @@ def _rmse(pred_std: torch.Tensor, data: _Data, test: bool, used: list[int] | Non
         n = pred_std.shape[1] if used is None else used[j]
         out[:, j] = _std_rmse(pred_std[:, :n, j], truth[:, :n], data)
     return out
+
+
+def _val_rmse(pred_std: torch.Tensor, data: _Data) -> np.ndarray:
+    """RMSE per (seed, model) on the validation inputs, in the target's units."""
+    return np.stack([_std_rmse(pred_std[:, :, j], data.y_val_std, data) for j in range(pred_std.shape[2])], 1)
 
 
 def _std_rmse(pred_std: torch.Tensor, truth_std: torch.Tensor, data: _Data) -> np.ndarray:
@@ -444,6 +565,7 @@ class _Trained:
     loss_drop: np.ndarray  # relative fall of the training loss over the last fifth of training
     decrement: np.ndarray  # Gauss–Newton relative decrease still predicted (NaN where not computed)
     sizes: list[int] | None = None  # the row's "width" where it is not the sweep's (k-NN: training-set sizes)
+    val: np.ndarray | None = None  # RMSE on the validation inputs (learning curves), target units
 
 
 class _Job(NamedTuple):
@@ -467,7 +589,7 @@ def _train_arch(job: _Job, curves: list | None = None, label: dict | None = None
         return _train_lbfgs(job, widths, params)
     pool = data.x_train.shape[1]
     second = ("lm", "gn", "adam+lm")
-    used = [min(pool, samples_for(config, p)) if plan[j] in second else pool for j, p in enumerate(params)]
+    used = [min(pool, _own_samples(config, p, pool)) if plan[j] in second else pool for j, p in enumerate(params)]
     S, M = len(data.reps), len(widths)
     state = _TrainState(np.zeros((S, M), bool), np.zeros((S, M)), np.full((S, M), np.nan), [0] * M)
     model = _make_model(arch, dim, widths, config, device, data.seeds)
@@ -484,8 +606,13 @@ def _train_arch(job: _Job, curves: list | None = None, label: dict | None = None
         _gn_stage(job._replace(tick=_scaled(job.tick, stage[j])), model, j, used[j], state, recorder)
     pred_train, pred_test = _predict(model, data.x_train[:, : max(used)]), _predict(model, data.x_test)
     train, test = _rmse(pred_train, data, False, used), _rmse(pred_test, data, True)
-    train[state.diverged], test[state.diverged] = np.nan, np.nan
-    return _Trained(train, test, params, state.diverged, state.steps, plan, used, state.loss_drop, state.decrement)
+    val = _val_rmse(_predict(model, data.x_val), data) if data.x_val is not None else None
+    for errors in (train, test, val):
+        if errors is not None:
+            errors[state.diverged] = np.nan
+    trained = _Trained(train, test, params, state.diverged, state.steps, plan, used, state.loss_drop, state.decrement)
+    trained.val = val
+    return trained
 
 
 def _stage_shares(config: Config, plan: list[str], params: list[int], used: list[int]) -> dict:
@@ -590,7 +717,7 @@ class _Curves:
             )
 
 
-CURVE_COLUMNS = [*KEY_COLUMNS, "step", "trainer", "train_rmse", "test_rmse", "rel_rmse"]
+CURVE_COLUMNS = [*KEY_COLUMNS, "n_samples", "step", "trainer", "train_rmse", "test_rmse", "rel_rmse"]
 
 
 def _adam_stage(job: _Job, model, widths: list[int], js: list[int], state: _TrainState, curves=None) -> None:
@@ -684,7 +811,10 @@ def _train_lbfgs(job: _Job, widths: list[int], params: list[int]) -> _Trained:
     )
     train = _rmse(_predict_each(models, data.x_train), data, False)
     test = _rmse(_predict_each(models, data.x_test), data, True)
-    train[trained.diverged], test[trained.diverged] = np.nan, np.nan
+    val = _val_rmse(_predict_each(models, data.x_val), data) if data.x_val is not None else None
+    for errors in (train, test, val):
+        if errors is not None:
+            errors[trained.diverged] = np.nan
     S, M = train.shape
     n = data.x_train.shape[1]
     return _Trained(
@@ -697,35 +827,52 @@ def _train_lbfgs(job: _Job, widths: list[int], params: list[int]) -> _Trained:
         [n] * M,
         np.full((S, M), np.nan),
         np.full((S, M), np.nan),
+        val=val,
     )
 
 
 def _baseline(name: str, dim: int, data: _Data, config: Config) -> _Trained:
-    """Random features (same widths) or k-NN (matched sizes) on the whole training pool."""
+    """Random features (same widths) on the training pool, or k-NN on nested training sets: sizes matched to
+    the networks' parameters, or a learning curve's sample sizes."""
     widths = list(widths_for(config, dim))
     n = data.x_train.shape[1]
-    S, M = len(data.reps), len(widths)
+    S = len(data.reps)
+    val = None
     if name == "random-features":
-        pred_train, pred_test = baselines.random_features(
-            data.seeds,
-            dim,
-            widths,
-            config.activation,
-            x_train=data.x_train,
-            y_train=data.y_train,
-            x_test=data.x_test,
+        n_test = data.x_test.shape[1]
+        x_eval = data.x_test if data.x_val is None else torch.cat([data.x_test, data.x_val], 1)
+        pred_train, pred_eval = baselines.random_features(
+            data.seeds, dim, widths, config.activation, x_train=data.x_train, y_train=data.y_train, x_test=x_eval
         )
+        if data.x_val is not None:
+            val = _val_rmse(pred_eval[:, n_test:], data)
         params = [shallow_params(dim, w) for w in widths]
-        train, test, sizes, solver = _rmse(pred_train, data, False), _rmse(pred_test, data, True), widths, "lstsq"
+        train, test = _rmse(pred_train, data, False), _rmse(pred_eval[:, :n_test], data, True)
+        sizes, solver, used = widths, "lstsq", [n] * len(widths)
     else:
-        sizes = baselines.knn_sizes([shallow_params(dim, w) for w in widths], dim, n)
+        if is_learning_curve(config):
+            sizes = [m for m in sample_sizes(config) if m <= n]
+        else:
+            sizes = baselines.knn_sizes([shallow_params(dim, w) for w in widths], dim, n)
         trains, pred_test = baselines.knn_regression(data.x_train, data.y_train, data.x_test, sizes, config.knn_k)
         train = np.stack([_std_rmse(t, data.y_train[:, : t.shape[1]], data) for t in trains], 1)
         test, params, solver = _rmse(pred_test, data, True), [m * (dim + 1) for m in sizes], "none"
+        used = list(sizes) if is_learning_curve(config) else [n] * len(sizes)
+    M = len(sizes)
     none = np.zeros((S, M))
     return _Trained(
-        train, test, params, none.astype(bool), [0] * M, [solver] * M, [n] * M, none, none + np.nan, sizes=list(sizes)
+        train, test, params, none.astype(bool), [0] * M, [solver] * M, used, none, none + np.nan, list(sizes), val
     )
+
+
+def _passes(config: Config, name: str) -> list[tuple]:
+    """(config, n, share of the progress) per training pass of one architecture or baseline: one pass as
+    given, or one per learning-curve size (each on the pool's first n, its share ∝ n, as the work is);
+    k-NN takes every size in one pass."""
+    sizes = sample_sizes(config)
+    if sizes == (None,) or name == "knn":
+        return [(config, None, 1.0)]
+    return [(dataclasses.replace(config, n_samples=(n,)), n, n / sum(sizes)) for n in sizes]
 
 
 def estimate_bytes(config: Config, device: torch.device | str = "cpu") -> tuple[float, str]:
@@ -780,13 +927,16 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     for target, dim, k in settings:
         data = _make_data(target, dim, k, config, resolve_dtype(config.dtype), device)
         for name in names:
-            t0 = time.perf_counter()
-            meter = _Meter(progress, share)
-            job = _Job(name, dim, data, config, device, meter.tick if progress else None)
-            label = {"target": target.name, "dim": dim, "teacher_k": k if k is not None else math.nan, "arch": name}
-            trained = _train_arch(job, curves, label) if name in ARCHS else _baseline(name, dim, data, config)
-            meter.finish()
-            rows += _rows(job, target.name, trained, time.perf_counter() - t0)
+            for cfg, n, fraction in _passes(config, name):
+                t0 = time.perf_counter()
+                meter = _Meter(progress, share * fraction)
+                part = data if n is None else data.first(n)
+                job = _Job(name, dim, part, cfg, device, meter.tick if progress else None)
+                label = {"target": target.name, "dim": dim, "teacher_k": k if k is not None else math.nan}
+                label.update(arch=name, **({"n_samples": n} if n is not None else {}))
+                trained = _train_arch(job, curves, label) if name in ARCHS else _baseline(name, dim, part, cfg)
+                meter.finish()
+                rows += _rows(job, target.name, trained, time.perf_counter() - t0)
     table = pd.DataFrame(rows, columns=COLUMNS)
     prov = provenance(KERNEL, VERSION, config, device)
     prov["elapsed_s"] = round(time.perf_counter() - started, 3)
@@ -849,15 +999,16 @@ def analysis(result: Result, config: Config) -> Result:
     split = "experiment" if "experiment" in rows and rows["experiment"].nunique() > 1 else None
     parts = []
     for label, group in rows.groupby(split, sort=False) if split else [(None, rows)]:
-        if group.duplicated([*FIT_KEYS, *REPLICATE, "params"]).any():
+        if group.duplicated([*FIT_KEYS, *REPLICATE, "params", "n_samples"]).any():
             result.notes.append(
                 "no exponent fits: the rows repeat a (target, dim, teacher_k, arch, draw, seed, params) setting "
                 "(narrow them with --where)"
             )
             return result
-        if group.groupby(FIT_KEYS, dropna=False).width.nunique().max() < MIN_FIT_WIDTHS:
-            continue
         fits = fit_table(group, config)
+        if fits.empty:
+            continue
+        result.notes += [words for words in map(bridge.agreement, fits.to_dict("records")) if words]
         if split:
             fits.insert(0, "experiment", label)
         parts.append(fits)
@@ -873,15 +1024,18 @@ def figure(result: Result):
     return plot.approx_figure(result)
 
 
-ANALYSIS_KEYS = ("target", "dim", "teacher_k", "arch")  # the setting columns of the fit table
-FIT_KEYS = list(ANALYSIS_KEYS)  # one exponent per (target, dim, k, architecture)
+ANALYSIS_KEYS = ("target", "dim", "teacher_k", "arch", "axis", "fixed")  # the setting columns of the fit table
+FIT_KEYS = list(ANALYSIS_KEYS[:4])  # the rows of one exponent: (target, dim, k, architecture), then the axis
 REPLICATE = ["draw", "seed"]  # the replicates an exponent's interval is taken over
 MIN_REPLICATES = 5  # below 5 replicates (draws x seeds) the t interval rests on a poorly known spread
-ANALYSIS_HIDDEN = ("alpha_theil_sen", "log_c")  # in the files, not on screen
+ANALYSIS_HIDDEN = ("alpha_theil_sen", "log_c", "id_twonn_lo", "id_twonn_hi")  # in the files, not on screen
 
 
 MIN_FIT_WIDTHS = 3  # a slope from two points has no interval, and no check of the power law
-FITS_TITLE = "exponent fits: rel_rmse ~ params^(-alpha), 95 % t interval over draws x seeds"
+FITS_TITLE = (
+    "exponent fits: rel_rmse ~ size^(-alpha) (size: params, or n on the samples axis), "
+    "95 % t interval over draws x seeds"
+)
 
 
 # Diagnostics (REFERENCES §2: leave limited points out of the fit, and say so).
@@ -926,6 +1080,7 @@ def _rows(job: _Job, target: str, trained: _Trained, elapsed: float) -> list[dic
                     "train_rmse": float(trained.train[si, j]),
                     "test_rmse": float(trained.test[si, j]),
                     "rel_rmse": float(trained.test[si, j] / sd_test[si]),
+                    "val_rmse": float(trained.val[si, j]) if trained.val is not None else math.nan,
                     "steps": int(trained.steps[j]),
                     "diverged": bool(trained.diverged[si, j]),
                     **_flags(trained, si, j, float(sd_train[si]), arch, config.dtype),
@@ -933,6 +1088,7 @@ def _rows(job: _Job, target: str, trained: _Trained, elapsed: float) -> list[dic
                     "activation": config.activation,
                     "optimizer": trained.optimizer[j],
                     "n_samples": int(trained.n_used[j]),
+                    **bridge.row_columns(job.data.ids),
                     "device": str(device),
                     "dtype": config.dtype,
                     "kernel_version": VERSION,
@@ -945,40 +1101,104 @@ LIMITS = ("optimisation_limited", "estimation_limited", "precision_limited")
 
 
 def fit_table(rows: pd.DataFrame, config: Config) -> pd.DataFrame:
-    """One fit per (target, dim, k, arch): alpha with its interval over draws x seeds, the theory exponent,
-    what was left out and why."""
+    """One fit per (target, dim, k, arch) and axis: alpha in params (at each learning-curve n) and, for a
+    learning curve, alpha in n (networks and random features at the best width per n by validation, k-NN
+    as it is), each with its interval over draws x seeds, the theory exponent and the inputs' measured ID."""
     out = []
-    for (target, dim, k, arch), group in rows.groupby(FIT_KEYS, sort=False, dropna=False):
-
-        def wide(col):
-            return group.pivot(index=REPLICATE, columns="params", values=col)
-
-        test = wide("rel_rmse")
-        limited = {name.replace("_", "-"): wide(name).astype(float).to_numpy() for name in LIMITS if name in group}
-        fit = fit_exponent(test.columns.to_numpy(), test.to_numpy(), limited=limited)
-        opts = target_options(config, None if pd.isna(k) else int(k))
-        theory = get_target(target).theory(int(dim), opts, arch) if config.data is None else None
-        out.append(
-            {
-                "target": target,
-                "dim": int(dim),
-                "teacher_k": k,
-                "arch": arch,
-                "alpha": fit.alpha,
-                "alpha_lo": fit.alpha_lo,
-                "alpha_hi": fit.alpha_hi,
-                "alpha_theil_sen": fit.alpha_theil_sen,
-                "alpha_theory": theory[0] if theory else float("nan"),
-                "theory_source": theory[1] if theory else "",
-                "n_widths_used": fit.n_used,
-                "n_replicates": fit.n_replicates,
-                "used_params": ",".join(str(p) for p in fit.used),
-                "excluded": fit.excluded,
-                "caveat": _caveat(fit, theory),
-                "log_c": fit.log_c,
-            }
-        )
+    curve = is_learning_curve(config)
+    for key, group in rows.groupby(FIT_KEYS, sort=False, dropna=False):
+        arch = key[3]
+        if not (curve and arch == "knn"):
+            by_n = group.groupby("n_samples", sort=True) if curve else [(None, group)]
+            for n, part in by_n:
+                if part.width.nunique() >= MIN_FIT_WIDTHS:
+                    out.append(_params_fit(key, part, config, "" if n is None else f"n={int(n)}"))
+        if curve and (group.n_samples.nunique() >= MIN_FIT_WIDTHS):
+            out.append(_samples_fit(key, group, config))
     return pd.DataFrame(out, columns=FIT_COLUMNS)
+
+
+def _wide(group: pd.DataFrame, col: str, x: str = "params") -> pd.DataFrame:
+    return group.pivot(index=REPLICATE, columns=x, values=col)
+
+
+def _params_fit(key: tuple, group: pd.DataFrame, config: Config, fixed: str) -> dict:
+    test = _wide(group, "rel_rmse")
+    limited = {name.replace("_", "-"): _wide(group, name).astype(float).to_numpy() for name in LIMITS if name in group}
+    fit = fit_exponent(test.columns.to_numpy(), test.to_numpy(), limited=limited)
+    return _fit_row(key, "params", fixed, fit, group, config)
+
+
+SAMPLE_LIMITS = ("optimisation_limited", "precision_limited")  # on the sample axis the samples set the error
+
+
+def _samples_fit(key: tuple, group: pd.DataFrame, config: Config) -> dict:
+    """alpha in n: k-NN's rows as they are; a trained model's best width per (replicate, n), chosen on the
+    validation inputs (never the test ones, whose error is the one fitted)."""
+    if key[3] == "knn":
+        chosen, fixed = group, ""
+    else:
+        scored = group.assign(_score=group.val_rmse.fillna(np.inf))
+        chosen = scored.loc[scored.groupby([*REPLICATE, "n_samples"]).val_rmse.idxmin().dropna()]
+        fixed = "best width"
+    test = _wide(chosen, "rel_rmse", "n_samples")
+    limited = {
+        name.replace("_", "-"): _wide(chosen, name, "n_samples").astype(float).to_numpy()
+        for name in SAMPLE_LIMITS
+        if name in chosen
+    }
+    fit = fit_exponent(test.columns.to_numpy(), test.to_numpy(), limited=limited, size="n")
+    return _fit_row(key, "samples", fixed, fit, group, config)
+
+
+def _ids_of(group: pd.DataFrame) -> dict:
+    """The inputs' measured ID of a setting (one value per setting; NaN where none was measured)."""
+    return {
+        c: float(group[c].dropna().iloc[0]) if c in group and group[c].notna().any() else math.nan
+        for c in bridge.ID_COLUMNS
+    }
+
+
+def _theory(key: tuple, axis: str, config: Config, ids: dict):
+    """The exponent beside a fit: the measured ID's on data (a file, or --inputs for a teacher), the
+    target's own on its cube, the sample-axis rates on a learning curve."""
+    target, dim, k, arch = key
+    k = None if pd.isna(k) else int(k)
+    on_data = config.data is not None or config.inputs is not None
+    teacher = config.data is None and is_teacher(target)
+    if axis == "samples":
+        return bridge.sample_theory(arch, k if teacher else None, int(dim), ids if on_data else {})
+    if config.data is not None or (teacher and config.inputs is not None) or (on_data and arch == "knn"):
+        return bridge.id_theory(arch, ids, k if teacher else None)
+    return get_target(target).theory(int(dim), target_options(config, k), arch) if config.data is None else None
+
+
+def _fit_row(key: tuple, axis: str, fixed: str, fit, group: pd.DataFrame, config: Config) -> dict:
+    target, dim, k, arch = key
+    ids = _ids_of(group)
+    theory = _theory(key, axis, config, ids)
+    return {
+        "target": target,
+        "dim": int(dim),
+        "teacher_k": k,
+        "arch": arch,
+        "axis": axis,
+        "fixed": fixed,
+        "alpha": fit.alpha,
+        "alpha_lo": fit.alpha_lo,
+        "alpha_hi": fit.alpha_hi,
+        "alpha_theil_sen": fit.alpha_theil_sen,
+        "alpha_theory": theory[0] if theory else float("nan"),
+        "theory_source": theory[1] if theory else "",
+        **ids,
+        "k_from_alpha": bridge.k_from_alpha(arch, fit.alpha),
+        "n_widths_used": fit.n_used,
+        "n_replicates": fit.n_replicates,
+        "used_params": ",".join(str(p) for p in fit.used),
+        "excluded": fit.excluded,
+        "caveat": _caveat(fit, theory),
+        "log_c": fit.log_c,
+    }
 
 
 def _caveat(fit, theory) -> str:
@@ -1006,6 +1226,13 @@ def _caveat(fit, theory) -> str:
 
 def _notes(table: pd.DataFrame, config: Config) -> list[str]:
     notes = []
+    on_data = config.data is not None or config.inputs is not None
+    if on_data and len(table) and table["id_twonn"].isna().all():
+        notes.append(
+            f"no intrinsic dimension: the ID is measured on the training inputs ({int(table.n_samples.max())} "
+            f"training rows) and TwoNN with the MLE's {bridge.MLE_K} neighbours needs at least {bridge.MLE_K + 2}; "
+            "the fits are shown without the ID's prediction."
+        )
     if table["diverged"].any():
         notes.append(
             f"{int(table['diverged'].sum())} model(s) diverged (loss NaN or exploded): flagged, excluded "
@@ -1047,6 +1274,7 @@ COLUMNS = [
     "train_rmse",
     "test_rmse",
     "rel_rmse",
+    "val_rmse",
     "steps",
     "diverged",
     "loss_drop",
@@ -1058,6 +1286,7 @@ COLUMNS = [
     "activation",
     "optimizer",
     "n_samples",
+    *bridge.ID_COLUMNS,
     "device",
     "dtype",
     "kernel_version",
@@ -1077,6 +1306,7 @@ COLUMN_DOCS = {
     "train_rmse": "RMSE on the samples that model trained on, in the target's units",
     "test_rmse": "RMSE on the fresh test samples, in the target's units",
     "rel_rmse": "test RMSE / sd of the test targets (1 = predicting the mean)",
+    "val_rmse": "RMSE on the validation inputs of a learning curve, which choose its best width per n",
     "steps": "Adam steps plus LM or Gauss-Newton iterations",
     "diverged": "the loss became non-finite or exploded: the model was isolated, its errors empty",
     "loss_drop": "relative fall of the training loss over the last fifth of training",
@@ -1088,6 +1318,10 @@ COLUMN_DOCS = {
     "activation": "the hidden activation",
     "optimizer": "the row's trainer: lm, gn, adam, adam+lm, lbfgs, lstsq (random features), none (knn)",
     "n_samples": "that row's training samples",
+    "id_twonn": "TwoNN intrinsic dimension of the training inputs (data or --inputs), as dimcurse distance measures it",
+    "id_twonn_lo": "lower end of TwoNN's 95 % sampling interval",
+    "id_twonn_hi": "upper end of TwoNN's 95 % sampling interval",
+    "id_mle": "Levina-Bickel MLE intrinsic dimension (20 neighbours) of the same inputs",
     "device": "where the row was computed",
     "dtype": "the training precision",
     "kernel_version": "the kernel's VERSION (bumped when its maths changes)",
@@ -1097,12 +1331,16 @@ FIT_COLUMNS = [
     "dim",
     "teacher_k",
     "arch",
+    "axis",
+    "fixed",
     "alpha",
     "alpha_lo",
     "alpha_hi",
     "alpha_theil_sen",
     "alpha_theory",
     "theory_source",
+    *bridge.ID_COLUMNS,
+    "k_from_alpha",
     "n_widths_used",
     "n_replicates",
     "used_params",
@@ -1111,8 +1349,11 @@ FIT_COLUMNS = [
     "log_c",
 ]
 _DIVERGED = ("the model diverged (loss NaN or exploded)", "diverged")  # NaN only on rows flagged diverged
+_NO_ID = "no ID measured: inputs on the target's own cube (its dimension is known), or under 22 rows"
 NULLABLE = {
     "teacher_k": "the target has no intrinsic-dimension knob (only the teachers do)",
+    "val_rmse": "not a learning curve (one --samples): no validation inputs are drawn",
+    **dict.fromkeys(bridge.ID_COLUMNS, _NO_ID),
     "gn_decrement": "the trainer gives none (Adam on deep or tree nets, LBFGS, baselines)",
     "loss_drop": "the trainer gives none (LBFGS, baselines)",
     "train_rmse": _DIVERGED,
@@ -1135,7 +1376,7 @@ SETTINGS = [
     "dtype",
     "kernel_version",
 ]
-GROUP_BY = ["target", "dim", "teacher_k", "arch", "width"]
+GROUP_BY = ["target", "dim", "teacher_k", "arch", "width", "n_samples"]
 SHOW = [
     ("params", None),
     ("train_rmse", None),

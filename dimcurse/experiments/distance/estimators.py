@@ -6,6 +6,8 @@ point's neighbours among the others, self excluded, ascending).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -23,6 +25,29 @@ def twonn(dists: np.ndarray) -> float:
     if keep.sum() < 3 or log_mu.sum() <= 0:
         return float("nan")
     return float((keep.sum() - 1) / log_mu.sum())
+
+
+def twonn_interval(dists: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """The TwoNN estimate's exact sampling interval: on a locally uniform set sum(log mu) over N points is
+    Gamma(N, rate d), so 2 d sum(log mu) is chi-square with 2N degrees of freedom and
+    d in [chi2_(2N, a/2), chi2_(2N, 1-a/2)] / (2 sum log mu). It covers the sampling error only, not the
+    estimator's bias on curved or sparse sets (Facco et al. 2017, section 2)."""
+    r1, r2 = dists[:, 0], dists[:, 1]
+    keep = r1 > 0
+    total, n = float(np.log(r2[keep] / r1[keep]).sum()), int(keep.sum())
+    if n < 3 or total <= 0:
+        return float("nan"), float("nan")
+    tail = (1.0 - level) / 2
+    return chi2_quantile(tail, 2 * n) / (2 * total), chi2_quantile(1.0 - tail, 2 * n) / (2 * total)
+
+
+def chi2_quantile(p: float, df: int) -> float:
+    """The chi-square quantile by Wilson & Hilferty (1931): relative error under 1e-4 from df = 100 on
+    (0.8 % at 10), and TwoNN's df is twice the points (hundreds at least)."""
+    from statistics import NormalDist
+
+    z, c = NormalDist().inv_cdf(p), 2.0 / (9.0 * df)
+    return df * (1.0 - c + z * math.sqrt(c)) ** 3
 
 
 def levina_bickel(dists: np.ndarray, k: int) -> float:

@@ -20,7 +20,7 @@ import pandas as pd
 import torch
 
 from dimcurse import userdata
-from dimcurse.experiments.distance import estimators
+from dimcurse.experiments.distance import estimators, intrinsic
 from dimcurse.experiments.distance import theory
 from dimcurse.data import Distribution, draw, load_dataset, parse_distribution, validate_finite
 from dimcurse import memory
@@ -370,7 +370,8 @@ def _structure(pset: PointSet, metrics: list[Metric], config: Config, plan: Chun
     sample = pset.points[:m]
     l2 = parse_metric("l2")
     l2_dists, l2_idx = knn(sample, l2, max(config.k, config.mle_k, 2), plan)
-    ids = {"twonn_id": estimators.twonn(l2_dists), "mle_id": estimators.levina_bickel(l2_dists, config.mle_k)}
+    measured = intrinsic.from_neighbours(l2_dists, config.mle_k, m)  # the estimates approx's bridge reports
+    ids = {"twonn_id": measured["twonn_id"], "mle_id": measured["mle_id"]}
     out = {}
     for metric in metrics:
         idx = l2_idx if metric.kind == "l2" else knn(sample, metric, config.k, plan)[1]

@@ -29,13 +29,14 @@ import torch
 
 from dimcurse import memory, userdata
 from dimcurse.configs import OverparamConfig
+from dimcurse.data import split_transforms
 from dimcurse.errors import DimcurseError
 from dimcurse.parsing import check_counts, check_seeds, did_you_mean
 from dimcurse.experiments.overparam.cnn import cnn1d_params, cnn2d_params
 from dimcurse.nets import ACTIVATIONS, mlp_params
 from dimcurse.provenance import provenance
 from dimcurse.results import Result
-from dimcurse.experiments.overparam.models import FEATURE_MAPS, run_linear, run_mlp, run_random_features
+from dimcurse.experiments.overparam.models import FEATURE_MAPS, run_knn, run_linear, run_mlp, run_random_features
 from dimcurse.experiments.overparam.summary import (
     SETTING,
     _theory_notes,
@@ -192,6 +193,16 @@ def _check_augment(config: Config) -> None:
 
 
 def _check_data_name(name: str) -> None:
+    base, steps = split_transforms(name)
+    if steps:
+        kind = base.partition(":")[0].lower()
+        if kind == "teacher":
+            raise DimcurseError("transforms (+upsample, +noise) apply to data sets, not the teacher task", "--data")
+        if any(step == "upsample" for step, _ in steps) and kind not in IMAGES and not userdata.is_user_data(base):
+            raise DimcurseError(
+                f"{base} is not image data (its rows have no height and width): cannot upsample", "--data"
+            )
+        return _check_data_name(base)
     if userdata.is_user_data(name):
         userdata.check_spec(name)
         return
@@ -234,6 +245,8 @@ def estimate_bytes(config: Config, device: torch.device | str = "cpu") -> tuple[
         return 8 * (3 * n * widest + nt * widest + 2 * min(n, widest) ** 2), "--features"
     if config.model == "random-features":
         return 8 * ((3 * n + nt) * widest + 2 * min(n, widest) ** 2), "--features"
+    if config.model == "knn":  # the test-to-training and training-to-training distances, float64, per seed
+        return 8 * 2 * (nt + n) * n, "--train-samples"
     kind = data_name(config).partition(":")[0]
     dim = {"teacher": config.teacher_dim, "mnist1d": 40, "digits": 64, "mnist": 784, "fashion-mnist": 784}.get(
         kind, 3072
@@ -319,6 +332,8 @@ def _run_one(config: Config, noise: float, device, progress) -> tuple[list[dict]
     used = {str(k): v for k, v in task.subsets.items()}
     if config.model == "random-features":
         return run_random_features(config, task, device), used
+    if config.model == "knn":
+        return run_knn(config, task, device), used
     return run_mlp(config, task, device, progress), used
 
 
@@ -462,7 +477,7 @@ NULLABLE = {
     "epochs_to_interpolate": "never reached within --epochs, or not trained by epochs",
     "excess_risk": "only the linear model on its Gaussian task knows the Bayes risk",
     "theory_risk": "closed form only for the linear model; its expectation is infinite at |p - n| <= 1 (a note)",
-    "weight_norm": ("the model diverged", "diverged"),
+    "weight_norm": "no weights (the knn model stores its training points), or the model diverged (flagged diverged)",
     "train_loss": ("the model diverged", "diverged"),
     "test_loss": ("the model diverged", "diverged"),
 }

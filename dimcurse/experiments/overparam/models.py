@@ -86,6 +86,43 @@ def run_random_features(config: Config, task: Task, device) -> list[dict]:
     return rows
 
 
+def run_knn(config: Config, task: Task, device) -> list[dict]:
+    """A k-nearest-neighbour classifier (Euclidean, on the standardised inputs), k = each width: the
+    nonparametric baseline of a learning curve. Votes are the neighbours' one-hot labels averaged, so the
+    squared loss is that of the vote shares; a tie goes to the smallest class. Train error counts each point
+    among its own neighbours (1-NN: 0). Its size is the n x d numbers it stores."""
+    rows = []
+    x_test, labels_test = task.x_test.to(device), task.y_test.to(device)
+    onehot_test = torch.nn.functional.one_hot(labels_test, task.classes).double()
+    n, d = task.x.shape[1], task.x.shape[2]
+    for si, seed in enumerate(config.seeds):
+        x, labels = task.x[si].to(device), task.y[si].to(device)
+        onehot = torch.nn.functional.one_hot(labels, task.classes).double()
+        for k in widths_for(config):
+            t0 = time.perf_counter()
+            kk = min(k, n)
+            votes = [onehot[_nearest(x, q, kk)].mean(1) for q in (x, x_test)]
+            train_loss, train_error = _metrics(votes[0], onehot, labels)
+            test_loss, test_error = _metrics(votes[1], onehot_test, labels_test)
+            rows.append(
+                _row(
+                    config, task.name, seed, k, n * d, n, train_loss=train_loss, train_error=train_error,
+                    test_loss=test_loss, test_error=test_error, interpolates=train_error == 0.0,
+                    chance_error=task.chance_error, elapsed_s=time.perf_counter() - t0,
+                )
+            )  # fmt: skip
+    return rows
+
+
+def _nearest(points: torch.Tensor, queries: torch.Tensor, k: int, block: int = 2048) -> torch.Tensor:
+    """Indices (m, k) of each query's k nearest points, in blocks of queries (ties: the lower index)."""
+    out = []
+    for start in range(0, queries.shape[0], block):
+        dist = torch.cdist(queries[start : start + block].double(), points.double())
+        out.append(torch.topk(dist, k, dim=1, largest=False, sorted=True).indices)
+    return torch.cat(out)
+
+
 FEATURE_MAPS = ("relu", "fourier")
 
 
@@ -274,7 +311,7 @@ def _row(config: Config, data: str, seed: int, width: int, params: int, n: int, 
     row.update(
         {
             "depth": config.depth if config.model == "mlp" else 0,
-            "optimizer": config.optimizer if trained else "closed-form",
+            "optimizer": config.optimizer if trained else "none" if config.model == "knn" else "closed-form",
             "loss": config.loss if trained else "mse",
             "dtype": config.dtype if trained else "float64",
             "kernel_version": VERSION,

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from dimcurse import memory, userdata
-from dimcurse.data import load_dataset, validate_finite
+from dimcurse.data import load_dataset, split_transforms, validate_finite
 from dimcurse.configs import OverparamConfig as Config
 from dimcurse.errors import DimcurseError
 from dimcurse.runtime import generator, numpy_rng
@@ -28,7 +28,7 @@ KERNEL = "overparam"
 # The kernel's version (kernel.py re-exports it). 2: theory_risk exact at finite n for min-norm (the limit
 # only for a ridge, flagged); 3: n a list.
 VERSION = 3
-MODELS = ("linear", "random-features", "mlp", "cnn")
+MODELS = ("linear", "random-features", "mlp", "cnn", "knn")
 TRAINED = ("mlp", "cnn")  # trained by mini-batch AdamW/SGD over epochs (the others are solved in closed form)
 SEQUENCES = ("mnist1d",)  # the data sets the 1-D CNN takes: sequences of one channel
 IMAGES = {"digits": (1, 8, 8), "mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32)}  # (C, H, W)
@@ -37,6 +37,7 @@ DATA = ("mnist1d", "digits", "teacher", "mnist:DIR", "fashion-mnist:DIR", "cifar
 # Default sweeps as multiples of the training-set size: dense around the threshold (1.0).
 LINEAR_GAMMAS = (0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 1.05, 1.1, 1.25, 1.5, 2.0, 4.0, 10.0)
 FEATURE_RATIOS = (0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 1.0, 1.05, 1.1, 1.25, 1.5, 2.0, 4.0, 10.0, 20.0)
+KNN_WIDTHS = (1,)  # the k-NN classifier's "width" is its k: 1-NN by default (its learning curve is the point)
 MLP_WIDTHS = (4, 8, 16, 32, 48, 64, 96, 128, 192, 256, 512, 1024, 2048)
 INTERPOLATION_RTOL = 1e-8  # closed-form models fit when train MSE <= this x mean(y^2)
 
@@ -67,6 +68,8 @@ def widths_for(config: Config) -> tuple[int, ...]:
         return MLP_WIDTHS
     if config.model == "cnn":
         return CNN_WIDTHS
+    if config.model == "knn":
+        return KNN_WIDTHS
     ratios = LINEAR_GAMMAS if config.model == "linear" else FEATURE_RATIOS
     return tuple(sorted({max(1, round(r * n_of(config))) for r in ratios}))
 
@@ -113,8 +116,9 @@ def _pool(config: Config):
     dataset = load_dataset(name, download=config.download)
     if len(dataset.x_test):
         return dataset.x, dataset.y, dataset.x_test, dataset.y_test
-    # digits ships without a split: a fixed 70/30 split, the same for every seed.
-    order = numpy_rng(0, "split", name).permutation(len(dataset.x))
+    # digits ships without a split: a fixed 70/30 split, the same for every seed, and for every transform of
+    # the set (digits+upsample:4 splits the same images as digits).
+    order = numpy_rng(0, "split", split_transforms(name)[0]).permutation(len(dataset.x))
     cut = int(0.7 * len(order))
     return dataset.x[order[:cut]], dataset.y[order[:cut]], dataset.x[order[cut:]], dataset.y[order[cut:]]
 
@@ -188,7 +192,8 @@ def load_task(config: Config, noise: float) -> Task:
         xs, ys = [], []
         # a user's file is seeded by its content, so the same array in any format gives the same rows
         user = _user_file(config)
-        key = user.content if user is not None else name
+        # a transform (+upsample:4) keeps the rows, so it keeps their subsets: the same images at every size
+        key = user.content if user is not None else split_transforms(name)[0]
         for seed in config.seeds:
             idx = np.sort(numpy_rng(seed, "subset", key, n).choice(len(x_pool), n, replace=False))
             subsets[seed] = _subset_record(idx)

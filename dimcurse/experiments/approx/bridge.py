@@ -1,0 +1,104 @@
+"""The bridge: from the intrinsic dimension of the inputs, measured before training, to the exponent.
+
+Sharma & Kaplan (2020) predict RMSE ~ N^(-2/ID) for a smooth target on inputs of intrinsic dimension ID
+(and read ID back as 2/alpha); k-NN regression adapts to ID as n^(-1/ID) on a noiseless target (Kpotufe
+2011). ``approx`` measures ID on the training inputs with the distance kernel's estimators
+(``dimcurse.experiments.distance.intrinsic``, the same code as ``dimcurse distance``), puts the predicted
+exponent beside the fitted one, and says in words whether they agree.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from dimcurse.experiments.distance import intrinsic
+
+ID_COLUMNS = ("id_twonn", "id_twonn_lo", "id_twonn_hi", "id_mle")  # in the rows and in the fit table
+ID_POINTS = 2000  # as `dimcurse distance --id-points`: the first 2000 training inputs
+MLE_K = 20  # as `dimcurse distance --mle-k`
+NETS = ("shallow", "deep", "tree")
+
+
+def measure(points) -> dict:
+    """TwoNN with its 95 % interval and the MLE of the first ID_POINTS rows (all NaN under 22 rows)."""
+    raw = intrinsic.measure(np.asarray(points, dtype=np.float64), MLE_K, ID_POINTS)
+    return dict(zip(ID_COLUMNS, (raw["twonn_id"], raw["twonn_lo"], raw["twonn_hi"], raw["mle_id"])))
+
+
+def row_columns(ids: dict) -> dict:
+    """The ID columns of a row: the measured values, NaN where none was measured."""
+    return {name: float(ids.get(name, math.nan)) for name in ID_COLUMNS}
+
+
+def _described(ids: dict) -> str:
+    return f"TwoNN ID {ids['id_twonn']:.3g} [{ids['id_twonn_lo']:.3g}, {ids['id_twonn_hi']:.3g}]"
+
+
+def id_theory(arch: str, ids: dict, k: int | None = None) -> tuple | None:
+    """The exponent the measured ID predicts: 2/m for networks (m = ID, or min(k, ID) for a teacher of k
+    directions evaluated on those inputs), 1/ID for k-NN, 1/ID as a bound for random features."""
+    if not np.isfinite(ids.get("id_twonn", math.nan)):
+        return None
+    m = ids["id_twonn"] if k is None else min(float(k), ids["id_twonn"])
+    which = "2/ID" if k is None or m < k else "2/k"
+    if arch in NETS:
+        return 2.0 / m, f"Sharma & Kaplan 2020: {which} with {_described(ids)}"
+    if arch == "knn":
+        return 1.0 / ids["id_twonn"], f"Kpotufe 2011, noiseless: 1/ID with {_described(ids)}"
+    if arch == "random-features":
+        return 1.0 / ids["id_twonn"], f"fixed basis: n^-1/ID at best, {_described(ids)}", "bound"
+    return None
+
+
+def sample_theory(arch: str, k: int | None, dim: int, ids: dict) -> tuple | None:
+    """Theory of the exponent in n. Networks with the best width per n (resolution-limited, Bahri et al. 2021):
+    2/k for a teacher of k directions, 2/ID on data; k-NN: 1/m with m the inputs' dimension (d on the
+    cube, ID on a manifold), the noiseless rate (noisy, tuned k: 1/(2+m), Kpotufe 2011)."""
+    measured = np.isfinite(ids.get("id_twonn", math.nan))
+    if arch == "knn":
+        m, what = (ids["id_twonn"], _described(ids)) if measured else (float(dim), f"inputs of dimension d = {dim}")
+        return 1.0 / m, f"Kpotufe 2011, noiseless: RMSE ~ n^-1/m, {what} (noisy, tuned k: 1/(2+m))"
+    if arch in NETS:
+        if measured:
+            alpha, source = id_theory(arch, ids, k)
+            return alpha, f"Bahri et al. 2021, best width per n; {source}"
+        if k is not None:
+            return 2.0 / k, f"Bahri et al. 2021, best width per n: RMSE ~ n^-2/k, k = {k} directions"
+    return None
+
+
+def k_from_alpha(arch: str, alpha: float) -> float:
+    """The dimension an exponent implies (Sharma & Kaplan read k = 2/alpha off networks; k-NN: 1/alpha)."""
+    if not (np.isfinite(alpha) and alpha > 0):
+        return math.nan
+    if arch in NETS:
+        return 2.0 / alpha
+    return 1.0 / alpha if arch == "knn" else math.nan
+
+
+def agreement(fit: dict) -> str | None:
+    """Words on whether a fit's exponent and the ID's prediction agree within their intervals."""
+    lo_id, hi_id, alpha = fit.get("id_twonn_lo"), fit.get("id_twonn_hi"), fit["alpha"]
+    scale = {"knn": 1.0}.get(fit["arch"], 2.0 if fit["arch"] in NETS else math.nan)
+    if not all(np.isfinite(v) for v in (lo_id, hi_id, alpha, scale, fit["alpha_lo"], fit["alpha_hi"])):
+        return None
+    if not str(fit.get("theory_source", "")).count("ID"):
+        return None  # the theory beside this fit is not the ID's (a target's own exponent)
+    pred_lo, pred_hi = scale / hi_id, scale / lo_id
+    where = f"{fit['target']} d = {fit['dim']} {fit['arch']} ({fit['axis']})"
+    measured = f"alpha {fit['alpha']:.3g} [{fit['alpha_lo']:.3g}, {fit['alpha_hi']:.3g}]"
+    predicted = f"the ID's {pred_lo:.3g}–{pred_hi:.3g}"
+    if fit["alpha_hi"] >= pred_lo and fit["alpha_lo"] <= pred_hi:
+        return f"bridge, {where}: {measured} agrees with {predicted}."
+    if fit["alpha_hi"] < pred_lo:
+        return (
+            f"bridge, {where}: {measured} is below {predicted}: a non-smooth target, an unconverged fit, "
+            "too few samples, or widths short of the asymptote."
+        )
+    return (
+        f"bridge, {where}: {measured} is above {predicted}: the target depends on fewer directions than the "
+        "inputs span (the network learns them, so the inputs' ID overstates the difficulty), or it is simpler "
+        "than a generic smooth function."
+    )

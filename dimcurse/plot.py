@@ -13,6 +13,7 @@ own theory columns (REFERENCES.md §1, §2).
 
 from __future__ import annotations
 
+import functools
 import io
 from pathlib import Path
 
@@ -232,18 +233,82 @@ def approx_figure(result: Result):
     """Relative error against parameters (log-log) with fitted and theory power laws; alpha against d, and
     alpha against the teacher's k beside 2/k, where the run has more than one of either."""
     plt = pyplot()
-    rows, fits = result.rows, result.analysis
+    all_fits = result.analysis
+    rows, fits = _params_view(result.rows, all_fits)
     panels = [_error_panel]
+    if all_fits is not None and (all_fits["axis"] == "samples").any():
+        panels.append(functools.partial(_learning_panel, all_rows=result.rows, all_fits=all_fits))
     if fits is not None and rows["dim"].nunique() > 1:
         panels.append(_alpha_panel)
     if fits is not None and fits["teacher_k"].nunique() > 1:
         panels.append(_alpha_k_panel)
+    if all_fits is not None and "id_twonn" in all_fits and all_fits["id_twonn"].notna().any():
+        panels.append(functools.partial(_bridge_panel, all_fits=all_fits))
     fig, axes = plt.subplots(1, len(panels), figsize=(7.5 + 5.5 * (len(panels) - 1), 4.4))
     for panel, ax in zip(panels, np.atleast_1d(axes)):
         panel(ax, rows, fits)
+    if rows["n_samples"].nunique() == 1 and result.rows["n_samples"].nunique() > 1:
+        np.atleast_1d(axes)[0].set_title(f"error against size at n = {int(rows['n_samples'].iloc[0])}")
     fig.suptitle("dimcurse approx: mean ± sd over seeds and teacher draws (bands)")
     fig.tight_layout()
     return fig
+
+
+def _params_view(rows: pd.DataFrame, fits):
+    """The rows and fits of the parameter axis: for a learning curve, its largest n only (one curve per
+    setting), k-NN's rows left to the learning-curve panel."""
+    if fits is None or "axis" not in fits:
+        return rows, fits
+    fits = fits[fits["axis"] == "params"]
+    if fits["fixed"].str.startswith("n=").any():
+        largest = int(rows["n_samples"].max())
+        fits = fits[fits["fixed"] == f"n={largest}"]
+        rows = rows[(rows["n_samples"] == largest) & (rows["arch"] != "knn")]
+    return rows, fits.reset_index(drop=True)
+
+
+def _learning_panel(ax, rows, fits, *, all_rows: pd.DataFrame, all_fits: pd.DataFrame) -> None:
+    """Relative error against training samples: trained models at their best width per n (by validation),
+    k-NN as it is; fitted and theory slopes as in the error panel."""
+    from dimcurse.experiments.approx.kernel import best_width_rows
+
+    for _, fit in all_fits[all_fits["axis"] == "samples"].iterrows():
+        k = fit["teacher_k"]
+        same_k = all_rows["teacher_k"].isna() if pd.isna(k) else all_rows["teacher_k"] == k
+        keys = (all_rows["target"] == fit["target"]) & (all_rows["dim"] == fit["dim"]) & same_k
+        group = all_rows[keys & (all_rows["arch"] == fit["arch"])]
+        if fit["arch"] != "knn":
+            group = best_width_rows(group)
+        stats = _stats(group, ["n_samples"], "rel_rmse")
+        label = f"{fit['arch']}" + (f" ({fit['fixed']})" if fit["fixed"] else "") + _alpha_label(fit)
+        line = _series(ax, stats["n_samples"], stats, label, log_y=True)
+        if np.isfinite(fit["alpha_theory"]):
+            first = stats.iloc[0]
+            slope = (stats["n_samples"] / first["n_samples"]) ** -fit["alpha_theory"]
+            ax.plot(stats["n_samples"], first["mean"] * slope, "--", color=line[0].get_color(), alpha=0.6)
+    _log(ax, x=True, y=True)
+    ax.set(xlabel="training samples n", ylabel="relative test RMSE", title="learning curves (theory dashed)")
+    _legend(ax)
+
+
+def _bridge_panel(ax, rows, fits, *, all_fits: pd.DataFrame) -> None:
+    """The bridge: fitted exponents against the inputs' measured ID, both intervals, and 2/ID, 1/ID."""
+    measured = all_fits[all_fits["id_twonn"].notna() & all_fits["alpha"].notna()]
+    for (arch, axis), group in measured.groupby(["arch", "axis"], sort=False):
+        xerr = np.vstack([group["id_twonn"] - group["id_twonn_lo"], group["id_twonn_hi"] - group["id_twonn"]])
+        yerr = np.vstack([group["alpha"] - group["alpha_lo"], group["alpha_hi"] - group["alpha"]])
+        ax.errorbar(
+            group["id_twonn"], group["alpha"], xerr=np.nan_to_num(np.abs(xerr)), yerr=np.nan_to_num(np.abs(yerr)),
+            marker="o", ms=3, capsize=2, ls="none", label=f"{arch}, {axis}",
+        )  # fmt: skip
+    if len(measured):
+        ids = np.linspace(max(0.8, measured["id_twonn"].min() * 0.8), measured["id_twonn"].max() * 1.25, 100)
+        ax.plot(ids, 2 / ids, "k--", alpha=0.6, label="2/ID (networks, Sharma & Kaplan 2020)")
+        ax.plot(ids, 1 / ids, "k:", alpha=0.6, label="1/ID (k-NN, Kpotufe 2011)")
+    _log(ax, x=True, y=True)
+    ax.set(xlabel="measured intrinsic dimension (TwoNN, 95 %)", ylabel="fitted exponent alpha (95 %)",
+           title="the bridge: exponent against the data's ID")  # fmt: skip
+    _legend(ax)
 
 
 def _error_panel(ax, rows: pd.DataFrame, fits) -> None:

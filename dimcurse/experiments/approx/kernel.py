@@ -1135,12 +1135,7 @@ SAMPLE_LIMITS = ("optimisation_limited", "precision_limited")  # on the sample a
 def _samples_fit(key: tuple, group: pd.DataFrame, config: Config) -> dict:
     """alpha in n: k-NN's rows as they are; a trained model's best width per (replicate, n), chosen on the
     validation inputs (never the test ones, whose error is the one fitted)."""
-    if key[3] == "knn":
-        chosen, fixed = group, ""
-    else:
-        scored = group.assign(_score=group.val_rmse.fillna(np.inf))
-        chosen = scored.loc[scored.groupby([*REPLICATE, "n_samples"]).val_rmse.idxmin().dropna()]
-        fixed = "best width"
+    chosen, fixed = (group, "") if key[3] == "knn" else (best_width_rows(group), "best width")
     test = _wide(chosen, "rel_rmse", "n_samples")
     limited = {
         name.replace("_", "-"): _wide(chosen, name, "n_samples").astype(float).to_numpy()
@@ -1149,6 +1144,12 @@ def _samples_fit(key: tuple, group: pd.DataFrame, config: Config) -> dict:
     }
     fit = fit_exponent(test.columns.to_numpy(), test.to_numpy(), limited=limited, size="n")
     return _fit_row(key, "samples", fixed, fit, group, config)
+
+
+def best_width_rows(group: pd.DataFrame) -> pd.DataFrame:
+    """Per (replicate, n), the row of the width with the lowest validation RMSE (a learning curve's model
+    choice; the test error is what gets fitted, so it must not choose)."""
+    return group.loc[group.groupby([*REPLICATE, "n_samples"]).val_rmse.idxmin().dropna()]
 
 
 def _ids_of(group: pd.DataFrame) -> dict:

@@ -498,7 +498,7 @@ def test_a_store_written_before_the_kernels_moved_still_loads(tmp_path):
     data = Path(__file__).parent / "data"
     store = shutil.copytree(data / "premove.store", tmp_path / "premove.store")
     outcome = run_batch(load_sweep(data / "premove.toml"), store)
-    # approx's VERSION 3 (2026-12-04: the bump teacher, draws, the Gauss–Newton trainer) gives its point a
+    # approx's VERSION 3 and 4 (2026-12-04: the bump teacher, draws, Gauss–Newton; the bridge) give its point a
     # new key, so it alone runs again; distance's and overparam's are found done.
     assert (outcome.total, outcome.skipped, outcome.done) == (3, 2, 1)
     tables = report(str(store))

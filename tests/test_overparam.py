@@ -546,9 +546,16 @@ def test_the_recipes_load_and_validate():
 
     recipes = sorted((Path(__file__).parents[1] / "recipes").glob("*.toml"))
     assert recipes
+    kernels = {}
     for path in recipes:
-        for point in load_sweep(path):  # every point is validated by its kernel as it loads
-            assert point.kernel == "overparam"
+        kernels[path.stem] = {point.kernel for point in load_sweep(path)}  # each point validated as it loads
+    assert all(found == {"overparam"} for name, found in kernels.items() if name != "digits-upsampled-pope")
+    # Pope et al.: the intrinsic dimension (distance) and the learning curves (overparam) at 3 sizes + a control.
+    pope = load_sweep(recipes[[p.stem for p in recipes].index("digits-upsampled-pope")])
+    assert kernels["digits-upsampled-pope"] == {"distance", "overparam"}
+    sizes = {"digits", "digits+upsample:2", "digits+upsample:4", "digits+noise:64"}
+    for experiment in ("pope-id", "pope-mlp", "pope-knn"):
+        assert {p.config.data for p in pope if p.experiment == experiment} == sizes
 
 
 def test_rows_of_version_2_without_a_feature_map_still_report_and_plot():

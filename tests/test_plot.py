@@ -123,6 +123,29 @@ def test_approx_figure_fits_and_exponents():
     np.testing.assert_allclose(_line(alphas, "barron, shallow").get_ydata(), fits.alpha.to_numpy())
 
 
+def test_approx_figure_draws_the_learning_curve_and_the_bridge():
+    # A learning curve on torus:2 inputs: its best-width curve (validation-chosen) and k-NN's, and the
+    # exponents against the measured ID with both intervals beside 2/ID and 1/ID.
+    config = approx.Config(
+        targets=("teacher",), dims=(8,), teacher_k=(2,), widths=(4, 8, 16), lm_iters=20, inputs="torus:2",
+        n_samples=(200, 400, 800), n_test=300, seeds=(0,), teacher_draws=2, baselines=("knn",),
+    )  # fmt: skip
+    result = approx.run(config)
+    fig = plot.approx_figure(result)
+    curve = _axis(fig, "learning curves")
+    knn = next(ln for ln in curve.lines if ln.get_label().startswith("knn"))
+    rows = result.rows[result.rows.arch == "knn"].groupby("n_samples").rel_rmse.mean()
+    np.testing.assert_allclose(knn.get_ydata(), rows.to_numpy())
+    best = approx.best_width_rows(result.rows[result.rows.arch == "shallow"]).groupby("n_samples").rel_rmse.mean()
+    shallow = next(ln for ln in curve.lines if ln.get_label().startswith("shallow (best width)"))
+    np.testing.assert_allclose(shallow.get_ydata(), best.to_numpy())
+    assert _axis(fig, "error against size at n = 800")
+    bridge = _axis(fig, "the bridge")
+    labels = [t.get_text() for t in bridge.get_legend().get_texts()]
+    assert any(label.startswith("2/ID") for label in labels) and any(label.startswith("1/ID") for label in labels)
+    assert_readable(fig)
+
+
 @pytest.mark.slow
 def test_overparam_figure_marks_the_threshold_and_plots_the_curve():
     config = overparam.Config(data="digits", widths=(50, 150, 200, 220, 400), n_train=200, n_test=300, seeds=(0, 1))

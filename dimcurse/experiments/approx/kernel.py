@@ -4,7 +4,12 @@ For each (target, dim, arch), all widths x seeds train as one batched computatio
 (``dimcurse.nets``); each seed draws its own training and test samples. Rows report
 train and test RMSE, the relative RMSE (test RMSE / sd of the test targets) and the
 parameter count; a fit table gives the exponent alpha of rel_rmse ~ params^(-alpha)
-with a seed-resampling interval and the theory exponent beside it.
+with a t interval over teacher draws x seeds and the theory exponent beside it.
+
+Two or more ``--samples`` make a learning curve: every width trains on the first n of one
+pool for each n, and the fit table adds alpha in n (the best width per n, chosen on a
+validation draw; k-NN on nested training sets). On data (a file, or ``--inputs``) the
+training inputs' intrinsic dimension is measured first (``bridge``) and predicts alpha.
 """
 
 from __future__ import annotations
@@ -34,7 +39,9 @@ from dimcurse.runtime import numpy_rng, resolve_dtype
 from dimcurse.experiments.approx.targets import TargetOptions, get_target, is_teacher, target_dims
 
 KERNEL = "approx"
-VERSION = 3  # 3: the radial-bump teacher, teacher draws and k lists, Gauss–Newton above LM's size, t intervals
+VERSION = 4  # 3: the radial-bump teacher, teacher draws and k lists, Gauss–Newton above LM's size, t intervals;
+# 4: learning curves (val_rmse, the samples axis), the inputs' measured ID (the bridge), --inputs; a data file
+# trains on every training row
 BASELINES = ("random-features", "knn")
 OPTIMIZERS = ("auto", "lm", "gn", "adam", "adam+lm", "lbfgs")
 DEFAULT_STEPS = 2000  # Adam steps / LBFGS iterations when --steps is not given
@@ -1129,7 +1136,9 @@ def _params_fit(key: tuple, group: pd.DataFrame, config: Config, fixed: str) -> 
     return _fit_row(key, "params", fixed, fit, group, config)
 
 
-SAMPLE_LIMITS = ("optimisation_limited", "precision_limited")  # on the sample axis the samples set the error
+# On the sample axis the samples set the error (estimation-limited points stay); a point whose best width is the
+# widest of the sweep is width-limited and left out.
+SAMPLE_LIMITS = ("optimisation_limited", "precision_limited")
 
 
 def _samples_fit(key: tuple, group: pd.DataFrame, config: Config) -> dict:
@@ -1142,6 +1151,9 @@ def _samples_fit(key: tuple, group: pd.DataFrame, config: Config) -> dict:
         for name in SAMPLE_LIMITS
         if name in chosen
     }
+    if key[3] != "knn":  # the widest width chosen: a wider one might do better, so the size, not n, sets it
+        widest = chosen.assign(widest=chosen.width == group.width.max())
+        limited["width-limited (the widest was best)"] = _wide(widest, "widest", "n_samples").astype(float).to_numpy()
     fit = fit_exponent(test.columns.to_numpy(), test.to_numpy(), limited=limited, size="n")
     return _fit_row(key, "samples", fixed, fit, group, config)
 

@@ -226,7 +226,7 @@ def _bars(ax, rows: pd.DataFrame, column: str, ylabel: str, theory: str | None =
 # --------------------------------------------------------------------------- approx
 
 
-APPROX_KEYS = ["target", "dim", "teacher_k", "arch"]  # one curve and one fit each (teacher_k empty off teachers)
+APPROX_KEYS = ["target", "inputs", "dim", "teacher_k", "arch"]  # one curve and fit each (k empty off teachers)
 
 
 def approx_figure(result: Result):
@@ -276,6 +276,7 @@ def _learning_panel(ax, rows, fits, *, all_rows: pd.DataFrame, all_fits: pd.Data
         k = fit["teacher_k"]
         same_k = all_rows["teacher_k"].isna() if pd.isna(k) else all_rows["teacher_k"] == k
         keys = (all_rows["target"] == fit["target"]) & (all_rows["dim"] == fit["dim"]) & same_k
+        keys &= all_rows["inputs"] == fit["inputs"]
         group = all_rows[keys & (all_rows["arch"] == fit["arch"])]
         if fit["arch"] != "knn":
             group = best_width_rows(group)
@@ -312,10 +313,10 @@ def _bridge_panel(ax, rows, fits, *, all_fits: pd.DataFrame) -> None:
 
 
 def _error_panel(ax, rows: pd.DataFrame, fits) -> None:
-    for (target, dim, k, arch), group in rows.groupby(APPROX_KEYS, sort=False, dropna=False):
+    for (target, source, dim, k, arch), group in rows.groupby(APPROX_KEYS, sort=False, dropna=False):
         stats = _stats(group, ["params"], "rel_rmse")
-        fit = _fit_row(fits, target, dim, k, arch)
-        setting = f"{target}, d={dim}" + ("" if pd.isna(k) else f", k={int(k)}") + f", {arch}"
+        fit = _fit_row(fits, target, dim, k, arch, source)
+        setting = f"{target}{_on(source)}, d={dim}" + ("" if pd.isna(k) else f", k={int(k)}") + f", {arch}"
         line = _series(ax, stats["params"], stats, setting + _alpha_label(fit), log_y=True)
         if fit is not None and np.isfinite(fit["alpha"]):
             ax.plot(
@@ -351,11 +352,17 @@ def _alpha_label(fit) -> str:
     return f", alpha {fit['alpha']:.3g} [{fit['alpha_lo']:.3g}, {fit['alpha_hi']:.3g}]"  # 3 digits: 0.0005 is not 0
 
 
-def _fit_row(fits, target, dim, k, arch):
+def _on(source: str) -> str:
+    """The legend words for where the inputs came from (" on torus:2"); none for the target's own cube."""
+    return "" if source == "cube" else f" on {source}"
+
+
+def _fit_row(fits, target, dim, k, arch, source="cube"):
     if fits is None:
         return None
     same_k = fits["teacher_k"].isna() if pd.isna(k) else fits["teacher_k"] == k
     match = fits[(fits["target"] == target) & (fits["dim"] == dim) & same_k & (fits["arch"] == arch)]
+    match = match[match["inputs"] == source] if "inputs" in match else match
     return match.iloc[0] if len(match) else None
 
 
@@ -374,9 +381,11 @@ def _alpha_errorbars(ax, group: pd.DataFrame, x: str, label: str):
 
 
 def _alpha_panel(ax, rows: pd.DataFrame, fits: pd.DataFrame) -> None:
-    for (target, k, arch), group in fits.groupby(["target", "teacher_k", "arch"], sort=False, dropna=False):
+    for (target, source, k, arch), group in fits.groupby(
+        ["target", "inputs", "teacher_k", "arch"], sort=False, dropna=False
+    ):
         group = group.sort_values("dim")
-        label = f"{target}" + ("" if pd.isna(k) else f", k={int(k)}") + f", {arch}"
+        label = f"{target}{_on(source)}" + ("" if pd.isna(k) else f", k={int(k)}") + f", {arch}"
         line = _alpha_errorbars(ax, group, "dim", label)
         if group["alpha_theory"].notna().any():
             ax.plot(
@@ -399,8 +408,8 @@ def _alpha_panel(ax, rows: pd.DataFrame, fits: pd.DataFrame) -> None:
 def _alpha_k_panel(ax, rows: pd.DataFrame, fits: pd.DataFrame) -> None:
     """alpha against the teacher's intrinsic dimension k, one series per (target, d, arch), and 2/k."""
     teachers = fits[fits["teacher_k"].notna()]
-    for (target, dim, arch), group in teachers.groupby(["target", "dim", "arch"], sort=False):
-        _alpha_errorbars(ax, group, "teacher_k", f"{target}, d={dim}, {arch}")
+    for (target, source, dim, arch), group in teachers.groupby(["target", "inputs", "dim", "arch"], sort=False):
+        _alpha_errorbars(ax, group, "teacher_k", f"{target}{_on(source)}, d={dim}, {arch}")
     ks = np.linspace(max(0.8, teachers["teacher_k"].min() * 0.9), teachers["teacher_k"].max() * 1.1, 100)
     ax.plot(ks, 2 / ks, "k--", alpha=0.6, label="2/k (Sharma & Kaplan 2020)")
     _log(ax, x=True, y=True, xticks=sorted(teachers["teacher_k"].unique()))

@@ -31,7 +31,8 @@ def _curve_rows(alpha_best: float, alpha_decoy: float, seeds=(0, 1, 2)) -> pd.Da
             for width, alpha, val in ((8, alpha_best, 1.0), (16, alpha_decoy, 2.0), (4, 0.0, 3.0)):
                 rel = 2.0 * n**-alpha * noise if alpha else 0.9
                 rows.append(dict(
-                    target="teacher", dim=16, teacher_k=2.0, arch="shallow", width=width, draw=0, seed=seed,
+                    target="teacher", inputs="cube", dim=16, teacher_k=2.0, arch="shallow", width=width, draw=0,
+                    seed=seed,
                     params=width * 18 + 1, n_samples=n, rel_rmse=rel, train_rmse=rel, val_rmse=val * rel,
                     optimisation_limited=False, estimation_limited=True, precision_limited=False,
                 ))  # fmt: skip

@@ -91,7 +91,8 @@ def test_curves_out_and_tensorboard_files(cli, tmp_path):
     curves = pd.read_csv(tmp_path / "c.csv")
     assert len(curves) == 3 * 2 * 3  # widths x seeds x recorded steps (0, 3, 6)
     runs = sorted(p.name for p in (tmp_path / "tb").iterdir())
-    assert len(runs) == 6 and runs[0].startswith("target=barron,dim=2,arch=shallow,width=")
+    # VERSION 4 named the inputs (cube: the target's own domain) in every run.
+    assert len(runs) == 6 and runs[0].startswith("target=barron,inputs=cube,dim=2,arch=shallow,width=")
     events = EventAccumulator(str(tmp_path / "tb" / runs[0]))
     events.Reload()
     steps = [e.step for e in events.Scalars("rel_rmse")]

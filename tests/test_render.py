@@ -120,6 +120,8 @@ def test_approx_fit_table_fits_80_columns():
                     {c: 0 for c in approx.COLUMNS}
                     | {
                         "target": target,
+                        "inputs": "cube",
+                        "val_rmse": np.nan,
                         "dim": 8,
                         "arch": "shallow",
                         "width": width,

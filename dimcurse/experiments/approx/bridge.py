@@ -39,7 +39,7 @@ def _described(ids: dict) -> str:
 def id_theory(arch: str, ids: dict, k: int | None = None) -> tuple | None:
     """The exponent the measured ID predicts: 2/m for networks (m = ID, or min(k, ID) for a teacher of k
     directions evaluated on those inputs), 1/ID for k-NN, 1/ID as a bound for random features."""
-    if not np.isfinite(ids.get("id_twonn", math.nan)):
+    if not ids.get("id_twonn", math.nan) > 0:  # NaN (not measured) or a degenerate set
         return None
     m = ids["id_twonn"] if k is None else min(float(k), ids["id_twonn"])
     which = "2/ID" if k is None or m < k else "2/k"
@@ -56,7 +56,7 @@ def sample_theory(arch: str, k: int | None, dim: int, ids: dict) -> tuple | None
     """Theory of the exponent in n. Networks with the best width per n (resolution-limited, Bahri et al. 2021):
     2/k for a teacher of k directions, 2/ID on data; k-NN: 1/m with m the inputs' dimension (d on the
     cube, ID on a manifold), the noiseless rate (noisy, tuned k: 1/(2+m), Kpotufe 2011)."""
-    measured = np.isfinite(ids.get("id_twonn", math.nan))
+    measured = bool(ids.get("id_twonn", math.nan) > 0)
     if arch == "knn":
         m, what = (ids["id_twonn"], _described(ids)) if measured else (float(dim), f"inputs of dimension d = {dim}")
         return 1.0 / m, f"Kpotufe 2011, noiseless: RMSE ~ n^-1/m, {what} (noisy, tuned k: 1/(2+m))"

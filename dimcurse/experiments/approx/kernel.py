@@ -166,6 +166,13 @@ def sample_sizes(config: Config) -> tuple:
     return tuple(sorted(sizes)) if len(sizes) > 1 else (None,)
 
 
+def inputs_label(config: Config) -> str:
+    """The rows' ``inputs``: cube (the target's own domain), the --inputs spec, or file (a --data file)."""
+    if config.data is not None:
+        return "file"
+    return "cube" if config.inputs is None else str(config.inputs).strip()
+
+
 def is_learning_curve(config: Config) -> bool:
     return sample_sizes(config) != (None,)
 
@@ -666,7 +673,7 @@ def _make_model(arch, dim, widths, config, device, seeds=None):
     return model.to(device)
 
 
-KEY_COLUMNS = ["target", "dim", "teacher_k", "arch", "width", "draw", "seed"]  # a row's setting and replicate
+KEY_COLUMNS = ["target", "inputs", "dim", "teacher_k", "arch", "width", "draw", "seed"]  # a row's setting, replicate
 
 
 @dataclass
@@ -939,7 +946,8 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
                 meter = _Meter(progress, share * fraction)
                 part = data if n is None else data.first(n)
                 job = _Job(name, dim, part, cfg, device, meter.tick if progress else None)
-                label = {"target": target.name, "dim": dim, "teacher_k": k if k is not None else math.nan}
+                label = {"target": target.name, "inputs": inputs_label(config), "dim": dim}
+                label["teacher_k"] = k if k is not None else math.nan
                 label.update(arch=name, **({"n_samples": n} if n is not None else {}))
                 trained = _train_arch(job, curves, label) if name in ARCHS else _baseline(name, dim, part, cfg)
                 meter.finish()
@@ -991,17 +999,18 @@ class _Meter:
         self.given = self.share
 
 
-def upgraded(rows: pd.DataFrame) -> pd.DataFrame:
+def upgraded(rows: pd.DataFrame, config: Config | None = None) -> pd.DataFrame:
     """Stored rows of an older version with the columns this one groups by: before VERSION 3 there were no
-    teacher draws (draw 0) and no teacher_k column (left empty: the k was in the config only)."""
-    missing = {"teacher_k": math.nan, "draw": 0}
+    teacher draws (draw 0) and no teacher_k column (left empty: the k was in the config only); before 4 no
+    inputs column (the cube, or the data file: the config says which)."""
+    missing = {"teacher_k": math.nan, "draw": 0, "inputs": inputs_label(config) if config else "cube"}
     return rows.assign(**{c: v for c, v in missing.items() if c not in rows})
 
 
 def analysis(result: Result, config: Config) -> Result:
     """The exponent fits of the rows, one table per experiment: run() calls it, and so does the kernel
     contract for stored rows (dimcurse report, plot)."""
-    result.rows = upgraded(result.rows)
+    result.rows = upgraded(result.rows, config)
     rows = result.rows
     split = "experiment" if "experiment" in rows and rows["experiment"].nunique() > 1 else None
     parts = []
@@ -1031,8 +1040,8 @@ def figure(result: Result):
     return plot.approx_figure(result)
 
 
-ANALYSIS_KEYS = ("target", "dim", "teacher_k", "arch", "axis", "fixed")  # the setting columns of the fit table
-FIT_KEYS = list(ANALYSIS_KEYS[:4])  # the rows of one exponent: (target, dim, k, architecture), then the axis
+ANALYSIS_KEYS = ("target", "inputs", "dim", "teacher_k", "arch", "axis", "fixed")  # the fit table's settings
+FIT_KEYS = list(ANALYSIS_KEYS[:5])  # the rows of one exponent: (target, inputs, dim, k, architecture), then the axis
 REPLICATE = ["draw", "seed"]  # the replicates an exponent's interval is taken over
 MIN_REPLICATES = 5  # below 5 replicates (draws x seeds) the t interval rests on a poorly known spread
 ANALYSIS_HIDDEN = ("alpha_theil_sen", "log_c", "id_twonn_lo", "id_twonn_hi")  # in the files, not on screen
@@ -1077,6 +1086,7 @@ def _rows(job: _Job, target: str, trained: _Trained, elapsed: float) -> list[dic
             rows.append(
                 {
                     "target": target,
+                    "inputs": inputs_label(config),
                     "dim": dim,
                     "teacher_k": job.data.k if job.data.k is not None else math.nan,
                     "arch": arch,
@@ -1112,9 +1122,11 @@ def fit_table(rows: pd.DataFrame, config: Config) -> pd.DataFrame:
     learning curve, alpha in n (networks and random features at the best width per n by validation, k-NN
     as it is), each with its interval over draws x seeds, the theory exponent and the inputs' measured ID."""
     out = []
-    curve = is_learning_curve(config)
+    # A learning curve's rows carry validation errors (drawn for it alone): from the rows, so a store's
+    # experiment reads the same as the run that wrote it.
+    curve = "val_rmse" in rows and bool(rows["val_rmse"].notna().any())
     for key, group in rows.groupby(FIT_KEYS, sort=False, dropna=False):
-        arch = key[3]
+        arch = dict(zip(FIT_KEYS, key))["arch"]
         if not (curve and arch == "knn"):
             by_n = group.groupby("n_samples", sort=True) if curve else [(None, group)]
             for n, part in by_n:
@@ -1144,14 +1156,15 @@ SAMPLE_LIMITS = ("optimisation_limited", "precision_limited")
 def _samples_fit(key: tuple, group: pd.DataFrame, config: Config) -> dict:
     """alpha in n: k-NN's rows as they are; a trained model's best width per (replicate, n), chosen on the
     validation inputs (never the test ones, whose error is the one fitted)."""
-    chosen, fixed = (group, "") if key[3] == "knn" else (best_width_rows(group), "best width")
+    knn = dict(zip(FIT_KEYS, key))["arch"] == "knn"
+    chosen, fixed = (group, "") if knn else (best_width_rows(group), "best width")
     test = _wide(chosen, "rel_rmse", "n_samples")
     limited = {
         name.replace("_", "-"): _wide(chosen, name, "n_samples").astype(float).to_numpy()
         for name in SAMPLE_LIMITS
         if name in chosen
     }
-    if key[3] != "knn":  # the widest width chosen: a wider one might do better, so the size, not n, sets it
+    if not knn:  # the widest width chosen: a wider one might do better, so the size, not n, sets it
         widest = chosen.assign(widest=chosen.width == group.width.max())
         limited["width-limited (the widest was best)"] = _wide(widest, "widest", "n_samples").astype(float).to_numpy()
     fit = fit_exponent(test.columns.to_numpy(), test.to_numpy(), limited=limited, size="n")
@@ -1175,23 +1188,24 @@ def _ids_of(group: pd.DataFrame) -> dict:
 def _theory(key: tuple, axis: str, config: Config, ids: dict):
     """The exponent beside a fit: the measured ID's on data (a file, or --inputs for a teacher), the
     target's own on its cube, the sample-axis rates on a learning curve."""
-    target, dim, k, arch = key
+    target, source, dim, k, arch = key
     k = None if pd.isna(k) else int(k)
-    on_data = config.data is not None or config.inputs is not None
-    teacher = config.data is None and is_teacher(target)
+    on_data, file = source != "cube", source == "file"
+    teacher = not file and is_teacher(target)
     if axis == "samples":
         return bridge.sample_theory(arch, k if teacher else None, int(dim), ids if on_data else {})
-    if config.data is not None or (teacher and config.inputs is not None) or (on_data and arch == "knn"):
+    if file or (teacher and on_data) or (on_data and arch == "knn"):
         return bridge.id_theory(arch, ids, k if teacher else None)
-    return get_target(target).theory(int(dim), target_options(config, k), arch) if config.data is None else None
+    return None if file else get_target(target).theory(int(dim), target_options(config, k), arch)
 
 
 def _fit_row(key: tuple, axis: str, fixed: str, fit, group: pd.DataFrame, config: Config) -> dict:
-    target, dim, k, arch = key
+    target, inputs_label, dim, k, arch = key
     ids = _ids_of(group)
     theory = _theory(key, axis, config, ids)
     return {
         "target": target,
+        "inputs": inputs_label,
         "dim": int(dim),
         "teacher_k": k,
         "arch": arch,
@@ -1309,6 +1323,7 @@ COLUMNS = [
 # (tools/readme_examples.py --tables) and tests/test_docs.py fails on a column left out.
 COLUMN_DOCS = {
     "target": "the target function (or the --data file's stem)",
+    "inputs": "where the inputs came from: cube (the target's domain), the --inputs set, or file (--data)",
     "dim": "input dimension d",
     "teacher_k": "the teacher's intrinsic dimension k (empty for targets without one)",
     "arch": "shallow, deep, tree, or a baseline: random-features, knn",
@@ -1341,6 +1356,7 @@ COLUMN_DOCS = {
 }
 FIT_COLUMNS = [
     "target",
+    "inputs",
     "dim",
     "teacher_k",
     "arch",
@@ -1378,6 +1394,7 @@ TABLES = ("curves",)  # training curves (--record-every), written beside the row
 # Inputs of a row (not measurements): report never averages over one that varies within a group.
 SETTINGS = [
     "target",
+    "inputs",
     "dim",
     "teacher_k",
     "arch",
@@ -1389,7 +1406,7 @@ SETTINGS = [
     "dtype",
     "kernel_version",
 ]
-GROUP_BY = ["target", "dim", "teacher_k", "arch", "width", "n_samples"]
+GROUP_BY = ["target", "inputs", "dim", "teacher_k", "arch", "width", "n_samples"]
 SHOW = [
     ("params", None),
     ("train_rmse", None),

@@ -12,12 +12,42 @@ from dimcurse import tour  # noqa: E402
 pytestmark = pytest.mark.slow  # end-to-end: the inner loop (-m "not slow") leaves it out
 
 
+README_TOUR = "dimcurse tour --quick --out tour-quick"  # the README's example: run here, not twice
+
+
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("tour")
-    lines = []
-    report = tour.run(folder, quick=True, say=lines.append)
-    return folder, report, lines
+    """The README's quick tour through the CLI, in a folder named as the README names it (tests/test_readme.py
+    leaves this one example to this module: it takes 40 s)."""
+    import contextlib
+    import io
+    import os
+    import shlex
+
+    from dimcurse.cli import main
+
+    base = tmp_path_factory.mktemp("tour")
+    out = io.StringIO()
+    cwd = os.getcwd()
+    os.chdir(base)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            try:
+                main(shlex.split(README_TOUR)[1:])
+            except SystemExit as exc:
+                assert not exc.code, out.getvalue()
+    finally:
+        os.chdir(cwd)
+    folder = base / "tour-quick"
+    return folder, folder / "report.md", out.getvalue().splitlines()
+
+
+def test_the_readme_shows_this_tour_and_its_first_line(quick):
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text().splitlines()
+    at = readme.index(f"$ {README_TOUR}")
+    assert quick[2][0].rstrip() == readme[at + 1].rstrip()  # as tests/test_readme.py checks the others
 
 
 def test_quick_tour_writes_report_figures_and_results(quick):
@@ -30,7 +60,7 @@ def test_quick_tour_writes_report_figures_and_results(quick):
         rows = pd.read_csv(folder / f"{name}.csv")
         assert len(rows) > 0 and (folder / f"{name}.csv.provenance.json").exists()
         assert f"`{name}.csv` — {len(rows)} rows" in text
-    assert text.count("\n## ") == 3 and lines[:3] == [line for line in lines if line[0].isdigit()]
+    assert text.count("\n## ") == 3 and lines[:3] == [line for line in lines if line[:1].isdigit()]
 
 
 def test_sentences_carry_this_runs_numbers(quick):

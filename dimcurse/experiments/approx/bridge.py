@@ -87,7 +87,9 @@ def agreement(fit: dict) -> str | None:
     if not str(fit.get("theory_source", "")).count("ID"):
         return None  # the theory beside this fit is not the ID's (a target's own exponent)
     pred_lo, pred_hi = scale / hi_id, scale / lo_id
-    where = f"{fit['target']} d = {fit['dim']} {fit['arch']} ({fit['axis']})"
+    on = "" if fit.get("inputs", "cube") in ("cube", "file") else f" on {fit['inputs']}"
+    fixed = f", {fit['fixed']}" if fit.get("fixed") else ""
+    where = f"{fit['target']}{on} d = {fit['dim']} {fit['arch']} ({fit['axis']}{fixed})"
     measured = f"alpha {fit['alpha']:.3g} [{fit['alpha_lo']:.3g}, {fit['alpha_hi']:.3g}]"
     predicted = f"the ID's {pred_lo:.3g}–{pred_hi:.3g}"
     if fit["alpha_hi"] >= pred_lo and fit["alpha_lo"] <= pred_hi:

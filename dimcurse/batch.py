@@ -168,6 +168,8 @@ class BatchReport:
     skipped: int
     done: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
+    last: tuple[str, str, float | None] | None = None
+    """The point finished last: its label, status and elapsed seconds (None before the first)."""
 
 
 def status(points: list[Point], folder) -> dict[str, str]:
@@ -238,6 +240,7 @@ def run_batch(
                     retry.append(point)
                     continue
                 store.append(record)
+                report.last = (point.label(), record["status"], record["elapsed_s"])
                 if record["status"] == "done":
                     report.done += 1
                 else:

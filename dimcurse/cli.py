@@ -6,6 +6,7 @@ stderr and exit code 2, in one place: ``main``.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from contextlib import contextmanager
@@ -30,7 +31,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     help="""Measure why neural networks escape the curse of dimensionality.
 
-New here? Run: dimcurse tour --quick (about a minute; a report with three figures).
+New here? Run: dimcurse tour --quick (about 45 s on 2 cores; a report with three figures).
 
 \b
 Examples:
@@ -83,6 +84,8 @@ def config_option(config_class, name: str, *aliases: str, minimum: int | None = 
     with --data), so it receives None and the help shows the Config's default."""
     field = field_options(config_class)[name]
     default = cli_default(config_class, field)
+    kind = {f.name: str(f.type) for f in dataclasses.fields(config_class)}[field].split("|")[0].strip()
+    kwargs.setdefault("metavar", {"float": "FLOAT", "str": "NAME"}.get(kind))  # not typer's <str>
     if minimum is not None:
         kwargs.update(parser=count(name, minimum), metavar="INT")
     if unset:
@@ -97,7 +100,7 @@ def config_option(config_class, name: str, *aliases: str, minimum: int | None = 
 _DC, _AC, _OC = DistanceConfig, ApproxConfig, OverparamConfig
 
 
-DEVICE = typer.Option("auto", "--device", help="auto (CUDA when present), cpu, cuda or cuda:N.")
+DEVICE = typer.Option("auto", "--device", metavar="NAME", help="auto (CUDA when present), cpu, cuda or cuda:N.")
 THREADS = typer.Option(
     None,
     "--threads",
@@ -129,7 +132,11 @@ OUT = typer.Option(
     help="File to write (.csv .json .jsonl .parquet .md), or - for stdout. A figure goes to --plot.",
 )
 FORMAT = typer.Option(
-    None, "--format", help="json, jsonl, csv, markdown or table.", show_default="from --out's suffix; table for -"
+    None,
+    "--format",
+    metavar="NAME",
+    help="json, jsonl, csv, markdown or table.",
+    show_default="from --out's suffix; table for -",
 )
 QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar.")
 LIST_DATA = typer.Option(False, "--list-data", help="Print the data sets --data takes (plugins' too) and exit.")
@@ -538,8 +545,8 @@ def overparam_cmd(  # noqa: PLR0917  (typer: one parameter per option)
     ),
     depth: int = config_option(_OC, "--depth", minimum=1),
     feature_map: str = config_option(_OC, "--feature-map"),
-    train_samples: str = config_option(_OC, "--train-samples", metavar=LIST),
-    test_samples: int = config_option(_OC, "--test-samples", minimum=1),
+    train_samples: Optional[str] = config_option(_OC, "--train-samples", metavar=LIST),
+    test_samples: Optional[int] = config_option(_OC, "--test-samples", minimum=1),
     label_noise: str = config_option(_OC, "--label-noise", metavar=LIST),
     ridge: str = config_option(_OC, "--ridge", metavar=LIST),
     weight_decay: str = config_option(_OC, "--weight-decay"),
@@ -597,7 +604,7 @@ def overparam_cmd(  # noqa: PLR0917  (typer: one parameter per option)
         widths=parse_int_list(sizes, option) if sizes is not None else None,
         depth=depth,
         feature_map=feature_map.strip().lower(),
-        n_train=parse_int_list(train_samples, "--train-samples"),
+        n_train=parse_int_list(train_samples, "--train-samples") if train_samples is not None else None,
         n_test=test_samples,
         label_noise=parse_float_list(label_noise, "--label-noise"),
         ridge=parse_float_list(ridge, "--ridge"),
@@ -652,10 +659,10 @@ def batch_cmd(  # noqa: PLR0917  (typer: one parameter per option)
     dry_run: bool = typer.Option(False, "--dry-run", help="List the points and what is already done; run nothing."),
     force: bool = typer.Option(False, "--force", help="Rerun points that are already done."),
     retries: int = int_option(0, "--retries", "Retry failed points this many times.", 0),
-    executor: str = typer.Option("serial", "--executor", help="serial, processes or dask."),
+    executor: str = typer.Option("serial", "--executor", metavar="NAME", help="serial, processes or dask."),
     workers: int = int_option(2, "--workers", "Processes for --executor processes."),
     scheduler: Optional[str] = typer.Option(
-        None, "--scheduler", help="Dask scheduler address (or DASK_SCHEDULER_ADDRESS)."
+        None, "--scheduler", metavar="ADDRESS", help="Dask scheduler address (or DASK_SCHEDULER_ADDRESS)."
     ),
     device: str = DEVICE,
     threads: Optional[int] = THREADS,
@@ -704,7 +711,8 @@ def batch_cmd(  # noqa: PLR0917  (typer: one parameter per option)
 
 @contextmanager
 def _batch_progress(quiet: bool, total: int):
-    """Points done, failed and remaining, with the time left (terminal only)."""
+    """Points done, failed and remaining, with the time left, as a bar on a terminal; redirected (nohup,
+    Slurm), one line per finished point, so that a log shows progress as it happens."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     err = _stderr()
@@ -727,8 +735,18 @@ def _batch_progress(quiet: bool, total: int):
                 f"{report.done} done, {len(report.failed)} failed, {report.skipped} skipped, {total - finished} left"
             )
             bar.update(task, completed=finished, counts=counts)
+            if not quiet and not err.is_terminal and report.last is not None:
+                print(_log_line(report, total), file=sys.stderr, flush=True)
 
         yield update
+
+
+def _log_line(report, total: int) -> str:
+    """``batch 3/12 [widths: dim=8] done in 4.2 s, 9 left`` (in brackets, the sweep's point label)."""
+    label, status, elapsed = report.last
+    finished = report.skipped + report.done + len(report.failed)
+    took = f" in {elapsed:.1f} s" if elapsed is not None else ""
+    return f"batch {finished}/{total} [{label}] {status}{took}, {total - finished} left"
 
 
 WHERE = typer.Option(
@@ -737,7 +755,9 @@ WHERE = typer.Option(
     metavar="FILTERS",
     help="Comma list of filters: dim=100, metric!=l1, dim>=100, 'metric in (l1, l2)'.",
 )
-KERNEL = typer.Option(None, "--kernel", help="Only this kernel's results (distance, approx, overparam).")
+KERNEL = typer.Option(
+    None, "--kernel", metavar="NAME", help="Only this kernel's results (distance, approx, overparam)."
+)
 
 
 def _where(text: Optional[str]) -> list[str]:
@@ -828,8 +848,8 @@ def compare_cmd(  # noqa: PLR0917  (typer: one parameter per option)
 ):
     """Line up the same settings of two runs: each quantity's mean ± sd and n, difference, ratio and noise flag.
 
-    Timing columns get a table of their own. The warnings name the settings, versions and
-    devices that differ between A and B.
+    One table per kernel; wall-time columns get one line each (the median ratio; --out FILE
+    keeps every row). The warnings name the settings, versions and devices that differ.
 
     \b
     Examples:
@@ -857,10 +877,15 @@ def compare_cmd(  # noqa: PLR0917  (typer: one parameter per option)
         if out != "-":
             err.print(f"wrote {out}")
     else:
-        for kind, part in table.groupby("kind", sort=False):
-            title = f"compare ({kind}): B = {source_b} against A = {source_a}"
-            shown = part.drop(columns=["kind"]).dropna(axis=1, how="all")
+        # one table per kernel and kind: a store of two kernels would otherwise carry each one's
+        # settings as empty columns of the other's rows
+        measured = table[table["kind"] == "measured"]
+        for name, part in measured.groupby("kernel", sort=False):
+            title = f"compare {name}: B = {source_b} against A = {source_a}"
+            shown = part.drop(columns=["kernel", "kind"]).dropna(axis=1, how="all")
             render.print_grid(render.compare_grid(shown, title), render.console())
+        for line in reports.timing_lines(table):
+            render.console().print(line, highlight=False)
     if fail_if is not None and len(broken):
         names = ", ".join(dict.fromkeys(broken["quantity"]))
         _fail(f"fail-if {fail_if}: {len(broken)} of {len(table)} rows break it ({names})", 1)
@@ -869,7 +894,7 @@ def compare_cmd(  # noqa: PLR0917  (typer: one parameter per option)
 @app.command(
     "tour",
     short_help="The whole argument in three steps, with this run's own numbers: a markdown report "
-    "with figures (--quick: about a minute).",
+    "with figures (--quick: about 45 s on 2 cores).",
 )
 def tour_cmd(
     quick: bool = typer.Option(False, "--quick", help="A short version (smaller sets, fewer steps)."),

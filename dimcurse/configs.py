@@ -7,6 +7,7 @@ module re-exports its class as ``Config``.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 
@@ -145,6 +146,9 @@ class ApproxConfig(_FromOptions):
                 object.__setattr__(self, name, tuple(value))
 
 
+OVERPARAM_N = 1000  # overparam's default training and test sizes (a --data file's, at most)
+
+
 @dataclass(frozen=True)
 class OverparamConfig(_FromOptions):
     """Settings of an overparameterisation sweep (CLI options in brackets)."""
@@ -163,11 +167,12 @@ class OverparamConfig(_FromOptions):
     feature_map: str = "relu"
     """random-features: relu (ReLU of a Gaussian projection) or fourier (cos/sin pairs, Rahimi & Recht)
     [--feature-map]."""
-    n_train: tuple[int, ...] = (1000,)
+    n_train: tuple[int, ...] | None = None
     """Training samples per seed (a subset drawn per seed); a list sweeps n, for sample-wise double descent
-    [--train-samples]."""
-    n_test: int = 1000
-    """Test samples (the same for every seed) [--test-samples]."""
+    [--train-samples]. None: 1000, or every training row of a --data file with fewer."""
+    n_test: int | None = None
+    """Test samples (the same for every seed) [--test-samples]. None: 1000, or every held-out row of a --data
+    file (at most 10,000)."""
     label_noise: tuple[float, ...] = (0.0,)
     """Fractions of training labels replaced by uniformly random ones (Zhang et al. 2017) [--label-noise]."""
     ridge: tuple[float, ...] = (0.0,)
@@ -210,12 +215,21 @@ class OverparamConfig(_FromOptions):
     target_column: str | None = None
     """The label column (or .npz key) of a --data file; default: y (the last column of an .npy) [--target-column]."""
     test_fraction: float = 0.2
-    """Share of a --data file's rows held out for testing (one fixed split) [--test-fraction]."""
+    """Share of a --data file's rows held out for testing: one fixed split, drawn from the file's content,
+    so every seed is tested on the same rows (approx's is drawn per seed) [--test-fraction]."""
 
     def __post_init__(self) -> None:
         # One size may be given as a plain int (the Python API, older sweep files): it is the 1-tuple.
         if isinstance(self.n_train, int):
             object.__setattr__(self, "n_train", (self.n_train,))
+        from dimcurse.userdata import is_user_data  # numpy: imported when a config is made, not at startup
+
+        # A named set's sizes are known now (and keep the store keys they had); a file's wait for its rows.
+        if not is_user_data(self.data):
+            if self.n_train is None:
+                object.__setattr__(self, "n_train", (OVERPARAM_N,))
+            if self.n_test is None:
+                object.__setattr__(self, "n_test", OVERPARAM_N)
 
 
 # The command line's option names (snake_case) that differ from the field they set. The
@@ -282,7 +296,8 @@ def option_help(config_class, field: str) -> str:
 
 def cli_default(config_class, field: str):
     """A field's default as the command line writes it: lists with commas, seeds 0..n-1 as the count n."""
-    value = getattr(config_class(), field)
+    # the field's own default: None stays None where the kernel sets it later (overparam's sizes of a file)
+    value = {f.name: f.default for f in dataclasses.fields(config_class)}[field]
     if field == "seeds" and value == tuple(range(len(value))):
         return str(len(value))
     if isinstance(value, tuple):

@@ -107,7 +107,7 @@ def check_counts(config, options: dict[str, str]) -> None:
     """Every config field named in ``options`` (field -> CLI option) must be at least 1."""
     for name, option in options.items():
         value = getattr(config, name)
-        if value < 1:
+        if value is not None and value < 1:  # None: a default the kernel sets from its data
             raise DimcurseError(f"must be at least 1, got {value}", option)
 
 

@@ -4,10 +4,10 @@
   then works in ``dimcurse.approx(target=name)``, in sweeps and in the fit table.
 - ``register_dataset(name, loader)``: ``loader()`` returns ``(x, y)`` or ``(x, y, x_test,
   y_test)`` arrays; the name works as ``--data NAME`` in distance and overparam.
-- An installed package adds names through the entry-point groups ``dimcurse.experiments.approx.targets`` and
-  ``dimcurse.datasets``: each entry point is a function called with no arguments that
-  registers what it brings. The CLI loads them on first need; a broken plugin is named in
-  one warning line on stderr and skipped.
+- An installed package adds names through the entry-point groups ``dimcurse.targets`` and
+  ``dimcurse.datasets`` (public names, documented in docs/python.md): each entry point is a
+  function called with no arguments that registers what it brings. The CLI loads them on
+  first need; a broken plugin is named in one warning line on stderr and skipped.
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ import numpy as np
 
 from dimcurse.errors import DimcurseError
 
-GROUPS = ("dimcurse.experiments.approx.targets", "dimcurse.datasets")
+GROUPS = ("dimcurse.targets", "dimcurse.datasets")
+# a name some packages were built against between the move to experiments/ and its fix: still loaded, with a note
+OLD_GROUPS = {"dimcurse.experiments.approx.targets": "dimcurse.targets"}
 DATASETS: dict[str, Callable] = {}
 _loaded = False
 SKIPPED: list[str] = []  # one line per plugin that failed to load
@@ -154,8 +156,14 @@ def load_entry_points() -> None:
     _loaded = True
     from importlib.metadata import entry_points
 
-    for group in GROUPS:
+    for group in (*GROUPS, *OLD_GROUPS):
         for point in entry_points(group=group):
+            if group in OLD_GROUPS:
+                print(
+                    f"note: plugin {point.name!r} uses the entry-point group {group!r}; "
+                    f"its public name is {OLD_GROUPS[group]!r}",
+                    file=sys.stderr,
+                )
             try:
                 point.load()()
             except Exception as exc:  # a broken plugin must not take the CLI down

@@ -384,6 +384,26 @@ def _compare_kernel(name: str, rows_a: pd.DataFrame, rows_b: pd.DataFrame) -> pd
     return pd.concat(parts, ignore_index=True) if parts else None
 
 
+def timing_lines(table: pd.DataFrame) -> list[str]:
+    """One line per kernel and timing column of a compare table: the median ratio B / A over settings.
+
+    Wall times depend on the machine's load more than on the setting, so the terminal gets
+    their summary; the full rows stay in the table (``--out``).
+    """
+    lines = []
+    timing = table[table["kind"] == "timing"]
+    for (name, quantity), part in timing.groupby(["kernel", "quantity"], sort=False):
+        ratio = part["ratio"].replace([np.inf, -np.inf], np.nan).dropna()
+        if ratio.empty:
+            continue
+        beyond = int(part["beyond_noise"].fillna(False).astype(bool).sum())
+        lines.append(
+            f"timing {name} {quantity}: B / A = {ratio.median():.3g} (median of {len(ratio)} settings, "
+            f"{ratio.min():.3g} to {ratio.max():.3g}; beyond noise in {beyond})"
+        )
+    return lines
+
+
 def _stats(rows: pd.DataFrame, keys: list[str], quantities: list[str]) -> pd.DataFrame:
     """Mean, sample sd and count of each quantity per setting."""
     values = rows[keys + quantities].copy()

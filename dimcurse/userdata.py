@@ -260,10 +260,14 @@ def _table(path: Path, need_y: bool, target_column: str | None, option: str):
         frame = frame.drop(columns=[ycol])  # a target is not a coordinate of the points
     bad = [str(c) for c in frame.columns if not _numeric_column(frame[c])]
     if bad:
+        # distance has no target: only a learning kernel can take one of them as --target-column
+        hint = (
+            "drop them, or name the target with --target-column"
+            if need_y
+            else "drop them; a column named y is left out"
+        )
         raise DimcurseError(
-            f"{path.name}: non-numeric column(s) {', '.join(bad[:5])}"
-            f"{' …' if len(bad) > 5 else ''} (drop them, or name the target with --target-column)",
-            option,
+            f"{path.name}: non-numeric column(s) {', '.join(bad[:5])}{' …' if len(bad) > 5 else ''} ({hint})", option
         )
     if frame.shape[1] == 0:
         raise DimcurseError(f"{path.name}: no feature columns besides {ycol!r}", option)

@@ -326,6 +326,20 @@ def test_compare_lines_up_settings_and_warns_on_differences(cli, tmp_path):
     code, out, err = cli("compare", str(tmp_path / "a"), str(tmp_path / "b"), "--kernel", "distance")
     assert code == 0 and "warning: distance: kernel version differ" in err and "B / A" in out
     assert_clean_error(*cli("compare", str(tmp_path / "a"), str(tmp_path / "nowhere")), "no such store")
+    # two kernels in each store: one table per kernel, each with its own settings only
+    code, out, err = cli("compare", str(tmp_path / "a"), str(tmp_path / "b"))
+    assert code == 0 and "compare distance: B = " in out and "compare overparam: B = " in out
+    assert "timing distance run_elapsed_s: B / A = " in out and len(out.splitlines()) < 100
+
+
+def test_a_batch_whose_stderr_is_a_log_writes_one_line_per_finished_point(cli, tmp_path):
+    code, _, err = cli("batch", str(_sweep(tmp_path)), "--store", str(tmp_path / "s"))
+    lines = [line for line in err.splitlines() if line.startswith("batch ")]
+    assert code == 0 and len(lines) == N_POINTS, err
+    assert lines[0].startswith(f"batch 1/{N_POINTS} [curse: ") and " done in " in lines[0]
+    assert lines[-1].endswith(", 0 left") and f"{N_POINTS - 1} left" in lines[0]
+    code, _, err = cli("batch", str(_sweep(tmp_path)), "--store", str(tmp_path / "s"), "--quiet")
+    assert code == 0 and "batch 1/" not in err
 
 
 def test_compare_reads_result_files(cli, tmp_path):

@@ -66,3 +66,11 @@ def test_python_blocks_run(page, code, tmp_path):
     scratch(tmp_path)
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0, f"{page}: {done.stderr[-2000:]}"
+
+
+def test_every_option_names_what_it_takes():
+    """A number's option says FLOAT or INT, a name's NAME: typer's own '<str>' told the user nothing."""
+    for name, command in typer.main.get_command(app).commands.items():
+        for param in command.params:
+            if param.param_type_name == "option" and not getattr(param, "is_flag", False):
+                assert param.metavar, f"dimcurse {name} {param.opts[0]} has no metavar"

@@ -92,7 +92,7 @@ def test_random_features_peak_at_features_equal_samples(rf_result):
     assert (rows[rows.width <= 180].train_loss > 1e-3).all() and not rows[rows.width <= 180].interpolates.any()
     summary = rf_result.fits[rf_result.fits.ridge == 0]
     # the test-loss peak (and, since issue 15, the test-error bump, marked "error peak")
-    assert pick_one(summary, width=200).mark in ("peak", "peak error peak")
+    assert pick_one(summary, width=200).mark in ("loss peak", "loss peak, error peak")
     assert "threshold" in pick_one(summary, width=220).mark
 
 
@@ -212,7 +212,7 @@ def test_summary_marks_threshold_and_interior_peak():
             )
     table = pd.DataFrame(rows)
     summary = summary_table(table)
-    assert summary.mark.tolist() == ["", "peak", "threshold", ""]
+    assert summary.mark.tolist() == ["", "loss peak", "threshold", ""]
     assert summary.fit_fraction.tolist() == [0.0, 0.0, 1.0, 1.0]
     note = overparam.summary_notes(table, summary)[0]
     assert "threshold at width 3" in note and "peak at width 2 (2/2 seeds" in note and "0.667 ± 0" in note
@@ -534,7 +534,7 @@ def test_the_summary_marks_the_test_error_peak_beside_the_loss_peak():
             )
     table = pd.DataFrame(rows)
     summary = summary_table(table)
-    assert summary.mark.tolist() == ["", "error peak", "threshold peak", ""]
+    assert summary.mark.tolist() == ["", "error peak", "threshold, loss peak", ""]
     note = " ".join(overparam.summary_notes(table, summary))
     assert "Test-error peak at width 2 (2/2 seeds), 60.00% there" in note
 

@@ -50,6 +50,19 @@ def test_the_readme_shows_this_tour_and_its_first_line(quick):
     assert quick[2][0].rstrip() == readme[at + 1].rstrip()  # as tests/test_readme.py checks the others
 
 
+def test_the_help_and_the_readme_give_the_quick_tours_time_alike():
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from dimcurse.cli import app
+
+    shown = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "200"}).output
+    (said,) = set(re.findall(r"tour --quick \(about (\d+ s)", shown))
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
+    assert f"`--quick` takes about {said}" in readme
+
+
 def test_quick_tour_writes_report_figures_and_results(quick):
     folder, report, lines = quick
     text = report.read_text()
@@ -60,7 +73,8 @@ def test_quick_tour_writes_report_figures_and_results(quick):
         rows = pd.read_csv(folder / f"{name}.csv")
         assert len(rows) > 0 and (folder / f"{name}.csv.provenance.json").exists()
         assert f"`{name}.csv` — {len(rows)} rows" in text
-    assert text.count("\n## ") == 3 and lines[:3] == [line for line in lines if line[:1].isdigit()]
+    steps = [line for line in lines if re.match(r"\d/\d ", line)]  # wrapped sentences may start with a number
+    assert text.count("\n## ") == 3 and lines[:3] == steps and [s[:2] for s in steps] == ["1/", "2/", "3/"]
 
 
 def test_sentences_carry_this_runs_numbers(quick):

@@ -1,9 +1,11 @@
 """Your own data in every kernel: files and arrays, the API, plugins, and every bad file refused cleanly."""
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -106,6 +108,29 @@ def test_approx_and_overparam_on_files_the_test_writes(cli, tmp_path):
     assert set(rows.data) == {"cls"} and rows.test_error.max() < 0.75  # 4 classes: chance is 0.75
 
 
+def test_overparam_on_a_file_defaults_to_its_rows(cli, tmp_path):
+    """Issue 26: a 1,500-row file ran out of test rows by default (300 held out, 1,000 asked for)."""
+    rng = np.random.default_rng(4)
+    centres = rng.normal(0, 3, (4, 20))
+    y = rng.integers(0, 4, 1500)
+    np.savez(tmp_path / "blobs.npz", x=centres[y] + rng.normal(size=(1500, 20)), y=y)
+    code, _, err = cli(
+        "overparam", "--data", str(tmp_path / "blobs.npz"), "--seeds", "1", "--out", str(tmp_path / "b.csv")
+    )
+    assert code == 0, err
+    config = json.loads((tmp_path / "b.csv.provenance.json").read_text())["config"]
+    assert config["n_train"] == [1000] and config["n_test"] == 300  # every held-out row (20 %)
+    rows = pd.read_csv(tmp_path / "b.csv")
+    assert rows.width.max() == 20 * 1000 and rows.params_per_sample.min() == 0.1 * 4  # the widths follow n
+    # a file with fewer training rows than 1,000 trains on all of them
+    np.savez(tmp_path / "small.npz", x=centres[y[:500]], y=y[:500])
+    code, _, err = cli(
+        "overparam", "--data", str(tmp_path / "small.npz"), "--model", "knn", "--out", str(tmp_path / "s.csv")
+    )
+    config = json.loads((tmp_path / "s.csv.provenance.json").read_text())["config"]
+    assert code == 0 and config["n_train"] == [400] and config["n_test"] == 100, err
+
+
 def test_images_in_an_npz_are_flattened(tmp_path):
     rng = np.random.default_rng(2)
     images, labels = rng.uniform(0, 1, (300, 1, 6, 6)), rng.integers(0, 3, 300)
@@ -159,7 +184,8 @@ def _write_bad(tmp_path, name):
         ("distance", "inf.csv", "row 1, column 1"),
         ("distance", "ragged.csv", "ragged"),
         ("distance", "empty.csv", "empty"),
-        ("distance", "text.csv", "non-numeric column(s) b"),
+        ("distance", "text.csv", "non-numeric column(s) b (drop them; a column named y is left out)"),
+        ("approx", "text.csv", "non-numeric column(s) b (drop them, or name the target with --target-column)"),
         ("distance", "flat.npy", "shape (10,)"),
         ("distance", "nox.npz", "no array x"),
         ("distance", "missing.npy", "no such file"),
@@ -304,9 +330,7 @@ def test_an_entry_point_plugin_reaches_the_cli_and_a_broken_one_is_skipped(tmp_p
     info.mkdir(parents=True)
     (site / "plug_pkg.py").write_text(PLUGIN)
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: plug-pkg\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text(
-        "[dimcurse.experiments.approx.targets]\nsum = plug_pkg:targets\nbad = plug_pkg:broken\n"
-    )
+    (info / "entry_points.txt").write_text("[dimcurse.targets]\nsum = plug_pkg:targets\nbad = plug_pkg:broken\n")
     env = {**__import__("os").environ, "PYTHONPATH": str(site)}
     listed = subprocess.run(
         [sys.executable, "-m", "dimcurse", "approx", "--list-targets"], capture_output=True, text=True, env=env
@@ -344,6 +368,46 @@ def test_an_entry_point_plugin_reaches_the_cli_and_a_broken_one_is_skipped(tmp_p
         env=env,
     )
     assert ran.returncode == 0 and ",plug-sum," not in ran.stdout.splitlines()[0] and "plug-sum" in ran.stdout
+
+
+def _docs_blocks(language):
+    text = (Path(__file__).parents[1] / "docs" / "python.md").read_text()
+    return re.findall(rf"```{language}\n(.*?)```", text, flags=re.S)
+
+
+@pytest.mark.slow
+def test_the_plugin_in_docs_python_md_installs_as_printed_and_is_listed(tmp_path):
+    """The entry-point group is a public name: the docs' snippet, installed, reaches --list-targets."""
+    import tomllib
+
+    (module,) = [b for b in _docs_blocks("python") if b.startswith("# my_package/dimcurse_plugin.py")]
+    (table,) = [tomllib.loads(b) for b in _docs_blocks("toml") if "entry-points" in b]
+    site = tmp_path / "site"
+    (site / "my_package").mkdir(parents=True)
+    (site / "my_package" / "__init__.py").write_text("")
+    (site / "my_package" / "dimcurse_plugin.py").write_text(module)
+    info = site / "my_package-0.1.dist-info"  # what pip writes for the package, by hand: no build, no network
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: my-package\nVersion: 0.1\n")
+    lines = [
+        f"[{group}]\n" + "".join(f"{k} = {v}\n" for k, v in points.items())
+        for group, points in table["project"]["entry-points"].items()
+    ]
+    (info / "entry_points.txt").write_text("".join(lines))
+    env = {**__import__("os").environ, "PYTHONPATH": str(site)}
+    listed = subprocess.run(
+        [sys.executable, "-m", "dimcurse", "approx", "--list-targets"], capture_output=True, text=True, env=env
+    )
+    assert listed.returncode == 0 and "cubic-sum" in listed.stdout and not listed.stderr.strip(), listed.stderr
+    # the group's name between the move and its fix still loads, with one note
+    (info / "entry_points.txt").write_text(
+        "[dimcurse.experiments.approx.targets]\nmine = my_package.dimcurse_plugin:register\n"
+    )
+    listed = subprocess.run(
+        [sys.executable, "-m", "dimcurse", "approx", "--list-targets"], capture_output=True, text=True, env=env
+    )
+    assert listed.returncode == 0 and "cubic-sum" in listed.stdout
+    assert listed.stderr.startswith("note: plugin 'mine'") and "'dimcurse.targets'" in listed.stderr
 
 
 def test_duplicates_are_counted_dropped_and_leave_the_estimates_finite(cli, tmp_path):

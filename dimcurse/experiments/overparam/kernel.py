@@ -4,7 +4,7 @@ Three models, one row per (model, data, label noise, ridge, width, epoch, seed):
 
 - ``linear``: min-norm (or ridge) least squares on isotropic Gaussian features, p
   features against n samples; the measured excess risk ||b_hat - b||^2 beside the
-  asymptotic risk of Hastie, Montanari, Rosset & Tibshirani 2019 (``dimcurse.experiments.overparam.ridge``).
+  asymptotic risk of Hastie, Montanari, Rosset & Tibshirani 2019 (``dimcurse.experiments.overparam.theory``).
 - ``random-features``: a frozen random ReLU layer of N features, the readout solved in
   closed form (min-norm or ridge, float64) on one-hot labels of a classification set;
   Belkin et al. 2019 place the test-error peak at N = n.
@@ -61,6 +61,7 @@ from dimcurse.experiments.overparam.task import (
     n_of,
     per_size,
     widths_for,
+    with_sizes,
 )
 from dimcurse.runtime import resolve_dtype
 
@@ -95,8 +96,8 @@ def validate(config: Config) -> None:
     check_counts(config, OPTION)
     if config.widths is not None and (not config.widths or any(w < 1 for w in config.widths)):
         raise DimcurseError("widths must be positive integers", "--widths")
-    sizes = config.n_train
-    if not sizes or any(n < 1 for n in sizes) or len(set(sizes)) != len(sizes):
+    sizes = config.n_train  # None: a --data file's, set from its rows (task.with_sizes)
+    if sizes is not None and (not sizes or any(n < 1 for n in sizes) or len(set(sizes)) != len(sizes)):
         raise DimcurseError("training sizes must be distinct positive integers", "--train-samples")
     check_seeds(config.seeds)
     if not config.label_noise or any(not 0.0 <= p <= 1.0 for p in config.label_noise):
@@ -238,6 +239,7 @@ def estimate_bytes(config: Config, device: torch.device | str = "cpu") -> tuple[
     model's parameters with gradients and optimiser state (16 bytes each) and the data, at
     the data set's input dimension, plus a mini-batch's activations.
     """
+    config = with_sizes(config)
     if len(config.n_train) > 1:  # sizes run one after another: the largest sets the peak
         return max((estimate_bytes(one, device) for one in per_size(config)), key=lambda pair: pair[0])
     n, nt, widest = n_of(config), config.n_test, max(widths_for(config))
@@ -274,6 +276,7 @@ def estimate_bytes(config: Config, device: torch.device | str = "cpu") -> tuple[
 def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[float], None] | None = None) -> Result:
     """Run the sweep for every training-set size and label-noise level; rows plus the per-width summary."""
     validate(config)
+    config = with_sizes(config)
     device = torch.device(device)
     needed, option = estimate_bytes(config, device)
     memory.require(needed, f"the {config.model} sweep", option, device)
@@ -339,9 +342,12 @@ def _run_one(config: Config, noise: float, device, progress) -> tuple[list[dict]
 
 ANALYSIS_TITLE = (
     "summary: per width (per n, for a sweep over n), the fraction of seeds that fit the training "
-    "set, and where the threshold and the test-loss peak are"
+    "set, and where the threshold and the peaks are. mark: threshold (the narrowest width all seeds "
+    "fit), loss peak and error peak (the width most seeds peak at, counted seed by seed, so it need "
+    "not hold the largest mean; over n: the n of the largest mean)"
 )
-ANALYSIS_KEYS = ("model", "data", "label_noise", "ridge", "weight_decay", "n_train", "feature_map")
+# width is a key: a summary too wide for the terminal repeats it in every panel, beside its mark
+ANALYSIS_KEYS = ("model", "data", "label_noise", "ridge", "weight_decay", "n_train", "feature_map", "width")
 
 
 def upgraded(rows: pd.DataFrame) -> pd.DataFrame:

@@ -57,8 +57,8 @@ def summary_table(table: pd.DataFrame) -> pd.DataFrame:
         threshold = _threshold_width(frame)
         peak = _peak_width(_seed_peaks(group))
         error_peak = _peak_width(_seed_bumps(group)) if group["test_error"].notna().any() else None
-        marks = (("threshold", threshold), ("peak", peak), ("error peak", error_peak))
-        frame["mark"] = [" ".join(m for m, at in marks if at == w) for w in frame["width"]]
+        marks = (("threshold", threshold), ("loss peak", peak), ("error peak", error_peak))
+        frame["mark"] = [", ".join(m for m, at in marks if at == w) for w in frame["width"]]
         for name, value in zip(SETTING, key):
             frame[name] = value
         out.append(frame)
@@ -97,7 +97,7 @@ def is_samplewise(rows: pd.DataFrame) -> bool:
 
 def _samplewise_marks(summary: pd.DataFrame) -> pd.DataFrame:
     """A sweep over n at one or two widths: per width, "threshold" marks the largest n it still fits
-    (every seed) and "peak" the n of the largest mean test loss, when it lies inside the sweep."""
+    (every seed) and "loss peak" the n of the largest mean test loss, when it lies inside the sweep."""
     summary = summary.copy()
     summary["mark"] = ""
     for _, group in summary.groupby(OVER_N, sort=False):
@@ -106,7 +106,7 @@ def _samplewise_marks(summary: pd.DataFrame) -> pd.DataFrame:
             summary.loc[fits["n_train"].idxmax(), "mark"] = "threshold"
         peak = group["test_loss"].idxmax()
         if group.loc[peak, "n_train"] not in (group["n_train"].min(), group["n_train"].max()):
-            summary.loc[peak, "mark"] = (summary.loc[peak, "mark"] + " peak").strip()
+            summary.loc[peak, "mark"] = ", ".join(m for m in (summary.loc[peak, "mark"], "loss peak") if m)
     return summary
 
 

@@ -19,6 +19,7 @@ import torch
 
 from dimcurse import memory, userdata
 from dimcurse.data import load_dataset, split_transforms, validate_finite
+from dimcurse.configs import OVERPARAM_N
 from dimcurse.configs import OverparamConfig as Config
 from dimcurse.errors import DimcurseError
 from dimcurse.runtime import generator, numpy_rng
@@ -37,6 +38,7 @@ DATA = ("mnist1d", "digits", "teacher", "mnist:DIR", "fashion-mnist:DIR", "cifar
 # Default sweeps as multiples of the training-set size: dense around the threshold (1.0).
 LINEAR_GAMMAS = (0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 1.05, 1.1, 1.25, 1.5, 2.0, 4.0, 10.0)
 FEATURE_RATIOS = (0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 1.0, 1.05, 1.1, 1.25, 1.5, 2.0, 4.0, 10.0, 20.0)
+TEST_MOST = 10_000  # a --data file's default test rows, at most: their cost is n_test x the widest model
 KNN_WIDTHS = (1,)  # the k-NN classifier's "width" is its k: 1-NN by default (its learning curve is the point)
 MLP_WIDTHS = (4, 8, 16, 32, 48, 64, 96, 128, 192, 256, 512, 1024, 2048)
 INTERPOLATION_RTOL = 1e-8  # closed-form models fit when train MSE <= this x mean(y^2)
@@ -79,6 +81,16 @@ def n_of(config: Config) -> int:
     if len(config.n_train) != 1:
         raise ValueError(f"one training size expected, got {config.n_train}")
     return config.n_train[0]
+
+
+def with_sizes(config: Config) -> Config:
+    """A --data file's default sizes, from its rows: min(1000, its training rows) to train on, and every
+    held-out row (at most TEST_MOST) to test on. A named set's defaults were set when its config was made."""
+    if config.n_train is not None and config.n_test is not None:
+        return config
+    x, _, x_test, _ = _user_pool(config)
+    n_train = config.n_train or (min(OVERPARAM_N, len(x)),)
+    return dataclasses.replace(config, n_train=n_train, n_test=config.n_test or min(TEST_MOST, len(x_test)))
 
 
 def per_size(config: Config) -> list[Config]:

@@ -22,7 +22,8 @@ from pathlib import Path
 
 from dimcurse import configs
 from dimcurse.errors import DimcurseError
-from dimcurse.plugins import register_dataset, register_target  # noqa: F401  (part of the API)
+from dimcurse.experiments.approx.registered import register_target  # noqa: F401  (part of the API)
+from dimcurse.plugins import register_dataset  # noqa: F401  (part of the API)
 from dimcurse.parsing import (
     did_you_mean,
     parse_float,

@@ -464,7 +464,9 @@ def approx_cmd(  # noqa: PLR0917  (typer: one parameter per option)
     from dimcurse.experiments.approx import kernel as approx
 
     if list_targets:
-        render.print_grid(render.targets_table(), render.console())
+        from dimcurse.experiments.approx.registered import targets_table
+
+        render.print_grid(targets_table(), render.console())
         return
     if width is not None and widths is not None:
         raise DimcurseError("give --width or --widths, not both", "--width")

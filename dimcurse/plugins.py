@@ -1,7 +1,8 @@
 """Extending dimcurse without editing it: your targets and data sets, by call or by entry point.
 
-- ``register_target(name, fn, ...)``: ``fn`` maps an (n, d) float tensor to (n,); the target
-  then works in ``dimcurse.approx(target=name)``, in sweeps and in the fit table.
+- ``register_target(name, fn, ...)`` (in ``dimcurse.experiments.approx.registered``, exported as
+  ``dimcurse.register_target``): ``fn`` maps an (n, d) float tensor to (n,); the target then
+  works in ``dimcurse.approx(target=name)``, in sweeps and in the fit table.
 - ``register_dataset(name, loader)``: ``loader()`` returns ``(x, y)`` or ``(x, y, x_test,
   y_test)`` arrays; the name works as ``--data NAME`` in distance and overparam.
 - An installed package adds names through the entry-point groups ``dimcurse.targets`` and
@@ -27,47 +28,11 @@ _loaded = False
 SKIPPED: list[str] = []  # one line per plugin that failed to load
 
 
-def register_target(
-    name: str,
-    fn: Callable,
-    *,
-    dim: int | None = None,
-    domain: tuple[float, float] = (-1.0, 1.0),
-    formula: str = "",
-    source: str = "",
-    theory=None,
-) -> None:
-    """Add a target function. ``theory``: an exponent, ``(exponent, source)`` or ``(exponent, source,
-    "bound"|"prediction")`` for the fit table, or a callable ``(dim, arch) -> one of those or None``."""
-    from dimcurse.experiments.approx.targets import TARGETS, Target
-
-    key = _name(name, "target")
-    if key in TARGETS and not getattr(TARGETS[key], "registered", False):
-        raise DimcurseError(f"{key!r} is a built-in target; choose another name", "--target")
-    if not callable(fn):
-        raise DimcurseError(f"the target {key!r} needs a function of an (n, d) tensor", "--target")
-    low, high = (float(v) for v in domain)
-    if not low < high:
-        raise DimcurseError(f"the domain of {key!r} must be (low, high) with low < high, got {domain}", "--target")
-    target = Target(
-        key,
-        formula or "a registered function",
-        source or "registered with dimcurse.register_target",
-        low,
-        high,
-        dim,
-        lambda d, opts: _checked(fn, key),
-        theory=_theory(theory, key),
-    )
-    object.__setattr__(target, "registered", True)
-    TARGETS[key] = target
-
-
 def register_dataset(name: str, loader: Callable) -> None:
     """Add a data set: ``loader()`` returns (x, y) or (x, y, x_test, y_test) arrays (labels integers 0..C-1)."""
     from dimcurse.data import REAL_DATASETS
 
-    key = _name(name, "data set")
+    key = plugin_name(name, "data set")
     if key in REAL_DATASETS or key.split(":")[0] in {k.split(":")[0] for k in REAL_DATASETS}:
         raise DimcurseError(f"{key!r} is a built-in data set; choose another name", "--data")
     if not callable(loader):
@@ -93,59 +58,14 @@ def load_dataset(name: str):
     return tuple(arrays)
 
 
-def _name(name: str, what: str) -> str:
+def plugin_name(name: str, what: str) -> str:
+    """A registered name, lower-cased; spaces and commas are refused (they split option lists)."""
     key = str(name).strip().lower()
     if not key or any(c.isspace() or c == "," for c in key):
         raise DimcurseError(
             f"{name!r} is not a usable {what} name (no spaces or commas)", "--target" if what == "target" else "--data"
         )
     return key
-
-
-def _checked(fn: Callable, name: str) -> Callable:
-    """The user's function, with its output checked: one value per row, finite."""
-    import torch
-
-    def target(x: torch.Tensor) -> torch.Tensor:
-        try:
-            y = torch.as_tensor(fn(x), dtype=torch.float64)
-        except Exception as exc:
-            raise DimcurseError(
-                f"target {name!r} failed on an input of shape {tuple(x.shape)} ({type(exc).__name__}: {exc})",
-                "--target",
-            ) from None
-        if y.shape != (x.shape[0],):
-            raise DimcurseError(
-                f"target {name!r} returned shape {tuple(y.shape)} for {x.shape[0]} points; "
-                f"it must return one value per row",
-                "--target",
-            )
-        if not torch.isfinite(y).all():
-            raise DimcurseError(f"target {name!r} returned NaN or inf", "--target")
-        return y
-
-    return target
-
-
-def _theory(theory, name: str):
-    """The Target.theory callable (dim, opts, arch) -> (exponent, source[, kind]) | None."""
-    if theory is None:
-        return lambda d, o, a: None
-    if callable(theory):
-        return lambda d, o, a: _theory_tuple(theory(d, a), name)
-    fixed = _theory_tuple(theory, name)
-    return lambda d, o, a: fixed if a in ("shallow", "deep", "tree") else None
-
-
-def _theory_tuple(value, name: str):
-    if value is None:
-        return None
-    if isinstance(value, (int, float)):
-        return (float(value), f"given with register_target({name!r})", "prediction")
-    value = tuple(value)
-    if len(value) == 2:
-        return (float(value[0]), str(value[1]), "prediction")
-    return (float(value[0]), str(value[1]), str(value[2]))
 
 
 def load_entry_points() -> None:

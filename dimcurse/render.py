@@ -174,28 +174,6 @@ def batch_summary(report, store: str) -> str:
     return "\n".join(lines)
 
 
-def targets_table() -> layout.Grid:
-    """What ``dimcurse approx --list-targets`` prints (sources as footnotes)."""
-    from dimcurse.plugins import load_entry_points
-    from dimcurse.experiments.approx.targets import TARGETS
-
-    load_entry_points()
-    rows = []
-    for t in TARGETS.values():
-        dim = str(t.fixed_dim) if t.fixed_dim else "any" + (" (2^m, tree)" if t.tree else "")
-        rows.append(
-            [
-                layout.cell(t.name),
-                layout.cell(dim),
-                layout.cell(f"[{t.low:.3g}, {t.high:.3g}]^d"),
-                layout.cell(t.formula),
-                layout.cell(t.source),
-            ]
-        )
-    grid = layout.Grid("dimcurse approx targets", ["name", "d", "domain", "formula", "source"], rows, n_keys=1)
-    return layout.footnote_long_text(grid, columns={4})
-
-
 def datasets_table() -> layout.Grid:
     """What ``--list-data`` prints: the built-in sets, plugins' sets, and the file types."""
     from dimcurse.data import REAL_DATASETS

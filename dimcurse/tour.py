@@ -302,8 +302,8 @@ def run(out: str | Path, quick: bool = False, device: str = "cpu", say: Callable
         "distance.png",
         distance_sentences(uniform.rows, real.rows),
     )
-    plot.save(plot.distance_figure(uniform), str(folder / step.figure))
-    plot.save(plot.distance_figure(real), str(folder / "distance-digits.png"))
+    plot.save(plot.figure_for(uniform), str(folder / step.figure))
+    plot.save(plot.figure_for(real), str(folder / "distance-digits.png"))
     steps.append(step)
 
     say(
@@ -318,9 +318,9 @@ def run(out: str | Path, quick: bool = False, device: str = "cpu", say: Callable
         "approx.png",
         approx_sentences(barron, tree.rows) + teacher_sentences(teacher),
     )
-    plot.save(plot.approx_figure(barron), str(folder / step.figure))
-    plot.save(plot.approx_figure(teacher), str(folder / "approx-teacher.png"))
-    plot.save(plot.approx_figure(tree), str(folder / "approx-tree.png"))
+    plot.save(plot.figure_for(barron), str(folder / step.figure))
+    plot.save(plot.figure_for(teacher), str(folder / "approx-teacher.png"))
+    plot.save(plot.figure_for(tree), str(folder / "approx-tree.png"))
     steps.append(step)
 
     say("3/3 overparameterisation: random features across the interpolation threshold")
@@ -331,7 +331,7 @@ def run(out: str | Path, quick: bool = False, device: str = "cpu", say: Callable
         "overparam.png",
         overparam_sentences(dd),
     )
-    plot.save(plot.overparam_figure(dd), str(folder / step.figure))
+    plot.save(plot.figure_for(dd), str(folder / step.figure))
     steps.append(step)
 
     for step in steps:

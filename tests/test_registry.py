@@ -188,3 +188,26 @@ def test_the_suite_runs_strict():
     import os
 
     assert os.environ.get("DIMCURSE_STRICT") == "1"  # set in conftest, so no kernel's inf or NaN goes unnoticed
+
+
+# The modules that speak for kernels by name: the commands, the tour's story and the Python API.
+NAMES_KERNELS = {"cli.py", "tour.py", "api.py", "__init__.py", "__main__.py"}
+
+
+def test_no_generic_module_imports_a_kernel():
+    """plot, render, report, store … reach a kernel only through REGISTRY (issue 26): its figure, its
+    targets table and its summary live in its own package, experiments/<kernel>/."""
+    import ast
+    from pathlib import Path
+
+    import dimcurse
+
+    offenders = []
+    for path in sorted(Path(dimcurse.__file__).parent.glob("*.py")):
+        if path.name in NAMES_KERNELS:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            names += [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            offenders += [f"{path.name}: {n}" for n in names if n.startswith("dimcurse.experiments.")]
+    assert not offenders, offenders

@@ -1034,10 +1034,10 @@ def analysis(result: Result, config: Config) -> Result:
 
 
 def figure(result: Result):
-    from dimcurse import plot
+    from dimcurse.experiments.approx.figure import approx_figure
 
     result.rows = upgraded(result.rows)
-    return plot.approx_figure(result)
+    return approx_figure(result)
 
 
 ANALYSIS_KEYS = ("target", "inputs", "dim", "teacher_k", "arch", "axis", "fixed")  # the fit table's settings

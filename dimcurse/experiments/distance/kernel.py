@@ -622,9 +622,9 @@ COLUMN_DOCS = {
 
 
 def figure(result: Result):
-    from dimcurse import plot
+    from dimcurse.experiments.distance.figure import distance_figure
 
-    return plot.distance_figure(result)
+    return distance_figure(result)
 
 
 _NO_CLOSED_FORM = "no closed form for this set and metric (real data, its matched Gaussians, or a metric without one)"

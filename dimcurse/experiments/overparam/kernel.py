@@ -379,10 +379,10 @@ def derived_notes(table: pd.DataFrame, summary: pd.DataFrame, config: Config) ->
 
 
 def figure(result: Result):
-    from dimcurse import plot
+    from dimcurse.experiments.overparam.figure import overparam_figure
 
     result.rows = upgraded(result.rows)
-    return plot.overparam_figure(result)
+    return overparam_figure(result)
 
 
 CURVE_COLUMNS = [

@@ -1,0 +1,110 @@
+"""Targets a user adds (``dimcurse.register_target``, or a plugin's ``dimcurse.targets`` entry point),
+and the table ``dimcurse approx --list-targets`` prints."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from dimcurse import layout
+from dimcurse.errors import DimcurseError
+from dimcurse.experiments.approx.targets import TARGETS, Target
+from dimcurse.plugins import load_entry_points, plugin_name
+
+
+def register_target(
+    name: str,
+    fn: Callable,
+    *,
+    dim: int | None = None,
+    domain: tuple[float, float] = (-1.0, 1.0),
+    formula: str = "",
+    source: str = "",
+    theory=None,
+) -> None:
+    """Add a target function. ``theory``: an exponent, ``(exponent, source)`` or ``(exponent, source,
+    "bound"|"prediction")`` for the fit table, or a callable ``(dim, arch) -> one of those or None``."""
+    key = plugin_name(name, "target")
+    if key in TARGETS and not getattr(TARGETS[key], "registered", False):
+        raise DimcurseError(f"{key!r} is a built-in target; choose another name", "--target")
+    if not callable(fn):
+        raise DimcurseError(f"the target {key!r} needs a function of an (n, d) tensor", "--target")
+    low, high = (float(v) for v in domain)
+    if not low < high:
+        raise DimcurseError(f"the domain of {key!r} must be (low, high) with low < high, got {domain}", "--target")
+    target = Target(
+        key,
+        formula or "a registered function",
+        source or "registered with dimcurse.register_target",
+        low,
+        high,
+        dim,
+        lambda d, opts: _checked(fn, key),
+        theory=_theory(theory, key),
+    )
+    object.__setattr__(target, "registered", True)
+    TARGETS[key] = target
+
+
+def _checked(fn: Callable, name: str) -> Callable:
+    """The user's function, with its output checked: one value per row, finite."""
+    import torch
+
+    def target(x: torch.Tensor) -> torch.Tensor:
+        try:
+            y = torch.as_tensor(fn(x), dtype=torch.float64)
+        except Exception as exc:
+            raise DimcurseError(
+                f"target {name!r} failed on an input of shape {tuple(x.shape)} ({type(exc).__name__}: {exc})",
+                "--target",
+            ) from None
+        if y.shape != (x.shape[0],):
+            raise DimcurseError(
+                f"target {name!r} returned shape {tuple(y.shape)} for {x.shape[0]} points; "
+                f"it must return one value per row",
+                "--target",
+            )
+        if not torch.isfinite(y).all():
+            raise DimcurseError(f"target {name!r} returned NaN or inf", "--target")
+        return y
+
+    return target
+
+
+def _theory(theory, name: str):
+    """The Target.theory callable (dim, opts, arch) -> (exponent, source[, kind]) | None."""
+    if theory is None:
+        return lambda d, o, a: None
+    if callable(theory):
+        return lambda d, o, a: _theory_tuple(theory(d, a), name)
+    fixed = _theory_tuple(theory, name)
+    return lambda d, o, a: fixed if a in ("shallow", "deep", "tree") else None
+
+
+def _theory_tuple(value, name: str):
+    if value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return (float(value), f"given with register_target({name!r})", "prediction")
+    value = tuple(value)
+    if len(value) == 2:
+        return (float(value[0]), str(value[1]), "prediction")
+    return (float(value[0]), str(value[1]), str(value[2]))
+
+
+def targets_table() -> layout.Grid:
+    """What ``dimcurse approx --list-targets`` prints (sources as footnotes), plugins' targets included."""
+    load_entry_points()
+    rows = []
+    for t in TARGETS.values():
+        dim = str(t.fixed_dim) if t.fixed_dim else "any" + (" (2^m, tree)" if t.tree else "")
+        rows.append(
+            [
+                layout.cell(t.name),
+                layout.cell(dim),
+                layout.cell(f"[{t.low:.3g}, {t.high:.3g}]^d"),
+                layout.cell(t.formula),
+                layout.cell(t.source),
+            ]
+        )
+    grid = layout.Grid("dimcurse approx targets", ["name", "d", "domain", "formula", "source"], rows, n_keys=1)
+    return layout.footnote_long_text(grid, columns={4})

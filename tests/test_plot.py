@@ -207,11 +207,10 @@ def test_linear_figure_draws_the_closed_form_risk_and_no_undrawn_threshold():
     measured = _line(loss, "excess risk, linear on gaussian")
     assert theory.get_color() == "black" and measured.get_color() != "black"
     key = [t.get_text() for t in loss.get_legend().get_texts()]
-    assert key == ["linear on gaussian", "train", "test", "excess risk", "theory risk: exact", "interpolation threshold"]
+    styles = ["train", "test", "excess risk", "theory risk: exact", "interpolation threshold"]
+    assert key == ["linear on gaussian", *styles]
     narrow = overparam.run(overparam.Config(model="linear", n_train=100, n_test=100, seeds=(0,), widths=(10, 20, 40)))
-    legend = [
-        t.get_text() for t in _axis(plot.figure_for(narrow), "train and test loss").get_legend().get_texts()
-    ]
+    legend = [t.get_text() for t in _axis(plot.figure_for(narrow), "train and test loss").get_legend().get_texts()]
     assert "interpolation threshold" not in legend  # no width fits the training set: nothing drawn, nothing listed
 
 

@@ -227,7 +227,7 @@ def _cifar10(root: str) -> Dataset:
     """CIFAR-10 from its binary distribution: plain bytes, read with numpy.
 
     torchvision's CIFAR10 reader unpickles the python version; a pickle from disk can
-    run code, so dimcurse reads only the binary version (REFERENCES: the CIFAR-10 page's
+    run code, so dimcurse reads only the binary version (Krizhevsky's CIFAR-10 page, its
     "binary version" layout). ``DIR`` is the folder holding the .bin files or its parent.
     """
     folder = Path(root).expanduser()

@@ -3,7 +3,7 @@
 Every model family takes inputs stacked over seeds, (S, n, d), and returns one output
 column per width, (S, n, M): model (s, j) is seed s's network of width ``widths[j]``.
 The models share no parameters, so with Adam (elementwise) on the summed loss each
-trains exactly as it would alone (REFERENCES §2); LBFGS, whose line search would couple
+trains exactly as it would alone (docs/references.md, Approximation); LBFGS, whose line search would couple
 them, is run one model at a time.
 
 Each model's initial weights come from its own (seed, arch, width) stream, so a model

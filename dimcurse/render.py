@@ -17,7 +17,7 @@ def result_grid(result: Result) -> layout.Grid:
     """One row per setting; each shown column as ``mean ± sd`` with its theory value under it (cyan).
 
     Settings and measured values that are the same in every row move to the caption; a
-    theory value that is a large-d limit rather than exact is marked ``≈`` (REFERENCES.md §1).
+    theory value that is a large-d limit rather than exact is marked ``≈`` (docs/references.md, Distances).
     """
     summary = aggregate(result)
     seeds = sorted(summary["n_seeds"].unique())

@@ -15,7 +15,7 @@ L2 = parse_metric("l2")
 )
 def test_estimators_recover_a_known_dimension(dist, dim, true_id):
     # A flat torus has no boundary or density gradient: TwoNN and Levina-Bickel (harmonic)
-    # recover d within a few per cent at n = 2000 (REFERENCES §1). Tolerance 6 %, seed 0.
+    # recover d within a few per cent at n = 2000 (docs/references.md, Distances). Tolerance 6 %, seed 0.
     # (At torus:5 the circles' curvature at the 20th-neighbour scale biases Levina-Bickel up ~10 %.)
     points = draw(parse_distribution(dist), 2000, dim, seed=0)
     dists, _ = knn(points, L2, 20)
@@ -24,7 +24,7 @@ def test_estimators_recover_a_known_dimension(dist, dim, true_id):
 
 
 def test_levina_bickel_harmonic_is_unbiased_on_ideal_radii():
-    # Radii of a d-dim Poisson process: T_j^d are partial sums of Exp(1) (REFERENCES §1).
+    # Radii of a d-dim Poisson process: T_j^d are partial sums of Exp(1) (docs/references.md, Distances).
     rng = np.random.default_rng(0)
     d, k = 6, 10
     radii = np.cumsum(rng.exponential(size=(20000, k)), axis=1) ** (1 / d)

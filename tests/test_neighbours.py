@@ -1,4 +1,4 @@
-"""The chunked engine against a float64 brute force, including the float32 traps of REFERENCES §1."""
+"""The chunked engine against a float64 brute force, including the float32 traps of docs/references.md (Distances)."""
 
 import numpy as np
 import pytest

@@ -19,7 +19,7 @@ def _data():
 
 @pytest.mark.parametrize("arch", ["shallow", "deep", "tree"])
 def test_batched_training_matches_training_each_model_alone(arch):
-    # Adam is elementwise, so summed losses keep models independent (REFERENCES §2).
+    # Adam is elementwise, so summed losses keep models independent (docs/references.md, Approximation).
     # Tolerance 1e-4 relative on the final MSE after 60 steps: only float summation order differs.
     x, y = _data()
     cls = ARCHS[arch]

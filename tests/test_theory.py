@@ -21,7 +21,7 @@ def _pairs(kind, dim, rng):
 
 @pytest.mark.parametrize("kind, dim", [("uniform", 20), ("gaussian", 20)])
 def test_squared_l2_moments(kind, dim):
-    # uniform: d/6 and 7d/180; gaussian: 2d and 8d. 100k pairs: mean 0.5 %, variance 3 % (REFERENCES §1).
+    # uniform: d/6 and 7d/180; gaussian: 2d and 8d. 100k pairs: mean 0.5 %, variance 3 % (docs/references.md, Distances).
     x, y = _pairs(kind, dim, np.random.default_rng(0))
     sq = ((x - y) ** 2).sum(1)
     mean, var = theory.power_moments(parse_distribution(kind), parse_metric("l2"), dim)
@@ -54,7 +54,7 @@ def test_francois_constants():
 
 
 def test_exact_uniform_l2_cv_at_small_d():
-    """REFERENCES.md section 1: E D = (2 + sqrt 2 + 5 asinh 1)/15 at d = 2; cv 0.4755 (d = 2), 0.1935 (d = 10),
+    """docs/references.md, Distances: E D = (2 + sqrt 2 + 5 asinh 1)/15 at d = 2; cv 0.4755 (d = 2), 0.1935 (d = 10),
     where the Francois limit is 12 % and 3.3 % low."""
     uniform, l2 = parse_distribution("uniform"), parse_metric("l2")
     assert theory.mean_distance(uniform, l2, 2) == pytest.approx((2 + math.sqrt(2) + 5 * math.asinh(1)) / 15, rel=1e-12)

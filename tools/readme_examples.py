@@ -44,6 +44,7 @@ PAGES = [
     "docs/reliability.md",
     "docs/benchmarks.md",
     "docs/architecture.md",
+    "docs/references.md",
 ]
 
 

@@ -1054,7 +1054,7 @@ FITS_TITLE = (
 )
 
 
-# Diagnostics (REFERENCES §2: leave limited points out of the fit, and say so).
+# Diagnostics (docs/references.md, Approximation: leave limited points out of the fit, and say so).
 DROP_LIMIT = 0.05  # training loss fell > 5 % over the last fifth of training: still falling
 DECREMENT_LIMIT = 0.5  # a Gauss–Newton step still promises to halve the loss: not at a minimum
 GAP_LIMIT = 1.5  # test RMSE > 1.5 x train RMSE: the samples, not the width, set the error

@@ -1,7 +1,7 @@
 """Batched Levenberg–Marquardt for the squared loss of shallow networks: every width x seed at once.
 
 The models share no parameters, so the Gauss–Newton system of the summed loss is
-block-diagonal: one damped solve per model (REFERENCES §2, fabiodimarco/torch-levenberg-
+block-diagonal: one damped solve per model (docs/references.md, Approximation; fabiodimarco/torch-levenberg-
 marquardt; Michaud, Liu & Tegmark 2023 on second-order training reaching the
 approximation regime). For the models of one width (one per seed) the step is
 

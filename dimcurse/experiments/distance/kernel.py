@@ -493,7 +493,7 @@ def _rows_for_set(pset: PointSet, metrics, config: Config, plan: ChunkPlan, seed
 
 # TwoNN more than 20 % under the true dimension, where that dimension exceeds 2 log10(n): the
 # Eckmann & Ruelle (1992) bound on the dimension n points can resolve (for the correlation
-# dimension; TwoNN and MLE under-estimate in the same regime, REFERENCES.md section 1).
+# dimension; TwoNN and MLE under-estimate in the same regime, docs/references.md, Distances).
 ID_SHORTFALL = 0.8
 
 

@@ -4,7 +4,7 @@ For every query the engine streams over the points in chunks on the device and k
 per query, the k smallest and k largest distances seen so far plus running sums for
 the mean, spread and power moments; no q x n matrix is ever held.
 
-Exactness (REFERENCES.md §1, "numerical traps"): L2 and cosine use a matrix product
+Exactness (docs/references.md, "Numerical traps"): L2 and cosine use a matrix product
 (``|x|^2 + |y|^2 - 2 x.y`` on centred data, or ``1 - x^.y^``), which can be wrong by
 far more than float32's 1e-7 for near-duplicates or for many points in low dimension.
 So the k candidates of each extreme are recomputed exactly (direct differences in

@@ -1,4 +1,4 @@
-"""Closed forms for distances between i.i.d. random points (REFERENCES.md §1).
+"""Closed forms for distances between i.i.d. random points (docs/references.md, Distances).
 
 Every function returns None where no closed form is known for that distribution and
 metric, so a table shows an empty theory cell rather than a guess.
@@ -106,7 +106,7 @@ def distance_cv(dist: Distribution, metric: Metric, dim: int) -> float | None:
     and the sphere (E D^2 = 2); for cosine on gaussian/sphere/subspace (sd 1/sqrt(d)); and for
     l1 on i.i.d. coordinates, where D is a sum of d i.i.d. terms. For lp with p != 1, 2 it is
     the limit of Francois, Wertz & Verleysen 2007 (``francois_limit``), which is not exact at
-    any finite d (REFERENCES.md section 1).
+    any finite d (docs/references.md, Distances).
     """
     mean = mean_distance(dist, metric, dim)
     if metric.kind == "l2" and mean is not None:
@@ -155,7 +155,7 @@ def _one_minus_phi(t: float) -> float:
 
 @lru_cache(maxsize=256)
 def uniform_l2_mean(dim: int) -> float:
-    """E|x - y| for x, y ~ U[0,1]^d, exactly (REFERENCES.md section 1, exact moments):
+    """E|x - y| for x, y ~ U[0,1]^d, exactly (docs/references.md, Distances: closed forms):
     E sqrt(S) = (1 / (2 sqrt(pi))) int_0^inf (1 - phi(t)^d) t^(-3/2) dt, phi as in _one_minus_phi.
     d = 2 gives (2 + sqrt 2 + 5 asinh 1) / 15 = 0.5214054 (to 1e-15 relative)."""
     centre = -math.log(dim)  # where phi^d turns over (t ~ 6/d)

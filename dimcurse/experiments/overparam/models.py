@@ -154,7 +154,7 @@ def _feature_map(kind: str, d: int, width: int, seed: int, device) -> Callable[[
 
 def _theory_risk(n: int, p: int, config: Config, ridge: float) -> float:
     """The expected excess risk: exact at this n and p for min-norm (an inverse-Wishart mean,
-    REFERENCES.md section 3), and Hastie et al.'s large-n limit for a ridge, where no finite-n
+    docs/references.md, Double descent), and Hastie et al.'s large-n limit for a ridge, where no finite-n
     closed form exists (the row's theory_risk_limit says so). NaN where the expectation is
     infinite (|p - n| <= 1 with noise): undefined, with a note (_theory_notes)."""
     if ridge > 0:

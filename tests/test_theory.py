@@ -21,7 +21,7 @@ def _pairs(kind, dim, rng):
 
 @pytest.mark.parametrize("kind, dim", [("uniform", 20), ("gaussian", 20)])
 def test_squared_l2_moments(kind, dim):
-    # uniform: d/6 and 7d/180; gaussian: 2d and 8d. 100k pairs: mean 0.5 %, variance 3 % (docs/references.md, Distances).
+    # uniform: d/6 and 7d/180; gaussian: 2d and 8d. 100k pairs: mean 0.5 %, variance 3 % (docs/references.md).
     x, y = _pairs(kind, dim, np.random.default_rng(0))
     sq = ((x - y) ** 2).sum(1)
     mean, var = theory.power_moments(parse_distribution(kind), parse_metric("l2"), dim)

@@ -1,4 +1,4 @@
-"""Theory of ``dimcurse overparam`` (docs/references.md, Double descent): least squares past the interpolation threshold.
+"""Theory of ``dimcurse overparam`` (docs/references.md, Double descent): least squares past the threshold.
 
 The asymptotic excess risk E[(x.(b_hat - b))^2] of min-norm least squares and of ridge on
 isotropic Gaussian features x ~ N(0, I_p), p/n -> gamma, ||b||^2 = r^2, noise variance

@@ -1,6 +1,7 @@
 """Batch runs: sweep files, the store (kill and resume, locking), executors, failures, report, compare."""
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -170,6 +171,86 @@ def test_processes_and_dask_executors_match_serial(tmp_path):
     serial = _table(tmp_path / "serial")
     pd.testing.assert_frame_equal(_table(tmp_path / "processes"), serial)
     pd.testing.assert_frame_equal(_table(tmp_path / "dask"), serial)
+
+
+# Points of about a second each: a worker killed after the first one finishes is still busy with another.
+CLUSTER_SWEEP = """
+[[experiment]]
+name = "slow"
+kernel = "overparam"
+[experiment.fixed]
+data = "teacher"
+n_train = 800
+n_test = 500
+widths = [400, 800, 1600, 3200]
+[experiment.grid]
+seeds = [0, 1, 2, 3, 4, 5]
+"""
+
+
+def _wait_for(condition, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out after {seconds} s waiting for {what}"
+        time.sleep(0.1)
+
+
+@pytest.mark.slow
+def test_a_real_scheduler_and_two_workers_lose_one_to_sigkill_and_the_rows_stay_exact(tmp_path):
+    """Issue 26: a `dask scheduler` and two `dask worker` processes on 127.0.0.1, not a LocalCluster; one
+    worker is killed (SIGKILL) mid-run and its points are rerun on the other; every process is stopped."""
+    distributed = pytest.importorskip("distributed")
+    sweep = _sweep(tmp_path, CLUSTER_SWEEP, "cluster.toml")
+    run_batch(load_sweep(sweep), tmp_path / "serial")
+    file, store, started = tmp_path / "scheduler.json", tmp_path / "cluster", []
+
+    def start(*args):
+        log = open(tmp_path / f"process-{len(started)}.log", "wb")
+        started.append(subprocess.Popen([sys.executable, "-m", *args], stdout=log, stderr=subprocess.STDOUT))
+        return started[-1]
+
+    try:
+        start("distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+              "--scheduler-file", str(file))  # fmt: skip
+        _wait_for(file.exists, 60, "the scheduler file")
+        address = json.loads(file.read_text())["address"]
+        workers = [
+            start(
+                "distributed.cli.dask_worker",
+                "--scheduler-file",
+                str(file),
+                "--nthreads",
+                "1",
+                "--no-nanny",
+                "--no-dashboard",
+                "--name",
+                name,
+                "--death-timeout",
+                "60",
+            )  # fmt: skip
+            for name in ("w0", "w1")
+        ]
+        with distributed.Client(address, timeout="30s") as client:
+            client.wait_for_workers(2, timeout=60)
+        batch = start("dimcurse", "batch", str(sweep), "--store", str(store), "--executor", "dask",
+                      "--scheduler", address, "--quiet")  # fmt: skip
+        log = store / LOG
+        _wait_for(lambda: log.exists() and log.read_text().count("\n") >= 1 or batch.poll() is not None, 120, "a row")
+        done = log.read_text().count("\n")
+        assert batch.poll() is None and done < 6, "the run ended before the kill: make the points slower"
+        workers[0].send_signal(signal.SIGKILL)
+        assert batch.wait(timeout=180) == 0, (tmp_path / "process-3.log").read_text()
+    finally:
+        for process in started:
+            if process.poll() is None:
+                process.kill()
+            process.wait(timeout=30)
+    records = [json.loads(line) for line in (store / LOG).read_text().splitlines()]
+    assert len(records) == 6 and all(r["status"] == "done" for r in records)  # none lost, none twice
+    pd.testing.assert_frame_equal(_table(store), _table(tmp_path / "serial"))
+    assert all(p.returncode is not None for p in started)
+    scheduler_log = (tmp_path / "process-0.log").read_text()
+    assert re.search(r"Remove worker addr: \S+ name: w0", scheduler_log)  # the scheduler saw the kill mid-run
 
 
 FAILING = """

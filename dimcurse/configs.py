@@ -149,6 +149,12 @@ class ApproxConfig(_FromOptions):
 OVERPARAM_N = 1000  # overparam's default training and test sizes (a --data file's, at most)
 
 
+def _is_user_data(spec: str) -> bool:
+    from dimcurse.userdata import is_user_data  # numpy: only for a config naming data, never at --help
+
+    return is_user_data(spec)
+
+
 @dataclass(frozen=True)
 class OverparamConfig(_FromOptions):
     """Settings of an overparameterisation sweep (CLI options in brackets)."""
@@ -222,10 +228,8 @@ class OverparamConfig(_FromOptions):
         # One size may be given as a plain int (the Python API, older sweep files): it is the 1-tuple.
         if isinstance(self.n_train, int):
             object.__setattr__(self, "n_train", (self.n_train,))
-        from dimcurse.userdata import is_user_data  # numpy: imported when a config is made, not at startup
-
         # A named set's sizes are known now (and keep the store keys they had); a file's wait for its rows.
-        if not is_user_data(self.data):
+        if self.data is None or not _is_user_data(self.data):
             if self.n_train is None:
                 object.__setattr__(self, "n_train", (OVERPARAM_N,))
             if self.n_test is None:

@@ -18,7 +18,7 @@ import typer
 import dimcurse
 from dimcurse.configs import ApproxConfig, DistanceConfig, OverparamConfig, cli_default, field_options, option_help
 from dimcurse.errors import DimcurseError, Interrupted
-from dimcurse.parsing import parse_float, parse_float_list, parse_int, parse_int_list, parse_name_list, parse_seeds
+from dimcurse.parsing import parse_int, parse_name_list
 
 # Only typer and the torch-free configs load at start-up: --help and --version answer at once
 # (benchmarks/bench_startup.py). torch, pandas, rich tables and the kernels load when a command runs.
@@ -302,7 +302,15 @@ def info():
     render.console().print(render.info_table())
 
 
-_D = DistanceConfig()
+def _config(kernel: str, given: dict):
+    """The kernel's Config from a command's parameters (its ``locals()``): every option given, in the
+    form typed, through the one converter the Python API and sweep files use (dimcurse.options).
+    Options left unset (None, or an empty list) keep the Config's default."""
+    from dimcurse.configs import CLI_NAMES
+    from dimcurse.options import config_class, config_from
+
+    keys = {f.name for f in dataclasses.fields(config_class(kernel))} | set(CLI_NAMES.get(kernel, {}))
+    return config_from(kernel, {k: v for k, v in given.items() if k in keys and v is not None and v != ""})
 
 
 @app.command(
@@ -351,21 +359,7 @@ def distance_cmd(  # noqa: PLR0917  (typer: one parameter per option)
         return _list_data()
     if data is not None and (dims is not None or dist is not None):
         raise DimcurseError("a real data set fixes the dimension and distribution; drop --dims/--dist", "--data")
-    config = distance.Config(
-        dims=parse_int_list(dims, "--dims") if dims is not None else _D.dims,
-        dists=parse_name_list(dist, "--dist") if dist is not None else _D.dists,
-        metrics=parse_name_list(metric, "--metric"),
-        n_points=points,
-        n_queries=queries,
-        seeds=parse_seeds(seeds),
-        k=k,
-        mle_k=mle_k,
-        id_points=id_points,
-        data=data,
-        download=download,
-        dtype=dtype,
-        chunk_elems=chunk,
-    )
+    config = _config("distance", locals())
     _execute(
         distance,
         config,
@@ -378,9 +372,6 @@ def distance_cmd(  # noqa: PLR0917  (typer: one parameter per option)
         plot_file=plot_file,
         threads=threads,
     )
-
-
-_A = ApproxConfig()
 
 
 @app.command(
@@ -396,35 +387,31 @@ def approx_cmd(  # noqa: PLR0917  (typer: one parameter per option)
         parser=count("--width"),
         metavar="INT",
     ),
-    widths: Optional[str] = config_option(
-        _AC, "--widths", metavar=LIST, show_default="4,8,16,... up to --lm-max-params"
-    ),
+    widths: Optional[str] = config_option(_AC, "--widths", metavar=LIST),
     target: Optional[str] = config_option(_AC, "--target", metavar=LIST, unset=True),
     data: Optional[str] = config_option(_AC, "--data", metavar="FILE"),
     target_column: Optional[str] = config_option(_AC, "--target-column", metavar="NAME"),
     test_fraction: str = config_option(_AC, "--test-fraction", metavar="FRACTION"),
-    dims: Optional[str] = config_option(_AC, "--dims", metavar=LIST, show_default="8"),
+    dims: Optional[str] = config_option(_AC, "--dims", metavar=LIST),
     arch: str = config_option(_AC, "--arch", metavar=LIST),
     depth: int = config_option(_AC, "--depth", minimum=1),
     activation: str = config_option(_AC, "--activation"),
-    samples: Optional[str] = config_option(
-        _AC, "--samples", metavar=LIST, show_default="--samples-per-param x parameters, at least 2000"
-    ),
-    inputs: Optional[str] = config_option(_AC, "--inputs", metavar="NAME|FILE", show_default="the target's cube"),
+    samples: Optional[str] = config_option(_AC, "--samples", metavar=LIST),
+    inputs: Optional[str] = config_option(_AC, "--inputs", metavar="NAME|FILE"),
     samples_per_param: Optional[str] = config_option(_AC, "--samples-per-param", unset=True),
     test_samples: int = config_option(_AC, "--test-samples", minimum=1),
-    steps: Optional[int] = config_option(_AC, "--steps", show_default="2000", minimum=1),
-    lm_iters: Optional[int] = config_option(_AC, "--lm-iters", show_default="200", minimum=1),
+    steps: Optional[int] = config_option(_AC, "--steps", minimum=1),
+    lm_iters: Optional[int] = config_option(_AC, "--lm-iters", minimum=1),
     lm_rows: Optional[str] = config_option(_AC, "--lm-rows", unset=True),
     lm_max_params: int = config_option(_AC, "--lm-max-params", minimum=1),
     optimizer: str = config_option(_AC, "--optimizer"),
-    lr: Optional[str] = config_option(_AC, "--lr", show_default="3e-3 Adam, 1.0 LBFGS"),
+    lr: Optional[str] = config_option(_AC, "--lr"),
     baselines: Optional[str] = config_option(_AC, "--baselines", metavar=LIST, unset=True),
     knn_k: int = config_option(_AC, "--knn-k", minimum=1),
     teacher_k: str = config_option(_AC, "--teacher-k", metavar=LIST),
     teacher_draws: int = config_option(_AC, "--teacher-draws", minimum=1),
-    gn_iters: Optional[int] = config_option(_AC, "--gn-iters", show_default="150", minimum=1),
-    cg_iters: Optional[int] = config_option(_AC, "--cg-iters", show_default="60", minimum=1),
+    gn_iters: Optional[int] = config_option(_AC, "--gn-iters", minimum=1),
+    cg_iters: Optional[int] = config_option(_AC, "--cg-iters", minimum=1),
     q_power_k: int = config_option(_AC, "--q-power-k", minimum=1),
     summary_out: Optional[str] = typer.Option(
         None, "--summary-out", metavar="FILE", help="Also write the exponent fit table (the summary) to this file."
@@ -472,41 +459,7 @@ def approx_cmd(  # noqa: PLR0917  (typer: one parameter per option)
         raise DimcurseError("give --width or --widths, not both", "--width")
     if data is not None and (target is not None or dims is not None):
         raise DimcurseError("a data file fixes the target and the dimension; drop --target/--dims", "--data")
-    config = approx.Config(
-        targets=parse_name_list(target, "--target") if target is not None else _A.targets,
-        data=data,
-        target_column=target_column,
-        test_fraction=parse_float(test_fraction, "--test-fraction"),
-        dims=parse_int_list(dims, "--dims") if dims is not None else None,
-        archs=parse_name_list(arch, "--arch"),
-        widths=(width,) if width is not None else parse_int_list(widths, "--widths") if widths is not None else None,
-        depth=depth,
-        activation=activation.strip().lower(),
-        n_samples=parse_int_list(samples, "--samples") if samples is not None else None,
-        inputs=inputs,
-        n_test=test_samples,
-        steps=steps,
-        samples_per_param=(
-            parse_float(samples_per_param, "--samples-per-param", positive=True)
-            if samples_per_param is not None
-            else _A.samples_per_param
-        ),
-        lm_iters=lm_iters,
-        lm_rows=parse_float(lm_rows, "--lm-rows") if lm_rows is not None else _A.lm_rows,
-        lm_max_params=lm_max_params,
-        optimizer=optimizer.strip().lower(),
-        lr=parse_float(lr, "--lr", positive=True) if lr is not None else None,
-        seeds=parse_seeds(seeds),
-        baselines=parse_name_list(baselines, "--baselines") if baselines else (),
-        knn_k=knn_k,
-        teacher_k=parse_int_list(teacher_k, "--teacher-k"),
-        teacher_draws=teacher_draws,
-        gn_iters=gn_iters,
-        cg_iters=cg_iters,
-        q_power_k=q_power_k,
-        dtype=dtype,
-        record_every=record_every,
-    )
+    config = _config("approx", locals())
     if summary_out is not None and fit_out is not None:
         raise DimcurseError("give --summary-out or --fit-out, not both", "--fit-out")
     table_out, table_option = (fit_out, "--fit-out") if fit_out is not None else (summary_out, "--summary-out")
@@ -526,9 +479,6 @@ def approx_cmd(  # noqa: PLR0917  (typer: one parameter per option)
     )
 
 
-_O = OverparamConfig()
-
-
 @app.command(
     "overparam",
     short_help="Overparameterisation: test error across the interpolation threshold (double "
@@ -536,12 +486,10 @@ _O = OverparamConfig()
 )
 def overparam_cmd(  # noqa: PLR0917  (typer: one parameter per option)
     model: str = config_option(_OC, "--model"),
-    data: Optional[str] = config_option(
-        _OC, "--data", metavar="NAME|FILE", show_default="mnist1d; gaussian for linear"
-    ),
+    data: Optional[str] = config_option(_OC, "--data", metavar="NAME|FILE"),
     target_column: Optional[str] = config_option(_OC, "--target-column", metavar="NAME"),
     test_fraction: str = config_option(_OC, "--test-fraction", metavar="FRACTION"),
-    widths: Optional[str] = config_option(_OC, "--widths", metavar=LIST, show_default="the model's sweep"),
+    widths: Optional[str] = config_option(_OC, "--widths", metavar=LIST),
     features: Optional[str] = typer.Option(
         None, "--features", metavar=LIST, help="Same as --widths (linear, random-features)."
     ),
@@ -555,7 +503,7 @@ def overparam_cmd(  # noqa: PLR0917  (typer: one parameter per option)
     epochs: int = config_option(_OC, "--epochs", minimum=1),
     steps: Optional[int] = config_option(_OC, "--steps", minimum=1),
     optimizer: str = config_option(_OC, "--optimizer"),
-    lr: Optional[str] = config_option(_OC, "--lr", show_default="1e-3 adam, 0.05 sgd"),
+    lr: Optional[str] = config_option(_OC, "--lr"),
     batch_size: int = config_option(_OC, "--batch-size", minimum=0),
     loss: str = config_option(_OC, "--loss"),
     activation: str = config_option(_OC, "--activation"),
@@ -598,37 +546,7 @@ def overparam_cmd(  # noqa: PLR0917  (typer: one parameter per option)
         return _list_data()
     if widths is not None and features is not None:
         raise DimcurseError("give --widths or --features, not both", "--features")
-    sizes = widths if widths is not None else features
-    option = "--widths" if widths is not None else "--features"
-    config = overparam.Config(
-        model=model.strip().lower(),
-        data=data.strip() if data is not None else None,
-        widths=parse_int_list(sizes, option) if sizes is not None else None,
-        depth=depth,
-        feature_map=feature_map.strip().lower(),
-        n_train=parse_int_list(train_samples, "--train-samples") if train_samples is not None else None,
-        n_test=test_samples,
-        label_noise=parse_float_list(label_noise, "--label-noise"),
-        ridge=parse_float_list(ridge, "--ridge"),
-        weight_decay=parse_float(weight_decay, "--weight-decay"),
-        epochs=epochs,
-        steps=steps,
-        optimizer=optimizer.strip().lower(),
-        lr=parse_float(lr, "--lr", positive=True) if lr is not None else None,
-        batch_size=batch_size,
-        loss=loss.strip().lower(),
-        activation=activation.strip().lower(),
-        record_every=record_every,
-        augment=augment,
-        signal_var=parse_float(signal_var, "--signal-var"),
-        noise_var=parse_float(noise_var, "--noise-var"),
-        teacher_dim=teacher_dim,
-        seeds=parse_seeds(seeds),
-        download=download,
-        dtype=dtype,
-        target_column=target_column,
-        test_fraction=parse_float(test_fraction, "--test-fraction"),
-    )
+    config = _config("overparam", locals())
     _execute(
         overparam,
         config,

@@ -290,6 +290,11 @@ def field_options(config_class) -> dict[str, str]:
     return options
 
 
+def option_of(config_class, field: str) -> str:
+    """The CLI option that sets ``field`` (the first its documentation names), for an error message."""
+    return next((option for option, name in field_options(config_class).items() if name == field), field)
+
+
 def option_help(config_class, field: str) -> str:
     """A field's documentation as its option's help: the option mark taken out."""
     import re

@@ -103,12 +103,14 @@ def parse_name_list(text: str, option: str) -> tuple[str, ...]:
     return values
 
 
-def check_counts(config, options: dict[str, str]) -> None:
-    """Every config field named in ``options`` (field -> CLI option) must be at least 1."""
-    for name, option in options.items():
+def check_counts(config, fields: tuple[str, ...]) -> None:
+    """Every one of ``fields`` must be at least 1; an error names the field's option (from its documentation)."""
+    from dimcurse.configs import option_of
+
+    for name in fields:
         value = getattr(config, name)
         if value is not None and value < 1:  # None: a default the kernel sets from its data
-            raise DimcurseError(f"must be at least 1, got {value}", option)
+            raise DimcurseError(f"must be at least 1, got {value}", option_of(type(config), name))
 
 
 def check_seeds(seeds) -> None:

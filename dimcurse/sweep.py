@@ -25,11 +25,10 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import tomllib
-import types
-import typing
 from dataclasses import dataclass
 from pathlib import Path
 
+from dimcurse import options
 from dimcurse.errors import DimcurseError
 from dimcurse.parsing import did_you_mean
 from dimcurse.experiments import REGISTRY
@@ -114,23 +113,20 @@ def _expand(path: Path, index: int, table) -> list[Point]:
     for part, value in (("fixed", fixed), ("grid", grid)):
         if not isinstance(value, dict):
             raise DimcurseError(f"{where}: key {part!r} must be a table")
-    hints = typing.get_type_hints(kernel.Config)
-    fields = {f.name for f in dataclasses.fields(kernel.Config)}
-    fixed, grid = _field_names(where, kernel_name, fixed, fields), _field_names(where, kernel_name, grid, fields)
-    both = set(fixed) & set(grid)
+    both = set(_fields(where, kernel_name, fixed)) & set(_fields(where, kernel_name, grid))
     if both:
         raise DimcurseError(f"{where}: key {sorted(both)[0]!r} is both fixed and a grid axis")
     settings = {}
     for key, value in fixed.items():
-        settings[key] = _coerce(where, key, value, fields, hints)
+        settings.update(_converted(where, kernel_name, key, value))
     axes = []
     for key, values in grid.items():
         if not isinstance(values, list) or not values:
             raise DimcurseError(f"{where}: grid key {key!r} must be a non-empty list of values")
-        axes.append([(key, v, _coerce(where, key, v, fields, hints)) for v in values])
+        axes.append([(key, v, _converted(where, kernel_name, key, v)) for v in values])
     points = []
     for combo in itertools.product(*axes) if axes else [()]:
-        values = {**settings, **{key: value for key, _, value in combo}}
+        values = {**settings, **{field: value for _, _, one in combo for field, value in one.items()}}
         config = kernel.Config(**values)
         try:
             kernel.validate(config)
@@ -141,86 +137,37 @@ def _expand(path: Path, index: int, table) -> list[Point]:
     return points
 
 
-def _field_names(where: str, kernel: str, table: dict, fields: set[str]) -> dict:
-    """Keys in the CLI's names (``points``) or the fields' (``n_points``), as field names; an unknown
-    key gets a did-you-mean."""
+def _fields(where: str, kernel: str, table: dict) -> list[str]:
+    """The fields a table's keys set (the CLI's names or the fields'), every key known and set once."""
     from dimcurse.configs import CLI_NAMES
 
-    names = CLI_NAMES.get(kernel, {})
-    out = {}
-    for key, value in table.items():
+    names, fields, out = CLI_NAMES.get(kernel, {}), {f.name for f in dataclasses.fields(REGISTRY[kernel].Config)}, []
+    for key in table:
         field = names.get(key, key)
         if field not in fields:
             known = sorted(fields | set(names))
             raise DimcurseError(f"{where}: unknown key {key!r}{did_you_mean(key, known)} (known: {', '.join(known)})")
         if field in out:
             raise DimcurseError(f"{where}: key {key!r} sets {field!r}, which another key already sets")
-        out[field] = value
+        out.append(field)
     return out
 
 
-def _coerce(where: str, key: str, value, fields: set[str], hints: dict):
-    """A TOML value as the config field's type; anything else names the key and the expected type."""
-    if key not in fields:
-        raise DimcurseError(f"{where}: unknown key {key!r} (known: {', '.join(sorted(fields))})")
-    hint = hints[key]
+def _converted(where: str, kernel: str, key: str, value) -> dict:
+    """One key's TOML value as its field's, through the one converter (dimcurse.options): {field: value}.
+    TOML is typed, so a bare integer for seeds is one seed, not a count."""
     try:
-        return _as_type(value, hint)
-    except TypeError:
-        raise DimcurseError(f"{where}: key {key!r}: {value!r} is not {_describe(hint)}") from None
-
-
-def _as_type(value, hint):
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        options = [a for a in args if a is not type(None)]
-        for option in options:
-            try:
-                return _as_type(value, option)
-            except TypeError:
-                continue
-        raise TypeError
-    if origin is tuple:
-        item = args[0]
-        items = value if isinstance(value, list) else [value]
-        return tuple(_as_type(v, item) for v in items)
-    if hint is bool:
-        if isinstance(value, bool):
-            return value
-        raise TypeError
-    if hint is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        raise TypeError
-    if hint is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        raise TypeError
-    if hint is str:
-        if isinstance(value, str):
-            return value
-        raise TypeError
-    raise TypeError
-
-
-def _describe(hint) -> str:
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin is tuple:
-        return f"a {args[0].__name__} or a list of them"
-    if args:
-        return " or ".join(_describe(a) for a in args if a is not type(None))
-    return {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false"}.get(
-        hint.__name__, hint.__name__
-    )
+        return options.config_values(kernel, {key: value}, seeds_count=False, what="key")
+    except DimcurseError as exc:
+        raise DimcurseError(f"{where}: key {key!r}: {exc.message}") from None
 
 
 def config_from_dict(kernel: str, values: dict):
     """A kernel's Config from a provenance's config block (JSON values back to the field types)."""
     module = REGISTRY[kernel]
-    hints = typing.get_type_hints(module.Config)
     fields = {f.name for f in dataclasses.fields(module.Config)}
     converted = {}
     for key, value in values.items():
         if key in fields:
-            converted[key] = None if value is None else _coerce(f"{kernel} provenance", key, value, fields, hints)
+            converted.update({key: None} if value is None else _converted(f"{kernel} provenance", kernel, key, value))
     return module.Config(**converted)

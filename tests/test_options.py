@@ -50,3 +50,25 @@ def test_defaults_are_shown_in_every_kernel_option_help():
             if option in configs.field_options(config_class) and not param.is_flag and option not in SHARED:
                 shown = param.show_default if isinstance(param.show_default, str) else param.default
                 assert shown is not None or "default: " in (param.help or ""), (name, param.opts[0])
+
+
+def test_the_command_line_the_api_and_a_sweep_file_make_one_config(cli, monkeypatch, tmp_path):
+    """One converter (dimcurse.options): the same settings typed three ways give the same Config."""
+    from dimcurse.api import make_config
+    from dimcurse.sweep import load_sweep
+
+    built = []
+    monkeypatch.setattr(dimcurse_cli, "_execute", lambda kernel, config, *args, **kwargs: built.append(config))
+    code, _, err = cli(
+        "overparam", "--model", "Linear", "--train-samples", "200", "--features", "10,20", "--seeds", "2"
+    )
+    assert code == 0, err
+    api = make_config("overparam", dict(model="Linear", train_samples="200", features=(10, 20), seeds=2))
+    sweep = tmp_path / "one.toml"
+    sweep.write_text(
+        "[[experiment]]\nkernel = 'overparam'\n[experiment.fixed]\n"
+        "model = 'linear'\ntrain_samples = 200\nfeatures = '10,20'\nseeds = [0, 1]\n"
+    )
+    (point,) = load_sweep(sweep)
+    assert built[0] == api == point.config
+    assert api.model == "linear" and api.widths == (10, 20) and api.seeds == (0, 1)

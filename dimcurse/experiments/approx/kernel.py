@@ -53,14 +53,6 @@ MIN_SAMPLES = 2000  # the smallest automatic training set
 Config = ApproxConfig  # the settings live in dimcurse.configs, importable without torch (fast --help)
 
 
-OPTION = {
-    "n_test": "--test-samples",
-    "depth": "--depth",
-    "knn_k": "--knn-k",
-    "teacher_draws": "--teacher-draws",
-    "q_power_k": "--q-power-k",
-    "lm_max_params": "--lm-max-params",
-}
 # Q^(2^k) lives near the corner Q = 1 only: the largest sampled |value| at 2000 samples is 7e-9 at
 # k = 10, 1e-135 at 13 and 0 (underflow) at 15; beyond 10 it depends on how near the corner one sample falls.
 MAX_Q_POWER_K = 10
@@ -88,7 +80,7 @@ SMOKE = Config(
 
 def validate(config: Config) -> None:
     """Raise ``DimcurseError`` naming the option for anything the kernel cannot run."""
-    check_counts(config, OPTION)
+    check_counts(config, ("n_test", "depth", "knn_k", "teacher_draws", "q_power_k", "lm_max_params"))
     if not config.teacher_k or any(k < 1 for k in config.teacher_k):
         raise DimcurseError(f"intrinsic dimensions must be at least 1, got {config.teacher_k}", "--teacher-k")
     if config.q_power_k > MAX_Q_POWER_K:

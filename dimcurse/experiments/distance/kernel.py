@@ -61,25 +61,11 @@ SMOKE = Config(
 )
 
 # Config field -> CLI option, so validation errors name what the user typed.
-OPTION = {
-    "dims": "--dims",
-    "dists": "--dist",
-    "metrics": "--metric",
-    "n_points": "--points",
-    "n_queries": "--queries",
-    "seeds": "--seeds",
-    "k": "--k",
-    "mle_k": "--mle-k",
-    "id_points": "--id-points",
-    "data": "--data",
-    "dtype": "--dtype",
-    "chunk_elems": "--chunk",
-}
 
 
 def validate(config: Config) -> None:
     """Raise ``DimcurseError`` naming the option for any value the kernel cannot run."""
-    check_counts(config, {name: OPTION[name] for name in ("n_points", "n_queries", "k")})
+    check_counts(config, ("n_points", "n_queries", "k"))
     if config.chunk_elems < 0:
         raise DimcurseError(f"must be 0 (auto) or positive, got {config.chunk_elems}", "--chunk")
     check_seeds(config.seeds)

@@ -69,9 +69,6 @@ from dimcurse.runtime import resolve_dtype
 Config = OverparamConfig  # the settings live in dimcurse.configs, importable without torch (fast --help)
 
 
-OPTION = {"depth": "--depth", "n_test": "--test-samples", "epochs": "--epochs", "teacher_dim": "--teacher-dim"}
-
-
 SMOKE = Config(
     model="mlp",
     data="teacher",
@@ -93,7 +90,7 @@ def validate(config: Config) -> None:
             f"unknown model {config.model!r}{did_you_mean(config.model, MODELS)} (known: {', '.join(MODELS)})",
             "--model",
         )
-    check_counts(config, OPTION)
+    check_counts(config, ("depth", "n_test", "epochs", "teacher_dim"))
     if config.widths is not None and (not config.widths or any(w < 1 for w in config.widths)):
         raise DimcurseError("widths must be positive integers", "--widths")
     sizes = config.n_train  # None: a --data file's, set from its rows (task.with_sizes)

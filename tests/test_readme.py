@@ -67,8 +67,12 @@ def workdir(tmp_path_factory):
 
 
 # Examples another module runs as shown (the same command, its first output line checked there): the quick tour
-# (tests/test_tour.py builds its fixture from it; running it twice cost 40 s of the suite).
-RUN_ELSEWHERE = {"dimcurse tour --quick --out tour-quick": "tests/test_tour.py"}
+# (tests/test_tour.py builds its fixture from it; running it twice cost 40 s of the suite) and the teacher's
+# exponents against k and d (tests/test_approx.py asserts them; 80 s).
+RUN_ELSEWHERE = {
+    "dimcurse tour --quick --out tour-quick": "tests/test_tour.py",
+    "dimcurse approx --target teacher --dims 4,16 --teacher-k 2,4 --widths 4,8,16,32 --seeds 2": "tests/test_approx.py",
+}
 
 
 def test_the_examples_run_elsewhere_are_run_there():

@@ -131,6 +131,21 @@ def test_overparam_on_a_file_defaults_to_its_rows(cli, tmp_path):
     assert code == 0 and config["n_train"] == [400] and config["n_test"] == 100, err
 
 
+def test_an_approx_run_reads_a_users_file_once(tmp_path, monkeypatch):
+    """Issue 26: one run read the file four times (settings, memory estimate, data, provenance), a module cache
+    hiding it; now it is read once and passed down, as the device is."""
+    from dimcurse import userdata
+    from dimcurse.experiments.approx import kernel as approx
+
+    rng = np.random.default_rng(2)
+    x = rng.uniform(-1, 1, (300, 3))
+    np.savez(tmp_path / "r.npz", x=x, y=x[:, 0] * x[:, 1])
+    reads, load = [], userdata.load
+    monkeypatch.setattr(userdata, "load", lambda *a, **k: reads.append(a[0]) or load(*a, **k))
+    result = approx.run(approx.Config(data=str(tmp_path / "r.npz"), widths=(4, 8), lm_iters=5, seeds=(0,)))
+    assert len(reads) == 1 and result.provenance["data"]["rows"] == 300
+
+
 def test_images_in_an_npz_are_flattened(tmp_path):
     rng = np.random.default_rng(2)
     images, labels = rng.uniform(0, 1, (300, 1, 6, 6)), rng.integers(0, 3, 300)

@@ -56,7 +56,7 @@ def _params_view(rows: pd.DataFrame, fits):
 def _learning_panel(ax, rows, fits, *, all_rows: pd.DataFrame, all_fits: pd.DataFrame) -> None:
     """Relative error against training samples: trained models at their best width per n (by validation),
     k-NN as it is; fitted and theory slopes as in the error panel."""
-    from dimcurse.experiments.approx.kernel import best_width_rows
+    from dimcurse.experiments.approx.fits import best_width_rows
 
     for _, fit in all_fits[all_fits["axis"] == "samples"].iterrows():
         k = fit["teacher_k"]

@@ -10,8 +10,8 @@ and hubness (Radovanovic et al. 2010) of the point set itself.
 
 from __future__ import annotations
 
+import sys
 import math
-import time
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
@@ -23,9 +23,9 @@ from dimcurse import userdata
 from dimcurse.experiments.distance import estimators, intrinsic
 from dimcurse.experiments.distance import theory
 from dimcurse.data import Distribution, draw, load_dataset, parse_distribution, validate_finite
-from dimcurse import memory
 from dimcurse.configs import DistanceConfig
 from dimcurse.errors import DimcurseError
+from dimcurse.experiments import contract
 from dimcurse.parsing import check_counts, check_seeds
 from dimcurse.experiments.distance.neighbours import (
     ChunkPlan,
@@ -36,7 +36,6 @@ from dimcurse.experiments.distance.neighbours import (
     parse_metric,
     query_stats,
 )
-from dimcurse.provenance import provenance
 from dimcurse.results import Result
 from dimcurse.runtime import numpy_rng, resolve_dtype
 
@@ -373,21 +372,13 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
 
     ``progress`` is called with fractions of the whole run as work completes.
     """
-    validate(config)
-    device = torch.device(device)
-    needed, option = estimate_bytes(config, device)
-    memory.require(
-        needed,
-        f"{config.n_points} points in {max(config.dims) if config.data is None else 'the data'} dimensions",
-        option,
-        device,
-    )
+    what = f"{config.n_points} points in {max(config.dims) if config.data is None else 'the data'} dimensions"
+    device, started = contract.start(sys.modules[__name__], config, device, what)
     dtype = resolve_dtype(config.dtype)
     metrics = [parse_metric(m) for m in config.metrics]
     n_sets = 3 if config.data else len(config.dists) * len(config.dims)
     share = 1.0 / (n_sets * len(config.seeds) * len(metrics))
     tick = (lambda f: progress(f * share)) if progress else None
-    started = time.perf_counter()
     rows, histograms = [], []
     plan = ChunkPlan(chunk_for(config, device))  # shared: a chunk size that ran out of device memory is not tried again
     for seed in config.seeds:
@@ -395,21 +386,11 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
         for pset in make_sets(config, seed, dtype, device):
             rows.extend(_rows_for_set(pset, metrics, config, plan, seed, device=device, tick=tick))
             histograms += [_histogram(pset, metric, seed) for metric in metrics]
-    prov = provenance(KERNEL, VERSION, config, device)
-    prov["elapsed_s"] = round(time.perf_counter() - started, 3)
-    prov["chunk_elems_used"] = plan.elems
+    extra = {"chunk_elems_used": plan.elems}
     if userdata.is_user_data(config.data):
-        prov["data"] = userdata.load(config.data).describe()  # name, source, content hash, shape
-    table = pd.DataFrame(rows, columns=COLUMNS)
-    result = Result(
-        kernel=KERNEL,
-        rows=table,
-        provenance=prov,
-        group_by=GROUP_BY,
-        show=SHOW,
-        nullable=NULLABLE,
-        notes=_notes(config, table, plan),
-    )
+        extra["data"] = userdata.load(config.data).describe()  # name, source, content hash, shape
+    result = contract.finish(sys.modules[__name__], config, device, rows, started, provenance_extra=extra)
+    result.notes = _notes(config, result.rows, plan)
     result.tables["histograms"] = pd.concat(histograms, ignore_index=True)
     return result
 

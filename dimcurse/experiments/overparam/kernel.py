@@ -20,21 +20,21 @@ epochs they needed, and marks the interpolation threshold and the test-loss peak
 from __future__ import annotations
 
 import math
-import time
+import sys
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 import torch
 
-from dimcurse import memory, userdata
+from dimcurse import userdata
 from dimcurse.configs import OverparamConfig
 from dimcurse.data import split_transforms
 from dimcurse.errors import DimcurseError
+from dimcurse.experiments import contract
 from dimcurse.parsing import check_counts, check_seeds, did_you_mean
 from dimcurse.experiments.overparam.cnn import cnn1d_params, cnn2d_params
 from dimcurse.nets import ACTIVATIONS, mlp_params
-from dimcurse.provenance import provenance
 from dimcurse.results import Result
 from dimcurse.experiments.overparam.models import FEATURE_MAPS, run_knn, run_linear, run_mlp, run_random_features
 from dimcurse.experiments.overparam.summary import (
@@ -48,12 +48,12 @@ from dimcurse.experiments.overparam.summary import (
 from dimcurse.experiments.overparam.task import (
     DATA,
     IMAGES,
-    KERNEL,
+    KERNEL,  # noqa: F401  (the contract's name and version, defined beside the task)
     MODELS,
     SEQUENCES,
     TEACHER_CLASSES,
     TRAINED,
-    VERSION,
+    VERSION,  # noqa: F401
     _user_file,
     data_name,
     image_shape,
@@ -274,10 +274,7 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     """Run the sweep for every training-set size and label-noise level; rows plus the per-width summary."""
     validate(config)
     config = with_sizes(config)
-    device = torch.device(device)
-    needed, option = estimate_bytes(config, device)
-    memory.require(needed, f"the {config.model} sweep", option, device)
-    started = time.perf_counter()
+    device, started = contract.start(sys.modules[__name__], config, device, f"the {config.model} sweep")
     rows, subsets = [], {}
     share = 1.0 / (len(config.label_noise) * len(config.n_train))
     for one in per_size(config):
@@ -293,29 +290,19 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     # One setting's sweep contiguous, widths in order, each width's epochs together.
     table = pd.DataFrame(rows)[COLUMNS].sort_values(SETTING[2:] + ["width", "epoch", "seed"], kind="stable")
     table = table.reset_index(drop=True)
-    prov = provenance(KERNEL, VERSION, config, device)
     widths = {n_of(one): list(widths_for(one)) for one in per_size(config)}
-    prov.update(
-        {
-            "elapsed_s": round(time.perf_counter() - started, 3),
-            "widths": widths[config.n_train[0]] if len(widths) == 1 else {str(k): v for k, v in widths.items()},
-            "data": data_name(config),
-            "training_subsets": subsets,
-        }
-    )
+    extra = {
+        "widths": widths[config.n_train[0]] if len(widths) == 1 else {str(k): v for k, v in widths.items()},
+        "data": data_name(config),
+        "training_subsets": subsets,
+    }
     if userdata.is_user_data(data_name(config)):
-        prov["data_file"] = _user_file(config).describe()
+        extra["data_file"] = _user_file(config).describe()
     group_by = GROUP_BY_MLP if config.model in TRAINED else GROUP_BY
     if config.model == "linear":
         group_by = [c for c in group_by if c != "feature_map"]  # "none": not a setting of the linear model
-    result = Result(
-        kernel=KERNEL,
-        rows=table,
-        provenance=prov,
-        group_by=group_by,
-        show=SHOW,
-        analysis_keys=ANALYSIS_KEYS,
-        nullable=NULLABLE,
+    result = contract.finish(
+        sys.modules[__name__], config, device, table, started, provenance_extra=extra, group_by=group_by
     )
     result.analysis, result.analysis_title = summary_table(table), ANALYSIS_TITLE
     result.notes += derived_notes(table, result.analysis, config)

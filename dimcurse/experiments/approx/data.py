@@ -1,0 +1,212 @@
+"""An approx run's data: targets sampled on their domain or on --inputs, or a user's file, split per seed
+and standardised."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from dimcurse import userdata
+from dimcurse.experiments.approx import bridge, inputs
+from dimcurse.configs import ApproxConfig as Config
+from dimcurse.errors import DimcurseError
+from dimcurse.runtime import numpy_rng
+from dimcurse.experiments.approx.plan import (
+    _FileTarget,
+    _inputs,
+    _user_data,
+    is_learning_curve,
+    pool_size,
+    replicates,
+    target_options,
+)
+
+
+@dataclass
+class _Data:
+    """One (target, dim) data set stacked over seeds, with standardised training targets."""
+
+    x_train: torch.Tensor  # (S, n, d), S = teacher draws x seeds
+    y_train: torch.Tensor  # (S, n), standardised per replicate
+    x_test: torch.Tensor
+    y_test: torch.Tensor  # original units
+    mean: torch.Tensor  # (S,)
+    std: torch.Tensor  # (S,)
+    reps: list[tuple[int, int]]  # (teacher draw, seed) of each of the S replicates
+    k: int | None = None  # the teacher's intrinsic dimension (None for other targets)
+    x_val: torch.Tensor | None = None  # validation inputs (learning curves: they choose the best width)
+    y_val: torch.Tensor | None = None  # original units
+    ids: dict = dataclasses.field(default_factory=dict)  # the inputs' measured intrinsic dimension (bridge)
+
+    def first(self, n: int) -> "_Data":
+        """The same data with each replicate's training pool cut to its first n samples."""
+        return dataclasses.replace(self, x_train=self.x_train[:, :n], y_train=self.y_train[:, :n])
+
+    @property
+    def y_val_std(self) -> torch.Tensor:
+        return (self.y_val.double() - self.mean[:, None].double()) / self.std[:, None].double()
+
+    @property
+    def seeds(self) -> list[int]:
+        """Each replicate's seed (it draws the samples and the initialisation)."""
+        return [seed for _, seed in self.reps]
+
+    @property
+    def y_test_std(self) -> torch.Tensor:
+        """The test targets standardised like the training ones (float64)."""
+        return (self.y_test.double() - self.mean[:, None].double()) / self.std[:, None].double()
+
+    @property
+    def sd_test(self) -> np.ndarray:
+        """The test targets' sd per seed: what rel_rmse divides by."""
+        return robust_sd(self.y_test).cpu().numpy()
+
+
+def robust_sd(y: torch.Tensor) -> torch.Tensor:
+    """Per-row sample sd of (S, n) values in float64, taken of the values over their largest |value|:
+    a target of size 1e200 (or 1e-200) would overflow (underflow) when squared."""
+    y = y.double()
+    top = y.abs().amax(1, keepdim=True).clamp_min(torch.finfo(torch.float64).tiny)
+    return (y / top).std(1) * top[:, 0]
+
+
+def _file_data(config: Config, file, dtype, device) -> _Data:
+    """A user's file split per seed (--test-fraction held out, drawn from the seed and the file's hash; a
+    learning curve validates on half of them); features standardised by the training rows, the training
+    pool every other row (or the first --samples of them)."""
+    data = file
+    x_all, y_all = np.asarray(data.x, dtype=np.float64), userdata.check_numeric_target(data.y, data.name)
+    n = x_all.shape[0]
+    n_held = max(1, int(round(config.test_fraction * n)))
+    n_val = n_held // 2 if is_learning_curve(config) else 0
+    n_test = n_held - n_val
+    if n - n_held < 2 or n_test < 2:  # two to train on, and two to measure rel_rmse (a test sd) on
+        raise DimcurseError(
+            f"{data.name}: {n} rows split into {n - n_held} for training and {n_test} for testing; "
+            "each needs at least 2",
+            "--test-fraction",
+        )
+    pool = file_pool(config, n)
+    parts = {"train": [], "test": [], "val": []}
+    for seed in config.seeds:
+        order = numpy_rng(seed, "split", data.content).permutation(n)
+        rows = {"test": order[n_val:n_held], "val": order[:n_val], "train": order[n_held:][:pool]}
+        mean, std = x_all[rows["train"]].mean(0), x_all[rows["train"]].std(0)
+        std = np.where(std > 0, std, 1.0)
+        for name, r in rows.items():
+            parts[name].append(((x_all[r] - mean) / std, y_all[r]))
+    ys, yts = [y for _, y in parts["train"]], [y for _, y in parts["test"]]
+    option = "--target-column" if config.target_column else "--data"
+    _check_resolvable(torch.as_tensor(np.stack(ys)), f"the target of {data.name}", option)
+    _check_resolvable(torch.as_tensor(np.stack(yts)), f"the test rows' target of {data.name}", "--test-fraction")
+    x, y = (torch.as_tensor(np.stack([p[i] for p in parts["train"]])) for i in (0, 1))
+    xt, yt = (torch.as_tensor(np.stack([p[i] for p in parts["test"]])) for i in (0, 1))
+    mean, std = y.mean(1), robust_sd(y)  # _check_resolvable refused a zero sd
+    out = _Data(
+        _move(x, dtype, device),
+        _move((y - mean[:, None]) / std[:, None], dtype, device),
+        _move(xt, dtype, device),
+        yt.to(device),
+        mean.to(device),
+        std.to(device),
+        [(0, seed) for seed in config.seeds],
+    )
+    if n_val:
+        out.x_val = _move(torch.as_tensor(np.stack([p[0] for p in parts["val"]])), dtype, device)
+        out.y_val = torch.as_tensor(np.stack([p[1] for p in parts["val"]])).to(device)
+    # The bridge measures the raw training rows of the first seed, as `dimcurse distance --data` would.
+    first = numpy_rng(config.seeds[0], "split", data.content).permutation(n)[n_held:][:pool]
+    out.ids = bridge.measure(x_all[first])
+    return out
+
+
+def file_pool(config: Config, n_rows: int) -> int:
+    """Training rows per seed of a data file of ``n_rows``: every row not held out, or the largest
+    --samples (an error naming the largest possible when the file has fewer)."""
+    n_held = max(1, int(round(config.test_fraction * n_rows)))
+    available = n_rows - n_held
+    if config.n_samples is None:
+        return available
+    if max(config.n_samples) > available:
+        raise DimcurseError(
+            f"the data have {available} training rows ({n_rows} rows, {n_held} held out by --test-fraction "
+            f"{config.test_fraction}); the largest possible is {available}, got {max(config.n_samples)}",
+            "--samples",
+        )
+    return max(config.n_samples)
+
+
+RESOLUTION_ULPS = 1000  # a target whose sd is under 1000 float64 ulps of its largest value is a constant
+
+
+def _check_resolvable(y: torch.Tensor, what: str, option: str) -> None:
+    """Refuse, before training, a target that is constant to float64 precision on its samples: its
+    relative error would be 0/0 (every width inf or NaN), not an approximation rate."""
+    sd, top = robust_sd(y), y.double().abs().amax(1)
+    floor = RESOLUTION_ULPS * torch.finfo(torch.float64).eps * top
+    if not bool(((sd > floor) & (sd > 0)).all()):
+        raise DimcurseError(
+            f"{what} is constant to float64 precision on its samples (sd {float(sd.min()):.3g}, "
+            f"largest |value| {float(top.max()):.3g}): nothing to approximate",
+            option,
+        )
+
+
+def _make_data(target, dim: int, k: int | None, config: Config, dtype, device, *, file=None) -> _Data:
+    if isinstance(target, _FileTarget):
+        return _file_data(config, file if file is not None else _user_data(config), dtype, device)
+    reps = replicates(config, target.name)
+    functions = {draw: target.build(dim, target_options(config, k, draw)) for draw, _ in reps}
+    # A seed's samples are the same for every teacher draw: drawn once per seed.
+    splits = {s: _split(target, config, dim, s) for s in config.seeds}
+    xs, xt = [splits[s].train for _, s in reps], [splits[s].test for _, s in reps]
+    y = torch.stack([functions[draw](x) for (draw, _), x in zip(reps, xs)])
+    yt = torch.stack([functions[draw](x) for (draw, _), x in zip(reps, xt)])
+    option = "--q-power-k" if target.name == "q-power" else "--target"
+    _check_resolvable(y, f"target {target.name} at d = {dim}", option)
+    _check_resolvable(yt, f"target {target.name} at d = {dim} on the test samples", option)
+    mean, std = y.mean(1), robust_sd(y)  # _check_resolvable refused a zero sd
+    data = _Data(
+        _move(torch.stack(xs), dtype, device),
+        _move((y - mean[:, None]) / std[:, None], dtype, device),
+        _move(torch.stack(xt), dtype, device),
+        yt.to(device),
+        mean.to(device),
+        std.to(device),
+        reps,
+        k,
+    )
+    if is_learning_curve(config):
+        xv = [splits[s].val for _, s in reps]
+        data.x_val = _move(torch.stack(xv), dtype, device)
+        data.y_val = torch.stack([functions[draw](x) for (draw, _), x in zip(reps, xv)]).to(device)
+    if config.inputs is not None:
+        data.ids = bridge.measure(splits[config.seeds[0]].train)
+    return data
+
+
+def _split(target, config: Config, dim: int, seed: int) -> inputs.Split:
+    """One seed's training pool, test and (learning curves) validation inputs: uniform on the target's
+    domain, or from --inputs."""
+    n, n_test = pool_size(config, dim), config.n_test
+    n_val = n_test if is_learning_curve(config) else 0
+    source = _inputs(config)
+    if isinstance(source, inputs.RowInputs):  # real inputs: hold out --test-fraction of them (at most --test-samples)
+        rows = source.x.shape[0]
+        n_test = min(n_test, max(2, round(config.test_fraction * rows)))
+        n_val = n_test if n_val else 0
+        n = n if config.n_samples is not None else min(n, rows - n_test - n_val)
+    if source is not None:
+        return source.split(seed, dim, n, n_test, n_val, (target.low, target.high))
+    return inputs.Split(
+        target.sample(n, dim, seed, "train"),
+        target.sample(config.n_test, dim, seed, "test"),
+        target.sample(n_val, dim, seed, "val"),
+    )
+
+
+def _move(tensor: torch.Tensor, dtype, device) -> torch.Tensor:
+    return tensor.to(dtype).to(device)

@@ -1,0 +1,411 @@
+"""Training an approx sweep: every width x seed of one architecture as one batched computation, with the
+trainers (Adam, Levenberg–Marquardt, Gauss–Newton, LBFGS) and the baselines; progress and curves."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from dataclasses import dataclass
+from typing import Callable, NamedTuple
+
+import numpy as np
+import torch
+
+from dimcurse import memory
+from dimcurse.experiments.approx import baselines
+from dimcurse.experiments.approx import gn, lm
+from dimcurse.configs import ApproxConfig as Config
+from dimcurse.nets import ARCHS, shallow_params, train_adam, train_lbfgs
+from dimcurse.runtime import resolve_dtype
+from dimcurse.experiments.approx.plan import (
+    DEFAULT_GN_ITERS,
+    DEFAULT_LM_ITERS,
+    DEFAULT_STEPS,
+    _own_samples,
+    arch_params,
+    is_learning_curve,
+    sample_sizes,
+    trainer_for,
+    widths_for,
+)
+from dimcurse.experiments.approx.data import _Data
+
+
+def _rmse(pred_std: torch.Tensor, data: _Data, test: bool, used: list[int] | None = None) -> np.ndarray:
+    """RMSE in the target's units per (seed, model) from standardised predictions (S, n, M).
+
+    ``used``: training samples model j saw (its RMSE is over those only); None = all. Taken in
+    standardised units and then times the sd, so a target of size 1e200 does not overflow.
+    """
+    truth = data.y_test_std if test else data.y_train[:, : pred_std.shape[1]].double()
+    out = np.zeros((pred_std.shape[0], pred_std.shape[2]))
+    for j in range(pred_std.shape[2]):
+        n = pred_std.shape[1] if used is None else used[j]
+        out[:, j] = _std_rmse(pred_std[:, :n, j], truth[:, :n], data)
+    return out
+
+
+def _val_rmse(pred_std: torch.Tensor, data: _Data) -> np.ndarray:
+    """RMSE per (seed, model) on the validation inputs, in the target's units."""
+    return np.stack([_std_rmse(pred_std[:, :, j], data.y_val_std, data) for j in range(pred_std.shape[2])], 1)
+
+
+def _std_rmse(pred_std: torch.Tensor, truth_std: torch.Tensor, data: _Data) -> np.ndarray:
+    """RMSE per seed in the target's units of standardised predictions against standardised truth."""
+    err = pred_std.double() - truth_std.double()
+    return (torch.sqrt((err**2).mean(1)) * data.std.double()).cpu().numpy()
+
+
+def _predict(model, x: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
+    with torch.no_grad():
+        return torch.cat([model(x[:, s : s + chunk]) for s in range(0, x.shape[1], chunk)], 1)
+
+
+def _predict_each(models: dict, x: torch.Tensor) -> torch.Tensor:
+    """Predictions (S, n, M) of single models keyed by (seed index, width index)."""
+    S, M = max(s for s, _ in models) + 1, max(j for _, j in models) + 1
+    return torch.stack([torch.cat([_predict(models[(s, j)], x[s : s + 1])[0] for j in range(M)], 1) for s in range(S)])
+
+
+@dataclass
+class _Trained:
+    """Everything the rows need about one architecture's sweep: (S, M) arrays, per-width lists."""
+
+    train: np.ndarray  # RMSE in the target's units on the samples each model saw
+    test: np.ndarray
+    params: list[int]
+    diverged: np.ndarray
+    steps: list[int]  # optimiser steps (Adam) + iterations (LM) per width
+    optimizer: list[str]
+    n_used: list[int]
+    loss_drop: np.ndarray  # relative fall of the training loss over the last fifth of training
+    decrement: np.ndarray  # Gauss–Newton relative decrease still predicted (NaN where not computed)
+    sizes: list[int] | None = None  # the row's "width" where it is not the sweep's (k-NN: training-set sizes)
+    val: np.ndarray | None = None  # RMSE on the validation inputs (learning curves), target units
+
+
+class _Job(NamedTuple):
+    """One architecture (or baseline) on one (target, dim): what its trainers and rows share."""
+
+    arch: str
+    dim: int
+    data: _Data
+    config: Config
+    device: torch.device | str
+    tick: Callable[[float], None] | None
+
+
+def _train_arch(job: _Job, curves: list | None = None, label: dict | None = None) -> _Trained:
+    """Train all widths x seeds of one architecture with the trainers ``trainer_for`` assigns."""
+    arch, dim, data, config, device, _ = job
+    widths = list(widths_for(config, dim))
+    params = [arch_params(arch, dim, w, config.depth) for w in widths]
+    plan = [trainer_for(config, arch, p) for p in params]
+    if plan[0] == "lbfgs":
+        return _train_lbfgs(job, widths, params)
+    pool = data.x_train.shape[1]
+    second = ("lm", "gn", "adam+lm")
+    used = [min(pool, _own_samples(config, p, pool)) if plan[j] in second else pool for j, p in enumerate(params)]
+    S, M = len(data.reps), len(widths)
+    state = _TrainState(np.zeros((S, M), bool), np.zeros((S, M)), np.full((S, M), np.nan), [0] * M)
+    model = _make_model(arch, dim, widths, config, device, data.seeds)
+    stage = _stage_shares(config, plan, params, used)
+    recorder = (
+        _Curves(config, data, label or {}, widths, curves) if curves is not None and config.record_every else None
+    )
+    adam_js = [j for j, t in enumerate(plan) if t in ("adam", "adam+lm")]
+    if adam_js:
+        _adam_stage(job._replace(tick=_scaled(job.tick, stage["adam"])), model, widths, adam_js, state, recorder)
+    for j in (j for j, t in enumerate(plan) if t in ("lm", "adam+lm")):
+        _lm_stage(job._replace(tick=_scaled(job.tick, stage[j])), model, j, used[j], state, recorder)
+    for j in (j for j, t in enumerate(plan) if t == "gn"):
+        _gn_stage(job._replace(tick=_scaled(job.tick, stage[j])), model, j, used[j], state, recorder)
+    pred_train, pred_test = _predict(model, data.x_train[:, : max(used)]), _predict(model, data.x_test)
+    train, test = _rmse(pred_train, data, False, used), _rmse(pred_test, data, True)
+    val = _val_rmse(_predict(model, data.x_val), data) if data.x_val is not None else None
+    for errors in (train, test, val):
+        if errors is not None:
+            errors[state.diverged] = np.nan
+    trained = _Trained(train, test, params, state.diverged, state.steps, plan, used, state.loss_drop, state.decrement)
+    trained.val = val
+    return trained
+
+
+def _stage_shares(config: Config, plan: list[str], params: list[int], used: list[int]) -> dict:
+    """Each training stage's share of an architecture's progress, by its arithmetic: the Adam stage
+    (all its widths at once) as params x samples x steps, an LM width as params² x samples x iterations
+    (its Gauss–Newton matrix), a Gauss–Newton width as params x samples x iterations x CG iterations."""
+    cost = {}
+    adam = [j for j, t in enumerate(plan) if t in ("adam", "adam+lm")]
+    if adam:
+        cost["adam"] = sum(params[j] * used[j] for j in adam) * (config.steps or DEFAULT_STEPS)
+    for j, trainer in enumerate(plan):
+        if trainer in ("lm", "adam+lm"):
+            cost[j] = params[j] ** 2 * used[j] * (config.lm_iters or DEFAULT_LM_ITERS)
+        elif trainer == "gn":
+            cost[j] = (
+                params[j] * used[j] * (config.gn_iters or DEFAULT_GN_ITERS) * (config.cg_iters or gn.DEFAULT_CG_ITERS)
+            )
+    total = sum(cost.values()) or 1.0
+    return {key: value / total for key, value in cost.items()}
+
+
+def _scaled(tick: Callable[[float], None] | None, share: float) -> Callable[[float], None] | None:
+    """A progress callback whose whole (fractions summing to 1) is ``share`` of ``tick``'s."""
+    if tick is None:
+        return None
+
+    def scaled(fraction: float) -> None:
+        tick(fraction * share)
+
+    return scaled
+
+
+@dataclass
+class _TrainState:
+    diverged: np.ndarray
+    loss_drop: np.ndarray
+    decrement: np.ndarray
+    steps: list[int]
+
+
+def _make_model(arch, dim, widths, config, device, seeds=None):
+    seeds = list(config.seeds if seeds is None else seeds)
+    model = ARCHS[arch](seeds, dim, list(widths), config.activation, config.depth, resolve_dtype(config.dtype))
+    return model.to(device)
+
+
+KEY_COLUMNS = ["target", "inputs", "dim", "teacher_k", "arch", "width", "draw", "seed"]  # a row's setting, replicate
+
+
+@dataclass
+class _Curves:
+    """Training curves of one architecture's sweep: train and test RMSE at recorded steps."""
+
+    config: Config
+    data: "_Data"
+    label: dict  # target, dim, arch
+    widths: list[int]
+    rows: list[dict]
+
+    def adam(self, sub, js: list[int], offset: int):
+        """The record callback of a batched Adam stage over widths ``js``."""
+
+        def record(step: int) -> None:
+            train = _rmse(_predict(sub, self.data.x_train), self.data, False)
+            test = _rmse(_predict(sub, self.data.x_test), self.data, True)
+            for k, j in enumerate(js):
+                self._add(j, offset + step, "adam", train[:, k], test[:, k])
+
+        return (self.config.record_every, record)
+
+    def lm(self, j: int, width: int, dim: int, n_used: int, offset: int):
+        """The record callback of LM on width ``j`` (its training samples: the first ``n_used``)."""
+        data = self.data
+        y_test = data.y_test_std  # standardised, as LM's targets
+
+        def record(it: int, theta: torch.Tensor) -> None:
+            if it == 0 and offset:
+                return  # after an Adam stage: its last record is this point
+            chunk = max(1, lm.ROW_CHUNK_ELEMS // max(1, theta.numel()))
+            std = data.std.double().cpu().numpy()
+            train = lm.mse(theta, data.x_train[:, :n_used], data.y_train[:, :n_used], dim, width, chunk)
+            test = lm.mse(theta, data.x_test, y_test.to(data.x_test.dtype), dim, width, chunk)
+            self._add(j, offset + it, "lm", np.sqrt(train.cpu().numpy()) * std, np.sqrt(test.cpu().numpy()) * std)
+
+        return (self.config.record_every, record)
+
+    def _add(self, j: int, step: int, trainer: str, train: np.ndarray, test: np.ndarray) -> None:
+        sd = self.data.sd_test
+        for si, (draw, seed) in enumerate(self.data.reps):
+            self.rows.append(
+                {
+                    **self.label,
+                    "width": self.widths[j],
+                    "draw": draw,
+                    "seed": seed,
+                    "step": step,
+                    "trainer": trainer,
+                    "train_rmse": float(train[si]),
+                    "test_rmse": float(test[si]),
+                    "rel_rmse": float(test[si] / sd[si]),
+                }
+            )
+
+
+CURVE_COLUMNS = [*KEY_COLUMNS, "n_samples", "step", "trainer", "train_rmse", "test_rmse", "rel_rmse"]
+
+
+def _adam_stage(job: _Job, model, widths: list[int], js: list[int], state: _TrainState, curves=None) -> None:
+    """Batched Adam on the widths ``js`` (a sub-model of just those widths starts from the same weights)."""
+    arch, dim, data, config, device, tick = job
+    steps = config.steps or DEFAULT_STEPS
+    sub = (
+        model if len(js) == len(widths) else _make_model(arch, dim, [widths[j] for j in js], config, device, data.seeds)
+    )
+    record = curves.adam(sub, js, 0) if curves is not None else None
+    trained = train_adam(sub, data.x_train, data.y_train, steps, config.lr or 3e-3, progress=tick, record=record)
+    for k, j in enumerate(js):
+        if sub is not model:
+            model.load_flat(j, sub.flat(k))
+        state.diverged[:, j] = trained.diverged[:, k]
+        state.loss_drop[:, j] = _drop(trained.loss_at_80[:, k], trained.train_mse[:, k])
+        state.steps[j] += steps
+        # The decrement of an Adam-only shallow model (LM's own replaces it after adam+lm).
+        small = shallow_params(dim, widths[j]) <= config.lm_max_params
+        if config.optimizer != "adam+lm" and arch == "shallow" and small:
+            theta = model.flat(j)
+            if lm.check_fits(theta.shape[0], data.x_train.shape[1], theta.shape[1], theta.element_size(), device):
+                state.decrement[:, j] = lm.decrement(
+                    theta, data.x_train, data.y_train, dim, widths[j], _lm_rows(config, theta.shape[1])
+                )
+
+
+def _lm_stage(job: _Job, model, j: int, n_used: int, state: _TrainState, curves=None) -> None:
+    """Levenberg–Marquardt for width j of every replicate, on the first ``n_used`` training samples."""
+    config, device = job.config, job.device
+    theta = model.flat(j)
+    # run() already refused a sweep whose largest LM step would not fit; this guards the step itself.
+    lm.require_fits(theta.shape[0], n_used, theta.shape[1], theta.element_size(), device)
+    train = functools.partial(lm.train_lm, rows=_lm_rows(config, theta.shape[1]))
+    _second_order(
+        job, model, theta, j, n_used, state, curves=curves, train=train, iters=config.lm_iters or DEFAULT_LM_ITERS
+    )
+
+
+def _gn_stage(job: _Job, model, j: int, n_used: int, state: _TrainState, curves=None) -> None:
+    """Matrix-free Gauss–Newton for width j of every replicate, on the first ``n_used`` training samples."""
+    config, device = job.config, job.device
+    theta = model.flat(j)
+    need = gn.step_bytes(theta.shape[0], n_used, model.widths[j], theta.shape[1], theta.element_size())
+    memory.require(need, f"a Gauss–Newton step for {theta.shape[1]} parameters", "--widths", device)
+    train = functools.partial(gn.train_gn, cg_iters=config.cg_iters or gn.DEFAULT_CG_ITERS)
+    _second_order(
+        job, model, theta, j, n_used, state, curves=curves, train=train, iters=config.gn_iters or DEFAULT_GN_ITERS
+    )
+
+
+def _second_order(job: _Job, model, theta, j: int, n_used: int, state: _TrainState, *, curves, train, iters: int):
+    """Run a second-order trainer (LM or Gauss–Newton: the same signature and result) on width j, from its
+    parameters ``theta``, and write its outcome into the model and the sweep's state."""
+    dim, data, width = job.dim, job.data, model.widths[j]
+    record = curves.lm(j, width, dim, n_used, state.steps[j]) if curves is not None else None
+    x, y = data.x_train[:, :n_used], data.y_train[:, :n_used]
+    out = train(theta, x, y, dim, width, iters, progress=job.tick, record=record)
+    model.load_flat(j, out.theta)
+    state.diverged[:, j] |= out.diverged
+    state.loss_drop[:, j] = _drop(out.loss_at_80, out.loss)
+    state.decrement[:, j] = out.decrement
+    state.steps[j] += iters
+
+
+MIN_GN_ROWS = 3000  # a Gauss–Newton matrix from only ~P samples steered small models into poor minima
+
+
+def _lm_rows(config: Config, params: int) -> int | None:
+    """Samples in LM's Gauss–Newton matrix for a model of ``params`` parameters: lm_rows x params, at least
+    3000 (None: all)."""
+    return None if config.lm_rows == 0 else max(MIN_GN_ROWS, math.ceil(config.lm_rows * params))
+
+
+def _drop(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """Relative fall of the loss, before / after - 1 (0 when it no longer falls)."""
+    with np.errstate(all="ignore"):
+        return np.where(after > 0, before / after - 1.0, 0.0)
+
+
+def _train_lbfgs(job: _Job, widths: list[int], params: list[int]) -> _Trained:
+    """LBFGS one model at a time (its line search would couple models sharing a loss)."""
+    arch, dim, data, config, device, tick = job
+    steps = config.steps or DEFAULT_STEPS
+
+    def make(seeds, some_widths):
+        return _make_model(arch, dim, some_widths, config, device, seeds)
+
+    models, trained = train_lbfgs(
+        make, data.seeds, widths, data.x_train, data.y_train, steps=steps, lr=config.lr or 1.0, progress=tick
+    )
+    train = _rmse(_predict_each(models, data.x_train), data, False)
+    test = _rmse(_predict_each(models, data.x_test), data, True)
+    val = _val_rmse(_predict_each(models, data.x_val), data) if data.x_val is not None else None
+    for errors in (train, test, val):
+        if errors is not None:
+            errors[trained.diverged] = np.nan
+    S, M = train.shape
+    n = data.x_train.shape[1]
+    return _Trained(
+        train,
+        test,
+        params,
+        trained.diverged,
+        [steps] * M,
+        ["lbfgs"] * M,
+        [n] * M,
+        np.full((S, M), np.nan),
+        np.full((S, M), np.nan),
+        val=val,
+    )
+
+
+def _baseline(name: str, dim: int, data: _Data, config: Config) -> _Trained:
+    """Random features (same widths) on the training pool, or k-NN on nested training sets: sizes matched to
+    the networks' parameters, or a learning curve's sample sizes."""
+    widths = list(widths_for(config, dim))
+    n = data.x_train.shape[1]
+    S = len(data.reps)
+    val = None
+    if name == "random-features":
+        n_test = data.x_test.shape[1]
+        x_eval = data.x_test if data.x_val is None else torch.cat([data.x_test, data.x_val], 1)
+        pred_train, pred_eval = baselines.random_features(
+            data.seeds, dim, widths, config.activation, x_train=data.x_train, y_train=data.y_train, x_test=x_eval
+        )
+        if data.x_val is not None:
+            val = _val_rmse(pred_eval[:, n_test:], data)
+        params = [shallow_params(dim, w) for w in widths]
+        train, test = _rmse(pred_train, data, False), _rmse(pred_eval[:, :n_test], data, True)
+        sizes, solver, used = widths, "lstsq", [n] * len(widths)
+    else:
+        if is_learning_curve(config):
+            sizes = [m for m in sample_sizes(config) if m <= n]
+        else:
+            sizes = baselines.knn_sizes([shallow_params(dim, w) for w in widths], dim, n)
+        trains, pred_test = baselines.knn_regression(data.x_train, data.y_train, data.x_test, sizes, config.knn_k)
+        train = np.stack([_std_rmse(t, data.y_train[:, : t.shape[1]], data) for t in trains], 1)
+        test, params, solver = _rmse(pred_test, data, True), [m * (dim + 1) for m in sizes], "none"
+        used = list(sizes) if is_learning_curve(config) else [n] * len(sizes)
+    M = len(sizes)
+    none = np.zeros((S, M))
+    return _Trained(
+        train, test, params, none.astype(bool), [0] * M, [solver] * M, used, none, none + np.nan, list(sizes), val
+    )
+
+
+def _passes(config: Config, name: str) -> list[tuple]:
+    """(config, n, share of the progress) per training pass of one architecture or baseline: one pass as
+    given, or one per learning-curve size (each on the pool's first n, its share ∝ n, as the work is);
+    k-NN takes every size in one pass."""
+    sizes = sample_sizes(config)
+    if sizes == (None,) or name == "knn":
+        return [(config, None, 1.0)]
+    return [(dataclasses.replace(config, n_samples=(n,)), n, n / sum(sizes)) for n in sizes]
+
+
+class _Meter:
+    """One architecture's share of the progress bar: its trainers tick fractions of their work, and what
+    they leave (a baseline, rounding) is given at the end, so the whole run sums to exactly 1."""
+
+    def __init__(self, progress: Callable[[float], None] | None, share: float):
+        self.progress, self.share, self.given = progress, share, 0.0
+
+    def tick(self, fraction: float) -> None:
+        step = min(fraction * self.share, self.share - self.given)  # never past this architecture's share
+        if step > 0 and self.progress is not None:
+            self.given += step
+            self.progress(step)
+
+    def finish(self) -> None:
+        if self.progress is not None and self.share > self.given:
+            self.progress(self.share - self.given)
+        self.given = self.share

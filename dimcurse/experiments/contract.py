@@ -1,0 +1,46 @@
+"""The start and the end of every kernel's ``run``, written once.
+
+``start``: the config validated, the device resolved, the run's peak memory checked against
+what the device has (one line naming the option to lower), the clock started. ``finish``:
+the provenance (configuration, seed, device, versions, kernel version, elapsed time) and the
+``Result`` built from the kernel's own contract: its columns, grouping, shown pairs, nullable
+columns and analysis keys (dimcurse/experiments/__init__.py lists them).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import torch
+
+from dimcurse import memory
+from dimcurse.provenance import provenance
+from dimcurse.results import Result
+
+
+def start(module, config, device, what: str, **estimate) -> tuple[torch.device, float]:
+    """Validate, resolve the device, refuse a run larger than the device's memory; (device, start time).
+    ``what`` names the work in the memory error; ``estimate``: extra keywords of its estimate_bytes."""
+    module.validate(config)
+    device = torch.device(device)
+    needed, option = module.estimate_bytes(config, device, **estimate)
+    memory.require(needed, what, option, device)
+    return device, time.perf_counter()
+
+
+def finish(module, config, device, rows, started: float, *, provenance_extra: dict | None = None, **fields) -> Result:
+    """The run's Result: ``rows`` (dicts, or a frame) in the kernel's COLUMNS, its provenance with the elapsed
+    time and ``provenance_extra``, and the contract's grouping and columns (``fields`` overrides them)."""
+    prov = provenance(module.KERNEL, module.VERSION, config, device)
+    prov["elapsed_s"] = round(time.perf_counter() - started, 3)
+    prov.update(provenance_extra or {})
+    table = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows, columns=module.COLUMNS)
+    contract = {
+        "group_by": module.GROUP_BY,
+        "show": module.SHOW,
+        "nullable": module.NULLABLE,
+        "analysis_keys": getattr(module, "ANALYSIS_KEYS", ()),
+        "analysis_hidden": getattr(module, "ANALYSIS_HIDDEN", ()),
+    }
+    return Result(kernel=module.KERNEL, rows=table, provenance=prov, **{**contract, **fields})

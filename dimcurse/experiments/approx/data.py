@@ -106,13 +106,13 @@ def _file_data(config: Config, file, dtype, device) -> _Data:
     xt, yt = (torch.as_tensor(np.stack([p[i] for p in parts["test"]])) for i in (0, 1))
     mean, std = y.mean(1), robust_sd(y)  # _check_resolvable refused a zero sd
     out = _Data(
-        _move(x, dtype, device),
-        _move((y - mean[:, None]) / std[:, None], dtype, device),
-        _move(xt, dtype, device),
-        yt.to(device),
-        mean.to(device),
-        std.to(device),
-        [(0, seed) for seed in config.seeds],
+        x_train=_move(x, dtype, device),
+        y_train=_move((y - mean[:, None]) / std[:, None], dtype, device),
+        x_test=_move(xt, dtype, device),
+        y_test=yt.to(device),
+        mean=mean.to(device),
+        std=std.to(device),
+        reps=[(0, seed) for seed in config.seeds],
     )
     if n_val:
         out.x_val = _move(torch.as_tensor(np.stack([p[0] for p in parts["val"]])), dtype, device)
@@ -170,14 +170,14 @@ def _make_data(target, dim: int, k: int | None, config: Config, dtype, device, *
     _check_resolvable(yt, f"target {target.name} at d = {dim} on the test samples", option)
     mean, std = y.mean(1), robust_sd(y)  # _check_resolvable refused a zero sd
     data = _Data(
-        _move(torch.stack(xs), dtype, device),
-        _move((y - mean[:, None]) / std[:, None], dtype, device),
-        _move(torch.stack(xt), dtype, device),
-        yt.to(device),
-        mean.to(device),
-        std.to(device),
-        reps,
-        k,
+        x_train=_move(torch.stack(xs), dtype, device),
+        y_train=_move((y - mean[:, None]) / std[:, None], dtype, device),
+        x_test=_move(torch.stack(xt), dtype, device),
+        y_test=yt.to(device),
+        mean=mean.to(device),
+        std=std.to(device),
+        reps=reps,
+        k=k,
     )
     if is_learning_curve(config):
         xv = [splits[s].val for _, s in reps]

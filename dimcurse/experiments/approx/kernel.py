@@ -53,7 +53,6 @@ from dimcurse.experiments.approx.fits import FIT_COLUMNS, best_width_rows  # noq
 from dimcurse.experiments.approx.plan import MIN_SAMPLES  # noqa: F401
 from dimcurse.experiments.approx.training import (
     CURVE_COLUMNS,
-    KEY_COLUMNS,
     _Job,
     _Meter,
     _Trained,
@@ -423,32 +422,8 @@ def _rows(job: _Job, target: str, trained: _Trained, elapsed: float) -> list[dic
     return rows
 
 
-COLUMNS = [
-    *KEY_COLUMNS,
-    "params",
-    "train_rmse",
-    "test_rmse",
-    "rel_rmse",
-    "val_rmse",
-    "steps",
-    "diverged",
-    "loss_drop",
-    "gn_decrement",
-    "optimisation_limited",
-    "estimation_limited",
-    "precision_limited",
-    "elapsed_s",
-    "activation",
-    "optimizer",
-    "n_samples",
-    *bridge.ID_COLUMNS,
-    "device",
-    "dtype",
-    "kernel_version",
-]
-
-# The row contract's meaning, one line per column: the docs' column tables are generated from it
-# (tools/readme_examples.py --tables) and tests/test_docs.py fails on a column left out.
+# The row contract, one line per column and in the rows' order: COLUMNS is its keys, the docs' column tables
+# are generated from it (tools/readme_examples.py --tables), and the limits' numbers are their constants.
 COLUMN_DOCS = {
     "target": "the target function (or the --data file's stem)",
     "inputs": "where the inputs came from: cube (the target's domain), the --inputs set, or file (--data)",
@@ -467,9 +442,11 @@ COLUMN_DOCS = {
     "diverged": "the loss became non-finite or exploded: the model was isolated, its errors empty",
     "loss_drop": "relative fall of the training loss over the last fifth of training",
     "gn_decrement": "share of the loss a nearly undamped Gauss-Newton step still promises to remove (shallow only)",
-    "optimisation_limited": "not converged: the loss fell > 5 % over the last fifth, or gn_decrement > 1/2",
-    "estimation_limited": "test RMSE > 1.5 x train RMSE: the samples, not the width, set the error",
-    "precision_limited": "train RMSE within 10 eps sqrt(params) x the targets' sd: rounding sets it",
+    "optimisation_limited": (
+        f"not converged: the loss fell > {DROP_LIMIT:.0%} over the last fifth, or gn_decrement > {DECREMENT_LIMIT:g}"
+    ),
+    "estimation_limited": f"test RMSE > {GAP_LIMIT:g} x train RMSE: the samples, not the width, set the error",
+    "precision_limited": f"train RMSE within {PRECISION_ULPS} eps sqrt(params) x the targets' sd: rounding sets it",
     "elapsed_s": "wall time of the batched training that produced the row (the only column that differs between runs)",
     "activation": "the hidden activation",
     "optimizer": "the row's trainer: lm, gn, adam, adam+lm, lbfgs, lstsq (random features), none (knn)",
@@ -482,6 +459,7 @@ COLUMN_DOCS = {
     "dtype": "the training precision",
     "kernel_version": "the kernel's VERSION (bumped when its maths changes)",
 }
+COLUMNS = list(COLUMN_DOCS)
 _DIVERGED = ("the model diverged (loss NaN or exploded)", "diverged")  # NaN only on rows flagged diverged
 _NO_ID = "no ID measured: inputs on the target's own cube (its dimension is known), or under 22 rows"
 NULLABLE = {

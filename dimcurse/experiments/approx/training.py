@@ -127,9 +127,10 @@ def _train_arch(job: _Job, curves: list | None = None, label: dict | None = None
     for errors in (train, test, val):
         if errors is not None:
             errors[state.diverged] = np.nan
-    trained = _Trained(train, test, params, state.diverged, state.steps, plan, used, state.loss_drop, state.decrement)
-    trained.val = val
-    return trained
+    return _Trained(
+        train=train, test=test, params=params, diverged=state.diverged, steps=state.steps, optimizer=plan,
+        n_used=used, loss_drop=state.loss_drop, decrement=state.decrement, val=val,
+    )  # fmt: skip
 
 
 def _stage_shares(config: Config, plan: list[str], params: list[int], used: list[int]) -> dict:
@@ -335,17 +336,9 @@ def _train_lbfgs(job: _Job, widths: list[int], params: list[int]) -> _Trained:
     S, M = train.shape
     n = data.x_train.shape[1]
     return _Trained(
-        train,
-        test,
-        params,
-        trained.diverged,
-        [steps] * M,
-        ["lbfgs"] * M,
-        [n] * M,
-        np.full((S, M), np.nan),
-        np.full((S, M), np.nan),
-        val=val,
-    )
+        train=train, test=test, params=params, diverged=trained.diverged, steps=[steps] * M, optimizer=["lbfgs"] * M,
+        n_used=[n] * M, loss_drop=np.full((S, M), np.nan), decrement=np.full((S, M), np.nan), val=val,
+    )  # fmt: skip
 
 
 def _baseline(name: str, dim: int, data: _Data, config: Config) -> _Trained:
@@ -378,8 +371,9 @@ def _baseline(name: str, dim: int, data: _Data, config: Config) -> _Trained:
     M = len(sizes)
     none = np.zeros((S, M))
     return _Trained(
-        train, test, params, none.astype(bool), [0] * M, [solver] * M, used, none, none + np.nan, list(sizes), val
-    )
+        train=train, test=test, params=params, diverged=none.astype(bool), steps=[0] * M, optimizer=[solver] * M,
+        n_used=used, loss_drop=none, decrement=none + np.nan, sizes=list(sizes), val=val,
+    )  # fmt: skip
 
 
 def _passes(config: Config, name: str) -> list[tuple]:

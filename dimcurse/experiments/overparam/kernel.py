@@ -48,6 +48,7 @@ from dimcurse.experiments.overparam.summary import (
 from dimcurse.experiments.overparam.task import (
     DATA,
     IMAGES,
+    INTERPOLATION_RTOL,
     KERNEL,  # noqa: F401  (the contract's name and version, defined beside the task)
     MODELS,
     SEQUENCES,
@@ -388,41 +389,6 @@ CURVE_COLUMNS = [
 TABLES = ("curves",)  # training curves (--record-every, mlp), written beside the rows as FILE.curves.csv
 
 
-COLUMNS = [
-    "model",
-    "feature_map",
-    "data",
-    "augment",
-    "label_noise",
-    "ridge",
-    "weight_decay",
-    "width",
-    "params",
-    "params_per_sample",
-    "epoch",
-    "seed",
-    "n_train",
-    "train_loss",
-    "train_error",
-    "test_loss",
-    "test_error",
-    "weight_norm",
-    "interpolates",
-    "epochs_to_interpolate",
-    "excess_risk",
-    "theory_risk",
-    "theory_risk_limit",
-    "chance_error",
-    "diverged",
-    "elapsed_s",
-    "device",
-    "depth",
-    "optimizer",
-    "loss",
-    "dtype",
-    "kernel_version",
-]
-
 # The row contract's meaning, one line per column: the docs' column tables are generated from it
 # (tools/readme_examples.py --tables) and tests/test_docs.py fails on a column left out.
 COLUMN_DOCS = {
@@ -444,7 +410,10 @@ COLUMN_DOCS = {
     "test_loss": "test loss, as train_loss",
     "test_error": "test classification error rate (empty for linear)",
     "weight_norm": "Euclidean norm of the readout, or of all of a network's parameters",
-    "interpolates": "the model fits its training set (closed form: train MSE <= 1e-8 mean(y^2); nets: train error 0)",
+    "interpolates": (
+        f"the model fits its training set (closed form: train MSE <= {INTERPOLATION_RTOL:g} mean(y^2); "
+        "nets: train error 0)"
+    ),
     "epochs_to_interpolate": "the first recorded epoch with train error 0 (trained models)",
     "excess_risk": "linear: the measured ||b_hat - b||^2",
     "theory_risk": "linear: the exact finite-n min-norm risk, or Hastie et al.'s limit with a ridge",
@@ -459,6 +428,7 @@ COLUMN_DOCS = {
     "dtype": "the trained models' precision",
     "kernel_version": "the kernel's VERSION (bumped when its maths changes)",
 }
+COLUMNS = list(COLUMN_DOCS)  # the row contract: one documented line per column, in the rows' order
 _NOT_CLASSIFIED = "the linear model and random features regress: no classification error"
 NULLABLE = {
     "train_error": _NOT_CLASSIFIED,

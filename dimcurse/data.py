@@ -129,6 +129,7 @@ class Dataset:
     y_test: np.ndarray
     key: str = ""  # what seeds its subsamples (a user's data: its content hash; built-in sets: the name)
     image: tuple[int, int, int] | None = None  # (channels, height, width) of image rows; None: not images
+    source: dict | None = None  # a user's file: its name, path, content hash and shape (the provenance's "data")
 
     @property
     def dim(self) -> int:
@@ -286,7 +287,7 @@ def load_dataset(spec: str, download: bool = False, need_y: bool = False, target
         user = userdata.load(spec, need_y, target_column)
         empty = np.zeros((0, user.x.shape[1]))
         y = user.y if user.y is not None else np.zeros(0)
-        return Dataset(user.name, user.x, y, empty, np.zeros(0), key=user.content)
+        return Dataset(user.name, user.x, y, empty, np.zeros(0), key=user.content, source=user.describe())
     from dimcurse import plugins
 
     if str(spec).strip().lower() not in REAL_DATASETS:

@@ -131,7 +131,7 @@ def test_overparam_on_a_file_defaults_to_its_rows(cli, tmp_path):
     assert code == 0 and config["n_train"] == [400] and config["n_test"] == 100, err
 
 
-def test_an_approx_run_reads_a_users_file_once(tmp_path, monkeypatch):
+def test_a_run_reads_a_users_file_once(tmp_path, monkeypatch):
     """Issue 26: one run read the file four times (settings, memory estimate, data, provenance), a module cache
     hiding it; now it is read once and passed down, as the device is."""
     from dimcurse import userdata
@@ -143,6 +143,19 @@ def test_an_approx_run_reads_a_users_file_once(tmp_path, monkeypatch):
     reads, load = [], userdata.load
     monkeypatch.setattr(userdata, "load", lambda *a, **k: reads.append(a[0]) or load(*a, **k))
     result = approx.run(approx.Config(data=str(tmp_path / "r.npz"), widths=(4, 8), lm_iters=5, seeds=(0,)))
+    assert len(reads) == 1 and result.provenance["data"]["rows"] == 300
+    # overparam too, its sizes taken from the file's rows
+    from dimcurse.experiments.overparam import kernel as overparam
+
+    np.savez(tmp_path / "c.npz", x=x, y=(x[:, 0] > 0).astype(int))
+    reads.clear()
+    result = overparam.run(overparam.Config(data=str(tmp_path / "c.npz"), widths=(10, 300), seeds=(0,)))
+    assert len(reads) == 1 and result.provenance["config"]["n_test"] == 60
+    # and distance, over every seed
+    from dimcurse.experiments.distance import kernel as distance
+
+    reads.clear()
+    result = distance.run(distance.Config(data=str(tmp_path / "r.npz"), n_points=200, n_queries=20, seeds=(0, 1, 2)))
     assert len(reads) == 1 and result.provenance["data"]["rows"] == 300
 
 

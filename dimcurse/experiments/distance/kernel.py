@@ -165,9 +165,9 @@ def _synthetic_sets(config: Config, seed: int, dtype, device) -> Iterator[PointS
             yield _drawn_set(dist, dim, config.n_points, config.n_queries, seed, dtype=dtype, device=device)
 
 
-def _real_sets(config: Config, seed: int, dtype, device) -> Iterator[PointSet]:
-    """The data set's points and queries (disjoint random rows), then a Gaussian of the same shape."""
-    data = load_dataset(config.data, config.download)
+def _real_sets(config: Config, seed: int, dtype, device, data) -> Iterator[PointSet]:
+    """The data set's points and queries (disjoint random rows), then a Gaussian of the same shape; ``data``:
+    the set, read once by ``run``."""
     x = data.all_x()
     if not userdata.is_user_data(config.data):
         validate_finite(x, data.name)  # a user's data was checked in row blocks as it was read
@@ -381,14 +381,15 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     tick = (lambda f: progress(f * share)) if progress else None
     rows, histograms = [], []
     plan = ChunkPlan(chunk_for(config, device))  # shared: a chunk size that ran out of device memory is not tried again
+    data = load_dataset(config.data, config.download) if config.data else None  # read once, passed down
     for seed in config.seeds:
-        make_sets = _real_sets if config.data else _synthetic_sets
-        for pset in make_sets(config, seed, dtype, device):
+        sets = _real_sets(config, seed, dtype, device, data) if data else _synthetic_sets(config, seed, dtype, device)
+        for pset in sets:
             rows.extend(_rows_for_set(pset, metrics, config, plan, seed, device=device, tick=tick))
             histograms += [_histogram(pset, metric, seed) for metric in metrics]
     extra = {"chunk_elems_used": plan.elems}
     if userdata.is_user_data(config.data):
-        extra["data"] = userdata.load(config.data).describe()  # name, source, content hash, shape
+        extra["data"] = data.source  # name, source, content hash, shape
     result = contract.finish(sys.modules[__name__], config, device, rows, started, provenance_extra=extra)
     result.notes = _notes(config, result.rows, plan)
     result.tables["histograms"] = pd.concat(histograms, ignore_index=True)

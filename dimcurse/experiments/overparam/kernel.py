@@ -274,13 +274,15 @@ def estimate_bytes(config: Config, device: torch.device | str = "cpu") -> tuple[
 def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[float], None] | None = None) -> Result:
     """Run the sweep for every training-set size and label-noise level; rows plus the per-width summary."""
     validate(config)
-    config = with_sizes(config)
+    file = _user_file(config)  # a --data file, read once and passed down as the device is (None: a named set)
+    config = with_sizes(config, file)
     device, started = contract.start(sys.modules[__name__], config, device, f"the {config.model} sweep")
     rows, subsets = [], {}
     share = 1.0 / (len(config.label_noise) * len(config.n_train))
     for one in per_size(config):
         for noise in config.label_noise:
-            new, used = _run_one(one, noise, device, (lambda f: progress(f * share)) if progress else None)
+            tick = (lambda f: progress(f * share)) if progress else None
+            new, used = _run_one(one, noise, device, tick, file)
             subsets.update({f"{n_of(one)}:{k}" if len(config.n_train) > 1 else k: v for k, v in used.items()})
             for row in new:
                 row["label_noise"] = noise
@@ -297,8 +299,8 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
         "data": data_name(config),
         "training_subsets": subsets,
     }
-    if userdata.is_user_data(data_name(config)):
-        extra["data_file"] = _user_file(config).describe()
+    if file is not None:
+        extra["data_file"] = file.describe()
     group_by = GROUP_BY_MLP if config.model in TRAINED else GROUP_BY
     if config.model == "linear":
         group_by = [c for c in group_by if c != "feature_map"]  # "none": not a setting of the linear model
@@ -312,11 +314,11 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     return result
 
 
-def _run_one(config: Config, noise: float, device, progress) -> tuple[list[dict], dict]:
+def _run_one(config: Config, noise: float, device, progress, file=None) -> tuple[list[dict], dict]:
     """The rows of one training-set size and noise level, and the training subsets drawn."""
     if config.model == "linear":
         return run_linear(config, device), {}
-    task = load_task(config, noise)
+    task = load_task(config, noise, file)
     used = {str(k): v for k, v in task.subsets.items()}
     if config.model == "random-features":
         return run_random_features(config, task, device), used

@@ -83,12 +83,12 @@ def n_of(config: Config) -> int:
     return config.n_train[0]
 
 
-def with_sizes(config: Config) -> Config:
+def with_sizes(config: Config, file=None) -> Config:
     """A --data file's default sizes, from its rows: min(1000, its training rows) to train on, and every
     held-out row (at most TEST_MOST) to test on. A named set's defaults were set when its config was made."""
     if config.n_train is not None and config.n_test is not None:
         return config
-    x, _, x_test, _ = _user_pool(config)
+    x, _, x_test, _ = _user_pool(config, file)
     n_train = config.n_train or (min(OVERPARAM_N, len(x)),)
     return dataclasses.replace(config, n_train=n_train, n_test=config.n_test or min(TEST_MOST, len(x_test)))
 
@@ -120,11 +120,11 @@ class Task:
         return 1.0 - float(counts.max()) / len(self.y_test)
 
 
-def _pool(config: Config):
+def _pool(config: Config, file=None):
     """(x, y, x_test, y_test) as numpy: the training pool subsets are drawn from, and the test split."""
     name = data_name(config)
     if userdata.is_user_data(name):
-        return _user_pool(config)
+        return _user_pool(config, file)
     dataset = load_dataset(name, download=config.download)
     if len(dataset.x_test):
         return dataset.x, dataset.y, dataset.x_test, dataset.y_test
@@ -136,7 +136,8 @@ def _pool(config: Config):
 
 
 def _user_file(config: Config):
-    """The user's --data file (read once per run: userdata caches it), or None for a named set."""
+    """The user's --data file, or None for a named set: ``run`` reads it once and passes it down; the
+    checks that need its shape before a run (validate, the memory estimate of a cnn) read it themselves."""
     spec = data_name(config)
     if not userdata.is_user_data(spec):
         return None
@@ -144,9 +145,9 @@ def _user_file(config: Config):
     return userdata.load(spec, need_y=True, target_column=config.target_column)
 
 
-def _user_pool(config: Config):
+def _user_pool(config: Config, file=None):
     """A user's file: integer labels 0..C-1, one fixed split (--test-fraction held out, drawn from the file's hash)."""
-    data = _user_file(config)
+    data = file if file is not None else _user_file(config)
     y = userdata.check_labels(np.asarray(data.y), data.name)
     n = len(y)
     order = numpy_rng(0, "split", data.content).permutation(n)
@@ -176,8 +177,11 @@ def _subset_record(indices: np.ndarray) -> dict:
     return record
 
 
-def load_task(config: Config, noise: float) -> Task:
-    """The training subsets (one per seed, with label noise ``noise``) and the test set."""
+def load_task(config: Config, noise: float, file=None) -> Task:
+    """The training subsets (one per seed, with label noise ``noise``) and the test set; ``file``: the
+    user's --data file, read by the caller (read here when not given)."""
+    if file is None:
+        file = _user_file(config)
     n = n_of(config)
     name = data_name(config)
     subsets = {}
@@ -187,7 +191,7 @@ def load_task(config: Config, noise: float) -> Task:
         x_test, y_test = _teacher_pool(config, config.n_test, None)
         mean, std = np.zeros(config.teacher_dim), np.ones(config.teacher_dim)
     else:
-        x_pool, y_pool, x_test_all, y_test_all = _pool(config)
+        x_pool, y_pool, x_test_all, y_test_all = _pool(config, file)
         validate_finite(x_pool, name)
         if n > len(x_pool):
             raise DimcurseError(
@@ -203,7 +207,7 @@ def load_task(config: Config, noise: float) -> Task:
             )
         xs, ys = [], []
         # a user's file is seeded by its content, so the same array in any format gives the same rows
-        user = _user_file(config)
+        user = file
         # a transform (+upsample:4) keeps the rows, so it keeps their subsets: the same images at every size
         key = user.content if user is not None else split_transforms(name)[0]
         for seed in config.seeds:
@@ -222,7 +226,7 @@ def load_task(config: Config, noise: float) -> Task:
     def scale(a):
         return torch.as_tensor((np.asarray(a, dtype=np.float64) - mean) / std)
 
-    label = _user_file(config).name if userdata.is_user_data(name) else name
+    label = file.name if file is not None else name
     return Task(
         label,
         torch.stack([scale(x) for x in xs]),

@@ -513,6 +513,8 @@ def overparam_cmd(  # noqa: PLR0917  (typer: one parameter per option)
     augment: bool = config_option(_OC, "--augment"),
     signal_var: str = config_option(_OC, "--signal-var"),
     noise_var: str = config_option(_OC, "--noise-var"),
+    feature_scales: str = config_option(_OC, "--feature-scales", metavar=LIST),
+    group_steps: str = config_option(_OC, "--group-steps", metavar=LIST),
     teacher_dim: int = config_option(_OC, "--teacher-dim", minimum=1),
     download: bool = config_option(_OC, "--download"),
     summary_out: Optional[str] = typer.Option(
@@ -665,7 +667,7 @@ def _log_line(report, total: int) -> str:
     """``batch 3/12 [widths: dim=8] done in 4.2 s, 9 left`` (in brackets, the sweep's point label)."""
     label, status, elapsed = report.last
     finished = report.skipped + report.done + len(report.failed)
-    took = f" in {elapsed:.1f} s" if elapsed is not None else ""
+    took = "" if elapsed is None else f" in {elapsed:.1f} s" if elapsed >= 1 else f" in {elapsed:.2g} s"  # 0.012 s
     return f"batch {finished}/{total} [{label}] {status}{took}, {total - finished} left"
 
 

@@ -189,11 +189,14 @@ class OverparamConfig(_FromOptions):
     epochs: int = 300
     """Passes over the training set (mlp, cnn) [--epochs]."""
     steps: int | None = None
-    """Optimiser steps instead of --epochs (mlp, cnn); default: none (--epochs counts) [--steps]."""
+    """Optimiser steps instead of --epochs (mlp, cnn); for linear, full-batch gradient descent from zero for
+    that many steps, recorded with its exact risk, instead of the closed-form solution; default: none
+    (--epochs counts; linear: solved) [--steps]."""
     optimizer: str = "adam"
     """adam (AdamW) or sgd (momentum 0.9), both batched exactly [--optimizer]."""
     lr: float | None = None
-    """Learning rate; None = 1e-3 (adam), 0.05 (sgd); constant [--lr]."""
+    """Learning rate; None = 1e-3 (adam), 0.05 (sgd), 1/lambda_max of the training Gram matrix (linear
+    gradient descent); constant [--lr]."""
     batch_size: int = 100
     """Mini-batch size; 0 = full batch (then epochs = steps) [--batch-size]."""
     loss: str = "ce"
@@ -201,14 +204,20 @@ class OverparamConfig(_FromOptions):
     activation: str = "relu"
     """Hidden activation of the mlp: relu, tanh, softplus, silu, poly [--activation]."""
     record_every: int = 0
-    """Record train and test loss and error every N epochs, from epoch 0 (mlp, cnn; 0 = the final epoch only)
-    [--record-every]."""
+    """Record train and test loss and error every N epochs, from epoch 0 (mlp, cnn; 0 = the final epoch
+    only); linear gradient descent: every N steps (0 = about 10 log-spaced records per decade) [--record-every]."""
     augment: bool = False
     """Image sets: random crops (padding H/8) and horizontal flips of every mini-batch; off by default [--augment]."""
     signal_var: float = 1.0
     """linear: r^2 = ||beta||^2 [--signal-var]."""
     noise_var: float = 0.25
     """linear: sigma^2, the label noise variance [--noise-var]."""
+    feature_scales: tuple[float, ...] = (1.0,)
+    """linear with --steps: the standard deviations of equal groups of the features, each group carrying an
+    equal share of the signal; 1,0.05: a fast and a slow group (Heckel & Yilmaz 2021) [--feature-scales]."""
+    group_steps: tuple[str, ...] = ("same",)
+    """linear with --steps: same (one step size) or equalised (per-group step sizes ∝ 1/scale², every group
+    learned at one speed: Heckel & Yilmaz's remedy); a list runs both [--group-steps]."""
     teacher_dim: int = 20
     """teacher data: input dimension [--teacher-dim]."""
     seeds: tuple[int, ...] = (0, 1, 2)

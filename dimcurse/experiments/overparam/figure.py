@@ -26,6 +26,8 @@ def overparam_figure(result: Result):
     plt = pyplot()
     if is_samplewise(result.rows):  # a sweep over n at a few widths: its curves against n
         return samplewise_figure(result)
+    if (result.rows["model"] == "linear").all() and result.rows["epoch"].nunique() > 1:
+        return steps_figure(result)  # gradient descent on the linear model, recorded over steps
     rows = result.rows.assign(features_per_sample=result.rows["width"] / result.rows["n_train"])
     final = final_rows(rows)
     classification = final["test_error"].notna().any()
@@ -174,3 +176,53 @@ def _threshold(summary: pd.DataFrame, setting: dict, group: pd.DataFrame, x: str
         return None
     width = int(match["width"].iloc[0])
     return float(group.loc[group["width"] == width, x].iloc[0])
+
+
+def steps_figure(result: Result):
+    """Gradient descent on the linear model: the excess risk over steps (log axis) per setting and width, its
+    closed form in black, the dip and the peak marked where the detector finds them; with three or more
+    widths, the risk over steps and width as a heat map (Heckel & Yilmaz 2021)."""
+    from dimcurse.experiments.overparam.summary import RISK_PEAK_MARGIN, SETTING, epoch_peak
+
+    plt = pyplot()
+    rows = result.rows[result.rows["epoch"] > 0]  # step 0 (the zero vector) has no place on a log axis
+    heat = rows["width"].nunique() >= 3
+    fig, axes = plt.subplots(1, 1 + heat, figsize=(6.6 * (1 + heat), 4.4))
+    ax = np.atleast_1d(axes)[0]
+    settings, marked = [], False
+    for i, (key, group) in enumerate(rows.groupby(SETTING + ["width"], sort=False)):
+        color, label = f"C{i % 10}", f"{key[SETTING.index('feature_map')]}, width {key[-1]}"
+        settings.append(key_line(label, color=color, lw=2))
+        stats = seed_stats(group, ["epoch"], "excess_risk")
+        series(ax, stats["epoch"], stats, f"excess risk, {label}", log_y=True, color=color)
+        theory = group.groupby("epoch", sort=True)["theory_risk"].mean()
+        ax.plot(theory.index, theory.to_numpy(float), label=f"theory, {label}", **THEORY_STYLE)
+        curve = stats.set_index("epoch")["mean"]
+        found = epoch_peak(curve, RISK_PEAK_MARGIN * float(curve.max()))
+        if found is not None:
+            dip, peak, _ = found
+            ax.scatter([dip, peak], [curve[dip], curve[peak]], marker="v", s=40, color=color, zorder=3)
+            marked = True
+    log_axes(ax, x=True, y=True)
+    ax.set(xlabel="gradient-descent step", ylabel="excess risk", title="excess risk over training")
+    style = [key_line("measured (mean ± sd)", color="grey"), key_line("closed form (expected)", **THEORY_STYLE)]
+    if marked:
+        style.append(key_line("dip and peak", color="grey", marker="v", ls="none"))
+    legend(ax, settings + style)
+    if heat:
+        _risk_heat_map(fig, np.atleast_1d(axes)[1], rows)
+    fig.suptitle("dimcurse overparam: gradient descent, epoch-wise double descent in closed form")
+    fig.tight_layout()
+    return fig
+
+
+def _risk_heat_map(fig, ax, rows: pd.DataFrame) -> None:
+    """Mean excess risk over seeds against step (x, log) and width (y, one row per width)."""
+    grid = rows.pivot_table(index="width", columns="epoch", values="excess_risk", aggfunc="mean").sort_index()
+    steps, widths = grid.columns.to_numpy(float), grid.index.to_numpy()
+    edges = np.concatenate([[steps[0] / 1.2], np.sqrt(steps[1:] * steps[:-1]), [steps[-1] * 1.2]])
+    mesh = ax.pcolormesh(edges, np.arange(len(widths) + 1), grid.to_numpy(float), cmap="viridis", shading="flat")
+    ax.set_xscale("log")
+    ax.set_yticks(np.arange(len(widths)) + 0.5, [str(w) for w in widths])
+    ax.set(xlabel="gradient-descent step", ylabel="width (features)", title="excess risk over steps and width")
+    fig.colorbar(mesh, ax=ax, label="excess risk (mean over seeds)")

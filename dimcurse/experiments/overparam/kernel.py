@@ -36,6 +36,7 @@ from dimcurse.parsing import check_counts, check_seeds, did_you_mean
 from dimcurse.experiments.overparam.cnn import cnn1d_params, cnn2d_params
 from dimcurse.nets import ACTIVATIONS, mlp_params
 from dimcurse.results import Result
+from dimcurse.experiments.overparam.gd import STEPS
 from dimcurse.experiments.overparam.models import FEATURE_MAPS, run_knn, run_linear, run_mlp, run_random_features
 from dimcurse.experiments.overparam.summary import (
     SETTING,
@@ -153,10 +154,49 @@ def _validate_model_options(config: Config) -> None:
             raise DimcurseError(f"must be at least 1, got {config.steps}", "--steps")
         if config.record_every < 0:
             raise DimcurseError(f"must be at least 0, got {config.record_every}", "--record-every")
+    elif config.model == "linear" and config.steps is not None:
+        _check_gradient_descent(config)
     elif config.weight_decay or config.steps is not None or config.record_every:
         raise DimcurseError(
-            "--weight-decay, --steps and --record-every are for the trained mlp and cnn; use --ridge", "--model"
+            "--weight-decay, --steps and --record-every are for the trained mlp and cnn, and gradient descent "
+            "on the linear model; use --ridge",
+            "--model",
         )
+    if config.model != "linear" or config.steps is None:
+        if config.feature_scales != (1.0,) or config.group_steps != ("same",):
+            raise DimcurseError(
+                "feature scales and group step sizes are for gradient descent on the linear model "
+                "(--model linear --steps N): the closed-form risks are for isotropic features",
+                "--feature-scales" if config.feature_scales != (1.0,) else "--group-steps",
+            )
+
+
+def _check_gradient_descent(config: Config) -> None:
+    """Gradient descent on the linear model: positive scales, one feature per group at least, no ridge."""
+    if config.steps < 1:
+        raise DimcurseError(f"must be at least 1, got {config.steps}", "--steps")
+    if config.record_every < 0 or config.record_every > config.steps:
+        raise DimcurseError(f"must lie in 0..--steps ({config.steps}), got {config.record_every}", "--record-every")
+    scales = config.feature_scales
+    if not scales or any(not (s > 0 and math.isfinite(s)) for s in scales):
+        raise DimcurseError(f"scales must be positive and finite, got {','.join(f'{s:g}' for s in scales)}",
+                            "--feature-scales")  # fmt: skip
+    if min(widths_for(config)) < len(scales):
+        raise DimcurseError(
+            f"{len(scales)} scales need at least {len(scales)} features; the narrowest width is "
+            f"{min(widths_for(config))}",
+            "--feature-scales",
+        )
+    unknown = [s for s in config.group_steps if s not in STEPS]
+    if unknown or not config.group_steps or len(set(config.group_steps)) != len(config.group_steps):
+        raise DimcurseError(f"give same and/or equalised, each once (got {','.join(config.group_steps)})",
+                            "--group-steps")  # fmt: skip
+    if config.ridge != (0.0,):
+        raise DimcurseError("gradient descent runs on plain least squares (stopping early is its ridge)", "--ridge")
+    if config.weight_decay:
+        raise DimcurseError("gradient descent runs on plain least squares; drop --weight-decay", "--weight-decay")
+    if config.lr is not None and not (config.lr > 0 and math.isfinite(config.lr)):
+        raise DimcurseError(f"must be positive, got {config.lr}", "--lr")
 
 
 def _check_cnn(config: Config) -> None:
@@ -302,8 +342,10 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     if file is not None:
         extra["data_file"] = file.describe()
     group_by = GROUP_BY_MLP if config.model in TRAINED else GROUP_BY
-    if config.model == "linear":
-        group_by = [c for c in group_by if c != "feature_map"]  # "none": not a setting of the linear model
+    if config.model == "linear" and config.steps is None:
+        group_by = [c for c in group_by if c != "feature_map"]  # "none": not a setting of the solved linear model
+    elif config.model == "linear":
+        group_by = [*group_by, "epoch"]  # gradient descent: its feature scales and step sizes, over the steps
     result = contract.finish(
         sys.modules[__name__], config, device, table, started, provenance_extra=extra, group_by=group_by
     )
@@ -395,7 +437,8 @@ TABLES = ("curves",)  # training curves (--record-every, mlp), written beside th
 # (tools/readme_examples.py --tables) and tests/test_docs.py fails on a column left out.
 COLUMN_DOCS = {
     "model": "linear, random-features, mlp or cnn",
-    "feature_map": "random-features: relu or fourier; none for the others",
+    "feature_map": "random-features: relu or fourier; linear gradient descent: its feature scales (and equalised "
+    "steps); none for the others",
     "data": "the data set (gaussian for linear, or the --data file's stem)",
     "augment": "random crops and flips of every mini-batch were on",
     "label_noise": "fraction of training labels replaced by uniformly random ones",
@@ -404,7 +447,7 @@ COLUMN_DOCS = {
     "width": "the swept size: features (linear, random-features), hidden width (mlp) or channels (cnn)",
     "params": "trainable parameters (the readout's for random features)",
     "params_per_sample": "params / n_train: the interpolation threshold is near 1 for the closed-form models",
-    "epoch": "the epoch of a training-curve row (0 for the closed-form models; the last for a final row)",
+    "epoch": "the epoch of a training-curve row (linear gradient descent: the step; 0 for the closed-form models)",
     "seed": "the seed of the training subset, label noise, features and initialisation",
     "n_train": "training samples of the row",
     "train_loss": "training loss: cross-entropy, or the squared loss summed over one-hot classes (mse for linear)",
@@ -418,14 +461,15 @@ COLUMN_DOCS = {
     ),
     "epochs_to_interpolate": "the first recorded epoch with train error 0 (trained models)",
     "excess_risk": "linear: the measured ||b_hat - b||^2",
-    "theory_risk": "linear: the exact finite-n min-norm risk, or Hastie et al.'s limit with a ridge",
+    "theory_risk": "linear: the exact finite-n min-norm risk, or Hastie et al.'s limit with a ridge; gradient "
+    "descent: the exact expected excess risk at that step, given the seed's inputs",
     "theory_risk_limit": "true where theory_risk is the large-n limit (with a ridge), not exact",
     "chance_error": "the error of guessing: 1 - 1/classes",
     "diverged": "a network whose loss or weights became non-finite: isolated, its values empty",
     "elapsed_s": "wall time of the run that produced the row",
     "device": "where the row was computed",
     "depth": "hidden layers of the mlp (cnn: its fixed conv layers)",
-    "optimizer": "adam or sgd (lstsq for the closed-form models)",
+    "optimizer": "adam or sgd; closed-form, gd (linear with --steps) or none (knn) for the others",
     "loss": "ce or mse",
     "dtype": "the trained models' precision",
     "kernel_version": "the kernel's VERSION (bumped when its maths changes)",

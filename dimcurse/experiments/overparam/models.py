@@ -18,6 +18,7 @@ import torch
 from dimcurse.configs import OverparamConfig as Config
 from dimcurse.experiments.overparam.cnn import CNN1DClassifier, CNN2DClassifier, crop_and_flip
 from dimcurse.nets import MLPClassifier, train_classifier
+from dimcurse.experiments.overparam import gd
 from dimcurse.experiments.overparam.ridge import RidgePath
 from dimcurse.experiments.overparam.task import (
     INTERPOLATION_RTOL,
@@ -67,11 +68,11 @@ def run_random_features(config: Config, task: Task, device) -> list[dict]:
                 rows.append(
                     _row(
                         config,
-                        task.name,
-                        seed,
-                        width,
-                        width * task.classes,
-                        n,
+                        data=task.name,
+                        seed=seed,
+                        width=width,
+                        params=width * task.classes,
+                        n=n,
                         ridge=ridge,
                         train_loss=train_loss,
                         train_error=train_error,
@@ -106,9 +107,9 @@ def run_knn(config: Config, task: Task, device) -> list[dict]:
             test_loss, test_error = _metrics(votes[1], onehot_test, labels_test)
             rows.append(
                 _row(
-                    config, task.name, seed, k, n * d, n, train_loss=train_loss, train_error=train_error,
-                    test_loss=test_loss, test_error=test_error, interpolates=train_error == 0.0,
-                    chance_error=task.chance_error, elapsed_s=time.perf_counter() - t0,
+                    config, data=task.name, seed=seed, width=k, params=n * d, n=n,
+                    train_loss=train_loss, train_error=train_error, test_loss=test_loss, test_error=test_error,
+                    interpolates=train_error == 0.0, chance_error=task.chance_error, elapsed_s=time.perf_counter() - t0,
                 )
             )  # fmt: skip
     return rows
@@ -165,7 +166,10 @@ def _theory_risk(n: int, p: int, config: Config, ridge: float) -> float:
 
 
 def run_linear(config: Config, device) -> list[dict]:
-    """Min-norm / ridge least squares, x ~ N(0, I_p), y = x.beta + N(0, sigma^2), ||beta||^2 = r^2."""
+    """Min-norm / ridge least squares, x ~ N(0, I_p), y = x.beta + N(0, sigma^2), ||beta||^2 = r^2; with --steps,
+    gradient descent from zero instead (run_linear_gd)."""
+    if config.steps is not None:
+        return run_linear_gd(config)
     n, rows = n_of(config), []
     for seed in config.seeds:
         for p in widths_for(config):
@@ -189,11 +193,11 @@ def run_linear(config: Config, device) -> list[dict]:
                 rows.append(
                     _row(
                         config,
-                        "gaussian",
-                        seed,
-                        p,
-                        p,
-                        n,
+                        data="gaussian",
+                        seed=seed,
+                        width=p,
+                        params=p,
+                        n=n,
                         ridge=ridge,
                         train_loss=train_loss,
                         test_loss=float(((x_test @ coef - y_test) ** 2).mean()),
@@ -206,6 +210,50 @@ def run_linear(config: Config, device) -> list[dict]:
                     )
                 )
     return rows
+
+
+def run_linear_gd(config: Config) -> list[dict]:
+    """Full-batch gradient descent from zero on least squares with features at --feature-scales, every seed
+    at once, recorded over steps; beside each record the exact expected excess risk given the seed's inputs
+    (gd.Path). On the CPU in float64: the closed form and the iteration agree to rounding."""
+    n, rows = n_of(config), []
+    steps = gd.record_steps(config.steps, config.record_every)
+    for p in widths_for(config):
+        problems = [
+            gd.draw(seed, n, config.n_test, p, scales=config.feature_scales, signal_var=config.signal_var,
+                    noise_var=config.noise_var)
+            for seed in config.seeds
+        ]  # fmt: skip
+        for mode in config.group_steps:
+            t0 = time.perf_counter()
+            paths = [gd.Path.of(problem, mode, config.lr) for problem in problems]
+            thetas = gd.simulate(paths, steps)
+            label = "scales " + ",".join(f"{s:g}" for s in config.feature_scales)
+            label += ", equalised steps" if mode == "equalised" else ""
+            elapsed = (time.perf_counter() - t0) / len(problems)
+            for seed, path, theta in zip(config.seeds, paths, thetas):
+                rows += _gd_rows(config, path, theta, steps, seed=seed, label=label, elapsed=elapsed)
+    return rows
+
+
+def _gd_rows(config: Config, path, theta: torch.Tensor, steps, *, seed: int, label: str, elapsed: float) -> list:
+    """One seed's records: losses of the iterates, the measured excess risk and its expectation (theory)."""
+    pb, n = path.problem, path.problem.x.shape[0]
+    train = ((theta @ pb.x.T - pb.y) ** 2).mean(1)
+    test = ((theta @ pb.x_test.T - pb.y_test) ** 2).mean(1)
+    excess = (((theta - pb.beta) * pb.sd) ** 2).sum(1)
+    expected = path.expected_excess(steps)
+    out = []
+    for i, t in enumerate(steps):
+        out.append(
+            _row(
+                config, data="gaussian", seed=seed, width=theta.shape[1], params=theta.shape[1], n=n, epoch=float(t),
+                train_loss=float(train[i]), test_loss=float(test[i]), weight_norm=float(theta[i].norm()),
+                interpolates=_interpolates(float(train[i]), pb.y[:, None]), excess_risk=float(excess[i]),
+                theory_risk=float(expected[i]), theory_risk_limit=False, elapsed_s=elapsed, feature_map=label,
+            )
+        )  # fmt: skip
+    return out
 
 
 def run_mlp(config: Config, task: Task, device, progress) -> list[dict]:
@@ -255,11 +303,11 @@ def run_mlp(config: Config, task: Task, device, progress) -> list[dict]:
                 rows.append(
                     _row(
                         config,
-                        task.name,
-                        seed,
-                        width,
-                        sizes[j],
-                        n,
+                        data=task.name,
+                        seed=seed,
+                        width=width,
+                        params=sizes[j],
+                        n=n,
                         epoch=record["epoch"],
                         train_loss=record["train_loss"][si, j],
                         train_error=record["train_error"][si, j],
@@ -276,7 +324,12 @@ def run_mlp(config: Config, task: Task, device, progress) -> list[dict]:
     return rows
 
 
-def _row(config: Config, data: str, seed: int, width: int, params: int, n: int, **values) -> dict:
+def _solver(config: Config) -> str:
+    """How an untrained model's coefficients came: none (k-NN), gd (linear with --steps), closed-form."""
+    return "none" if config.model == "knn" else "gd" if config.steps is not None else "closed-form"
+
+
+def _row(config: Config, *, data: str, seed: int, width: int, params: int, n: int, **values) -> dict:
     row = {
         "model": config.model,
         "feature_map": config.feature_map if config.model == "random-features" else "none",
@@ -311,7 +364,7 @@ def _row(config: Config, data: str, seed: int, width: int, params: int, n: int, 
     row.update(
         {
             "depth": config.depth if config.model == "mlp" else 0,
-            "optimizer": config.optimizer if trained else "none" if config.model == "knn" else "closed-form",
+            "optimizer": config.optimizer if trained else _solver(config),
             "loss": config.loss if trained else "mse",
             "dtype": config.dtype if trained else "float64",
             "kernel_version": VERSION,

@@ -160,7 +160,7 @@ def summary_notes(table: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
             for k, v in zip(SETTING[2:], key[2:])
             if (v or k == "label_noise")
             and (k != "n_train" or table["n_train"].nunique() > 1)
-            and (k != "feature_map" or v == "fourier")
+            and (k != "feature_map" or v == "fourier" or str(v).startswith("scales"))
         ]
         label = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in shown)
         setting = dict(zip(SETTING, key))
@@ -174,8 +174,8 @@ def summary_notes(table: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
                 f"{EXPLODE:g} x its first value): no result; lower --lr."
             )
             continue
-        if table["n_train"].nunique() > 1 and group["width"].nunique() < 3:
-            continue  # a sample-wise sweep: one or two widths have no model-wise threshold or peak to name
+        if (table["n_train"].nunique() > 1 or table["epoch"].nunique() > 1) and group["width"].nunique() < 3:
+            continue  # a sweep over n or over steps: one or two widths have no model-wise threshold or peak to name
         if threshold is None:
             notes.append(
                 f"{where}: no width fits the training set (the threshold lies beyond width "
@@ -241,9 +241,12 @@ EPOCH_PEAK_MARGIN = 0.01  # an epoch-wise peak rises at least 1 percentage point
 def epochwise_notes(table: pd.DataFrame, n_test: int) -> list[str]:
     """With test error recorded at 5 or more epochs: per setting and width, whether the test error falls,
     rises to a peak and falls again during training (epoch-wise double descent, Nakkiran et al. 2019
-    section 6); the seeds' mean curve is read, and each side must exceed ``epoch_margin``."""
-    if table["epoch"].nunique() < 5 or table["test_error"].isna().all():
+    section 6); the seeds' mean curve is read, and each side must exceed ``epoch_margin``. Regression
+    (the linear model's gradient descent) reads its excess risk instead: risk_epochwise_notes."""
+    if table["epoch"].nunique() < 5:
         return []
+    if table["test_error"].isna().all():
+        return risk_epochwise_notes(table)
     notes = []
     keys = SETTING + ["width"]
     for key, group in table.groupby(keys, sort=False):
@@ -266,6 +269,51 @@ def epochwise_notes(table: pd.DataFrame, n_test: int) -> list[str]:
             f"{EPOCH_PEAK_MARGIN:.0%} (or 3 binomial sds of the test set) and come down again by the last "
             "fifth of training (read after a running median of 5 records)."
         )
+    return notes
+
+
+def _worst_after_first_dip(curve: pd.Series) -> float:
+    """The largest value from the curve's first local minimum on (the end if it only falls)."""
+    values = curve.to_numpy(float)
+    rising = np.flatnonzero(np.diff(values) > 0)
+    return float(values[rising[0] :].max()) if len(rising) else float(values[-1])
+
+
+RISK_PEAK_MARGIN = 0.05  # a rise (and the fall after it) of 5 % of the risk's peak: the closed form is exact
+
+
+def risk_epochwise_notes(table: pd.DataFrame) -> list[str]:
+    """Per setting and width of a regression recorded over steps: the dip, the peak and the second descent of
+    the mean excess risk over seeds (epoch_peak, margin RISK_PEAK_MARGIN x the peak), the closed form's own
+    curve read the same way, and for each setting with equalised step sizes the worst risk after the first
+    step beside the same run with one step size (Heckel & Yilmaz's remedy)."""
+    notes, worst = [], {}
+    for key, group in table.groupby(SETTING + ["width"], sort=False):
+        where = f"{key[0]} ({key[-2]}), width {key[-1]}"
+        curves = {c: group.groupby("epoch")[c].mean().dropna() for c in ("excess_risk", "theory_risk")}
+        found = {c: epoch_peak(v, RISK_PEAK_MARGIN * float(v.max())) for c, v in curves.items() if len(v) >= 5}
+        measured, theory = curves["excess_risk"], curves["theory_risk"]
+        worst[key] = _worst_after_first_dip(measured)
+        if found.get("excess_risk") is None:
+            notes.append(f"{where}: no epoch-wise double descent: the excess risk does not fall, rise by "
+                         f"{RISK_PEAK_MARGIN:.0%} of its peak and fall again (closed form: "
+                         f"{'the same' if found.get('theory_risk') is None else 'it does'}).")  # fmt: skip
+            continue
+        dip, peak, last = found["excess_risk"]
+        notes.append(
+            f"{where}: epoch-wise double descent: the excess risk falls to {measured[dip]:.3g} at step {dip:g}, "
+            f"rises to {measured[peak]:.3g} at step {peak:g} and falls to {measured.iloc[-1]:.3g} by step {last:g}"
+            f" (closed form: {theory[dip]:.3g}, {theory[peak]:.3g}, {theory.iloc[-1]:.3g})."
+        )
+    for key, value in worst.items():
+        name = str(key[SETTING.index("feature_map")])
+        if name.endswith(", equalised steps"):
+            same = tuple(name.removesuffix(", equalised steps") if k == name else k for k in key)
+            if same in worst:
+                notes.append(
+                    f"equalised step sizes ({name.removesuffix(', equalised steps')}, width {key[-1]}): the worst "
+                    f"excess risk after its first dip is {value:.3g}, against {worst[same]:.3g} with one step size."
+                )
     return notes
 
 

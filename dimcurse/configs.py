@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from dataclasses import dataclass
+from typing import ClassVar
 
 
 class _FromOptions:
@@ -158,6 +159,10 @@ def _is_user_data(spec: str) -> bool:
 @dataclass(frozen=True)
 class OverparamConfig(_FromOptions):
     """Settings of an overparameterisation sweep (CLI options in brackets)."""
+
+    # Fields added after stores were written (2026-12-05, gradient descent): at their defaults they leave a
+    # point's store key as it was (provenance.config_key).
+    KEY_LATER_FIELDS: ClassVar[tuple[str, ...]] = ("feature_scales", "group_steps")
 
     model: str = "random-features"
     """linear, random-features, mlp, cnn (on MNIST-1D sequences, or images) or knn (a k-nearest-neighbour

@@ -27,8 +27,15 @@ def config_dict(config) -> dict:
 
 
 def config_key(kernel: str, version: int, config) -> str:
-    """A stable 16-hex key of (kernel, kernel version, resolved config): the identity of a result."""
-    blob = json.dumps({"kernel": kernel, "version": version, "config": config_dict(config)}, sort_keys=True)
+    """A stable 16-hex key of (kernel, kernel version, resolved config): the identity of a result. A field a
+    Config added after stores were written (its ``KEY_LATER_FIELDS``) is left out at its default, so every
+    point stored before it keeps its key and a batch resumes instead of running it again."""
+    values = config_dict(config)
+    defaults = {f.name: f.default for f in dataclasses.fields(config)}
+    for name in getattr(config, "KEY_LATER_FIELDS", ()):
+        if getattr(config, name) == defaults[name]:
+            values.pop(name)
+    blob = json.dumps({"kernel": kernel, "version": version, "config": values}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 

@@ -94,7 +94,8 @@ def config_option(config_class, name: str, *aliases: str, minimum: int | None = 
     help = option_help(config_class, field)
     if default is None and "default: " in help:
         kwargs.pop("show_default", None)  # the help says it already
-    return typer.Option(default, name, *aliases, help=help, **kwargs)
+    declared = f"{name}/--no-{name[2:]}" if default is True else name  # a flag on by default can be turned off
+    return typer.Option(default, declared, *aliases, help=help, **kwargs)
 
 
 _DC, _AC, _OC = DistanceConfig, ApproxConfig, OverparamConfig
@@ -514,6 +515,7 @@ def overparam_cmd(  # noqa: PLR0917  (typer: one parameter per option)
     signal_var: str = config_option(_OC, "--signal-var"),
     noise_var: str = config_option(_OC, "--noise-var"),
     feature_scales: str = config_option(_OC, "--feature-scales", metavar=LIST),
+    standardise: bool = config_option(_OC, "--standardise"),
     group_steps: str = config_option(_OC, "--group-steps", metavar=LIST),
     teacher_dim: int = config_option(_OC, "--teacher-dim", minimum=1),
     download: bool = config_option(_OC, "--download"),

@@ -162,7 +162,7 @@ class OverparamConfig(_FromOptions):
 
     # Fields added after stores were written (2026-12-05, gradient descent): at their defaults they leave a
     # point's store key as it was (provenance.config_key).
-    KEY_LATER_FIELDS: ClassVar[tuple[str, ...]] = ("feature_scales", "group_steps")
+    KEY_LATER_FIELDS: ClassVar[tuple[str, ...]] = ("feature_scales", "group_steps", "standardise")
 
     model: str = "random-features"
     """linear, random-features, mlp, cnn (on MNIST-1D sequences, or images) or knn (a k-nearest-neighbour
@@ -220,6 +220,9 @@ class OverparamConfig(_FromOptions):
     feature_scales: tuple[float, ...] = (1.0,)
     """linear with --steps: the standard deviations of equal groups of the features, each group carrying an
     equal share of the signal; 1,0.05: a fast and a slow group (Heckel & Yilmaz 2021) [--feature-scales]."""
+    standardise: bool = True
+    """Scale every input feature of a data set to unit sd on the training pool (centred either way); off keeps
+    the data's own scales, as a two-speed network needs them (epoch-wise double descent) [--standardise]."""
     group_steps: tuple[str, ...] = ("same",)
     """linear with --steps: same (one step size) or equalised (per-group step sizes ∝ 1/scale², every group
     learned at one speed: Heckel & Yilmaz's remedy); a list runs both [--group-steps]."""

@@ -5,7 +5,10 @@
 - ``curve.npy``: 1000 points on a 2-dimensional surface embedded nonlinearly in R^10;
 - ``regression.csv``: 1200 rows, features x1..x4 uniform on [-1, 1], target ``price`` = a smooth
   compositional function of them;
-- ``labels.npz``: 1200 rows, 8 Gaussian features, labels 0..3 from the signs of two random projections.
+- ``labels.npz``: 1200 rows, 8 Gaussian features, labels 0..3 from the signs of two random projections;
+- ``twoscale.npz``: 5000 rows, 40 Gaussian features in two groups of sd 1 and 0.05, labels 0..9 from a
+  linear teacher that reads both groups equally: a fast and a slow but informative group, for the
+  epoch-wise double descent of a network (docs/overparam.md; run with --no-standardise).
 """
 
 from pathlib import Path
@@ -29,6 +32,17 @@ def main() -> None:
     w = rng.normal(size=(8, 2))
     labels = (z @ w[:, 0] > 0).astype(int) + 2 * (z @ w[:, 1] > 0)
     np.savez(HERE / "labels.npz", x=np.round(z, 6), y=labels)
+    two_scales()
+
+
+def two_scales(n: int = 5000, d: int = 40, slow: float = 0.05) -> None:
+    """x = diag(s) z with s = 1 on the first half of the features and ``slow`` on the rest; each feature adds
+    to the 10 logits equally (the teacher's weights are divided by s)."""
+    rng = np.random.default_rng(0)
+    s = np.r_[np.ones(d // 2), np.full(d - d // 2, slow)]
+    x = rng.normal(size=(n, d)) * s
+    labels = (x @ (rng.normal(size=(d, 10)) / s[:, None])).argmax(1)
+    np.savez_compressed(HERE / "twoscale.npz", x=x.astype(np.float32), y=labels)
 
 
 if __name__ == "__main__":

@@ -136,3 +136,21 @@ def test_the_figure_draws_the_risk_over_steps_beside_its_closed_form():
     expected = result.rows[result.rows.epoch > 0].groupby("epoch").theory_risk.mean()
     np.testing.assert_allclose(theory.get_ydata(), expected.to_numpy())
     assert ax.get_xscale() == "log" and len(ax.collections) >= 2  # the band, and the dip and peak marks
+
+
+def test_no_standardise_keeps_the_two_scales_a_network_needs():
+    """--no-standardise: the inputs are centred only, so the slow half stays 20 times smaller; the data's label
+    says so (its rows are a setting of their own beside the standardised control)."""
+    from pathlib import Path
+
+    from dimcurse.experiments.overparam.task import load_task
+
+    twoscale = str(Path(__file__).parents[1] / "examples" / "twoscale.npz")
+    for standardise, ratio in ((False, 20.0), (True, 1.0)):
+        config = overparam.Config(
+            model="mlp", data=twoscale, n_train=500, n_test=100, seeds=(0,), standardise=standardise
+        )
+        task = load_task(config, 0.0)
+        sd = task.x[0].std(0)
+        assert float(sd[:20].mean() / sd[20:].mean()) == pytest.approx(ratio, rel=0.1)
+        assert task.name == "twoscale" + ("" if standardise else " (raw scales)")

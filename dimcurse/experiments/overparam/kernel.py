@@ -439,7 +439,7 @@ COLUMN_DOCS = {
     "model": "linear, random-features, mlp or cnn",
     "feature_map": "random-features: relu or fourier; linear gradient descent: its feature scales (and equalised "
     "steps); none for the others",
-    "data": "the data set (gaussian for linear, or the --data file's stem)",
+    "data": "the data set (gaussian for linear, or the --data file's stem; ' (raw scales)' with --no-standardise)",
     "augment": "random crops and flips of every mini-batch were on",
     "label_noise": "fraction of training labels replaced by uniformly random ones",
     "ridge": "ridge lambda of the closed-form models (0 = min-norm)",

@@ -219,7 +219,7 @@ def load_task(config: Config, noise: float, file=None) -> Task:
         x_test, y_test = x_test_all[np.sort(keep)], y_test_all[np.sort(keep)]
         # Standardise with the whole training pool's statistics (seed-independent; a constant pixel stays 0).
         mean, std = x_pool.mean(0), x_pool.std(0)
-        std = np.where(std > 1e-8, std, 1.0)
+        std = np.where((std > 1e-8) & config.standardise, std, 1.0)  # --standardise off: centred only
     classes = int(max(max(y.max() for y in ys), y_test.max())) + 1
     noisy = [_add_label_noise(y, noise, classes, seed) for y, seed in zip(ys, config.seeds)]
 
@@ -227,6 +227,7 @@ def load_task(config: Config, noise: float, file=None) -> Task:
         return torch.as_tensor((np.asarray(a, dtype=np.float64) - mean) / std)
 
     label = file.name if file is not None else name
+    label += "" if config.standardise else " (raw scales)"  # a setting of its own: it changes what the model sees
     return Task(
         label,
         torch.stack([scale(x) for x in xs]),

@@ -6,9 +6,11 @@ The MNIST-1D CNN recipe's shape: 12 channel counts from 1 to 64, 4,000 training 
 mini-batches of 100, Adam. All models train as one batched computation (grouped
 convolutions, widths in buckets padded by at most 1.25x: ``dimcurse.experiments.overparam.cnn``) against each
 model trained alone with the same code, initial weights and shuffles (``single_model``).
-The final train and test losses must agree (max relative difference < 1e-3 in float32:
-the grouped convolution sums in another order). Goal: the batched run >= 3x the loop on
-the CPU, >= 20x on a GPU. Torch runs on its default threads.
+The final train and test losses must agree, to a tolerance of the device in use (TOLERANCE): 1e-3 in
+float32 on the CPU, where the grouped convolution sums in another order; on CUDA, with TF32 off (the
+default, runtime.float32_policy), cuDNN also picks other algorithms for a batch of models than for one,
+and an H200 measured 1.5e-3 (issue 27), so 5e-3 there until a device run measures the spread.
+Goal: the batched run >= 3x the loop on the CPU, >= 20x on a GPU. Torch runs on its default threads.
 """
 
 from __future__ import annotations
@@ -30,12 +32,17 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
+# The batched-against-alone agreement each device can hold in float32 (see the docstring); TF32 is off.
+TOLERANCE = {"cpu": 1e-3, "cuda": 5e-3}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False  # as every run: no TF32
     device, seeds, widths = torch.device(args.device), list(range(args.seeds)), list(CNN_WIDTHS)
     task = load_task(Config(model="cnn", n_train=4000, n_test=1000, seeds=tuple(seeds)), 0.15)
     S = len(seeds)
@@ -70,7 +77,8 @@ def main() -> None:
         f"batched {t_batched:.2f} s   loop {t_loop:.2f} s   speed-up {t_loop / t_batched:.2f}x   "
         f"max relative loss difference {worst:.1e}"
     )
-    assert worst < 1e-3, worst
+    tolerance = TOLERANCE["cuda" if str(device).startswith("cuda") else "cpu"]
+    assert worst < tolerance, (worst, tolerance)
 
 
 if __name__ == "__main__":

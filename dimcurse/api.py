@@ -25,19 +25,27 @@ from dimcurse.plugins import register_dataset  # noqa: F401  (part of the API)
 from dimcurse import options as options_
 
 
-def distance(data=None, *, device: str = "auto", threads: int | None = None, **options):
-    return run("distance", data, device, options, threads=threads)
+def distance(data=None, *, device: str = "auto", threads: int | None = None, tf32: bool = False, **options):
+    return run("distance", data, device, options, threads=threads, tf32=tf32)
 
 
-def approx(data=None, *, device: str = "auto", threads: int | None = None, **options):
-    return run("approx", data, device, options, threads=threads)
+def approx(data=None, *, device: str = "auto", threads: int | None = None, tf32: bool = False, **options):
+    return run("approx", data, device, options, threads=threads, tf32=tf32)
 
 
-def overparam(data=None, *, device: str = "auto", threads: int | None = None, **options):
-    return run("overparam", data, device, options, threads=threads)
+def overparam(data=None, *, device: str = "auto", threads: int | None = None, tf32: bool = False, **options):
+    return run("overparam", data, device, options, threads=threads, tf32=tf32)
 
 
-def run(kernel: str, data=None, device: str = "auto", options: dict | None = None, *, threads: int | None = None):
+def run(
+    kernel: str,
+    data=None,
+    device: str = "auto",
+    options: dict | None = None,
+    *,
+    threads: int | None = None,
+    tf32: bool = False,
+):
     """Build the kernel's Config from CLI-style keywords, validate it, run it on ``threads`` torch threads
     (None: 1, as the command line; the caller's count is restored after)."""
     from dimcurse.experiments import REGISTRY, run_kernel
@@ -46,7 +54,7 @@ def run(kernel: str, data=None, device: str = "auto", options: dict | None = Non
     module = REGISTRY[kernel]
     config = make_config(kernel, dict(options or {}), data)
     module.validate(config)
-    return run_kernel(module, config, resolve_device(device), threads=threads)
+    return run_kernel(module, config, resolve_device(device), threads=threads, tf32=tf32)
 
 
 def make_config(kernel: str, options: dict, data=None):

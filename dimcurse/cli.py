@@ -140,6 +140,12 @@ FORMAT = typer.Option(
     show_default="from --out's suffix; table for -",
 )
 QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar.")
+TF32 = typer.Option(
+    False,
+    "--tf32",
+    help="Allow TF32 on CUDA (10-bit mantissas in float32 matmuls and convolutions: faster, less exact). Off by "
+    "default, and recorded in the provenance either way.",
+)
 LIST_DATA = typer.Option(False, "--list-data", help="Print the data sets --data takes (plugins' too) and exit.")
 SUMMARY_OUT = typer.Option(
     None, "--summary-out", metavar="FILE", help="Also write the summary table (mean ± sd) to this file."
@@ -197,6 +203,7 @@ def _execute(
     curves_out: Optional[str] = None,
     tensorboard: Optional[str] = None,
     threads: Optional[int] = None,
+    tf32: bool = False,
 ):
     """The chain every kernel command follows: validate, check the outputs, run, then render or write."""
     from dimcurse import plot, render
@@ -214,7 +221,7 @@ def _execute(
     torch_device = resolve_device(device)
     count = _set_threads(threads)
     with _progress(quiet, kernel.KERNEL) as tick:
-        result = run_kernel(kernel, config, torch_device, tick, threads=count)
+        result = run_kernel(kernel, config, torch_device, tick, threads=count, tf32=tf32)
     # The terminal gets the table before any file is written: if a write then fails (a full
     # disk, a folder gone read-only), the numbers are still on screen and the error says which file.
     if out == "-" and fmt_name != "table":
@@ -336,6 +343,7 @@ def distance_cmd(  # noqa: PLR0917  (typer: one parameter per option)
     seeds: str = config_option(_DC, "--seeds", metavar="SEEDS"),
     device: str = DEVICE,
     threads: Optional[int] = THREADS,
+    tf32: bool = TF32,
     dtype: str = config_option(_DC, "--dtype"),
     out: str = OUT,
     format: Optional[str] = FORMAT,
@@ -372,6 +380,7 @@ def distance_cmd(  # noqa: PLR0917  (typer: one parameter per option)
         fit_option="--summary-out",
         plot_file=plot_file,
         threads=threads,
+        tf32=tf32,
     )
 
 
@@ -425,6 +434,7 @@ def approx_cmd(  # noqa: PLR0917  (typer: one parameter per option)
     seeds: str = config_option(_AC, "--seeds", metavar="SEEDS"),
     device: str = DEVICE,
     threads: Optional[int] = THREADS,
+    tf32: bool = TF32,
     dtype: str = config_option(_AC, "--dtype"),
     out: str = OUT,
     format: Optional[str] = FORMAT,
@@ -477,6 +487,7 @@ def approx_cmd(  # noqa: PLR0917  (typer: one parameter per option)
         curves_out=curves_out,
         tensorboard=tensorboard,
         threads=threads,
+        tf32=tf32,
     )
 
 
@@ -526,6 +537,7 @@ def overparam_cmd(  # noqa: PLR0917  (typer: one parameter per option)
     seeds: str = config_option(_OC, "--seeds", metavar="SEEDS"),
     device: str = DEVICE,
     threads: Optional[int] = THREADS,
+    tf32: bool = TF32,
     dtype: str = config_option(_OC, "--dtype"),
     out: str = OUT,
     format: Optional[str] = FORMAT,
@@ -564,6 +576,7 @@ def overparam_cmd(  # noqa: PLR0917  (typer: one parameter per option)
         curves_out=curves_out,
         tensorboard=tensorboard,
         threads=threads,
+        tf32=tf32,
     )
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 import dimcurse
-from dimcurse import allocator
+from dimcurse import allocator, runtime
 
 SCHEMA_VERSION = 1  # bumped when the layout of rows or provenance changes
 
@@ -86,6 +86,7 @@ def provenance(kernel: str, version: int, config, device: torch.device, command:
         "config": config_dict(config),
         "device": describe_device(device),
         "torch_threads": torch.get_num_threads(),
+        "float32": runtime.float32_state(),  # TF32 off unless --tf32 (runtime.float32_policy)
         "malloc_tuned": allocator.tune(),  # glibc keeps freed blocks mapped (allocator.py)
         "versions": versions(),
         "git_commit": git_commit(),

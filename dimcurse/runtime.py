@@ -104,3 +104,26 @@ def torch_threads(threads: int | None):
         yield count
     finally:
         torch.set_num_threads(before)
+
+
+@contextlib.contextmanager
+def float32_policy(tf32: bool = False):
+    """Run a block with TF32 off (float32 that means float32: 24-bit mantissas in CUDA matmuls and cuDNN
+    convolutions) unless ``tf32``; cuDNN allows TF32 by default, which cost the CNN's batched-against-alone
+    agreement 4.5e-3 on an H200. Restores the previous settings. A no-op on the CPU, where TF32 does not exist."""
+    before = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = bool(tf32)
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before
+
+
+def float32_state() -> dict:
+    """What the provenance records: TF32 in CUDA matmuls and in cuDNN, and cuDNN's version (None without)."""
+    cudnn = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
+    return {
+        "tf32_matmul": bool(torch.backends.cuda.matmul.allow_tf32),
+        "tf32_cudnn": bool(torch.backends.cudnn.allow_tf32),
+        "cudnn": cudnn,
+    }

@@ -137,3 +137,16 @@ def test_distance_engine_halves_its_chunk_on_a_real_out_of_memory():
     np.testing.assert_array_equal(got.nn, want.nn)
     np.testing.assert_array_equal(got.far, want.far)
     np.testing.assert_allclose(got.mean, want.mean, rtol=1e-6)
+
+
+def test_tf32_is_off_on_cuda_unless_asked_for_and_recorded():
+    """Issue 27: a CUDA run's float32 matmuls and cuDNN convolutions run without TF32 by default; --tf32 turns
+    it on, the provenance records it and a note says so."""
+    import dimcurse
+
+    plain = dimcurse.overparam(model="cnn", widths="2", train_samples=100, test_samples=100, epochs=1, seeds=1,
+                               device="cuda")  # fmt: skip
+    assert plain.provenance["float32"] == {**plain.provenance["float32"], "tf32_matmul": False, "tf32_cudnn": False}
+    fast = dimcurse.overparam(model="cnn", widths="2", train_samples=100, test_samples=100, epochs=1, seeds=1,
+                              device="cuda", tf32=True)  # fmt: skip
+    assert fast.provenance["float32"]["tf32_cudnn"] is True and any("TF32 was on" in n for n in fast.notes)

@@ -33,3 +33,19 @@ def test_streams_are_stable_and_independent():
     a = torch.rand(3, generator=generator(4, "x"))
     b = torch.rand(3, generator=generator(4, "x"))
     assert torch.equal(a, b)
+
+
+def test_float32_means_float32_unless_tf32_is_asked_for_and_the_provenance_says_which():
+    """Issue 27: cuDNN allows TF32 by default (the CNN's agreement check failed on an H200 with it); a run turns
+    it off unless tf32=True (--tf32), records the setting, and restores the process's own after."""
+    import torch
+
+    import dimcurse
+
+    before = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    plain = dimcurse.distance(dims=4, points=200, queries=10, seeds=1, id_points=0, device="cpu")
+    fast = dimcurse.distance(dims=4, points=200, queries=10, seeds=1, id_points=0, device="cpu", tf32=True)
+    assert plain.provenance["float32"]["tf32_matmul"] is False and plain.provenance["float32"]["tf32_cudnn"] is False
+    assert fast.provenance["float32"]["tf32_cudnn"] is True
+    assert (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32) == before
+    assert not any("TF32" in note for note in fast.notes)  # the CPU has no TF32: nothing to warn about

@@ -89,14 +89,14 @@ class EscapedWarning(AssertionError):
     """A Python warning raised during a kernel's run (a bug: raised under DIMCURSE_STRICT=1)."""
 
 
-def run_kernel(kernel, config, device, progress=None, threads: int | None = None):
+def run_kernel(kernel, config, device, progress=None, threads: int | None = None, tf32: bool = False):
     """``kernel.run`` on ``threads`` torch threads (None: runtime.DEFAULT_THREADS, 1; the process's count
     is restored after), with every Python warning caught: none reaches stderr. Each becomes a note
     naming it (it is a bug: numerical warnings are to be prevented at the source), and under
     DIMCURSE_STRICT=1 (the test suite) it fails the run instead."""
-    from dimcurse.runtime import torch_threads
+    from dimcurse.runtime import float32_policy, torch_threads
 
-    with warnings.catch_warnings(record=True) as caught, torch_threads(threads):
+    with warnings.catch_warnings(record=True) as caught, torch_threads(threads), float32_policy(tf32):
         warnings.simplefilter("always")
         result = kernel.run(config, device=device, progress=progress)
     messages = sorted(
@@ -104,6 +104,8 @@ def run_kernel(kernel, config, device, progress=None, threads: int | None = None
     )
     if messages and os.environ.get("DIMCURSE_STRICT") == "1":
         raise EscapedWarning(f"{kernel.KERNEL}: warnings during the run: {'; '.join(messages)}")
+    if tf32 and str(device).startswith("cuda"):
+        result.notes.append("TF32 was on (--tf32): float32 matmuls and convolutions ran with 10-bit mantissas.")
     result.notes += [
         f"a Python warning was raised and caught: {m}; the values it touched may be wrong; "
         "this is a dimcurse bug: please report it with the command."

@@ -673,15 +673,14 @@ def _batch_progress(quiet: bool, total: int):
             )
             bar.update(task, completed=finished, counts=counts)
             if not quiet and not err.is_terminal and report.last is not None:
-                print(_log_line(report, total), file=sys.stderr, flush=True)
+                print(_log_line(report.last, finished, total), file=sys.stderr, flush=True)
 
         yield update
 
 
-def _log_line(report, total: int) -> str:
+def _log_line(last: tuple, finished: int, total: int) -> str:
     """``batch 3/12 [widths: dim=8] done in 4.2 s, 9 left`` (in brackets, the sweep's point label)."""
-    label, status, elapsed = report.last
-    finished = report.skipped + report.done + len(report.failed)
+    label, status, elapsed = last
     took = "" if elapsed is None else f" in {elapsed:.1f} s" if elapsed >= 1 else f" in {elapsed:.2g} s"  # 0.012 s
     return f"batch {finished}/{total} [{label}] {status}{took}, {total - finished} left"
 
@@ -814,8 +813,8 @@ def compare_cmd(  # noqa: PLR0917  (typer: one parameter per option)
         if out != "-":
             err.print(f"wrote {out}")
     else:
-        # one table per kernel and kind: a store of two kernels would otherwise carry each one's
-        # settings as empty columns of the other's rows
+        # one table per kernel (a store of two kernels would otherwise carry each one's settings as empty
+        # columns of the other's rows), and the wall times as one line each
         measured = table[table["kind"] == "measured"]
         for name, part in measured.groupby("kernel", sort=False):
             title = f"compare {name}: B = {source_b} against A = {source_a}"

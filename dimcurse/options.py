@@ -44,26 +44,36 @@ def config_from(kernel: str, options: dict, *, seeds_count: bool = True):
     return config_class(kernel)(**config_values(kernel, options, seeds_count=seeds_count))
 
 
+def field_names(kernel: str, keys, *, what: str = "option") -> list[str]:
+    """The field each key sets, in order (the CLI's names mapped to the fields'); an unknown key, with a
+    did-you-mean and the known names, or two keys setting one field, raise naming the option."""
+    from dimcurse.configs import CLI_NAMES
+
+    names = CLI_NAMES.get(kernel, {})
+    fields = {f.name for f in dataclasses.fields(config_class(kernel))}
+    out = []
+    for name in keys:
+        field, option = names.get(name, name), "--" + name.replace("_", "-")
+        if field not in fields:
+            known = sorted(fields | set(names))
+            raise DimcurseError(
+                f"unknown {what} {name!r}{did_you_mean(name, known)} (known: {', '.join(known)})", option
+            )
+        if field in out:
+            raise DimcurseError(f"{name!r} and another {what} both set {field}", option)
+        out.append(field)
+    return out
+
+
 def config_values(kernel: str, options: dict, *, seeds_count: bool = True, what: str = "option") -> dict:
     """``options`` as Config field values: names mapped, each value converted to its field's type.
     ``what`` names a key in the errors ("option", or "key" for a sweep file)."""
-    from dimcurse.configs import CLI_NAMES
-
-    klass = config_class(kernel)
-    names = CLI_NAMES.get(kernel, {})
-    hints = typing.get_type_hints(klass)
-    fields = {f.name for f in dataclasses.fields(klass)}
-    values = {}
-    for name, value in options.items():
-        field = names.get(name, name)
-        option = "--" + name.replace("_", "-")
-        if field not in fields:
-            known = sorted(fields | set(names))
-            raise DimcurseError(f"unknown {what} {name!r}{did_you_mean(name, known)} for dimcurse.{kernel}", option)
-        if field in values:
-            raise DimcurseError(f"{name!r} and another {what} both set {field}", option)
-        values[field] = convert(value, hints[field], option, field, seeds_count=seeds_count)
-    return values
+    hints = typing.get_type_hints(config_class(kernel))
+    fields = field_names(kernel, options, what=what)
+    return {
+        field: convert(value, hints[field], "--" + name.replace("_", "-"), field, seeds_count=seeds_count)
+        for field, (name, value) in zip(fields, options.items())
+    }
 
 
 def convert(value, hint, option: str, field: str, *, seeds_count: bool = True):

@@ -30,7 +30,6 @@ from pathlib import Path
 
 from dimcurse import options
 from dimcurse.errors import DimcurseError
-from dimcurse.parsing import did_you_mean
 from dimcurse.experiments import REGISTRY
 from dimcurse.provenance import config_dict, config_key
 
@@ -139,18 +138,10 @@ def _expand(path: Path, index: int, table) -> list[Point]:
 
 def _fields(where: str, kernel: str, table: dict) -> list[str]:
     """The fields a table's keys set (the CLI's names or the fields'), every key known and set once."""
-    from dimcurse.configs import CLI_NAMES
-
-    names, fields, out = CLI_NAMES.get(kernel, {}), {f.name for f in dataclasses.fields(REGISTRY[kernel].Config)}, []
-    for key in table:
-        field = names.get(key, key)
-        if field not in fields:
-            known = sorted(fields | set(names))
-            raise DimcurseError(f"{where}: unknown key {key!r}{did_you_mean(key, known)} (known: {', '.join(known)})")
-        if field in out:
-            raise DimcurseError(f"{where}: key {key!r} sets {field!r}, which another key already sets")
-        out.append(field)
-    return out
+    try:
+        return options.field_names(kernel, table, what="key")
+    except DimcurseError as exc:
+        raise DimcurseError(f"{where}: {exc.message}") from None
 
 
 def _converted(where: str, kernel: str, key: str, value) -> dict:

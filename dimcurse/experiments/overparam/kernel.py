@@ -135,6 +135,8 @@ def _validate_model_options(config: Config) -> None:
         _check_cnn(config)
     if config.augment:
         _check_augment(config)
+    if config.lr is not None and not (config.lr > 0 and math.isfinite(config.lr)):
+        raise DimcurseError(f"must be positive, got {config.lr}", "--lr")  # a step size, wherever one is used
     if config.model in TRAINED:
         if config.ridge != (0.0,):
             raise DimcurseError(f"the {config.model} is trained, not solved: use --weight-decay", "--ridge")
@@ -146,8 +148,6 @@ def _validate_model_options(config: Config) -> None:
             raise DimcurseError(
                 f"unknown activation {config.activation!r} (known: {', '.join(ACTIVATIONS)})", "--activation"
             )
-        if config.lr is not None and not (config.lr > 0 and math.isfinite(config.lr)):
-            raise DimcurseError(f"must be positive, got {config.lr}", "--lr")
         if config.batch_size < 0:
             raise DimcurseError(f"must be at least 0 (0 = full batch), got {config.batch_size}", "--batch-size")
         if config.steps is not None and config.steps < 1:
@@ -195,8 +195,6 @@ def _check_gradient_descent(config: Config) -> None:
         raise DimcurseError("gradient descent runs on plain least squares (stopping early is its ridge)", "--ridge")
     if config.weight_decay:
         raise DimcurseError("gradient descent runs on plain least squares; drop --weight-decay", "--weight-decay")
-    if config.lr is not None and not (config.lr > 0 and math.isfinite(config.lr)):
-        raise DimcurseError(f"must be positive, got {config.lr}", "--lr")
 
 
 def _check_cnn(config: Config) -> None:

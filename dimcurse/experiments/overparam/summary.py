@@ -285,8 +285,8 @@ RISK_PEAK_MARGIN = 0.05  # a rise (and the fall after it) of 5 % of the risk's p
 def risk_epochwise_notes(table: pd.DataFrame) -> list[str]:
     """Per setting and width of a regression recorded over steps: the dip, the peak and the second descent of
     the mean excess risk over seeds (epoch_peak, margin RISK_PEAK_MARGIN x the peak), the closed form's own
-    curve read the same way, and for each setting with equalised step sizes the worst risk after the first
-    step beside the same run with one step size (Heckel & Yilmaz's remedy)."""
+    curve read the same way, and for each setting with equalised step sizes the worst risk after its first
+    dip beside the same run with one step size (Heckel & Yilmaz's remedy)."""
     notes, worst = [], {}
     for key, group in table.groupby(SETTING + ["width"], sort=False):
         where = f"{key[0]} ({key[-2]}), width {key[-1]}"

@@ -423,6 +423,7 @@ def approx_cmd(  # noqa: PLR0917  (typer: one parameter per option)
     gn_iters: Optional[int] = config_option(_AC, "--gn-iters", minimum=1),
     cg_iters: Optional[int] = config_option(_AC, "--cg-iters", minimum=1),
     q_power_k: int = config_option(_AC, "--q-power-k", minimum=1),
+    verdict_tolerance: str = config_option(_AC, "--verdict-tolerance", metavar="FRACTION"),
     summary_out: Optional[str] = typer.Option(
         None, "--summary-out", metavar="FILE", help="Also write the exponent fit table (the summary) to this file."
     ),
@@ -444,10 +445,12 @@ def approx_cmd(  # noqa: PLR0917  (typer: one parameter per option)
     """Approximation error against width: rel_rmse ~ params^(-alpha), alpha fitted with a 95 % interval.
 
     Shallow networks train with Levenberg–Marquardt by default, and with matrix-free
-    Gauss–Newton above --lm-max-params (converged, so the exponent measures the function
-    class, not the trainer); widths an optimiser, the samples or the float precision
-    limited are flagged and left out of the fit. The interval is a t interval over
-    teacher draws x seeds.
+    Gauss–Newton above --lm-max-params, each model until it converges or reaches its cap
+    (--lm-iters, --gn-iters), so the exponent measures the function class, not the
+    trainer; widths an optimiser, the samples or the float precision limited in most
+    replicates are flagged and left out of the fit. The interval is a t interval over
+    teacher draws x seeds, and a verdict (agrees, disagrees, inconclusive) sits beside
+    the theory's exponent.
 
     \b
     Examples:

@@ -66,6 +66,10 @@ class DistanceConfig(_FromOptions):
 class ApproxConfig(_FromOptions):
     """Settings of an approximation-against-width run (CLI options in brackets)."""
 
+    # Fields added after stores were written (2026-12-06): at their defaults they leave a point's store key
+    # as it was (provenance.config_key). The verdict's tolerance changes only the fit table, never the rows.
+    KEY_LATER_FIELDS: ClassVar[tuple[str, ...]] = ("verdict_tolerance",)
+
     targets: tuple[str, ...] = ("barron",)
     """Target functions [--target]; see --list-targets."""
     dims: tuple[int, ...] | None = None
@@ -90,7 +94,7 @@ class ApproxConfig(_FromOptions):
     steps: int | None = None
     """Adam steps (LBFGS: iterations per model) [--steps]; None: 2000."""
     lm_iters: int | None = None
-    """Levenberg–Marquardt iterations [--lm-iters]; None: 200."""
+    """Levenberg–Marquardt iterations at most: a model stops once converged [--lm-iters]; None: 400."""
     lm_rows: float = 1.0
     """Samples per parameter in LM's Gauss–Newton matrix, at least 3000 (the gradient uses all)
     [--lm-rows]; 0: all."""
@@ -101,7 +105,7 @@ class ApproxConfig(_FromOptions):
     and tree), lm, gn (matrix-free Gauss-Newton, any size), adam, adam+lm (Adam, then
     LM), lbfgs (one model at a time) [--optimizer]."""
     gn_iters: int | None = None
-    """Gauss-Newton steps of --optimizer gn [--gn-iters]; None: 150."""
+    """Gauss-Newton steps at most (a model stops once converged) [--gn-iters]; None: 300."""
     cg_iters: int | None = None
     """Conjugate-gradient iterations per Gauss-Newton step at most [--cg-iters]; None: 60."""
     lr: float | None = None
@@ -135,6 +139,9 @@ class ApproxConfig(_FromOptions):
     """Where a synthetic target's inputs come from [--inputs]: a point set (subspace:K, torus:K, sphere,
     gaussian, uniform) or real inputs (digits, mnist1d, a .npy file, with +upsample:F / +noise:K);
     default: uniform on the target's cube."""
+    verdict_tolerance: float = 0.3
+    """A fit agrees with its theory when its 95 % interval contains the theory's exponent and its half-width
+    is at most this share of it (0 to 1; docs/approx.md, the verdict) [--verdict-tolerance]."""
 
     def __post_init__(self) -> None:
         # One k (one sample size) may be given as a plain int (the Python API, older sweep files and stored

@@ -255,6 +255,7 @@ class Trained:
     diverged: np.ndarray  # bool
     steps: int
     loss_at_80: np.ndarray | None = None  # the training loss after 80 % of the steps (still falling = not converged)
+    converged: np.ndarray | None = None  # LBFGS: stopped on its own tolerances before its iterations ran out
 
 
 def _per_model_mse(model, x, y, chunk: int) -> torch.Tensor:
@@ -379,6 +380,7 @@ def train_adam(
     explode: float = EXPLODE,
     progress: Callable[[float], None] | None = None,
     record: tuple[int, Callable[[int], None]] | None = None,
+    halfway: Callable[[], None] | None = None,
 ) -> Trained:
     """Full-batch Adam on the sum of per-model MSEs, cosine-decayed from lr to lr/100.
 
@@ -389,6 +391,7 @@ def train_adam(
     gradients and Adam state zeroed); the others train on unaffected.
     ``record`` = (every, callback): the callback gets the step count before step 0, every
     ``every`` steps and after the last (training curves; it must not change the model).
+    ``halfway``: called once before step steps // 2 (a held-out probe; it must not change the model).
     """
     fast = isinstance(model, Shallow) and model.act is torch.relu
     # The hand-derived path runs best on smaller chunks (346 samples x 504 units x 3 seeds: 4.6 ms a step
@@ -405,6 +408,8 @@ def train_adam(
     for step in range(steps):
         if record is not None and step % record[0] == 0:
             record[1](step)
+        if halfway is not None and step == steps // 2:
+            halfway()
         _drop(model, optimizer, alive, _nonfinite_models(model, alive))
         optimizer.zero_grad(set_to_none=False)
         losses = (
@@ -441,20 +446,26 @@ def train_lbfgs(
     lr: float,
     chunk: int = 4096,
     progress: Callable[[float], None] | None = None,
+    halfway: Callable[[int, int, torch.nn.Module], None] | None = None,
 ):
     """LBFGS one model at a time (its line search must not see the other models' losses).
 
-    Returns the trained single models (one per (seed, width)) and a ``Trained``.
+    Each model runs ``steps`` iterations in two calls of half as many (its history carries over), and
+    ``halfway(seed index, width index, model)`` sees it in between (a held-out probe). A model converged when
+    LBFGS stopped on its own tolerances before its iterations ran out. Returns the trained single models (one
+    per (seed, width)) and a ``Trained``.
     """
     S, M = len(seeds), len(widths)
     mse, diverged, models = np.zeros((S, M)), np.zeros((S, M), dtype=bool), {}
+    converged = np.zeros((S, M), dtype=bool)
+    first = math.ceil(steps / 2)
     for si, s in enumerate(seeds):
         for j, w in enumerate(widths):
             model = make_model([s], [w])
             opt = torch.optim.LBFGS(
                 model.parameters(),
                 lr=lr,
-                max_iter=steps,
+                max_iter=first,
                 line_search_fn="strong_wolfe",
                 tolerance_grad=1e-12,
                 tolerance_change=1e-14,
@@ -472,15 +483,23 @@ def train_lbfgs(
 
             try:
                 opt.step(closure)
+                if halfway is not None:
+                    halfway(si, j, model)
+                opt.param_groups[0].update(max_iter=steps - first, max_eval=math.ceil(1.25 * (steps - first)))
+                if steps - first:
+                    opt.step(closure)
                 value = float(_per_model_mse(model, xs, ys, chunk).detach())
             except RuntimeError:  # a line search that met NaN
                 value = float("nan")
+            # Converged: stopped on its tolerances, not on its iteration or evaluation budget.
+            state = next(iter(opt.state.values()), {})
+            converged[si, j] = state.get("n_iter", steps) < steps and state.get("func_evals", 0) < 1.25 * steps
             diverged[si, j] = bool(exploded(torch.tensor([value], dtype=initial.dtype), initial.cpu()).item())
             mse[si, j] = value if not diverged[si, j] else float("nan")
             models[(si, j)] = model
             if progress is not None:
                 progress(1.0 / (S * M))
-    return models, Trained(mse, diverged, steps)
+    return models, Trained(mse, diverged, steps, converged=converged)
 
 
 # --------------------------------------------------------------------------- classifiers (dimcurse overparam)

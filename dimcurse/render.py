@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 
+import numpy as np
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
@@ -22,6 +23,8 @@ def result_grid(result: Result) -> layout.Grid:
     summary = aggregate(result)
     seeds = sorted(summary["n_seeds"].unique())
     over = f"{seeds[0]} seed(s)" if len(seeds) == 1 else f"{seeds[0]}–{seeds[-1]} seeds (n per row)"
+    replicated = _replicate_words(result)
+    over = replicated or over
     keys = result.group_by + ([] if len(seeds) == 1 else ["n_seeds"])
     show = [(m, t) for m, t in result.show if summary[f"{m}_mean"].notna().any()]  # drop columns that do not apply
     headers = [_header(k if k != "n_seeds" else "n") for k in keys] + [_header(m) for m, _ in show]
@@ -40,12 +43,30 @@ def result_grid(result: Result) -> layout.Grid:
             "under a value, in cyan: theory (exact closed form" + ("; ≈ a large-d limit" if limit else "") + ")"
         )
     if any(result.rows[m].dtype == bool for m, _ in show):
-        caption.append("flags (limited, diverged …): the fraction of seeds")
+        caption.append(f"flags (limited, diverged …): the fraction of {'replicates' if replicated else 'seeds'}")
     if result.pooled:
         counts = f"{seeds[0]} rows" if len(seeds) == 1 else f"{seeds[0]}–{seeds[-1]} rows (n per row)"
         over = f"{counts}: seeds and {', '.join(result.pooled)} (pooled by --pool)"
     grid = layout.Grid(f"dimcurse {result.kernel}: mean ± sd over {over}", headers, rows, len(keys), numeric, caption)
     return layout.lift_constants(grid, keep_one=True)
+
+
+def _replicate_words(result: Result) -> str | None:
+    """ "6 replicates (3 teacher draws × 2 seeds)" where a kernel's rows replicate over more than seeds (its
+    REPLICATES) and every row of the table has the same counts; None otherwise (the header counts rows)."""
+    words = result.replicates or {}
+    columns = [c for c in words if c in result.rows]
+    if len(columns) < 2 or result.pooled or not len(result.rows):
+        return None
+    groups = result.rows.groupby(result.group_by, sort=False, dropna=False)
+    counts = {c: groups[c].nunique() for c in columns}
+    if any(n.nunique() > 1 for n in counts.values()) or all(int(n.iloc[0]) == 1 for n in counts.values()):
+        return None
+    if [c for c in columns if int(counts[c].iloc[0]) > 1] == ["seed"]:
+        return None  # replicates over seeds alone: "N seed(s)" says it
+    total = int(np.prod([int(counts[c].iloc[0]) for c in columns]))
+    parts = " × ".join(f"{int(counts[c].iloc[0])} {words[c]}" for c in columns)
+    return f"{total} replicates ({parts})"
 
 
 def _theory_text(row, theory: str | None, summary: pd.DataFrame) -> str | None:

@@ -289,6 +289,7 @@ def _result(name: str, path: str, rows: pd.DataFrame, source: Source, group_by, 
         pooled=[c for c in pool if c in rows],
         analysis_keys=tuple(getattr(module, "ANALYSIS_KEYS", ())),
         analysis_hidden=tuple(getattr(module, "ANALYSIS_HIDDEN", ())),
+        replicates=getattr(module, "REPLICATES", None),
     )
     result.tables = {n: _same_rows(t, rows) for n, t in source.tables.items()}
     if added:

@@ -47,6 +47,9 @@ class Result:
     tables: dict = field(default_factory=dict)  # tables for figures and curves (histograms, curves), written beside
     pooled: list[str] = field(default_factory=list)  # settings averaged over as well as seeds (report --pool)
     nullable: dict | None = None  # a kernel's NULLABLE: the columns that may be undefined, and why (checked)
+    replicates: dict | None = (
+        None  # a kernel's REPLICATES: the columns a mean is over besides the seed, and their words
+    )
 
     def __post_init__(self) -> None:
         if self.nullable is not None:

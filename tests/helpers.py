@@ -34,3 +34,23 @@ def without_module(monkeypatch, prefix: str) -> None:
         return real(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", fake)
+
+
+def run_docs_example(cli, monkeypatch, command: str, page: str = "docs/approx.md"):
+    """Run a command a docs page shows, as shown, from the repository root (tests/test_readme.py leaves it
+    to the module that asserts on it); its first output line is checked against the page. Returns the
+    kernel's Result."""
+    import shlex
+    from pathlib import Path
+
+    from dimcurse import experiments
+
+    root = Path(__file__).resolve().parents[1]
+    results, run = [], experiments.run_kernel
+    monkeypatch.setattr(experiments, "run_kernel", lambda *a, **k: results.append(run(*a, **k)) or results[-1])
+    monkeypatch.chdir(root)
+    code, out, err = cli(*shlex.split(command)[1:])
+    assert code == 0, err
+    lines = (root / page).read_text().splitlines()
+    assert out.splitlines()[0].rstrip() == lines[lines.index(f"$ {command}") + 1].rstrip()
+    return results[0]

@@ -7,7 +7,8 @@ import torch
 
 from dimcurse.errors import DimcurseError
 from dimcurse.experiments.approx import kernel as approx
-from helpers import pick_one
+from dimcurse.experiments.approx import schedule
+from helpers import assert_clean_error, pick_one, run_docs_example
 
 
 def _fit(result, **where):
@@ -211,18 +212,8 @@ def test_at_a_small_budget_the_teacher_exponent_follows_k_not_d(cli, monkeypatch
     k = 2: 0.99 / 0.90 / 1.01 at d = 4, 0.94 / 0.84 / 0.93 at d = 16; k = 4: 0.55 / 0.55 / 0.56 and
     0.47 / 0.51 / 0.43. The k gap was 0.33 at least (asserted: 0.15); the d gap 0.12 at most (asserted: 0.35,
     as the single-seed sets of the earlier d = 4 / 8 test spread up to 0.38 on two machines)."""
-    import shlex
-    from pathlib import Path
-
-    from dimcurse import experiments
-
-    results, run = [], experiments.run_kernel
-    monkeypatch.setattr(experiments, "run_kernel", lambda *a, **k: results.append(run(*a, **k)) or results[-1])
-    code, out, err = cli(*shlex.split(DOCS_TEACHER)[1:])
-    assert code == 0, err
-    page = (Path(__file__).parents[1] / "docs" / "approx.md").read_text().splitlines()
-    assert out.splitlines()[0].rstrip() == page[page.index(f"$ {DOCS_TEACHER}") + 1].rstrip()
-    fits = results[0].analysis.set_index(["dim", "teacher_k"]).alpha
+    result = run_docs_example(cli, monkeypatch, DOCS_TEACHER)
+    fits = result.analysis.set_index(["dim", "teacher_k"]).alpha
     for d in (4, 16):
         assert fits[(d, 2)] > fits[(d, 4)] + 0.15, fits
     for k in (2, 4):
@@ -269,6 +260,11 @@ def test_the_zero_sphere_is_refused(cli):
         (("--optimizer", "adam", "--gn-iters", "5"), "--gn-iters"),
         (("--optimizer", "lbfgs", "--cg-iters", "5"), "--cg-iters"),
         (("--optimizer", "gn", "--lr", "0.1"), "--optimizer"),
+        (("--verdict-tolerance", "1"), "--verdict-tolerance"),  # a share of the theory's exponent: inside (0, 1)
+        (("--verdict-tolerance", "0"), "--verdict-tolerance"),
+        (("--verdict-tolerance", "-0.3"), "--verdict-tolerance"),
+        (("--verdict-tolerance", "nan"), "--verdict-tolerance"),
+        (("--samples", "1"), "--samples"),  # one sample size of 1: no model learns from it
     ],
 )
 def test_bad_teacher_trainer_and_thread_options_get_one_line(cli, args, option):
@@ -307,8 +303,40 @@ def test_the_progress_callback_sums_to_the_whole_and_only_grows():
     )
     approx.run(config, progress=fractions.append)
     assert all(f > 0 for f in fractions) and sum(fractions) == pytest.approx(1.0, abs=1e-12)
-    # The Gauss–Newton width (P = 769) is most of the work: the first LM width's ticks are a small share.
-    assert sum(fractions[:3]) < 0.1
+    # Each job's share is its estimated work: k-NN, the last job, is one step of its own small share (the bar
+    # jumped from 50 % to 100 % when every architecture and baseline had an equal share).
+    jobs = schedule.jobs(approx.resolve(config)[0])
+    assert fractions[-1] == pytest.approx(jobs[-1].work / sum(job.work for job in jobs), rel=1e-9)
+    assert jobs[-1].name == "knn" and fractions[-1] < 0.01
+
+
+def test_a_learning_curves_bar_counts_every_n_and_width_and_only_grows():
+    # Issue: in learning-curve mode the bar ran at half speed and jumped from 50 % to 100 % (k-NN had half of
+    # it). Every pass of every n and width is in the total: the fraction shown when a pass ends is the share of
+    # the estimated work done, and the bar never goes back.
+    from dimcurse.experiments.approx import training
+
+    seen, marks = [], []
+    config = approx.Config(
+        targets=("teacher",), dims=(4,), teacher_k=(2,), teacher_draws=1, widths=(4, 8, 16), lm_iters=5,
+        seeds=(0, 1), n_samples=(100, 200, 400), n_test=100, baselines=("knn",),
+    )  # fmt: skip
+    finish = training._Meter.finish
+
+    def mark(meter):
+        finish(meter)
+        marks.append((sum(seen), meter.work))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(training._Meter, "finish", mark)
+        result = approx.run(config, progress=seen.append)
+    assert all(f > 0 for f in seen) and sum(seen) == pytest.approx(1.0, abs=1e-12)
+    shown = [at for at, _ in marks]
+    assert shown == sorted(shown)  # monotone
+    jobs = schedule.jobs(config)  # one per n for the network, one for k-NN (all its n at once)
+    assert [work for _, work in marks] == pytest.approx([job.work for job in jobs], rel=1e-12)
+    assert len(jobs) == 4 and result.rows[result.rows.arch == "shallow"].width.max() == 16  # no extension here
+    np.testing.assert_allclose(shown, np.cumsum([job.work for job in jobs]) / sum(job.work for job in jobs), 1e-9)
 
 
 def test_teacher_rows_carry_k_and_draw_and_the_fit_pools_draws_and_seeds():
@@ -350,3 +378,27 @@ def test_rows_stored_before_version_3_still_fit():
     fits = approx.analysis(old, config).analysis
     assert len(fits) == 1 and fits.teacher_k.isna().all() and fits.n_replicates.iloc[0] in (0, 2)
     assert (old.rows.draw == 0).all()
+
+
+def test_a_files_constant_target_is_one_line_not_a_fit(cli, tmp_path):
+    # A user's file whose y is constant: nothing to approximate, refused before training with exit code 2.
+    path = tmp_path / "flat.csv"
+    x = np.random.default_rng(0).uniform(size=(300, 3))
+    pd.DataFrame(np.c_[x, np.full(300, 2.5)], columns=["a", "b", "c", "y"]).to_csv(path, index=False)
+    code, out, err = cli("approx", "--data", str(path), "--quiet")
+    assert_clean_error(code, out, err, "--data")
+    assert "constant to float64 precision" in err
+
+
+def test_the_verdicts_and_their_rule_are_the_docs(cli):
+    # Public names: the verdict's values and the option are read from docs/approx.md, so the two cannot drift.
+    from pathlib import Path
+
+    from dimcurse.experiments.approx.verdict import KINDS, VERDICTS
+
+    page = (Path(__file__).parents[1] / "docs" / "approx.md").read_text()
+    rule = page[page.index("### The verdict") :]
+    for word in VERDICTS + KINDS:
+        assert f"`{word}`" in rule, word
+    assert "`--verdict-tolerance`" in rule and "(0.3)" in rule
+    assert approx.Config().verdict_tolerance == 0.3

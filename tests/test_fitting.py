@@ -88,3 +88,25 @@ def test_the_t_interval_covers_the_truth_at_its_rate():
         fit = fit_exponent(PARAMS, errors * np.exp(rng.normal(0, 0.1, (3, 1)) * np.log(PARAMS / 100)))
         covered += fit.alpha_lo <= 0.5 <= fit.alpha_hi
     assert 0.88 <= covered / 400 <= 0.995, covered
+
+
+def test_a_width_flagged_in_one_of_two_replicates_stays_in_the_fit():
+    # Issue: with 2 seeds a width flagged in one was dropped, and a fit of 4 clean widths had none left.
+    errors = np.array([[0.0256, 0.0138, 0.0091, 0.0062], [0.027, 0.0141, 0.0095, 0.0060]])
+    one_of_two = np.array([[1, 0, 1, 0], [0, 1, 0, 1]], dtype=float)  # each width limited in one seed
+    fit = fit_exponent([169, 337, 673, 1345], errors, limited={"optimisation-limited": one_of_two})
+    assert fit.n_used == 4 and "optimisation-limited" not in fit.excluded
+    both = one_of_two.copy()
+    both[:, 3] = 1.0  # flagged in both seeds: most of its replicates, so it goes
+    fit = fit_exponent([169, 337, 673, 1345], errors, limited={"optimisation-limited": both}, remedies={
+        "optimisation-limited": "more --gn-iters"})  # fmt: skip
+    assert fit.n_used == 3 and fit.excluded == "optimisation-limited at params 1345 (more --gn-iters)"
+
+
+def test_a_curve_that_halved_and_then_flattened_is_not_called_flat():
+    # Issue: "no clear fall: no plateau cut" was printed on rows whose error halved.
+    halved, flat = np.array([0.1, 0.05, 0.049, 0.048]), np.array([1.0, 0.99, 0.98, 0.99])
+    keep, words = select_points(np.array([10, 20, 40, 80]), halved, halved)
+    assert keep.all() and "flat from params 40, 80 on, kept" in words and "fell by less than half" not in words
+    keep, words = select_points(np.array([10, 20, 40, 80]), flat, flat)
+    assert keep.all() and "fell by less than half" in words

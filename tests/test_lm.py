@@ -120,8 +120,11 @@ def test_a_diverging_model_is_isolated_and_the_others_are_untouched():
     broken[1, 0] = float("nan")
     clean, out = lm.train_lm(theta, x, y, DIM, WIDTH, iters=30), lm.train_lm(broken, x, y, DIM, WIDTH, iters=30)
     assert out.diverged.tolist() == [False, True, False]
+    # The diverged model leaves the batch, so the others' products run in a batch of two: the same numbers up
+    # to the rounding of a batched product (3e-12 measured), as a model trained alone.
     for s in (0, 2):
-        torch.testing.assert_close(out.theta[s], clean.theta[s], rtol=0, atol=0)
+        torch.testing.assert_close(out.theta[s], clean.theta[s], rtol=1e-9, atol=1e-12)
+        assert np.isfinite(out.loss[s])
 
 
 def test_a_row_window_for_the_matrix_still_descends():

@@ -149,7 +149,7 @@ def test_approx_figure_draws_the_learning_curve_and_the_bridge():
     # A learning curve on torus:2 inputs: its best-width curve (validation-chosen) and k-NN's, and the
     # exponents against the measured ID with both intervals beside 2/ID and 1/ID.
     config = approx.Config(
-        targets=("teacher",), dims=(8,), teacher_k=(2,), widths=(4, 8, 16), lm_iters=20, inputs="torus:2",
+        targets=("teacher",), dims=(8,), teacher_k=(2,), widths=(4, 8, 16), lm_iters=100, inputs="torus:2",
         n_samples=(200, 400, 800), n_test=300, seeds=(0,), teacher_draws=2, baselines=("knn",),
     )  # fmt: skip
     result = approx.run(config)

@@ -72,6 +72,9 @@ def workdir(tmp_path_factory):
 RUN_ELSEWHERE = {
     "dimcurse tour --quick --out tour-quick": "tests/test_tour.py",
     "dimcurse approx --target teacher --dims 4,16 --teacher-k 2,4 --widths 4,8,16,32 --seeds 2": "tests/test_approx.py",
+    "dimcurse approx --target teacher --teacher-k 2 --dims 16 --widths 4,8,16 --samples 250,500,1000,2000 "
+    "--baselines knn --seeds 2 --teacher-draws 1 --test-samples 1000": "tests/test_bridge.py",
+    "dimcurse approx --data examples/surface.npz": "tests/test_bridge.py",
 }
 
 

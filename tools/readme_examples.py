@@ -12,6 +12,7 @@ With ``--tables`` it rewrites only the generated blocks, fast and without runnin
 
     <!-- generated: options distance -->   every option of a command (from its Config: dimcurse/configs.py)
     <!-- generated: columns distance -->   every output column of a kernel (its COLUMN_DOCS)
+    <!-- generated: fits approx -->        every column of a kernel's analysis table (its FIT_COLUMN_DOCS)
     <!-- generated: usage distance -->     the command's usage line and examples (its --help)
     <!-- end generated -->
 
@@ -95,6 +96,16 @@ def columns_table(kernel: str) -> str:
     return "\n".join(rows) + "\n"
 
 
+def fits_table(kernel: str) -> str:
+    """Every column of a kernel's analysis table with its meaning (the kernel's FIT_COLUMN_DOCS)."""
+    from dimcurse.experiments import REGISTRY
+
+    docs = REGISTRY[kernel].FIT_COLUMN_DOCS
+    rows = ["| column | meaning |", "|---|---|"]
+    rows += [f"| `{name}` | {_cell(text)} |" for name, text in docs.items()]
+    return "\n".join(rows) + "\n"
+
+
 def usage_block(command: str) -> str:
     """The command's usage line and its help's examples, as a text block."""
     import click
@@ -106,7 +117,7 @@ def usage_block(command: str) -> str:
     return "```text\n" + usage + "\n\n" + "\n".join(examples) + "\n```\n"
 
 
-TABLES = {"options": options_table, "columns": columns_table, "usage": usage_block}
+TABLES = {"options": options_table, "columns": columns_table, "fits": fits_table, "usage": usage_block}
 
 
 def generated(kind: str, name: str) -> str:

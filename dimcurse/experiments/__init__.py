@@ -38,6 +38,7 @@ class Kernel(Protocol):
     ``REPORT_GROUP_BY`` [GROUP_BY],
     ``TABLES`` [()] (figure tables written beside the rows), ``ANALYSIS_KEYS`` [()] and
     ``ANALYSIS_HIDDEN`` [()] (the analysis table's setting columns, and those kept off screen),
+    ``REPLICATES`` [None] (columns a mean is over besides the seed, with their words for the table's header),
     ``analysis(result, config) -> Result`` (its derived table from stored rows) and
     ``figure(result)`` (a matplotlib Figure).
     """
@@ -70,7 +71,15 @@ REQUIRED = (
     "SETTINGS",
     "NULLABLE",
 )
-OPTIONAL_MEMBERS = ("REPORT_GROUP_BY", "TABLES", "ANALYSIS_KEYS", "ANALYSIS_HIDDEN", "analysis", "figure")
+OPTIONAL_MEMBERS = (
+    "REPORT_GROUP_BY",
+    "TABLES",
+    "ANALYSIS_KEYS",
+    "ANALYSIS_HIDDEN",
+    "REPLICATES",
+    "analysis",
+    "figure",
+)
 
 
 def missing_members(module) -> list[str]:

@@ -42,5 +42,6 @@ def finish(module, config, device, rows, started: float, *, provenance_extra: di
         "nullable": module.NULLABLE,
         "analysis_keys": getattr(module, "ANALYSIS_KEYS", ()),
         "analysis_hidden": getattr(module, "ANALYSIS_HIDDEN", ()),
+        "replicates": getattr(module, "REPLICATES", None),
     }
     return Result(kernel=module.KERNEL, rows=table, provenance=prov, **{**contract, **fields})

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from dimcurse.experiments.approx.verdict import consistent_dimensions
 from dimcurse.experiments.distance import intrinsic
 
 ID_COLUMNS = ("id_twonn", "id_twonn_lo", "id_twonn_hi", "id_mle")  # in the rows and in the fit table
@@ -48,7 +49,7 @@ def id_theory(arch: str, ids: dict, k: int | None = None) -> tuple | None:
     if arch == "knn":
         return 1.0 / ids["id_twonn"], f"Kpotufe 2011, noiseless: 1/ID with {_described(ids)}"
     if arch == "random-features":
-        return 1.0 / ids["id_twonn"], f"fixed basis: n^-1/ID at best, {_described(ids)}", "bound"
+        return 1.0 / ids["id_twonn"], f"fixed basis: n^-1/ID at best, {_described(ids)}", "ceiling"
     return None
 
 
@@ -79,28 +80,32 @@ def k_from_alpha(arch: str, alpha: float) -> float:
 
 
 def agreement(fit: dict) -> str | None:
-    """Words on whether a fit's exponent and the ID's prediction agree within their intervals."""
-    lo_id, hi_id, alpha = fit.get("id_twonn_lo"), fit.get("id_twonn_hi"), fit["alpha"]
+    """Words on a bridge fit: the range of IDs its exponent is consistent with, the ID the inputs measure,
+    and the fit's verdict with what it can mean."""
     scale = {"knn": 1.0}.get(fit["arch"], 2.0 if fit["arch"] in NETS else math.nan)
-    if not all(np.isfinite(v) for v in (lo_id, hi_id, alpha, scale, fit["alpha_lo"], fit["alpha_hi"])):
+    if not (np.isfinite(fit.get("id_twonn", math.nan)) and np.isfinite(scale) and np.isfinite(fit["alpha"])):
         return None
-    if not str(fit.get("theory_source", "")).count("ID"):
-        return None  # the theory beside this fit is not the ID's (a target's own exponent)
-    pred_lo, pred_hi = scale / hi_id, scale / lo_id
     on = "" if fit.get("inputs", "cube") in ("cube", "file") else f" on {fit['inputs']}"
     fixed = f", {fit['fixed']}" if fit.get("fixed") else ""
     where = f"{fit['target']}{on} d = {fit['dim']} {fit['arch']} ({fit['axis']}{fixed})"
+    low, high = consistent_dimensions(fit["alpha_lo"], fit["alpha_hi"], scale)
+    rate = "2/alpha" if scale == 2 else "1/alpha"
+    if np.isfinite(low):
+        span = f"{low:.3g}–{high:.3g}" if np.isfinite(high) else f"{low:.3g} or more"
+        consistent = f" is consistent with an ID of {span} ({rate} over its interval)"
+    else:
+        consistent = " has no interval (give more --seeds)"
     measured = f"alpha {fit['alpha']:.3g} [{fit['alpha_lo']:.3g}, {fit['alpha_hi']:.3g}]"
-    predicted = f"the ID's {pred_lo:.3g}–{pred_hi:.3g}"
-    if fit["alpha_hi"] >= pred_lo and fit["alpha_lo"] <= pred_hi:
-        return f"bridge, {where}: {measured} agrees with {predicted}."
-    if fit["alpha_hi"] < pred_lo:
-        return (
-            f"bridge, {where}: {measured} is below {predicted}: a non-smooth target, an unconverged fit, "
-            "too few samples, or widths short of the asymptote."
-        )
-    return (
-        f"bridge, {where}: {measured} is above {predicted}: the target depends on fewer directions than the "
-        "inputs span (the network learns them, so the inputs' ID overstates the difficulty), or it is simpler "
-        "than a generic smooth function."
-    )
+    ids = f"the inputs measure {_described(fit)} (predicted alpha {fit['alpha_theory']:.3g})"
+    verdict = fit.get("verdict", "")
+    why = {
+        "agrees": "",
+        "inconclusive": ": the interval is too wide to tell one ID from another (more --seeds, or more widths)",
+        "disagrees": (
+            ": below, a non-smooth target, an unconverged fit, too few samples or widths short of the asymptote"
+            if fit["alpha_hi"] < fit["alpha_theory"]
+            else ": above, a target of fewer directions than the inputs span, or one simpler than a generic "
+            "smooth function of them (the inputs' ID overstates the difficulty)"
+        ),
+    }.get(verdict, "")
+    return f"bridge, {where}: {measured}{consistent}; {ids}: {verdict}{why}."

@@ -16,6 +16,8 @@ from dimcurse.errors import DimcurseError
 from dimcurse.runtime import numpy_rng
 from dimcurse.experiments.approx.plan import (
     _FileTarget,
+    file_pool,
+    row_inputs_split,
     _inputs,
     _user_data,
     is_learning_curve,
@@ -123,22 +125,6 @@ def _file_data(config: Config, file, dtype, device) -> _Data:
     return out
 
 
-def file_pool(config: Config, n_rows: int) -> int:
-    """Training rows per seed of a data file of ``n_rows``: every row not held out, or the largest
-    --samples (an error naming the largest possible when the file has fewer)."""
-    n_held = max(1, int(round(config.test_fraction * n_rows)))
-    available = n_rows - n_held
-    if config.n_samples is None:
-        return available
-    if max(config.n_samples) > available:
-        raise DimcurseError(
-            f"the data have {available} training rows ({n_rows} rows, {n_held} held out by --test-fraction "
-            f"{config.test_fraction}); the largest possible is {available}, got {max(config.n_samples)}",
-            "--samples",
-        )
-    return max(config.n_samples)
-
-
 RESOLUTION_ULPS = 1000  # a target whose sd is under 1000 float64 ulps of its largest value is a constant
 
 
@@ -195,10 +181,8 @@ def _split(target, config: Config, dim: int, seed: int) -> inputs.Split:
     n_val = n_test if is_learning_curve(config) else 0
     source = _inputs(config)
     if isinstance(source, inputs.RowInputs):  # real inputs: hold out --test-fraction of them (at most --test-samples)
-        rows = source.x.shape[0]
-        n_test = min(n_test, max(2, round(config.test_fraction * rows)))
-        n_val = n_test if n_val else 0
-        n = n if config.n_samples is not None else min(n, rows - n_test - n_val)
+        n_test, n_val, left = row_inputs_split(config, source.x.shape[0])
+        n = n if config.n_samples is not None else min(n, left)
     if source is not None:
         return source.split(seed, dim, n, n_test, n_val, (target.low, target.high))
     return inputs.Split(

@@ -8,7 +8,7 @@ import functools
 import numpy as np
 import pandas as pd
 
-from dimcurse.plot import legend, log_axes, pyplot, seed_stats, series
+from dimcurse.plot import BAND_FLOOR, legend, log_axes, pyplot, seed_stats, series
 from dimcurse.results import Result
 
 
@@ -80,10 +80,12 @@ def _learning_panel(ax, rows, fits, *, all_rows: pd.DataFrame, all_fits: pd.Data
 
 def _bridge_panel(ax, rows, fits, *, all_fits: pd.DataFrame) -> None:
     """The bridge: fitted exponents against the inputs' measured ID, both intervals, and 2/ID, 1/ID."""
-    measured = all_fits[all_fits["id_twonn"].notna() & all_fits["alpha"].notna()]
+    measured = all_fits[all_fits["id_twonn"].notna() & (all_fits["alpha"] > 0)]  # a log axis
     for (arch, axis), group in measured.groupby(["arch", "axis"], sort=False):
         xerr = np.vstack([group["id_twonn"] - group["id_twonn_lo"], group["id_twonn_hi"] - group["id_twonn"]])
-        yerr = np.vstack([group["alpha"] - group["alpha_lo"], group["alpha_hi"] - group["alpha"]])
+        # On the log axis an interval reaching 0 or below is drawn down to a tenth of alpha (as plot's bands).
+        low = np.maximum(group["alpha_lo"], group["alpha"] * BAND_FLOOR)
+        yerr = np.vstack([group["alpha"] - low, group["alpha_hi"] - group["alpha"]])
         ax.errorbar(
             group["id_twonn"], group["alpha"], xerr=np.nan_to_num(np.abs(xerr)), yerr=np.nan_to_num(np.abs(yerr)),
             marker="o", ms=3, capsize=2, ls="none", label=f"{arch}, {axis}",

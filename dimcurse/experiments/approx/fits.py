@@ -13,14 +13,16 @@ from dimcurse.configs import ApproxConfig as Config
 from dimcurse.experiments.approx.fitting import fit_exponent
 from dimcurse.nets import ARCHS
 from dimcurse.experiments.approx.targets import get_target, is_teacher
-from dimcurse.experiments.approx.plan import target_options
+from dimcurse.experiments.approx.plan import target_options, trainer_cap
+from dimcurse.experiments.approx.verdict import DEFAULT_TOLERANCE, verdict
 
 
 ANALYSIS_KEYS = ("target", "inputs", "dim", "teacher_k", "arch", "axis", "fixed")  # the fit table's settings
 FIT_KEYS = list(ANALYSIS_KEYS[:5])  # the rows of one exponent: (target, inputs, dim, k, architecture), then the axis
 REPLICATE = ["draw", "seed"]  # the replicates an exponent's interval is taken over
 MIN_REPLICATES = 5  # below 5 replicates (draws x seeds) the t interval rests on a poorly known spread
-ANALYSIS_HIDDEN = ("alpha_theil_sen", "log_c", "id_twonn_lo", "id_twonn_hi")  # in the files, not on screen
+# In the files, not on screen.
+ANALYSIS_HIDDEN = ("alpha_theil_sen", "log_c", "id_twonn_lo", "id_twonn_hi", "theory_kind")
 
 
 MIN_FIT_WIDTHS = 3  # a slope from two points has no interval, and no check of the power law
@@ -31,19 +33,20 @@ FITS_TITLE = (
 
 
 # Diagnostics (docs/references.md, Approximation: leave limited points out of the fit, and say so).
-DROP_LIMIT = 0.05  # training loss fell > 5 % over the last fifth of training: still falling
 DECREMENT_LIMIT = 0.5  # a Gauss–Newton step still promises to halve the loss: not at a minimum
 GAP_LIMIT = 1.5  # test RMSE > 1.5 x train RMSE: the samples, not the width, set the error
 PRECISION_ULPS = 10  # train RMSE within 10 eps sqrt(P) of the targets' sd: rounding, not approximation
 
 
 LIMITS = ("optimisation_limited", "estimation_limited", "precision_limited")
+CAP_OPTION = {"lm": "--lm-iters", "adam+lm": "--lm-iters", "gn": "--gn-iters", "adam": "--steps", "lbfgs": "--steps"}
 
 
 def fit_table(rows: pd.DataFrame, config: Config) -> pd.DataFrame:
     """One fit per (target, dim, k, arch) and axis: alpha in params (at each learning-curve n) and, for a
     learning curve, alpha in n (networks and random features at the best width per n by validation, k-NN
-    as it is), each with its interval over draws x seeds, the theory exponent and the inputs' measured ID."""
+    as it is), each with its interval over draws x seeds, the theory exponent, its verdict and the inputs'
+    measured ID."""
     out = []
     # A learning curve's rows carry validation errors (drawn for it alone): from the rows, so a store's
     # experiment reads the same as the run that wrote it.
@@ -64,16 +67,43 @@ def _wide(group: pd.DataFrame, col: str, x: str = "params") -> pd.DataFrame:
     return group.pivot(index=REPLICATE, columns=x, values=col)
 
 
+def cap_words(rows: pd.DataFrame, config: Config | None) -> str:
+    """The trainers' caps the limited rows stopped at, and the options that raise them: "stopped at --lm-iters
+    200 with the test error still moving more than its seed spread (more --lm-iters)"."""
+    used = sorted({o for o in rows.get("optimizer", ()) if o in CAP_OPTION})
+    if not used:
+        return "more training"
+    caps = ", ".join(dict.fromkeys(f"{CAP_OPTION[o]} {trainer_cap(config, o)}" for o in used))
+    options = " / ".join(dict.fromkeys(CAP_OPTION[o] for o in used))
+    return f"stopped at {caps} with the test error still moving more than its seed spread: more {options}"
+
+
+def _remedies(group: pd.DataFrame, config: Config | None) -> dict:
+    """What to do about each limit, in the words of the excluded column."""
+    limited = group[group.optimisation_limited.astype(bool)] if "optimisation_limited" in group else group[:0]
+    on_file = config is not None and config.data is not None
+    return {
+        "optimisation-limited": cap_words(limited, config),
+        "estimation-limited": "narrower --widths: fewer parameters per row" if on_file else "more --samples",
+        "precision-limited": "--dtype float64",
+    }
+
+
+def _limits(chosen: pd.DataFrame, names, x: str) -> dict:
+    return {name.replace("_", "-"): _wide(chosen, name, x).astype(float).to_numpy() for name in names if name in chosen}
+
+
 def _params_fit(key: tuple, group: pd.DataFrame, config: Config, fixed: str) -> dict:
     test = _wide(group, "rel_rmse")
-    limited = {name.replace("_", "-"): _wide(group, name).astype(float).to_numpy() for name in LIMITS if name in group}
-    fit = fit_exponent(test.columns.to_numpy(), test.to_numpy(), limited=limited)
-    return _fit_row(key, "params", fixed, fit, group, config)
+    limited = _limits(group, LIMITS, "params")
+    fit = fit_exponent(test.columns.to_numpy(), test.to_numpy(), limited=limited, remedies=_remedies(group, config))
+    return _fit_row(key, "params", fixed, fit, group, config, marked=_marked(group, fit.used, "params"))
 
 
 # On the sample axis the samples set the error (estimation-limited points stay); a point whose best width is the
 # widest of the sweep is width-limited and left out.
 SAMPLE_LIMITS = ("optimisation_limited", "precision_limited")
+WIDTH_LIMITED = "width-limited (the widest was best)"
 
 
 def _samples_fit(key: tuple, group: pd.DataFrame, config: Config) -> dict:
@@ -82,22 +112,37 @@ def _samples_fit(key: tuple, group: pd.DataFrame, config: Config) -> dict:
     knn = dict(zip(FIT_KEYS, key))["arch"] == "knn"
     chosen, fixed = (group, "") if knn else (best_width_rows(group), "best width")
     test = _wide(chosen, "rel_rmse", "n_samples")
-    limited = {
-        name.replace("_", "-"): _wide(chosen, name, "n_samples").astype(float).to_numpy()
-        for name in SAMPLE_LIMITS
-        if name in chosen
-    }
-    if not knn:  # the widest width chosen: a wider one might do better, so the size, not n, sets it
-        widest = chosen.assign(widest=chosen.width == group.width.max())
-        limited["width-limited (the widest was best)"] = _wide(widest, "widest", "n_samples").astype(float).to_numpy()
-    fit = fit_exponent(test.columns.to_numpy(), test.to_numpy(), limited=limited, size="n")
-    return _fit_row(key, "samples", fixed, fit, group, config)
+    limited = _limits(chosen, SAMPLE_LIMITS, "n_samples")
+    remedies = _remedies(chosen, config)
+    if not knn:  # the widest width of that n chosen: a wider one might do better, so the size, not n, sets it
+        widest = chosen.assign(widest=chosen.width == chosen.n_samples.map(group.groupby("n_samples").width.max()))
+        limited[WIDTH_LIMITED] = _wide(widest, "widest", "n_samples").astype(float).to_numpy()
+        remedies[WIDTH_LIMITED] = "wider --widths"
+    fit = fit_exponent(test.columns.to_numpy(), test.to_numpy(), limited=limited, size="n", remedies=remedies)
+    return _fit_row(key, "samples", fixed, fit, group, config, marked=_marked(chosen, fit.used, "n_samples"))
 
 
 def best_width_rows(group: pd.DataFrame) -> pd.DataFrame:
     """Per (replicate, n), the row of the width with the lowest validation RMSE (a learning curve's model
     choice; the test error is what gets fitted, so it must not choose)."""
     return group.loc[group.groupby([*REPLICATE, "n_samples"]).val_rmse.idxmin().dropna()]
+
+
+def _marked(rows: pd.DataFrame, used: tuple, x: str) -> str:
+    """The sizes a fit kept although some replicates did not converge: those that stopped at their cap with
+    the test error within the seed spread, and a minority that was optimisation-limited."""
+    if "converged" not in rows:
+        return ""
+    words = []
+    for size in used:
+        at = rows[(rows[x] == size) & ~rows.diverged.astype(bool)]
+        limited = int(at.optimisation_limited.astype(bool).sum())
+        short = int((~at.converged.astype(bool)).sum()) - limited
+        parts = [f"{short} of {len(at)} stopped at the cap within the seed spread"] if short else []
+        parts += [f"{limited} of {len(at)} optimisation-limited"] if limited else []
+        if parts:
+            words.append(f"{'n' if x == 'n_samples' else 'params'} {size}: {', '.join(parts)}")
+    return "; ".join(words)
 
 
 def _ids_of(group: pd.DataFrame) -> dict:
@@ -122,10 +167,14 @@ def _theory(key: tuple, axis: str, config: Config, ids: dict):
     return None if file else get_target(target).theory(int(dim), target_options(config, k), arch)
 
 
-def _fit_row(key: tuple, axis: str, fixed: str, fit, group: pd.DataFrame, config: Config) -> dict:
+def _fit_row(key: tuple, axis: str, fixed: str, fit, group: pd.DataFrame, config: Config, *, marked: str = "") -> dict:
     target, inputs_label, dim, k, arch = key
     ids = _ids_of(group)
     theory = _theory(key, axis, config, ids)
+    kind = (theory[2] if len(theory) > 2 else "prediction") if theory else ""
+    alpha_theory = theory[0] if theory else math.nan
+    k_hat, k_words = _k_from_alpha(key, fit.alpha, ids)
+    tolerance = getattr(config, "verdict_tolerance", DEFAULT_TOLERANCE) if config is not None else DEFAULT_TOLERANCE
     return {
         "target": target,
         "inputs": inputs_label,
@@ -138,17 +187,34 @@ def _fit_row(key: tuple, axis: str, fixed: str, fit, group: pd.DataFrame, config
         "alpha_lo": fit.alpha_lo,
         "alpha_hi": fit.alpha_hi,
         "alpha_theil_sen": fit.alpha_theil_sen,
-        "alpha_theory": theory[0] if theory else float("nan"),
+        "alpha_theory": alpha_theory,
+        "verdict": verdict(fit.alpha_lo, fit.alpha_hi, alpha_theory, kind, tolerance),
         "theory_source": theory[1] if theory else "",
+        "theory_kind": kind,
         **ids,
-        "k_from_alpha": bridge.k_from_alpha(arch, fit.alpha),
+        "k_from_alpha": k_hat,
         "n_widths_used": fit.n_used,
         "n_replicates": fit.n_replicates,
         "used_params": ",".join(str(p) for p in fit.used),
         "excluded": fit.excluded,
-        "caveat": _caveat(fit, theory),
+        "marked": marked,
+        "caveat": "; ".join(w for w in (_caveat(fit, theory), k_words) if w),
         "log_c": fit.log_c,
     }
+
+
+def _k_from_alpha(key: tuple, alpha: float, ids: dict) -> tuple[float, str]:
+    """The dimension the exponent implies (2/alpha for networks, 1/alpha for k-NN), blank where it means
+    nothing: a target on its cube with no intrinsic dimension (not a teacher), or a value above the inputs'
+    dimension d (no k of d inputs has so low a rate); the second are words for the caveat."""
+    target, source, dim, _, arch = key
+    value = bridge.k_from_alpha(arch, alpha)
+    if source == "cube" and not is_teacher(target) and not np.isfinite(ids.get("id_twonn", math.nan)):
+        return math.nan, ""
+    if np.isfinite(value) and value > int(dim):
+        scale = "1/alpha" if arch == "knn" else "2/alpha"
+        return math.nan, f"k from alpha left blank: {scale} = {value:.3g} exceeds d = {int(dim)}"
+    return value, ""
 
 
 def _caveat(fit, theory) -> str:
@@ -160,7 +226,8 @@ def _caveat(fit, theory) -> str:
             f"{MIN_REPLICATES} (give more --seeds or --teacher-draws)"
         )
     if theory and np.isfinite(fit.alpha_lo) and fit.alpha_lo > theory[0] + 0.05:
-        if (theory[2] if len(theory) > 2 else "prediction") == "bound":
+        kind = theory[2] if len(theory) > 2 else "prediction"
+        if kind in ("bound", "ceiling"):
             words.append(f"above the theory's {theory[0]:.3g}, a worst case over the class: this target is easier")
         else:
             words.append(
@@ -188,19 +255,19 @@ def _notes(table: pd.DataFrame, config: Config) -> list[str]:
             f"{int(table['diverged'].sum())} model(s) diverged (loss NaN or exploded): flagged, excluded "
             "from means and fits."
         )
+    nets = table[table.arch.isin(list(ARCHS)) & ~table.diverged.astype(bool)]
+    if len(nets):
+        notes.append(convergence_note(nets, config))
     for name, why in (
         (
-            "optimisation_limited",
-            f"the training loss still fell > {DROP_LIMIT:.0%} over the last fifth, "
-            f"or a Gauss–Newton step still promised > {DECREMENT_LIMIT:.0%}: more --steps / --lm-iters",
+            "estimation_limited",
+            f"test RMSE > {GAP_LIMIT} x train RMSE: {_remedies(table, config)['estimation-limited']}",
         ),
-        ("estimation_limited", f"test RMSE > {GAP_LIMIT} x train RMSE: more --samples"),
         ("precision_limited", "train error at the float's rounding level: --dtype float64"),
     ):
         count = int(table[name].sum())
         if count:
             notes.append(f"{count} of {len(table)} model(s) {name.replace('_', '-')} ({why}).")
-    nets = table[table.arch.isin(list(ARCHS))]
     trainers = nets.groupby("arch", sort=False).optimizer.agg(lambda o: "+".join(sorted(set(o))))
     if trainers.nunique() > 1:
         named = ", ".join(f"{arch}: {opt}" for arch, opt in trainers.items())
@@ -218,26 +285,92 @@ def _notes(table: pd.DataFrame, config: Config) -> list[str]:
     return notes
 
 
-FIT_COLUMNS = [
-    "target",
-    "inputs",
-    "dim",
-    "teacher_k",
-    "arch",
-    "axis",
-    "fixed",
-    "alpha",
-    "alpha_lo",
-    "alpha_hi",
-    "alpha_theil_sen",
-    "alpha_theory",
-    "theory_source",
-    *bridge.ID_COLUMNS,
-    "k_from_alpha",
-    "n_widths_used",
-    "n_replicates",
-    "used_params",
-    "excluded",
-    "caveat",
-    "log_c",
-]
+def convergence_note(nets: pd.DataFrame, config: Config | None) -> str:
+    """How the trained models ended: converged, stopped at the cap within the seed spread (kept, marked in the
+    fits), or optimisation-limited (with the option that raises the cap)."""
+    total = len(nets)
+    converged = int(nets.converged.astype(bool).sum())
+    limited = nets[nets.optimisation_limited.astype(bool)]
+    short = total - converged - len(limited)
+    words = [f"{converged} of {total} model(s) converged before their cap (training MSE fell < 2 % over the "
+             "last fifth of their iterations)"]  # fmt: skip
+    if short:
+        words.append(f"{short} stopped at the cap with the test error within their width's seed spread (kept, "
+                     "marked in the fits)")  # fmt: skip
+    if len(limited):
+        words.append(f"{len(limited)} optimisation-limited ({cap_words(limited, config)})")
+    return "convergence: " + "; ".join(words) + "."
+
+
+def verdict_notes(fits: pd.DataFrame) -> list[str]:
+    """A note for every bridge fit (the ID's prediction), and one for every other fit that disagrees."""
+    notes = []
+    for fit in fits.to_dict("records"):
+        if "ID" in str(fit.get("theory_source", "")):
+            words = bridge.agreement(fit)
+        elif fit.get("verdict") == "disagrees":
+            words = _disagreement(fit)
+        else:
+            words = None
+        if words:
+            notes.append(words)
+    return notes
+
+
+def where(fit: dict) -> str:
+    """A fit's setting in a few words: "teacher d = 6 k = 6 shallow (params)"."""
+    on = "" if fit.get("inputs", "cube") in ("cube", "file") else f" on {fit['inputs']}"
+    k = f" k = {int(fit['teacher_k'])}" if pd.notna(fit.get("teacher_k")) else ""
+    fixed = f", {fit['fixed']}" if fit.get("fixed") else ""
+    return f"{fit['target']}{on} d = {fit['dim']}{k} {fit['arch']} ({fit['axis']}{fixed})"
+
+
+def _disagreement(fit: dict) -> str:
+    measured = f"alpha {fit['alpha']:.3g} [{fit['alpha_lo']:.3g}, {fit['alpha_hi']:.3g}]"
+    source = str(fit.get("theory_source", "")).split(":")[0]
+    theory = f"the theory's {fit['alpha_theory']:.3g} ({source}, a {fit.get('theory_kind') or 'prediction'})"
+    if fit["alpha_hi"] < fit["alpha_theory"]:
+        why = (
+            "below it: an unconverged fit, too few samples, widths short of the asymptote, or a target less smooth "
+            "than the class assumes"
+        )
+    else:
+        why = "above it: a target simpler than a generic member of its class, or pre-asymptotic sizes"
+    return f"{where(fit)}: {measured} disagrees with {theory}; {why}."
+
+
+# The fit table's contract, one line per column and in the table's order (docs/approx.md's generated table).
+FIT_COLUMN_DOCS = {
+    "target": "the target function (or the --data file's stem)",
+    "inputs": "cube, the --inputs set, or file",
+    "dim": "input dimension d",
+    "teacher_k": "the teacher's k (empty for other targets)",
+    "arch": "the architecture or baseline fitted",
+    "axis": "params (alpha in the parameter count) or samples (alpha in n, a learning curve)",
+    "fixed": "what is held fixed: n=... for a params fit of a learning curve; best width for a samples fit",
+    "alpha": "the exponent: least squares of log median rel_rmse on log size over the sizes used",
+    "alpha_lo": "lower end of the 95 % t interval over replicates (draws x seeds) of their own slopes",
+    "alpha_hi": "upper end of that interval",
+    "alpha_theil_sen": "Theil-Sen slope of the same medians (robust to one bad size)",
+    "alpha_theory": "the theory's exponent (its kind: theory_kind; its source: theory_source)",
+    "verdict": "agrees, disagrees, inconclusive or no theory: the interval against alpha_theory (the verdict, below)",
+    "theory_source": "where alpha_theory comes from (with the measured ID on data)",
+    "theory_kind": "prediction (a scaling law), bound (a worst case a target may beat) or ceiling (cannot beat)",
+    "id_twonn": "TwoNN ID of the training inputs (on data)",
+    "id_twonn_lo": "lower end of its 95 % sampling interval",
+    "id_twonn_hi": "upper end of its 95 % sampling interval",
+    "id_mle": "Levina-Bickel MLE ID of the same inputs",
+    "k_from_alpha": (
+        "the dimension alpha implies: 2/alpha for networks, 1/alpha for k-NN; blank for a target on its cube "
+        "without one (not a teacher) and above d (the caveat says so)"
+    ),
+    "n_widths_used": "sizes the fit used",
+    "n_replicates": "replicates whose slopes made the interval",
+    "used_params": "the sizes used (params, or n on the samples axis)",
+    "excluded": "the sizes left out, why, and what to do",
+    "marked": "sizes kept although some replicates stopped at their cap (within the seed spread) or a minority "
+    "was limited",
+    "caveat": "plain words for an exponent not to take at face value",
+    "log_c": "intercept: median rel_rmse ~ exp(log_c) size^(-alpha) (draws the fitted line)",
+}
+FIT_COLUMNS = list(FIT_COLUMN_DOCS)

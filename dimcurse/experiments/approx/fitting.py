@@ -99,26 +99,39 @@ def theil_sen(logx: np.ndarray, logy: np.ndarray) -> float:
 
 
 def select_points(
-    params, test, train, gap: float = 2.0, plateau: float = 0.9, *, limited: dict | None = None, size: str = "params"
+    params,
+    test,
+    train,
+    gap: float = 2.0,
+    plateau: float = 0.9,
+    *,
+    limited: dict | None = None,
+    size: str = "params",
+    remedies: dict | None = None,
 ):
     """Which sizes to fit: a boolean mask and the reasons for the rest.
 
     ``test``/``train``: median errors per size (ascending params). A size is
     estimation-limited when test > gap x train. ``limited``: reason -> (M,) fraction of
-    seeds a diagnostic flagged; a size flagged in at least half its seeds is left out for
-    that reason (the words name it: "optimisation-limited at params 97, 193"). The trailing plateau is cut from the
+    replicates a diagnostic flagged; a size flagged in most of its replicates (more than half) is left out for
+    that reason (the words name it: "optimisation-limited at params 97, 193"); one flagged in a minority stays,
+    its median set by the others; ``remedies``: reason -> the words that say what to do about it. The trailing
+    plateau is cut from the
     largest size down: a last point whose error is not below ``plateau`` x the error of
     the point before it goes, until one falls clearly (an error that stopped falling
-    is the optimiser's or the float's limit, not the approximation rate).
+    is the optimiser's or the float's limit, not the approximation rate), unless the cut would leave fewer
+    than 3 sizes, or the kept error never fell by half (then the flatness is the result: alpha near 0).
     """
     keep = np.isfinite(test) & (test > 0)
     reasons = []
     usable = keep.copy()
     for reason, share in (limited or {}).items():  # a size flagged for two reasons is named under both
-        flagged = np.flatnonzero(usable & (np.asarray(share) >= 0.5))
+        flagged = np.flatnonzero(usable & (np.asarray(share) > 0.5))
         if len(flagged):
             keep[flagged] = False
-            reasons.append(f"{reason} at {size} {', '.join(str(params[i]) for i in flagged)}")
+            remedy = (remedies or {}).get(reason)
+            words = f"{reason} at {size} {', '.join(str(params[i]) for i in flagged)}"
+            reasons.append(words + (f" ({remedy})" if remedy else ""))
     for i in np.flatnonzero(keep & (test > gap * train)):
         keep[i] = False
         reasons.append(f"{size}={params[i]} estimation-limited")
@@ -126,21 +139,29 @@ def select_points(
     plateau_points = []
     while len(kept) >= 2 and test[kept[-1]] >= plateau * test[kept[-2]]:
         plateau_points.append(kept.pop())
-    if plateau_points and (len(kept) < 3 or test[kept[0]] < 2 * test[kept[-1]]):
-        # The error never fell clearly: that flatness is the result (alpha ~ 0), not a plateau.
-        return keep, "; ".join(reasons + ["no clear fall: no plateau cut"])
+    if not plateau_points:
+        return keep, "; ".join(reasons)
+    flat = ", ".join(str(params[i]) for i in sorted(plateau_points))
+    if test[kept[0]] >= 2 * test[plateau_points[-1]] and len(kept) < 3:
+        # The error fell and then stopped: too few sizes before the plateau to fit a rate without it.
+        return keep, "; ".join(reasons + [f"flat from {size} {flat} on, kept: without them fewer than 3 sizes"])
+    if test[kept[0]] < 2 * test[plateau_points[-1]]:
+        # The error never fell by half: that flatness is the result (alpha ~ 0), not a plateau.
+        return keep, "; ".join(reasons + ["the error fell by less than half over the sizes: alpha ~ 0, no plateau cut"])
     for i in sorted(plateau_points):
         keep[i] = False
         reasons.append(f"{size}={params[i]} plateau")
     return keep, "; ".join(reasons)
 
 
-def fit_exponent(params, test, train=None, limited: dict | None = None, size: str = "params") -> Fit:
+def fit_exponent(
+    params, test, train=None, limited: dict | None = None, size: str = "params", remedies: dict | None = None
+) -> Fit:
     """Fit alpha in test ~ params^(-alpha).
 
     ``params``: (M,) sizes (``size`` names them in the excluded words: params, or n); ``test``/``train``: (S, M)
     errors per replicate (NaN = diverged,
-    ignored); ``limited``: reason -> (S, M) bool flags of the kernel's diagnostics. The
+    ignored); ``limited``: reason -> (S, M) bool flags of the kernel's diagnostics (``remedies``: what to do). The
     interval is a t interval around alpha from the spread of the replicates' own slopes on
     the same sizes (a replicate with a diverged size among them is left out of it).
     """
@@ -156,7 +177,9 @@ def fit_exponent(params, test, train=None, limited: dict | None = None, size: st
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a size whose every seed diverged has no median: NaN, excluded
         med_test, med_train = np.nanmedian(test, axis=0), np.nanmedian(train, axis=0)
-    keep, excluded = select_points(params.astype(int), med_test, med_train, limited=shares, size=size)
+    keep, excluded = select_points(
+        params.astype(int), med_test, med_train, limited=shares, size=size, remedies=remedies
+    )
     nan = float("nan")
     if keep.sum() < 3:
         return Fit(

@@ -34,9 +34,10 @@ from typing import Callable
 
 import torch
 
-from dimcurse.experiments.approx.lm import ROW_CHUNK_ELEMS, LMResult, nielsen, shallow_unpack
+from dimcurse.experiments.approx.lm import ROW_CHUNK_ELEMS, LMResult, Models, last_iteration
+from dimcurse.experiments.approx.lm import shallow_unpack
 from dimcurse.experiments.approx.lm import mse as lm_mse
-from dimcurse.nets import EXPLODE, exploded
+from dimcurse.nets import EXPLODE
 
 DEFAULT_CG_ITERS = 60  # CG iterations per step at most (a truncated Newton step; Martens 2010 used up to 250)
 CG_TOL = 1e-3  # a model's CG stops once its preconditioned residual fell by this factor (in norm)
@@ -164,49 +165,43 @@ def train_gn(
     cg_iters: int = DEFAULT_CG_ITERS,
     lam0: float = 1e-3,
     explode: float = EXPLODE,
+    tol: float = 0.0,
+    held_out: tuple[torch.Tensor, torch.Tensor] | None = None,
     progress: Callable[[float], None] | None = None,
     record: tuple[int, Callable[[int, torch.Tensor], None]] | None = None,
 ) -> LMResult:
-    """``iters`` damped Gauss–Newton steps for S independent shallow ReLU networks of one width.
+    """At most ``iters`` damped Gauss–Newton steps for S independent shallow ReLU networks of one width.
 
     ``theta`` (S, P) in the model dtype, laid out like ``lm.shallow_unpack``; ``x`` (S, n, d);
     ``y`` (S, n) standardised. A model whose loss turns non-finite or exceeds ``explode`` x
-    its initial loss is flagged diverged and frozen. ``record`` = (every, callback(iteration,
-    theta)) as in ``lm.train_lm``; ``progress`` receives 1/iters per iteration.
+    its initial loss is flagged diverged and frozen. ``tol``, ``held_out``, ``record`` and
+    ``progress`` as in ``lm.train_lm``: a model that converged stops, and only the running
+    ones are linearised and solved.
     """
     S = theta.shape[0]
-    dev = x.device
-    theta = through_samples(theta, x, dim, width)
-    lam = torch.full((S,), lam0, dtype=torch.float64, device=dev)
-    nu = torch.full((S,), 2.0, dtype=torch.float64, device=dev)
     chunk = max(1, ROW_CHUNK_ELEMS // max(1, S * width))  # samples per block of the loss's forward pass
-    loss = lm_mse(theta, x, y, dim, width, chunk)
-    initial, at_80 = loss.clone(), loss.clone()
-    alive = torch.isfinite(loss)
-    accepted = torch.zeros(S, dtype=torch.long, device=dev)
+    models = Models(
+        through_samples(theta, x, dim, width), x, y, dim, width, iters, chunk=chunk, lam0=lam0, explode=explode,
+        tol=tol, held_out=held_out, progress=progress,
+    )  # fmt: skip
     for it in range(iters):
         if record is not None and it % record[0] == 0:
-            record[1](it, theta)
-        lin, out = linearise(theta, x, dim, width)
-        delta, predicted, _ = _step(lin, out.double() - y.double(), lam, cg_iters)
-        candidate = theta + delta.to(theta.dtype)
-        new = lm_mse(candidate, x, y, dim, width, chunk)
-        gain = (loss - new) / predicted.clamp_min(1e-300)
-        ok = alive & torch.isfinite(new) & (new < loss)
-        theta = torch.where(ok[:, None], candidate, theta)
-        loss = torch.where(ok, new, loss)
-        accepted += ok.long()
-        lam, nu = nielsen(ok, gain, lam, nu)
+            record[1](it, models.theta)
+        idx = models.running()
+        if not len(idx):
+            break
+        lin, out = linearise(models.theta[idx], x[idx], dim, width)
+        delta, predicted, _ = _step(lin, out.double() - y[idx].double(), models.lam[idx], cg_iters)
+        candidate = models.theta[idx] + delta.to(theta.dtype)
+        new = lm_mse(candidate, x[idx], y[idx], dim, width, chunk)
         # A model whose every step is rejected (λ at its cap) has stopped at its best loss: frozen, not diverged.
-        alive &= ~exploded(loss, initial, explode, floor=1e-30)
-        if it + 1 == math.ceil(0.8 * iters):
-            at_80 = loss.clone()
-        if progress is not None:
-            progress(1.0 / max(iters, 1))
+        models.step(idx, candidate, new, predicted, torch.ones_like(new, dtype=torch.bool))
+        models.end_iteration(it + 1, idx)
     if record is not None:
-        record[1](iters, theta)
+        record[1](last_iteration(models.course, models.alive), models.theta)
+    theta, loss = models.theta, models.loss
     decrement = gn_decrement(theta, x, y, dim, width, cg_iters=cg_iters) if iters else torch.full_like(loss, math.nan)
-    return LMResult.of(theta, loss, at_80, decrement, alive, accepted)
+    return models.result(decrement)
 
 
 def gn_decrement(theta, x, y, dim, width, *, cg_iters: int = DEFAULT_CG_ITERS, damping: float = 1e-8) -> torch.Tensor:

@@ -14,6 +14,8 @@ training inputs' intrinsic dimension is measured first (``bridge``) and predicts
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import math
 import time
 from typing import Callable
@@ -22,8 +24,9 @@ import pandas as pd
 import torch
 
 from dimcurse import memory, userdata
-from dimcurse.experiments.approx import bridge
+from dimcurse.experiments.approx import bridge, schedule
 from dimcurse.experiments.approx import gn, lm
+from dimcurse.experiments.approx.convergence import CONVERGED_DROP, MIN_SPREAD, log_spread
 from dimcurse.configs import ApproxConfig
 from dimcurse.errors import DimcurseError
 from dimcurse.parsing import check_counts, check_seeds, did_you_mean
@@ -38,6 +41,9 @@ from dimcurse.experiments.approx.plan import (
     _settings,
     _user_data,
     arch_params,
+    fixed_rows,
+    resolve,
+    trainer_cap,
     inputs_label,
     pool_size,
     replicates,
@@ -49,36 +55,37 @@ from dimcurse.experiments.approx.data import _make_data
 
 # Names older code reached through this module, from their modules now (plan, data, training, fits).
 from dimcurse.experiments.approx.data import _check_resolvable, _split  # noqa: F401
-from dimcurse.experiments.approx.fits import FIT_COLUMNS, best_width_rows  # noqa: F401
+from dimcurse.experiments.approx.fits import FIT_COLUMN_DOCS, FIT_COLUMNS, best_width_rows  # noqa: F401
 from dimcurse.experiments.approx.plan import MIN_SAMPLES  # noqa: F401
 from dimcurse.experiments.approx.training import (
     CURVE_COLUMNS,
+    Budget,
     _Job,
-    _Meter,
     _Trained,
     _baseline,
-    _passes,
     _train_arch,
 )  # noqa: F401
 from dimcurse.experiments.approx.fits import (
     ANALYSIS_HIDDEN,
     ANALYSIS_KEYS,
     DECREMENT_LIMIT,
-    DROP_LIMIT,
     FITS_TITLE,
     FIT_KEYS,
     GAP_LIMIT,
     MIN_FIT_WIDTHS,
     PRECISION_ULPS,
     REPLICATE,
+    CAP_OPTION,
     _notes,
     fit_table,
+    verdict_notes,
 )  # noqa: F401
 
 KERNEL = "approx"
-VERSION = 4  # 3: the radial-bump teacher, teacher draws and k lists, Gauss–Newton above LM's size, t intervals;
+VERSION = 5  # 3: the radial-bump teacher, teacher draws and k lists, Gauss–Newton above LM's size, t intervals;
 # 4: learning curves (val_rmse, the samples axis), the inputs' measured ID (the bridge), --inputs; a data file
-# trains on every training row
+# trains on every training row; 5: each model trains until converged or its cap (convergence.py; the columns
+# converged and test_drop), widths on data from its rows, a learning curve's extended widths, the verdict
 BASELINES = ("random-features", "knn")
 OPTIMIZERS = ("auto", "lm", "gn", "adam", "adam+lm", "lbfgs")
 
@@ -134,6 +141,11 @@ def validate(config: Config) -> None:
     if config.widths is not None and (not config.widths or any(w < 1 for w in config.widths)):
         raise DimcurseError("widths must be positive integers", "--widths")
     check_seeds(config.seeds)
+    if not 0.0 < config.verdict_tolerance < 1.0:  # also refuses NaN
+        raise DimcurseError(
+            f"must lie strictly between 0 and 1 (a share of the theory's exponent), got {config.verdict_tolerance}",
+            "--verdict-tolerance",
+        )
     _validate_trainer(config)
     for arch in config.archs:
         if arch not in ARCHS:
@@ -240,6 +252,7 @@ def estimate_bytes(config: Config, device: torch.device | str = "cpu", file=None
     """Peak bytes of the largest (target, dim): data, every model's parameters with gradients and Adam state
     (16 bytes each), LM's largest step, the random-features activations (float64) and the k-NN distance
     matrices; and the option to lower."""
+    config = resolve(config, file)[0]  # default widths from a data source's rows
     settings = _settings(config, file)
     S = max(len(replicates(config, target.name)) for target, _, _ in settings)
     nt = config.n_test
@@ -279,30 +292,35 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     validate(config)
     device = torch.device(device)
     file = _user_data(config) if config.data is not None else None  # read once, passed down as device is
+    given = config
+    config, plan_notes = resolve(config, file)  # the default widths on data: from its training rows
     needed, option = estimate_bytes(config, device, file)
     memory.require(needed, "this sweep", option, device)
-    settings = _settings(config, file)
-    names = list(config.archs) + list(config.baselines)
-    share = 1.0 / max(1, len(settings) * len(names))  # each (setting, architecture or baseline) alike
+    planned = schedule.jobs(config, file)
+    budget = Budget(progress, sum(job.work for job in planned))
     started = time.perf_counter()
     rows, curves = [], []
-    for target, dim, k in settings:
-        data = _make_data(target, dim, k, config, resolve_dtype(config.dtype), device, file=file)
-        for name in names:
-            for cfg, n, fraction in _passes(config, name):
-                t0 = time.perf_counter()
-                meter = _Meter(progress, share * fraction)
-                part = data if n is None else data.first(n)
-                job = _Job(name, dim, part, cfg, device, meter.tick if progress else None)
-                label = {"target": target.name, "inputs": inputs_label(config), "dim": dim}
-                label["teacher_k"] = k if k is not None else math.nan
-                label.update(arch=name, **({"n_samples": n} if n is not None else {}))
-                trained = _train_arch(job, curves, label) if name in ARCHS else _baseline(name, dim, part, cfg)
-                meter.finish()
-                rows += _rows(job, target.name, trained, time.perf_counter() - t0)
+    for _, group in itertools.groupby(planned, key=lambda job: (job.target.name, job.dim, job.k)):
+        group = list(group)
+        first = group[0]
+        data = _make_data(first.target, first.dim, first.k, config, resolve_dtype(config.dtype), device, file=file)
+        for name in dict.fromkeys(job.name for job in group):
+            mine = [job for job in group if job.name == name]
+            done = [row for job in mine for row in _train(job, data, budget, curves, device)]
+            for rounds in range(schedule.MAX_EXTENSIONS):
+                wider = schedule.extensions(config, mine[0], pd.DataFrame(done), rounds)
+                if not wider:
+                    break
+                budget.grow(sum(job.work for job in wider))
+                done += [row for job in wider for row in _train(job, data, budget, curves, device)]
+                plan_notes += _extended(wider)
+            plan_notes += _still_widest(mine[0], pd.DataFrame(done), config)
+            rows += done
     table = pd.DataFrame(rows, columns=COLUMNS)
-    prov = provenance(KERNEL, VERSION, config, device)
+    prov = provenance(KERNEL, VERSION, given, device)
     prov["elapsed_s"] = round(time.perf_counter() - started, 3)
+    if given.widths is None and config.widths is not None:
+        prov["widths"] = list(config.widths)  # the default widths the data's rows chose
     if file is not None:
         prov["data"] = file.describe()  # name, source, content hash, shape
     result = Result(
@@ -311,10 +329,11 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
         provenance=prov,
         group_by=GROUP_BY,
         show=SHOW,
-        notes=_notes(table, config),
+        notes=plan_notes + _notes(table, config),
         nullable=NULLABLE,
         analysis_keys=ANALYSIS_KEYS,
         analysis_hidden=ANALYSIS_HIDDEN,
+        replicates=REPLICATES,
     )
     if config.record_every:
         result.tables["curves"] = pd.DataFrame(curves, columns=CURVE_COLUMNS)
@@ -325,7 +344,123 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
             f"no exponent: a fit needs at least {MIN_FIT_WIDTHS} widths and this run has "
             f"{n_widths} (give --widths, e.g. 8,16,32,64)."
         )
+    else:  # a retry's work joins the bar's total: it never stands at 100 % while work goes on
+        result.notes += _tried(result, config, planned, budget, time.perf_counter() - started, file=file, device=device)
+    budget.finish()
     return result
+
+
+RETRY_CAP_FACTOR = 4  # a fit left with too few sizes by the trainer's cap is retried at 4 x the cap ...
+RETRY_SHARE = 1.0  # ... when that costs at most the run's own time again (by the plan's estimate)
+
+
+def _tried(result: Result, config: Config, planned: list, budget: Budget, elapsed: float, *, file, device) -> list[str]:
+    """For a width fit the trainers' caps left with fewer than 3 sizes: train the limited widths again at
+    RETRY_CAP_FACTOR x the cap, when that is cheap, and say what happened (the rows stay those of the run's
+    config); otherwise say what it would cost."""
+    notes = []
+    fits = result.analysis
+    short = fits[(fits.axis == "params") & (fits.fixed == "") & (fits.n_widths_used < MIN_FIT_WIDTHS)]
+    for fit in short[short.excluded.str.contains("optimisation-limited at", regex=False)].to_dict("records"):
+        rows = result.rows[_same_setting(result.rows, fit)]
+        limited = rows.groupby("width").optimisation_limited.mean()
+        widths = tuple(int(w) for w in limited[limited > 0.5].index)
+        job = next((j for j in planned if _same_setting(pd.DataFrame([_setting_of(j)]), fit).all()), None)
+        trainer = rows[rows.width.isin(widths)].optimizer.iloc[0] if widths else None
+        if job is None or trainer not in CAP_OPTION:
+            continue
+        option, cap = CAP_OPTION[trainer], RETRY_CAP_FACTOR * trainer_cap(config, trainer)
+        field = {"--lm-iters": "lm_iters", "--gn-iters": "gn_iters", "--steps": "steps"}[option]
+        cfg = dataclasses.replace(job.config, widths=widths, **{field: cap})
+        pool = schedule.training_pool(cfg, job.dim, fixed_rows(cfg, file))
+        trial = dataclasses.replace(
+            job, config=cfg, work=schedule.work(cfg, job.name, job.dim, pool, len(replicates(cfg, job.target.name)))
+        )
+        where = f"{fit['target']} d = {fit['dim']} {fit['arch']}"
+        at = f"{option} {cap} at widths {', '.join(map(str, widths))}"
+        if trial.work > RETRY_SHARE * max(elapsed, 1.0):
+            notes.append(f"{where}: a fit needs {MIN_FIT_WIDTHS} sizes; {at} would take about {trial.work:.0f} s "
+                         f"by the plan's estimate (not tried: give {option} {cap}).")  # fmt: skip
+            continue
+        budget.grow(trial.work)
+        notes.append(_retry(trial, rows, config, budget, file=file, device=device, where=where, at=at))
+    return notes
+
+
+def _setting_of(job) -> dict:
+    return {"target": job.target.name, "dim": job.dim, "teacher_k": job.k, "arch": job.name}
+
+
+def _same_setting(rows: pd.DataFrame, fit: dict) -> pd.Series:
+    """Rows of the fit's (target, dim, teacher_k, arch); an empty k matches an empty one."""
+    keys = ["target", "dim", "teacher_k", "arch"]
+    wanted = pd.Series({key: fit[key] for key in keys}, dtype=object).fillna(-1)
+    return (rows[keys].astype(object).fillna(-1) == wanted).all(axis=1)
+
+
+def _retry(trial, rows: pd.DataFrame, config: Config, budget: Budget, *, file, device, where: str, at: str) -> str:
+    """Train ``trial`` and say what it gives: how many of its models converged or settled, and the fit with
+    its rows in place of the limited ones."""
+    data = _make_data(trial.target, trial.dim, trial.k, config, resolve_dtype(config.dtype), device, file=file)
+    again = pd.DataFrame(_train(trial, data, budget, [], device))
+    settled = int((~again.optimisation_limited).sum())
+    mixed = pd.concat([rows[~rows.width.isin(trial.config.widths)], again], ignore_index=True)
+    fit = fit_table(mixed, trial.config)  # its caps name the retry's
+    fit = fit[(fit.axis == "params") & (fit.fixed == "")]
+    words = f"{where}: tried {at}: {settled} of {len(again)} models converged or settled"
+    if len(fit) and fit.n_widths_used.iloc[0] >= MIN_FIT_WIDTHS:
+        one = fit.iloc[0]
+        words += (
+            f"; with them the fit has {int(one.n_widths_used)} sizes, alpha {one.alpha:.3g} "
+            f"[{one.alpha_lo:.3g}, {one.alpha_hi:.3g}] ({one.verdict}): rerun with those settings"
+        )
+    else:
+        words += f"; still fewer than {MIN_FIT_WIDTHS} sizes: {fit.excluded.iloc[0] if len(fit) else 'no fit'}"
+    return words + "."
+
+
+def _train(job: schedule.Job, data, budget: Budget, curves: list, device) -> list[dict]:
+    """Train one job (an architecture's widths at one n, or a baseline) and return its rows."""
+    t0 = time.perf_counter()
+    meter = budget.job(job.work)
+    part = data if job.n is None else data.first(job.n)
+    run = _Job(job.name, job.dim, part, job.config, device, meter.tick)
+    label = {"target": job.target.name, "inputs": inputs_label(job.config), "dim": job.dim}
+    label["teacher_k"] = job.k if job.k is not None else math.nan
+    label.update(arch=job.name, **({"n_samples": job.n} if job.n is not None else {}))
+    if job.name in ARCHS:
+        trained = _train_arch(run, curves, label)
+    else:
+        trained = _baseline(job.name, job.dim, part, job.config)
+    meter.finish()
+    return _rows(run, job.target.name, trained, time.perf_counter() - t0)
+
+
+def _extended(wider: list) -> list[str]:
+    """The note of one round of a learning curve's extension."""
+    if not wider:
+        return []
+    at = ", ".join(str(job.n) for job in wider)
+    width = wider[0].config.widths[0]
+    return [
+        f"learning curve, {wider[0].target.name} d = {wider[0].dim} {wider[0].name}: the widest width was best at "
+        f"n = {at}, so width {width} was trained there too."
+    ]
+
+
+def _still_widest(job, rows: pd.DataFrame, config: Config) -> list[str]:
+    """A note for the sample sizes where the widest width is still best after the extensions."""
+    if job.name not in ARCHS or rows.empty or rows["val_rmse"].isna().all():
+        return []
+    sizes = schedule.widest_best(rows)
+    if not sizes:
+        return []
+    return [
+        f"learning curve, {job.target.name} d = {job.dim} {job.name}: at n = {', '.join(map(str, sizes))} the "
+        f"widest width trained there was still best (width-limited, left out of the sample fit): a wider one "
+        f"would have fewer than {1 / schedule.EXTEND_PARAMS_PER_SAMPLE:g} samples per parameter, or the sweep "
+        f"widened {schedule.MAX_EXTENSIONS} times already (give --widths)."
+    ]
 
 
 def upgraded(rows: pd.DataFrame, config: Config | None = None) -> pd.DataFrame:
@@ -333,7 +468,10 @@ def upgraded(rows: pd.DataFrame, config: Config | None = None) -> pd.DataFrame:
     teacher draws (draw 0) and no teacher_k column (left empty: the k was in the config only); before 4 no
     inputs column (the cube, or the data file: the config says which)."""
     missing = {"teacher_k": math.nan, "draw": 0, "inputs": inputs_label(config) if config else "cube"}
-    return rows.assign(**{c: v for c, v in missing.items() if c not in rows})
+    rows = rows.assign(**{c: v for c, v in missing.items() if c not in rows})
+    if "converged" not in rows:  # before VERSION 5 a model ran every iteration: its flag was the only verdict
+        rows = rows.assign(converged=~rows["optimisation_limited"].astype(bool), test_drop=math.nan)
+    return rows
 
 
 def analysis(result: Result, config: Config) -> Result:
@@ -353,7 +491,7 @@ def analysis(result: Result, config: Config) -> Result:
         fits = fit_table(group, config)
         if fits.empty:
             continue
-        result.notes += [words for words in map(bridge.agreement, fits.to_dict("records")) if words]
+        result.notes += verdict_notes(fits)
         if split:
             fits.insert(0, "experiment", label)
         parts.append(fits)
@@ -369,14 +507,19 @@ def figure(result: Result):
     return approx_figure(result)
 
 
-def _flags(trained: _Trained, si: int, j: int, train_sd: float, arch: str, dtype: str) -> dict:
-    drop, dec = trained.loss_drop[si, j], trained.decrement[si, j]
+def _flags(trained: _Trained, si: int, j: int, spread: float, train_sd: float, *, arch: str, dtype: str) -> dict:
+    """The row's convergence and limit flags (convergence.py): ``spread`` is its width's seed spread."""
+    drop, dec, moved = trained.loss_drop[si, j], trained.decrement[si, j], trained.test_drop[si, j]
     train, test = trained.train[si, j], trained.test[si, j]
     floor = PRECISION_ULPS * float(torch.finfo(resolve_dtype(dtype)).eps) * math.sqrt(trained.params[j]) * train_sd
+    converged = bool(trained.converged[si, j]) and not dec > DECREMENT_LIMIT
+    settled = bool(moved <= spread)  # stopped at the cap, its test error already within the seed spread
     return {
+        "converged": converged,
         "loss_drop": float(drop),
+        "test_drop": float(moved),
         "gn_decrement": float(dec),
-        "optimisation_limited": bool(drop > DROP_LIMIT or dec > DECREMENT_LIMIT),
+        "optimisation_limited": bool(dec > DECREMENT_LIMIT or not (converged or settled)),
         # k-NN interpolates (train error 0): its error is estimation error by nature, not a limit to flag.
         "estimation_limited": bool(arch != "knn" and test > GAP_LIMIT * train),
         "precision_limited": bool(arch in ARCHS and train < floor),
@@ -389,6 +532,7 @@ def _rows(job: _Job, target: str, trained: _Trained, elapsed: float) -> list[dic
     sd_test, sd_train = job.data.sd_test, job.data.std.cpu().numpy()
     rows = []
     sizes = trained.sizes or list(widths_for(config, dim))
+    spread = log_spread(trained.test / sd_test[:, None])  # per width: sd over replicates of log rel_rmse
     for si, (draw, seed) in enumerate(job.data.reps):
         for j, width in enumerate(sizes):
             rows.append(
@@ -406,9 +550,9 @@ def _rows(job: _Job, target: str, trained: _Trained, elapsed: float) -> list[dic
                     "test_rmse": float(trained.test[si, j]),
                     "rel_rmse": float(trained.test[si, j] / sd_test[si]),
                     "val_rmse": float(trained.val[si, j]) if trained.val is not None else math.nan,
-                    "steps": int(trained.steps[j]),
+                    "steps": int(trained.steps[si, j]),
                     "diverged": bool(trained.diverged[si, j]),
-                    **_flags(trained, si, j, float(sd_train[si]), arch, config.dtype),
+                    **_flags(trained, si, j, float(spread[j]), float(sd_train[si]), arch=arch, dtype=config.dtype),
                     "elapsed_s": round(elapsed, 3),
                     "activation": config.activation,
                     "optimizer": trained.optimizer[j],
@@ -438,12 +582,18 @@ COLUMN_DOCS = {
     "test_rmse": "RMSE on the fresh test samples, in the target's units",
     "rel_rmse": "test RMSE / sd of the test targets (1 = predicting the mean)",
     "val_rmse": "RMSE on the validation inputs of a learning curve, which choose its best width per n",
-    "steps": "Adam steps plus LM or Gauss-Newton iterations",
+    "steps": "Adam steps plus the LM or Gauss-Newton iterations this model ran (it stops once converged)",
     "diverged": "the loss became non-finite or exploded: the model was isolated, its errors empty",
+    "converged": (
+        f"the trainer's rule met before its cap: training MSE fell < {CONVERGED_DROP:.0%} over the last fifth "
+        f"of its iterations (LBFGS: its own tolerances) and gn_decrement <= {DECREMENT_LIMIT:g}"
+    ),
     "loss_drop": "relative fall of the training loss over the last fifth of training",
+    "test_drop": "relative fall of the test RMSE over the second half of training (read by the flag only)",
     "gn_decrement": "share of the loss a nearly undamped Gauss-Newton step still promises to remove (shallow only)",
     "optimisation_limited": (
-        f"not converged: the loss fell > {DROP_LIMIT:.0%} over the last fifth, or gn_decrement > {DECREMENT_LIMIT:g}"
+        "not converged, and test_drop above its width's seed spread (sd of log rel_rmse over replicates, at "
+        f"least {MIN_SPREAD:.0%}): more training would move the point; or gn_decrement > {DECREMENT_LIMIT:g}"
     ),
     "estimation_limited": f"test RMSE > {GAP_LIMIT:g} x train RMSE: the samples, not the width, set the error",
     "precision_limited": f"train RMSE within {PRECISION_ULPS} eps sqrt(params) x the targets' sd: rounding sets it",
@@ -467,6 +617,7 @@ NULLABLE = {
     "val_rmse": "not a learning curve (one --samples): no validation inputs are drawn",
     **dict.fromkeys(bridge.ID_COLUMNS, _NO_ID),
     "gn_decrement": "the trainer gives none (Adam on deep or tree nets, LBFGS, baselines)",
+    "test_drop": "not trained (baselines), or stored before VERSION 5",
     "loss_drop": "the trainer gives none (LBFGS, baselines)",
     "train_rmse": _DIVERGED,
     "test_rmse": _DIVERGED,
@@ -490,6 +641,7 @@ SETTINGS = [
     "kernel_version",
 ]
 GROUP_BY = ["target", "inputs", "dim", "teacher_k", "arch", "width", "n_samples"]
+REPLICATES = {"draw": "teacher draws", "seed": "seeds"}  # a mean is over draws x seeds (the header counts both)
 SHOW = [
     ("params", None),
     ("train_rmse", None),

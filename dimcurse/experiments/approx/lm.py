@@ -23,7 +23,6 @@ losses and the solve are float64.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -31,6 +30,7 @@ import numpy as np
 import torch
 
 from dimcurse import memory
+from dimcurse.experiments.approx.convergence import Course
 from dimcurse.nets import EXPLODE, exploded
 
 ROW_CHUNK_ELEMS = 1 << 22  # elements of one block of samples for losses and gradients (16 MiB in float32)
@@ -44,16 +44,101 @@ class LMResult:
 
     theta: torch.Tensor  # (S, P) final parameters
     loss: np.ndarray  # final mean squared error (standardised targets)
-    loss_at_80: np.ndarray  # the loss after 80 % of the iterations (a loss still falling = optimisation-limited)
+    loss_at_80: np.ndarray  # the loss after 80 % of the model's iterations (still falling = not converged)
     decrement: np.ndarray  # Gauss–Newton relative decrease still predicted at the end: gᵀ(JᵀJ)⁻¹g / (n L)
     diverged: np.ndarray  # bool
     accepted: np.ndarray  # accepted steps per model
+    iters: np.ndarray | None = None  # iterations each model ran (its cap, or where it converged)
+    converged: np.ndarray | None = None  # bool: met convergence.Course's rule before the cap
+    held_at_half: np.ndarray | None = None  # held-out MSE halfway through the model's iterations (or NaN)
+    held_final: np.ndarray | None = None  # held-out MSE at the end (or NaN)
 
     @classmethod
-    def of(cls, theta, loss, at_80, decrement, alive, accepted) -> "LMResult":
+    def of(cls, theta, loss, decrement, alive, accepted, course: Course) -> "LMResult":
         """From a trainer's final tensors (on any device); ``alive`` is the complement of diverged."""
-        arrays = [t.cpu().numpy() for t in (loss, at_80, decrement, ~alive, accepted)]
-        return cls(theta, *arrays)
+        arrays = [t.cpu().numpy() for t in (loss, decrement, ~alive, accepted)]
+        loss, decrement, diverged, accepted = arrays
+        return cls(
+            theta, loss, course.loss_at_80(), decrement, diverged, accepted,
+            iters=course.stop.cpu().numpy(), converged=course.done.cpu().numpy() & ~diverged,
+            held_at_half=course.held_at_half(), held_final=course.held_final(),
+        )  # fmt: skip
+
+
+class Ticker:
+    """A trainer's progress: each iteration reports the share of the batch's models still running, over the
+    cap; what the models that stopped early leave is reported at the end, so one call sums to 1."""
+
+    def __init__(self, progress: Callable[[float], None] | None, n_models: int, cap: int):
+        self.progress, self.unit, self.given = progress, 1.0 / max(1, n_models * cap), 0.0
+
+    def tick(self, running: int) -> None:
+        if self.progress is not None and running:
+            self.given += running * self.unit
+            self.progress(running * self.unit)
+
+    def finish(self) -> None:
+        if self.progress is not None and self.given < 1.0:
+            self.progress(1.0 - self.given)
+        self.given = 1.0
+
+
+def held_mse(theta, held_out, dim: int, width: int, chunk: int) -> torch.Tensor | None:
+    """MSE per model on the held-out pair (x, y) (standardised targets), or None without one."""
+    if held_out is None:
+        return None
+    x, y = held_out
+    return mse(theta, x, y, dim, width, chunk)
+
+
+class Models:
+    """The per-model state both second-order trainers (LM, Gauss–Newton) keep for S models of one width: the
+    parameters, the loss, the damping, the accept/reject record, the convergence course and the progress.
+    Each model keeps its own λ and accept/reject (Nielsen 1999), so none slows or disturbs the others."""
+
+    def __init__(self, theta, x, y, dim: int, width: int, iters: int, *, chunk, lam0, explode, tol, held_out, progress):
+        S, dev = theta.shape[0], x.device
+        self.theta, self.dim, self.width, self.chunk, self.explode = theta, dim, width, chunk, explode
+        self.lam = torch.full((S,), lam0, dtype=torch.float64, device=dev)
+        self.nu = torch.full((S,), 2.0, dtype=torch.float64, device=dev)
+        self.loss = mse(theta, x, y, dim, width, chunk)
+        self.initial = self.loss.clone()
+        self.alive = torch.isfinite(self.loss)
+        self.accepted = torch.zeros(S, dtype=torch.long, device=dev)
+        self.held_out = held_out
+        self.held = held_mse(theta, held_out, dim, width, chunk)
+        self.course = Course(self.loss, iters, tol, self.held)
+        self.ticker = Ticker(progress, S, iters)
+
+    def running(self) -> torch.Tensor:
+        """Indices of the models still training (neither converged nor diverged)."""
+        return (self.alive & ~self.course.done).nonzero()[:, 0]
+
+    def step(self, idx, candidate, new, predicted, ok) -> torch.Tensor:
+        """Accept the candidates of models ``idx`` that lowered the loss (and ``ok``); update each λ from its
+        gain ratio; flag the models whose loss exploded. ``predicted``: the decrease of the mean square the
+        step promised. Returns the accepted mask."""
+        gain = (self.loss[idx] - new) / predicted.clamp_min(1e-300)
+        ok = ok & torch.isfinite(new) & (new < self.loss[idx])
+        self.theta[idx] = torch.where(ok[:, None], candidate, self.theta[idx])
+        self.loss[idx] = torch.where(ok, new, self.loss[idx])
+        self.accepted[idx] += ok.long()
+        self.lam[idx], self.nu[idx] = nielsen(ok, gain, self.lam[idx], self.nu[idx])
+        self.alive[idx] &= ~exploded(self.loss[idx], self.initial[idx], self.explode, floor=1e-30)
+        return ok
+
+    def end_iteration(self, t: int, idx) -> None:
+        """After iteration t: the held-out loss of the models that moved, the course, and the progress."""
+        if self.held is not None:
+            x, y = self.held_out
+            self.held[idx] = held_mse(self.theta[idx], (x[idx], y[idx]), self.dim, self.width, self.chunk)
+        self.course.record(t, self.loss, self.held)
+        self.course.settle(t, self.alive & ~self.course.done)
+        self.ticker.tick(len(idx))
+
+    def result(self, decrement: torch.Tensor) -> LMResult:
+        self.ticker.finish()
+        return LMResult.of(self.theta, self.loss, decrement, self.alive, self.accepted, self.course)
 
 
 def shallow_unpack(theta: torch.Tensor, dim: int, width: int):
@@ -219,14 +304,19 @@ def train_lm(
     rows: int | None = None,
     lam0: float = 1e-3,
     explode: float = EXPLODE,
+    tol: float = 0.0,
+    held_out: tuple[torch.Tensor, torch.Tensor] | None = None,
     progress: Callable[[float], None] | None = None,
     record: tuple[int, Callable[[int, torch.Tensor], None]] | None = None,
 ) -> LMResult:
-    """``iters`` Levenberg–Marquardt iterations for S independent shallow networks of one width.
+    """At most ``iters`` Levenberg–Marquardt iterations for S independent shallow networks of one width.
 
     ``theta`` (S, P) in the model dtype; ``x`` (S, n, d); ``y`` (S, n) standardised;
     ``rows``: samples in the Gauss–Newton matrix (a window moved on at each rebuild;
-    None = all).
+    None = all). ``tol`` > 0: a model stops once its loss fell by less than ``tol`` over the
+    last fifth of its iterations (``convergence.Course``); the others go on without it, and
+    only the running models' systems are built and solved. ``held_out`` = (x, y standardised):
+    its loss is recorded for the flag that reads it (never for training).
     An iteration rebuilds the normal equations only if some model accepted its last
     step; a rejected model raises its λ (λ ← λ ν, ν ← 2ν) and solves again. A model
     whose loss turns non-finite or exceeds ``explode`` x its initial loss, or whose
@@ -238,52 +328,61 @@ def train_lm(
     n = x.shape[1]
     dual = n < P
     chunk = max(1, ROW_CHUNK_ELEMS // max(1, S * P))
-    dev = x.device
-    theta = theta.clone()
-    lam = torch.full((S,), lam0, dtype=torch.float64, device=dev)
-    nu = torch.full((S,), 2.0, dtype=torch.float64, device=dev)
-    loss = mse(theta, x, y, dim, width, chunk)
-    initial = loss.clone()
-    alive = torch.isfinite(loss)
-    accepted = torch.zeros(S, dtype=torch.long, device=dev)
-    at_80 = loss.clone()
-    system, rebuild, window = None, True, 0
+    models = Models(
+        theta.clone(), x, y, dim, width, iters, chunk=chunk, lam0=lam0, explode=explode, tol=tol, held_out=held_out,
+        progress=progress,
+    )  # fmt: skip
+    system, built_for, window = None, None, 0
     m = n if rows is None else max(1, min(n, rows))
     for it in range(iters):
         if record is not None and it % record[0] == 0:
-            record[1](it, theta)
-        if rebuild:
-            if dual:
-                system = dual_system(theta, x, y, dim, width)
+            record[1](it, models.theta)
+        idx = models.running()
+        if not len(idx):
+            break
+        if system is None or not torch.equal(built_for, idx):
+            if system is not None and set(idx.tolist()) <= set(built_for.tolist()):
+                # Models left (converged or diverged) and nobody moved: the others' systems stay valid.
+                system = tuple(part[torch.searchsorted(built_for, idx)] for part in system)
             else:
-                start = window % (n - m + 1)
-                system = normal_equations(theta, x, y, dim, width, chunk, rows=slice(start, start + m))
+                th = models.theta[idx]
+                system = _system(th, x[idx], y[idx], dim, width, chunk, dual=dual, window=window, m=m)
                 window += m
-        delta, predicted, info = (_solve_dual if dual else _solve_primal)(*system, lam)
+            built_for = idx
+        delta, predicted, info = (_solve_dual if dual else _solve_primal)(*system, models.lam[idx])
         solved = (info == 0) & torch.isfinite(delta).all(1)
         delta = torch.where(solved[:, None], delta, torch.zeros_like(delta))
-        candidate = theta + delta.to(theta.dtype)
-        new = mse(candidate, x, y, dim, width, chunk)
-        gain = (loss - new) / (predicted / n).clamp_min(1e-300)
-        ok = alive & solved & torch.isfinite(new) & (new < loss)
-        theta = torch.where(ok[:, None], candidate, theta)
-        loss = torch.where(ok, new, loss)
-        accepted += ok.long()
-        lam, nu = nielsen(ok, gain, lam, nu)
-        alive &= ~exploded(loss, initial, explode, floor=1e-30) & ~((lam >= 1e15) & ~solved)
-        rebuild = bool((ok & alive).any())
-        if it + 1 == math.ceil(0.8 * iters):
-            at_80 = loss.clone()
-        if progress is not None:
-            progress(1.0 / max(iters, 1))
+        candidate = models.theta[idx] + delta.to(theta.dtype)
+        new = mse(candidate, x[idx], y[idx], dim, width, chunk)
+        ok = models.step(idx, candidate, new, predicted / n, solved)
+        models.alive[idx] &= ~((models.lam[idx] >= 1e15) & ~solved)  # no factorisation at the largest λ
+        if bool((ok & models.alive[idx]).any()):
+            system = None  # a model moved: rebuild (the row window moves on)
+        models.end_iteration(it + 1, idx)
     if record is not None:
-        record[1](iters, theta)
+        record[1](last_iteration(models.course, models.alive), models.theta)
+    loss = models.loss
     decrement = (
-        _decrement(theta, x, y, dim, width, chunk, loss=loss, dual=dual, rows=slice(0, m))
+        _decrement(models.theta, x, y, dim, width, chunk, loss=loss, dual=dual, rows=slice(0, m))
         if iters
         else torch.full_like(loss, float("nan"))
     )
-    return LMResult.of(theta, loss, at_80, decrement, alive, accepted)
+    return models.result(decrement)
+
+
+def last_iteration(course: Course, alive: torch.Tensor) -> int:
+    """The last iteration any model that did not diverge ran (the curves' final record)."""
+    return int(course.stop[alive].max()) if bool(alive.any()) else course.cap
+
+
+def _system(theta, x, y, dim, width, chunk, *, dual: bool, window: int, m: int):
+    """The step's system for these models: the dual one (J, r), or the normal equations from the row window
+    that starts at ``window`` (wrapped)."""
+    if dual:
+        return dual_system(theta, x, y, dim, width)
+    n = x.shape[1]
+    start = window % (n - m + 1)
+    return normal_equations(theta, x, y, dim, width, chunk, rows=slice(start, start + m))
 
 
 def decrement(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from dataclasses import dataclass
@@ -9,14 +10,18 @@ from dataclasses import dataclass
 
 from dimcurse import memory, userdata
 from dimcurse.experiments.approx import inputs
+from dimcurse.experiments.approx.gn import DEFAULT_CG_ITERS
 from dimcurse.configs import ApproxConfig as Config
 from dimcurse.errors import DimcurseError
 from dimcurse.nets import shallow_params
 from dimcurse.experiments.approx.targets import TargetOptions, get_target, is_teacher, target_dims
 
 DEFAULT_STEPS = 2000  # Adam steps / LBFGS iterations when --steps is not given
-DEFAULT_LM_ITERS = 200  # LM iterations when --lm-iters is not given
-DEFAULT_GN_ITERS = 150  # Gauss–Newton steps when --gn-iters is not given (60 left models still falling)
+# The second-order trainers' caps: a model stops earlier once converged (convergence.py). On a 2-d surface in
+# 40-d (widths 2-14, 6 seeds) LM's models met the rule by iteration 50-343 or not by 500, Gauss–Newton's by
+# 50-488; on the docs' teacher (d = 4, 16) every LM model by 50-100. Before the rule: 200 and 150, run in full.
+DEFAULT_LM_ITERS = 400  # LM iterations at most when --lm-iters is not given
+DEFAULT_GN_ITERS = 300  # Gauss–Newton steps at most when --gn-iters is not given
 MIN_SAMPLES = 2000  # the smallest automatic training set
 
 
@@ -103,6 +108,85 @@ def _dims_for(config: Config, target) -> tuple[int, ...]:
     return target_dims(target, config.dims)
 
 
+def file_pool(config: Config, n_rows: int) -> int:
+    """Training rows per seed of a data file of ``n_rows``: every row not held out, or the largest
+    --samples (an error naming the largest possible when the file has fewer)."""
+    n_held = max(1, int(round(config.test_fraction * n_rows)))
+    available = n_rows - n_held
+    if config.n_samples is None:
+        return available
+    if max(config.n_samples) > available:
+        raise DimcurseError(
+            f"the data have {available} training rows ({n_rows} rows, {n_held} held out by --test-fraction "
+            f"{config.test_fraction}); the largest possible is {available}, got {max(config.n_samples)}",
+            "--samples",
+        )
+    return max(config.n_samples)
+
+
+def row_inputs_split(config: Config, rows: int) -> tuple[int, int, int]:
+    """Real --inputs of ``rows`` rows: (test, validation, training rows left); --test-fraction of them is held
+    out for testing (at most --test-samples), as many again for validation on a learning curve."""
+    n_test = min(config.n_test, max(2, round(config.test_fraction * rows)))
+    n_val = n_test if is_learning_curve(config) else 0
+    return n_test, n_val, rows - n_test - n_val
+
+
+def fixed_rows(config: Config, file=None) -> int | None:
+    """The training rows a data source fixes (a --data file, or real --inputs): the most any model can train
+    on; None where samples are drawn as needed (the target's cube, a point set)."""
+    if config.data is not None:
+        data = file if file is not None else _user_data(config)
+        return file_pool(config, int(data.x.shape[0]))
+    source = _inputs(config)
+    if source is not None and getattr(source, "x", None) is not None:
+        left = row_inputs_split(config, int(source.x.shape[0]))[2]
+        return left if config.n_samples is None else min(left, max(config.n_samples))
+    return None
+
+
+# The narrowest default width on data: 2 units in 40-d stuck in a poor minimum in 2 to 3 of 6 seeds on the
+# bridge's surface file (rel_rmse 0.43-0.98 against 0.05-0.07 for the others), and their median bent the fit.
+MIN_DATA_WIDTH = 4
+WIDTH_RATIO = math.sqrt(2)  # the default widths on data step by sqrt 2: more sizes in the range the rows allow
+
+
+def data_widths(config: Config, dim: int, rows: int) -> tuple[tuple[int, ...], str]:
+    """Default widths on ``rows`` training rows: the widest whose shallow network has at most rows /
+    --samples-per-param parameters (at most MAX_AUTO_WIDTH), then down by sqrt 2 to MIN_DATA_WIDTH; and the
+    words that say which limit ends the sweep."""
+    budget = rows / config.samples_per_param
+    top = math.floor((budget - 1) / (dim + 2))  # shallow_params(dim, w) = (dim + 2) w + 1 <= budget
+    limit = (
+        f"where a wider network would have more than {rows} rows / --samples-per-param "
+        f"{config.samples_per_param:g} = {budget:.0f} parameters"
+    )
+    if top > MAX_AUTO_WIDTH:
+        top, limit = MAX_AUTO_WIDTH, f"at the automatic cap of width {MAX_AUTO_WIDTH} (give --widths for wider)"
+    widths = [max(top, MIN_DATA_WIDTH)]
+    while round(widths[-1] / WIDTH_RATIO) >= MIN_DATA_WIDTH and round(widths[-1] / WIDTH_RATIO) < widths[-1]:
+        widths.append(round(widths[-1] / WIDTH_RATIO))
+    return tuple(sorted(set(widths))), limit
+
+
+def resolve(config: Config, file=None) -> tuple[Config, list[str]]:
+    """The config with its default widths chosen from the data's training rows (a file or real --inputs),
+    and the note that says which limit ends the sweep; the config as given elsewhere."""
+    if config.widths is not None:
+        return config, []
+    if config.data is not None and file is None:
+        file = _user_data(config)
+    rows = fixed_rows(config, file)
+    if rows is None:
+        return config, []
+    dim = int(file.x.shape[1]) if file is not None else _inputs(config).fixed_dim
+    widths, limit = data_widths(config, dim, rows)
+    words = f"widths {', '.join(map(str, widths))} (the default on {rows} training rows): the sweep ends {limit}"
+    if len(widths) < 3:
+        words += f"; a fit needs 3 widths, and these data have too few rows per parameter at d = {dim}"
+    return dataclasses.replace(config, widths=widths), [words + "."]
+
+
 def widths_for(config: Config, dim: int) -> tuple[int, ...]:
     """The widths swept at ``dim``: the given ones, or 4, 8, 16, ... while shallow_params <= lm_max_params."""
     if config.widths is not None:
@@ -141,6 +225,16 @@ def pool_size(config: Config, dim: int) -> int:
     return samples_for(config, largest)
 
 
+def trainer_cap(config: Config | None, optimizer: str) -> int:
+    """The most iterations (steps) a model gets from ``optimizer``: its option, or the default cap."""
+    given = {} if config is None else {"lm": config.lm_iters, "gn": config.gn_iters}
+    if optimizer in ("lm", "adam+lm"):
+        return given.get("lm") or DEFAULT_LM_ITERS
+    if optimizer == "gn":
+        return given.get("gn") or DEFAULT_GN_ITERS
+    return (config.steps if config is not None else None) or DEFAULT_STEPS
+
+
 def trainer_for(config: Config, arch: str, params: int) -> str:
     """The trainer of one model: auto resolves, for shallow networks, to lm up to lm_max_params and to gn
     (matrix-free Gauss–Newton) above; adam for deep and tree networks."""
@@ -149,3 +243,53 @@ def trainer_for(config: Config, arch: str, params: int) -> str:
     if arch != "shallow":
         return "adam"
     return "lm" if params <= config.lm_max_params else "gn"
+
+
+MIN_GN_ROWS = 3000  # a Gauss–Newton matrix from only ~P samples steered small models into poor minima
+
+
+def lm_rows(config: Config, params: int) -> int | None:
+    """Samples in LM's Gauss–Newton matrix for a model of ``params`` parameters: lm_rows x params, at least
+    3000 (None: all)."""
+    return None if config.lm_rows == 0 else max(MIN_GN_ROWS, math.ceil(config.lm_rows * params))
+
+
+# The progress bar's unit: seconds of one core, from each trainer's arithmetic and its per-iteration overhead,
+# measured on the development machine (AMD EPYC, one thread, 2026-12-06: LM 3.9 ms an iteration at P = 85 and
+# 478 ms at 2,353; Gauss–Newton 12 ms at 85 and 246 ms at 4,705 on 4,800 rows). Only ratios matter: the bar
+# divides each job's estimate by the run's.
+MATMUL_FLOPS = 5e10  # a dense product's rate (LM's JᵀJ)
+STREAM_FLOPS = 1.8e10  # batched products on thin matrices (Gauss–Newton's Jv, Jᵀu; Adam's passes)
+LM_OVERHEAD_S = 3e-3  # per model and iteration: losses, the solve's bookkeeping
+GN_OVERHEAD_S = 5e-3
+ADAM_OVERHEAD_S = 2e-4  # per model and step
+
+
+def stage_work(config: Config, arch: str, dim: int, widths, used, n_test: int, *, n_models: int = 1) -> dict:
+    """Estimated seconds of each stage of one architecture's sweep (``used``: each width's training samples):
+    "adam" for the Adam stage of all its widths, and each LM or Gauss–Newton width by its index; at the
+    trainers' caps (a model that converges early leaves its share to be given at once)."""
+    params = [arch_params(arch, dim, w, config.depth) for w in widths]
+    plan = [trainer_for(config, arch, p) for p in params]
+    cost = {}
+    adam = [j for j, t in enumerate(plan) if t in ("adam", "adam+lm")]
+    if adam:
+        per_step = sum(6 * params[j] * used[j] / STREAM_FLOPS + ADAM_OVERHEAD_S for j in adam)
+        cost["adam"] = per_step * trainer_cap(config, "adam")
+    for j, trainer in enumerate(plan):
+        P, n = params[j], used[j]
+        held = 2 * n_test * P / STREAM_FLOPS  # the held-out loss each iteration
+        if trainer in ("lm", "adam+lm"):
+            m = min(n, lm_rows(config, P) or n)
+            cost[j] = (1.5 * m * P * P / MATMUL_FLOPS + held + LM_OVERHEAD_S) * trainer_cap(config, "lm")
+        elif trainer == "gn":
+            cg = config.cg_iters or DEFAULT_CG_ITERS
+            cost[j] = (4 * cg * n * P / STREAM_FLOPS + held + GN_OVERHEAD_S) * trainer_cap(config, "gn")
+    return {key: value * n_models for key, value in cost.items()}
+
+
+def baseline_work(name: str, dim: int, widths, n: int, n_test: int, n_models: int = 1) -> float:
+    """Estimated seconds of a baseline: random features' least squares, or k-NN's distances."""
+    if name == "random-features":
+        return n_models * sum(2 * (n + n_test) * (dim + w) * w / STREAM_FLOPS for w in widths)
+    return n_models * 2 * (n + n_test) * n * dim / MATMUL_FLOPS

@@ -8,6 +8,7 @@ from typing import Callable
 from dimcurse import layout
 from dimcurse.errors import DimcurseError
 from dimcurse.experiments.approx.targets import TARGETS, Target
+from dimcurse.experiments.approx.verdict import KINDS
 from dimcurse.plugins import load_entry_points, plugin_name
 
 
@@ -22,7 +23,8 @@ def register_target(
     theory=None,
 ) -> None:
     """Add a target function. ``theory``: an exponent, ``(exponent, source)`` or ``(exponent, source,
-    "bound"|"prediction")`` for the fit table, or a callable ``(dim, arch) -> one of those or None``."""
+    "prediction"|"bound"|"ceiling")`` for the fit table and its verdict (docs/approx.md), or a callable
+    ``(dim, arch) -> one of those or None``."""
     key = plugin_name(name, "target")
     if key in TARGETS and not getattr(TARGETS[key], "registered", False):
         raise DimcurseError(f"{key!r} is a built-in target; choose another name", "--target")
@@ -88,6 +90,10 @@ def _theory_tuple(value, name: str):
     value = tuple(value)
     if len(value) == 2:
         return (float(value[0]), str(value[1]), "prediction")
+    if str(value[2]) not in KINDS:
+        raise DimcurseError(
+            f"the theory of {name!r} has kind {value[2]!r}; a kind is one of {', '.join(KINDS)}", "--target"
+        )
     return (float(value[0]), str(value[1]), str(value[2]))
 
 

@@ -33,8 +33,8 @@ class Target:
     fixed_dim: int | None  # None: defined in any dimension
     build: Callable[[int, "TargetOptions"], Callable[[torch.Tensor], torch.Tensor]]
     tree: bool = False  # a binary tree of 2-input constituents (needs d a power of 2)
-    # (exponent, source, kind): kind "bound" (a worst case over the class: a given target may beat it) or
-    # "prediction" (a scaling law for generic members of the class).
+    # (exponent, source, kind): kind "prediction" (a scaling law for generic members of the class), "bound" (a
+    # worst case over the class: a given target may beat it) or "ceiling" (a rate the class cannot beat).
     theory: Callable[[int, "TargetOptions", str], tuple | None] = field(default=lambda d, o, a: None)
 
     def sample(self, n: int, dim: int, seed: int, stream: str, dtype=torch.float64) -> torch.Tensor:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
@@ -23,12 +22,15 @@ from dimcurse.experiments.approx.plan import (
     DEFAULT_LM_ITERS,
     DEFAULT_STEPS,
     _own_samples,
+    lm_rows,
+    stage_work,
     arch_params,
     is_learning_curve,
     sample_sizes,
     trainer_for,
     widths_for,
 )
+from dimcurse.experiments.approx.convergence import CONVERGED_DROP, held_out_drop
 from dimcurse.experiments.approx.data import _Data
 
 
@@ -76,11 +78,13 @@ class _Trained:
     test: np.ndarray
     params: list[int]
     diverged: np.ndarray
-    steps: list[int]  # optimiser steps (Adam) + iterations (LM) per width
+    steps: np.ndarray  # (S, M) optimiser steps (Adam) + iterations (LM, Gauss–Newton) per model
     optimizer: list[str]
     n_used: list[int]
     loss_drop: np.ndarray  # relative fall of the training loss over the last fifth of training
     decrement: np.ndarray  # Gauss–Newton relative decrease still predicted (NaN where not computed)
+    converged: np.ndarray  # (S, M) bool: the trainer's rule met before its cap (convergence.py)
+    test_drop: np.ndarray  # (S, M) relative fall of the test RMSE over the second half of training (NaN: none)
     sizes: list[int] | None = None  # the row's "width" where it is not the sweep's (k-NN: training-set sizes)
     val: np.ndarray | None = None  # RMSE on the validation inputs (learning curves), target units
 
@@ -108,9 +112,9 @@ def _train_arch(job: _Job, curves: list | None = None, label: dict | None = None
     second = ("lm", "gn", "adam+lm")
     used = [min(pool, _own_samples(config, p, pool)) if plan[j] in second else pool for j, p in enumerate(params)]
     S, M = len(data.reps), len(widths)
-    state = _TrainState(np.zeros((S, M), bool), np.zeros((S, M)), np.full((S, M), np.nan), [0] * M)
+    state = _TrainState.empty(S, M)
     model = _make_model(arch, dim, widths, config, device, data.seeds)
-    stage = _stage_shares(config, plan, params, used)
+    stage = _stage_shares(config, arch, dim, widths, used, data.x_test.shape[1])
     recorder = (
         _Curves(config, data, label or {}, widths, curves) if curves is not None and config.record_every else None
     )
@@ -129,25 +133,15 @@ def _train_arch(job: _Job, curves: list | None = None, label: dict | None = None
             errors[state.diverged] = np.nan
     return _Trained(
         train=train, test=test, params=params, diverged=state.diverged, steps=state.steps, optimizer=plan,
-        n_used=used, loss_drop=state.loss_drop, decrement=state.decrement, val=val,
+        n_used=used, loss_drop=state.loss_drop, decrement=state.decrement, val=val, converged=state.converged,
+        test_drop=state.test_drop,
     )  # fmt: skip
 
 
-def _stage_shares(config: Config, plan: list[str], params: list[int], used: list[int]) -> dict:
-    """Each training stage's share of an architecture's progress, by its arithmetic: the Adam stage
-    (all its widths at once) as params x samples x steps, an LM width as params² x samples x iterations
-    (its Gauss–Newton matrix), a Gauss–Newton width as params x samples x iterations x CG iterations."""
-    cost = {}
-    adam = [j for j, t in enumerate(plan) if t in ("adam", "adam+lm")]
-    if adam:
-        cost["adam"] = sum(params[j] * used[j] for j in adam) * (config.steps or DEFAULT_STEPS)
-    for j, trainer in enumerate(plan):
-        if trainer in ("lm", "adam+lm"):
-            cost[j] = params[j] ** 2 * used[j] * (config.lm_iters or DEFAULT_LM_ITERS)
-        elif trainer == "gn":
-            cost[j] = (
-                params[j] * used[j] * (config.gn_iters or DEFAULT_GN_ITERS) * (config.cg_iters or gn.DEFAULT_CG_ITERS)
-            )
+def _stage_shares(config: Config, arch: str, dim: int, widths: list[int], used: list[int], n_test: int) -> dict:
+    """Each training stage's share of an architecture's progress, by its estimated time (plan.stage_work): the
+    Adam stage (all its widths at once), then each LM or Gauss–Newton width."""
+    cost = stage_work(config, arch, dim, widths, used, n_test)
     total = sum(cost.values()) or 1.0
     return {key: value / total for key, value in cost.items()}
 
@@ -165,10 +159,21 @@ def _scaled(tick: Callable[[float], None] | None, share: float) -> Callable[[flo
 
 @dataclass
 class _TrainState:
+    """(S, M) arrays the stages of one architecture's sweep fill in, model by model."""
+
     diverged: np.ndarray
     loss_drop: np.ndarray
     decrement: np.ndarray
-    steps: list[int]
+    steps: np.ndarray
+    converged: np.ndarray
+    test_drop: np.ndarray
+
+    @classmethod
+    def empty(cls, S: int, M: int) -> "_TrainState":
+        nan = np.full((S, M), np.nan)
+        return cls(
+            np.zeros((S, M), bool), np.zeros((S, M)), nan.copy(), np.zeros((S, M), int), np.zeros((S, M), bool), nan
+        )
 
 
 def _make_model(arch, dim, widths, config, device, seeds=None):
@@ -246,20 +251,29 @@ def _adam_stage(job: _Job, model, widths: list[int], js: list[int], state: _Trai
         model if len(js) == len(widths) else _make_model(arch, dim, [widths[j] for j in js], config, device, data.seeds)
     )
     record = curves.adam(sub, js, 0) if curves is not None else None
-    trained = train_adam(sub, data.x_train, data.y_train, steps, config.lr or 3e-3, progress=tick, record=record)
+    half = []  # the test RMSE halfway: only the flag reads it (convergence.py)
+
+    def halfway() -> None:
+        half.append(_rmse(_predict(sub, data.x_test), data, True))
+
+    lr = config.lr or 3e-3
+    trained = train_adam(sub, data.x_train, data.y_train, steps, lr, progress=tick, record=record, halfway=halfway)
+    final = _rmse(_predict(sub, data.x_test), data, True)
     for k, j in enumerate(js):
         if sub is not model:
             model.load_flat(j, sub.flat(k))
         state.diverged[:, j] = trained.diverged[:, k]
         state.loss_drop[:, j] = _drop(trained.loss_at_80[:, k], trained.train_mse[:, k])
-        state.steps[j] += steps
+        state.converged[:, j] = state.loss_drop[:, j] < CONVERGED_DROP
+        state.test_drop[:, j] = _drop(half[0][:, k], final[:, k]) if half else np.nan
+        state.steps[:, j] += steps
         # The decrement of an Adam-only shallow model (LM's own replaces it after adam+lm).
         small = shallow_params(dim, widths[j]) <= config.lm_max_params
         if config.optimizer != "adam+lm" and arch == "shallow" and small:
             theta = model.flat(j)
             if lm.check_fits(theta.shape[0], data.x_train.shape[1], theta.shape[1], theta.element_size(), device):
                 state.decrement[:, j] = lm.decrement(
-                    theta, data.x_train, data.y_train, dim, widths[j], _lm_rows(config, theta.shape[1])
+                    theta, data.x_train, data.y_train, dim, widths[j], lm_rows(config, theta.shape[1])
                 )
 
 
@@ -269,7 +283,7 @@ def _lm_stage(job: _Job, model, j: int, n_used: int, state: _TrainState, curves=
     theta = model.flat(j)
     # run() already refused a sweep whose largest LM step would not fit; this guards the step itself.
     lm.require_fits(theta.shape[0], n_used, theta.shape[1], theta.element_size(), device)
-    train = functools.partial(lm.train_lm, rows=_lm_rows(config, theta.shape[1]))
+    train = functools.partial(lm.train_lm, rows=lm_rows(config, theta.shape[1]))
     _second_order(
         job, model, theta, j, n_used, state, curves=curves, train=train, iters=config.lm_iters or DEFAULT_LM_ITERS
     )
@@ -291,23 +305,17 @@ def _second_order(job: _Job, model, theta, j: int, n_used: int, state: _TrainSta
     """Run a second-order trainer (LM or Gauss–Newton: the same signature and result) on width j, from its
     parameters ``theta``, and write its outcome into the model and the sweep's state."""
     dim, data, width = job.dim, job.data, model.widths[j]
-    record = curves.lm(j, width, dim, n_used, state.steps[j]) if curves is not None else None
+    record = curves.lm(j, width, dim, n_used, int(state.steps[:, j].max())) if curves is not None else None
     x, y = data.x_train[:, :n_used], data.y_train[:, :n_used]
-    out = train(theta, x, y, dim, width, iters, progress=job.tick, record=record)
+    held_out = (data.x_test, data.y_test_std)  # for the flag only (convergence.py)
+    out = train(theta, x, y, dim, width, iters, tol=CONVERGED_DROP, held_out=held_out, progress=job.tick, record=record)
     model.load_flat(j, out.theta)
     state.diverged[:, j] |= out.diverged
     state.loss_drop[:, j] = _drop(out.loss_at_80, out.loss)
     state.decrement[:, j] = out.decrement
-    state.steps[j] += iters
-
-
-MIN_GN_ROWS = 3000  # a Gauss–Newton matrix from only ~P samples steered small models into poor minima
-
-
-def _lm_rows(config: Config, params: int) -> int | None:
-    """Samples in LM's Gauss–Newton matrix for a model of ``params`` parameters: lm_rows x params, at least
-    3000 (None: all)."""
-    return None if config.lm_rows == 0 else max(MIN_GN_ROWS, math.ceil(config.lm_rows * params))
+    state.steps[:, j] += out.iters
+    state.converged[:, j] = out.converged
+    state.test_drop[:, j] = held_out_drop(out.held_at_half, out.held_final)
 
 
 def _drop(before: np.ndarray, after: np.ndarray) -> np.ndarray:
@@ -320,25 +328,37 @@ def _train_lbfgs(job: _Job, widths: list[int], params: list[int]) -> _Trained:
     """LBFGS one model at a time (its line search would couple models sharing a loss)."""
     arch, dim, data, config, device, tick = job
     steps = config.steps or DEFAULT_STEPS
+    S, M = len(data.reps), len(widths)
+    half = np.full((S, M), np.nan)  # the test RMSE halfway: only the flag reads it (convergence.py)
 
     def make(seeds, some_widths):
         return _make_model(arch, dim, some_widths, config, device, seeds)
 
+    def halfway(si: int, j: int, model) -> None:
+        pred = _predict(model, data.x_test[si : si + 1])
+        half[si, j] = _std_rmse(pred[:, :, 0], data.y_test_std[si : si + 1], _one(data, si))[0]
+
     models, trained = train_lbfgs(
-        make, data.seeds, widths, data.x_train, data.y_train, steps=steps, lr=config.lr or 1.0, progress=tick
-    )
+        make, data.seeds, widths, data.x_train, data.y_train, steps=steps, lr=config.lr or 1.0, progress=tick,
+        halfway=halfway,
+    )  # fmt: skip
     train = _rmse(_predict_each(models, data.x_train), data, False)
     test = _rmse(_predict_each(models, data.x_test), data, True)
     val = _val_rmse(_predict_each(models, data.x_val), data) if data.x_val is not None else None
     for errors in (train, test, val):
         if errors is not None:
             errors[trained.diverged] = np.nan
-    S, M = train.shape
     n = data.x_train.shape[1]
     return _Trained(
-        train=train, test=test, params=params, diverged=trained.diverged, steps=[steps] * M, optimizer=["lbfgs"] * M,
-        n_used=[n] * M, loss_drop=np.full((S, M), np.nan), decrement=np.full((S, M), np.nan), val=val,
+        train=train, test=test, params=params, diverged=trained.diverged, steps=np.full((S, M), steps),
+        optimizer=["lbfgs"] * M, n_used=[n] * M, loss_drop=np.full((S, M), np.nan),
+        decrement=np.full((S, M), np.nan), val=val, converged=trained.converged, test_drop=_drop(half, test),
     )  # fmt: skip
+
+
+def _one(data: _Data, si: int) -> _Data:
+    """Replicate ``si`` of the data alone (its scale: for one model's RMSE in the target's units)."""
+    return dataclasses.replace(data, std=data.std[si : si + 1], mean=data.mean[si : si + 1])
 
 
 def _baseline(name: str, dim: int, data: _Data, config: Config) -> _Trained:
@@ -371,35 +391,54 @@ def _baseline(name: str, dim: int, data: _Data, config: Config) -> _Trained:
     M = len(sizes)
     none = np.zeros((S, M))
     return _Trained(
-        train=train, test=test, params=params, diverged=none.astype(bool), steps=[0] * M, optimizer=[solver] * M,
-        n_used=used, loss_drop=none, decrement=none + np.nan, sizes=list(sizes), val=val,
+        train=train, test=test, params=params, diverged=none.astype(bool), steps=none.astype(int),
+        optimizer=[solver] * M, n_used=used, loss_drop=none, decrement=none + np.nan, sizes=list(sizes), val=val,
+        converged=none == 0, test_drop=none + np.nan,  # solved in closed form (least squares) or not trained (k-NN)
     )  # fmt: skip
 
 
-def _passes(config: Config, name: str) -> list[tuple]:
-    """(config, n, share of the progress) per training pass of one architecture or baseline: one pass as
-    given, or one per learning-curve size (each on the pool's first n, its share ∝ n, as the work is);
-    k-NN takes every size in one pass."""
-    sizes = sample_sizes(config)
-    if sizes == (None,) or name == "knn":
-        return [(config, None, 1.0)]
-    return [(dataclasses.replace(config, n_samples=(n,)), n, n / sum(sizes)) for n in sizes]
+class Budget:
+    """A run's progress in units of estimated work (plan.stage_work's seconds): each job's share is its work
+    over the total, so the bar's rate is the run's. Work added later (a learning curve's extended widths)
+    takes its share from what is left: the bar never goes back, and it ends at exactly 1."""
 
+    def __init__(self, progress: Callable[[float], None] | None, total: float):
+        self.progress, self.total, self.spent, self.shown = progress, max(total, 1e-300), 0.0, 0.0
 
-class _Meter:
-    """One architecture's share of the progress bar: its trainers tick fractions of their work, and what
-    they leave (a baseline, rounding) is given at the end, so the whole run sums to exactly 1."""
+    def grow(self, work: float) -> None:
+        self.total += work
 
-    def __init__(self, progress: Callable[[float], None] | None, share: float):
-        self.progress, self.share, self.given = progress, share, 0.0
-
-    def tick(self, fraction: float) -> None:
-        step = min(fraction * self.share, self.share - self.given)  # never past this architecture's share
+    def advance(self, work: float) -> None:
+        rate = (1.0 - self.shown) / max(self.total - self.spent, 1e-300)
+        step = min(work * rate, 1.0 - self.shown)
+        self.spent += work
         if step > 0 and self.progress is not None:
-            self.given += step
+            self.shown += step
             self.progress(step)
 
     def finish(self) -> None:
-        if self.progress is not None and self.share > self.given:
-            self.progress(self.share - self.given)
-        self.given = self.share
+        if self.progress is not None and self.shown < 1.0:
+            self.progress(1.0 - self.shown)
+        self.shown = 1.0
+
+    def job(self, work: float) -> "_Meter":
+        return _Meter(self, work)
+
+
+class _Meter:
+    """One job's part of the budget: its trainers tick fractions of the job (summing to 1), and what they leave
+    (a baseline, models that stopped early, rounding) is given at the end."""
+
+    def __init__(self, budget: Budget, work: float):
+        self.budget, self.work, self.given = budget, work, 0.0
+
+    def tick(self, fraction: float) -> None:
+        step = min(fraction * self.work, self.work - self.given)  # never past this job's work
+        if step > 0:
+            self.given += step
+            self.budget.advance(step)
+
+    def finish(self) -> None:
+        if self.work > self.given:
+            self.budget.advance(self.work - self.given)
+        self.given = self.work

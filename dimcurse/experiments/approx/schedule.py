@@ -1,0 +1,116 @@
+"""What an approx run trains, in order: one job per (setting, architecture or baseline, learning-curve size),
+each with its estimated work for the progress bar; and, on a learning curve, the wider widths it adds where
+the widest was best.
+
+Extending the widths: a learning curve picks the best width per n on validation data; a point whose best
+width is the widest of the sweep says a wider network might do better, so n did not set its error (it is
+left out of the sample fit, "width-limited"). Rather than give up, the run trains the next width (twice the
+widest) at those n, up to ``MAX_EXTENSIONS`` times and while the wider network has at most as many parameters
+as n has samples, and says so in a note.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import pandas as pd
+
+from dimcurse.configs import ApproxConfig as Config
+from dimcurse.experiments.approx.plan import (
+    _own_samples,
+    _settings,
+    arch_params,
+    baseline_work,
+    fixed_rows,
+    pool_size,
+    replicates,
+    sample_sizes,
+    stage_work,
+    trainer_for,
+    widths_for,
+)
+from dimcurse.nets import ARCHS
+
+MAX_EXTENSIONS = 2  # a learning curve widens its sweep at most twice (each time doubling the widest)
+# and only to networks with at most one parameter per 4 training samples (half the default --samples-per-param:
+# wider ones cost LM P^3 for points the estimation error holds anyway)
+EXTEND_PARAMS_PER_SAMPLE = 0.25
+
+
+@dataclass(frozen=True)
+class Job:
+    """One training pass: an architecture (or baseline) at a setting, on the first n samples (None: the pool)."""
+
+    target: object
+    dim: int
+    k: int | None
+    name: str
+    config: Config  # the run's config, narrowed to this pass's n (and widths, for an extension)
+    n: int | None
+    work: float  # estimated seconds (plan.stage_work): the progress bar's share
+
+
+def jobs(config: Config, file=None) -> list[Job]:
+    """Every pass of the run, in the order it trains them."""
+    out = []
+    rows = fixed_rows(config, file)
+    for target, dim, k in _settings(config, file):
+        n_models = len(replicates(config, target.name))
+        for name in list(config.archs) + list(config.baselines):
+            sizes = sample_sizes(config)
+            passes = [(config, None)] if sizes == (None,) or name == "knn" else [
+                (dataclasses.replace(config, n_samples=(n,)), n) for n in sizes
+            ]  # fmt: skip
+            for cfg, n in passes:
+                pool = n if n is not None else training_pool(cfg, dim, rows)
+                out.append(Job(target, dim, k, name, cfg, n, work(cfg, name, dim, pool, n_models)))
+    return out
+
+
+def training_pool(config: Config, dim: int, rows: int | None) -> int:
+    """Training samples per replicate: a file's rows, else the pool drawn for the sweep (at most real inputs')."""
+    if config.data is not None:
+        return rows
+    n = pool_size(config, dim)
+    return n if rows is None else min(n, rows)
+
+
+def work(config: Config, name: str, dim: int, pool: int, n_models: int) -> float:
+    """A job's estimated seconds: its trainers' stages, or its baseline."""
+    widths = list(widths_for(config, dim))
+    if name not in ARCHS:
+        return baseline_work(name, dim, widths, pool, config.n_test, n_models)
+    second = ("lm", "gn", "adam+lm")
+    used = []
+    for w in widths:
+        params = arch_params(name, dim, w, config.depth)
+        own = trainer_for(config, name, params) in second
+        used.append(min(pool, _own_samples(config, params, pool)) if own else pool)
+    return sum(stage_work(config, name, dim, widths, used, config.n_test, n_models=n_models).values())
+
+
+def extensions(config: Config, job: Job, rows: pd.DataFrame, rounds: int) -> list[Job]:
+    """The learning-curve passes that widen ``job``'s architecture where its widest width was best at an n in
+    most replicates (rows: that architecture's rows at this setting so far), or none."""
+    if job.name not in ARCHS or rows.empty or rounds >= MAX_EXTENSIONS or rows["val_rmse"].isna().all():
+        return []
+    out = []
+    n_models = len(replicates(config, job.target.name))
+    for n in widest_best(rows):
+        wider = 2 * int(rows[rows.n_samples == n].width.max())
+        if arch_params(job.name, job.dim, wider, config.depth) > EXTEND_PARAMS_PER_SAMPLE * n:
+            continue
+        cfg = dataclasses.replace(config, n_samples=(n,), widths=(wider,))
+        out.append(dataclasses.replace(job, config=cfg, n=n, work=work(cfg, job.name, job.dim, n, n_models)))
+    return out
+
+
+def widest_best(rows: pd.DataFrame) -> list[int]:
+    """The sample sizes at which the widest width trained there was best (on validation) in most replicates."""
+    sizes = []
+    for n, at_n in rows.groupby("n_samples"):
+        best = at_n.loc[at_n.groupby(["draw", "seed"]).val_rmse.idxmin().dropna()]
+        if (best.width == at_n.width.max()).mean() > 0.5:
+            sizes.append(int(n))
+    return sizes

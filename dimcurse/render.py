@@ -60,10 +60,10 @@ def _replicate_words(result: Result) -> str | None:
         return None
     groups = result.rows.groupby(result.group_by, sort=False, dropna=False)
     counts = {c: groups[c].nunique() for c in columns}
-    if any(n.nunique() > 1 for n in counts.values()) or all(int(n.iloc[0]) == 1 for n in counts.values()):
+    if any(n.nunique() > 1 for n in counts.values()):
         return None
-    if [c for c in columns if int(counts[c].iloc[0]) > 1] == ["seed"]:
-        return None  # replicates over seeds alone: "N seed(s)" says it
+    if [c for c in columns if int(counts[c].iloc[0]) > 1] in ([], ["seed"]):
+        return None  # no replicates, or over seeds alone: "N seed(s)" says it
     total = int(np.prod([int(counts[c].iloc[0]) for c in columns]))
     parts = " × ".join(f"{int(counts[c].iloc[0])} {words[c]}" for c in columns)
     return f"{total} replicates ({parts})"

@@ -272,7 +272,8 @@ def test_on_a_2d_surface_in_40d_the_defaults_fit_a_network_exponent_with_its_ver
     # where it is), never "agrees" for an alpha more than 30 % from 2/ID.
     result = run_docs_example(cli, monkeypatch, DOCS_SURFACE)
     fit = pick_one(result.analysis, arch="shallow", axis="params")
-    assert 1.8 < fit.id_twonn < 2.3 and fit.alpha_theory == pytest.approx(2 / fit.id_twonn)
+    assert 1.8 < fit.id_twonn < 2.3  # the surface is 2-dimensional
+    assert "2/ID with TwoNN ID" in fit.theory_source  # the ID's prediction, not a target's own exponent
     assert np.isfinite(fit.alpha) and fit.n_widths_used >= 3
     assert fit.verdict == verdict(fit.alpha_lo, fit.alpha_hi, fit.alpha_theory)
     if abs(fit.alpha / fit.alpha_theory - 1) > 0.3:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 
 from dimcurse.experiments.approx.verdict import consistent_dimensions
 from dimcurse.experiments.distance import intrinsic
@@ -79,15 +80,21 @@ def k_from_alpha(arch: str, alpha: float) -> float:
     return 1.0 / alpha if arch == "knn" else math.nan
 
 
+def setting_words(fit: dict, *, with_k: bool = False) -> str:
+    """A fit's setting in a few words: "teacher on torus:2 d = 32 shallow (params)" (with_k: "... d = 6 k = 6")."""
+    on = "" if fit.get("inputs", "cube") in ("cube", "file") else f" on {fit['inputs']}"
+    k = f" k = {int(fit['teacher_k'])}" if with_k and not pd.isna(fit.get("teacher_k")) else ""
+    fixed = f", {fit['fixed']}" if fit.get("fixed") else ""
+    return f"{fit['target']}{on} d = {fit['dim']}{k} {fit['arch']} ({fit['axis']}{fixed})"
+
+
 def agreement(fit: dict) -> str | None:
     """Words on a bridge fit: the range of IDs its exponent is consistent with, the ID the inputs measure,
     and the fit's verdict with what it can mean."""
     scale = {"knn": 1.0}.get(fit["arch"], 2.0 if fit["arch"] in NETS else math.nan)
     if not (np.isfinite(fit.get("id_twonn", math.nan)) and np.isfinite(scale) and np.isfinite(fit["alpha"])):
         return None
-    on = "" if fit.get("inputs", "cube") in ("cube", "file") else f" on {fit['inputs']}"
-    fixed = f", {fit['fixed']}" if fit.get("fixed") else ""
-    where = f"{fit['target']}{on} d = {fit['dim']} {fit['arch']} ({fit['axis']}{fixed})"
+    where = setting_words(fit)
     low, high = consistent_dimensions(fit["alpha_lo"], fit["alpha_hi"], scale)
     rate = "2/alpha" if scale == 2 else "1/alpha"
     if np.isfinite(low):

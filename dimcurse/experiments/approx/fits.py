@@ -115,8 +115,7 @@ def _samples_fit(key: tuple, group: pd.DataFrame, config: Config) -> dict:
     limited = _limits(chosen, SAMPLE_LIMITS, "n_samples")
     remedies = _remedies(chosen, config)
     if not knn:  # the widest width of that n chosen: a wider one might do better, so the size, not n, sets it
-        widest = chosen.assign(widest=chosen.width == chosen.n_samples.map(group.groupby("n_samples").width.max()))
-        limited[WIDTH_LIMITED] = _wide(widest, "widest", "n_samples").astype(float).to_numpy()
+        limited[WIDTH_LIMITED] = _wide(widest_chosen(group), "widest", "n_samples").astype(float).to_numpy()
         remedies[WIDTH_LIMITED] = "wider --widths"
     fit = fit_exponent(test.columns.to_numpy(), test.to_numpy(), limited=limited, size="n", remedies=remedies)
     return _fit_row(key, "samples", fixed, fit, group, config, marked=_marked(chosen, fit.used, "n_samples"))
@@ -126,6 +125,12 @@ def best_width_rows(group: pd.DataFrame) -> pd.DataFrame:
     """Per (replicate, n), the row of the width with the lowest validation RMSE (a learning curve's model
     choice; the test error is what gets fitted, so it must not choose)."""
     return group.loc[group.groupby([*REPLICATE, "n_samples"]).val_rmse.idxmin().dropna()]
+
+
+def widest_chosen(group: pd.DataFrame) -> pd.DataFrame:
+    """best_width_rows with a column ``widest``: the chosen width is the widest trained at that n."""
+    chosen = best_width_rows(group)
+    return chosen.assign(widest=chosen.width == chosen.n_samples.map(group.groupby("n_samples").width.max()))
 
 
 def _marked(rows: pd.DataFrame, used: tuple, x: str) -> str:
@@ -317,14 +322,6 @@ def verdict_notes(fits: pd.DataFrame) -> list[str]:
     return notes
 
 
-def where(fit: dict) -> str:
-    """A fit's setting in a few words: "teacher d = 6 k = 6 shallow (params)"."""
-    on = "" if fit.get("inputs", "cube") in ("cube", "file") else f" on {fit['inputs']}"
-    k = f" k = {int(fit['teacher_k'])}" if pd.notna(fit.get("teacher_k")) else ""
-    fixed = f", {fit['fixed']}" if fit.get("fixed") else ""
-    return f"{fit['target']}{on} d = {fit['dim']}{k} {fit['arch']} ({fit['axis']}{fixed})"
-
-
 def _disagreement(fit: dict) -> str:
     measured = f"alpha {fit['alpha']:.3g} [{fit['alpha_lo']:.3g}, {fit['alpha_hi']:.3g}]"
     source = str(fit.get("theory_source", "")).split(":")[0]
@@ -336,7 +333,7 @@ def _disagreement(fit: dict) -> str:
         )
     else:
         why = "above it: a target simpler than a generic member of its class, or pre-asymptotic sizes"
-    return f"{where(fit)}: {measured} disagrees with {theory}; {why}."
+    return f"{bridge.setting_words(fit, with_k=True)}: {measured} disagrees with {theory}; {why}."
 
 
 # The fit table's contract, one line per column and in the table's order (docs/approx.md's generated table).

@@ -27,7 +27,7 @@ from dimcurse import memory, userdata
 from dimcurse.experiments.approx import bridge, schedule
 from dimcurse.experiments.approx import gn, lm
 from dimcurse.experiments.approx.convergence import CONVERGED_DROP, MIN_SPREAD, log_spread
-from dimcurse.configs import ApproxConfig
+from dimcurse.configs import ApproxConfig, field_options
 from dimcurse.errors import DimcurseError
 from dimcurse.parsing import check_counts, check_seeds, did_you_mean
 from dimcurse.nets import ARCHS, get_activation, shallow_params
@@ -307,14 +307,14 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
         for name in dict.fromkeys(job.name for job in group):
             mine = [job for job in group if job.name == name]
             done = [row for job in mine for row in _train(job, data, budget, curves, device)]
-            for rounds in range(schedule.MAX_EXTENSIONS):
-                wider = schedule.extensions(config, mine[0], pd.DataFrame(done), rounds)
+            for _ in range(schedule.MAX_EXTENSIONS):
+                wider = schedule.extensions(config, mine[0], pd.DataFrame(done))
                 if not wider:
                     break
                 budget.grow(sum(job.work for job in wider))
                 done += [row for job in wider for row in _train(job, data, budget, curves, device)]
                 plan_notes += _extended(wider)
-            plan_notes += _still_widest(mine[0], pd.DataFrame(done), config)
+            plan_notes += _still_widest(mine[0], pd.DataFrame(done))
             rows += done
     table = pd.DataFrame(rows, columns=COLUMNS)
     prov = provenance(KERNEL, VERSION, given, device)
@@ -362,16 +362,16 @@ def _tried(result: Result, config: Config, planned: list, budget: Budget, elapse
     fits = result.analysis
     short = fits[(fits.axis == "params") & (fits.fixed == "") & (fits.n_widths_used < MIN_FIT_WIDTHS)]
     for fit in short[short.excluded.str.contains("optimisation-limited at", regex=False)].to_dict("records"):
-        rows = result.rows[_same_setting(result.rows, fit)]
+        key = _setting_key(fit["target"], fit["dim"], fit["teacher_k"], fit["arch"])
+        rows = result.rows[[_setting_key(*r) == key for r in result.rows[SETTING].itertuples(index=False)]]
         limited = rows.groupby("width").optimisation_limited.mean()
         widths = tuple(int(w) for w in limited[limited > 0.5].index)
-        job = next((j for j in planned if _same_setting(pd.DataFrame([_setting_of(j)]), fit).all()), None)
+        job = next((j for j in planned if _setting_key(j.target.name, j.dim, j.k, j.name) == key), None)
         trainer = rows[rows.width.isin(widths)].optimizer.iloc[0] if widths else None
         if job is None or trainer not in CAP_OPTION:
             continue
         option, cap = CAP_OPTION[trainer], RETRY_CAP_FACTOR * trainer_cap(config, trainer)
-        field = {"--lm-iters": "lm_iters", "--gn-iters": "gn_iters", "--steps": "steps"}[option]
-        cfg = dataclasses.replace(job.config, widths=widths, **{field: cap})
+        cfg = dataclasses.replace(job.config, widths=widths, **{field_options(Config)[option]: cap})
         pool = schedule.training_pool(cfg, job.dim, fixed_rows(cfg, file))
         trial = dataclasses.replace(
             job, config=cfg, work=schedule.work(cfg, job.name, job.dim, pool, len(replicates(cfg, job.target.name)))
@@ -387,15 +387,12 @@ def _tried(result: Result, config: Config, planned: list, budget: Budget, elapse
     return notes
 
 
-def _setting_of(job) -> dict:
-    return {"target": job.target.name, "dim": job.dim, "teacher_k": job.k, "arch": job.name}
+SETTING = ["target", "dim", "teacher_k", "arch"]  # a fit's setting, as a row, a fit and a job name it
 
 
-def _same_setting(rows: pd.DataFrame, fit: dict) -> pd.Series:
-    """Rows of the fit's (target, dim, teacher_k, arch); an empty k matches an empty one."""
-    keys = ["target", "dim", "teacher_k", "arch"]
-    wanted = pd.Series({key: fit[key] for key in keys}, dtype=object).fillna(-1)
-    return (rows[keys].astype(object).fillna(-1) == wanted).all(axis=1)
+def _setting_key(target, dim, k, arch) -> tuple:
+    """(target, dim, k, arch) comparable across rows, fits and jobs: an empty k (NaN or None) is None."""
+    return target, int(dim), None if k is None or pd.isna(k) else int(k), arch
 
 
 def _retry(trial, rows: pd.DataFrame, config: Config, budget: Budget, *, file, device, where: str, at: str) -> str:
@@ -438,8 +435,6 @@ def _train(job: schedule.Job, data, budget: Budget, curves: list, device) -> lis
 
 def _extended(wider: list) -> list[str]:
     """The note of one round of a learning curve's extension."""
-    if not wider:
-        return []
     at = ", ".join(str(job.n) for job in wider)
     width = wider[0].config.widths[0]
     return [
@@ -448,11 +443,9 @@ def _extended(wider: list) -> list[str]:
     ]
 
 
-def _still_widest(job, rows: pd.DataFrame, config: Config) -> list[str]:
+def _still_widest(job, rows: pd.DataFrame) -> list[str]:
     """A note for the sample sizes where the widest width is still best after the extensions."""
-    if job.name not in ARCHS or rows.empty or rows["val_rmse"].isna().all():
-        return []
-    sizes = schedule.widest_best(rows)
+    sizes = schedule.widest_best(rows) if job.name in ARCHS else []
     if not sizes:
         return []
     return [

@@ -5,8 +5,8 @@ the widest was best.
 Extending the widths: a learning curve picks the best width per n on validation data; a point whose best
 width is the widest of the sweep says a wider network might do better, so n did not set its error (it is
 left out of the sample fit, "width-limited"). Rather than give up, the run trains the next width (twice the
-widest) at those n, up to ``MAX_EXTENSIONS`` times and while the wider network has at most as many parameters
-as n has samples, and says so in a note.
+widest) at those n, up to ``MAX_EXTENSIONS`` times and while the wider network has at most one parameter per 4
+of n's samples, and says so in a note.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from dimcurse.configs import ApproxConfig as Config
+from dimcurse.experiments.approx.fits import widest_chosen
 from dimcurse.experiments.approx.plan import (
     _own_samples,
     _settings,
@@ -90,10 +91,10 @@ def work(config: Config, name: str, dim: int, pool: int, n_models: int) -> float
     return sum(stage_work(config, name, dim, widths, used, config.n_test, n_models=n_models).values())
 
 
-def extensions(config: Config, job: Job, rows: pd.DataFrame, rounds: int) -> list[Job]:
+def extensions(config: Config, job: Job, rows: pd.DataFrame) -> list[Job]:
     """The learning-curve passes that widen ``job``'s architecture where its widest width was best at an n in
     most replicates (rows: that architecture's rows at this setting so far), or none."""
-    if job.name not in ARCHS or rows.empty or rounds >= MAX_EXTENSIONS or rows["val_rmse"].isna().all():
+    if job.name not in ARCHS:
         return []
     out = []
     n_models = len(replicates(config, job.target.name))
@@ -107,10 +108,9 @@ def extensions(config: Config, job: Job, rows: pd.DataFrame, rounds: int) -> lis
 
 
 def widest_best(rows: pd.DataFrame) -> list[int]:
-    """The sample sizes at which the widest width trained there was best (on validation) in most replicates."""
-    sizes = []
-    for n, at_n in rows.groupby("n_samples"):
-        best = at_n.loc[at_n.groupby(["draw", "seed"]).val_rmse.idxmin().dropna()]
-        if (best.width == at_n.width.max()).mean() > 0.5:
-            sizes.append(int(n))
-    return sizes
+    """The sample sizes at which the widest width trained there was best (on validation) in most replicates;
+    none where the rows are no learning curve (no validation errors)."""
+    if rows.empty or rows["val_rmse"].isna().all():
+        return []
+    share = widest_chosen(rows).groupby("n_samples").widest.mean()
+    return [int(n) for n, most in (share > 0.5).items() if most]

@@ -4,7 +4,7 @@ The library does the work (``dimcurse.experiments.<kernel>.run``); ``dimcurse.cl
 only parses, calls and renders.
 """
 
-__version__ = "0.1.0"
+from dimcurse.version import __version__  # noqa: F401  (pyproject.toml reads it from there)
 
 from dimcurse import allocator as _allocator
 

@@ -20,8 +20,11 @@ from pathlib import Path
 
 from dimcurse import configs
 from dimcurse.errors import DimcurseError
+from dimcurse import userdata
+from dimcurse.experiments import REGISTRY, run_kernel
+from dimcurse.runtime import resolve_device
 from dimcurse.experiments.approx.registered import register_target  # noqa: F401  (part of the API)
-from dimcurse.plugins import register_dataset  # noqa: F401  (part of the API)
+from dimcurse.data import register_dataset  # noqa: F401  (part of the API)
 from dimcurse import options as options_
 
 
@@ -48,9 +51,6 @@ def run(
 ):
     """Build the kernel's Config from CLI-style keywords, validate it, run it on ``threads`` torch threads
     (None: 1, as the command line; the caller's count is restored after)."""
-    from dimcurse.experiments import REGISTRY, run_kernel
-    from dimcurse.runtime import resolve_device
-
     module = REGISTRY[kernel]
     config = make_config(kernel, dict(options or {}), data)
     module.validate(config)
@@ -70,8 +70,6 @@ def make_config(kernel: str, options: dict, data=None):
 
 def data_spec(kernel: str, data, target_column: str | None = None) -> str:
     """A path stays a path; an array, tensor, DataFrame or (x, y) pair is registered for this process."""
-    from dimcurse import userdata
-
     if isinstance(data, (str, Path)):
         return str(data)
     if isinstance(data, tuple) and len(data) == 2:

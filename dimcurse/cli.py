@@ -15,7 +15,7 @@ from typing import Optional
 
 import typer
 
-import dimcurse
+from dimcurse.version import __version__
 from dimcurse.configs import ApproxConfig, DistanceConfig, OverparamConfig, cli_default, field_options, option_help
 from dimcurse.errors import DimcurseError, Interrupted
 from dimcurse.parsing import parse_int, parse_name_list
@@ -50,7 +50,7 @@ def _stderr():
 
 def _version(value: bool):
     if value:
-        print(f"dimcurse {dimcurse.__version__}")
+        print(f"dimcurse {__version__}")
         raise typer.Exit()
 
 
@@ -207,7 +207,7 @@ def _execute(
 ):
     """The chain every kernel command follows: validate, check the outputs, run, then render or write."""
     from dimcurse import plot, render
-    from dimcurse.experiments import run_kernel
+    from dimcurse.experiments import figure_for, run_kernel
     from dimcurse.results import Result, aggregate, check_writable, write_result
     from dimcurse.runtime import resolve_device
 
@@ -240,7 +240,7 @@ def _execute(
         if not quiet:
             err.print(f"wrote {fit_out}")
     if plot_file is not None:
-        plot.save(plot.figure_for(result), plot_file)
+        plot.save(figure_for(result), plot_file)
         if not quiet:
             err.print(f"wrote {plot_file}")
     _write_curves(result, curves_out, tensorboard, quiet)
@@ -879,12 +879,13 @@ def plot_cmd(
     """
     from dimcurse import plot
     from dimcurse import report as reports
+    from dimcurse.experiments import figure_for
 
     plot.check_plot_path(out, "--out")
     results = reports.report(source, _where(where), None, kernel, option="RESULTS")
     if len(results) != 1:
         raise DimcurseError(f"{source} holds {len(results)} kernels; choose one with --kernel", "--kernel")
-    plot.save(plot.figure_for(results[0]), out)
+    plot.save(figure_for(results[0]), out)
     _stderr().print(f"wrote {out}")
 
 

@@ -7,25 +7,20 @@ module re-exports its class as ``Config``.
 
 from __future__ import annotations
 
+import ast
+import inspect
+import re
 import dataclasses
 import functools
 from dataclasses import dataclass
 from typing import ClassVar
 
-
-class _FromOptions:
-    """``Config.of(points=1000, dist="gaussian")``: a Config from the CLI's names and forms (or the fields')."""
-
-    @classmethod
-    def of(cls, **options):
-        from dimcurse.api import make_config
-
-        kernel = next(name for name, klass in CONFIGS.items() if klass is cls)
-        return make_config(kernel, options)
+from dimcurse.errors import DimcurseError
+from dimcurse.parsing import check_seed_count
 
 
 @dataclass(frozen=True)
-class DistanceConfig(_FromOptions):
+class DistanceConfig:
     """Settings of a distance-concentration run (CLI options in brackets)."""
 
     dims: tuple[int, ...] = (2, 10, 100, 1000)
@@ -63,7 +58,7 @@ class DistanceConfig(_FromOptions):
 
 
 @dataclass(frozen=True)
-class ApproxConfig(_FromOptions):
+class ApproxConfig:
     """Settings of an approximation-against-width run (CLI options in brackets)."""
 
     # Fields added after stores were written (2026-12-06): at their defaults they leave a point's store key
@@ -164,7 +159,7 @@ def _is_user_data(spec: str) -> bool:
 
 
 @dataclass(frozen=True)
-class OverparamConfig(_FromOptions):
+class OverparamConfig:
     """Settings of an overparameterisation sweep (CLI options in brackets)."""
 
     # Fields added after stores were written (2026-12-05, gradient descent): at their defaults they leave a
@@ -287,9 +282,6 @@ CONFIGS = {"distance": DistanceConfig, "approx": ApproxConfig, "overparam": Over
 @functools.cache
 def field_docs(config_class) -> dict[str, str]:
     """Each field's documentation: the string literal under it in this file (read with ast)."""
-    import ast
-    import inspect
-
     tree = ast.parse(inspect.getsource(config_class))
     body = tree.body[0].body
     docs = {}
@@ -305,8 +297,6 @@ OPTION_MARK = r"\[(--[\w-]+(?:\s*/\s*--[\w-]+)*)\]"  # "[--widths / --width]" in
 @functools.cache
 def field_options(config_class) -> dict[str, str]:
     """Each CLI option (``--points``) and the field it sets, from the marks in the fields' documentation."""
-    import re
-
     options = {}
     for name, doc in field_docs(config_class).items():
         for mark in re.finditer(OPTION_MARK, doc):
@@ -319,10 +309,23 @@ def option_of(config_class, field: str) -> str:
     return next((option for option, name in field_options(config_class).items() if name == field), field)
 
 
+def check_counts(config, fields: tuple[str, ...]) -> None:
+    """Every one of ``fields`` must be at least 1; an error names the field's option (from its documentation)."""
+    for name in fields:
+        value = getattr(config, name)
+        if value is not None and value < 1:  # None: a default the kernel sets from its data
+            raise DimcurseError(f"must be at least 1, got {value}", option_of(type(config), name))
+
+
+def check_seeds(seeds) -> None:
+    """Seeds of a config: at least one, non-negative, distinct (a repeat would double-count a run)."""
+    if not seeds or any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
+        raise DimcurseError("seeds must be distinct non-negative integers", "--seeds")
+    check_seed_count(len(seeds))
+
+
 def option_help(config_class, field: str) -> str:
     """A field's documentation as its option's help: the option mark taken out."""
-    import re
-
     text = re.sub(r"\s*" + OPTION_MARK, "", field_docs(config_class)[field]).strip()
     return re.sub(r"\bNone ?[:=] ", "default: ", text)  # the CLI's user never types None
 

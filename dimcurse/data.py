@@ -8,15 +8,18 @@ local files read by torchvision; nothing is downloaded unless the caller asks.
 
 from __future__ import annotations
 
+import hashlib
 import functools
 import importlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
 
+from dimcurse import plugins, userdata
 from dimcurse.errors import DimcurseError
 from dimcurse.parsing import did_you_mean
 from dimcurse.runtime import generator
@@ -140,13 +143,138 @@ class Dataset:
         return np.concatenate([self.x, self.x_test]) if len(self.x_test) else self.x
 
 
-REAL_DATASETS = {
-    "digits": "scikit-learn's bundled 8x8 handwritten digits (1797 x 64)",
-    "mnist1d": "MNIST-1D (Greydanus 2020), generated offline by mnist1d.make_dataset (5000 x 40)",
-    "mnist:DIR": "MNIST IDX files in DIR, read by torchvision (70000 x 784); --download fetches them",
-    "fashion-mnist:DIR": "Fashion-MNIST IDX files in DIR, read by torchvision (70000 x 784)",
-    "cifar10:DIR": "CIFAR-10, binary version (cifar-10-batches-bin/*.bin) in DIR (60000 x 3072); never unpickled",
-}
+@dataclass(frozen=True)
+class Entry:
+    """One built-in data set in the catalogue: what validation, memory estimates, ``--list-data`` and both
+    kernels know of it before reading a byte."""
+
+    name: str
+    rows: int  # train and test together
+    dim: int  # features per row
+    about: str
+    image: tuple[int, int, int] | None = None  # (channels, height, width) of image rows
+    folder: bool = False  # read from the user's folder: named as NAME:DIR
+    sequence: bool = False  # rows are 1-D signals of one channel (the MNIST-1D CNN takes them)
+
+    @property
+    def spec(self) -> str:
+        """How ``--data`` names it: ``digits``, ``mnist:DIR``."""
+        return f"{self.name}:DIR" if self.folder else self.name
+
+    def describe(self) -> str:
+        return f"{self.about} ({self.rows} x {self.dim})"
+
+
+CATALOGUE = {
+    entry.name: entry
+    for entry in (
+        Entry("digits", 1797, 64, "scikit-learn's bundled 8x8 handwritten digits", image=(1, 8, 8)),
+        Entry("mnist1d", 5000, 40, "MNIST-1D (Greydanus 2020), generated offline by mnist1d.make_dataset",
+              sequence=True),
+        Entry("mnist", 70000, 784, "MNIST IDX files in DIR, read by torchvision; --download fetches them",
+              (1, 28, 28), True),
+        Entry("fashion-mnist", 70000, 784, "Fashion-MNIST IDX files in DIR, read by torchvision", (1, 28, 28), True),
+        Entry(
+            "cifar10", 60000, 3072, "CIFAR-10, binary version (cifar-10-batches-bin/*.bin) in DIR; never unpickled",
+            (3, 32, 32), True,
+        ),
+    )
+}  # fmt: skip
+REAL_DATASETS = {entry.spec: entry.describe() for entry in CATALOGUE.values()}  # --list-data's names and words
+DATASETS: dict[str, Callable] = {}  # registered by register_dataset (a session's, or a plugin's)
+
+
+def register_dataset(name: str, loader: Callable) -> None:
+    """Add a data set: ``loader()`` returns (x, y) or (x, y, x_test, y_test) arrays (labels integers 0..C-1)."""
+    key = plugins.plugin_name(name, "data set")
+    if key.split(":")[0] in CATALOGUE:
+        raise DimcurseError(f"{key!r} is a built-in data set; choose another name", "--data")
+    if not callable(loader):
+        raise DimcurseError(f"the data set {key!r} needs a loader function", "--data")
+    DATASETS[key] = loader
+
+
+def registered(spec: str) -> str | None:
+    """The registered name ``spec`` gives (loading the plugins first when it is no built-in), or None."""
+    key = str(spec).strip().lower()
+    if key.partition(":")[0] not in CATALOGUE:
+        plugins.load_entry_points()
+    return key if key in DATASETS else None
+
+
+def _load_registered(name: str) -> tuple[np.ndarray, ...]:
+    """A registered data set as (x, y, x_test, y_test) numpy arrays, checked."""
+    try:
+        parts = DATASETS[name]()
+    except DimcurseError:
+        raise
+    except Exception as exc:  # a plugin's own failure: one line, not a traceback
+        raise DimcurseError(f"data set {name!r}: its loader failed ({type(exc).__name__}: {exc})", "--data") from None
+    if not isinstance(parts, (tuple, list)) or len(parts) not in (2, 4):
+        raise DimcurseError(f"data set {name!r}: the loader must return (x, y) or (x, y, x_test, y_test)", "--data")
+    arrays = [np.asarray(p) for p in parts]
+    if arrays[0].ndim != 2:
+        raise DimcurseError(f"data set {name!r}: x has shape {arrays[0].shape}, not n x d", "--data")
+    if len(arrays) == 2:
+        arrays += [np.zeros((0, arrays[0].shape[1])), np.zeros(0, dtype=np.int64)]
+    return tuple(arrays)
+
+
+def catalogued(spec: str) -> Entry | None:
+    """The built-in set a spec names, transforms aside (``mnist:~/d+noise:8`` -> mnist), or None."""
+    base, _ = split_transforms(spec)
+    return CATALOGUE.get(str(base).strip().lower().partition(":")[0])
+
+
+def spec_shape(spec: str) -> tuple[int, int, tuple[int, int, int] | None] | None:
+    """(rows, dim, image) of a built-in set after its transforms, before reading it; None for other data."""
+    entry = catalogued(spec)
+    if entry is None:
+        return None
+    dim, image = entry.dim, entry.image
+    for name, value in split_transforms(spec)[1]:
+        if name == "upsample" and image is not None:
+            image = (image[0], image[1] * value, image[2] * value)
+            dim = image[0] * image[1] * image[2]
+        elif name == "noise":
+            dim, image = dim + value, None
+    return entry.rows, dim, image
+
+
+def check_name(spec: str, extra: tuple[str, ...] = ()) -> None:
+    """Refuse a --data name no loader takes, before anything is read: a built-in set (with its folder), a
+    registered one, a user's file, or one of ``extra`` (a kernel's own task, as overparam's teacher)."""
+    base, steps = split_transforms(spec)
+    if steps:
+        if base.partition(":")[0].lower() in extra:
+            raise DimcurseError("transforms (+upsample, +noise) apply to data sets, not the teacher task", "--data")
+        entry = catalogued(base)
+        upsampled = any(step == "upsample" for step, _ in steps)
+        if upsampled and not userdata.is_user_data(base) and (entry is None or entry.image is None):
+            raise DimcurseError(
+                f"{base} is not image data (its rows have no height and width): cannot upsample", "--data"
+            )
+        return check_name(base, extra)
+    if userdata.is_user_data(spec):
+        userdata.check_spec(spec)
+        return
+    if registered(spec):
+        return
+    kind, _, root = str(spec).strip().partition(":")
+    kind = kind.lower()
+    if (kind in extra and not root) or (kind in CATALOGUE and not CATALOGUE[kind].folder and not root):
+        return
+    if kind in CATALOGUE and CATALOGUE[kind].folder:
+        if root:
+            return
+        raise DimcurseError(f"{kind} needs a folder, as in {kind}:~/data", "--data")
+    names = [*extra, *REAL_DATASETS]
+    raise DimcurseError(
+        userdata.path_problem(spec)
+        or f"unknown data set {spec!r}{did_you_mean(spec, names)} (known: {', '.join(names)}, "
+        f"or a file: {', '.join(userdata.SUFFIXES)})",
+        "--data",
+    )
 
 
 def _need(module: str, extra: str):
@@ -162,7 +290,7 @@ def _digits() -> Dataset:
     bunch = datasets.load_digits()
     x = bunch.data.astype(np.float32)
     labels = bunch.target.astype(np.int64)
-    return Dataset("digits", x, labels, x[:0], labels[:0], image=(1, 8, 8))
+    return Dataset("digits", x, labels, x[:0], labels[:0], image=CATALOGUE["digits"].image)
 
 
 @functools.lru_cache(maxsize=4)
@@ -204,7 +332,7 @@ def _torchvision_set(kind: str, root: str, download: bool) -> Dataset:
         said = " ".join(str(exc).split()) or "not an IDX file of the expected kind"
         raise DimcurseError(f"{kind}:{root}: cannot read the IDX files ({said})", "--data") from None
     parts = [_idx_split(kind, root, split, name) for split, name in ((train, "train"), (test, "t10k"))]
-    return Dataset(kind, *parts[0], *parts[1], image=(1, 28, 28))
+    return Dataset(kind, *parts[0], *parts[1], image=CATALOGUE[kind].image)
 
 
 def _idx_split(kind: str, root: str, split, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -261,7 +389,7 @@ def _cifar10(root: str) -> Dataset:
 
     x, y = read(CIFAR_TRAIN)
     xt, yt = read(("test_batch.bin",))
-    return Dataset("cifar10", x, y, xt, yt, image=(3, 32, 32))
+    return Dataset("cifar10", x, y, xt, yt, image=CATALOGUE["cifar10"].image)
 
 
 TRANSFORMS = {
@@ -274,8 +402,6 @@ def load_dataset(spec: str, download: bool = False, need_y: bool = False, target
     """Load ``digits``, ``mnist1d``, ``mnist:DIR``, ``fashion-mnist:DIR`` or ``cifar10:DIR`` (no download unless
     asked), or a user's file or array (``dimcurse.userdata``: all rows in ``x``, no split); each may end in
     transforms, applied in order: ``digits+upsample:4``, ``digits+noise:64`` (TRANSFORMS)."""
-    from dimcurse import userdata
-
     base, steps = split_transforms(spec)
     if steps:
         data = load_dataset(base, download, need_y, target_column)
@@ -288,13 +414,9 @@ def load_dataset(spec: str, download: bool = False, need_y: bool = False, target
         empty = np.zeros((0, user.x.shape[1]))
         y = user.y if user.y is not None else np.zeros(0)
         return Dataset(user.name, user.x, y, empty, np.zeros(0), key=user.content, source=user.describe())
-    from dimcurse import plugins
-
-    if str(spec).strip().lower() not in REAL_DATASETS:
-        plugins.load_entry_points()
-    if str(spec).strip().lower() in plugins.DATASETS:
-        key = str(spec).strip().lower()
-        return Dataset(key, *plugins.load_dataset(key))
+    key = registered(spec)
+    if key is not None:
+        return Dataset(key, *_load_registered(key))
     name, _, root = str(spec).strip().partition(":")
     name = name.lower()
     if name == "digits" and not root:
@@ -369,8 +491,6 @@ def _transform(data: Dataset, name: str, value: int) -> Dataset:
 
 def hash_text(text: str) -> int:
     """A stable integer of a string (Python's hash() is salted per process)."""
-    import hashlib
-
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
 
 

@@ -17,6 +17,7 @@ import dataclasses
 import types
 import typing
 
+from dimcurse.configs import CLI_NAMES
 from dimcurse.errors import DimcurseError
 from dimcurse.parsing import (
     did_you_mean,
@@ -34,7 +35,7 @@ KEEP_CASE = {"data", "target_column", "inputs"}
 
 def config_class(kernel: str) -> type:
     """The registered kernel's Config class (a kernel added to the registry brings its own)."""
-    from dimcurse.experiments import REGISTRY
+    from dimcurse.experiments import REGISTRY  # torch: the CLI's --help stays without it
 
     return REGISTRY[kernel].Config
 
@@ -44,11 +45,24 @@ def config_from(kernel: str, options: dict, *, seeds_count: bool = True):
     return config_class(kernel)(**config_values(kernel, options, seeds_count=seeds_count))
 
 
+def config_from_dict(kernel: str, values: dict):
+    """A kernel's Config from a provenance's config block (JSON values back to the field types; keys the
+    Config no longer has are dropped). Typed like a sweep file's values: a bare integer seed is one seed."""
+    fields = {f.name for f in dataclasses.fields(config_class(kernel))}
+    converted = {}
+    for key, value in values.items():
+        if key not in fields:
+            continue
+        try:
+            converted.update({key: None} if value is None else config_values(kernel, {key: value}, seeds_count=False))
+        except DimcurseError as exc:
+            raise DimcurseError(f"{kernel} provenance: key {key!r}: {exc.message}") from None
+    return config_class(kernel)(**converted)
+
+
 def field_names(kernel: str, keys, *, what: str = "option") -> list[str]:
     """The field each key sets, in order (the CLI's names mapped to the fields'); an unknown key, with a
     did-you-mean and the known names, or two keys setting one field, raise naming the option."""
-    from dimcurse.configs import CLI_NAMES
-
     names = CLI_NAMES.get(kernel, {})
     fields = {f.name for f in dataclasses.fields(config_class(kernel))}
     out = []

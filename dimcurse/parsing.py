@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 
 from dimcurse.errors import DimcurseError
@@ -78,17 +79,17 @@ def parse_seeds(text: str, option: str = "--seeds") -> tuple[int, ...]:
         lo, hi = parse_int(first, option, minimum=0), parse_int(last, option, minimum=0)
         if hi < lo:
             raise DimcurseError(f"{text!r}: the range ends before it starts", option)
-        _check_seed_count(hi - lo + 1, option)
+        check_seed_count(hi - lo + 1, option)
         return tuple(range(lo, hi + 1))
     items = split_list(text, option)
     if len(items) == 1:
         count = parse_int(items[0], option, minimum=1)
-        _check_seed_count(count, option)
+        check_seed_count(count, option)
         return tuple(range(count))
     return parse_int_list(text, option, minimum=0)
 
 
-def _check_seed_count(count: int, option: str = "--seeds") -> None:
+def check_seed_count(count: int, option: str = "--seeds") -> None:
     if count > MAX_SEEDS:
         raise DimcurseError(
             f"{count} seeds in one run; at most {MAX_SEEDS} (run more as a sweep: dimcurse batch)", option
@@ -101,23 +102,6 @@ def parse_name_list(text: str, option: str) -> tuple[str, ...]:
     if len(set(values)) != len(values):
         raise DimcurseError(f"{text!r} repeats a value", option)
     return values
-
-
-def check_counts(config, fields: tuple[str, ...]) -> None:
-    """Every one of ``fields`` must be at least 1; an error names the field's option (from its documentation)."""
-    from dimcurse.configs import option_of
-
-    for name in fields:
-        value = getattr(config, name)
-        if value is not None and value < 1:  # None: a default the kernel sets from its data
-            raise DimcurseError(f"must be at least 1, got {value}", option_of(type(config), name))
-
-
-def check_seeds(seeds) -> None:
-    """Seeds of a config: at least one, non-negative, distinct (a repeat would double-count a run)."""
-    if not seeds or any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
-        raise DimcurseError("seeds must be distinct non-negative integers", "--seeds")
-    _check_seed_count(len(seeds))
 
 
 # Words users type for a name dimcurse spells differently.
@@ -139,8 +123,6 @@ SYNONYMS = {
 
 def did_you_mean(text: str, choices) -> str:
     """`` (did you mean cosine?)`` for a near miss or a known synonym; empty when nothing is close."""
-    import difflib
-
     names = [str(c).split(":")[0] for c in choices]
     word = str(text).strip().lower().split(":")[0]
     if SYNONYMS.get(word) in names:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from dimcurse.errors import DimcurseError
-from dimcurse.results import Result, probe_writable, write_atomic
+from dimcurse.results import probe_writable, write_atomic
 
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 
@@ -58,16 +58,6 @@ def save(figure, path: str) -> None:
     figure.savefig(buffer, format=image_format(path), bbox_inches="tight", dpi=120)
     pyplot().close(figure)
     write_atomic(Path(path), buffer.getvalue())
-
-
-def figure_for(result: Result):
-    """The figure of a result: its kernel's ``figure(result)`` hook (the kernel contract)."""
-    from dimcurse.experiments import REGISTRY
-
-    draw = getattr(REGISTRY.get(result.kernel), "figure", None)
-    if draw is None:
-        raise DimcurseError(f"no figure for {result.kernel!r} results (its kernel has no figure hook)", "--plot")
-    return draw(result)
 
 
 def seed_stats(rows: pd.DataFrame, keys: list[str], column: str) -> pd.DataFrame:

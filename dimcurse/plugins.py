@@ -3,8 +3,9 @@
 - ``register_target(name, fn, ...)`` (in ``dimcurse.experiments.approx.registered``, exported as
   ``dimcurse.register_target``): ``fn`` maps an (n, d) float tensor to (n,); the target then
   works in ``dimcurse.approx(target=name)``, in sweeps and in the fit table.
-- ``register_dataset(name, loader)``: ``loader()`` returns ``(x, y)`` or ``(x, y, x_test,
-  y_test)`` arrays; the name works as ``--data NAME`` in distance and overparam.
+- ``register_dataset(name, loader)`` (in ``dimcurse.data``, beside the built-in sets):
+  ``loader()`` returns ``(x, y)`` or ``(x, y, x_test, y_test)`` arrays; the name works as
+  ``--data NAME`` in distance and overparam.
 - An installed package adds names through the entry-point groups ``dimcurse.targets`` and
   ``dimcurse.datasets`` (public names, documented in docs/python.md): each entry point is a
   function called with no arguments that registers what it brings. The CLI loads them on
@@ -14,48 +15,15 @@
 from __future__ import annotations
 
 import sys
-from typing import Callable
-
-import numpy as np
+from importlib.metadata import entry_points
 
 from dimcurse.errors import DimcurseError
 
 GROUPS = ("dimcurse.targets", "dimcurse.datasets")
 # a name some packages were built against between the move to experiments/ and its fix: still loaded, with a note
 OLD_GROUPS = {"dimcurse.experiments.approx.targets": "dimcurse.targets"}
-DATASETS: dict[str, Callable] = {}
 _loaded = False
 SKIPPED: list[str] = []  # one line per plugin that failed to load
-
-
-def register_dataset(name: str, loader: Callable) -> None:
-    """Add a data set: ``loader()`` returns (x, y) or (x, y, x_test, y_test) arrays (labels integers 0..C-1)."""
-    from dimcurse.data import REAL_DATASETS
-
-    key = plugin_name(name, "data set")
-    if key in REAL_DATASETS or key.split(":")[0] in {k.split(":")[0] for k in REAL_DATASETS}:
-        raise DimcurseError(f"{key!r} is a built-in data set; choose another name", "--data")
-    if not callable(loader):
-        raise DimcurseError(f"the data set {key!r} needs a loader function", "--data")
-    DATASETS[key] = loader
-
-
-def load_dataset(name: str):
-    """A registered data set as (x, y, x_test, y_test) numpy arrays, checked."""
-    try:
-        parts = DATASETS[name]()
-    except DimcurseError:
-        raise
-    except Exception as exc:  # a plugin's own failure: one line, not a traceback
-        raise DimcurseError(f"data set {name!r}: its loader failed ({type(exc).__name__}: {exc})", "--data") from None
-    if not isinstance(parts, (tuple, list)) or len(parts) not in (2, 4):
-        raise DimcurseError(f"data set {name!r}: the loader must return (x, y) or (x, y, x_test, y_test)", "--data")
-    arrays = [np.asarray(p) for p in parts]
-    if arrays[0].ndim != 2:
-        raise DimcurseError(f"data set {name!r}: x has shape {arrays[0].shape}, not n x d", "--data")
-    if len(arrays) == 2:
-        arrays += [np.zeros((0, arrays[0].shape[1])), np.zeros(0, dtype=np.int64)]
-    return tuple(arrays)
 
 
 def plugin_name(name: str, what: str) -> str:
@@ -74,8 +42,6 @@ def load_entry_points() -> None:
     if _loaded:
         return
     _loaded = True
-    from importlib.metadata import entry_points
-
     for group in (*GROUPS, *OLD_GROUPS):
         for point in entry_points(group=group):
             if group in OLD_GROUPS:

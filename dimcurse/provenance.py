@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-import dimcurse
 from dimcurse import allocator, runtime
+from dimcurse.version import __version__
 
 SCHEMA_VERSION = 1  # bumped when the layout of rows or provenance changes
 
@@ -42,7 +42,7 @@ def config_key(kernel: str, version: int, config) -> str:
 @functools.lru_cache(maxsize=1)
 def git_commit() -> str | None:
     """The commit of the dimcurse source tree when it is a git checkout (``+dirty`` if modified)."""
-    root = Path(dimcurse.__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parent.parent
     try:
         head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
         if head.returncode != 0:
@@ -61,7 +61,7 @@ def git_commit() -> str | None:
 def versions() -> dict:
     """Library versions that can change a number in a table."""
     return {
-        "dimcurse": dimcurse.__version__,
+        "dimcurse": __version__,
         "python": platform.python_version(),
         "torch": torch.__version__,
         "numpy": np.__version__,

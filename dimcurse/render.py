@@ -197,8 +197,8 @@ def batch_summary(report, store: str) -> str:
 
 def datasets_table() -> layout.Grid:
     """What ``--list-data`` prints: the built-in sets, plugins' sets, and the file types."""
-    from dimcurse.data import REAL_DATASETS
-    from dimcurse.plugins import DATASETS, load_entry_points
+    from dimcurse.data import DATASETS, REAL_DATASETS  # torch: loaded only to list the sets
+    from dimcurse.plugins import load_entry_points
     from dimcurse.userdata import SUFFIXES
 
     load_entry_points()
@@ -237,8 +237,6 @@ def _devices() -> list[str]:
 
 
 def _blas_name() -> str:
-    import numpy as np
-
     try:
         config = np.show_config(mode="dicts")
         return config["Build Dependencies"]["blas"]["name"]

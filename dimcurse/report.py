@@ -11,6 +11,7 @@ import pandas as pd
 
 from dimcurse.errors import DimcurseError
 from dimcurse.experiments import REGISTRY
+from dimcurse.options import config_from_dict
 from dimcurse.results import Result, table_sidecar, unpack_table
 from dimcurse.store import is_store, read_records
 
@@ -310,8 +311,6 @@ def with_analysis(result: Result) -> Result:
     hook = getattr(module, "analysis", None)
     if hook is None or not len(result.rows):
         return result
-    from dimcurse.sweep import config_from_dict
-
     configs = [p["config"] for p in result.provenance.get("configs", []) if p]
     config = config_from_dict(result.kernel, configs[0]) if configs else module.Config()
     return hook(result, config)

@@ -22,7 +22,6 @@ before any point runs.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import tomllib
 from dataclasses import dataclass
@@ -151,14 +150,3 @@ def _converted(where: str, kernel: str, key: str, value) -> dict:
         return options.config_values(kernel, {key: value}, seeds_count=False, what="key")
     except DimcurseError as exc:
         raise DimcurseError(f"{where}: key {key!r}: {exc.message}") from None
-
-
-def config_from_dict(kernel: str, values: dict):
-    """A kernel's Config from a provenance's config block (JSON values back to the field types)."""
-    module = REGISTRY[kernel]
-    fields = {f.name for f in dataclasses.fields(module.Config)}
-    converted = {}
-    for key, value in values.items():
-        if key in fields:
-            converted.update({key: None} if value is None else _converted(f"{kernel} provenance", kernel, key, value))
-    return module.Config(**converted)

@@ -25,6 +25,7 @@ import pandas as pd
 
 from dimcurse import plot
 from dimcurse.errors import DimcurseError
+from dimcurse.experiments import figure_for
 from dimcurse.experiments.approx import kernel as approx
 from dimcurse.experiments.distance import kernel as distance
 from dimcurse.experiments.overparam import kernel as overparam
@@ -302,8 +303,8 @@ def run(out: str | Path, quick: bool = False, device: str = "cpu", say: Callable
         "distance.png",
         distance_sentences(uniform.rows, real.rows),
     )
-    plot.save(plot.figure_for(uniform), str(folder / step.figure))
-    plot.save(plot.figure_for(real), str(folder / "distance-digits.png"))
+    plot.save(figure_for(uniform), str(folder / step.figure))
+    plot.save(figure_for(real), str(folder / "distance-digits.png"))
     steps.append(step)
 
     say(
@@ -318,9 +319,9 @@ def run(out: str | Path, quick: bool = False, device: str = "cpu", say: Callable
         "approx.png",
         approx_sentences(barron, tree.rows) + teacher_sentences(teacher),
     )
-    plot.save(plot.figure_for(barron), str(folder / step.figure))
-    plot.save(plot.figure_for(teacher), str(folder / "approx-teacher.png"))
-    plot.save(plot.figure_for(tree), str(folder / "approx-tree.png"))
+    plot.save(figure_for(barron), str(folder / step.figure))
+    plot.save(figure_for(teacher), str(folder / "approx-teacher.png"))
+    plot.save(figure_for(tree), str(folder / "approx-tree.png"))
     steps.append(step)
 
     say("3/3 overparameterisation: random features across the interpolation threshold")
@@ -331,7 +332,7 @@ def run(out: str | Path, quick: bool = False, device: str = "cpu", say: Callable
         "overparam.png",
         overparam_sentences(dd),
     )
-    plot.save(plot.figure_for(dd), str(folder / step.figure))
+    plot.save(figure_for(dd), str(folder / step.figure))
     steps.append(step)
 
     for step in steps:

@@ -10,6 +10,11 @@ import pytest
 import torch
 
 torch.set_num_threads(1)
+# pytest-xdist's workers (python -m pytest runs on both cores: pyproject.toml's addopts) get COLUMNS=80 and
+# LINES=24 from execnet; a serial run has neither, and the tables fit 120 columns then (render.console).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for name in ("COLUMNS", "LINES"):
+        os.environ.pop(name, None)
 # A kernel's non-finite value outside its NULLABLE contract raises here (in use it is blanked and
 # flagged): results.check_defined. Subprocesses the tests start inherit it.
 os.environ["DIMCURSE_STRICT"] = "1"

@@ -574,13 +574,13 @@ seeds = [0, 1]
 
 def test_store_keeps_the_histograms_for_the_figure(tmp_path):
     pytest.importorskip("matplotlib")
-    from dimcurse import plot
+    from dimcurse.experiments import figure_for
 
     run_batch(load_sweep(_sweep(tmp_path)), tmp_path / "s")
     (result,) = report(str(tmp_path / "s"), ["metric=l2", "dim in (2, 100)"], kernel="distance")
     hist = result.tables["histograms"]
     assert set(hist.dim) == {2, 100} and set(hist.metric) == {"l2"} and len(hist) == 2 * 2 * 60  # dims x seeds x bins
-    assert len(plot.figure_for(result).axes) == 3
+    assert len(figure_for(result).axes) == 3
 
 
 def test_a_store_written_before_the_kernels_moved_still_loads(tmp_path):

@@ -124,14 +124,14 @@ def test_the_step_size_limit_is_named():
 
 def test_the_figure_draws_the_risk_over_steps_beside_its_closed_form():
     pytest.importorskip("matplotlib")
-    from dimcurse import plot
+    from dimcurse.experiments import figure_for
 
     config = overparam.Config(
         model="linear", steps=2000, feature_scales=(1.0, 0.05), widths=(150,), n_train=200, seeds=(0, 1),
         noise_var=0.05, signal_var=1.0,
     )  # fmt: skip
     result = overparam.run(config)
-    ax = next(a for a in plot.figure_for(result).axes if a.get_title() == "excess risk over training")
+    ax = next(a for a in figure_for(result).axes if a.get_title() == "excess risk over training")
     theory = next(line for line in ax.lines if line.get_label() == "theory, scales 1,0.05, width 150")
     expected = result.rows[result.rows.epoch > 0].groupby("epoch").theory_risk.mean()
     np.testing.assert_allclose(theory.get_ydata(), expected.to_numpy())

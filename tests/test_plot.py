@@ -8,6 +8,7 @@ import pytest
 pytest.importorskip("matplotlib")
 
 from dimcurse import plot  # noqa: E402
+from dimcurse.experiments import figure_for  # noqa: E402
 from dimcurse.errors import DimcurseError  # noqa: E402
 from dimcurse.experiments.approx import kernel as approx  # noqa: E402
 from dimcurse.experiments.distance import kernel as distance
@@ -63,7 +64,7 @@ def distance_result():
 
 @pytest.mark.slow
 def test_distance_figure_plots_the_table(distance_result):
-    fig = plot.figure_for(distance_result)
+    fig = figure_for(distance_result)
     rows = distance_result.rows
     contrast = _axis(fig, "nearest and farthest")
     assert contrast.get_xscale() == "log" and contrast.get_yscale() == "log"
@@ -83,7 +84,7 @@ def test_distance_figure_plots_the_table(distance_result):
 
 def test_real_data_figure_is_bars_beside_the_gaussian():
     result = distance.run(distance.Config(data="digits", seeds=(0,), n_points=800, n_queries=40, id_points=0))
-    fig = plot.figure_for(result)
+    fig = figure_for(result)
     bars = _axis(fig, "d = 64").patches
     expected = result.rows.groupby(["dist", "metric"]).relative_contrast.mean().to_numpy()
     np.testing.assert_allclose(sorted(b.get_height() for b in bars), sorted(expected))
@@ -97,7 +98,7 @@ def test_real_data_figure_is_bars_beside_the_gaussian():
 def test_a_data_sets_figure_shows_its_intrinsic_dimension():
     """Issue 26: the key number of a user's data, TwoNN and MLE beside its Gaussians' known dimension."""
     result = distance.run(distance.Config(data="digits", seeds=(0, 1), n_points=600, n_queries=20, id_points=500))
-    ids = _axis(plot.figure_for(result), "intrinsic dimension")
+    ids = _axis(figure_for(result), "intrinsic dimension")
     twonn = next(c for c in ids.containers if c.get_label() == "TwoNN")
     expected = result.rows[result.rows.metric == "l2"].groupby("dist", sort=False).twonn_id.mean()
     np.testing.assert_allclose([b.get_height() for b in twonn], expected.to_numpy())
@@ -118,7 +119,7 @@ def test_approx_figure_fits_and_exponents():
             baselines=("random-features",),
         )
     )
-    fig = plot.figure_for(result)
+    fig = figure_for(result)
     ax = _axis(fig, "error against size")
     assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
     rows = result.rows
@@ -153,7 +154,7 @@ def test_approx_figure_draws_the_learning_curve_and_the_bridge():
         n_samples=(200, 400, 800), n_test=300, seeds=(0,), teacher_draws=2, baselines=("knn",),
     )  # fmt: skip
     result = approx.run(config)
-    fig = plot.figure_for(result)
+    fig = figure_for(result)
     curve = _axis(fig, "learning curves")
     knn = next(ln for ln in curve.lines if ln.get_label().startswith("knn"))
     rows = result.rows[result.rows.arch == "knn"].groupby("n_samples").rel_rmse.mean()
@@ -172,7 +173,7 @@ def test_approx_figure_draws_the_learning_curve_and_the_bridge():
 def test_overparam_figure_marks_the_threshold_and_plots_the_curve():
     config = overparam.Config(data="digits", widths=(50, 150, 200, 220, 400), n_train=200, n_test=300, seeds=(0, 1))
     result = overparam.run(config)
-    fig = plot.figure_for(result)
+    fig = figure_for(result)
     loss = _axis(fig, "train and test loss")
     assert loss.get_xscale() == "log" and loss.get_yscale() == "log"
     test = _line(loss, "test, random-features on digits")
@@ -187,7 +188,7 @@ def test_overparam_figure_marks_the_threshold_and_plots_the_curve():
     assert "N / n" in loss.get_xlabel()
     assert_readable(fig)
     curve = overparam.run(overparam.SMOKE)
-    epochs = _axis(plot.figure_for(curve), "test error over training")
+    epochs = _axis(figure_for(curve), "test error over training")
     assert [ln.get_label() for ln in epochs.lines] == ["width 2", "width 16", "width 64"]  # one series per width
 
 
@@ -195,7 +196,7 @@ def test_overparam_figure_marks_the_threshold_and_plots_the_curve():
 def test_linear_figure_draws_the_closed_form_risk_and_no_undrawn_threshold():
     config = overparam.Config(model="linear", n_train=100, n_test=200, seeds=(0, 1), widths=(20, 50, 90, 110, 200, 400))
     result = overparam.run(config)
-    fig = plot.figure_for(result)
+    fig = figure_for(result)
     loss = _axis(fig, "train and test loss")
     theory = _line(loss, "theory risk, exact, linear on gaussian")
     expected = result.rows.groupby("width").theory_risk.first()
@@ -210,14 +211,14 @@ def test_linear_figure_draws_the_closed_form_risk_and_no_undrawn_threshold():
     styles = ["train", "test", "excess risk", "theory risk: exact", "interpolation threshold"]
     assert key == ["linear on gaussian", *styles]
     narrow = overparam.run(overparam.Config(model="linear", n_train=100, n_test=100, seeds=(0,), widths=(10, 20, 40)))
-    legend = [t.get_text() for t in _axis(plot.figure_for(narrow), "train and test loss").get_legend().get_texts()]
+    legend = [t.get_text() for t in _axis(figure_for(narrow), "train and test loss").get_legend().get_texts()]
     assert "interpolation threshold" not in legend  # no width fits the training set: nothing drawn, nothing listed
 
 
 def test_samplewise_figure_plots_test_loss_and_the_closed_form_against_n():
     config = overparam.Config(model="linear", n_train=(20, 40, 55, 65, 80, 160), n_test=200, seeds=(0, 1), widths=(60,))
     result = overparam.run(config)
-    fig = plot.figure_for(result)
+    fig = figure_for(result)
     ax = _axis(fig, "test loss against n")
     assert ax.get_xlabel() == "training samples n" and ax.get_xscale() == "log"
     test = _line(ax, "test loss, linear on gaussian, width 60")
@@ -239,7 +240,7 @@ def test_epochwise_heat_map_holds_the_mean_test_error_per_width_and_epoch():
     result = overparam.run(config)
     assert sorted(result.rows.epoch.unique()) == [0.0, 1.0, 2.0, 3.0, 4.0]  # from the initialisation
     assert result.rows[["train_loss", "test_loss", "train_error", "test_error"]].notna().all().all()
-    fig = plot.figure_for(result)
+    fig = figure_for(result)
     ax = _axis(fig, "test error over epochs and width")
     mesh = ax.collections[0].get_array().reshape(3, 5)
     expected = result.rows.pivot_table(index="width", columns="epoch", values="test_error", aggfunc="mean")
@@ -252,7 +253,7 @@ def test_epochwise_heat_map_holds_the_mean_test_error_per_width_and_epoch():
 @pytest.mark.parametrize("suffix", [".png", ".svg", ".pdf"])
 def test_saved_files_are_valid_images(distance_result, tmp_path, suffix):
     path = tmp_path / f"fig{suffix}"
-    plot.save(plot.figure_for(distance_result), str(path))
+    plot.save(figure_for(distance_result), str(path))
     data = path.read_bytes()
     if suffix == ".png":
         import matplotlib.image

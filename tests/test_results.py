@@ -165,10 +165,11 @@ def test_distance_summary_out_and_histograms_beside_the_rows(cli, tmp_path):
     histograms = pd.read_csv(tmp_path / "d.csv.histograms.csv")
     assert set(histograms.dim) == {5, 20} and set(histograms.seed) == {0, 1}
     pytest.importorskip("matplotlib")
-    from dimcurse import plot, report
+    from dimcurse import report
+    from dimcurse.experiments import figure_for
 
     (result,) = report.report(str(out))
-    assert len(plot.figure_for(result).axes) == 3  # the histogram panel is redrawn from the saved file
+    assert len(figure_for(result).axes) == 3  # the histogram panel is redrawn from the saved file
 
 
 def test_a_warning_from_dimcurse_code_fails_the_suite():

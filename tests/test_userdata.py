@@ -268,9 +268,10 @@ def test_the_api_takes_the_cli_names_and_forms():
         with pytest.raises(DimcurseError, match=option.replace("?", r"\?")):
             dimcurse.distance(**bad)
     assert "points (or n_points) = 10000" in dimcurse.distance.__doc__
-    from dimcurse.experiments.distance import kernel as distance
+    from dimcurse.api import make_config
+    from dimcurse.configs import DistanceConfig
 
-    assert distance.Config.of(points="1e3", dist="gaussian", seeds=2) == distance.Config(
+    assert make_config("distance", dict(points="1e3", dist="gaussian", seeds=2)) == DistanceConfig(
         n_points=1000, dists=("gaussian",), seeds=(0, 1)
     )
 

@@ -11,6 +11,9 @@ import os
 import warnings
 from typing import Callable, Protocol, runtime_checkable
 
+from dimcurse.runtime import float32_policy, torch_threads
+
+from dimcurse.errors import DimcurseError
 from dimcurse.experiments.approx import kernel as approx
 from dimcurse.experiments.distance import kernel as distance
 from dimcurse.experiments.overparam import kernel as overparam
@@ -94,6 +97,14 @@ REGISTRY = {
 }
 
 
+def figure_for(result):
+    """The figure of a result: its kernel's ``figure(result)`` hook (the kernel contract)."""
+    draw = getattr(REGISTRY.get(result.kernel), "figure", None)
+    if draw is None:
+        raise DimcurseError(f"no figure for {result.kernel!r} results (its kernel has no figure hook)", "--plot")
+    return draw(result)
+
+
 class EscapedWarning(AssertionError):
     """A Python warning raised during a kernel's run (a bug: raised under DIMCURSE_STRICT=1)."""
 
@@ -103,8 +114,6 @@ def run_kernel(kernel, config, device, progress=None, threads: int | None = None
     is restored after), with every Python warning caught: none reaches stderr. Each becomes a note
     naming it (it is a bug: numerical warnings are to be prevented at the source), and under
     DIMCURSE_STRICT=1 (the test suite) it fails the run instead."""
-    from dimcurse.runtime import float32_policy, torch_threads
-
     with warnings.catch_warnings(record=True) as caught, torch_threads(threads), float32_policy(tf32):
         warnings.simplefilter("always")
         result = kernel.run(config, device=device, progress=progress)

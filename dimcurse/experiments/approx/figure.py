@@ -10,6 +10,7 @@ import pandas as pd
 
 from dimcurse.plot import BAND_FLOOR, legend, log_axes, pyplot, seed_stats, series
 from dimcurse.results import Result
+from dimcurse.experiments.approx.fits import best_width_rows
 
 
 APPROX_KEYS = ["target", "inputs", "dim", "teacher_k", "arch"]  # one curve and fit each (k empty off teachers)
@@ -56,8 +57,6 @@ def _params_view(rows: pd.DataFrame, fits):
 def _learning_panel(ax, rows, fits, *, all_rows: pd.DataFrame, all_fits: pd.DataFrame) -> None:
     """Relative error against training samples: trained models at their best width per n (by validation),
     k-NN as it is; fitted and theory slopes as in the error panel."""
-    from dimcurse.experiments.approx.fits import best_width_rows
-
     for _, fit in all_fits[all_fits["axis"] == "samples"].iterrows():
         k = fit["teacher_k"]
         same_k = all_rows["teacher_k"].isna() if pd.isna(k) else all_rows["teacher_k"] == k

@@ -29,7 +29,8 @@ from dimcurse.experiments.approx import gn, lm
 from dimcurse.experiments.approx.convergence import CONVERGED_DROP, MIN_SPREAD, log_spread
 from dimcurse.configs import ApproxConfig, field_options
 from dimcurse.errors import DimcurseError
-from dimcurse.parsing import check_counts, check_seeds, did_you_mean
+from dimcurse.configs import check_counts, check_seeds
+from dimcurse.parsing import did_you_mean
 from dimcurse.nets import ARCHS, get_activation, shallow_params
 from dimcurse.provenance import provenance
 from dimcurse.results import Result
@@ -57,6 +58,7 @@ from dimcurse.experiments.approx.data import _make_data
 from dimcurse.experiments.approx.data import _check_resolvable, _split  # noqa: F401
 from dimcurse.experiments.approx.fits import FIT_COLUMN_DOCS, FIT_COLUMNS, best_width_rows  # noqa: F401
 from dimcurse.experiments.approx.plan import MIN_SAMPLES  # noqa: F401
+from dimcurse.experiments.approx.figure import approx_figure
 from dimcurse.experiments.approx.training import (
     CURVE_COLUMNS,
     Budget,
@@ -96,12 +98,6 @@ Config = ApproxConfig  # the settings live in dimcurse.configs, importable witho
 # Q^(2^k) lives near the corner Q = 1 only: the largest sampled |value| at 2000 samples is 7e-9 at
 # k = 10, 1e-135 at 13 and 0 (underflow) at 15; beyond 10 it depends on how near the corner one sample falls.
 MAX_Q_POWER_K = 10
-OPTIONAL_COUNTS = {
-    "steps": "--steps",
-    "lm_iters": "--lm-iters",
-    "gn_iters": "--gn-iters",
-    "cg_iters": "--cg-iters",
-}
 
 SMOKE = Config(
     targets=("barron", "poggio-tree4"),
@@ -133,10 +129,7 @@ def validate(config: Config) -> None:
         raise DimcurseError(
             f"must be at least 2 (rel_rmse divides by the test targets' sd), got {config.n_test}", "--test-samples"
         )
-    for name, option in OPTIONAL_COUNTS.items():
-        value = getattr(config, name)
-        if value is not None and value < 1:
-            raise DimcurseError(f"must be at least 1, got {value}", option)
+    check_counts(config, ("steps", "lm_iters", "gn_iters", "cg_iters"))  # None: the trainer's own cap
     _validate_samples(config)
     if config.widths is not None and (not config.widths or any(w < 1 for w in config.widths)):
         raise DimcurseError("widths must be positive integers", "--widths")
@@ -494,8 +487,6 @@ def analysis(result: Result, config: Config) -> Result:
 
 
 def figure(result: Result):
-    from dimcurse.experiments.approx.figure import approx_figure
-
     result.rows = upgraded(result.rows)
     return approx_figure(result)
 

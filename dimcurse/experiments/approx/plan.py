@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass
 
 
-from dimcurse import memory, userdata
+from dimcurse import userdata
 from dimcurse.experiments.approx import inputs
 from dimcurse.experiments.approx.gn import DEFAULT_CG_ITERS
 from dimcurse.configs import ApproxConfig as Config
@@ -91,8 +91,7 @@ def target_options(config: Config, k: int | None, draw: int = 0) -> TargetOption
 
 
 def _user_data(config: Config):
-    memory.require(userdata.estimate_bytes(config.data), f"reading {config.data}", "--data")
-    return userdata.load(config.data, need_y=True, target_column=config.target_column)
+    return userdata.read(config.data, config.target_column)
 
 
 def _dims_for(config: Config, target) -> tuple[int, ...]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+import torch
+
 from dimcurse import layout
 from dimcurse.errors import DimcurseError
 from dimcurse.experiments.approx.targets import TARGETS, Target
@@ -49,7 +51,6 @@ def register_target(
 
 def _checked(fn: Callable, name: str) -> Callable:
     """The user's function, with its output checked: one value per row, finite."""
-    import torch
 
     def target(x: torch.Tensor) -> torch.Tensor:
         try:

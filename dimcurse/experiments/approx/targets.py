@@ -17,6 +17,7 @@ import torch
 
 from dimcurse.errors import DimcurseError
 from dimcurse.parsing import did_you_mean
+from dimcurse.plugins import load_entry_points
 from dimcurse.experiments.approx.theory import barron_theory, ridge_teacher_theory, teacher_theory, tree_theory
 from dimcurse.runtime import generator
 
@@ -288,8 +289,6 @@ TARGETS: dict[str, Target] = {
 def get_target(name: str) -> Target:
     key = str(name).strip().lower()
     if key not in TARGETS:
-        from dimcurse.plugins import load_entry_points
-
         load_entry_points()  # an installed plugin may bring it
     try:
         return TARGETS[key]

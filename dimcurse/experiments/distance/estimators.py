@@ -6,6 +6,7 @@ point's neighbours among the others, self excluded, ascending).
 
 from __future__ import annotations
 
+from statistics import NormalDist
 import math
 
 import numpy as np
@@ -44,8 +45,6 @@ def twonn_interval(dists: np.ndarray, level: float = 0.95) -> tuple[float, float
 def chi2_quantile(p: float, df: int) -> float:
     """The chi-square quantile by Wilson & Hilferty (1931): relative error under 1e-4 from df = 100 on
     (0.8 % at 10), and TwoNN's df is twice the points (hundreds at least)."""
-    from statistics import NormalDist
-
     z, c = NormalDist().inv_cdf(p), 2.0 / (9.0 * df)
     return df * (1.0 - c + z * math.sqrt(c)) ** 3
 

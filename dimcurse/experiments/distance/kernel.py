@@ -22,11 +22,19 @@ import torch
 from dimcurse import userdata
 from dimcurse.experiments.distance import estimators, intrinsic
 from dimcurse.experiments.distance import theory
-from dimcurse.data import Distribution, draw, load_dataset, parse_distribution, validate_finite
+from dimcurse.data import (
+    CATALOGUE,
+    Distribution,
+    draw,
+    load_dataset,
+    parse_distribution,
+    spec_shape,
+    validate_finite,
+)
 from dimcurse.configs import DistanceConfig
 from dimcurse.errors import DimcurseError
 from dimcurse.experiments import contract
-from dimcurse.parsing import check_counts, check_seeds
+from dimcurse.configs import check_counts, check_seeds
 from dimcurse.experiments.distance.neighbours import (
     ChunkPlan,
     Metric,
@@ -37,6 +45,7 @@ from dimcurse.experiments.distance.neighbours import (
     query_stats,
 )
 from dimcurse.results import Result
+from dimcurse.experiments.distance.figure import distance_figure
 from dimcurse.runtime import numpy_rng, resolve_dtype
 
 KERNEL = "distance"
@@ -146,16 +155,21 @@ def chunk_for(config: Config, device: torch.device | str = "cpu") -> int:
     return AUTO_CHUNK.get(torch.device(device).type, AUTO_CHUNK["cpu"])
 
 
-def estimate_bytes(config: Config, device: torch.device | str = "cpu") -> tuple[float, str]:
-    """Peak bytes of one point set (drawn in float64, cast, queries, one chunk of distances) and the option to lower."""
+def estimate_bytes(config: Config, device: torch.device | str = "cpu", file=None) -> tuple[float, str]:
+    """Peak bytes of one point set (drawn in float64, cast, queries, one chunk of distances) and the option to
+    lower; ``file``: unused (distance reads its data set after the check), the kernels' one signature."""
     width = 8 if config.dtype == "float64" else 4
+    chunk = 3 * 8 * chunk_for(config, device)
     if userdata.is_user_data(config.data):
         # the file read as float64, plus the sampled points in float64 and the working dtype
-        return userdata.estimate_bytes(config.data) * 2 + 3 * 8 * chunk_for(config, device), "--data"
-    dim = max(config.dims) if config.data is None else 784 * 4  # a real set: at most 70,000 x 3,072 (cifar10)
-    rows = config.n_points if config.data is None else min(config.n_points, 70_000)
+        return userdata.estimate_bytes(config.data) * 2 + chunk, "--data"
+    if config.data is None:
+        rows, dim = config.n_points, max(config.dims)
+    else:  # a named set, from the catalogue (after +upsample, +noise); a registered one: the largest built-in's
+        rows, dim, _ = spec_shape(config.data) or max((spec_shape(n) for n in CATALOGUE), key=lambda s: s[0] * s[1])
+        rows = min(config.n_points, rows)
     sets = rows * dim * (8 + width) + config.n_queries * dim * (8 + width)
-    return sets + 3 * 8 * chunk_for(config, device), "--points"
+    return sets + chunk, "--points"
 
 
 def _synthetic_sets(config: Config, seed: int, dtype, device) -> Iterator[PointSet]:
@@ -557,8 +571,6 @@ COLUMNS = list(COLUMN_DOCS)  # the row contract: one documented line per column,
 
 
 def figure(result: Result):
-    from dimcurse.experiments.distance.figure import distance_figure
-
     return distance_figure(result)
 
 

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from dimcurse.nets import _uniform
+from dimcurse.runtime import generator
 
 CNN1D_LAYERS = ((5, 2, 1), (3, 2, 1), (3, 2, 1))  # (kernel, stride, padding) of the three Conv1d layers
 # What one more grouped convolution costs, in the units of a padded model's c^2 multiply-adds: on the
@@ -351,8 +352,6 @@ def crop_and_flip(shape: tuple[int, int, int], seeds) -> Callable[[torch.Tensor,
     """Random crops (zero padding of H/8 pixels each side, then a random H x W window) and horizontal
     flips (probability 1/2) of each image of a (S, b, C*H*W) mini-batch, drawn per seed and step from
     the seed's own stream: the standard CIFAR augmentation Nakkiran et al. 2019 switch on or off."""
-    from dimcurse.runtime import generator
-
     channels, height, width = shape
     pad = max(1, height // 8)
 

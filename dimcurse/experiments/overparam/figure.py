@@ -8,6 +8,15 @@ import pandas as pd
 
 from dimcurse.plot import key_line, legend, log_axes, pyplot, seed_stats, series
 from dimcurse.results import Result
+from dimcurse.experiments.overparam.summary import (
+    OVER_N,
+    RISK_PEAK_MARGIN,
+    SETTING,
+    epoch_peak,
+    final_rows,
+    is_samplewise,
+    summary_table,
+)
 
 
 def _size_axis(rows: pd.DataFrame) -> tuple[str, str]:
@@ -21,8 +30,6 @@ def _size_axis(rows: pd.DataFrame) -> tuple[str, str]:
 def overparam_figure(result: Result):
     """Train and test loss and error against size per sample, threshold marked, theory dashed; test error over
     epochs. One colour per setting, one line style per quantity, theory in black: the legend is a short key."""
-    from dimcurse.experiments.overparam.summary import SETTING, final_rows, is_samplewise, summary_table
-
     plt = pyplot()
     if is_samplewise(result.rows):  # a sweep over n at a few widths: its curves against n
         return samplewise_figure(result)
@@ -104,8 +111,6 @@ def _error_heat_map(fig, ax, rows: pd.DataFrame) -> None:
 def samplewise_figure(result: Result):
     """Test loss (and error) against the training-set size n, one colour per width and setting; for the linear
     model its excess risk with the closed form in black; the threshold n = width dotted (N = n)."""
-    from dimcurse.experiments.overparam.summary import OVER_N, SETTING, final_rows
-
     plt = pyplot()
     final = final_rows(result.rows)
     classification = final["test_error"].notna().any()
@@ -182,8 +187,6 @@ def steps_figure(result: Result):
     """Gradient descent on the linear model: the excess risk over steps (log axis) per setting and width, its
     closed form in black, the dip and the peak marked where the detector finds them; with three or more
     widths, the risk over steps and width as a heat map (Heckel & Yilmaz 2021)."""
-    from dimcurse.experiments.overparam.summary import RISK_PEAK_MARGIN, SETTING, epoch_peak
-
     plt = pyplot()
     rows = result.rows[result.rows["epoch"] > 0]  # step 0 (the zero vector) has no place on a log axis
     heat = rows["width"].nunique() >= 3

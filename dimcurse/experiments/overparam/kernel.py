@@ -29,10 +29,11 @@ import torch
 
 from dimcurse import userdata
 from dimcurse.configs import OverparamConfig
-from dimcurse.data import split_transforms
+from dimcurse.data import CATALOGUE, check_name, spec_shape
 from dimcurse.errors import DimcurseError
 from dimcurse.experiments import contract
-from dimcurse.parsing import check_counts, check_seeds, did_you_mean
+from dimcurse.configs import check_counts, check_seeds
+from dimcurse.parsing import did_you_mean
 from dimcurse.experiments.overparam.cnn import cnn1d_params, cnn2d_params
 from dimcurse.nets import ACTIVATIONS, mlp_params
 from dimcurse.results import Result
@@ -47,11 +48,11 @@ from dimcurse.experiments.overparam.summary import (
     summary_table,
 )
 from dimcurse.experiments.overparam.task import (
-    DATA,
     IMAGES,
     INTERPOLATION_RTOL,
     KERNEL,  # noqa: F401  (the contract's name and version, defined beside the task)
     MODELS,
+    OWN_DATA,
     SEQUENCES,
     TEACHER_CLASSES,
     TRAINED,
@@ -66,6 +67,7 @@ from dimcurse.experiments.overparam.task import (
     with_sizes,
 )
 from dimcurse.runtime import resolve_dtype
+from dimcurse.experiments.overparam.figure import overparam_figure
 
 
 Config = OverparamConfig  # the settings live in dimcurse.configs, importable without torch (fast --help)
@@ -124,7 +126,7 @@ def _validate_model_options(config: Config) -> None:
     elif data_name(config) == "gaussian":
         raise DimcurseError("gaussian data is for --model linear; use a classification set", "--data")
     else:
-        _check_data_name(data_name(config))
+        check_name(data_name(config), OWN_DATA)
     if config.feature_map not in FEATURE_MAPS:
         raise DimcurseError(
             f"unknown feature map {config.feature_map!r} (known: {', '.join(FEATURE_MAPS)})", "--feature-map"
@@ -229,45 +231,10 @@ def _check_augment(config: Config) -> None:
         )
 
 
-def _check_data_name(name: str) -> None:
-    base, steps = split_transforms(name)
-    if steps:
-        kind = base.partition(":")[0].lower()
-        if kind == "teacher":
-            raise DimcurseError("transforms (+upsample, +noise) apply to data sets, not the teacher task", "--data")
-        if any(step == "upsample" for step, _ in steps) and kind not in IMAGES and not userdata.is_user_data(base):
-            raise DimcurseError(
-                f"{base} is not image data (its rows have no height and width): cannot upsample", "--data"
-            )
-        return _check_data_name(base)
-    if userdata.is_user_data(name):
-        userdata.check_spec(name)
-        return
-    from dimcurse import plugins
-
-    plugins.load_entry_points()
-    if name.strip().lower() in plugins.DATASETS:
-        return
-    kind, _, root = name.partition(":")
-    if kind in ("mnist1d", "digits", "teacher") and not root:
-        return
-    if kind in ("mnist", "fashion-mnist", "cifar10"):
-        if root:
-            return
-        raise DimcurseError(f"{kind} needs a folder, as in {kind}:~/data", "--data")
-    problem = userdata.path_problem(name)
-    raise DimcurseError(
-        problem
-        or f"unknown data set {name!r}{did_you_mean(name, DATA)} (known: {', '.join(DATA)}, "
-        f"or a file: {', '.join(userdata.SUFFIXES)})",
-        "--data",
-    )
-
-
 # --------------------------------------------------------------------------- run
 
 
-def estimate_bytes(config: Config, device: torch.device | str = "cpu") -> tuple[float, str]:
+def estimate_bytes(config: Config, device: torch.device | str = "cpu", file=None) -> tuple[float, str]:
     """Peak bytes of the largest solve or of the batched networks, and the option to lower.
 
     linear: X, test X and the decomposition of an n x p problem (float64); random features:
@@ -275,9 +242,9 @@ def estimate_bytes(config: Config, device: torch.device | str = "cpu") -> tuple[
     model's parameters with gradients and optimiser state (16 bytes each) and the data, at
     the data set's input dimension, plus a mini-batch's activations.
     """
-    config = with_sizes(config)
+    config = with_sizes(config, file)
     if len(config.n_train) > 1:  # sizes run one after another: the largest sets the peak
-        return max((estimate_bytes(one, device) for one in per_size(config)), key=lambda pair: pair[0])
+        return max((estimate_bytes(one, device, file) for one in per_size(config)), key=lambda pair: pair[0])
     n, nt, widest = n_of(config), config.n_test, max(widths_for(config))
     if config.model == "linear":
         return 8 * (3 * n * widest + nt * widest + 2 * min(n, widest) ** 2), "--features"
@@ -286,9 +253,7 @@ def estimate_bytes(config: Config, device: torch.device | str = "cpu") -> tuple[
     if config.model == "knn":  # the test-to-training and training-to-training distances, float64, per seed
         return 8 * 2 * (nt + n) * n, "--train-samples"
     kind = data_name(config).partition(":")[0]
-    dim = {"teacher": config.teacher_dim, "mnist1d": 40, "digits": 64, "mnist": 784, "fashion-mnist": 784}.get(
-        kind, 3072
-    )
+    dim = config.teacher_dim if kind == "teacher" else _input_dim(config, file)
     classes = TEACHER_CLASSES if kind == "teacher" else 10
     S, widths = len(config.seeds), widths_for(config)
     batch = n if config.batch_size <= 0 else min(config.batch_size, n)
@@ -307,6 +272,18 @@ def estimate_bytes(config: Config, device: torch.device | str = "cpu") -> tuple[
         activations = S * batch * (config.depth * sum(widths) + len(widths) * classes) * 4 * 4
     data = S * (n + nt) * dim * 12
     return params + activations + data, "--widths" if params + activations > data else "--train-samples"
+
+
+def _input_dim(config: Config, file=None) -> int:
+    """A data set's input dimension before it is read: the catalogue's (after transforms), or the user's file's
+    (a registered set: the largest built-in's, the safe side of the estimate)."""
+    known = spec_shape(data_name(config))
+    if known is not None:
+        return known[1]
+    if userdata.is_user_data(data_name(config)):
+        file = file if file is not None else _user_file(config)
+        return int(np.prod(file.x.shape[1:]))
+    return max(entry.dim for entry in CATALOGUE.values())
 
 
 def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[float], None] | None = None) -> Result:
@@ -406,8 +383,6 @@ def derived_notes(table: pd.DataFrame, summary: pd.DataFrame, config: Config) ->
 
 
 def figure(result: Result):
-    from dimcurse.experiments.overparam.figure import overparam_figure
-
     result.rows = upgraded(result.rows)
     return overparam_figure(result)
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from dimcurse import memory, userdata
-from dimcurse.data import load_dataset, split_transforms, validate_finite
+from dimcurse import userdata
+from dimcurse.data import CATALOGUE, load_dataset, split_transforms, validate_finite
 from dimcurse.configs import OVERPARAM_N
 from dimcurse.configs import OverparamConfig as Config
 from dimcurse.errors import DimcurseError
@@ -31,10 +31,11 @@ KERNEL = "overparam"
 VERSION = 3
 MODELS = ("linear", "random-features", "mlp", "cnn", "knn")
 TRAINED = ("mlp", "cnn")  # trained by mini-batch AdamW/SGD over epochs (the others are solved in closed form)
-SEQUENCES = ("mnist1d",)  # the data sets the 1-D CNN takes: sequences of one channel
-IMAGES = {"digits": (1, 8, 8), "mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32)}  # (C, H, W)
+# The data sets the 1-D CNN takes (sequences of one channel) and the image sets, (C, H, W): from the catalogue.
+SEQUENCES = tuple(name for name, entry in CATALOGUE.items() if entry.sequence)
+IMAGES = {name: entry.image for name, entry in CATALOGUE.items() if entry.image is not None}
 CNN_WIDTHS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
-DATA = ("mnist1d", "digits", "teacher", "mnist:DIR", "fashion-mnist:DIR", "cifar10:DIR")
+OWN_DATA = ("teacher",)  # the kernel's own task, named as a data set
 # Default sweeps as multiples of the training-set size: dense around the threshold (1.0).
 LINEAR_GAMMAS = (0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 1.05, 1.1, 1.25, 1.5, 2.0, 4.0, 10.0)
 FEATURE_RATIOS = (0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 1.0, 1.05, 1.1, 1.25, 1.5, 2.0, 4.0, 10.0, 20.0)
@@ -141,8 +142,7 @@ def _user_file(config: Config):
     spec = data_name(config)
     if not userdata.is_user_data(spec):
         return None
-    memory.require(userdata.estimate_bytes(spec), f"reading {spec}", "--data")
-    return userdata.load(spec, need_y=True, target_column=config.target_column)
+    return userdata.read(spec, config.target_column)
 
 
 def _user_pool(config: Config, file=None):

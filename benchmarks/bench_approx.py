@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from dimcurse.experiments.approx import lm
-from dimcurse.nets import Shallow, train_adam, train_lbfgs
+from dimcurse.experiments.approx.networks import Shallow, train_adam, train_lbfgs
 from dimcurse.experiments.approx.targets import TargetOptions, get_target
 
 

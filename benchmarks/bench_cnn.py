@@ -24,7 +24,7 @@ import torch
 from dimcurse.experiments.overparam.cnn import CNN1DClassifier, single_model
 from dimcurse.experiments.overparam.kernel import Config
 from dimcurse.experiments.overparam.task import CNN_WIDTHS, load_task
-from dimcurse.nets import train_classifier
+from dimcurse.experiments.overparam.classifier import train_classifier
 
 
 def sync(device: torch.device) -> None:

@@ -29,7 +29,7 @@ import torch
 
 from dimcurse.experiments.overparam.kernel import Config
 from dimcurse.experiments.overparam.task import FEATURE_RATIOS, load_task
-from dimcurse.nets import MLPClassifier, train_classifier
+from dimcurse.experiments.overparam.classifier import MLPClassifier, train_classifier
 from dimcurse.experiments.overparam.ridge import RidgePath
 
 MLP_WIDTHS = [2, 4, 8, 12, 16, 24, 32, 48, 64, 128, 256, 512]

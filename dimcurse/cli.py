@@ -98,9 +98,6 @@ def config_option(config_class, name: str, *aliases: str, minimum: int | None = 
     return typer.Option(default, declared, *aliases, help=help, **kwargs)
 
 
-_DC, _AC, _OC = DistanceConfig, ApproxConfig, OverparamConfig
-
-
 DEVICE = typer.Option("auto", "--device", metavar="NAME", help="auto (CUDA when present), cpu, cuda or cuda:N.")
 THREADS = typer.Option(
     None,
@@ -147,8 +144,13 @@ TF32 = typer.Option(
     "default, and recorded in the provenance either way.",
 )
 LIST_DATA = typer.Option(False, "--list-data", help="Print the data sets --data takes (plugins' too) and exit.")
-SUMMARY_OUT = typer.Option(
-    None, "--summary-out", metavar="FILE", help="Also write the summary table (mean ± sd) to this file."
+FIT_OUT = typer.Option(
+    None,
+    "--fit-out",
+    "--summary-out",
+    metavar="FILE",
+    help="Also write the analysis table to this file: approx's exponent fits, overparam's per-width summary, "
+    "distance's mean ± sd table (--summary-out: its older name, still taken).",
 )
 CURVES_OUT = typer.Option(
     None, "--curves-out", metavar="FILE", help="Write the training curves (--record-every) to this file."
@@ -164,6 +166,16 @@ PLOT = typer.Option(
 )
 
 
+def _bar(quiet: bool, label: str, figures: str):
+    """A rich progress bar on stderr, ``label``, the bar, ``figures``, the time spent and the time left; shown
+    only when stderr is a terminal: a log file or pipe gets no bar (nor the blank line rich leaves behind)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    err = _stderr()
+    columns = (TextColumn(label), BarColumn(), TextColumn(figures), TimeElapsedColumn(), TimeRemainingColumn())
+    return Progress(*columns, console=err, transient=True, disable=quiet or not err.is_terminal)
+
+
 @contextmanager
 def _progress(quiet: bool, description: str):
     """A rich progress bar on stderr; yields a callback taking fractions of the whole run.
@@ -171,34 +183,41 @@ def _progress(quiet: bool, description: str):
     Shown only when stderr is a terminal: a log file or pipe gets no bar (nor the blank
     line rich leaves behind).
     """
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-    err = _stderr()
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>5.1f}%"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-        disable=quiet or not err.is_terminal,
-    )
+    bar = _bar(quiet, "{task.description}", "{task.percentage:>5.1f}%")
     with bar:
         task = bar.add_task(description, total=1.0)
         yield lambda fraction: bar.advance(task, fraction)
 
 
+RUN_OPTIONS = (
+    "device",
+    "out",
+    "format",
+    "quiet",
+    "fit_out",
+    "plot_file",
+    "curves_out",
+    "tensorboard",
+    "threads",
+    "tf32",
+)
+
+
+def _run_options(given: dict) -> dict:
+    """The options every kernel command shares (where, how many threads, what to write), from its parameters
+    (its ``locals()``): the keywords of ``_execute``. A command without curves has none to give."""
+    return {name: given[name] for name in RUN_OPTIONS if name in given}
+
+
 def _execute(
     kernel,
     config,
+    *,
     device: str,
     out: str,
-    fmt: Optional[str],
+    format: Optional[str],
     quiet: bool,
-    *,
     fit_out: Optional[str] = None,
-    fit_option: str = "--summary-out",
     plot_file: Optional[str] = None,
     curves_out: Optional[str] = None,
     tensorboard: Optional[str] = None,
@@ -212,12 +231,12 @@ def _execute(
     from dimcurse.runtime import resolve_device
 
     kernel.validate(config)
-    fmt_name = check_writable(out, fmt)
+    fmt_name = check_writable(out, format)
     _check_curve_outputs(config, curves_out, tensorboard)
     if plot_file is not None:
         plot.check_plot_path(plot_file)
     if fit_out is not None:
-        _check_side_file(fit_out, fit_option)
+        _check_side_file(fit_out, "--fit-out")
     torch_device = resolve_device(device)
     count = _set_threads(threads)
     with _progress(quiet, kernel.KERNEL) as tick:
@@ -234,9 +253,9 @@ def _execute(
         if not quiet:
             err.print(f"wrote {out} (provenance: {out}.provenance.json)")
     if fit_out is not None:
-        # the kernel's summary table (approx's fits, overparam's per-width summary), else the mean ± sd table
-        summary = result.analysis if result.analysis is not None else aggregate(result)
-        write_result(Result(kernel=result.kernel, rows=summary, provenance=result.provenance), fit_out)
+        # the kernel's analysis table (approx's fits, overparam's per-width summary), else the mean ± sd table
+        table = result.analysis if result.analysis is not None else aggregate(result)
+        write_result(Result(kernel=result.kernel, rows=table, provenance=result.provenance), fit_out)
         if not quiet:
             err.print(f"wrote {fit_out}")
     if plot_file is not None:
@@ -313,12 +332,13 @@ def info():
 def _config(kernel: str, given: dict):
     """The kernel's Config from a command's parameters (its ``locals()``): every option given, in the
     form typed, through the one converter the Python API and sweep files use (dimcurse.options).
-    Options left unset (None, or an empty list) keep the Config's default."""
+    Options left unset (None) keep the Config's default; an empty value (``--dims ""``, as a script passing
+    an empty variable gives) is refused by the converter, never read as unset."""
     from dimcurse.configs import CLI_NAMES
     from dimcurse.options import config_class, config_from
 
     keys = {f.name for f in dataclasses.fields(config_class(kernel))} | set(CLI_NAMES.get(kernel, {}))
-    return config_from(kernel, {k: v for k, v in given.items() if k in keys and v is not None and v != ""})
+    return config_from(kernel, {k: v for k, v in given.items() if k in keys and v is not None})
 
 
 @app.command(
@@ -327,24 +347,24 @@ def _config(kernel: str, given: dict):
     "dimension grows; real data of low intrinsic dimension concentrates less.",
 )
 def distance_cmd(  # noqa: PLR0917  (typer: one parameter per option)
-    dims: Optional[str] = config_option(_DC, "--dims", metavar=LIST, unset=True),
-    dist: Optional[str] = config_option(_DC, "--dist", metavar=LIST, unset=True),
-    metric: str = config_option(_DC, "--metric", metavar=LIST),
-    points: int = config_option(_DC, "--points", minimum=1),
-    queries: int = config_option(_DC, "--queries", minimum=1),
-    k: int = config_option(_DC, "--k", minimum=1),
-    mle_k: int = config_option(_DC, "--mle-k", minimum=1),
-    id_points: int = config_option(_DC, "--id-points", minimum=0),
-    data: Optional[str] = config_option(_DC, "--data", metavar="NAME|FILE"),
-    download: bool = config_option(_DC, "--download"),
-    chunk: int = config_option(_DC, "--chunk", minimum=0),
-    summary_out: Optional[str] = SUMMARY_OUT,
+    dims: Optional[str] = config_option(DistanceConfig, "--dims", metavar=LIST, unset=True),
+    dist: Optional[str] = config_option(DistanceConfig, "--dist", metavar=LIST, unset=True),
+    metric: str = config_option(DistanceConfig, "--metric", metavar=LIST),
+    points: int = config_option(DistanceConfig, "--points", minimum=1),
+    queries: int = config_option(DistanceConfig, "--queries", minimum=1),
+    k: int = config_option(DistanceConfig, "--k", minimum=1),
+    mle_k: int = config_option(DistanceConfig, "--mle-k", minimum=1),
+    id_points: int = config_option(DistanceConfig, "--id-points", minimum=0),
+    data: Optional[str] = config_option(DistanceConfig, "--data", metavar="NAME|FILE"),
+    download: bool = config_option(DistanceConfig, "--download"),
+    chunk: int = config_option(DistanceConfig, "--chunk", minimum=0),
+    fit_out: Optional[str] = FIT_OUT,
     list_data: bool = LIST_DATA,
-    seeds: str = config_option(_DC, "--seeds", metavar="SEEDS"),
+    seeds: str = config_option(DistanceConfig, "--seeds", metavar="SEEDS"),
     device: str = DEVICE,
     threads: Optional[int] = THREADS,
     tf32: bool = TF32,
-    dtype: str = config_option(_DC, "--dtype"),
+    dtype: str = config_option(DistanceConfig, "--dtype"),
     out: str = OUT,
     format: Optional[str] = FORMAT,
     quiet: bool = QUIET,
@@ -368,20 +388,7 @@ def distance_cmd(  # noqa: PLR0917  (typer: one parameter per option)
         return _list_data()
     if data is not None and (dims is not None or dist is not None):
         raise DimcurseError("a real data set fixes the dimension and distribution; drop --dims/--dist", "--data")
-    config = _config("distance", locals())
-    _execute(
-        distance,
-        config,
-        device,
-        out,
-        format,
-        quiet,
-        fit_out=summary_out,
-        fit_option="--summary-out",
-        plot_file=plot_file,
-        threads=threads,
-        tf32=tf32,
-    )
+    _execute(distance, _config("distance", locals()), **_run_options(locals()))
 
 
 @app.command(
@@ -397,46 +404,43 @@ def approx_cmd(  # noqa: PLR0917  (typer: one parameter per option)
         parser=count("--width"),
         metavar="INT",
     ),
-    widths: Optional[str] = config_option(_AC, "--widths", metavar=LIST),
-    target: Optional[str] = config_option(_AC, "--target", metavar=LIST, unset=True),
-    data: Optional[str] = config_option(_AC, "--data", metavar="FILE"),
-    target_column: Optional[str] = config_option(_AC, "--target-column", metavar="NAME"),
-    test_fraction: str = config_option(_AC, "--test-fraction", metavar="FRACTION"),
-    dims: Optional[str] = config_option(_AC, "--dims", metavar=LIST),
-    arch: str = config_option(_AC, "--arch", metavar=LIST),
-    depth: int = config_option(_AC, "--depth", minimum=1),
-    activation: str = config_option(_AC, "--activation"),
-    samples: Optional[str] = config_option(_AC, "--samples", metavar=LIST),
-    inputs: Optional[str] = config_option(_AC, "--inputs", metavar="NAME|FILE"),
-    samples_per_param: Optional[str] = config_option(_AC, "--samples-per-param", unset=True),
-    test_samples: int = config_option(_AC, "--test-samples", minimum=1),
-    steps: Optional[int] = config_option(_AC, "--steps", minimum=1),
-    lm_iters: Optional[int] = config_option(_AC, "--lm-iters", minimum=1),
-    lm_rows: Optional[str] = config_option(_AC, "--lm-rows", unset=True),
-    lm_max_params: int = config_option(_AC, "--lm-max-params", minimum=1),
-    optimizer: str = config_option(_AC, "--optimizer"),
-    lr: Optional[str] = config_option(_AC, "--lr"),
-    baselines: Optional[str] = config_option(_AC, "--baselines", metavar=LIST, unset=True),
-    knn_k: int = config_option(_AC, "--knn-k", minimum=1),
-    teacher_k: str = config_option(_AC, "--teacher-k", metavar=LIST),
-    teacher_draws: int = config_option(_AC, "--teacher-draws", minimum=1),
-    gn_iters: Optional[int] = config_option(_AC, "--gn-iters", minimum=1),
-    cg_iters: Optional[int] = config_option(_AC, "--cg-iters", minimum=1),
-    q_power_k: int = config_option(_AC, "--q-power-k", minimum=1),
-    verdict_tolerance: str = config_option(_AC, "--verdict-tolerance", metavar="FRACTION"),
-    summary_out: Optional[str] = typer.Option(
-        None, "--summary-out", metavar="FILE", help="Also write the exponent fit table (the summary) to this file."
-    ),
-    fit_out: Optional[str] = typer.Option(None, "--fit-out", metavar="FILE", help="The same as --summary-out."),
-    record_every: int = config_option(_AC, "--record-every", minimum=0),
+    widths: Optional[str] = config_option(ApproxConfig, "--widths", metavar=LIST),
+    target: Optional[str] = config_option(ApproxConfig, "--target", metavar=LIST, unset=True),
+    data: Optional[str] = config_option(ApproxConfig, "--data", metavar="FILE"),
+    target_column: Optional[str] = config_option(ApproxConfig, "--target-column", metavar="NAME"),
+    test_fraction: str = config_option(ApproxConfig, "--test-fraction", metavar="FRACTION"),
+    dims: Optional[str] = config_option(ApproxConfig, "--dims", metavar=LIST),
+    arch: str = config_option(ApproxConfig, "--arch", metavar=LIST),
+    depth: int = config_option(ApproxConfig, "--depth", minimum=1),
+    activation: str = config_option(ApproxConfig, "--activation"),
+    samples: Optional[str] = config_option(ApproxConfig, "--samples", metavar=LIST),
+    inputs: Optional[str] = config_option(ApproxConfig, "--inputs", metavar="NAME|FILE"),
+    samples_per_param: Optional[str] = config_option(ApproxConfig, "--samples-per-param", unset=True),
+    test_samples: int = config_option(ApproxConfig, "--test-samples", minimum=1),
+    steps: Optional[int] = config_option(ApproxConfig, "--steps", minimum=1),
+    lm_iters: Optional[int] = config_option(ApproxConfig, "--lm-iters", minimum=1),
+    lm_rows: Optional[str] = config_option(ApproxConfig, "--lm-rows", unset=True),
+    lm_max_params: int = config_option(ApproxConfig, "--lm-max-params", minimum=1),
+    optimizer: str = config_option(ApproxConfig, "--optimizer"),
+    lr: Optional[str] = config_option(ApproxConfig, "--lr"),
+    baselines: Optional[str] = config_option(ApproxConfig, "--baselines", metavar=LIST, unset=True),
+    knn_k: int = config_option(ApproxConfig, "--knn-k", minimum=1),
+    teacher_k: str = config_option(ApproxConfig, "--teacher-k", metavar=LIST),
+    teacher_draws: int = config_option(ApproxConfig, "--teacher-draws", minimum=1),
+    gn_iters: Optional[int] = config_option(ApproxConfig, "--gn-iters", minimum=1),
+    cg_iters: Optional[int] = config_option(ApproxConfig, "--cg-iters", minimum=1),
+    q_power_k: int = config_option(ApproxConfig, "--q-power-k", minimum=1),
+    verdict_tolerance: str = config_option(ApproxConfig, "--verdict-tolerance", metavar="FRACTION"),
+    fit_out: Optional[str] = FIT_OUT,
+    record_every: int = config_option(ApproxConfig, "--record-every", minimum=0),
     curves_out: Optional[str] = CURVES_OUT,
     tensorboard: Optional[str] = TENSORBOARD,
     list_targets: bool = typer.Option(False, "--list-targets", help="Print the targets with their formulas and exit."),
-    seeds: str = config_option(_AC, "--seeds", metavar="SEEDS"),
+    seeds: str = config_option(ApproxConfig, "--seeds", metavar="SEEDS"),
     device: str = DEVICE,
     threads: Optional[int] = THREADS,
     tf32: bool = TF32,
-    dtype: str = config_option(_AC, "--dtype"),
+    dtype: str = config_option(ApproxConfig, "--dtype"),
     out: str = OUT,
     format: Optional[str] = FORMAT,
     quiet: bool = QUIET,
@@ -473,25 +477,7 @@ def approx_cmd(  # noqa: PLR0917  (typer: one parameter per option)
         raise DimcurseError("give --width or --widths, not both", "--width")
     if data is not None and (target is not None or dims is not None):
         raise DimcurseError("a data file fixes the target and the dimension; drop --target/--dims", "--data")
-    config = _config("approx", locals())
-    if summary_out is not None and fit_out is not None:
-        raise DimcurseError("give --summary-out or --fit-out, not both", "--fit-out")
-    table_out, table_option = (fit_out, "--fit-out") if fit_out is not None else (summary_out, "--summary-out")
-    _execute(
-        approx,
-        config,
-        device,
-        out,
-        format,
-        quiet,
-        fit_out=table_out,
-        fit_option=table_option,
-        plot_file=plot_file,
-        curves_out=curves_out,
-        tensorboard=tensorboard,
-        threads=threads,
-        tf32=tf32,
-    )
+    _execute(approx, _config("approx", locals()), **_run_options(locals()))
 
 
 @app.command(
@@ -500,48 +486,46 @@ def approx_cmd(  # noqa: PLR0917  (typer: one parameter per option)
     "descent), for linear models, random features and MLPs.",
 )
 def overparam_cmd(  # noqa: PLR0917  (typer: one parameter per option)
-    model: str = config_option(_OC, "--model"),
-    data: Optional[str] = config_option(_OC, "--data", metavar="NAME|FILE"),
-    target_column: Optional[str] = config_option(_OC, "--target-column", metavar="NAME"),
-    test_fraction: str = config_option(_OC, "--test-fraction", metavar="FRACTION"),
-    widths: Optional[str] = config_option(_OC, "--widths", metavar=LIST),
+    model: str = config_option(OverparamConfig, "--model"),
+    data: Optional[str] = config_option(OverparamConfig, "--data", metavar="NAME|FILE"),
+    target_column: Optional[str] = config_option(OverparamConfig, "--target-column", metavar="NAME"),
+    test_fraction: str = config_option(OverparamConfig, "--test-fraction", metavar="FRACTION"),
+    widths: Optional[str] = config_option(OverparamConfig, "--widths", metavar=LIST),
     features: Optional[str] = typer.Option(
         None, "--features", metavar=LIST, help="Same as --widths (linear, random-features)."
     ),
-    depth: int = config_option(_OC, "--depth", minimum=1),
-    feature_map: str = config_option(_OC, "--feature-map"),
-    train_samples: Optional[str] = config_option(_OC, "--train-samples", metavar=LIST),
-    test_samples: Optional[int] = config_option(_OC, "--test-samples", minimum=1),
-    label_noise: str = config_option(_OC, "--label-noise", metavar=LIST),
-    ridge: str = config_option(_OC, "--ridge", metavar=LIST),
-    weight_decay: str = config_option(_OC, "--weight-decay"),
-    epochs: int = config_option(_OC, "--epochs", minimum=1),
-    steps: Optional[int] = config_option(_OC, "--steps", minimum=1),
-    optimizer: str = config_option(_OC, "--optimizer"),
-    lr: Optional[str] = config_option(_OC, "--lr"),
-    batch_size: int = config_option(_OC, "--batch-size", minimum=0),
-    loss: str = config_option(_OC, "--loss"),
-    activation: str = config_option(_OC, "--activation"),
-    record_every: int = config_option(_OC, "--record-every", minimum=0),
+    depth: int = config_option(OverparamConfig, "--depth", minimum=1),
+    feature_map: str = config_option(OverparamConfig, "--feature-map"),
+    train_samples: Optional[str] = config_option(OverparamConfig, "--train-samples", metavar=LIST),
+    test_samples: Optional[int] = config_option(OverparamConfig, "--test-samples", minimum=1),
+    label_noise: str = config_option(OverparamConfig, "--label-noise", metavar=LIST),
+    ridge: str = config_option(OverparamConfig, "--ridge", metavar=LIST),
+    weight_decay: str = config_option(OverparamConfig, "--weight-decay"),
+    epochs: int = config_option(OverparamConfig, "--epochs", minimum=1),
+    steps: Optional[int] = config_option(OverparamConfig, "--steps", minimum=1),
+    optimizer: str = config_option(OverparamConfig, "--optimizer"),
+    lr: Optional[str] = config_option(OverparamConfig, "--lr"),
+    batch_size: int = config_option(OverparamConfig, "--batch-size", minimum=0),
+    loss: str = config_option(OverparamConfig, "--loss"),
+    activation: str = config_option(OverparamConfig, "--activation"),
+    record_every: int = config_option(OverparamConfig, "--record-every", minimum=0),
     curves_out: Optional[str] = CURVES_OUT,
     tensorboard: Optional[str] = TENSORBOARD,
-    augment: bool = config_option(_OC, "--augment"),
-    signal_var: str = config_option(_OC, "--signal-var"),
-    noise_var: str = config_option(_OC, "--noise-var"),
-    feature_scales: str = config_option(_OC, "--feature-scales", metavar=LIST),
-    standardise: bool = config_option(_OC, "--standardise"),
-    group_steps: str = config_option(_OC, "--group-steps", metavar=LIST),
-    teacher_dim: int = config_option(_OC, "--teacher-dim", minimum=1),
-    download: bool = config_option(_OC, "--download"),
-    summary_out: Optional[str] = typer.Option(
-        None, "--summary-out", metavar="FILE", help="Also write the per-width summary table to this file."
-    ),
+    augment: bool = config_option(OverparamConfig, "--augment"),
+    signal_var: str = config_option(OverparamConfig, "--signal-var"),
+    noise_var: str = config_option(OverparamConfig, "--noise-var"),
+    feature_scales: str = config_option(OverparamConfig, "--feature-scales", metavar=LIST),
+    standardise: bool = config_option(OverparamConfig, "--standardise"),
+    group_steps: str = config_option(OverparamConfig, "--group-steps", metavar=LIST),
+    teacher_dim: int = config_option(OverparamConfig, "--teacher-dim", minimum=1),
+    download: bool = config_option(OverparamConfig, "--download"),
+    fit_out: Optional[str] = FIT_OUT,
     list_data: bool = LIST_DATA,
-    seeds: str = config_option(_OC, "--seeds", metavar="SEEDS"),
+    seeds: str = config_option(OverparamConfig, "--seeds", metavar="SEEDS"),
     device: str = DEVICE,
     threads: Optional[int] = THREADS,
     tf32: bool = TF32,
-    dtype: str = config_option(_OC, "--dtype"),
+    dtype: str = config_option(OverparamConfig, "--dtype"),
     out: str = OUT,
     format: Optional[str] = FORMAT,
     quiet: bool = QUIET,
@@ -565,22 +549,7 @@ def overparam_cmd(  # noqa: PLR0917  (typer: one parameter per option)
         return _list_data()
     if widths is not None and features is not None:
         raise DimcurseError("give --widths or --features, not both", "--features")
-    config = _config("overparam", locals())
-    _execute(
-        overparam,
-        config,
-        device,
-        out,
-        format,
-        quiet,
-        fit_out=summary_out,
-        fit_option="--summary-out",
-        plot_file=plot_file,
-        curves_out=curves_out,
-        tensorboard=tensorboard,
-        threads=threads,
-        tf32=tf32,
-    )
+    _execute(overparam, _config("overparam", locals()), **_run_options(locals()))
 
 
 # --------------------------------------------------------------------------- batch runs
@@ -653,19 +622,8 @@ def batch_cmd(  # noqa: PLR0917  (typer: one parameter per option)
 def _batch_progress(quiet: bool, total: int):
     """Points done, failed and remaining, with the time left, as a bar on a terminal; redirected (nohup,
     Slurm), one line per finished point, so that a log shows progress as it happens."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-    err = _stderr()
-    bar = Progress(
-        TextColumn("batch"),
-        BarColumn(),
-        TextColumn("{task.fields[counts]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-        disable=quiet or not err.is_terminal,
-    )
+    bar = _bar(quiet, "batch", "{task.fields[counts]}")
+    err = bar.console
     with bar:
         task = bar.add_task("batch", total=total, counts="")
 

@@ -410,7 +410,7 @@ def load_dataset(spec: str, download: bool = False, need_y: bool = False, target
         return data
 
     if userdata.is_user_data(spec):
-        user = userdata.load(spec, need_y, target_column)
+        user = userdata.read(spec, target_column, need_y=need_y)
         empty = np.zeros((0, user.x.shape[1]))
         y = user.y if user.y is not None else np.zeros(0)
         return Dataset(user.name, user.x, y, empty, np.zeros(0), key=user.content, source=user.describe())

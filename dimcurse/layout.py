@@ -13,7 +13,6 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass, field
 
-from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
@@ -179,7 +178,3 @@ def _vertical(grid: Grid, widths: list[int], width: int) -> list:
             for i, line in enumerate(row[j].lines):
                 out.append(Text("    " + line, style=(row[j].styles[i] if i < len(row[j].styles) else None) or ""))
     return out
-
-
-def render_group(parts: list) -> Group:
-    return Group(*parts)

@@ -10,8 +10,10 @@ from dimcurse.errors import DimcurseError
 
 def split_list(text: str, option: str) -> list[str]:
     """Split ``"a, b,c"`` into items; an empty item is an error, not something to skip."""
+    if not str(text).strip():
+        raise DimcurseError("an empty value; give at least one (a script passing an empty variable?)", option)
     items = [item.strip() for item in str(text).split(",")]
-    if not items or any(item == "" for item in items):
+    if any(item == "" for item in items):
         raise DimcurseError(f"{text!r} is not a comma-separated list (empty item)", option)
     return items
 

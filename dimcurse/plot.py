@@ -112,6 +112,8 @@ def legend(ax, handles: list | None = None) -> None:
     """The legend beside the axes, not over the data; ``handles``: a key of its own (colours and styles)
     instead of one entry per drawn line."""
     where = dict(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, frameon=False)
+    if handles is None and not ax.get_legend_handles_labels()[0]:
+        return  # nothing drawn with a label (an empty panel): no legend, and no warning from matplotlib
     ax.legend(**({"handles": handles} if handles is not None else {}), **where)
 
 

@@ -41,8 +41,15 @@ def load(path: str, option: str = "STORE") -> dict[str, Source]:
         raise DimcurseError(
             f"{path}: no provenance naming a kernel (expected {target.name}.provenance.json beside it)", option
         )
+    rows = renamed(kernel, rows)
     rows["run_elapsed_s"] = prov.get("elapsed_s")
     return {kernel: Source(kernel, rows, [prov], _sidecar_tables(target, kernel))}
+
+
+def renamed(kernel: str, rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows written under a column's older name, with its name now (the kernel's RENAMED: old -> new)."""
+    old = {a: b for a, b in getattr(REGISTRY.get(kernel), "RENAMED", {}).items() if a in rows and b not in rows}
+    return rows.rename(columns=old) if old else rows
 
 
 def _sidecar_tables(path: Path, kernel: str) -> dict[str, pd.DataFrame]:
@@ -59,7 +66,7 @@ def _from_store(folder: Path) -> dict[str, Source]:
     for record in read_records(folder).values():
         if not record.get("rows"):
             continue
-        frame = pd.DataFrame(record["rows"])
+        frame = renamed(record["kernel"], pd.DataFrame(record["rows"]))
         frame.insert(0, "experiment", record["experiment"])
         frame["run_elapsed_s"] = record.get("elapsed_s")  # wall time of the whole point
         source = sources.setdefault(record["kernel"], Source(record["kernel"], pd.DataFrame()))

@@ -148,13 +148,13 @@ def load(spec: str, need_y: bool = False, target_column: str | None = None, opti
     return data
 
 
-def read(spec: str, target_column: str | None = None) -> UserData:
-    """A kernel's one checked read of a user's file with its targets: refused first when reading it whole would
-    not fit in memory (approx and overparam read their file once per run, through here)."""
+def read(spec: str, target_column: str | None = None, *, need_y: bool = True) -> UserData:
+    """The kernels' one checked read of a user's file: refused first when reading it whole would not fit in
+    memory, then loaded and checked (``load``). Each run reads its file once, through here."""
     from dimcurse import memory  # torch: this module stays importable at --help
 
     memory.require(estimate_bytes(spec), f"reading {spec}", "--data")
-    return load(spec, need_y=True, target_column=target_column)
+    return load(spec, need_y=need_y, target_column=target_column)
 
 
 def check_spec(spec: str, option: str = "--data") -> None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 
 import pytest
 import torch
+
+from tests.helpers import run_cli
 
 torch.set_num_threads(1)
 # pytest-xdist's workers (python -m pytest runs on both cores: pyproject.toml's addopts) get COLUMNS=80 and
@@ -20,22 +20,16 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 os.environ["DIMCURSE_STRICT"] = "1"
 
 
+def pytest_collection_modifyitems(items):
+    """The slow tests first (a stable sort: each module's order kept): a worker that takes them early leaves
+    the short ones to fill the end, so both cores finish together (pyproject.toml's addopts)."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture
 def cli():
     """Run ``dimcurse ARGS`` in-process like a user: returns (exit code, stdout, stderr)."""
-    from dimcurse.cli import main
-
-    def invoke(*args: str):
-        out, err = io.StringIO(), io.StringIO()
-        code = 0
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                main(list(args))
-            except SystemExit as exc:
-                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        return code, out.getvalue(), err.getvalue()
-
-    return invoke
+    return run_cli
 
 
 requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

@@ -1,6 +1,23 @@
 """Small helpers shared by the test modules."""
 
+import contextlib
+import io
+
 import numpy as np
+
+
+def run_cli(*args: str):
+    """Run ``dimcurse ARGS`` in-process like a user: (exit code, stdout, stderr). The ``cli`` fixture."""
+    from dimcurse.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main(list(args))
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return code, out.getvalue(), err.getvalue()
 
 
 def pick_one(frame, **where):
@@ -54,3 +71,18 @@ def run_docs_example(cli, monkeypatch, command: str, page: str = "docs/approx.md
     lines = (root / page).read_text().splitlines()
     assert out.splitlines()[0].rstrip() == lines[lines.index(f"$ {command}") + 1].rstrip()
     return results[0]
+
+
+def shallow_problem(n: int, seeds, *, width: int, stream: int, dim: int = 2, target=None, dtype=None):
+    """The second-order trainers' test problem (test_lm, test_gn, test_convergence): inputs uniform on
+    [-1, 1]^dim from generator ``stream``, the target sin(2 x0) cos(x1) (or ``target(x)``), and the starting
+    parameters of a shallow ReLU network of ``width`` per seed: (x, y, theta)."""
+    import torch
+
+    from dimcurse.experiments.approx.networks import Shallow
+
+    dtype = dtype or torch.float64
+    gen = torch.Generator().manual_seed(stream)
+    x = torch.rand(len(seeds), n, dim, generator=gen, dtype=dtype) * 2 - 1
+    y = target(x) if target is not None else torch.sin(2 * x[..., 0]) * torch.cos(x[..., 1])
+    return x, y, Shallow(list(seeds), dim, [width], "relu", dtype=dtype).flat(0)

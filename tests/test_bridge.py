@@ -12,6 +12,9 @@ import torch
 from dimcurse.data import draw, load_dataset, parse_distribution
 from dimcurse.experiments.approx import baselines, bridge
 from dimcurse.experiments.approx import kernel as approx
+from dimcurse.experiments.approx import plan
+from dimcurse.experiments.approx.data import split_inputs
+from dimcurse.experiments.approx.fits import fit_table, verdict_notes
 from dimcurse.experiments.approx.fitting import fit_exponent
 from dimcurse.experiments.distance import intrinsic
 from dimcurse.experiments.approx.verdict import VERDICTS, verdict
@@ -45,7 +48,7 @@ def _curve_rows(alpha_best: float, alpha_decoy: float, seeds=(0, 1, 2), noise: f
 
 def test_the_sample_axis_fit_recovers_a_power_law_choosing_widths_by_validation():
     config = approx.Config(targets=("teacher",), dims=(16,), teacher_k=(2,), n_samples=SIZES)
-    fits = approx.fit_table(_curve_rows(0.7, 1.2), config)
+    fits = fit_table(_curve_rows(0.7, 1.2), config)
     samples = pick_one(fits, axis="samples")
     assert samples.fixed == "best width" and samples.alpha == pytest.approx(0.7, abs=0.03)
     assert samples.alpha_lo <= 0.7 <= samples.alpha_hi
@@ -62,11 +65,11 @@ def test_the_verdict_beside_a_fit_follows_its_rule():
     # in which direction. A noisy one (log-normal sd 0.6 per seed and n: an interval spanning more than a
     # factor of 3) contains it but cannot tell 1 from 0.7 or 1.3: inconclusive.
     config = approx.Config(targets=("teacher",), dims=(16,), teacher_k=(2,), n_samples=SIZES)
-    tight = pick_one(approx.fit_table(_curve_rows(0.7, 1.2), config), axis="samples")
+    tight = pick_one(fit_table(_curve_rows(0.7, 1.2), config), axis="samples")
     assert tight.alpha_hi < 1.0 and tight.verdict == "disagrees"
-    note = approx.verdict_notes(pd.DataFrame([tight]))[0]
+    note = verdict_notes(pd.DataFrame([tight]))[0]
     assert "disagrees with the theory's 1" in note and "below it" in note
-    noisy = pick_one(approx.fit_table(_curve_rows(0.7, 1.2, noise=0.6, seeds=(0, 1, 2, 3)), config), axis="samples")
+    noisy = pick_one(fit_table(_curve_rows(0.7, 1.2, noise=0.6, seeds=(0, 1, 2, 3)), config), axis="samples")
     assert noisy.alpha_lo < 1.0 < noisy.alpha_hi and noisy.alpha_hi / max(noisy.alpha_lo, 1e-9) > 3
     assert noisy.verdict == "inconclusive"
 
@@ -113,8 +116,9 @@ def test_knn_exponent_in_n_falls_with_d_on_the_cube_and_follows_k_on_a_manifold(
 
 def test_approx_reports_the_id_distance_measures_on_the_same_points(tmp_path):
     from dimcurse.configs import DistanceConfig
-    from dimcurse.experiments.distance import kernel as distance
     from dimcurse.experiments.distance.neighbours import ChunkPlan, parse_metric
+    from dimcurse.experiments.distance.sets import PointSet
+    from dimcurse.experiments.distance.summary import structure
 
     points = draw(parse_distribution("torus:3"), 1500, 12, 7, torch.float64).numpy()
     path = tmp_path / "torus.npy"
@@ -126,15 +130,16 @@ def test_approx_reports_the_id_distance_measures_on_the_same_points(tmp_path):
     result = approx.run(config)
     reported = result.rows.iloc[0]
     # The training pool approx measured: a seed-0 split of the file, in the target's units (an affine map).
-    train = approx._split(approx.get_target("teacher"), config, 12, 0).train
-    pset = distance.PointSet("torus", 12, train, train[:1], None)
-    structure = distance._structure(pset, [parse_metric("l2")], DistanceConfig(id_points=2000), ChunkPlan(1 << 20))
-    assert reported.id_twonn == pytest.approx(structure["l2"]["twonn_id"], rel=1e-12)
-    assert reported.id_mle == pytest.approx(structure["l2"]["mle_id"], rel=1e-12)
+    run_plan = plan.make(config)
+    train = split_inputs(run_plan, run_plan.settings[0], 0).train
+    pset = PointSet("torus", 12, train, train[:1], None)
+    structure = structure(pset, [parse_metric("l2")], DistanceConfig(id_points=2000), ChunkPlan(1 << 20))
+    assert reported.twonn_id == pytest.approx(structure["l2"]["twonn_id"], rel=1e-12)
+    assert reported.mle_id == pytest.approx(structure["l2"]["mle_id"], rel=1e-12)
     raw = intrinsic.measure(train, 20, 2000)
-    assert reported.id_twonn == pytest.approx(raw["twonn_id"], rel=1e-12)
-    assert reported.id_twonn_lo < reported.id_twonn < reported.id_twonn_hi
-    assert abs(reported.id_twonn - 3) < 0.3  # a 3-torus
+    assert reported.twonn_id == pytest.approx(raw["twonn_id"], rel=1e-12)
+    assert reported.twonn_id_lo < reported.twonn_id < reported.twonn_id_hi
+    assert abs(reported.twonn_id - 3) < 0.3  # a 3-torus
 
 
 @pytest.mark.slow
@@ -147,7 +152,7 @@ def test_on_a_two_dimensional_manifold_in_32_dimensions_the_bridge_predicts_the_
     )  # fmt: skip
     result = approx.run(config)
     fit = result.analysis.iloc[0]
-    assert abs(fit.id_twonn - 2) < 0.15 and "2/ID" in fit.theory_source
+    assert abs(fit.twonn_id - 2) < 0.15 and "2/ID" in fit.theory_source
     assert fit.alpha_lo <= fit.alpha_theory <= fit.alpha_hi, fit
     assert abs(fit.alpha - fit.alpha_theory) < 0.3, fit
     assert fit.verdict in ("agrees", "inconclusive")  # the interval contains 2/ID: it cannot disagree
@@ -194,8 +199,8 @@ def test_user_data_trains_on_every_training_row_and_reports_its_id(tmp_path):
     result = approx.run(approx.Config(data=str(path), widths=(2, 4, 8), seeds=(0,)))
     assert (result.rows.n_samples == 480).all()  # 600 rows, 20 % held out
     fit = result.analysis.iloc[0]
-    assert abs(fit.id_twonn - 3) < 0.5 and "TwoNN ID" in fit.theory_source
-    assert fit.alpha_theory == pytest.approx(2 / fit.id_twonn)
+    assert abs(fit.twonn_id - 3) < 0.5 and "TwoNN ID" in fit.theory_source
+    assert fit.alpha_theory == pytest.approx(2 / fit.twonn_id)
     # Widths 2..8 on 480 rows give alpha 0.33 (measured): 2/alpha = 6.1 exceeds d = 3, and no k of 3 inputs has
     # so low a rate, so k_from_alpha is blank and the caveat says why.
     assert 0 < fit.alpha < 2 / 3
@@ -208,7 +213,7 @@ def test_a_file_too_small_for_an_id_still_fits_and_says_why(tmp_path):
     path = tmp_path / "tiny.csv"
     pd.DataFrame(np.c_[x, x.sum(1) ** 2], columns=["a", "b", "y"]).to_csv(path, index=False)
     result = approx.run(approx.Config(data=str(path), widths=(1, 2, 3), lm_iters=3, seeds=(0,)))
-    assert result.rows.id_twonn.isna().all()
+    assert result.rows.twonn_id.isna().all()
     assert any("intrinsic dimension" in note and "20 training rows" in note for note in result.notes), result.notes
 
 
@@ -272,7 +277,7 @@ def test_on_a_2d_surface_in_40d_the_defaults_fit_a_network_exponent_with_its_ver
     # where it is), never "agrees" for an alpha more than 30 % from 2/ID.
     result = run_docs_example(cli, monkeypatch, DOCS_SURFACE)
     fit = pick_one(result.analysis, arch="shallow", axis="params")
-    assert 1.8 < fit.id_twonn < 2.3  # the surface is 2-dimensional
+    assert 1.8 < fit.twonn_id < 2.3  # the surface is 2-dimensional
     assert "2/ID with TwoNN ID" in fit.theory_source  # the ID's prediction, not a target's own exponent
     assert np.isfinite(fit.alpha) and fit.n_widths_used >= 3
     assert fit.verdict == verdict(fit.alpha_lo, fit.alpha_hi, fit.alpha_theory)

@@ -201,3 +201,28 @@ def test_list_targets(cli):
     assert code == 0
     for name in ("barron", "poggio-tree8", "kan-100d", "q-power", "cos4x", "teacher"):
         assert name in out
+
+
+# Issue 34: an empty value (a script passing an empty variable) ran the defaults and exited 0 after the
+# options were unified; every list option refuses it, in every kernel command.
+EMPTY = [
+    ("distance", "--dims"),
+    ("distance", "--seeds"),
+    ("distance", "--metric"),
+    ("approx", "--dims"),
+    ("approx", "--widths"),
+    ("approx", "--seeds"),
+    ("approx", "--samples"),
+    ("approx", "--target"),
+    ("overparam", "--widths"),
+    ("overparam", "--train-samples"),
+    ("overparam", "--label-noise"),
+]
+
+
+@pytest.mark.parametrize("command, option", EMPTY, ids=[f"{c} {o}" for c, o in EMPTY])
+def test_an_empty_list_value_is_refused_not_read_as_the_default(cli, tmp_path, monkeypatch, command, option):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = cli(command, option, "", "--quiet")
+    assert_clean_error(code, out, err, option, tmp_path)
+    assert "empty value" in err

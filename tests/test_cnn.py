@@ -17,7 +17,7 @@ from dimcurse.experiments.overparam.cnn import (
     cnn2d_params,
     single_model,
 )
-from dimcurse.nets import train_classifier
+from dimcurse.experiments.overparam.classifier import train_classifier
 from tests.helpers import assert_clean_error
 
 WIDTHS = [1, 2, 5, 8, 9, 16, 20, 25]

@@ -15,19 +15,17 @@ from dimcurse.experiments.approx.convergence import (
     held_out_drop,
     log_spread,
 )
-from dimcurse.nets import Shallow
+from tests.helpers import shallow_problem
 
 DIM, WIDTH, SEEDS = 2, 6, [0, 1, 2]
 
 
 def _data(n=200, seeds=SEEDS):
-    gen = torch.Generator().manual_seed(7)
-    x = torch.rand(len(seeds), n, DIM, generator=gen, dtype=torch.float64) * 2 - 1
-    return x, torch.sin(3 * x[..., 0]) * x[..., 1]
+    return shallow_problem(n, seeds, width=WIDTH, stream=7, target=lambda x: torch.sin(3 * x[..., 0]) * x[..., 1])[:2]
 
 
 def _theta(seeds=SEEDS):
-    return Shallow(seeds, DIM, [WIDTH], "relu", dtype=torch.float64).flat(0)
+    return shallow_problem(1, seeds, width=WIDTH, stream=7)[2]
 
 
 def test_a_model_stops_when_its_loss_fell_under_two_percent_over_its_last_fifth():

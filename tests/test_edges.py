@@ -56,11 +56,10 @@ def test_the_tie_rule_is_documented():
 def test_a_drawn_set_rounded_to_float32_drops_its_copies(cli):
     """Issue 17: 3M uniform points in d = 1 rounded to float32 hold ~170k copies; a query equal to a
     point made the relative contrast inf. They are now counted, dropped and the contrast finite."""
-    from dimcurse.experiments.distance import kernel as distance
+    from dimcurse.data import parse_distribution
+    from dimcurse.experiments.distance.sets import drawn_set
 
-    pset = distance._drawn_set(
-        distance.parse_distribution("uniform"), 1, 200_000, 100, 0, dtype=torch.float16, device="cpu"
-    )
+    pset = drawn_set(parse_distribution("uniform"), 1, 200_000, 100, 0, dtype=torch.float16, device="cpu")
     assert pset.duplicates > 100_000 and pset.points.shape[0] == 200_000 - pset.duplicates
     assert len(np.unique(pset.points.numpy(), axis=0)) == pset.points.shape[0]
     assert not np.isin(pset.queries.numpy().ravel(), pset.points.numpy().ravel()).any()
@@ -91,7 +90,7 @@ def test_a_drawn_set_rounded_to_float32_drops_its_copies(cli):
 
 
 def test_copies_are_looked_for_only_where_rounding_can_make_them():
-    from dimcurse.experiments.distance.kernel import may_collide
+    from dimcurse.experiments.distance.sets import may_collide
 
     assert may_collide(10_100, 1, torch.float32) and may_collide(10_100, 2, torch.float32)
     assert not may_collide(10_100, 3, torch.float32) and not may_collide(10**6, 10, torch.float32)
@@ -104,9 +103,9 @@ def test_copies_are_looked_for_only_where_rounding_can_make_them():
 def test_distances_of_a_set_in_huge_or_tiny_units_are_its_unit_set_times_the_unit(tmp_path, monkeypatch, cli):
     """float32 holds 1e-38..3e38: data in units of 1e150 overflowed (inf) and of 1e-150 underflowed (0).
     The set is measured over a power of 2 (exact) and its lengths scaled back."""
-    from dimcurse.experiments.distance import kernel as distance
+    from dimcurse.experiments.distance import sets
 
-    monkeypatch.setattr(distance, "numpy_rng", lambda seed, *keys: np.random.default_rng(seed))  # one subsample
+    monkeypatch.setattr(sets, "numpy_rng", lambda seed, *keys: np.random.default_rng(seed))  # one subsample
     rng = np.random.default_rng(1)
     x = rng.normal(size=(300, 5))
     frames = {}
@@ -146,7 +145,7 @@ def test_distances_of_a_set_in_huge_or_tiny_units_are_its_unit_set_times_the_uni
 
 
 def test_unit_of_is_a_power_of_two():
-    from dimcurse.experiments.distance.kernel import unit_of
+    from dimcurse.experiments.distance.sets import unit_of
 
     assert unit_of(np.array([[3e150]])) == 2.0 ** round(math.log2(3e150))
     assert unit_of(np.zeros((3, 2))) == 1.0 and unit_of(np.array([[0.7]])) == 1.0 == unit_of(np.array([[4e9]]))

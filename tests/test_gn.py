@@ -6,26 +6,24 @@ import torch
 from scipy.optimize import least_squares
 
 from dimcurse.experiments.approx import gn, lm
-from dimcurse.nets import Shallow
+from tests.helpers import shallow_problem
 
 DIM, WIDTH, SEEDS = 2, 4, [0, 1, 2]
 
 
 def _data(n=80, seeds=SEEDS):
-    gen = torch.Generator().manual_seed(3)
-    x = torch.rand(len(seeds), n, DIM, generator=gen, dtype=torch.float64) * 2 - 1
-    return x, torch.sin(2 * x[..., 0]) * torch.cos(x[..., 1])
+    return shallow_problem(n, seeds, width=WIDTH, stream=3)[:2]
 
 
 def _theta(seeds=SEEDS, width=WIDTH):
-    return Shallow(seeds, DIM, [width], "relu", dtype=torch.float64).flat(0)
+    return shallow_problem(1, seeds, width=width, stream=3)[2]
 
 
 def test_jvp_vjp_and_the_diagonal_are_the_jacobian_s():
     x, _ = _data()
     theta = _theta()
     lin, out = gn.linearise(theta, x, DIM, WIDTH)
-    ref_out, jac = lm._jacobian(theta, x, DIM, WIDTH)  # checked against autograd in test_lm
+    ref_out, jac = lm.jacobian(theta, x, DIM, WIDTH)  # checked against autograd in test_lm
     torch.testing.assert_close(out, ref_out, rtol=0, atol=1e-12)
     v = torch.randn(theta.shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     u = torch.randn(out.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
@@ -41,7 +39,7 @@ def test_the_cg_step_equals_the_direct_damped_solve():
     theta = _theta()
     lin, out = gn.linearise(theta, x, DIM, WIDTH)
     lam = torch.tensor([1e-3, 1e-1, 10.0], dtype=torch.float64)
-    delta, _, _ = gn._step(lin, out - y, lam, cg_iters=500, tol=1e-13)
+    delta, _, _ = gn.gn_step(lin, out - y, lam, cg_iters=500, tol=1e-13)
     gram, grad = lm.normal_equations(theta, x, y, DIM, WIDTH, chunk=1 << 20)
     diag = gn.linearise(theta, x, DIM, WIDTH)[0].gn_diagonal()
     direct = -torch.linalg.solve(gram + torch.diag_embed(lam[:, None] * diag), grad)
@@ -71,7 +69,7 @@ def test_it_reaches_a_float64_reference_minimum():
     out = gn.train_gn(_theta(seeds=[0]), x, y, DIM, WIDTH, 80, cg_iters=80)
 
     def residual(flat):
-        return (lm._forward(torch.as_tensor(flat)[None], x, DIM, WIDTH)[2][0] - y[0]).numpy()
+        return (lm.forward(torch.as_tensor(flat)[None], x, DIM, WIDTH)[2][0] - y[0]).numpy()
 
     ref = least_squares(residual, out.theta[0].numpy(), method="trf", xtol=1e-15, ftol=1e-15, gtol=1e-15)
     ref_mse = float(np.mean(ref.fun**2))

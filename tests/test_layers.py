@@ -29,8 +29,8 @@ def test_an_upward_import_inside_a_function_breaks_the_layers(tmp_path):
     shutil.copytree(ROOT / "dimcurse", tmp_path / "dimcurse", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path)
     configs = tmp_path / "dimcurse" / "configs.py"
-    configs.write_text(configs.read_text() + "\n\ndef _of(kernel, options):\n    from dimcurse.api import make_config\n\n"
-                       "    return make_config(kernel, options)\n")  # fmt: skip
+    upward = ["def _of(kernel, options):", "    from dimcurse.api import make_config", "    return 0"]
+    configs.write_text(configs.read_text() + "\n\n" + "\n".join(upward) + "\n")
     done = _lint(tmp_path)
     assert done.returncode == 1 and "layers: from the command line down to errors BROKEN" in done.stdout
     assert "dimcurse.configs -> dimcurse.api" in done.stdout

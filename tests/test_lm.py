@@ -6,24 +6,22 @@ import torch
 from scipy.optimize import least_squares
 
 from dimcurse.experiments.approx import lm
-from dimcurse.nets import Shallow
+from tests.helpers import shallow_problem
 
 DIM, WIDTH, SEEDS = 2, 3, [0, 1, 2]
 
 
 def _data(n=60, seeds=SEEDS, dtype=torch.float64):
-    gen = torch.Generator().manual_seed(1)
-    x = torch.rand(len(seeds), n, DIM, generator=gen, dtype=dtype) * 2 - 1
-    return x, torch.sin(2 * x[..., 0]) * torch.cos(x[..., 1])
+    return shallow_problem(n, seeds, width=WIDTH, stream=1, dtype=dtype)[:2]
 
 
 def _theta(seeds=SEEDS, width=WIDTH, dtype=torch.float64):
-    return Shallow(seeds, DIM, [width], "relu", dtype=dtype).flat(0)
+    return shallow_problem(1, seeds, width=width, stream=1, dtype=dtype)[2]
 
 
 def _residual_fn(x, y):
     def residual(flat):
-        out = lm._forward(torch.as_tensor(flat)[None], x[None], DIM, WIDTH)[2][0]
+        out = lm.forward(torch.as_tensor(flat)[None], x[None], DIM, WIDTH)[2][0]
         return (out - y).numpy()
 
     return residual
@@ -32,10 +30,10 @@ def _residual_fn(x, y):
 def test_the_hand_written_jacobian_is_autograd_s():
     x, _ = _data()
     theta = _theta()
-    _, jac = lm._jacobian(theta, x, DIM, WIDTH)
+    _, jac = lm.jacobian(theta, x, DIM, WIDTH)
     for s in range(len(SEEDS)):
         auto = torch.autograd.functional.jacobian(
-            lambda t: lm._forward(t[None], x[s : s + 1], DIM, WIDTH)[2][0], theta[s]
+            lambda t: lm.forward(t[None], x[s : s + 1], DIM, WIDTH)[2][0], theta[s]
         )
         torch.testing.assert_close(jac[s], auto, rtol=0, atol=1e-12)
 
@@ -47,10 +45,10 @@ def test_gradient_and_one_damped_step_match_a_dense_float64_solve():
     theta = _theta()
     gram, grad = lm.normal_equations(theta, x, y, DIM, WIDTH, chunk=17)  # odd chunks: blocks must add up
     lam = torch.tensor([1e-3, 1e-1, 10.0], dtype=torch.float64)
-    delta, _, info = lm._solve_primal(gram, grad, lam)
+    delta, _, info = lm.solve_primal(gram, grad, lam)
     assert (info == 0).all()
     for s in range(3):
-        jac = lm._jacobian(theta[s : s + 1], x[s : s + 1], DIM, WIDTH)[1][0].numpy()
+        jac = lm.jacobian(theta[s : s + 1], x[s : s + 1], DIM, WIDTH)[1][0].numpy()
         resid = _residual_fn(x[s], y[s])(theta[s].numpy())
         jtj = jac.T @ jac
         np.testing.assert_allclose(grad[s].numpy(), jac.T @ resid, rtol=1e-10, atol=1e-12)
@@ -65,7 +63,7 @@ def test_the_dual_step_is_the_primal_step_when_samples_are_few():
     theta = _theta()
     jac, resid = lm.dual_system(theta, x, y, DIM, WIDTH)
     lam = torch.full((3,), 1e-2, dtype=torch.float64)
-    delta, predicted, info = lm._solve_dual(jac, resid, lam)
+    delta, predicted, info = lm.solve_dual(jac, resid, lam)
     for s in range(3):
         j, r = jac[s].numpy(), resid[s].numpy()
         scale = np.trace(j @ j.T) / j.shape[0]
@@ -79,7 +77,7 @@ def _scipy_lm(x, y, start):
 
     def jac(flat):
         t = torch.as_tensor(flat)
-        return torch.autograd.functional.jacobian(lambda p: lm._forward(p[None], x[None], DIM, WIDTH)[2][0], t).numpy()
+        return torch.autograd.functional.jacobian(lambda p: lm.forward(p[None], x[None], DIM, WIDTH)[2][0], t).numpy()
 
     return least_squares(
         _residual_fn(x, y), start, jac=jac, method="lm", xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=2000

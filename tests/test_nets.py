@@ -6,7 +6,17 @@ import numpy as np
 import pytest
 import torch
 
-from dimcurse.nets import ARCHS, POLY, Deep, Shallow, Tree, train_adam, train_lbfgs
+from dimcurse.nets import POLY
+from dimcurse.experiments.approx.networks import (
+    ARCHS,
+    Deep,
+    Shallow,
+    Tree,
+    autograd_backward,
+    shallow_relu_backward,
+    train_adam,
+    train_lbfgs,
+)
 
 SEEDS, WIDTHS, DIM = [0, 1], [4, 16], 4
 
@@ -79,17 +89,15 @@ def test_poly_activation_approximates_relu_on_its_interval():
 def test_the_hand_derived_shallow_backward_is_autograd_s():
     # train_adam's ReLU fast path: gradients of the summed MSE equal autograd's to float64 rounding, with a
     # dead model (alive False) contributing nothing, over uneven sample chunks.
-    from dimcurse.nets import _autograd_backward, _shallow_relu_backward
-
     x, y = _data()
     x, y = x.double(), y.double()
     alive = torch.tensor([[True, False], [True, True]])
     grads = []
-    for backward in (_autograd_backward, _shallow_relu_backward):
+    for backward in (autograd_backward, shallow_relu_backward):
         model = Shallow(SEEDS, DIM, WIDTHS, "relu", dtype=torch.float64)
         for p in model.parameters():
             p.grad = torch.zeros_like(p)
-        data = torch.cat([x, torch.ones_like(x[:, :, :1])], 2) if backward is _shallow_relu_backward else x
+        data = torch.cat([x, torch.ones_like(x[:, :, :1])], 2) if backward is shallow_relu_backward else x
         losses = backward(model, data, y, alive, chunk=70)
         grads.append([p.grad.clone() for p in model.parameters()] + [losses])
     for auto, hand in zip(*grads):

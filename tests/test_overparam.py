@@ -14,7 +14,7 @@ from dimcurse.experiments.overparam import models, summary
 from dimcurse.experiments.overparam.kernel import Config, run
 from dimcurse.experiments.overparam.summary import summary_table
 from dimcurse.experiments.overparam.task import load_task
-from dimcurse.nets import MLPClassifier, train_classifier
+from dimcurse.experiments.overparam.classifier import MLPClassifier, train_classifier
 from dimcurse.experiments.overparam.theory import hastie_risk, minnorm_risk_exact
 
 from tests.helpers import assert_clean_error, pick_one
@@ -300,7 +300,7 @@ BAD = [
     (["--record-every", "5"], "--model"),
     (["--model", "linear", "--noise-var", "-1"], "--noise-var"),
     (["--model", "linear", "--label-noise", "0.1"], "--label-noise"),
-    (["--summary-out", "-"], "--summary-out"),
+    (["--summary-out", "-"], "--fit-out"),  # the older name, still taken: the error names the option now
     (["--seeds", "0,0"], "--seeds"),
     (["--model", "mlp", "--steps", "0"], "--steps"),
     (["--epochs", "0"], "--epochs"),
@@ -427,16 +427,16 @@ def test_training_sizes_must_be_distinct_and_fit_the_pool(cli):
 
 
 def test_fourier_features_are_nested_cos_sin_pairs():
-    features = models._feature_map("fourier", 5, 7, 0, "cpu")
+    features = models.feature_map_of("fourier", 5, 7, 0, "cpu")
     x = torch.randn(30, 5, dtype=torch.float64)
     phi = features(x)
     assert phi.shape == (30, 7)
     np.testing.assert_allclose((phi[:, 0::2][:, :3] ** 2 + phi[:, 1::2] ** 2).numpy(), 1.0, rtol=1e-12)  # pairs
-    wider = models._feature_map("fourier", 5, 300, 0, "cpu")(x)  # past one block of 64 frequencies
+    wider = models.feature_map_of("fourier", 5, 300, 0, "cpu")(x)  # past one block of 64 frequencies
     # the first N features of the same draw (to the rounding of a matrix product of another width)
     torch.testing.assert_close(wider[:, :7], phi, rtol=1e-13, atol=1e-15)
     torch.testing.assert_close(
-        models._feature_map("fourier", 5, 200, 0, "cpu")(x), wider[:, :200], rtol=1e-13, atol=1e-15
+        models.feature_map_of("fourier", 5, 200, 0, "cpu")(x), wider[:, :200], rtol=1e-13, atol=1e-15
     )
 
 
@@ -567,4 +567,8 @@ def test_rows_of_version_2_without_a_feature_map_still_report_and_plot():
     overparam.analysis(result, Config())
     assert (result.rows.feature_map == "relu").all() and result.analysis.mark.str.contains("threshold").any()
     pytest.importorskip("matplotlib")
-    assert overparam.figure(result) is not None
+    fig = overparam.figure(result)
+    drawn = [line for ax in fig.axes for line in ax.get_lines() if len(line.get_xdata())]
+    # the test-loss series over its three widths, at their parameters per sample (width x 10 classes + ... / n)
+    widths = sorted(result.analysis.width)
+    assert any(len(line.get_xdata()) == len(widths) for line in drawn), [len(line.get_xdata()) for line in drawn]

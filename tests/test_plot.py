@@ -11,6 +11,7 @@ from dimcurse import plot  # noqa: E402
 from dimcurse.experiments import figure_for  # noqa: E402
 from dimcurse.errors import DimcurseError  # noqa: E402
 from dimcurse.experiments.approx import kernel as approx  # noqa: E402
+from dimcurse.experiments.approx.fits import best_width_rows  # noqa: E402
 from dimcurse.experiments.distance import kernel as distance
 from dimcurse.experiments.overparam import kernel as overparam
 
@@ -159,7 +160,7 @@ def test_approx_figure_draws_the_learning_curve_and_the_bridge():
     knn = next(ln for ln in curve.lines if ln.get_label().startswith("knn"))
     rows = result.rows[result.rows.arch == "knn"].groupby("n_samples").rel_rmse.mean()
     np.testing.assert_allclose(knn.get_ydata(), rows.to_numpy())
-    best = approx.best_width_rows(result.rows[result.rows.arch == "shallow"]).groupby("n_samples").rel_rmse.mean()
+    best = best_width_rows(result.rows[result.rows.arch == "shallow"]).groupby("n_samples").rel_rmse.mean()
     shallow = next(ln for ln in curve.lines if ln.get_label().startswith("shallow (best width)"))
     np.testing.assert_allclose(shallow.get_ydata(), best.to_numpy())
     assert _axis(fig, "error against size at n = 800")

@@ -9,7 +9,9 @@ import pytest
 
 from dimcurse.cli import app
 
-pytestmark = pytest.mark.slow  # end-to-end: the inner loop (-m "not slow") leaves it out
+# end-to-end: the inner loop (-m "not slow") leaves it out; one worker runs them all, in page order (a store one
+# page makes, a later page reads, in the module's one folder)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("docs-examples")]
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))

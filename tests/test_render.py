@@ -109,6 +109,7 @@ def test_long_text_becomes_numbered_footnotes():
 
 def test_approx_fit_table_fits_80_columns():
     from dimcurse.experiments.approx import kernel as approx
+    from dimcurse.experiments.approx.fits import fit_table
 
     rows = []
     rng = np.random.default_rng(0)
@@ -138,7 +139,7 @@ def test_approx_fit_table_fits_80_columns():
                     }
                 )
     table = pd.DataFrame(rows, columns=approx.COLUMNS)
-    fits = approx.fit_table(table, approx.Config())
+    fits = fit_table(table, approx.Config())
     result = Result(
         kernel="approx",
         rows=table,

@@ -88,10 +88,10 @@ def test_teacher_has_the_intrinsic_dimension_asked_for(name):
 
 def _latent_hessian(opts: TargetOptions, dim: int, points: torch.Tensor) -> torch.Tensor:
     """The teacher's Hessian in its k latent coordinates z = Rᵀx at each point: (n, k, k)."""
-    from dimcurse.experiments.approx.targets import _latent_basis
+    from dimcurse.experiments.approx.targets import latent_basis
 
     f = get_target("teacher").build(dim, opts)
-    basis = _latent_basis(dim, opts, "teacher-bumps")[1]
+    basis = latent_basis(dim, opts, "teacher-bumps")[1]
 
     def along_latent(z, x0):  # x0 moved by R z: the function of the latent around x0
         return f((x0 + basis @ z)[None])[0]

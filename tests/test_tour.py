@@ -9,7 +9,8 @@ pytest.importorskip("matplotlib")
 
 from dimcurse import tour  # noqa: E402
 
-pytestmark = pytest.mark.slow  # end-to-end: the inner loop (-m "not slow") leaves it out
+# end-to-end: the inner loop (-m "not slow") leaves it out; one worker runs the module (its tour, run once)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("tour")]
 
 
 README_TOUR = "dimcurse tour --quick --out tour-quick"  # the README's example: run here, not twice

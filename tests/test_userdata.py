@@ -468,7 +468,7 @@ def test_duplicates_are_counted_dropped_and_leave_the_estimates_finite(cli, tmp_
     assert (data.n_points == 510 - data.duplicates).all()
     for column in ("relative_contrast", "twonn_id", "mle_id", "nn_dist"):
         assert np.isfinite(data[column]).all() and (data.nn_dist > 0).all(), column
-    from dimcurse.experiments.distance.kernel import distinct_rows
+    from dimcurse.experiments.distance.sets import distinct_rows
 
     points = np.array([[0.0, 1.0], [2.0, 3.0], [0.0, 1.0], [4.0, 5.0]])
     assert distinct_rows(points, np.array([[4.0, 5.0]])).tolist() == [True, True, False, False]

@@ -28,7 +28,7 @@ class Kernel(Protocol):
     - ``Config``: a frozen dataclass of its settings; ``SMOKE``: a tiny Config for tests;
     - ``validate(config)``: raises ``DimcurseError`` naming the option;
     - ``run(config, device=..., progress=...) -> Result`` (keywords only for ``Result``);
-    - ``estimate_bytes(config, device) -> (bytes, option to lower)``;
+    - ``estimate_bytes(config, device, prepared=None) -> (bytes, option to lower)``;
     - ``COLUMNS``: the row contract; ``SHOW``: (measured, theory or None) pairs for the table;
       ``GROUP_BY``: the setting columns a row is aggregated over seeds by; ``SETTINGS``:
       every input column (report never averages over one that varies); ``NULLABLE``: the
@@ -42,6 +42,9 @@ class Kernel(Protocol):
     ``TABLES`` [()] (figure tables written beside the rows), ``ANALYSIS_KEYS`` [()] and
     ``ANALYSIS_HIDDEN`` [()] (the analysis table's setting columns, and those kept off screen),
     ``REPLICATES`` [None] (columns a mean is over besides the seed, with their words for the table's header),
+    ``RENAMED`` [{}] (old column name -> new: stored rows are read under the new names),
+    ``prepare(config)`` [None] (what a run reads or decides once before any work: the third argument of
+    ``estimate_bytes`` and ``contract.start``'s ``prepared``),
     ``analysis(result, config) -> Result`` (its derived table from stored rows) and
     ``figure(result)`` (a matplotlib Figure).
     """
@@ -80,6 +83,8 @@ OPTIONAL_MEMBERS = (
     "ANALYSIS_KEYS",
     "ANALYSIS_HIDDEN",
     "REPLICATES",
+    "RENAMED",
+    "prepare",
     "analysis",
     "figure",
 )

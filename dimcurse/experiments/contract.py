@@ -1,15 +1,18 @@
 """The start and the end of every kernel's ``run``, written once.
 
-``start``: the config validated, the device resolved, the run's peak memory checked against
-what the device has (one line naming the option to lower), the clock started. ``finish``:
-the provenance (configuration, seed, device, versions, kernel version, elapsed time) and the
-``Result`` built from the kernel's own contract: its columns, grouping, shown pairs, nullable
-columns and analysis keys (dimcurse/experiments/__init__.py lists them).
+``start``: the config validated, the device resolved, what the run reads or decides once
+prepared (the kernel's ``prepare``: approx's plan, overparam's file, distance's data set),
+the run's peak memory checked against what the device has (one line naming the option to
+lower), the clock started. ``finish``: the provenance (configuration, seed, device,
+versions, kernel version, elapsed time) and the ``Result`` built from the kernel's own
+contract: its columns, grouping, shown pairs, nullable columns and analysis keys
+(dimcurse/experiments/__init__.py lists them).
 """
 
 from __future__ import annotations
 
 import time
+from typing import NamedTuple
 
 import pandas as pd
 import torch
@@ -19,14 +22,22 @@ from dimcurse.provenance import provenance
 from dimcurse.results import Result
 
 
-def start(module, config, device, what: str, **estimate) -> tuple[torch.device, float]:
-    """Validate, resolve the device, refuse a run larger than the device's memory; (device, start time).
-    ``what`` names the work in the memory error; ``estimate``: extra keywords of its estimate_bytes."""
+class Started(NamedTuple):
+    device: torch.device
+    clock: float  # time.perf_counter() when the work began
+    prepared: object  # what the kernel's prepare(config) gave (None without one)
+
+
+def start(module, config, device, what: str) -> Started:
+    """Validate, resolve the device, prepare, refuse a run larger than the device's memory. ``what`` names
+    the work in the memory error."""
     module.validate(config)
     device = torch.device(device)
-    needed, option = module.estimate_bytes(config, device, **estimate)
+    prepare = getattr(module, "prepare", None)
+    prepared = prepare(config) if prepare is not None else None
+    needed, option = module.estimate_bytes(config, device, prepared)
     memory.require(needed, what, option, device)
-    return device, time.perf_counter()
+    return Started(device, time.perf_counter(), prepared)
 
 
 def finish(module, config, device, rows, started: float, *, provenance_extra: dict | None = None, **fields) -> Result:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from dimcurse.nets import Shallow
+from dimcurse.experiments.approx.networks import Shallow
 
 
 def random_features(seeds, dim: int, widths, activation: str, *, x_train, y_train, x_test):

@@ -17,7 +17,7 @@ import pandas as pd
 from dimcurse.experiments.approx.verdict import consistent_dimensions
 from dimcurse.experiments.distance import intrinsic
 
-ID_COLUMNS = ("id_twonn", "id_twonn_lo", "id_twonn_hi", "id_mle")  # in the rows and in the fit table
+ID_COLUMNS = ("twonn_id", "twonn_id_lo", "twonn_id_hi", "mle_id")  # in the rows and in the fit table
 ID_POINTS = 2000  # as `dimcurse distance --id-points`: the first 2000 training inputs
 MLE_K = 20  # as `dimcurse distance --mle-k`
 NETS = ("shallow", "deep", "tree")
@@ -35,22 +35,22 @@ def row_columns(ids: dict) -> dict:
 
 
 def _described(ids: dict) -> str:
-    return f"TwoNN ID {ids['id_twonn']:.3g} [{ids['id_twonn_lo']:.3g}, {ids['id_twonn_hi']:.3g}]"
+    return f"TwoNN ID {ids['twonn_id']:.3g} [{ids['twonn_id_lo']:.3g}, {ids['twonn_id_hi']:.3g}]"
 
 
 def id_theory(arch: str, ids: dict, k: int | None = None) -> tuple | None:
     """The exponent the measured ID predicts: 2/m for networks (m = ID, or min(k, ID) for a teacher of k
     directions evaluated on those inputs), 1/ID for k-NN, 1/ID as a bound for random features."""
-    if not ids.get("id_twonn", math.nan) > 0:  # NaN (not measured) or a degenerate set
+    if not ids.get("twonn_id", math.nan) > 0:  # NaN (not measured) or a degenerate set
         return None
-    m = ids["id_twonn"] if k is None else min(float(k), ids["id_twonn"])
+    m = ids["twonn_id"] if k is None else min(float(k), ids["twonn_id"])
     which = "2/ID" if k is None or m < k else "2/k"
     if arch in NETS:
         return 2.0 / m, f"Sharma & Kaplan 2020: {which} with {_described(ids)}"
     if arch == "knn":
-        return 1.0 / ids["id_twonn"], f"Kpotufe 2011, noiseless: 1/ID with {_described(ids)}"
+        return 1.0 / ids["twonn_id"], f"Kpotufe 2011, noiseless: 1/ID with {_described(ids)}"
     if arch == "random-features":
-        return 1.0 / ids["id_twonn"], f"fixed basis: n^-1/ID at best, {_described(ids)}", "ceiling"
+        return 1.0 / ids["twonn_id"], f"fixed basis: n^-1/ID at best, {_described(ids)}", "ceiling"
     return None
 
 
@@ -58,9 +58,9 @@ def sample_theory(arch: str, k: int | None, dim: int, ids: dict) -> tuple | None
     """Theory of the exponent in n. Networks with the best width per n (resolution-limited, Bahri et al. 2021):
     2/k for a teacher of k directions, 2/ID on data; k-NN: 1/m with m the inputs' dimension (d on the
     cube, ID on a manifold), the noiseless rate (noisy, tuned k: 1/(2+m), Kpotufe 2011)."""
-    measured = bool(ids.get("id_twonn", math.nan) > 0)
+    measured = bool(ids.get("twonn_id", math.nan) > 0)
     if arch == "knn":
-        m, what = (ids["id_twonn"], _described(ids)) if measured else (float(dim), f"inputs of dimension d = {dim}")
+        m, what = (ids["twonn_id"], _described(ids)) if measured else (float(dim), f"inputs of dimension d = {dim}")
         return 1.0 / m, f"Kpotufe 2011, noiseless: RMSE ~ n^-1/m, {what} (noisy, tuned k: 1/(2+m))"
     if arch in NETS:
         if measured:
@@ -92,7 +92,7 @@ def agreement(fit: dict) -> str | None:
     """Words on a bridge fit: the range of IDs its exponent is consistent with, the ID the inputs measure,
     and the fit's verdict with what it can mean."""
     scale = {"knn": 1.0}.get(fit["arch"], 2.0 if fit["arch"] in NETS else math.nan)
-    if not (np.isfinite(fit.get("id_twonn", math.nan)) and np.isfinite(scale) and np.isfinite(fit["alpha"])):
+    if not (np.isfinite(fit.get("twonn_id", math.nan)) and np.isfinite(scale) and np.isfinite(fit["alpha"])):
         return None
     where = setting_words(fit)
     low, high = consistent_dimensions(fit["alpha_lo"], fit["alpha_hi"], scale)

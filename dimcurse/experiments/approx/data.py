@@ -15,20 +15,18 @@ from dimcurse.configs import ApproxConfig as Config
 from dimcurse.errors import DimcurseError
 from dimcurse.runtime import numpy_rng
 from dimcurse.experiments.approx.plan import (
-    _FileTarget,
+    FileTarget,
+    Plan,
+    Setting,
     file_pool,
+    input_source,
     row_inputs_split,
-    _inputs,
-    _user_data,
-    is_learning_curve,
-    pool_size,
-    replicates,
     target_options,
 )
 
 
 @dataclass
-class _Data:
+class Data:
     """One (target, dim) data set stacked over seeds, with standardised training targets."""
 
     x_train: torch.Tensor  # (S, n, d), S = teacher draws x seeds
@@ -43,7 +41,7 @@ class _Data:
     y_val: torch.Tensor | None = None  # original units
     ids: dict = dataclasses.field(default_factory=dict)  # the inputs' measured intrinsic dimension (bridge)
 
-    def first(self, n: int) -> "_Data":
+    def first(self, n: int) -> "Data":
         """The same data with each replicate's training pool cut to its first n samples."""
         return dataclasses.replace(self, x_train=self.x_train[:, :n], y_train=self.y_train[:, :n])
 
@@ -75,7 +73,7 @@ def robust_sd(y: torch.Tensor) -> torch.Tensor:
     return (y / top).std(1) * top[:, 0]
 
 
-def _file_data(config: Config, file, dtype, device) -> _Data:
+def _file_data(config: Config, file, learning_curve: bool, dtype, device) -> Data:
     """A user's file split per seed (--test-fraction held out, drawn from the seed and the file's hash; a
     learning curve validates on half of them); features standardised by the training rows, the training
     pool every other row (or the first --samples of them)."""
@@ -83,7 +81,7 @@ def _file_data(config: Config, file, dtype, device) -> _Data:
     x_all, y_all = np.asarray(data.x, dtype=np.float64), userdata.check_numeric_target(data.y, data.name)
     n = x_all.shape[0]
     n_held = max(1, int(round(config.test_fraction * n)))
-    n_val = n_held // 2 if is_learning_curve(config) else 0
+    n_val = n_held // 2 if learning_curve else 0
     n_test = n_held - n_val
     if n - n_held < 2 or n_test < 2:  # two to train on, and two to measure rel_rmse (a test sd) on
         raise DimcurseError(
@@ -102,12 +100,12 @@ def _file_data(config: Config, file, dtype, device) -> _Data:
             parts[name].append(((x_all[r] - mean) / std, y_all[r]))
     ys, yts = [y for _, y in parts["train"]], [y for _, y in parts["test"]]
     option = "--target-column" if config.target_column else "--data"
-    _check_resolvable(torch.as_tensor(np.stack(ys)), f"the target of {data.name}", option)
-    _check_resolvable(torch.as_tensor(np.stack(yts)), f"the test rows' target of {data.name}", "--test-fraction")
+    check_resolvable(torch.as_tensor(np.stack(ys)), f"the target of {data.name}", option)
+    check_resolvable(torch.as_tensor(np.stack(yts)), f"the test rows' target of {data.name}", "--test-fraction")
     x, y = (torch.as_tensor(np.stack([p[i] for p in parts["train"]])) for i in (0, 1))
     xt, yt = (torch.as_tensor(np.stack([p[i] for p in parts["test"]])) for i in (0, 1))
     mean, std = y.mean(1), robust_sd(y)  # _check_resolvable refused a zero sd
-    out = _Data(
+    out = Data(
         x_train=_move(x, dtype, device),
         y_train=_move((y - mean[:, None]) / std[:, None], dtype, device),
         x_test=_move(xt, dtype, device),
@@ -128,7 +126,7 @@ def _file_data(config: Config, file, dtype, device) -> _Data:
 RESOLUTION_ULPS = 1000  # a target whose sd is under 1000 float64 ulps of its largest value is a constant
 
 
-def _check_resolvable(y: torch.Tensor, what: str, option: str) -> None:
+def check_resolvable(y: torch.Tensor, what: str, option: str) -> None:
     """Refuse, before training, a target that is constant to float64 precision on its samples: its
     relative error would be 0/0 (every width inf or NaN), not an approximation rate."""
     sd, top = robust_sd(y), y.double().abs().amax(1)
@@ -141,21 +139,24 @@ def _check_resolvable(y: torch.Tensor, what: str, option: str) -> None:
         )
 
 
-def _make_data(target, dim: int, k: int | None, config: Config, dtype, device, *, file=None) -> _Data:
-    if isinstance(target, _FileTarget):
-        return _file_data(config, file if file is not None else _user_data(config), dtype, device)
-    reps = replicates(config, target.name)
+def make_data(plan: Plan, setting: Setting, dtype, device) -> Data:
+    """One setting's data, stacked over its replicates: the user's file split per seed, or the target sampled
+    on its domain (or on --inputs)."""
+    config, target, dim, k = plan.config, setting.target, setting.dim, setting.k
+    if isinstance(target, FileTarget):
+        return _file_data(config, plan.file, plan.learning_curve, dtype, device)
+    reps = list(setting.replicates)
     functions = {draw: target.build(dim, target_options(config, k, draw)) for draw, _ in reps}
     # A seed's samples are the same for every teacher draw: drawn once per seed.
-    splits = {s: _split(target, config, dim, s) for s in config.seeds}
+    splits = {s: split_inputs(plan, setting, s) for s in config.seeds}
     xs, xt = [splits[s].train for _, s in reps], [splits[s].test for _, s in reps]
     y = torch.stack([functions[draw](x) for (draw, _), x in zip(reps, xs)])
     yt = torch.stack([functions[draw](x) for (draw, _), x in zip(reps, xt)])
     option = "--q-power-k" if target.name == "q-power" else "--target"
-    _check_resolvable(y, f"target {target.name} at d = {dim}", option)
-    _check_resolvable(yt, f"target {target.name} at d = {dim} on the test samples", option)
+    check_resolvable(y, f"target {target.name} at d = {dim}", option)
+    check_resolvable(yt, f"target {target.name} at d = {dim} on the test samples", option)
     mean, std = y.mean(1), robust_sd(y)  # _check_resolvable refused a zero sd
-    data = _Data(
+    data = Data(
         x_train=_move(torch.stack(xs), dtype, device),
         y_train=_move((y - mean[:, None]) / std[:, None], dtype, device),
         x_test=_move(torch.stack(xt), dtype, device),
@@ -165,7 +166,7 @@ def _make_data(target, dim: int, k: int | None, config: Config, dtype, device, *
         reps=reps,
         k=k,
     )
-    if is_learning_curve(config):
+    if plan.learning_curve:
         xv = [splits[s].val for _, s in reps]
         data.x_val = _move(torch.stack(xv), dtype, device)
         data.y_val = torch.stack([functions[draw](x) for (draw, _), x in zip(reps, xv)]).to(device)
@@ -174,12 +175,13 @@ def _make_data(target, dim: int, k: int | None, config: Config, dtype, device, *
     return data
 
 
-def _split(target, config: Config, dim: int, seed: int) -> inputs.Split:
+def split_inputs(plan: Plan, setting: Setting, seed: int) -> inputs.Split:
     """One seed's training pool, test and (learning curves) validation inputs: uniform on the target's
     domain, or from --inputs."""
-    n, n_test = pool_size(config, dim), config.n_test
-    n_val = n_test if is_learning_curve(config) else 0
-    source = _inputs(config)
+    config, target, dim, n = plan.config, setting.target, setting.dim, setting.drawn
+    n_test = config.n_test
+    n_val = n_test if plan.learning_curve else 0
+    source = input_source(config)
     if isinstance(source, inputs.RowInputs):  # real inputs: hold out --test-fraction of them (at most --test-samples)
         n_test, n_val, left = row_inputs_split(config, source.x.shape[0])
         n = n if config.n_samples is not None else min(n, left)

@@ -29,7 +29,7 @@ def approx_figure(result: Result):
         panels.append(_alpha_panel)
     if fits is not None and fits["teacher_k"].nunique() > 1:
         panels.append(_alpha_k_panel)
-    if all_fits is not None and "id_twonn" in all_fits and all_fits["id_twonn"].notna().any():
+    if all_fits is not None and "twonn_id" in all_fits and all_fits["twonn_id"].notna().any():
         panels.append(functools.partial(_bridge_panel, all_fits=all_fits))
     fig, axes = plt.subplots(1, len(panels), figsize=(7.5 + 5.5 * (len(panels) - 1), 4.4))
     for panel, ax in zip(panels, np.atleast_1d(axes)):
@@ -79,20 +79,22 @@ def _learning_panel(ax, rows, fits, *, all_rows: pd.DataFrame, all_fits: pd.Data
 
 def _bridge_panel(ax, rows, fits, *, all_fits: pd.DataFrame) -> None:
     """The bridge: fitted exponents against the inputs' measured ID, both intervals, and 2/ID, 1/ID."""
-    measured = all_fits[all_fits["id_twonn"].notna() & (all_fits["alpha"] > 0)]  # a log axis
+    measured = all_fits[all_fits["twonn_id"].notna() & (all_fits["alpha"] > 0)]  # a log axis
     for (arch, axis), group in measured.groupby(["arch", "axis"], sort=False):
-        xerr = np.vstack([group["id_twonn"] - group["id_twonn_lo"], group["id_twonn_hi"] - group["id_twonn"]])
+        xerr = np.vstack([group["twonn_id"] - group["twonn_id_lo"], group["twonn_id_hi"] - group["twonn_id"]])
         # On the log axis an interval reaching 0 or below is drawn down to a tenth of alpha (as plot's bands).
         low = np.maximum(group["alpha_lo"], group["alpha"] * BAND_FLOOR)
         yerr = np.vstack([group["alpha"] - low, group["alpha_hi"] - group["alpha"]])
         ax.errorbar(
-            group["id_twonn"], group["alpha"], xerr=np.nan_to_num(np.abs(xerr)), yerr=np.nan_to_num(np.abs(yerr)),
+            group["twonn_id"], group["alpha"], xerr=np.nan_to_num(np.abs(xerr)), yerr=np.nan_to_num(np.abs(yerr)),
             marker="o", ms=3, capsize=2, ls="none", label=f"{arch}, {axis}",
         )  # fmt: skip
     if len(measured):
-        ids = np.linspace(max(0.8, measured["id_twonn"].min() * 0.8), measured["id_twonn"].max() * 1.25, 100)
+        ids = np.linspace(max(0.8, measured["twonn_id"].min() * 0.8), measured["twonn_id"].max() * 1.25, 100)
         ax.plot(ids, 2 / ids, "k--", alpha=0.6, label="2/ID (networks, Sharma & Kaplan 2020)")
         ax.plot(ids, 1 / ids, "k:", alpha=0.6, label="1/ID (k-NN, Kpotufe 2011)")
+    else:  # every fitted exponent is 0 or below: nothing to place on the log axis
+        ax.text(0.5, 0.5, "no fitted exponent above 0 to place", transform=ax.transAxes, ha="center", fontsize=8)
     log_axes(ax, x=True, y=True)
     ax.set(xlabel="measured intrinsic dimension (TwoNN, 95 %)", ylabel="fitted exponent alpha (95 %)",
            title="the bridge: exponent against the data's ID")  # fmt: skip

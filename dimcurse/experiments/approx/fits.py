@@ -11,7 +11,7 @@ import pandas as pd
 from dimcurse.experiments.approx import bridge
 from dimcurse.configs import ApproxConfig as Config
 from dimcurse.experiments.approx.fitting import fit_exponent
-from dimcurse.nets import ARCHS
+from dimcurse.experiments.approx.networks import ARCHS
 from dimcurse.experiments.approx.targets import get_target, is_teacher
 from dimcurse.experiments.approx.plan import target_options, trainer_cap
 from dimcurse.experiments.approx.verdict import DEFAULT_TOLERANCE, verdict
@@ -22,7 +22,7 @@ FIT_KEYS = list(ANALYSIS_KEYS[:5])  # the rows of one exponent: (target, inputs,
 REPLICATE = ["draw", "seed"]  # the replicates an exponent's interval is taken over
 MIN_REPLICATES = 5  # below 5 replicates (draws x seeds) the t interval rests on a poorly known spread
 # In the files, not on screen.
-ANALYSIS_HIDDEN = ("alpha_theil_sen", "log_c", "id_twonn_lo", "id_twonn_hi", "theory_kind")
+ANALYSIS_HIDDEN = ("alpha_theil_sen", "log_c", "twonn_id_lo", "twonn_id_hi", "theory_kind")
 
 
 MIN_FIT_WIDTHS = 3  # a slope from two points has no interval, and no check of the power law
@@ -214,7 +214,7 @@ def _k_from_alpha(key: tuple, alpha: float, ids: dict) -> tuple[float, str]:
     dimension d (no k of d inputs has so low a rate); the second are words for the caveat."""
     target, source, dim, _, arch = key
     value = bridge.k_from_alpha(arch, alpha)
-    if source == "cube" and not is_teacher(target) and not np.isfinite(ids.get("id_twonn", math.nan)):
+    if source == "cube" and not is_teacher(target) and not np.isfinite(ids.get("twonn_id", math.nan)):
         return math.nan, ""
     if np.isfinite(value) and value > int(dim):
         scale = "1/alpha" if arch == "knn" else "2/alpha"
@@ -246,23 +246,25 @@ def _caveat(fit, theory) -> str:
     return "; ".join(words)
 
 
-def _notes(table: pd.DataFrame, config: Config) -> list[str]:
-    notes = []
+def notes(table: pd.DataFrame, config: Config) -> list[str]:
+    """The run's notes on its rows (every kernel's notes function has this name): no ID measured, diverged
+    models, the convergence summary, the limits' counts."""
+    out = []
     on_data = config.data is not None or config.inputs is not None
-    if on_data and len(table) and table["id_twonn"].isna().all():
-        notes.append(
+    if on_data and len(table) and table["twonn_id"].isna().all():
+        out.append(
             f"no intrinsic dimension: the ID is measured on the training inputs ({int(table.n_samples.max())} "
             f"training rows) and TwoNN with the MLE's {bridge.MLE_K} neighbours needs at least {bridge.MLE_K + 2}; "
             "the fits are shown without the ID's prediction."
         )
     if table["diverged"].any():
-        notes.append(
+        out.append(
             f"{int(table['diverged'].sum())} model(s) diverged (loss NaN or exploded): flagged, excluded "
             "from means and fits."
         )
     nets = table[table.arch.isin(list(ARCHS)) & ~table.diverged.astype(bool)]
     if len(nets):
-        notes.append(convergence_note(nets, config))
+        out.append(convergence_note(nets, config))
     for name, why in (
         (
             "estimation_limited",
@@ -272,22 +274,22 @@ def _notes(table: pd.DataFrame, config: Config) -> list[str]:
     ):
         count = int(table[name].sum())
         if count:
-            notes.append(f"{count} of {len(table)} model(s) {name.replace('_', '-')} ({why}).")
+            out.append(f"{count} of {len(table)} model(s) {name.replace('_', '-')} ({why}).")
     trainers = nets.groupby("arch", sort=False).optimizer.agg(lambda o: "+".join(sorted(set(o))))
     if trainers.nunique() > 1:
         named = ", ".join(f"{arch}: {opt}" for arch, opt in trainers.items())
-        notes.append(
+        out.append(
             f"the architectures were trained by different trainers ({named}); to compare architectures, "
             "give them one (--optimizer adam)."
         )
     if config.optimizer == "auto":
         big = table[(table.arch == "shallow") & (table.optimizer == "gn")]
         if len(big):
-            notes.append(
+            out.append(
                 f"--optimizer auto trained {big.width.nunique()} shallow width(s) above --lm-max-params "
                 f"{config.lm_max_params} with matrix-free Gauss–Newton (LM's cost grows as params^3)."
             )
-    return notes
+    return out
 
 
 def convergence_note(nets: pd.DataFrame, config: Config | None) -> str:
@@ -309,7 +311,7 @@ def convergence_note(nets: pd.DataFrame, config: Config | None) -> str:
 
 def verdict_notes(fits: pd.DataFrame) -> list[str]:
     """A note for every bridge fit (the ID's prediction), and one for every other fit that disagrees."""
-    notes = []
+    out = []
     for fit in fits.to_dict("records"):
         if "ID" in str(fit.get("theory_source", "")):
             words = bridge.agreement(fit)
@@ -318,8 +320,8 @@ def verdict_notes(fits: pd.DataFrame) -> list[str]:
         else:
             words = None
         if words:
-            notes.append(words)
-    return notes
+            out.append(words)
+    return out
 
 
 def _disagreement(fit: dict) -> str:
@@ -353,10 +355,10 @@ FIT_COLUMN_DOCS = {
     "verdict": "agrees, disagrees, inconclusive or no theory: the interval against alpha_theory (the verdict, below)",
     "theory_source": "where alpha_theory comes from (with the measured ID on data)",
     "theory_kind": "prediction (a scaling law), bound (a worst case a target may beat) or ceiling (cannot beat)",
-    "id_twonn": "TwoNN ID of the training inputs (on data)",
-    "id_twonn_lo": "lower end of its 95 % sampling interval",
-    "id_twonn_hi": "upper end of its 95 % sampling interval",
-    "id_mle": "Levina-Bickel MLE ID of the same inputs",
+    "twonn_id": "TwoNN ID of the training inputs (on data)",
+    "twonn_id_lo": "lower end of its 95 % sampling interval",
+    "twonn_id_hi": "upper end of its 95 % sampling interval",
+    "mle_id": "Levina-Bickel MLE ID of the same inputs",
     "k_from_alpha": (
         "the dimension alpha implies: 2/alpha for networks, 1/alpha for k-NN; blank for a target on its cube "
         "without one (not a teacher) and above d (the caveat says so)"

@@ -34,7 +34,7 @@ from typing import Callable
 
 import torch
 
-from dimcurse.experiments.approx.lm import ROW_CHUNK_ELEMS, LMResult, Models, last_iteration
+from dimcurse.experiments.approx.lm import ROW_CHUNK_ELEMS, LMResult, Models, Record, iterate
 from dimcurse.experiments.approx.lm import shallow_unpack
 from dimcurse.experiments.approx.lm import mse as lm_mse
 from dimcurse.nets import EXPLODE
@@ -138,7 +138,7 @@ def pcg(apply: Callable, rhs: torch.Tensor, precond: torch.Tensor, iters: int, t
     return sol, done
 
 
-def _step(lin: _Linearised, resid: torch.Tensor, lam: torch.Tensor, cg_iters: int, tol: float = CG_TOL):
+def gn_step(lin: _Linearised, resid: torch.Tensor, lam: torch.Tensor, cg_iters: int, tol: float = CG_TOL):
     """The damped Gauss–Newton step of every model, and the decrease of the mean squared error it predicts."""
     grad = lin.vjp(resid)
     diag = lin.gn_diagonal()
@@ -168,7 +168,7 @@ def train_gn(
     tol: float = 0.0,
     held_out: tuple[torch.Tensor, torch.Tensor] | None = None,
     progress: Callable[[float], None] | None = None,
-    record: tuple[int, Callable[[int, torch.Tensor], None]] | None = None,
+    record: Record | None = None,
 ) -> LMResult:
     """At most ``iters`` damped Gauss–Newton steps for S independent shallow ReLU networks of one width.
 
@@ -184,21 +184,16 @@ def train_gn(
         through_samples(theta, x, dim, width), x, y, dim, width, iters, chunk=chunk, lam0=lam0, explode=explode,
         tol=tol, held_out=held_out, progress=progress,
     )  # fmt: skip
-    for it in range(iters):
-        if record is not None and it % record[0] == 0:
-            record[1](it, models.theta)
-        idx = models.running()
-        if not len(idx):
-            break
+
+    def step(idx: torch.Tensor) -> None:
         lin, out = linearise(models.theta[idx], x[idx], dim, width)
-        delta, predicted, _ = _step(lin, out.double() - y[idx].double(), models.lam[idx], cg_iters)
+        delta, predicted, _ = gn_step(lin, out.double() - y[idx].double(), models.lam[idx], cg_iters)
         candidate = models.theta[idx] + delta.to(theta.dtype)
         new = lm_mse(candidate, x[idx], y[idx], dim, width, chunk)
         # A model whose every step is rejected (λ at its cap) has stopped at its best loss: frozen, not diverged.
         models.step(idx, candidate, new, predicted, torch.ones_like(new, dtype=torch.bool))
-        models.end_iteration(it + 1, idx)
-    if record is not None:
-        record[1](last_iteration(models.course, models.alive), models.theta)
+
+    iterate(models, iters, step, record)
     theta, loss = models.theta, models.loss
     decrement = gn_decrement(theta, x, y, dim, width, cg_iters=cg_iters) if iters else torch.full_like(loss, math.nan)
     return models.result(decrement)
@@ -211,7 +206,7 @@ def gn_decrement(theta, x, y, dim, width, *, cg_iters: int = DEFAULT_CG_ITERS, d
     resid = out.double() - y.double()
     loss = (resid**2).mean(1)
     lam = torch.full_like(loss, damping)
-    predicted = _step(lin, resid, lam, cg_iters)[1]
+    predicted = gn_step(lin, resid, lam, cg_iters)[1]
     return (predicted / loss.clamp_min(1e-300)).clamp(0, 1)
 
 

@@ -1,4 +1,4 @@
-"""Approximation error against width: shallow, deep and tree networks, and fixed-basis baselines.
+"""docs/approx.md · Approximation error against width: shallow, deep and tree networks, and fixed-basis baselines.
 
 For each (target, dim, arch), all widths x seeds train as one batched computation
 (``dimcurse.nets``); each seed draws its own training and test samples. Rows report
@@ -17,71 +17,53 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+import sys
 import time
 from typing import Callable
 
 import pandas as pd
 import torch
 
-from dimcurse import memory, userdata
-from dimcurse.experiments.approx import bridge, schedule
-from dimcurse.experiments.approx import gn, lm
-from dimcurse.experiments.approx.convergence import CONVERGED_DROP, MIN_SPREAD, log_spread
-from dimcurse.configs import ApproxConfig, field_options
+from dimcurse import userdata
+from dimcurse.configs import ApproxConfig, check_counts, check_seeds, field_options
 from dimcurse.errors import DimcurseError
-from dimcurse.configs import check_counts, check_seeds
-from dimcurse.parsing import did_you_mean
-from dimcurse.nets import ARCHS, get_activation, shallow_params
-from dimcurse.provenance import provenance
-from dimcurse.results import Result
-from dimcurse.runtime import resolve_dtype
-from dimcurse.experiments.approx.targets import get_target, is_teacher
-from dimcurse.experiments.approx.plan import (
-    _dims_for,
-    _inputs,
-    _settings,
-    _user_data,
-    arch_params,
-    fixed_rows,
-    resolve,
-    trainer_cap,
-    inputs_label,
-    pool_size,
-    replicates,
-    samples_for,
-    trainer_for,
-    widths_for,
-)  # noqa: F401
-from dimcurse.experiments.approx.data import _make_data
-
-# Names older code reached through this module, from their modules now (plan, data, training, fits).
-from dimcurse.experiments.approx.data import _check_resolvable, _split  # noqa: F401
-from dimcurse.experiments.approx.fits import FIT_COLUMN_DOCS, FIT_COLUMNS, best_width_rows  # noqa: F401
-from dimcurse.experiments.approx.plan import MIN_SAMPLES  # noqa: F401
+from dimcurse.experiments import contract
+from dimcurse.experiments.approx import bridge, fits, gn, lm, plan, schedule
+from dimcurse.experiments.approx.convergence import CONVERGED_DROP, MIN_SPREAD, log_spread
+from dimcurse.experiments.approx.data import make_data
 from dimcurse.experiments.approx.figure import approx_figure
-from dimcurse.experiments.approx.training import (
-    CURVE_COLUMNS,
-    Budget,
-    _Job,
-    _Trained,
-    _baseline,
-    _train_arch,
-)  # noqa: F401
 from dimcurse.experiments.approx.fits import (
-    ANALYSIS_HIDDEN,
-    ANALYSIS_KEYS,
+    CAP_OPTION,
     DECREMENT_LIMIT,
-    FITS_TITLE,
     FIT_KEYS,
+    FITS_TITLE,
     GAP_LIMIT,
     MIN_FIT_WIDTHS,
     PRECISION_ULPS,
     REPLICATE,
-    CAP_OPTION,
-    _notes,
     fit_table,
     verdict_notes,
-)  # noqa: F401
+)
+from dimcurse.experiments.approx.plan import (
+    Plan,
+    arch_params,
+    dims_for,
+    input_source,
+    inputs_label,
+    samples_for,
+    trainer_cap,
+    trainer_for,
+)
+from dimcurse.experiments.approx.targets import get_target, is_teacher
+from dimcurse.experiments.approx.training import CURVE_COLUMNS, Budget, Sweep, Trained, train_arch, train_baseline
+from dimcurse.nets import get_activation
+from dimcurse.experiments.approx.networks import ARCHS, shallow_params
+from dimcurse.parsing import did_you_mean
+from dimcurse.results import Result
+from dimcurse.runtime import resolve_dtype
+
+
+# --------------------------------------------------------------------------- contract
 
 KERNEL = "approx"
 VERSION = 5  # 3: the radial-bump teacher, teacher draws and k lists, Gauss–Newton above LM's size, t intervals;
@@ -90,15 +72,13 @@ VERSION = 5  # 3: the radial-bump teacher, teacher draws and k lists, Gauss–Ne
 # converged and test_drop), widths on data from its rows, a learning curve's extended widths, the verdict
 BASELINES = ("random-features", "knn")
 OPTIMIZERS = ("auto", "lm", "gn", "adam", "adam+lm", "lbfgs")
-
-
 Config = ApproxConfig  # the settings live in dimcurse.configs, importable without torch (fast --help)
-
-
+# The analysis table's contract, from the fits: its setting columns, those kept off screen, every column's meaning
+# (the docs' "fits approx" table is generated from it).
+ANALYSIS_KEYS, ANALYSIS_HIDDEN, FIT_COLUMN_DOCS = fits.ANALYSIS_KEYS, fits.ANALYSIS_HIDDEN, fits.FIT_COLUMN_DOCS
 # Q^(2^k) lives near the corner Q = 1 only: the largest sampled |value| at 2000 samples is 7e-9 at
 # k = 10, 1e-135 at 13 and 0 (underflow) at 15; beyond 10 it depends on how near the corner one sample falls.
 MAX_Q_POWER_K = 10
-
 SMOKE = Config(
     targets=("barron", "poggio-tree4"),
     dims=(4,),
@@ -112,6 +92,9 @@ SMOKE = Config(
     seeds=(0, 1),
     baselines=BASELINES,
 )
+
+
+# --------------------------------------------------------------------------- validate
 
 
 def validate(config: Config) -> None:
@@ -155,7 +138,7 @@ def validate(config: Config) -> None:
         return
     if not config.targets:
         raise DimcurseError("give at least one target", "--target")
-    source = _inputs(config)
+    source = input_source(config)
     for name in config.targets:
         target = get_target(name)
         if source is not None and source.fixed_dim and target.fixed_dim not in (None, source.fixed_dim):
@@ -164,7 +147,7 @@ def validate(config: Config) -> None:
                 f"{source.fixed_dim} dimensions",
                 "--inputs",
             )
-        for dim in _dims_for(config, target):
+        for dim in dims_for(config, target):
             if dim < 1:
                 raise DimcurseError("dimensions must be positive integers", "--dims")
             if "tree" in config.archs and (dim < 2 or dim & (dim - 1)):
@@ -241,16 +224,24 @@ def _validate_trainer(config: Config) -> None:
         )
 
 
-def estimate_bytes(config: Config, device: torch.device | str = "cpu", file=None) -> tuple[float, str]:
+# --------------------------------------------------------------------------- memory
+
+
+def prepare(config: Config) -> Plan:
+    """The run's plan, decided once (plan.make): it reads a --data file, and every later step reads the plan."""
+    return plan.make(config)
+
+
+def estimate_bytes(config: Config, device: torch.device | str = "cpu", prepared: Plan | None = None):
     """Peak bytes of the largest (target, dim): data, every model's parameters with gradients and Adam state
     (16 bytes each), LM's largest step, the random-features activations (float64) and the k-NN distance
-    matrices; and the option to lower."""
-    config = resolve(config, file)[0]  # default widths from a data source's rows
-    settings = _settings(config, file)
-    S = max(len(replicates(config, target.name)) for target, _, _ in settings)
+    matrices: (bytes, the option to lower). ``prepared``: the run's plan (made here when not given)."""
+    run = prepared if prepared is not None else plan.make(config)
+    config = run.config
+    S = max(len(setting.replicates) for setting in run.settings)
     nt = config.n_test
-    dim = max(d for _, d, _ in settings)
-    widths, n = widths_for(config, dim), pool_size(config, dim)
+    widest = max(run.settings, key=lambda setting: setting.dim)
+    dim, widths, n = widest.dim, widest.widths, widest.drawn
     params = max((sum(arch_params(a, dim, w, config.depth) for w in widths) for a in config.archs), default=0) * S * 16
     itemsize = resolve_dtype(config.dtype).itemsize
     second = (
@@ -280,65 +271,49 @@ def _second_order_bytes(config: Config, S: int, n: int, dim: int, width: int, it
     return gn.step_bytes(S, used, width, params, itemsize) if trainer == "gn" else 0
 
 
+# --------------------------------------------------------------------------- run
+
+
 def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[float], None] | None = None) -> Result:
     """Train every (target, dim, arch) sweep and the baselines; rows plus the fit table."""
-    validate(config)
-    device = torch.device(device)
-    file = _user_data(config) if config.data is not None else None  # read once, passed down as device is
-    given = config
-    config, plan_notes = resolve(config, file)  # the default widths on data: from its training rows
-    needed, option = estimate_bytes(config, device, file)
-    memory.require(needed, "this sweep", option, device)
-    planned = schedule.jobs(config, file)
+    device, started, run_plan = contract.start(sys.modules[__name__], config, device, "this sweep")
+    planned = schedule.jobs(run_plan)
     budget = Budget(progress, sum(job.work for job in planned))
-    started = time.perf_counter()
-    rows, curves = [], []
-    for _, group in itertools.groupby(planned, key=lambda job: (job.target.name, job.dim, job.k)):
+    rows, curves, notes = [], [], list(run_plan.notes)
+    dtype = resolve_dtype(config.dtype)
+    for setting, group in itertools.groupby(planned, key=lambda job: job.setting):
         group = list(group)
-        first = group[0]
-        data = _make_data(first.target, first.dim, first.k, config, resolve_dtype(config.dtype), device, file=file)
+        data = make_data(run_plan, setting, dtype, device)
         for name in dict.fromkeys(job.name for job in group):
             mine = [job for job in group if job.name == name]
             done = [row for job in mine for row in _train(job, data, budget, curves, device)]
             for _ in range(schedule.MAX_EXTENSIONS):
-                wider = schedule.extensions(config, mine[0], pd.DataFrame(done))
+                wider = schedule.extensions(run_plan.config, mine[0], pd.DataFrame(done))
                 if not wider:
                     break
                 budget.grow(sum(job.work for job in wider))
                 done += [row for job in wider for row in _train(job, data, budget, curves, device)]
-                plan_notes += _extended(wider)
-            plan_notes += _still_widest(mine[0], pd.DataFrame(done))
+                notes += _extended(wider)
+            notes += _still_widest(mine[0], pd.DataFrame(done))
             rows += done
-    table = pd.DataFrame(rows, columns=COLUMNS)
-    prov = provenance(KERNEL, VERSION, given, device)
-    prov["elapsed_s"] = round(time.perf_counter() - started, 3)
-    if given.widths is None and config.widths is not None:
-        prov["widths"] = list(config.widths)  # the default widths the data's rows chose
-    if file is not None:
-        prov["data"] = file.describe()  # name, source, content hash, shape
-    result = Result(
-        kernel=KERNEL,
-        rows=table,
-        provenance=prov,
-        group_by=GROUP_BY,
-        show=SHOW,
-        notes=plan_notes + _notes(table, config),
-        nullable=NULLABLE,
-        analysis_keys=ANALYSIS_KEYS,
-        analysis_hidden=ANALYSIS_HIDDEN,
-        replicates=REPLICATES,
-    )
+    extra = {}
+    if config.widths is None and run_plan.config.widths is not None:
+        extra["widths"] = list(run_plan.config.widths)  # the default widths the data's rows chose
+    if run_plan.file is not None:
+        extra["data"] = run_plan.file.describe()  # name, source, content hash, shape
+    result = contract.finish(sys.modules[__name__], config, device, rows, started, provenance_extra=extra)
+    result.notes = notes + fits.notes(result.rows, run_plan.config)
     if config.record_every:
         result.tables["curves"] = pd.DataFrame(curves, columns=CURVE_COLUMNS)
-    analysis(result, config)
+    analysis(result, run_plan.config)
     if result.analysis is None:
-        n_widths = table.groupby(FIT_KEYS, dropna=False).width.nunique().max()
+        n_widths = result.rows.groupby(FIT_KEYS, dropna=False).width.nunique().max()
         result.notes.append(
             f"no exponent: a fit needs at least {MIN_FIT_WIDTHS} widths and this run has "
             f"{n_widths} (give --widths, e.g. 8,16,32,64)."
         )
     else:  # a retry's work joins the bar's total: it never stands at 100 % while work goes on
-        result.notes += _tried(result, config, planned, budget, time.perf_counter() - started, file=file, device=device)
+        result.notes += _tried(result, run_plan, planned, budget, time.perf_counter() - started, device=device)
     budget.finish()
     return result
 
@@ -347,13 +322,13 @@ RETRY_CAP_FACTOR = 4  # a fit left with too few sizes by the trainer's cap is re
 RETRY_SHARE = 1.0  # ... when that costs at most the run's own time again (by the plan's estimate)
 
 
-def _tried(result: Result, config: Config, planned: list, budget: Budget, elapsed: float, *, file, device) -> list[str]:
+def _tried(result: Result, run_plan: Plan, planned: list, budget: Budget, elapsed: float, *, device) -> list[str]:
     """For a width fit the trainers' caps left with fewer than 3 sizes: train the limited widths again at
     RETRY_CAP_FACTOR x the cap, when that is cheap, and say what happened (the rows stay those of the run's
     config); otherwise say what it would cost."""
     notes = []
-    fits = result.analysis
-    short = fits[(fits.axis == "params") & (fits.fixed == "") & (fits.n_widths_used < MIN_FIT_WIDTHS)]
+    config, table = run_plan.config, result.analysis
+    short = table[(table.axis == "params") & (table.fixed == "") & (table.n_widths_used < MIN_FIT_WIDTHS)]
     for fit in short[short.excluded.str.contains("optimisation-limited at", regex=False)].to_dict("records"):
         key = _setting_key(fit["target"], fit["dim"], fit["teacher_k"], fit["arch"])
         rows = result.rows[[_setting_key(*r) == key for r in result.rows[SETTING].itertuples(index=False)]]
@@ -364,11 +339,7 @@ def _tried(result: Result, config: Config, planned: list, budget: Budget, elapse
         if job is None or trainer not in CAP_OPTION:
             continue
         option, cap = CAP_OPTION[trainer], RETRY_CAP_FACTOR * trainer_cap(config, trainer)
-        cfg = dataclasses.replace(job.config, widths=widths, **{field_options(Config)[option]: cap})
-        pool = schedule.training_pool(cfg, job.dim, fixed_rows(cfg, file))
-        trial = dataclasses.replace(
-            job, config=cfg, work=schedule.work(cfg, job.name, job.dim, pool, len(replicates(cfg, job.target.name)))
-        )
+        trial = job.narrowed(dataclasses.replace(job.config, **{field_options(Config)[option]: cap}), job.n, widths)
         where = f"{fit['target']} d = {fit['dim']} {fit['arch']}"
         at = f"{option} {cap} at widths {', '.join(map(str, widths))}"
         if trial.work > RETRY_SHARE * max(elapsed, 1.0):
@@ -376,7 +347,7 @@ def _tried(result: Result, config: Config, planned: list, budget: Budget, elapse
                          f"by the plan's estimate (not tried: give {option} {cap}).")  # fmt: skip
             continue
         budget.grow(trial.work)
-        notes.append(_retry(trial, rows, config, budget, file=file, device=device, where=where, at=at))
+        notes.append(_retry(trial, rows, run_plan, budget, device=device, where=where, at=at))
     return notes
 
 
@@ -388,10 +359,10 @@ def _setting_key(target, dim, k, arch) -> tuple:
     return target, int(dim), None if k is None or pd.isna(k) else int(k), arch
 
 
-def _retry(trial, rows: pd.DataFrame, config: Config, budget: Budget, *, file, device, where: str, at: str) -> str:
+def _retry(trial, rows: pd.DataFrame, run_plan: Plan, budget: Budget, *, device, where: str, at: str) -> str:
     """Train ``trial`` and say what it gives: how many of its models converged or settled, and the fit with
     its rows in place of the limited ones."""
-    data = _make_data(trial.target, trial.dim, trial.k, config, resolve_dtype(config.dtype), device, file=file)
+    data = make_data(run_plan, trial.setting, resolve_dtype(run_plan.config.dtype), device)
     again = pd.DataFrame(_train(trial, data, budget, [], device))
     settled = int((~again.optimisation_limited).sum())
     mixed = pd.concat([rows[~rows.width.isin(trial.config.widths)], again], ignore_index=True)
@@ -414,16 +385,13 @@ def _train(job: schedule.Job, data, budget: Budget, curves: list, device) -> lis
     t0 = time.perf_counter()
     meter = budget.job(job.work)
     part = data if job.n is None else data.first(job.n)
-    run = _Job(job.name, job.dim, part, job.config, device, meter.tick)
+    sweep = Sweep(job.name, job.dim, job.widths, part, job.config, device, meter.tick)
     label = {"target": job.target.name, "inputs": inputs_label(job.config), "dim": job.dim}
     label["teacher_k"] = job.k if job.k is not None else math.nan
     label.update(arch=job.name, **({"n_samples": job.n} if job.n is not None else {}))
-    if job.name in ARCHS:
-        trained = _train_arch(run, curves, label)
-    else:
-        trained = _baseline(job.name, job.dim, part, job.config)
+    trained = train_arch(sweep, curves, label) if job.name in ARCHS else train_baseline(sweep)
     meter.finish()
-    return _rows(run, job.target.name, trained, time.perf_counter() - t0)
+    return _rows(sweep, job.target.name, trained, time.perf_counter() - t0)
 
 
 def _extended(wider: list) -> list[str]:
@@ -449,10 +417,77 @@ def _still_widest(job, rows: pd.DataFrame) -> list[str]:
     ]
 
 
+def _flags(trained: Trained, si: int, j: int, spread: float, train_sd: float, *, arch: str, dtype: str) -> dict:
+    """The row's convergence and limit flags (convergence.py): ``spread`` is its width's seed spread."""
+    drop, dec, moved = trained.loss_drop[si, j], trained.decrement[si, j], trained.test_drop[si, j]
+    train, test = trained.train[si, j], trained.test[si, j]
+    floor = PRECISION_ULPS * float(torch.finfo(resolve_dtype(dtype)).eps) * math.sqrt(trained.params[j]) * train_sd
+    converged = bool(trained.converged[si, j]) and not dec > DECREMENT_LIMIT
+    settled = bool(moved <= spread)  # stopped at the cap, its test error already within the seed spread
+    return {
+        "converged": converged,
+        "loss_drop": float(drop),
+        "test_drop": float(moved),
+        "gn_decrement": float(dec),
+        "optimisation_limited": bool(dec > DECREMENT_LIMIT or not (converged or settled)),
+        # k-NN interpolates (train error 0): its error is estimation error by nature, not a limit to flag.
+        "estimation_limited": bool(arch != "knn" and test > GAP_LIMIT * train),
+        "precision_limited": bool(arch in ARCHS and train < floor),
+    }
+
+
+def _rows(job: Sweep, target: str, trained: Trained, elapsed: float) -> list[dict]:
+    """One row per (seed, width) of a trained architecture or baseline."""
+    arch, dim, widths, _, config, device, _ = job
+    sd_test, sd_train = job.data.sd_test, job.data.std.cpu().numpy()
+    rows = []
+    sizes = trained.sizes or list(widths)
+    spread = log_spread(trained.test / sd_test[:, None])  # per width: sd over replicates of log rel_rmse
+    for si, (draw, seed) in enumerate(job.data.reps):
+        for j, width in enumerate(sizes):
+            rows.append(
+                {
+                    "target": target,
+                    "inputs": inputs_label(config),
+                    "dim": dim,
+                    "teacher_k": job.data.k if job.data.k is not None else math.nan,
+                    "arch": arch,
+                    "width": int(width),
+                    "draw": draw,
+                    "seed": seed,
+                    "params": int(trained.params[j]),
+                    "train_rmse": float(trained.train[si, j]),
+                    "test_rmse": float(trained.test[si, j]),
+                    "rel_rmse": float(trained.test[si, j] / sd_test[si]),
+                    "val_rmse": float(trained.val[si, j]) if trained.val is not None else math.nan,
+                    "steps": int(trained.steps[si, j]),
+                    "diverged": bool(trained.diverged[si, j]),
+                    **_flags(trained, si, j, float(spread[j]), float(sd_train[si]), arch=arch, dtype=config.dtype),
+                    "elapsed_s": round(elapsed, 3),
+                    "activation": config.activation,
+                    "optimizer": trained.optimizer[j],
+                    "n_samples": int(trained.n_used[j]),
+                    **bridge.row_columns(job.data.ids),
+                    "device": str(device),
+                    "dtype": config.dtype,
+                    "kernel_version": VERSION,
+                }
+            )
+    return rows
+
+
+# --------------------------------------------------------------------------- stored rows
+
+# Columns renamed since they were first written (old -> new), read under their new names from stores and files
+# (report.renamed, upgraded): the ID columns took distance's spelling on 2026-12-07 (issue 34).
+RENAMED = {"id_twonn": "twonn_id", "id_twonn_lo": "twonn_id_lo", "id_twonn_hi": "twonn_id_hi", "id_mle": "mle_id"}
+
+
 def upgraded(rows: pd.DataFrame, config: Config | None = None) -> pd.DataFrame:
     """Stored rows of an older version with the columns this one groups by: before VERSION 3 there were no
     teacher draws (draw 0) and no teacher_k column (left empty: the k was in the config only); before 4 no
-    inputs column (the cube, or the data file: the config says which)."""
+    inputs column (the cube, or the data file: the config says which); RENAMED columns under their names now."""
+    rows = rows.rename(columns={a: b for a, b in RENAMED.items() if a in rows and b not in rows})
     missing = {"teacher_k": math.nan, "draw": 0, "inputs": inputs_label(config) if config else "cube"}
     rows = rows.assign(**{c: v for c, v in missing.items() if c not in rows})
     if "converged" not in rows:  # before VERSION 5 a model ran every iteration: its flag was the only verdict
@@ -491,64 +526,7 @@ def figure(result: Result):
     return approx_figure(result)
 
 
-def _flags(trained: _Trained, si: int, j: int, spread: float, train_sd: float, *, arch: str, dtype: str) -> dict:
-    """The row's convergence and limit flags (convergence.py): ``spread`` is its width's seed spread."""
-    drop, dec, moved = trained.loss_drop[si, j], trained.decrement[si, j], trained.test_drop[si, j]
-    train, test = trained.train[si, j], trained.test[si, j]
-    floor = PRECISION_ULPS * float(torch.finfo(resolve_dtype(dtype)).eps) * math.sqrt(trained.params[j]) * train_sd
-    converged = bool(trained.converged[si, j]) and not dec > DECREMENT_LIMIT
-    settled = bool(moved <= spread)  # stopped at the cap, its test error already within the seed spread
-    return {
-        "converged": converged,
-        "loss_drop": float(drop),
-        "test_drop": float(moved),
-        "gn_decrement": float(dec),
-        "optimisation_limited": bool(dec > DECREMENT_LIMIT or not (converged or settled)),
-        # k-NN interpolates (train error 0): its error is estimation error by nature, not a limit to flag.
-        "estimation_limited": bool(arch != "knn" and test > GAP_LIMIT * train),
-        "precision_limited": bool(arch in ARCHS and train < floor),
-    }
-
-
-def _rows(job: _Job, target: str, trained: _Trained, elapsed: float) -> list[dict]:
-    """One row per (seed, width) of a trained architecture or baseline."""
-    arch, dim, _, config, device, _ = job
-    sd_test, sd_train = job.data.sd_test, job.data.std.cpu().numpy()
-    rows = []
-    sizes = trained.sizes or list(widths_for(config, dim))
-    spread = log_spread(trained.test / sd_test[:, None])  # per width: sd over replicates of log rel_rmse
-    for si, (draw, seed) in enumerate(job.data.reps):
-        for j, width in enumerate(sizes):
-            rows.append(
-                {
-                    "target": target,
-                    "inputs": inputs_label(config),
-                    "dim": dim,
-                    "teacher_k": job.data.k if job.data.k is not None else math.nan,
-                    "arch": arch,
-                    "width": int(width),
-                    "draw": draw,
-                    "seed": seed,
-                    "params": int(trained.params[j]),
-                    "train_rmse": float(trained.train[si, j]),
-                    "test_rmse": float(trained.test[si, j]),
-                    "rel_rmse": float(trained.test[si, j] / sd_test[si]),
-                    "val_rmse": float(trained.val[si, j]) if trained.val is not None else math.nan,
-                    "steps": int(trained.steps[si, j]),
-                    "diverged": bool(trained.diverged[si, j]),
-                    **_flags(trained, si, j, float(spread[j]), float(sd_train[si]), arch=arch, dtype=config.dtype),
-                    "elapsed_s": round(elapsed, 3),
-                    "activation": config.activation,
-                    "optimizer": trained.optimizer[j],
-                    "n_samples": int(trained.n_used[j]),
-                    **bridge.row_columns(job.data.ids),
-                    "device": str(device),
-                    "dtype": config.dtype,
-                    "kernel_version": VERSION,
-                }
-            )
-    return rows
-
+# --------------------------------------------------------------------------- columns
 
 # The row contract, one line per column and in the rows' order: COLUMNS is its keys, the docs' column tables
 # are generated from it (tools/readme_examples.py --tables), and the limits' numbers are their constants.
@@ -585,10 +563,10 @@ COLUMN_DOCS = {
     "activation": "the hidden activation",
     "optimizer": "the row's trainer: lm, gn, adam, adam+lm, lbfgs, lstsq (random features), none (knn)",
     "n_samples": "that row's training samples",
-    "id_twonn": "TwoNN intrinsic dimension of the training inputs (data or --inputs), as dimcurse distance measures it",
-    "id_twonn_lo": "lower end of TwoNN's 95 % sampling interval",
-    "id_twonn_hi": "upper end of TwoNN's 95 % sampling interval",
-    "id_mle": "Levina-Bickel MLE intrinsic dimension (20 neighbours) of the same inputs",
+    "twonn_id": "TwoNN intrinsic dimension of the training inputs (data or --inputs), as dimcurse distance measures it",
+    "twonn_id_lo": "lower end of TwoNN's 95 % sampling interval",
+    "twonn_id_hi": "upper end of TwoNN's 95 % sampling interval",
+    "mle_id": "Levina-Bickel MLE intrinsic dimension (20 neighbours) of the same inputs",
     "device": "where the row was computed",
     "dtype": "the training precision",
     "kernel_version": "the kernel's VERSION (bumped when its maths changes)",

@@ -24,7 +24,7 @@ losses and the solve are float64.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 import torch
@@ -151,7 +151,7 @@ def shallow_unpack(theta: torch.Tensor, dim: int, width: int):
     return w1, b1, v, theta[:, -1]
 
 
-def _forward(theta, x, dim, width):
+def forward(theta, x, dim, width):
     w1, b1, v, c = shallow_unpack(theta, dim, width)
     pre = torch.baddbmm(b1, x, w1)
     hidden = torch.relu(pre)
@@ -159,10 +159,10 @@ def _forward(theta, x, dim, width):
     return pre, hidden, torch.bmm(v[:, None, :], hidden.transpose(1, 2))[:, 0, :] + c[:, None]
 
 
-def _jacobian(theta, x, dim, width):
+def jacobian(theta, x, dim, width):
     """Outputs (S, n) and the Jacobian (S, n, P) of one block of samples, laid out like ``shallow_unpack``."""
     v = shallow_unpack(theta, dim, width)[2]
-    pre, hidden, out = _forward(theta, x, dim, width)
+    pre, hidden, out = forward(theta, x, dim, width)
     gate = (pre > 0).to(x.dtype) * v[:, None, :]  # ∂f/∂b_u
     S, n, d = x.shape
     dw1 = (x[:, :, :, None] * gate[:, :, None, :]).reshape(S, n, d * width)  # ∂f/∂w1[i, u], row-major (d, w)
@@ -173,7 +173,7 @@ def mse(theta, x, y, dim, width, chunk: int) -> torch.Tensor:
     """Mean squared error per model (S,), float64, in sample chunks."""
     total = torch.zeros(theta.shape[0], dtype=torch.float64, device=x.device)
     for start in range(0, x.shape[1], chunk):
-        out = _forward(theta, x[:, start : start + chunk], dim, width)[2]
+        out = forward(theta, x[:, start : start + chunk], dim, width)[2]
         total += ((out.double() - y[:, start : start + chunk].double()) ** 2).sum(1)
     return total / x.shape[1]
 
@@ -184,7 +184,7 @@ def gradient(theta, x, y, dim, width, chunk: int) -> torch.Tensor:
     parts = []
     v = shallow_unpack(theta, dim, width)[2].double()
     for start in range(0, x.shape[1], chunk):
-        pre, hidden, out = _forward(theta, x[:, start : start + chunk], dim, width)
+        pre, hidden, out = forward(theta, x[:, start : start + chunk], dim, width)
         resid = (out.double() - y[:, start : start + chunk].double())[:, :, None]
         gated = (pre > 0).double() * v[:, None, :] * resid
         xs = x[:, start : start + chunk].double()
@@ -233,7 +233,7 @@ def normal_equations(theta, x, y, dim, width, chunk: int, *, rows: slice | None 
     block = max(chunk, GRAM_CHUNK_ELEMS // max(1, S * P))
     half = P // 2 if P >= SYMMETRIC_FROM else 0
     for start in range(rows.start, rows.stop, block):
-        jac = _jacobian(theta, x[:, start : min(rows.stop, start + block)], dim, width)[1]
+        jac = jacobian(theta, x[:, start : min(rows.stop, start + block)], dim, width)[1]
         _add_gram(gram, jac, half)
     if half:
         gram[:, half:, :half] = gram[:, :half, half:].transpose(1, 2)
@@ -243,7 +243,7 @@ def normal_equations(theta, x, y, dim, width, chunk: int, *, rows: slice | None 
 
 def dual_system(theta, x, y, dim, width):
     """The whole Jacobian (S, n, P, float64) and residuals (S, n) for the dual step (n < P: J is small)."""
-    out, jac = _jacobian(theta, x, dim, width)
+    out, jac = jacobian(theta, x, dim, width)
     return jac.double(), out.double() - y.double()
 
 
@@ -255,7 +255,7 @@ def step_bytes(n_seeds: int, n_samples: int, params: int, itemsize: int) -> int:
     return n_seeds * (n_samples * params * (8 + itemsize) + 3 * n_samples * n_samples * 8)
 
 
-def _solve_primal(gram, grad, lam):
+def solve_primal(gram, grad, lam):
     """The damped step from the normal equations, factorised in the matrix's dtype.
 
     A float32 factorisation (3x faster here than float64 at P = 2177) only makes the step
@@ -273,7 +273,7 @@ def _solve_primal(gram, grad, lam):
     return delta, predicted, info
 
 
-def _solve_dual(jac, resid, lam):
+def solve_dual(jac, resid, lam):
     kernel = torch.bmm(jac, jac.transpose(1, 2))
     scale = torch.diagonal(kernel, dim1=1, dim2=2).mean(1).clamp_min(1e-30)
     eye = torch.eye(kernel.shape[1], dtype=kernel.dtype, device=kernel.device)
@@ -307,7 +307,7 @@ def train_lm(
     tol: float = 0.0,
     held_out: tuple[torch.Tensor, torch.Tensor] | None = None,
     progress: Callable[[float], None] | None = None,
-    record: tuple[int, Callable[[int, torch.Tensor], None]] | None = None,
+    record: Record | None = None,
 ) -> LMResult:
     """At most ``iters`` Levenberg–Marquardt iterations for S independent shallow networks of one width.
 
@@ -321,8 +321,7 @@ def train_lm(
     step; a rejected model raises its λ (λ ← λ ν, ν ← 2ν) and solves again. A model
     whose loss turns non-finite or exceeds ``explode`` x its initial loss, or whose
     factorisation fails at the largest λ, is flagged diverged and frozen.
-    ``record`` = (every, callback(iteration, theta)): called before the first iteration,
-    every ``every`` iterations and after the last (training curves).
+    ``record``: the training curves' hook (``Record``).
     """
     S, P = theta.shape
     n = x.shape[1]
@@ -332,24 +331,21 @@ def train_lm(
         theta.clone(), x, y, dim, width, iters, chunk=chunk, lam0=lam0, explode=explode, tol=tol, held_out=held_out,
         progress=progress,
     )  # fmt: skip
-    system, built_for, window = None, None, 0
     m = n if rows is None else max(1, min(n, rows))
-    for it in range(iters):
-        if record is not None and it % record[0] == 0:
-            record[1](it, models.theta)
-        idx = models.running()
-        if not len(idx):
-            break
+    cache = {"system": None, "built_for": None, "window": 0}
+
+    def step(idx: torch.Tensor) -> None:
+        system, built_for = cache["system"], cache["built_for"]
         if system is None or not torch.equal(built_for, idx):
             if system is not None and set(idx.tolist()) <= set(built_for.tolist()):
                 # Models left (converged or diverged) and nobody moved: the others' systems stay valid.
                 system = tuple(part[torch.searchsorted(built_for, idx)] for part in system)
             else:
                 th = models.theta[idx]
-                system = _system(th, x[idx], y[idx], dim, width, chunk, dual=dual, window=window, m=m)
-                window += m
-            built_for = idx
-        delta, predicted, info = (_solve_dual if dual else _solve_primal)(*system, models.lam[idx])
+                system = _system(th, x[idx], y[idx], dim, width, chunk, dual=dual, window=cache["window"], m=m)
+                cache["window"] += m
+            cache["system"], cache["built_for"] = system, idx
+        delta, predicted, info = (solve_dual if dual else solve_primal)(*system, models.lam[idx])
         solved = (info == 0) & torch.isfinite(delta).all(1)
         delta = torch.where(solved[:, None], delta, torch.zeros_like(delta))
         candidate = models.theta[idx] + delta.to(theta.dtype)
@@ -357,10 +353,9 @@ def train_lm(
         ok = models.step(idx, candidate, new, predicted / n, solved)
         models.alive[idx] &= ~((models.lam[idx] >= 1e15) & ~solved)  # no factorisation at the largest λ
         if bool((ok & models.alive[idx]).any()):
-            system = None  # a model moved: rebuild (the row window moves on)
-        models.end_iteration(it + 1, idx)
-    if record is not None:
-        record[1](last_iteration(models.course, models.alive), models.theta)
+            cache["system"] = None  # a model moved: rebuild (the row window moves on)
+
+    iterate(models, iters, step, record)
     loss = models.loss
     decrement = (
         _decrement(models.theta, x, y, dim, width, chunk, loss=loss, dual=dual, rows=slice(0, m))
@@ -368,6 +363,30 @@ def train_lm(
         else torch.full_like(loss, float("nan"))
     )
     return models.result(decrement)
+
+
+class Record(NamedTuple):
+    """Training curves' hook: ``call(iteration, theta)`` before the first iteration, every ``every`` and after
+    the last (the Adam trainer's takes the step count only)."""
+
+    every: int
+    call: Callable
+
+
+def iterate(models: Models, iters: int, step: Callable[[torch.Tensor], None], record: Record | None) -> None:
+    """The damped iteration LM and Gauss–Newton share: at most ``iters`` times, ``step(idx)`` proposes a step
+    for the running models and hands it to ``models.step`` (accepted or rejected per model, its damping
+    adapted); a model that converged or diverged leaves ``idx``; the curves are recorded on the way."""
+    for it in range(iters):
+        if record is not None and it % record.every == 0:
+            record.call(it, models.theta)
+        idx = models.running()
+        if not len(idx):
+            break
+        step(idx)
+        models.end_iteration(it + 1, idx)
+    if record is not None:
+        record.call(last_iteration(models.course, models.alive), models.theta)
 
 
 def last_iteration(course: Course, alive: torch.Tensor) -> int:
@@ -414,7 +433,7 @@ def _decrement(theta, x, y, dim, width, chunk, *, loss, dual, rows: slice) -> to
     )
     rel = torch.full_like(loss, float("nan"))
     for damping in (1e-8, 1e-6, 1e-4):  # the least damping whose factorisation succeeds
-        _, predicted, info = (_solve_dual if dual else _solve_primal)(*system, torch.full_like(loss, damping))
+        _, predicted, info = (solve_dual if dual else solve_primal)(*system, torch.full_like(loss, damping))
         fill = torch.isnan(rel) & (info == 0)
         rel = torch.where(fill, ((predicted / n) / loss.clamp_min(1e-300)).clamp(0, 1), rel)
     return rel

@@ -1,4 +1,7 @@
-"""What an approx run trains: its (target, dim, k) settings, widths, sample sizes and trainers."""
+"""What an approx run trains, decided once: ``make(config, file)`` gives the run's ``Plan`` (its settings,
+each with its widths, replicates and training pool; the inputs' label; the learning curve's sizes), which the
+schedule, the memory estimate, the data and the rows read; and the rules it is made by (widths, samples,
+trainers, caps, each stage's estimated work)."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from dimcurse.experiments.approx import inputs
 from dimcurse.experiments.approx.gn import DEFAULT_CG_ITERS
 from dimcurse.configs import ApproxConfig as Config
 from dimcurse.errors import DimcurseError
-from dimcurse.nets import shallow_params
+from dimcurse.experiments.approx.networks import shallow_params
 from dimcurse.experiments.approx.targets import TargetOptions, get_target, is_teacher, target_dims
 
 DEFAULT_STEPS = 2000  # Adam steps / LBFGS iterations when --steps is not given
@@ -47,7 +50,7 @@ def _parsed_inputs(spec: str):
     return inputs.parse_inputs(spec)
 
 
-def _inputs(config: Config):
+def input_source(config: Config):
     """The --inputs point set (parsed once per spec), or None for the target's cube."""
     return None if config.inputs is None else _parsed_inputs(config.inputs)
 
@@ -57,7 +60,7 @@ MAX_AUTO_WIDTH = 64  # widths 4..64: the range where LM's P^3 cost fits the 3-mi
 
 
 @dataclass(frozen=True)
-class _FileTarget:
+class FileTarget:
     """A user's regression data in place of a target function: its name and its fixed dimension."""
 
     name: str
@@ -65,17 +68,16 @@ class _FileTarget:
     tree: bool = False
 
 
-def _settings(config: Config, file=None) -> list[tuple]:
+def settings_of(config: Config, file) -> list[tuple]:
     """(target, dim, k) to run: the targets at their dimensions (teachers at each --teacher-k, others with
     k = None), or the one data file."""
     if config.data is not None:
-        data = file if file is not None else _user_data(config)
-        return [(_FileTarget(data.name, int(data.x.shape[1])), int(data.x.shape[1]), None)]
+        return [(FileTarget(file.name, int(file.x.shape[1])), int(file.x.shape[1]), None)]
     out = []
     for name in config.targets:
         target = get_target(name)
         ks = config.teacher_k if is_teacher(target.name) else (None,)
-        out += [(target, d, k) for d in _dims_for(config, target) for k in ks]
+        out += [(target, d, k) for d in dims_for(config, target) for k in ks]
     return out
 
 
@@ -90,14 +92,10 @@ def target_options(config: Config, k: int | None, draw: int = 0) -> TargetOption
     return TargetOptions(teacher_k=k or config.teacher_k[0], teacher_draw=draw, q_power_k=config.q_power_k)
 
 
-def _user_data(config: Config):
-    return userdata.read(config.data, config.target_column)
-
-
-def _dims_for(config: Config, target) -> tuple[int, ...]:
+def dims_for(config: Config, target) -> tuple[int, ...]:
     """The dimensions a target runs at; an explicit --dims that a fixed-d target (or real --inputs) cannot
     take is an error."""
-    source = _inputs(config)
+    source = input_source(config)
     if source is not None and source.fixed_dim:
         if config.dims is not None and set(config.dims) != {source.fixed_dim}:
             raise DimcurseError(f"{source.name} fixes d = {source.fixed_dim}; drop --dims", "--dims")
@@ -131,13 +129,12 @@ def row_inputs_split(config: Config, rows: int) -> tuple[int, int, int]:
     return n_test, n_val, rows - n_test - n_val
 
 
-def fixed_rows(config: Config, file=None) -> int | None:
+def fixed_rows(config: Config, file) -> int | None:
     """The training rows a data source fixes (a --data file, or real --inputs): the most any model can train
     on; None where samples are drawn as needed (the target's cube, a point set)."""
     if config.data is not None:
-        data = file if file is not None else _user_data(config)
-        return file_pool(config, int(data.x.shape[0]))
-    source = _inputs(config)
+        return file_pool(config, int(file.x.shape[0]))
+    source = input_source(config)
     if source is not None and getattr(source, "x", None) is not None:
         left = row_inputs_split(config, int(source.x.shape[0]))[2]
         return left if config.n_samples is None else min(left, max(config.n_samples))
@@ -168,22 +165,74 @@ def data_widths(config: Config, dim: int, rows: int) -> tuple[tuple[int, ...], s
     return tuple(sorted(set(widths))), limit
 
 
-def resolve(config: Config, file=None) -> tuple[Config, list[str]]:
+def resolve(config: Config, file) -> tuple[Config, list[str]]:
     """The config with its default widths chosen from the data's training rows (a file or real --inputs),
     and the note that says which limit ends the sweep; the config as given elsewhere."""
     if config.widths is not None:
         return config, []
-    if config.data is not None and file is None:
-        file = _user_data(config)
     rows = fixed_rows(config, file)
     if rows is None:
         return config, []
-    dim = int(file.x.shape[1]) if file is not None else _inputs(config).fixed_dim
+    dim = int(file.x.shape[1]) if file is not None else input_source(config).fixed_dim
     widths, limit = data_widths(config, dim, rows)
     words = f"widths {', '.join(map(str, widths))} (the default on {rows} training rows): the sweep ends {limit}"
     if len(widths) < 3:
         words += f"; a fit needs 3 widths, and these data have too few rows per parameter at d = {dim}"
     return dataclasses.replace(config, widths=widths), [words + "."]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One (target, dim, k) of a run, with what every later step asks of it."""
+
+    target: object  # a Target, or the user's file (FileTarget)
+    dim: int
+    k: int | None  # the teacher's intrinsic dimension (None for other targets)
+    widths: tuple[int, ...]
+    replicates: tuple[tuple[int, int], ...]  # (teacher draw, seed) trained as one batch
+    drawn: int  # samples drawn per replicate for the training pool (pool_size)
+    pool: int  # training samples per replicate (a file's rows, else the drawn pool, at most real inputs')
+
+
+@dataclass(frozen=True)
+class Plan:
+    """An approx run, decided once from its config and data (``make``); every later step reads it."""
+
+    config: Config  # with the default widths on data chosen (resolve)
+    file: object | None  # the user's --data file, read once (None: a target function)
+    settings: tuple[Setting, ...]
+    inputs: str  # the rows' inputs column
+    sizes: tuple  # a learning curve's sample sizes, ascending, else (None,)
+    rows: int | None  # the training rows the data fix (fixed_rows)
+    notes: tuple[str, ...]  # what the plan chose for the user (the default widths on data)
+
+    @property
+    def learning_curve(self) -> bool:
+        return self.sizes != (None,)
+
+
+def make(config: Config, file=None) -> Plan:
+    """The run's plan; ``file``: the --data file when already read (it is read here otherwise)."""
+    if config.data is not None and file is None:
+        file = userdata.read(config.data, config.target_column)
+    config, notes = resolve(config, file)
+    rows = fixed_rows(config, file)
+    settings = tuple(
+        Setting(
+            target, dim, k, widths_for(config, dim), tuple(replicates(config, target.name)),
+            pool_size(config, dim), training_pool(config, dim, rows),
+        )
+        for target, dim, k in settings_of(config, file)
+    )  # fmt: skip
+    return Plan(config, file, settings, inputs_label(config), sample_sizes(config), rows, tuple(notes))
+
+
+def training_pool(config: Config, dim: int, rows: int | None) -> int:
+    """Training samples per replicate: a file's rows, else the pool drawn for the sweep (at most real inputs')."""
+    if config.data is not None:
+        return rows
+    n = pool_size(config, dim)
+    return n if rows is None else min(n, rows)
 
 
 def widths_for(config: Config, dim: int) -> tuple[int, ...]:
@@ -212,7 +261,7 @@ def samples_for(config: Config, params: int) -> int:
     return max(MIN_SAMPLES, math.ceil(config.samples_per_param * params))
 
 
-def _own_samples(config: Config, params: int, pool: int) -> int:
+def own_samples(config: Config, params: int, pool: int) -> int:
     """Samples a second-order trainer fits a model on: a data file's whole pool (the user gave those rows),
     else samples_for."""
     return pool if config.data is not None and config.n_samples is None else samples_for(config, params)

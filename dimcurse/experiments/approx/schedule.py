@@ -19,19 +19,15 @@ import pandas as pd
 from dimcurse.configs import ApproxConfig as Config
 from dimcurse.experiments.approx.fits import widest_chosen
 from dimcurse.experiments.approx.plan import (
-    _own_samples,
-    _settings,
+    Plan,
+    Setting,
     arch_params,
     baseline_work,
-    fixed_rows,
-    pool_size,
-    replicates,
-    sample_sizes,
+    own_samples,
     stage_work,
     trainer_for,
-    widths_for,
 )
-from dimcurse.nets import ARCHS
+from dimcurse.experiments.approx.networks import ARCHS
 
 MAX_EXTENSIONS = 2  # a learning curve widens its sweep at most twice (each time doubling the widest)
 # and only to networks with at most one parameter per 4 training samples (half the default --samples-per-param:
@@ -43,43 +39,51 @@ EXTEND_PARAMS_PER_SAMPLE = 0.25
 class Job:
     """One training pass: an architecture (or baseline) at a setting, on the first n samples (None: the pool)."""
 
-    target: object
-    dim: int
-    k: int | None
+    setting: Setting
     name: str
-    config: Config  # the run's config, narrowed to this pass's n (and widths, for an extension)
+    config: Config  # the run's config, narrowed to this pass's n (and widths, for an extension or a retry)
     n: int | None
+    widths: tuple[int, ...]
     work: float  # estimated seconds (plan.stage_work): the progress bar's share
 
+    @property
+    def target(self):
+        return self.setting.target
 
-def jobs(config: Config, file=None) -> list[Job]:
+    @property
+    def dim(self) -> int:
+        return self.setting.dim
+
+    @property
+    def k(self) -> int | None:
+        return self.setting.k
+
+    def narrowed(self, config: Config, n: int | None, widths: tuple[int, ...]) -> "Job":
+        """The same pass on other widths, caps or n, with its work estimated again."""
+        pool = n if n is not None else self.setting.pool
+        return dataclasses.replace(
+            self, config=config, n=n, widths=widths, work=work(config, self.name, self.setting, widths, pool)
+        )
+
+
+def jobs(plan: Plan) -> list[Job]:
     """Every pass of the run, in the order it trains them."""
     out = []
-    rows = fixed_rows(config, file)
-    for target, dim, k in _settings(config, file):
-        n_models = len(replicates(config, target.name))
+    config = plan.config
+    for setting in plan.settings:
         for name in list(config.archs) + list(config.baselines):
-            sizes = sample_sizes(config)
-            passes = [(config, None)] if sizes == (None,) or name == "knn" else [
-                (dataclasses.replace(config, n_samples=(n,)), n) for n in sizes
+            passes = [(config, None)] if not plan.learning_curve or name == "knn" else [
+                (dataclasses.replace(config, n_samples=(n,)), n) for n in plan.sizes
             ]  # fmt: skip
             for cfg, n in passes:
-                pool = n if n is not None else training_pool(cfg, dim, rows)
-                out.append(Job(target, dim, k, name, cfg, n, work(cfg, name, dim, pool, n_models)))
+                pool = n if n is not None else setting.pool
+                out.append(Job(setting, name, cfg, n, setting.widths, work(cfg, name, setting, setting.widths, pool)))
     return out
 
 
-def training_pool(config: Config, dim: int, rows: int | None) -> int:
-    """Training samples per replicate: a file's rows, else the pool drawn for the sweep (at most real inputs')."""
-    if config.data is not None:
-        return rows
-    n = pool_size(config, dim)
-    return n if rows is None else min(n, rows)
-
-
-def work(config: Config, name: str, dim: int, pool: int, n_models: int) -> float:
+def work(config: Config, name: str, setting: Setting, widths, pool: int) -> float:
     """A job's estimated seconds: its trainers' stages, or its baseline."""
-    widths = list(widths_for(config, dim))
+    dim, n_models = setting.dim, len(setting.replicates)
     if name not in ARCHS:
         return baseline_work(name, dim, widths, pool, config.n_test, n_models)
     second = ("lm", "gn", "adam+lm")
@@ -87,7 +91,7 @@ def work(config: Config, name: str, dim: int, pool: int, n_models: int) -> float
     for w in widths:
         params = arch_params(name, dim, w, config.depth)
         own = trainer_for(config, name, params) in second
-        used.append(min(pool, _own_samples(config, params, pool)) if own else pool)
+        used.append(min(pool, own_samples(config, params, pool)) if own else pool)
     return sum(stage_work(config, name, dim, widths, used, config.n_test, n_models=n_models).values())
 
 
@@ -97,13 +101,11 @@ def extensions(config: Config, job: Job, rows: pd.DataFrame) -> list[Job]:
     if job.name not in ARCHS:
         return []
     out = []
-    n_models = len(replicates(config, job.target.name))
     for n in widest_best(rows):
         wider = 2 * int(rows[rows.n_samples == n].width.max())
         if arch_params(job.name, job.dim, wider, config.depth) > EXTEND_PARAMS_PER_SAMPLE * n:
             continue
-        cfg = dataclasses.replace(config, n_samples=(n,), widths=(wider,))
-        out.append(dataclasses.replace(job, config=cfg, n=n, work=work(cfg, job.name, job.dim, n, n_models)))
+        out.append(job.narrowed(dataclasses.replace(config, n_samples=(n,), widths=(wider,)), n, (wider,)))
     return out
 
 

@@ -110,7 +110,7 @@ def _kan_100d(dim, opts):
     return lambda x: torch.exp(torch.mean(torch.sin(math.pi * x / 2) ** 2, dim=1))
 
 
-def _latent_basis(dim: int, opts: TargetOptions, name: str):
+def latent_basis(dim: int, opts: TargetOptions, name: str):
     """The teacher's generator and R, a d x k orthonormal basis: the target depends on x through z = Rᵀx."""
     k = opts.teacher_k
     if dim < k:
@@ -125,7 +125,7 @@ def _teacher(dim: int, opts: TargetOptions):
     curvature in every direction, made of M radial bumps (M far above any student's width, so no
     network can fit it bump by bump). The centres μ_j are latent images of uniform points of the
     cube, so the bumps lie where the data lie, at any d; a_j ~ N(0, 1)."""
-    gen, basis = _latent_basis(dim, opts, "teacher-bumps")
+    gen, basis = latent_basis(dim, opts, "teacher-bumps")
     centres = (torch.rand(opts.teacher_bumps, dim, generator=gen, dtype=torch.float64) * 2 - 1) @ basis
     weights = torch.randn(opts.teacher_bumps, generator=gen, dtype=torch.float64)
     scale = 2 * opts.teacher_scale**2
@@ -141,7 +141,7 @@ def _teacher(dim: int, opts: TargetOptions):
 def _teacher_tanh(dim: int, opts: TargetOptions):
     """A random tanh network of width 32 on z = Rᵀx: a sum of 32 ridge functions (the teacher before
     VERSION 3; a shallow student fits each ridge at a one-dimensional rate, whatever k is)."""
-    gen, basis = _latent_basis(dim, opts, "teacher-tanh")
+    gen, basis = latent_basis(dim, opts, "teacher-tanh")
     k = opts.teacher_k
     w1 = torch.randn(k, opts.teacher_width, generator=gen, dtype=torch.float64) * (2.0 / math.sqrt(k))
     b1 = torch.randn(opts.teacher_width, generator=gen, dtype=torch.float64) * 0.5
@@ -156,7 +156,7 @@ def _teacher_relu(dim: int, opts: TargetOptions):
     """Sharma & Kaplan's teacher: a random ReLU network [k, 600, 600, 1] with weights N(0, 1/fan_in),
     zero biases and its output times 6, on z = Rᵀx. Without biases it is positively homogeneous:
     f(t z) = t f(z), so at k = 2 it is a function of the angle of z times |z|."""
-    gen, basis = _latent_basis(dim, opts, "teacher-relu")
+    gen, basis = latent_basis(dim, opts, "teacher-relu")
     sizes = [opts.teacher_k, RELU_TEACHER_WIDTH, RELU_TEACHER_WIDTH, 1]
     layers = [torch.randn(a, b, generator=gen, dtype=torch.float64) / math.sqrt(a) for a, b in zip(sizes, sizes[1:])]
 

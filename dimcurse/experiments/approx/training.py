@@ -14,27 +14,27 @@ import torch
 from dimcurse import memory
 from dimcurse.experiments.approx import baselines
 from dimcurse.experiments.approx import gn, lm
+from dimcurse.experiments.approx.lm import Record
 from dimcurse.configs import ApproxConfig as Config
-from dimcurse.nets import ARCHS, shallow_params, train_adam, train_lbfgs
+from dimcurse.experiments.approx.networks import ARCHS, shallow_params, train_adam, train_lbfgs
 from dimcurse.runtime import resolve_dtype
 from dimcurse.experiments.approx.plan import (
     DEFAULT_GN_ITERS,
     DEFAULT_LM_ITERS,
     DEFAULT_STEPS,
-    _own_samples,
-    lm_rows,
-    stage_work,
     arch_params,
     is_learning_curve,
+    lm_rows,
+    own_samples,
     sample_sizes,
+    stage_work,
     trainer_for,
-    widths_for,
 )
 from dimcurse.experiments.approx.convergence import CONVERGED_DROP, held_out_drop
-from dimcurse.experiments.approx.data import _Data
+from dimcurse.experiments.approx.data import Data
 
 
-def _rmse(pred_std: torch.Tensor, data: _Data, test: bool, used: list[int] | None = None) -> np.ndarray:
+def _rmse(pred_std: torch.Tensor, data: Data, test: bool, used: list[int] | None = None) -> np.ndarray:
     """RMSE in the target's units per (seed, model) from standardised predictions (S, n, M).
 
     ``used``: training samples model j saw (its RMSE is over those only); None = all. Taken in
@@ -48,12 +48,12 @@ def _rmse(pred_std: torch.Tensor, data: _Data, test: bool, used: list[int] | Non
     return out
 
 
-def _val_rmse(pred_std: torch.Tensor, data: _Data) -> np.ndarray:
+def _val_rmse(pred_std: torch.Tensor, data: Data) -> np.ndarray:
     """RMSE per (seed, model) on the validation inputs, in the target's units."""
     return np.stack([_std_rmse(pred_std[:, :, j], data.y_val_std, data) for j in range(pred_std.shape[2])], 1)
 
 
-def _std_rmse(pred_std: torch.Tensor, truth_std: torch.Tensor, data: _Data) -> np.ndarray:
+def _std_rmse(pred_std: torch.Tensor, truth_std: torch.Tensor, data: Data) -> np.ndarray:
     """RMSE per seed in the target's units of standardised predictions against standardised truth."""
     err = pred_std.double() - truth_std.double()
     return (torch.sqrt((err**2).mean(1)) * data.std.double()).cpu().numpy()
@@ -71,7 +71,7 @@ def _predict_each(models: dict, x: torch.Tensor) -> torch.Tensor:
 
 
 @dataclass
-class _Trained:
+class Trained:
     """Everything the rows need about one architecture's sweep: (S, M) arrays, per-width lists."""
 
     train: np.ndarray  # RMSE in the target's units on the samples each model saw
@@ -89,28 +89,29 @@ class _Trained:
     val: np.ndarray | None = None  # RMSE on the validation inputs (learning curves), target units
 
 
-class _Job(NamedTuple):
-    """One architecture (or baseline) on one (target, dim): what its trainers and rows share."""
+class Sweep(NamedTuple):
+    """One architecture's widths (or a baseline) on one (target, dim): what its trainers and rows share."""
 
     arch: str
     dim: int
-    data: _Data
+    widths: tuple[int, ...]
+    data: Data
     config: Config
     device: torch.device | str
     tick: Callable[[float], None] | None
 
 
-def _train_arch(job: _Job, curves: list | None = None, label: dict | None = None) -> _Trained:
+def train_arch(job: Sweep, curves: list | None = None, label: dict | None = None) -> Trained:
     """Train all widths x seeds of one architecture with the trainers ``trainer_for`` assigns."""
-    arch, dim, data, config, device, _ = job
-    widths = list(widths_for(config, dim))
+    arch, dim, widths, data, config, device, _ = job
+    widths = list(widths)
     params = [arch_params(arch, dim, w, config.depth) for w in widths]
     plan = [trainer_for(config, arch, p) for p in params]
     if plan[0] == "lbfgs":
         return _train_lbfgs(job, widths, params)
     pool = data.x_train.shape[1]
     second = ("lm", "gn", "adam+lm")
-    used = [min(pool, _own_samples(config, p, pool)) if plan[j] in second else pool for j, p in enumerate(params)]
+    used = [min(pool, own_samples(config, p, pool)) if plan[j] in second else pool for j, p in enumerate(params)]
     S, M = len(data.reps), len(widths)
     state = _TrainState.empty(S, M)
     model = _make_model(arch, dim, widths, config, device, data.seeds)
@@ -131,7 +132,7 @@ def _train_arch(job: _Job, curves: list | None = None, label: dict | None = None
     for errors in (train, test, val):
         if errors is not None:
             errors[state.diverged] = np.nan
-    return _Trained(
+    return Trained(
         train=train, test=test, params=params, diverged=state.diverged, steps=state.steps, optimizer=plan,
         n_used=used, loss_drop=state.loss_drop, decrement=state.decrement, val=val, converged=state.converged,
         test_drop=state.test_drop,
@@ -190,7 +191,7 @@ class _Curves:
     """Training curves of one architecture's sweep: train and test RMSE at recorded steps."""
 
     config: Config
-    data: "_Data"
+    data: "Data"
     label: dict  # target, dim, arch
     widths: list[int]
     rows: list[dict]
@@ -204,7 +205,7 @@ class _Curves:
             for k, j in enumerate(js):
                 self._add(j, offset + step, "adam", train[:, k], test[:, k])
 
-        return (self.config.record_every, record)
+        return Record(self.config.record_every, record)
 
     def lm(self, j: int, width: int, dim: int, n_used: int, offset: int):
         """The record callback of LM on width ``j`` (its training samples: the first ``n_used``)."""
@@ -220,7 +221,7 @@ class _Curves:
             test = lm.mse(theta, data.x_test, y_test.to(data.x_test.dtype), dim, width, chunk)
             self._add(j, offset + it, "lm", np.sqrt(train.cpu().numpy()) * std, np.sqrt(test.cpu().numpy()) * std)
 
-        return (self.config.record_every, record)
+        return Record(self.config.record_every, record)
 
     def _add(self, j: int, step: int, trainer: str, train: np.ndarray, test: np.ndarray) -> None:
         sd = self.data.sd_test
@@ -243,9 +244,9 @@ class _Curves:
 CURVE_COLUMNS = [*KEY_COLUMNS, "n_samples", "step", "trainer", "train_rmse", "test_rmse", "rel_rmse"]
 
 
-def _adam_stage(job: _Job, model, widths: list[int], js: list[int], state: _TrainState, curves=None) -> None:
+def _adam_stage(job: Sweep, model, widths: list[int], js: list[int], state: _TrainState, curves=None) -> None:
     """Batched Adam on the widths ``js`` (a sub-model of just those widths starts from the same weights)."""
-    arch, dim, data, config, device, tick = job
+    arch, dim, _, data, config, device, tick = job
     steps = config.steps or DEFAULT_STEPS
     sub = (
         model if len(js) == len(widths) else _make_model(arch, dim, [widths[j] for j in js], config, device, data.seeds)
@@ -277,7 +278,7 @@ def _adam_stage(job: _Job, model, widths: list[int], js: list[int], state: _Trai
                 )
 
 
-def _lm_stage(job: _Job, model, j: int, n_used: int, state: _TrainState, curves=None) -> None:
+def _lm_stage(job: Sweep, model, j: int, n_used: int, state: _TrainState, curves=None) -> None:
     """Levenberg–Marquardt for width j of every replicate, on the first ``n_used`` training samples."""
     config, device = job.config, job.device
     theta = model.flat(j)
@@ -289,7 +290,7 @@ def _lm_stage(job: _Job, model, j: int, n_used: int, state: _TrainState, curves=
     )
 
 
-def _gn_stage(job: _Job, model, j: int, n_used: int, state: _TrainState, curves=None) -> None:
+def _gn_stage(job: Sweep, model, j: int, n_used: int, state: _TrainState, curves=None) -> None:
     """Matrix-free Gauss–Newton for width j of every replicate, on the first ``n_used`` training samples."""
     config, device = job.config, job.device
     theta = model.flat(j)
@@ -301,7 +302,7 @@ def _gn_stage(job: _Job, model, j: int, n_used: int, state: _TrainState, curves=
     )
 
 
-def _second_order(job: _Job, model, theta, j: int, n_used: int, state: _TrainState, *, curves, train, iters: int):
+def _second_order(job: Sweep, model, theta, j: int, n_used: int, state: _TrainState, *, curves, train, iters: int):
     """Run a second-order trainer (LM or Gauss–Newton: the same signature and result) on width j, from its
     parameters ``theta``, and write its outcome into the model and the sweep's state."""
     dim, data, width = job.dim, job.data, model.widths[j]
@@ -324,9 +325,9 @@ def _drop(before: np.ndarray, after: np.ndarray) -> np.ndarray:
         return np.where(after > 0, before / after - 1.0, 0.0)
 
 
-def _train_lbfgs(job: _Job, widths: list[int], params: list[int]) -> _Trained:
+def _train_lbfgs(job: Sweep, widths: list[int], params: list[int]) -> Trained:
     """LBFGS one model at a time (its line search would couple models sharing a loss)."""
-    arch, dim, data, config, device, tick = job
+    arch, dim, _, data, config, device, tick = job
     steps = config.steps or DEFAULT_STEPS
     S, M = len(data.reps), len(widths)
     half = np.full((S, M), np.nan)  # the test RMSE halfway: only the flag reads it (convergence.py)
@@ -349,22 +350,23 @@ def _train_lbfgs(job: _Job, widths: list[int], params: list[int]) -> _Trained:
         if errors is not None:
             errors[trained.diverged] = np.nan
     n = data.x_train.shape[1]
-    return _Trained(
+    return Trained(
         train=train, test=test, params=params, diverged=trained.diverged, steps=np.full((S, M), steps),
         optimizer=["lbfgs"] * M, n_used=[n] * M, loss_drop=np.full((S, M), np.nan),
         decrement=np.full((S, M), np.nan), val=val, converged=trained.converged, test_drop=_drop(half, test),
     )  # fmt: skip
 
 
-def _one(data: _Data, si: int) -> _Data:
+def _one(data: Data, si: int) -> Data:
     """Replicate ``si`` of the data alone (its scale: for one model's RMSE in the target's units)."""
     return dataclasses.replace(data, std=data.std[si : si + 1], mean=data.mean[si : si + 1])
 
 
-def _baseline(name: str, dim: int, data: _Data, config: Config) -> _Trained:
+def train_baseline(job: Sweep) -> Trained:
     """Random features (same widths) on the training pool, or k-NN on nested training sets: sizes matched to
     the networks' parameters, or a learning curve's sample sizes."""
-    widths = list(widths_for(config, dim))
+    name, dim, widths, data, config, _, _ = job
+    widths = list(widths)
     n = data.x_train.shape[1]
     S = len(data.reps)
     val = None
@@ -390,7 +392,7 @@ def _baseline(name: str, dim: int, data: _Data, config: Config) -> _Trained:
         used = list(sizes) if is_learning_curve(config) else [n] * len(sizes)
     M = len(sizes)
     none = np.zeros((S, M))
-    return _Trained(
+    return Trained(
         train=train, test=test, params=params, diverged=none.astype(bool), steps=none.astype(int),
         optimizer=[solver] * M, n_used=used, loss_drop=none, decrement=none + np.nan, sizes=list(sizes), val=val,
         converged=none == 0, test_drop=none + np.nan,  # solved in closed form (least squares) or not trained (k-NN)
@@ -421,11 +423,11 @@ class Budget:
             self.progress(1.0 - self.shown)
         self.shown = 1.0
 
-    def job(self, work: float) -> "_Meter":
-        return _Meter(self, work)
+    def job(self, work: float) -> "Meter":
+        return Meter(self, work)
 
 
-class _Meter:
+class Meter:
     """One job's part of the budget: its trainers tick fractions of the job (summing to 1), and what they leave
     (a baseline, models that stopped early, rounding) is given at the end."""
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from dimcurse.nets import _uniform
+from dimcurse.nets import uniform_init
 from dimcurse.runtime import generator
 
 CNN1D_LAYERS = ((5, 2, 1), (3, 2, 1), (3, 2, 1))  # (kernel, stride, padding) of the three Conv1d layers
@@ -161,15 +161,15 @@ class CNN1DClassifier(_BatchedCNN):
         for number, (slot, shape) in enumerate(layers):
             fan_in = shape[1] * shape[2]
             bound = 1 / math.sqrt(fan_in)
-            values[slot][g, :c, : shape[1]] = _uniform(shape, bound, seed, "cnn1d", c, number, "w")
-            values[slot + 1][g, :c] = _uniform((c,), bound, seed, "cnn1d", c, number, "b")
+            values[slot][g, :c, : shape[1]] = uniform_init(shape, bound, seed, "cnn1d", c, number, "w")
+            values[slot + 1][g, :c] = uniform_init((c,), bound, seed, "cnn1d", c, number, "b")
             masks[slot][g, :c, : shape[1]] = True
             masks[slot + 1][g, :c] = True
         cmax = values[0].shape[1]
         rows = (torch.arange(cmax)[:, None] < c).expand(cmax, L).reshape(-1)  # channel-major flatten, like torch's
         bound = 1 / math.sqrt(c * L)
-        values[6][g, rows] = _uniform((c * L, C), bound, seed, "cnn1d", c, 3, "w")
-        values[7][g] = _uniform((C,), bound, seed, "cnn1d", c, 3, "b")
+        values[6][g, rows] = uniform_init((c * L, C), bound, seed, "cnn1d", c, 3, "w")
+        values[7][g] = uniform_init((C,), bound, seed, "cnn1d", c, 3, "b")
         masks[6][g, rows] = True
         masks[7][g] = True
 
@@ -296,14 +296,14 @@ class CNN2DClassifier(_BatchedCNN):
         chans = [self.shape[0]] + [m * c for m in CNN2D_MULTIPLIERS]
         for layer, (a, b) in enumerate(zip(chans[:-1], chans[1:])):
             slot = 3 * layer
-            values[slot][g, :b, :a] = _uniform((b, a, 3, 3), 1 / math.sqrt(9 * a), seed, "cnn2d", c, layer, "w")
+            values[slot][g, :b, :a] = uniform_init((b, a, 3, 3), 1 / math.sqrt(9 * a), seed, "cnn2d", c, layer, "w")
             values[slot + 1][g, :b] = 1.0  # batch norm starts as the identity
             for k in range(3):
                 masks[slot + k][g, :b] = True if k else masks[slot][g, :b]
             masks[slot][g, :b, :a] = True
         bound = 1 / math.sqrt(chans[-1])
-        values[-2][g, : chans[-1]] = _uniform((chans[-1], self.classes), bound, seed, "cnn2d", c, 4, "w")
-        values[-1][g] = _uniform((self.classes,), bound, seed, "cnn2d", c, 4, "b")
+        values[-2][g, : chans[-1]] = uniform_init((chans[-1], self.classes), bound, seed, "cnn2d", c, 4, "w")
+        values[-1][g] = uniform_init((self.classes,), bound, seed, "cnn2d", c, 4, "b")
         masks[-2][g, : chans[-1]] = True
         masks[-1][g] = True
 

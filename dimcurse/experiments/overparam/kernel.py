@@ -1,4 +1,4 @@
-"""Overparameterised models: test error against size across the interpolation threshold.
+"""docs/overparam.md · Overparameterised models: test error against size across the interpolation threshold.
 
 Three models, one row per (model, data, label noise, ridge, width, epoch, seed):
 
@@ -9,7 +9,7 @@ Three models, one row per (model, data, label noise, ridge, width, epoch, seed):
   closed form (min-norm or ridge, float64) on one-hot labels of a classification set;
   Belkin et al. 2019 place the test-error peak at N = n.
 - ``mlp``: fully connected classifiers of every width and seed trained as one batched
-  computation (``dimcurse.nets.train_classifier``) to interpolation.
+  computation (``classifier.train_classifier``) to interpolation.
 
 Every seed draws its own training subset (recorded in the provenance) and its own label
 noise; the test set is the data set's own test split, the same for every seed. A summary
@@ -35,13 +35,14 @@ from dimcurse.experiments import contract
 from dimcurse.configs import check_counts, check_seeds
 from dimcurse.parsing import did_you_mean
 from dimcurse.experiments.overparam.cnn import cnn1d_params, cnn2d_params
-from dimcurse.nets import ACTIVATIONS, mlp_params
+from dimcurse.nets import ACTIVATIONS
+from dimcurse.experiments.overparam.classifier import mlp_params
 from dimcurse.results import Result
 from dimcurse.experiments.overparam.gd import STEPS
 from dimcurse.experiments.overparam.models import FEATURE_MAPS, run_knn, run_linear, run_mlp, run_random_features
 from dimcurse.experiments.overparam.summary import (
     SETTING,
-    _theory_notes,
+    theory_notes,
     epochwise_notes,
     samplewise_notes,
     summary_notes,
@@ -50,14 +51,12 @@ from dimcurse.experiments.overparam.summary import (
 from dimcurse.experiments.overparam.task import (
     IMAGES,
     INTERPOLATION_RTOL,
-    KERNEL,  # noqa: F401  (the contract's name and version, defined beside the task)
     MODELS,
     OWN_DATA,
     SEQUENCES,
     TEACHER_CLASSES,
     TRAINED,
-    VERSION,  # noqa: F401
-    _user_file,
+    user_file,
     data_name,
     image_shape,
     load_task,
@@ -70,9 +69,11 @@ from dimcurse.runtime import resolve_dtype
 from dimcurse.experiments.overparam.figure import overparam_figure
 
 
+# --------------------------------------------------------------------------- contract
+
+KERNEL = "overparam"
+VERSION = 3  # 2: theory_risk exact at finite n for min-norm (the limit only for a ridge, flagged); 3: n a list
 Config = OverparamConfig  # the settings live in dimcurse.configs, importable without torch (fast --help)
-
-
 SMOKE = Config(
     model="mlp",
     data="teacher",
@@ -85,6 +86,9 @@ SMOKE = Config(
     seeds=(0, 1),
     record_every=2,
 )
+
+
+# --------------------------------------------------------------------------- validate
 
 
 def validate(config: Config) -> None:
@@ -173,10 +177,17 @@ def _validate_model_options(config: Config) -> None:
             )
 
 
+MAX_GD_STEPS = 10**9  # gd.simulate runs each step (a p x p product): 1e9 is days; beyond int64 the grid overflowed
+
+
 def _check_gradient_descent(config: Config) -> None:
     """Gradient descent on the linear model: positive scales, one feature per group at least, no ridge."""
-    if config.steps < 1:
-        raise DimcurseError(f"must be at least 1, got {config.steps}", "--steps")
+    if not 1 <= config.steps <= MAX_GD_STEPS:
+        raise DimcurseError(
+            f"must be 1..{MAX_GD_STEPS:.0e} (every step is simulated, and recorded on an int64 grid), "
+            f"got {config.steps}",
+            "--steps",
+        )
     if config.record_every < 0 or config.record_every > config.steps:
         raise DimcurseError(f"must lie in 0..--steps ({config.steps}), got {config.record_every}", "--record-every")
     scales = config.feature_scales
@@ -231,10 +242,10 @@ def _check_augment(config: Config) -> None:
         )
 
 
-# --------------------------------------------------------------------------- run
+# --------------------------------------------------------------------------- memory
 
 
-def estimate_bytes(config: Config, device: torch.device | str = "cpu", file=None) -> tuple[float, str]:
+def estimate_bytes(config: Config, device: torch.device | str = "cpu", prepared=None) -> tuple[float, str]:
     """Peak bytes of the largest solve or of the batched networks, and the option to lower.
 
     linear: X, test X and the decomposition of an n x p problem (float64); random features:
@@ -242,6 +253,7 @@ def estimate_bytes(config: Config, device: torch.device | str = "cpu", file=None
     model's parameters with gradients and optimiser state (16 bytes each) and the data, at
     the data set's input dimension, plus a mini-batch's activations.
     """
+    file = prepared  # the user's file (prepare), or None
     config = with_sizes(config, file)
     if len(config.n_train) > 1:  # sizes run one after another: the largest sets the peak
         return max((estimate_bytes(one, device, file) for one in per_size(config)), key=lambda pair: pair[0])
@@ -281,17 +293,23 @@ def _input_dim(config: Config, file=None) -> int:
     if known is not None:
         return known[1]
     if userdata.is_user_data(data_name(config)):
-        file = file if file is not None else _user_file(config)
+        file = file if file is not None else user_file(config)
         return int(np.prod(file.x.shape[1:]))
     return max(entry.dim for entry in CATALOGUE.values())
 
 
+def prepare(config: Config):
+    """The user's --data file, read once and passed down as the device is (None: a named set or the teacher)."""
+    return user_file(config)
+
+
+# --------------------------------------------------------------------------- run
+
+
 def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[float], None] | None = None) -> Result:
     """Run the sweep for every training-set size and label-noise level; rows plus the per-width summary."""
-    validate(config)
-    file = _user_file(config)  # a --data file, read once and passed down as the device is (None: a named set)
-    config = with_sizes(config, file)
-    device, started = contract.start(sys.modules[__name__], config, device, f"the {config.model} sweep")
+    device, started, file = contract.start(sys.modules[__name__], config, device, f"the {config.model} sweep")
+    config = with_sizes(config, file)  # a --data file's default sizes, from its rows
     rows, subsets = [], {}
     share = 1.0 / (len(config.label_noise) * len(config.n_train))
     for one in per_size(config):
@@ -300,8 +318,7 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
             new, used = _run_one(one, noise, device, tick, file)
             subsets.update({f"{n_of(one)}:{k}" if len(config.n_train) > 1 else k: v for k, v in used.items()})
             for row in new:
-                row["label_noise"] = noise
-                row["device"] = str(device)
+                row.update(label_noise=noise, device=str(device), kernel_version=VERSION)
             rows += new
             if progress is not None and config.model not in TRAINED:
                 progress(share)
@@ -311,11 +328,11 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
     widths = {n_of(one): list(widths_for(one)) for one in per_size(config)}
     extra = {
         "widths": widths[config.n_train[0]] if len(widths) == 1 else {str(k): v for k, v in widths.items()},
-        "data": data_name(config),
+        "data_set": data_name(config),
         "training_subsets": subsets,
     }
     if file is not None:
-        extra["data_file"] = file.describe()
+        extra["data"] = file.describe()  # the one key for a user's file in every kernel (was "data_file")
     group_by = GROUP_BY_MLP if config.model in TRAINED else GROUP_BY
     if config.model == "linear" and config.steps is None:
         group_by = [c for c in group_by if c != "feature_map"]  # "none": not a setting of the solved linear model
@@ -325,7 +342,7 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
         sys.modules[__name__], config, device, table, started, provenance_extra=extra, group_by=group_by
     )
     result.analysis, result.analysis_title = summary_table(table), ANALYSIS_TITLE
-    result.notes += derived_notes(table, result.analysis, config)
+    result.notes += notes(table, result.analysis, config)
     if config.model in TRAINED and config.record_every:
         result.tables["curves"] = table[CURVE_COLUMNS].reset_index(drop=True)
     return result
@@ -344,14 +361,18 @@ def _run_one(config: Config, noise: float, device, progress, file=None) -> tuple
     return run_mlp(config, task, device, progress), used
 
 
-ANALYSIS_TITLE = (
-    "summary: per width (per n, for a sweep over n), the fraction of seeds that fit the training "
-    "set, and where the threshold and the peaks are. mark: threshold (the narrowest width all seeds "
-    "fit), loss peak and error peak (the width most seeds peak at, counted seed by seed, so it need "
-    "not hold the largest mean; over n: the n of the largest mean)"
-)
-# width is a key: a summary too wide for the terminal repeats it in every panel, beside its mark
-ANALYSIS_KEYS = ("model", "data", "label_noise", "ridge", "weight_decay", "n_train", "feature_map", "width")
+def notes(table: pd.DataFrame, summary: pd.DataFrame, config: Config) -> list[str]:
+    """The sentences a sweep's rows support (every kernel's notes function has this name): threshold and peaks
+    per setting, the infinite theory, and the sample-wise and epoch-wise peaks."""
+    return (
+        summary_notes(table, summary)
+        + theory_notes(table)
+        + samplewise_notes(table)
+        + epochwise_notes(table, config.n_test)
+    )
+
+
+# --------------------------------------------------------------------------- stored rows
 
 
 def upgraded(rows: pd.DataFrame) -> pd.DataFrame:
@@ -367,19 +388,8 @@ def analysis(result: Result, config: Config) -> Result:
     result.rows = upgraded(result.rows)
     if len(result.rows):
         result.analysis, result.analysis_title = summary_table(result.rows), ANALYSIS_TITLE
-        result.notes += derived_notes(result.rows, result.analysis, config)
+        result.notes += notes(result.rows, result.analysis, config)
     return result
-
-
-def derived_notes(table: pd.DataFrame, summary: pd.DataFrame, config: Config) -> list[str]:
-    """The sentences a sweep's rows support: threshold and peaks per setting, the infinite theory,
-    and the sample-wise and epoch-wise peaks."""
-    return (
-        summary_notes(table, summary)
-        + _theory_notes(table)
-        + samplewise_notes(table)
-        + epochwise_notes(table, config.n_test)
-    )
 
 
 def figure(result: Result):
@@ -387,6 +397,16 @@ def figure(result: Result):
     return overparam_figure(result)
 
 
+# --------------------------------------------------------------------------- columns
+
+ANALYSIS_TITLE = (
+    "summary: per width (per n, for a sweep over n), the fraction of seeds that fit the training "
+    "set, and where the threshold and the peaks are. mark: threshold (the narrowest width all seeds "
+    "fit), loss peak and error peak (the width most seeds peak at, counted seed by seed, so it need "
+    "not hold the largest mean; over n: the n of the largest mean)"
+)
+# width is a key: a summary too wide for the terminal repeats it in every panel, beside its mark
+ANALYSIS_KEYS = ("model", "data", "label_noise", "ridge", "weight_decay", "n_train", "feature_map", "width")
 CURVE_COLUMNS = [
     "model",
     "feature_map",
@@ -404,8 +424,6 @@ CURVE_COLUMNS = [
     "test_error",
 ]
 TABLES = ("curves",)  # training curves (--record-every, mlp), written beside the rows as FILE.curves.csv
-
-
 # The row contract's meaning, one line per column: the docs' column tables are generated from it
 # (tools/readme_examples.py --tables) and tests/test_docs.py fails on a column left out.
 COLUMN_DOCS = {

@@ -17,14 +17,13 @@ import torch
 
 from dimcurse.configs import OverparamConfig as Config
 from dimcurse.experiments.overparam.cnn import CNN1DClassifier, CNN2DClassifier, crop_and_flip
-from dimcurse.nets import MLPClassifier, train_classifier
+from dimcurse.experiments.overparam.classifier import MLPClassifier, train_classifier
 from dimcurse.experiments.overparam import gd
 from dimcurse.experiments.overparam.ridge import RidgePath
 from dimcurse.experiments.overparam.task import (
     INTERPOLATION_RTOL,
     TRAINED,
     Task,
-    VERSION,
     image_shape,
     n_of,
     widths_for,
@@ -55,7 +54,7 @@ def run_random_features(config: Config, task: Task, device) -> list[dict]:
     labels_test = task.y_test.to(device)
     rows = []
     for si, seed in enumerate(config.seeds):
-        features = _feature_map(config.feature_map, d, max(widths), seed, device)
+        features = feature_map_of(config.feature_map, d, max(widths), seed, device)
         phi, phi_test = features(task.x[si].to(device)), features(task.x_test.to(device))
         y, labels = onehot[si].to(device), task.y[si].to(device)
         for width in widths:
@@ -127,7 +126,7 @@ def _nearest(points: torch.Tensor, queries: torch.Tensor, k: int, block: int = 2
 FEATURE_MAPS = ("relu", "fourier")
 
 
-def _feature_map(kind: str, d: int, width: int, seed: int, device) -> Callable[[torch.Tensor], torch.Tensor]:
+def feature_map_of(kind: str, d: int, width: int, seed: int, device) -> Callable[[torch.Tensor], torch.Tensor]:
     """The first ``width`` random features of one draw per seed (nested: N features are the first N).
 
     relu: max(0, w.x + b), w ~ N(0, I/d) (unit-variance pre-activations on standardised inputs),
@@ -157,7 +156,7 @@ def _theory_risk(n: int, p: int, config: Config, ridge: float) -> float:
     """The expected excess risk: exact at this n and p for min-norm (an inverse-Wishart mean,
     docs/references.md, Double descent), and Hastie et al.'s large-n limit for a ridge, where no finite-n
     closed form exists (the row's theory_risk_limit says so). NaN where the expectation is
-    infinite (|p - n| <= 1 with noise): undefined, with a note (_theory_notes)."""
+    infinite (|p - n| <= 1 with noise): undefined, with a note (theory_notes)."""
     if ridge > 0:
         risk = hastie_risk(p / n, config.signal_var, config.noise_var, ridge)
     else:
@@ -367,7 +366,6 @@ def _row(config: Config, *, data: str, seed: int, width: int, params: int, n: in
             "optimizer": config.optimizer if trained else _solver(config),
             "loss": config.loss if trained else "mse",
             "dtype": config.dtype if trained else "float64",
-            "kernel_version": VERSION,
         }
     )
     return row

@@ -15,7 +15,7 @@ import pandas as pd
 from dimcurse.nets import EXPLODE
 
 
-def _theory_notes(table: pd.DataFrame) -> list[str]:
+def theory_notes(table: pd.DataFrame) -> list[str]:
     infinite = table[(table["model"] == "linear") & table["theory_risk"].isna()]
     notes = []
     for n, rows in infinite.groupby("n_train"):

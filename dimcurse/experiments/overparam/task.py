@@ -25,10 +25,6 @@ from dimcurse.errors import DimcurseError
 from dimcurse.runtime import generator, numpy_rng
 
 
-KERNEL = "overparam"
-# The kernel's version (kernel.py re-exports it). 2: theory_risk exact at finite n for min-norm (the limit
-# only for a ridge, flagged); 3: n a list.
-VERSION = 3
 MODELS = ("linear", "random-features", "mlp", "cnn", "knn")
 TRAINED = ("mlp", "cnn")  # trained by mini-batch AdamW/SGD over epochs (the others are solved in closed form)
 # The data sets the 1-D CNN takes (sequences of one channel) and the image sets, (C, H, W): from the catalogue.
@@ -52,7 +48,7 @@ TEACHER_WIDTH = 32
 def image_shape(config: Config) -> tuple[int, int, int] | None:
     """(C, H, W) of an image set: a named one, or a user's .npz whose x is n x C x H x W; else None."""
     if userdata.is_user_data(data_name(config)):
-        shape = _user_file(config).image_shape
+        shape = user_file(config).image_shape
         return tuple(shape) if shape else None
     return IMAGES.get(data_name(config).partition(":")[0].lower())
 
@@ -136,7 +132,7 @@ def _pool(config: Config, file=None):
     return dataset.x[order[:cut]], dataset.y[order[:cut]], dataset.x[order[cut:]], dataset.y[order[cut:]]
 
 
-def _user_file(config: Config):
+def user_file(config: Config):
     """The user's --data file, or None for a named set: ``run`` reads it once and passes it down; the
     checks that need its shape before a run (validate, the memory estimate of a cnn) read it themselves."""
     spec = data_name(config)
@@ -147,7 +143,7 @@ def _user_file(config: Config):
 
 def _user_pool(config: Config, file=None):
     """A user's file: integer labels 0..C-1, one fixed split (--test-fraction held out, drawn from the file's hash)."""
-    data = file if file is not None else _user_file(config)
+    data = file if file is not None else user_file(config)
     y = userdata.check_labels(np.asarray(data.y), data.name)
     n = len(y)
     order = numpy_rng(0, "split", data.content).permutation(n)
@@ -181,7 +177,7 @@ def load_task(config: Config, noise: float, file=None) -> Task:
     """The training subsets (one per seed, with label noise ``noise``) and the test set; ``file``: the
     user's --data file, read by the caller (read here when not given)."""
     if file is None:
-        file = _user_file(config)
+        file = user_file(config)
     n = n_of(config)
     name = data_name(config)
     subsets = {}

@@ -34,3 +34,15 @@ def test_an_upward_import_inside_a_function_breaks_the_layers(tmp_path):
     done = _lint(tmp_path)
     assert done.returncode == 1 and "layers: from the command line down to errors BROKEN" in done.stdout
     assert "dimcurse.configs -> dimcurse.api" in done.stdout
+
+
+def test_no_module_imports_itself_through_others():
+    # The layers forbid upward imports; a cycle inside one layer (a kernel's modules, the sibling shared
+    # modules) would still pass them. tools/import_cycles.py lists the cycles grimp sees: none.
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import import_cycles
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    grimp = pytest.importorskip("grimp")
+    assert import_cycles.components(grimp.build_graph("dimcurse", include_external_packages=False)) == []

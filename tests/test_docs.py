@@ -74,3 +74,24 @@ def test_every_option_names_what_it_takes():
         for param in command.params:
             if param.param_type_name == "option" and not getattr(param, "is_flag", False):
                 assert param.metavar, f"dimcurse {name} {param.opts[0]} has no metavar"
+
+
+def test_every_moved_name_in_docs_python_md_is_where_the_page_says():
+    # Public names are contracts: the page's table of moved names is read here, so it cannot drift from the
+    # code. Each importable name of the "now" column must be found at its new home.
+    import importlib
+
+    text = (ROOT / "docs" / "python.md").read_text()
+    table = text.split("## Names that moved")[1].split("\n\n", 2)[2]
+    rows = [line.split("|")[1:3] for line in table.splitlines() if line.startswith("| `dimcurse.")]
+    assert len(rows) >= 6
+    for before, now in rows:
+        home = re.findall(r"`(dimcurse[\w.]*)`", now)[0]
+        try:  # a module: every name of the "before" column lives in it now
+            found = importlib.import_module(home)
+        except ImportError:  # a module's attribute
+            module, attr = home.rsplit(".", 1)
+            assert hasattr(importlib.import_module(module), attr), home
+            continue
+        for name in (n.rsplit(".", 1)[-1] for n in re.findall(r"`([\w.]+)`", before)):
+            assert hasattr(found, name), f"{name} not in {home}"

@@ -53,11 +53,17 @@ def config_from_dict(kernel: str, values: dict):
     for key, value in values.items():
         if key not in fields:
             continue
-        try:
-            converted.update({key: None} if value is None else config_values(kernel, {key: value}, seeds_count=False))
-        except DimcurseError as exc:
-            raise DimcurseError(f"{kernel} provenance: key {key!r}: {exc.message}") from None
+        converted.update({key: None} if value is None else typed_key(f"{kernel} provenance", kernel, key, value))
     return config_class(kernel)(**converted)
+
+
+def typed_key(where: str, kernel: str, key: str, value) -> dict:
+    """One typed value (a sweep file's TOML, a stored provenance's JSON) as its field's: {field: value}; a bare
+    integer for seeds is one seed, not a count. An error names ``where`` and the key."""
+    try:
+        return config_values(kernel, {key: value}, seeds_count=False, what="key")
+    except DimcurseError as exc:
+        raise DimcurseError(f"{where}: key {key!r}: {exc.message}") from None
 
 
 def field_names(kernel: str, keys, *, what: str = "option") -> list[str]:

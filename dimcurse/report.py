@@ -12,7 +12,7 @@ import pandas as pd
 from dimcurse.errors import DimcurseError
 from dimcurse.experiments import REGISTRY
 from dimcurse.options import config_from_dict
-from dimcurse.results import Result, table_sidecar, unpack_table
+from dimcurse.results import Result, renamed_columns, table_sidecar, unpack_table
 from dimcurse.store import is_store, read_records
 
 
@@ -48,8 +48,7 @@ def load(path: str, option: str = "STORE") -> dict[str, Source]:
 
 def renamed(kernel: str, rows: pd.DataFrame) -> pd.DataFrame:
     """Rows written under a column's older name, with its name now (the kernel's RENAMED: old -> new)."""
-    old = {a: b for a, b in getattr(REGISTRY.get(kernel), "RENAMED", {}).items() if a in rows and b not in rows}
-    return rows.rename(columns=old) if old else rows
+    return renamed_columns(rows, getattr(REGISTRY.get(kernel), "RENAMED", {}))
 
 
 def _sidecar_tables(path: Path, kernel: str) -> dict[str, pd.DataFrame]:

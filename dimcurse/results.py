@@ -81,6 +81,13 @@ class UndefinedValue(AssertionError):
     """A non-finite value in a column its kernel does not declare nullable: a bug (raised under DIMCURSE_STRICT)."""
 
 
+def renamed_columns(rows: pd.DataFrame, renames: dict) -> pd.DataFrame:
+    """Rows written under a column's older name (``renames``: old -> new), with its name now; a column already
+    under its new name is left alone."""
+    old = {a: b for a, b in renames.items() if a in rows and b not in rows}
+    return rows.rename(columns=old) if old else rows
+
+
 def undefined_cells(rows: pd.DataFrame, nullable: dict) -> dict[str, pd.Series]:
     """Per numeric column, a mask of its rows that break the contract: inf anywhere, NaN where ``nullable``
     does not allow it."""

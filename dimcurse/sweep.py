@@ -116,12 +116,12 @@ def _expand(path: Path, index: int, table) -> list[Point]:
         raise DimcurseError(f"{where}: key {sorted(both)[0]!r} is both fixed and a grid axis")
     settings = {}
     for key, value in fixed.items():
-        settings.update(_converted(where, kernel_name, key, value))
+        settings.update(options.typed_key(where, kernel_name, key, value))
     axes = []
     for key, values in grid.items():
         if not isinstance(values, list) or not values:
             raise DimcurseError(f"{where}: grid key {key!r} must be a non-empty list of values")
-        axes.append([(key, v, _converted(where, kernel_name, key, v)) for v in values])
+        axes.append([(key, v, options.typed_key(where, kernel_name, key, v)) for v in values])
     points = []
     for combo in itertools.product(*axes) if axes else [()]:
         values = {**settings, **{field: value for _, _, one in combo for field, value in one.items()}}
@@ -141,12 +141,3 @@ def _fields(where: str, kernel: str, table: dict) -> list[str]:
         return options.field_names(kernel, table, what="key")
     except DimcurseError as exc:
         raise DimcurseError(f"{where}: {exc.message}") from None
-
-
-def _converted(where: str, kernel: str, key: str, value) -> dict:
-    """One key's TOML value as its field's, through the one converter (dimcurse.options): {field: value}.
-    TOML is typed, so a bare integer for seeds is one seed, not a count."""
-    try:
-        return options.config_values(kernel, {key: value}, seeds_count=False, what="key")
-    except DimcurseError as exc:
-        raise DimcurseError(f"{where}: key {key!r}: {exc.message}") from None

@@ -59,7 +59,7 @@ from dimcurse.experiments.approx.training import CURVE_COLUMNS, Budget, Sweep, T
 from dimcurse.nets import get_activation
 from dimcurse.experiments.approx.networks import ARCHS, shallow_params
 from dimcurse.parsing import did_you_mean
-from dimcurse.results import Result
+from dimcurse.results import Result, renamed_columns
 from dimcurse.runtime import resolve_dtype
 
 
@@ -487,7 +487,7 @@ def upgraded(rows: pd.DataFrame, config: Config | None = None) -> pd.DataFrame:
     """Stored rows of an older version with the columns this one groups by: before VERSION 3 there were no
     teacher draws (draw 0) and no teacher_k column (left empty: the k was in the config only); before 4 no
     inputs column (the cube, or the data file: the config says which); RENAMED columns under their names now."""
-    rows = rows.rename(columns={a: b for a, b in RENAMED.items() if a in rows and b not in rows})
+    rows = renamed_columns(rows, RENAMED)
     missing = {"teacher_k": math.nan, "draw": 0, "inputs": inputs_label(config) if config else "cube"}
     rows = rows.assign(**{c: v for c, v in missing.items() if c not in rows})
     if "converged" not in rows:  # before VERSION 5 a model ran every iteration: its flag was the only verdict

@@ -7,6 +7,7 @@ stderr and exit code 2, in one place: ``main``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import sys
 from contextlib import contextmanager
@@ -239,8 +240,9 @@ def _execute(
         _check_side_file(fit_out, "--fit-out")
     torch_device = resolve_device(device)
     count = _set_threads(threads)
+    say = None if quiet else functools.partial(_stderr().print, soft_wrap=True, markup=False, highlight=False)
     with _progress(quiet, kernel.KERNEL) as tick:
-        result = run_kernel(kernel, config, torch_device, tick, threads=count, tf32=tf32)
+        result = run_kernel(kernel, config, torch_device, tick, threads=count, tf32=tf32, say=say)
     # The terminal gets the table before any file is written: if a write then fails (a full
     # disk, a folder gone read-only), the numbers are still on screen and the error says which file.
     if out == "-" and fmt_name != "table":
@@ -431,6 +433,7 @@ def approx_cmd(  # noqa: PLR0917  (typer: one parameter per option)
     cg_iters: Optional[int] = config_option(ApproxConfig, "--cg-iters", minimum=1),
     q_power_k: int = config_option(ApproxConfig, "--q-power-k", minimum=1),
     verdict_tolerance: str = config_option(ApproxConfig, "--verdict-tolerance", metavar="FRACTION"),
+    budget: Optional[str] = config_option(ApproxConfig, "--budget", metavar="DURATION"),
     fit_out: Optional[str] = FIT_OUT,
     record_every: int = config_option(ApproxConfig, "--record-every", minimum=0),
     curves_out: Optional[str] = CURVES_OUT,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from dimcurse.errors import DimcurseError
-from dimcurse.parsing import check_seed_count
+from dimcurse.parsing import check_seed_count, parse_duration
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ class ApproxConfig:
 
     # Fields added after stores were written (2026-12-06): at their defaults they leave a point's store key
     # as it was (provenance.config_key). The verdict's tolerance changes only the fit table, never the rows.
-    KEY_LATER_FIELDS: ClassVar[tuple[str, ...]] = ("verdict_tolerance",)
+    KEY_LATER_FIELDS: ClassVar[tuple[str, ...]] = ("verdict_tolerance", "budget")
 
     targets: tuple[str, ...] = ("barron",)
     """Target functions [--target]; see --list-targets."""
@@ -73,7 +73,7 @@ class ApproxConfig:
     """Architectures [--arch]: shallow, deep, tree (a list compares them)."""
     widths: tuple[int, ...] | None = None
     """Hidden widths (per tree node for tree) [--widths / --width]; None: 4, 8, 16, ... while a shallow
-    network of that width has at most --lm-max-params parameters (at most 64)."""
+    network of that width has at most 2,500 parameters (at most 64)."""
     depth: int = 3
     """Hidden layers of the deep architecture [--depth]."""
     activation: str = "relu"
@@ -91,10 +91,11 @@ class ApproxConfig:
     lm_iters: int | None = None
     """Levenberg–Marquardt iterations at most: a model stops once converged [--lm-iters]; None: 400."""
     lm_rows: float = 1.0
-    """Samples per parameter in LM's Gauss–Newton matrix, at least 3000 (the gradient uses all)
-    [--lm-rows]; 0: all."""
-    lm_max_params: int = 2500
-    """Largest model LM trains under --optimizer auto (its cost grows as P^3) [--lm-max-params]."""
+    """Samples per parameter in the Gauss–Newton matrix of LM and of gn (its CG products), at least 3000 (the
+    gradient uses all) [--lm-rows]; 0: all."""
+    lm_max_params: int = 600
+    """Largest model LM trains under --optimizer auto (its cost grows as P^3; above, matrix-free Gauss-Newton,
+    whose cost grows as P) [--lm-max-params]."""
     optimizer: str = "auto"
     """auto (for shallow networks LM up to --lm-max-params and matrix-free Gauss-Newton above; Adam for deep
     and tree), lm, gn (matrix-free Gauss-Newton, any size), adam, adam+lm (Adam, then
@@ -102,7 +103,7 @@ class ApproxConfig:
     gn_iters: int | None = None
     """Gauss-Newton steps at most (a model stops once converged) [--gn-iters]; None: 300."""
     cg_iters: int | None = None
-    """Conjugate-gradient iterations per Gauss-Newton step at most [--cg-iters]; None: 60."""
+    """Conjugate-gradient iterations per Gauss-Newton step at most [--cg-iters]; None: 20."""
     lr: float | None = None
     """Adam/LBFGS learning rate; None = 3e-3 for Adam (cosine-decayed to 1 %), 1.0 for LBFGS [--lr]."""
     seeds: tuple[int, ...] = (0, 1, 2)
@@ -137,10 +138,15 @@ class ApproxConfig:
     verdict_tolerance: float = 0.3
     """A fit agrees with its theory when its 95 % interval contains the theory's exponent and its half-width
     is at most this share of it (0 to 1; docs/approx.md, the verdict) [--verdict-tolerance]."""
+    budget: float | None = None
+    """Seconds the run may take (5m, 90s, 1h30m): the widest widths, then seeds and teacher draws, are dropped
+    until the estimate fits, and a note says what was chosen [--budget]; None: no limit."""
 
     def __post_init__(self) -> None:
         # One k (one sample size) may be given as a plain int (the Python API, older sweep files and stored
         # configs): it is the 1-tuple; a list read back from JSON is the tuple.
+        if isinstance(self.budget, str):  # budget="5m" in Python, as on the command line
+            object.__setattr__(self, "budget", parse_duration(self.budget, "--budget"))
         for name in ("teacher_k", "n_samples"):
             value = getattr(self, name)
             if isinstance(value, int):

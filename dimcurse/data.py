@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from dimcurse import plugins, userdata
+from dimcurse import objects, plugins, userdata
 from dimcurse.errors import DimcurseError
 from dimcurse.parsing import did_you_mean
 from dimcurse.runtime import generator
@@ -155,10 +155,13 @@ class Entry:
     image: tuple[int, int, int] | None = None  # (channels, height, width) of image rows
     folder: bool = False  # read from the user's folder: named as NAME:DIR
     sequence: bool = False  # rows are 1-D signals of one channel (the MNIST-1D CNN takes them)
+    generated: bool = False  # generated here from its parameters: named as NAME:K[:R] (objects)
 
     @property
     def spec(self) -> str:
-        """How ``--data`` names it: ``digits``, ``mnist:DIR``."""
+        """How ``--data`` names it: ``digits``, ``mnist:DIR``, ``objects:K[:R]``."""
+        if self.generated:
+            return f"{self.name}:K[:R]"
         return f"{self.name}:DIR" if self.folder else self.name
 
     def describe(self) -> str:
@@ -177,6 +180,13 @@ CATALOGUE = {
         Entry(
             "cifar10", 60000, 3072, "CIFAR-10, binary version (cifar-10-batches-bin/*.bin) in DIR; never unpickled",
             (3, 32, 32), True,
+        ),
+        Entry(
+            "objects", objects.ROWS, 3 * objects.DEFAULT_RESOLUTION**2,
+            f"rendered R x R x 3 images (R = 1..{objects.MAX_RESOLUTION}, default {objects.DEFAULT_RESOLUTION}) of "
+            f"one object with K = 1..{objects.MAX_K} random factors (intrinsic dimension K); target: the "
+            "factors' neighbour products (approx), their deciles (overparam)",
+            (3, objects.DEFAULT_RESOLUTION, objects.DEFAULT_RESOLUTION), generated=True,
         ),
     )
 }  # fmt: skip
@@ -220,6 +230,22 @@ def _load_registered(name: str) -> tuple[np.ndarray, ...]:
     return tuple(arrays)
 
 
+def objects_spec(spec: str) -> tuple[int, int] | None:
+    """(K, R) of an ``objects:K[:R]`` spec (transforms aside), None for any other; a malformed one is an
+    error naming the form."""
+    base = split_transforms(spec)[0] if "+" in str(spec) else str(spec)
+    kind, _, rest = base.strip().lower().partition(":")
+    if kind != "objects":
+        return None
+    parts = rest.split(":") if rest else []
+    form = f"objects:K or objects:K:R (K = 1..{objects.MAX_K} factors, R = 1..{objects.MAX_RESOLUTION} pixels)"
+    if not 1 <= len(parts) <= 2 or not all(p.strip().isdigit() for p in parts):
+        raise DimcurseError(f"{spec!r}: give {form}", "--data")
+    k, res = int(parts[0]), int(parts[1]) if len(parts) == 2 else objects.DEFAULT_RESOLUTION
+    objects.check(k, res)
+    return k, res
+
+
 def catalogued(spec: str) -> Entry | None:
     """The built-in set a spec names, transforms aside (``mnist:~/d+noise:8`` -> mnist), or None."""
     base, _ = split_transforms(spec)
@@ -232,6 +258,9 @@ def spec_shape(spec: str) -> tuple[int, int, tuple[int, int, int] | None] | None
     if entry is None:
         return None
     dim, image = entry.dim, entry.image
+    if entry.generated:
+        _, res = objects_spec(spec)
+        dim, image = 3 * res * res, (3, res, res)
     for name, value in split_transforms(spec)[1]:
         if name == "upsample" and image is not None:
             image = (image[0], image[1] * value, image[2] * value)
@@ -262,6 +291,8 @@ def check_name(spec: str, extra: tuple[str, ...] = ()) -> None:
         return
     kind, _, root = str(spec).strip().partition(":")
     kind = kind.lower()
+    if objects_spec(spec) is not None:
+        return
     if (kind in extra and not root) or (kind in CATALOGUE and not CATALOGUE[kind].folder and not root):
         return
     if kind in CATALOGUE and CATALOGUE[kind].folder:
@@ -419,6 +450,8 @@ def load_dataset(spec: str, download: bool = False, need_y: bool = False, target
         return Dataset(key, *_load_registered(key))
     name, _, root = str(spec).strip().partition(":")
     name = name.lower()
+    if objects_spec(spec) is not None:
+        return _objects(*objects_spec(spec))
     if name == "digits" and not root:
         return _digits()
     if name == "mnist1d" and not root:
@@ -436,6 +469,42 @@ def load_dataset(spec: str, download: bool = False, need_y: bool = False, target
     raise DimcurseError(
         problem or f"unknown data set {spec!r} (known: {known}, or a file: {', '.join(userdata.SUFFIXES)})", "--data"
     )
+
+
+OBJECTS_TEST = 0.2  # the objects set's held-out share (its last rows: the rows are i.i.d. draws)
+
+
+def _objects(k: int, res: int) -> Dataset:
+    """``objects:K:R`` (seed 0), its last fifth held out; labels: the target's deciles."""
+    x, unit = _objects_arrays(k, res)
+    y = objects.classes(objects.target(unit))
+    cut = int(round((1 - OBJECTS_TEST) * len(x)))
+    key = f"objects:{k}:{res}"
+    return Dataset(key, x[:cut], y[:cut], x[cut:], y[cut:], key=key, image=(3, res, res))
+
+
+def _objects_arrays(k: int, res: int) -> tuple[np.ndarray, np.ndarray]:
+    """The images and factors of ``objects:K:R``, generated once per process, refused before generation when
+    they would not fit in memory."""
+    from dimcurse import memory  # torch: this module's import stays light
+
+    need = objects.nbytes(res)
+    memory.require(need, f"generating objects:{k}:{res} ({objects.ROWS} images of {3 * res * res} values)", "--data")
+    return _generated(k, res)
+
+
+@functools.lru_cache(maxsize=2)
+def _generated(k: int, res: int) -> tuple[np.ndarray, np.ndarray]:
+    return objects.generate(k, res)
+
+
+def objects_regression(spec: str) -> userdata.UserData:
+    """``objects:K[:R]`` as regression data (approx's --data): every row, the target ``objects.target``."""
+    k, res = objects_spec(spec)
+    x, unit = _objects_arrays(k, res)
+    y = objects.target(unit)
+    content = userdata.content_sha256(x, y)
+    return userdata.UserData(f"objects:{k}:{res}", x, y, content, "generated", (3, res, res), content)
 
 
 def split_transforms(spec: str) -> tuple[str, list[tuple[str, int]]]:

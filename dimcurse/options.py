@@ -21,6 +21,7 @@ from dimcurse.configs import CLI_NAMES
 from dimcurse.errors import DimcurseError
 from dimcurse.parsing import (
     did_you_mean,
+    parse_duration,
     parse_float,
     parse_float_list,
     parse_int,
@@ -107,6 +108,8 @@ def convert(value, hint, option: str, field: str, *, seeds_count: bool = True):
             return parse_seeds(str(value), option)  # seeds=3 is 0, 1, 2
         if isinstance(value, str):
             return parse_seeds(value, option)
+    if field == "budget" and isinstance(value, str):
+        return parse_duration(value, option)  # 5m, 90s, 1h30m
     if isinstance(value, str):
         return _from_text(value, hint, option, field)
     if isinstance(value, (list, tuple, range)):

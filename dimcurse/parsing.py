@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 
 from dimcurse.errors import DimcurseError
 
@@ -62,6 +63,43 @@ def parse_float(text: str, option: str, positive: bool = False) -> float:
     if positive and value <= 0:
         raise DimcurseError(f"{value:g} must be positive", option)
     return value
+
+
+# A duration's units, in seconds; a bare number is seconds.
+DURATION_UNITS = {"s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1, "m": 60, "min": 60, "mins": 60,
+                  "minute": 60, "minutes": 60, "h": 3600, "hr": 3600, "hour": 3600, "hours": 3600}  # fmt: skip
+_DURATION_PART = re.compile(r"\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([a-z]*)", re.IGNORECASE)
+
+
+def parse_duration(text, option: str) -> float:
+    """A duration in seconds: ``300``, ``90s``, ``5m``, ``1.5h``, ``1h30m``, ``5 min`` (strictly positive)."""
+    item = str(text).strip()
+    example = "give a positive duration such as 90s, 5m or 1h30m"
+    if item.startswith("-"):
+        raise DimcurseError(f"{text!r} is negative; {example}", option)
+    total, pos = 0.0, 0
+    while pos < len(item):
+        part = _DURATION_PART.match(item, pos)
+        unit = part.group(2).lower() if part else None
+        if part is None or (unit and unit not in DURATION_UNITS) or (not unit and part.end() < len(item)):
+            raise DimcurseError(f"{text!r} is not a duration; {example}", option)
+        total += float(part.group(1)) * DURATION_UNITS.get(unit or "s")
+        pos = part.end()
+    if not item or not math.isfinite(total) or total <= 0:
+        raise DimcurseError(f"{text!r} is no time at all; {example}", option)
+    return total
+
+
+def format_duration(seconds: float) -> str:
+    """``95`` -> ``1 min 35 s``; ``7.4`` -> ``7 s``; ``4000`` -> ``1 h 7 min``."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, secs = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
 def parse_float_list(text: str, option: str) -> tuple[float, ...]:

@@ -23,7 +23,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from dimcurse import plot
+from dimcurse import data, objects, plot
 from dimcurse.errors import DimcurseError
 from dimcurse.experiments import figure_for
 from dimcurse.experiments.approx import kernel as approx
@@ -42,6 +42,14 @@ class Step:
     sentences: list[str] = field(default_factory=list)
 
 
+# One object moved in x and y (K = 2), measured at 32 x 32 x 3 = 3,072 values and shown at ImageNet's input size
+# (224 x 224 x 3 = 150,528 values): measured at 150,528 the distance step alone took 5 min and 16.5 GB with 1,000
+# points (2026-12-07, docs/data.md), too much for a tour.
+IMAGES = "objects:2:32"
+IMAGES_SHOWN = "objects:2:224"
+IMAGES_K = 2
+
+
 def configs(quick: bool) -> dict:
     """The kernels' settings: the full tour (~5 min on 2 cores) or ``--quick`` (under a minute)."""
     if quick:
@@ -50,6 +58,7 @@ def configs(quick: bool) -> dict:
                 dims=(2, 10, 100, 1000), n_points=2000, n_queries=100, id_points=0, seeds=(0, 1)
             ),
             "real": distance.Config(data="digits", n_points=1000, n_queries=100, id_points=500, seeds=(0,)),
+            "images": distance.Config(data=IMAGES, n_points=1000, n_queries=100, id_points=1000, seeds=(0,)),
             # Levenberg–Marquardt on 8 samples per parameter (approx's defaults), fewer iterations.
             "barron": approx.Config(
                 targets=("barron",),
@@ -89,6 +98,7 @@ def configs(quick: bool) -> dict:
     return {
         "distance": distance.Config(dims=(2, 10, 100, 1000), seeds=(0, 1, 2), id_points=0),
         "real": distance.Config(data="digits", seeds=(0, 1, 2)),
+        "images": distance.Config(data=IMAGES, n_points=2000, n_queries=200, id_points=2000, seeds=(0,)),
         "barron": approx.Config(
             targets=("barron",),
             dims=(2, 32),
@@ -157,6 +167,35 @@ def distance_sentences(uniform: pd.DataFrame, real: pd.DataFrame) -> list[str]:
             f"({r.contrast:.3g} vs {g.contrast:.3g})."
         )
     return out
+
+
+def images_sentences(images: pd.DataFrame) -> list[str]:
+    """The generated images at ImageNet's input size against a Gaussian of as many dimensions."""
+    sets = images.groupby("dist").agg(contrast=("relative_contrast", "mean"), twonn=("twonn_id", "mean"))
+    name = next(n for n in sets.index if not str(n).startswith("gaussian"))
+    gauss = next(n for n in sets.index if str(n).startswith("gaussian"))
+    r, g = sets.loc[name], sets.loc[gauss]
+    near = abs(r.twonn / IMAGES_K - 1) <= 0.15
+    found = f"TwoNN finds {r.twonn:.2g}" + (f", near K = {IMAGES_K}" if near else f", not K = {IMAGES_K}")
+    kept = "kept" if r.contrast > g.contrast else "did not keep more than"
+    k, res = data.objects_spec(IMAGES)
+    return [
+        f"Images of one object moved by K = {IMAGES_K} random factors ({name}, {3 * res * res:,} values; the "
+        f"figure shows the same object at ImageNet's 224 x 224 x 3 = 150,528): {found}; their relative contrast "
+        f"{kept} {r.contrast:.3g} against {g.contrast:.3g} for a Gaussian of the same dimension."
+    ]
+
+
+def save_examples(path: Path, spec: str = IMAGES_SHOWN, count: int = 4) -> None:
+    """A row of the set's first images, as the eye sees them."""
+    k, res = data.objects_spec(spec)
+    images = objects.render(objects.factors(count, k, seed=0), res).reshape(count, 3, res, res)
+    fig, axes = plot.pyplot().subplots(1, count, figsize=(2.2 * count, 2.4))
+    for ax, image in zip(axes, images):
+        ax.imshow(np.clip(image.transpose(1, 2, 0) / image.max(), 0, 1))
+        ax.set_axis_off()
+    fig.suptitle(f"{spec}: {3 * res * res:,} values, intrinsic dimension {k}")
+    plot.save(fig, str(path))
 
 
 def approx_sentences(barron: Result, tree: pd.DataFrame) -> list[str]:
@@ -295,16 +334,19 @@ def run(out: str | Path, quick: bool = False, device: str = "cpu", say: Callable
     cfg = configs(quick)
     steps = []
 
-    say("1/3 distances: uniform data in 2 ... 1000 dimensions, and real data against a Gaussian")
+    say("1/3 distances: uniform data in 2 ... 1000 dimensions, and real data and images against a Gaussian")
     uniform, real = distance.run(cfg["distance"], device), distance.run(cfg["real"], device)
+    images = distance.run(cfg["images"], device)
     step = Step(
         "Distances concentrate — real data much less",
-        [("distance-uniform", uniform), ("distance-digits", real)],
+        [("distance-uniform", uniform), ("distance-digits", real), ("distance-objects", images)],
         "distance.png",
-        distance_sentences(uniform.rows, real.rows),
+        distance_sentences(uniform.rows, real.rows) + images_sentences(images.rows),
     )
     plot.save(figure_for(uniform), str(folder / step.figure))
     plot.save(figure_for(real), str(folder / "distance-digits.png"))
+    save_examples(folder / "objects.png")
+    plot.save(figure_for(images), str(folder / "distance-objects.png"))
     steps.append(step)
 
     say(
@@ -346,7 +388,10 @@ def run(out: str | Path, quick: bool = False, device: str = "cpu", say: Callable
     return report
 
 
-EXTRA_FIGURES = {"distance.png": ["distance-digits.png"], "approx.png": ["approx-teacher.png", "approx-tree.png"]}
+EXTRA_FIGURES = {
+    "distance.png": ["distance-digits.png", "objects.png", "distance-objects.png"],
+    "approx.png": ["approx-teacher.png", "approx-tree.png"],
+}
 
 
 def _markdown(steps: list[Step], quick: bool) -> str:

@@ -313,11 +313,13 @@ def test_the_progress_callback_sums_to_the_whole_and_only_grows():
     )
     approx.run(config, progress=fractions.append)
     assert all(f > 0 for f in fractions) and sum(fractions) == pytest.approx(1.0, abs=1e-12)
-    # Each job's share is its estimated work: k-NN, the last job, is one step of its own small share (the bar
-    # jumped from 50 % to 100 % when every architecture and baseline had an equal share).
+    # Each job's share is its estimated work: k-NN, the last planned job, is one step of its own small share (the
+    # bar jumped from 50 % to 100 % when every architecture and baseline had an equal share). A retry of the
+    # capped widths may follow it (its work joins the total when it starts).
     jobs = schedule.jobs(plan.make(config))
-    assert fractions[-1] == pytest.approx(jobs[-1].work / sum(job.work for job in jobs), rel=1e-9)
-    assert jobs[-1].name == "knn" and fractions[-1] < 0.01
+    share = jobs[-1].work / sum(job.work for job in jobs)
+    assert jobs[-1].name == "knn" and share < 0.01
+    assert any(f == pytest.approx(share, rel=1e-9) for f in fractions)
 
 
 def test_a_learning_curves_bar_counts_every_n_and_width_and_only_grows():

@@ -169,3 +169,16 @@ def test_too_small_a_p_is_refused_with_its_range(cli):
     code, out, err = cli("distance", "--metric", "lp:0.001", "--dims", "10", "--quiet")
     assert_clean_error(code, out, err, "--metric")
     assert "P must be at least 0.0068" in err
+
+
+def test_the_covariance_root_of_wide_data_comes_from_the_thin_svd():
+    # Fewer rows than columns (images: 2,000 x 150,528): R from the centred sample's thin SVD, R Rᵀ the sample
+    # covariance exactly, and its rank m - 1; with more rows than columns, the eigenvector root as before.
+    from dimcurse.experiments.distance.sets import covariance_root
+
+    gen = np.random.default_rng(0)
+    for m, d in ((12, 40), (60, 8)):
+        sample = gen.normal(size=(m, d)) @ gen.normal(size=(d, d))
+        root, rank = covariance_root(sample)
+        np.testing.assert_allclose(root.numpy() @ root.numpy().T, np.cov(sample, rowvar=False), atol=1e-9)
+        assert rank == min(m - 1, d)

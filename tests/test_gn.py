@@ -46,6 +46,41 @@ def test_the_cg_step_equals_the_direct_damped_solve():
     torch.testing.assert_close(delta, direct, rtol=1e-6, atol=1e-8)
 
 
+def test_a_window_of_rows_gives_the_windowed_solve_with_the_whole_gradient():
+    # The curvature from rows 20..50 scaled to all 80, the gradient from all 80 (as LM's normal_equations).
+    x, y = _data()
+    theta = _theta()
+    lin, out = gn.linearise(theta, x, DIM, WIDTH)
+    lam = torch.tensor([1e-3, 1e-1, 10.0], dtype=torch.float64)
+    rows = slice(20, 50)
+    delta, predicted, _ = gn.gn_step(lin, out - y, lam, cg_iters=500, tol=1e-13, window=rows)
+    gram, grad = lm.normal_equations(theta, x, y, DIM, WIDTH, chunk=1 << 20, rows=rows)
+    diag = gn.linearise(theta, x[:, rows], DIM, WIDTH)[0].gn_diagonal() * 80 / 30  # D of the window, scaled
+    direct = -torch.linalg.solve(gram + torch.diag_embed(lam[:, None] * diag), grad)
+    torch.testing.assert_close(delta, direct, rtol=1e-6, atol=1e-8)
+    expected = -(2 * (grad * direct).sum(1) + (direct * torch.bmm(gram, direct[:, :, None])[:, :, 0]).sum(1)) / 80
+    torch.testing.assert_close(predicted, expected, rtol=1e-6, atol=1e-12)
+
+
+def test_a_window_of_rows_still_reaches_a_float64_reference_minimum():
+    # A moving window of 40 of 120 rows in the curvature: the accept test on the whole loss keeps each step a
+    # descent, and from where it ends scipy's float64 least squares finds no loss 1 % below (as for the whole
+    # matrix, below). It may end in another minimum than the whole-matrix run: a different path.
+    x, y = _data(n=120, seeds=[0])
+    out = gn.train_gn(_theta(seeds=[0]), x, y, DIM, WIDTH, 120, cg_iters=80, rows=40)
+    assert out.loss[0] <= 1.01 * _reference_mse(out.theta[0], x, y) + 1e-14
+
+
+def _reference_mse(theta, x, y) -> float:
+    """The MSE scipy's trust-region least squares reaches from ``theta`` (float64, finite differences)."""
+
+    def residual(flat):
+        return (lm.forward(torch.as_tensor(flat)[None], x, DIM, WIDTH)[2][0] - y[0]).numpy()
+
+    ref = least_squares(residual, theta.numpy(), method="trf", xtol=1e-15, ftol=1e-15, gtol=1e-15)
+    return float(np.mean(ref.fun**2))
+
+
 def test_each_model_trains_as_it_would_alone():
     # No number of one model enters another's arithmetic; what differs is the rounding of a batched product
     # against a single one (1e-14 at the start), which CG and the readout's solve amplify: measured 4e-9 in
@@ -67,12 +102,7 @@ def test_it_reaches_a_float64_reference_minimum():
     # finds no loss 1 % below it: the trainer stopped at a minimum, not on the way to one.
     x, y = _data(n=120, seeds=[0])
     out = gn.train_gn(_theta(seeds=[0]), x, y, DIM, WIDTH, 80, cg_iters=80)
-
-    def residual(flat):
-        return (lm.forward(torch.as_tensor(flat)[None], x, DIM, WIDTH)[2][0] - y[0]).numpy()
-
-    ref = least_squares(residual, out.theta[0].numpy(), method="trf", xtol=1e-15, ftol=1e-15, gtol=1e-15)
-    ref_mse = float(np.mean(ref.fun**2))
+    ref_mse = _reference_mse(out.theta[0], x, y)
     assert out.loss[0] <= 1.01 * ref_mse + 1e-14, (out.loss[0], ref_mse)
     # A nearly undamped Gauss–Newton step still promises 6 % here (measured 0.058: the linear model overpromises
     # at the ReLU kinks), far below the 50 % that flags a point optimisation-limited.

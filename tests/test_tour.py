@@ -67,10 +67,19 @@ def test_the_help_and_the_readme_give_the_quick_tours_time_alike():
 def test_quick_tour_writes_report_figures_and_results(quick):
     folder, report, lines = quick
     text = report.read_text()
-    figures = ("distance.png", "distance-digits.png", "approx.png", "approx-teacher.png", "approx-tree.png")
+    figures = ("distance.png", "distance-digits.png", "objects.png", "distance-objects.png")
+    figures += ("approx.png", "approx-teacher.png", "approx-tree.png")
     for figure in (*figures, "overparam.png"):
         assert (folder / figure).stat().st_size > 5000 and f"]({figure})" in text
-    for name in ("distance-uniform", "distance-digits", "approx-barron", "approx-teacher", "approx-tree", "overparam"):
+    names = (
+        "distance-uniform",
+        "distance-digits",
+        "distance-objects",
+        "approx-barron",
+        "approx-teacher",
+        "approx-tree",
+    )
+    for name in (*names, "overparam"):
         rows = pd.read_csv(folder / f"{name}.csv")
         assert len(rows) > 0 and (folder / f"{name}.csv.provenance.json").exists()
         assert f"`{name}.csv` — {len(rows)} rows" in text
@@ -89,6 +98,20 @@ def test_sentences_carry_this_runs_numbers(quick):
     assert f"peaked at {loss.max():.3g} with {loss.idxmax()} features" in text
     # exponents come with their intervals, as the fit table gives them
     assert "alpha = " in text and re.search(r"\d[.\d]* \[-?[\d.e-]+, -?[\d.e-]+\]", text)
+
+
+def test_the_images_sentence_says_what_this_run_measured(quick):
+    folder, report, _ = quick
+    rows = pd.read_csv(folder / "distance-objects.csv")
+    images = rows[~rows.dist.str.startswith("gaussian")].iloc[0]
+    gauss = rows[rows.dist == "gaussian"].iloc[0]
+    text = report.read_text()
+    assert f"TwoNN finds {images.twonn_id:.2g}" in text and "150,528" in text
+    assert f"{images.relative_contrast:.3g} against {gauss.relative_contrast:.3g}" in text
+    # the claim is worded from the numbers: a TwoNN far from K says "not K"
+    far = pd.DataFrame({"dist": ["objects:2:32", "gaussian"], "relative_contrast": [0.5, 0.9], "twonn_id": [5.0, 40.0]})
+    (sentence,) = tour.images_sentences(far)
+    assert "not K = 2" in sentence and "did not keep more than 0.5" in sentence
 
 
 def test_sentences_are_withheld_when_the_run_does_not_show_the_effect():

@@ -7,6 +7,7 @@ change anywhere else (tests/test_registry.py runs a toy fourth kernel through al
 
 from __future__ import annotations
 
+import inspect
 import os
 import warnings
 from typing import Callable, Protocol, runtime_checkable
@@ -45,6 +46,10 @@ class Kernel(Protocol):
     ``RENAMED`` [{}] (old column name -> new: stored rows are read under the new names),
     ``prepare(config)`` [None] (what a run reads or decides once before any work: the third argument of
     ``estimate_bytes`` and ``contract.start``'s ``prepared``),
+    ``forecast(config, device, prepared, say) -> prepared`` [None] (what the run will do and how long it will
+    take, one line to ``say`` before any work; it may change what was prepared: approx's time budget), with
+    ``run``'s keyword ``say`` [absent] (``run_kernel`` passes the CLI's line printer only to a ``run`` that
+    takes it),
     ``analysis(result, config) -> Result`` (its derived table from stored rows) and
     ``figure(result)`` (a matplotlib Figure).
     """
@@ -114,14 +119,15 @@ class EscapedWarning(AssertionError):
     """A Python warning raised during a kernel's run (a bug: raised under DIMCURSE_STRICT=1)."""
 
 
-def run_kernel(kernel, config, device, progress=None, threads: int | None = None, tf32: bool = False):
+def run_kernel(kernel, config, device, progress=None, *, threads: int | None = None, tf32: bool = False, say=None):
     """``kernel.run`` on ``threads`` torch threads (None: runtime.DEFAULT_THREADS, 1; the process's count
     is restored after), with every Python warning caught: none reaches stderr. Each becomes a note
     naming it (it is a bug: numerical warnings are to be prevented at the source), and under
-    DIMCURSE_STRICT=1 (the test suite) it fails the run instead."""
+    DIMCURSE_STRICT=1 (the test suite) it fails the run instead. ``say``: takes a kernel's forecast line."""
     with warnings.catch_warnings(record=True) as caught, torch_threads(threads), float32_policy(tf32):
         warnings.simplefilter("always")
-        result = kernel.run(config, device=device, progress=progress)
+        told = {"say": say} if say is not None and "say" in inspect.signature(kernel.run).parameters else {}
+        result = kernel.run(config, device=device, progress=progress, **told)
     messages = sorted(
         {f"{w.category.__name__}: {w.message} ({os.path.basename(w.filename)}:{w.lineno})" for w in caught}
     )

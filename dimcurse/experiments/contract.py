@@ -1,7 +1,9 @@
 """The start and the end of every kernel's ``run``, written once.
 
 ``start``: the config validated, the device resolved, what the run reads or decides once
-prepared (the kernel's ``prepare``: approx's plan, overparam's file, distance's data set),
+prepared (the kernel's ``prepare``: approx's plan, overparam's file, distance's data set), the
+kernel's ``forecast`` of what it will do and how long it will take (approx: the plan's one line, and the
+plan a time budget allows),
 the run's peak memory checked against what the device has (one line naming the option to
 lower), the clock started. ``finish``: the provenance (configuration, seed, device,
 versions, kernel version, elapsed time) and the ``Result`` built from the kernel's own
@@ -12,7 +14,7 @@ contract: its columns, grouping, shown pairs, nullable columns and analysis keys
 from __future__ import annotations
 
 import time
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import pandas as pd
 import torch
@@ -28,13 +30,16 @@ class Started(NamedTuple):
     prepared: object  # what the kernel's prepare(config) gave (None without one)
 
 
-def start(module, config, device, what: str) -> Started:
-    """Validate, resolve the device, prepare, refuse a run larger than the device's memory. ``what`` names
-    the work in the memory error."""
+def start(module, config, device, what: str, say: Callable[[str], None] | None = None) -> Started:
+    """Validate, resolve the device, prepare, forecast, refuse a run larger than the device's memory. ``what``
+    names the work in the memory error; ``say`` takes the kernel's forecast (one line before any work)."""
     module.validate(config)
     device = torch.device(device)
     prepare = getattr(module, "prepare", None)
     prepared = prepare(config) if prepare is not None else None
+    forecast = getattr(module, "forecast", None)
+    if forecast is not None:
+        prepared = forecast(config, device, prepared, say)
     needed, option = module.estimate_bytes(config, device, prepared)
     memory.require(needed, what, option, device)
     return Started(device, time.perf_counter(), prepared)

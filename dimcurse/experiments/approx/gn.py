@@ -39,7 +39,10 @@ from dimcurse.experiments.approx.lm import shallow_unpack
 from dimcurse.experiments.approx.lm import mse as lm_mse
 from dimcurse.nets import EXPLODE
 
-DEFAULT_CG_ITERS = 60  # CG iterations per step at most (a truncated Newton step; Martens 2010 used up to 250)
+# CG iterations per step at most (a truncated Newton step; Martens 2010 used up to 250). 20, not 60: at d = 32,
+# k = 2, width 64 the median test error was 0.044 against 0.053 in 0.64x the time, at d = 8, width 512 0.0118
+# against 0.0121 in 0.47x (one thread, 2026-12-07; docs/benchmarks.md): a shorter step, taken more often.
+DEFAULT_CG_ITERS = 20
 CG_TOL = 1e-3  # a model's CG stops once its preconditioned residual fell by this factor (in norm)
 
 
@@ -49,35 +52,45 @@ class _Linearised:
 
     theta: torch.Tensor  # (S, P)
     x: torch.Tensor  # (S, n, d)
-    gate: torch.Tensor  # (S, n, w): 1 where a unit is active
+    x_t: torch.Tensor  # (S, d, n): x transposed, contiguous (both products read x along n)
     hidden: torch.Tensor  # (S, n, w): relu(pre-activations)
     dim: int
     width: int
-    gated_v: torch.Tensor  # (S, n, w): gate x the readout weights v, fixed for the step (every Jᵀu reads it)
+    gated_v: torch.Tensor  # (S, n, w): 1[unit active] x the readout weights v, fixed for the step
 
-    # The products against a vector over the units are written vᵀhᵀ, never h v: the GEMV in that orientation
-    # ran 7.6x faster (0.37 against 2.82 ms) and uᵀh 14x (0.42 against 5.96 ms) at S = 3, n = 17,416, w = 64,
-    # one thread (docs/benchmarks.md, "where the time goes": these products were 94 % of a Gauss–Newton run).
+    # Both products read the two (S, n, w) arrays once each, as an operand of a matrix product, and write no
+    # array of that size: Jv = colsum([x, 1]ᵀ ⊙ ([dw1, db1]ᵀ gated_vᵀ)) + dvᵀ hiddenᵀ + dc, and
+    # Jᵀu = ([x, 1]ᵀ ⊙ u) gated_v, uᵀ hidden, Σu. Written as gate ⊙ (x dw1) and xᵀ(gated_v ⊙ u) they made three
+    # such arrays per product and ran 4-5x slower at d = 8, w = 512 (memory-bound); the (d + 1) x n orientation
+    # of Jv's product ran 1.9x faster than n x (d + 1) there (6.5 against 12.4 ms, one thread).
 
     def jvp(self, delta: torch.Tensor) -> torch.Tensor:
         """J δ (S, n): the change of the outputs along δ (forward mode, written out)."""
-        v = shallow_unpack(self.theta, self.dim, self.width)[2]
         dw1, db1, dv, dc = shallow_unpack(delta.to(self.x.dtype), self.dim, self.width)
-        dpre = torch.baddbmm(db1, self.x, dw1)
-        through_units = torch.bmm(v[:, None, :], (self.gate * dpre).transpose(1, 2))[:, 0, :]
-        return through_units + torch.bmm(dv[:, None, :], self.hidden.transpose(1, 2))[:, 0, :] + dc[:, None]
+        weights = torch.cat([dw1, db1], 1)  # (S, d + 1, w)
+        through = torch.bmm(weights, self.gated_v.transpose(1, 2))  # (S, d + 1, n)
+        out = (through[:, :-1, :] * self.x_t).sum(1) + through[:, -1, :]
+        return out + torch.bmm(dv[:, None, :], self.hidden.transpose(1, 2))[:, 0, :] + dc[:, None]
 
     def vjp(self, u: torch.Tensor) -> torch.Tensor:
         """Jᵀ u (S, P, float64): back-propagation of per-sample output weights u (S, n)."""
         u = u.to(self.x.dtype)
-        gated = self.gated_v * u[:, :, None]
+        scaled = torch.cat([self.x_t * u[:, None, :], u[:, None, :]], 1)  # (S, d + 1, n)
+        units = torch.bmm(scaled, self.gated_v)  # (S, d + 1, w): ∂w1 rows, then ∂b1
         parts = [
-            torch.bmm(self.x.transpose(1, 2), gated).flatten(1),
-            gated.sum(1),
+            units[:, :-1, :].flatten(1),
+            units[:, -1, :],
             torch.bmm(u[:, None, :], self.hidden)[:, 0, :],
             u.sum(1, keepdim=True),
         ]
         return torch.cat(parts, 1).double()
+
+    def rows(self, window: slice) -> "_Linearised":
+        """The same linearisation on a window of its samples (views: nothing is copied)."""
+        return _Linearised(
+            self.theta, self.x[:, window], self.x_t[:, :, window], self.hidden[:, window], self.dim, self.width,
+            self.gated_v[:, window],
+        )  # fmt: skip
 
     def gn_diagonal(self) -> torch.Tensor:
         """diag(JᵀJ) (S, P, float64): Σ_n (∂f/∂θ)², the CG preconditioner and the damping's scale."""
@@ -98,9 +111,9 @@ def linearise(theta: torch.Tensor, x: torch.Tensor, dim: int, width: int) -> tup
     w1, b1, v, c = shallow_unpack(theta, dim, width)
     pre = torch.baddbmm(b1, x, w1)
     hidden = torch.relu(pre)
-    out = torch.bmm(hidden, v[:, :, None])[:, :, 0] + c[:, None]
-    gate = (pre > 0).to(x.dtype)
-    return _Linearised(theta, x, gate, hidden, dim, width, gate * v[:, None, :]), out
+    out = torch.bmm(v[:, None, :], hidden.transpose(1, 2))[:, 0, :] + c[:, None]
+    gated_v = (pre > 0).to(x.dtype).mul_(v[:, None, :])
+    return _Linearised(theta, x, x.transpose(1, 2).contiguous(), hidden, dim, width, gated_v), out
 
 
 def through_samples(theta: torch.Tensor, x: torch.Tensor, dim: int, width: int) -> torch.Tensor:
@@ -142,19 +155,28 @@ def pcg(apply: Callable, rhs: torch.Tensor, precond: torch.Tensor, iters: int, t
     return sol, done
 
 
-def gn_step(lin: _Linearised, resid: torch.Tensor, lam: torch.Tensor, cg_iters: int, tol: float = CG_TOL):
-    """The damped Gauss–Newton step of every model, and the decrease of the mean squared error it predicts."""
+def gn_step(
+    lin: _Linearised, resid: torch.Tensor, lam: torch.Tensor, cg_iters: int, tol: float = CG_TOL, *,
+    window: slice | None = None,
+):  # fmt: skip
+    """The damped Gauss–Newton step of every model, and the decrease of the mean squared error it predicts.
+
+    The gradient Jᵀr always sums over every sample; ``window`` restricts the curvature JᵀJ (and its diagonal)
+    to those samples, scaled up to all n, as LM's ``rows``: a cheaper matrix changes the step, never the fixed
+    point, and the accept/reject test on the whole loss keeps every accepted step a descent."""
+    n = resid.shape[1]
     grad = lin.vjp(resid)
-    diag = lin.gn_diagonal()
+    curv = lin if window is None else lin.rows(window)
+    scale = n / curv.x.shape[1]
+    diag = scale * curv.gn_diagonal()
 
     def apply(p):
-        return lin.vjp(lin.jvp(p)) + lam[:, None] * diag * p
+        return scale * curv.vjp(curv.jvp(p)) + lam[:, None] * diag * p
 
     delta, iters = pcg(apply, -grad, (1 + lam)[:, None] * diag, cg_iters, tol)
-    jd = lin.jvp(delta).double()
-    n = resid.shape[1]
-    # Predicted decrease of the mean square: −(2 gᵀδ + |Jδ|²) / n.
-    predicted = -(2 * (grad * delta).sum(1) + (jd * jd).sum(1)) / n
+    jd = curv.jvp(delta).double()
+    # Predicted decrease of the mean square: −(2 gᵀδ + δᵀJᵀJδ) / n, the curvature from the window.
+    predicted = -(2 * (grad * delta).sum(1) + scale * (jd * jd).sum(1)) / n
     return delta, predicted, iters
 
 
@@ -167,6 +189,7 @@ def train_gn(
     iters: int,
     *,
     cg_iters: int = DEFAULT_CG_ITERS,
+    rows: int | None = None,
     lam0: float = 1e-3,
     explode: float = EXPLODE,
     tol: float = 0.0,
@@ -177,10 +200,11 @@ def train_gn(
     """At most ``iters`` damped Gauss–Newton steps for S independent shallow ReLU networks of one width.
 
     ``theta`` (S, P) in the model dtype, laid out like ``lm.shallow_unpack``; ``x`` (S, n, d);
-    ``y`` (S, n) standardised. A model whose loss turns non-finite or exceeds ``explode`` x
-    its initial loss is flagged diverged and frozen. ``tol``, ``held_out``, ``record`` and
-    ``progress`` as in ``lm.train_lm``: a model that converged stops, and only the running
-    ones are linearised and solved.
+    ``y`` (S, n) standardised; ``rows``: samples in the curvature products (a window moved on at every step,
+    as LM's; None = all): CG's products cost O(rows P) where the gradient's costs O(n P). A model whose loss
+    turns non-finite or exceeds ``explode`` x its initial loss is flagged diverged and frozen. ``tol``,
+    ``held_out``, ``record`` and ``progress`` as in ``lm.train_lm``: a model that converged stops, and only the
+    running ones are linearised and solved.
     """
     S = theta.shape[0]
     chunk = max(1, ROW_CHUNK_ELEMS // max(1, S * width))  # samples per block of the loss's forward pass
@@ -189,9 +213,16 @@ def train_gn(
         tol=tol, held_out=held_out, progress=progress,
     )  # fmt: skip
 
+    n = x.shape[1]
+    m = n if rows is None else max(1, min(n, rows))
+    moved = {"start": 0}
+
     def step(idx: torch.Tensor) -> None:
         lin, out = linearise(models.theta[idx], x[idx], dim, width)
-        delta, predicted, _ = gn_step(lin, out.double() - y[idx].double(), models.lam[idx], cg_iters)
+        start = moved["start"] % (n - m + 1)
+        window = None if m == n else slice(start, start + m)
+        moved["start"] += m
+        delta, predicted, _ = gn_step(lin, out.double() - y[idx].double(), models.lam[idx], cg_iters, window=window)
         candidate = models.theta[idx] + delta.to(theta.dtype)
         new = lm_mse(candidate, x[idx], y[idx], dim, width, chunk)
         # A model whose every step is rejected (λ at its cap) has stopped at its best loss: frozen, not diverged.

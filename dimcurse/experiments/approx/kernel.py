@@ -25,10 +25,11 @@ import pandas as pd
 import torch
 
 from dimcurse import userdata
+from dimcurse.data import objects_spec
 from dimcurse.configs import ApproxConfig, check_counts, check_seeds, field_options
 from dimcurse.errors import DimcurseError
 from dimcurse.experiments import contract
-from dimcurse.experiments.approx import bridge, fits, gn, lm, plan, schedule
+from dimcurse.experiments.approx import bridge, estimate, fits, gn, lm, plan, schedule
 from dimcurse.experiments.approx.convergence import CONVERGED_DROP, MIN_SPREAD, log_spread
 from dimcurse.experiments.approx.data import make_data
 from dimcurse.experiments.approx.figure import approx_figure
@@ -66,10 +67,12 @@ from dimcurse.runtime import resolve_dtype
 # --------------------------------------------------------------------------- contract
 
 KERNEL = "approx"
-VERSION = 5  # 3: the radial-bump teacher, teacher draws and k lists, Gauss–Newton above LM's size, t intervals;
+VERSION = 6  # 3: the radial-bump teacher, teacher draws and k lists, Gauss–Newton above LM's size, t intervals;
 # 4: learning curves (val_rmse, the samples axis), the inputs' measured ID (the bridge), --inputs; a data file
 # trains on every training row; 5: each model trains until converged or its cap (convergence.py; the columns
-# converged and test_drop), widths on data from its rows, a learning curve's extended widths, the verdict
+# converged and test_drop), widths on data from its rows, a learning curve's extended widths, the verdict;
+# 6: Gauss–Newton's curvature from a window of rows (as LM's), its products fused, at most 20 CG iterations, and
+# LM only up to 600 parameters (matrix-free Gauss–Newton above)
 BASELINES = ("random-features", "knn")
 OPTIMIZERS = ("auto", "lm", "gn", "adam", "adam+lm", "lbfgs")
 Config = ApproxConfig  # the settings live in dimcurse.configs, importable without torch (fast --help)
@@ -174,8 +177,12 @@ def _validate_samples(config: Config) -> None:
 
 
 def _validate_data(config: Config) -> None:
-    """A user's regression file: it fixes the target and the dimension, and the tree needs d a power of 2."""
-    userdata.check_spec(config.data)
+    """A user's regression file (or the generated objects set): it fixes the target and the dimension, and the
+    tree needs d a power of 2."""
+    if objects_spec(config.data) is None:
+        userdata.check_spec(config.data)
+    elif config.target_column is not None:
+        raise DimcurseError("the objects set has one target (its factors' products); drop --target-column", "--data")
     if config.inputs is not None:
         raise DimcurseError("a data file brings its own inputs; --inputs is for synthetic targets", "--inputs")
     if not 0.0 < config.test_fraction < 1.0:
@@ -232,6 +239,21 @@ def prepare(config: Config) -> Plan:
     return plan.make(config)
 
 
+def forecast(config: Config, device, prepared: Plan, say: Callable[[str], None] | None = None) -> Plan:
+    """The plan a --budget allows (the plan as made without one), and its one line, models, samples, trainers
+    and estimated time, said to ``say`` before any training. The machine's rates are measured only when
+    someone listens or a budget needs them."""
+    if say is None and config.budget is None:
+        return prepared
+    model = estimate.costs(device, on_data=prepared.file is not None)
+    if config.budget is not None:
+        prepared, chosen = estimate.within(prepared, config.budget, model)
+        prepared = dataclasses.replace(prepared, notes=prepared.notes + tuple(chosen))
+    if say is not None:
+        say(estimate.describe(prepared, estimate.estimate(prepared, model)))
+    return prepared
+
+
 def estimate_bytes(config: Config, device: torch.device | str = "cpu", prepared: Plan | None = None):
     """Peak bytes of the largest (target, dim): data, every model's parameters with gradients and Adam state
     (16 bytes each), LM's largest step, the random-features activations (float64) and the k-NN distance
@@ -274,9 +296,13 @@ def _second_order_bytes(config: Config, S: int, n: int, dim: int, width: int, it
 # --------------------------------------------------------------------------- run
 
 
-def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[float], None] | None = None) -> Result:
-    """Train every (target, dim, arch) sweep and the baselines; rows plus the fit table."""
-    device, started, run_plan = contract.start(sys.modules[__name__], config, device, "this sweep")
+def run(
+    config: Config, device: torch.device | str = "cpu", progress: Callable[[float], None] | None = None,
+    say: Callable[[str], None] | None = None,
+) -> Result:  # fmt: skip
+    """Train every (target, dim, arch) sweep and the baselines; rows plus the fit table. ``say``: takes the
+    plan's one line (models, samples, trainers, estimated time) before any training."""
+    device, started, run_plan = contract.start(sys.modules[__name__], config, device, "this sweep", say)
     planned = schedule.jobs(run_plan)
     budget = Budget(progress, sum(job.work for job in planned))
     rows, curves, notes = [], [], list(run_plan.notes)
@@ -301,6 +327,11 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
         extra["widths"] = list(run_plan.config.widths)  # the default widths the data's rows chose
     if run_plan.file is not None:
         extra["data"] = run_plan.file.describe()  # name, source, content hash, shape
+    if config.budget is not None:  # what the budget chose: the run again, without it
+        chosen = run_plan.config
+        extra["budget_chose"] = {
+            "widths": list(chosen.widths or ()), "seeds": list(chosen.seeds), "teacher_draws": chosen.teacher_draws
+        }  # fmt: skip
     result = contract.finish(sys.modules[__name__], config, device, rows, started, provenance_extra=extra)
     result.notes = notes + fits.notes(result.rows, run_plan.config)
     if config.record_every:

@@ -9,9 +9,10 @@ import dataclasses
 import functools
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 
-from dimcurse import userdata
+from dimcurse import data, userdata
 from dimcurse.experiments.approx import inputs
 from dimcurse.experiments.approx.gn import DEFAULT_CG_ITERS
 from dimcurse.configs import ApproxConfig as Config
@@ -56,7 +57,8 @@ def input_source(config: Config):
 
 
 DEFAULT_DIM = 8
-MAX_AUTO_WIDTH = 64  # widths 4..64: the range where LM's P^3 cost fits the 3-minute budget at d = 32
+MAX_AUTO_WIDTH = 64  # the default sweep on a target: widths 4..64 ...
+MAX_AUTO_PARAMS = 2500  # ... while a shallow network has at most 2,500 parameters (width 64 up to d = 37)
 
 
 @dataclass(frozen=True)
@@ -214,7 +216,7 @@ class Plan:
 def make(config: Config, file=None) -> Plan:
     """The run's plan; ``file``: the --data file when already read (it is read here otherwise)."""
     if config.data is not None and file is None:
-        file = userdata.read(config.data, config.target_column)
+        file = read_data(config)
     config, notes = resolve(config, file)
     rows = fixed_rows(config, file)
     settings = tuple(
@@ -227,6 +229,13 @@ def make(config: Config, file=None) -> Plan:
     return Plan(config, file, settings, inputs_label(config), sample_sizes(config), rows, tuple(notes))
 
 
+def read_data(config: Config):
+    """The run's regression data: a user's file (read once, checked), or the generated ``objects:K[:R]`` set."""
+    if data.objects_spec(config.data) is not None:
+        return data.objects_regression(config.data)
+    return userdata.read(config.data, config.target_column)
+
+
 def training_pool(config: Config, dim: int, rows: int | None) -> int:
     """Training samples per replicate: a file's rows, else the pool drawn for the sweep (at most real inputs')."""
     if config.data is not None:
@@ -236,11 +245,11 @@ def training_pool(config: Config, dim: int, rows: int | None) -> int:
 
 
 def widths_for(config: Config, dim: int) -> tuple[int, ...]:
-    """The widths swept at ``dim``: the given ones, or 4, 8, 16, ... while shallow_params <= lm_max_params."""
+    """The widths swept at ``dim``: the given ones, or 4, 8, 16, ... while shallow_params <= MAX_AUTO_PARAMS."""
     if config.widths is not None:
         return config.widths
     widths = [4]
-    while widths[-1] * 2 <= MAX_AUTO_WIDTH and shallow_params(dim, widths[-1] * 2) <= config.lm_max_params:
+    while widths[-1] * 2 <= MAX_AUTO_WIDTH and shallow_params(dim, widths[-1] * 2) <= MAX_AUTO_PARAMS:
         widths.append(widths[-1] * 2)
     return tuple(widths)
 
@@ -302,42 +311,80 @@ def lm_rows(config: Config, params: int) -> int | None:
     return None if config.lm_rows == 0 else max(MIN_GN_ROWS, math.ceil(config.lm_rows * params))
 
 
-# The progress bar's unit: seconds of one core, from each trainer's arithmetic and its per-iteration overhead,
-# measured on the development machine (AMD EPYC, one thread, 2026-12-06: LM 3.9 ms an iteration at P = 85 and
-# 478 ms at 2,353; Gauss–Newton 12 ms at 85 and 246 ms at 4,705 on 4,800 rows). Only ratios matter: the bar
-# divides each job's estimate by the run's.
-MATMUL_FLOPS = 5e10  # a dense product's rate (LM's JᵀJ)
-STREAM_FLOPS = 1.8e10  # batched products on thin matrices (Gauss–Newton's Jv, Jᵀu; Adam's passes)
-LM_OVERHEAD_S = 3e-3  # per model and iteration: losses, the solve's bookkeeping
-GN_OVERHEAD_S = 5e-3
-ADAM_OVERHEAD_S = 2e-4  # per model and step
+@dataclass(frozen=True)
+class Costs:
+    """The cost model of a run's stages: each trainer's arithmetic at a machine's rates, plus its per-iteration
+    overhead, over a number of iterations. ``CAPS`` (below) is the progress bar's unit: seconds of one core at
+    the trainers' caps, with the rates measured on the development machine (AMD EPYC, one thread, 2026-12-06:
+    LM 3.9 ms an iteration at P = 85 and 478 ms at 2,353; Gauss–Newton 12 ms at 85 and 246 ms at 4,705 on
+    4,800 rows); only its ratios matter there. ``estimate.costs()`` gives this machine's rates, measured, and
+    the iterations a model typically runs before it converges (``typical``)."""
+
+    matmul: float = 5e10  # FLOP/s of a dense product (LM's JᵀJ)
+    stream: float = 1.8e10  # FLOP/s of batched products on thin matrices (Gauss–Newton's Jv, Jᵀu; Adam's passes)
+    pair_time: Callable[[int, int], float] | None = None  # (d, w) -> seconds of one product pair per sample and
+    # model, measured (estimate.costs); None: 4 P FLOP at ``stream``
+    lm_overhead: float = 3e-3  # seconds per model and iteration: losses, the solve's bookkeeping
+    gn_overhead: float = 5e-3
+    adam_overhead: float = 2e-4  # per model and step
+    typical: dict | None = None  # trainer -> iterations a model typically runs (at most its cap); None: the caps
+    cg_share: float = 1.0  # the share of --cg-iters a Gauss–Newton step typically runs
+
+    def pair(self, rows: int, dim: int, width: int) -> float:
+        """Seconds of one product pair Jv, Jᵀu (or a forward and a backward pass) of one shallow model of
+        ``dim`` x ``width`` over ``rows`` samples."""
+        if self.pair_time is not None:
+            return rows * self.pair_time(dim, width)
+        return 4 * rows * shallow_params(dim, width) / self.stream
+
+    def iterations(self, config: Config, trainer: str) -> int:
+        cap = trainer_cap(config, trainer)
+        return cap if self.typical is None or trainer not in self.typical else min(cap, self.typical[trainer])
 
 
-def stage_work(config: Config, arch: str, dim: int, widths, used, n_test: int, *, n_models: int = 1) -> dict:
+CAPS = Costs()
+# A Gauss–Newton step's passes over every sample (linearising: three activations of n x w written; the gradient;
+# the candidate's loss), in product pairs: 6, measured at d = 8, w = 512, n = 40,968 (linearising alone 0.52 s
+# against 19 ms for a pair on 5,121 rows, 3 models, one thread, 2026-12-07).
+GN_PASSES = 6
+
+
+def stage_work(
+    config: Config, arch: str, dim: int, widths, used, n_test: int, *, n_models: int = 1, costs=CAPS
+) -> dict:
     """Estimated seconds of each stage of one architecture's sweep (``used``: each width's training samples):
-    "adam" for the Adam stage of all its widths, and each LM or Gauss–Newton width by its index; at the
-    trainers' caps (a model that converges early leaves its share to be given at once)."""
+    "adam" for the Adam stage of all its widths, and each LM or Gauss–Newton width by its index; by ``costs``
+    (the default: at the trainers' caps, so a model that converges early leaves its share to be given at once)."""
     params = [arch_params(arch, dim, w, config.depth) for w in widths]
     plan = [trainer_for(config, arch, p) for p in params]
     cost = {}
     adam = [j for j, t in enumerate(plan) if t in ("adam", "adam+lm")]
     if adam:
-        per_step = sum(6 * params[j] * used[j] / STREAM_FLOPS + ADAM_OVERHEAD_S for j in adam)
-        cost["adam"] = per_step * trainer_cap(config, "adam")
+        per_step = sum(
+            1.5 * costs.pair(used[j], dim, widths[j]) * params[j] / shallow_params(dim, widths[j]) + costs.adam_overhead
+            for j in adam
+        )
+        cost["adam"] = per_step * costs.iterations(config, "adam")
     for j, trainer in enumerate(plan):
-        P, n = params[j], used[j]
-        held = 2 * n_test * P / STREAM_FLOPS  # the held-out loss each iteration
+        P, n, w = params[j], used[j], widths[j]
+        held = 0.5 * costs.pair(n_test, dim, w)  # the held-out loss each iteration (a forward pass)
+        m = min(n, lm_rows(config, P) or n)  # rows in the curvature
         if trainer in ("lm", "adam+lm"):
-            m = min(n, lm_rows(config, P) or n)
-            cost[j] = (1.5 * m * P * P / MATMUL_FLOPS + held + LM_OVERHEAD_S) * trainer_cap(config, "lm")
+            # JᵀJ from three of its four blocks; the float32 Cholesky (P³/3 FLOP at about a third of the rate);
+            # the gradient and the candidate's loss over every sample
+            gram = (1.5 * m * P * P + P**3) / costs.matmul
+            per = gram + 1.5 * costs.pair(n, dim, w) + held + costs.lm_overhead
+            cost[j] = per * costs.iterations(config, "lm")
         elif trainer == "gn":
-            cg = config.cg_iters or DEFAULT_CG_ITERS
-            cost[j] = (4 * cg * n * P / STREAM_FLOPS + held + GN_OVERHEAD_S) * trainer_cap(config, "gn")
+            cg = (config.cg_iters or DEFAULT_CG_ITERS) * costs.cg_share
+            # CG's products on the curvature's rows; linearising, the gradient and the candidate's loss on all
+            per = cg * costs.pair(m, dim, w) + GN_PASSES * costs.pair(n, dim, w) + held + costs.gn_overhead
+            cost[j] = per * costs.iterations(config, "gn")
     return {key: value * n_models for key, value in cost.items()}
 
 
-def baseline_work(name: str, dim: int, widths, n: int, n_test: int, n_models: int = 1) -> float:
+def baseline_work(name: str, dim: int, widths, n: int, n_test: int, n_models: int = 1, *, costs=CAPS) -> float:
     """Estimated seconds of a baseline: random features' least squares, or k-NN's distances."""
     if name == "random-features":
-        return n_models * sum(2 * (n + n_test) * (dim + w) * w / STREAM_FLOPS for w in widths)
-    return n_models * 2 * (n + n_test) * n * dim / MATMUL_FLOPS
+        return n_models * sum(2 * (n + n_test) * (dim + w) * w / costs.stream for w in widths)
+    return n_models * 2 * (n + n_test) * n * dim / costs.matmul

@@ -19,6 +19,7 @@ import pandas as pd
 from dimcurse.configs import ApproxConfig as Config
 from dimcurse.experiments.approx.fits import widest_chosen
 from dimcurse.experiments.approx.plan import (
+    CAPS,
     Plan,
     Setting,
     arch_params,
@@ -81,18 +82,19 @@ def jobs(plan: Plan) -> list[Job]:
     return out
 
 
-def work(config: Config, name: str, setting: Setting, widths, pool: int) -> float:
-    """A job's estimated seconds: its trainers' stages, or its baseline."""
+def work(config: Config, name: str, setting: Setting, widths, pool: int, costs=CAPS) -> float:
+    """A job's estimated seconds by ``costs`` (plan.Costs; the default, the progress bar's unit: at the caps):
+    its trainers' stages, or its baseline."""
     dim, n_models = setting.dim, len(setting.replicates)
     if name not in ARCHS:
-        return baseline_work(name, dim, widths, pool, config.n_test, n_models)
+        return baseline_work(name, dim, widths, pool, config.n_test, n_models, costs=costs)
     second = ("lm", "gn", "adam+lm")
     used = []
     for w in widths:
         params = arch_params(name, dim, w, config.depth)
         own = trainer_for(config, name, params) in second
         used.append(min(pool, own_samples(config, params, pool)) if own else pool)
-    return sum(stage_work(config, name, dim, widths, used, config.n_test, n_models=n_models).values())
+    return sum(stage_work(config, name, dim, widths, used, config.n_test, n_models=n_models, costs=costs).values())
 
 
 def extensions(config: Config, job: Job, rows: pd.DataFrame) -> list[Job]:

@@ -296,7 +296,8 @@ def _gn_stage(job: Sweep, model, j: int, n_used: int, state: _TrainState, curves
     theta = model.flat(j)
     need = gn.step_bytes(theta.shape[0], n_used, model.widths[j], theta.shape[1], theta.element_size())
     memory.require(need, f"a Gauss–Newton step for {theta.shape[1]} parameters", "--widths", device)
-    train = functools.partial(gn.train_gn, cg_iters=config.cg_iters or gn.DEFAULT_CG_ITERS)
+    cg_iters = config.cg_iters or gn.DEFAULT_CG_ITERS
+    train = functools.partial(gn.train_gn, cg_iters=cg_iters, rows=lm_rows(config, theta.shape[1]))
     _second_order(
         job, model, theta, j, n_used, state, curves=curves, train=train, iters=config.gn_iters or DEFAULT_GN_ITERS
     )
@@ -399,6 +400,9 @@ def train_baseline(job: Sweep) -> Trained:
     )  # fmt: skip
 
 
+ROUNDING = 1e-12  # a remainder of the bar this small is the shares' rounding, not work left
+
+
 class Budget:
     """A run's progress in units of estimated work (plan.stage_work's seconds): each job's share is its work
     over the total, so the bar's rate is the run's. Work added later (a learning curve's extended widths)
@@ -419,7 +423,7 @@ class Budget:
             self.progress(step)
 
     def finish(self) -> None:
-        if self.progress is not None and self.shown < 1.0:
+        if self.progress is not None and self.shown < 1.0 - ROUNDING:  # not a tick of the sum's last bit
             self.progress(1.0 - self.shown)
         self.shown = 1.0
 
@@ -441,6 +445,6 @@ class Meter:
             self.budget.advance(step)
 
     def finish(self) -> None:
-        if self.work > self.given:
+        if self.work - self.given > ROUNDING * self.work:
             self.budget.advance(self.work - self.given)
         self.given = self.work

@@ -122,19 +122,38 @@ def _covariance_set(
     """A Gaussian with the data's mean and covariance (from the sampled points, in the data's ``unit``):
     what the covariance spectrum alone explains, so the gap to the data is the nonlinear structure."""
     mean = sample.mean(0)
-    values, vectors = np.linalg.eigh(np.cov(sample, rowvar=False).reshape(sample.shape[1], sample.shape[1]))
-    values = np.clip(values, 0.0, None)
-    rank = int((values > COV_RANK_RTOL * max(values.max(), 1e-300)).sum())
-    root = torch.from_numpy(vectors * np.sqrt(values))  # x = mean + V sqrt(L) z, z ~ N(0, I)
+    root, rank = covariance_root(sample)
     dim = sample.shape[1]
 
     def draw_rows(n: int, stream: str) -> torch.Tensor:
-        z = draw(Distribution("gaussian"), n, dim, seed, torch.float64, stream=f"cov-{stream}")
+        z = draw(Distribution("gaussian"), n, root.shape[1], seed, torch.float64, stream=f"cov-{stream}")
         return (torch.from_numpy(mean) + z.double() @ root.T).to(dtype).to(device)
 
     return PointSet(
         "gaussian-cov", dim, draw_rows(n_points, "points"), draw_rows(n_queries, "queries"), None, rank, unit=unit
     )
+
+
+def covariance_root(sample: np.ndarray) -> tuple[torch.Tensor, int]:
+    """R (d x r) with R Rᵀ the sample's covariance, and the covariance's rank: x = mean + R z, z ~ N(0, I_r).
+
+    With at least as many rows m as columns d, R = V sqrt(L) from the d x d covariance's eigenvectors (r = d).
+    With fewer rows than columns (images: m = 2,000, d = 150,528) the d x d matrix would not fit (181 GB at
+    150,528), and has rank m - 1 at most: R = V S / sqrt(m - 1) from the centred sample's thin SVD (r = m), the
+    same Gaussian drawn from m coordinates."""
+    m, d = sample.shape
+    if d <= m:
+        values, vectors = np.linalg.eigh(np.cov(sample, rowvar=False).reshape(d, d))
+        values = np.clip(values, 0.0, None)
+        return torch.from_numpy(vectors * np.sqrt(values)), _rank(values)
+    centred = torch.from_numpy(sample - sample.mean(0))
+    _, singular, vt = torch.linalg.svd(centred, full_matrices=False)
+    values = (singular**2 / max(m - 1, 1)).numpy()
+    return vt.T * torch.from_numpy(np.sqrt(values)), _rank(values)
+
+
+def _rank(values: np.ndarray) -> int:
+    return int((values > COV_RANK_RTOL * max(values.max(), 1e-300)).sum())
 
 
 def drawn_set(dist: Distribution, dim: int, n_points: int, n_queries: int, seed: int, *, dtype, device) -> PointSet:

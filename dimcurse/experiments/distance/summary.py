@@ -13,7 +13,7 @@ import torch
 from dimcurse.configs import DistanceConfig as Config
 from dimcurse.data import Distribution
 from dimcurse.experiments.distance import estimators, intrinsic, theory
-from dimcurse.experiments.distance.neighbours import ChunkPlan, Metric, exact_distances, knn, parse_metric, query_stats
+from dimcurse.experiments.distance.neighbours import ChunkPlan, Metric, exact_row, knn, parse_metric, query_stats
 from dimcurse.experiments.distance.sets import PointSet
 
 
@@ -107,8 +107,13 @@ def histogram(pset: PointSet, metric: Metric, seed: int) -> pd.DataFrame:
     For the concentration picture only: these 32,000 distances are a sample, the rows'
     statistics use every distance.
     """
-    points = pset.points[:HIST_POINTS]
-    dists = torch.cat([exact_distances(q[None], points, metric) for q in pset.queries[:HIST_QUERIES]]).cpu().numpy()
+    points, queries = pset.points[:HIST_POINTS], pset.queries[:HIST_QUERIES]
+    dists = torch.empty(len(queries), len(points), dtype=torch.float64, device=points.device)
+    for i, query in enumerate(
+        queries
+    ):  # in bounded blocks: a whole float64 copy of the points is 1.2 GB at d = 150,528
+        exact_row(query, points, metric, out=dists[i])
+    dists = dists.flatten().cpu().numpy()
     ratio = dists / dists.mean()
     density, _ = np.histogram(np.clip(ratio, 0.0, HIST_EDGES[-1]), bins=HIST_EDGES, density=True)
     return pd.DataFrame(

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from dimcurse import userdata
-from dimcurse.data import CATALOGUE, load_dataset, split_transforms, validate_finite
+from dimcurse.data import CATALOGUE, load_dataset, spec_shape, split_transforms, validate_finite
 from dimcurse.configs import OVERPARAM_N
 from dimcurse.configs import OverparamConfig as Config
 from dimcurse.errors import DimcurseError
@@ -46,11 +46,13 @@ TEACHER_WIDTH = 32
 
 
 def image_shape(config: Config) -> tuple[int, int, int] | None:
-    """(C, H, W) of an image set: a named one, or a user's .npz whose x is n x C x H x W; else None."""
+    """(C, H, W) of an image set: a named one after its transforms (objects:K:R at its resolution, digits+upsample:4
+    upsampled), or a user's .npz whose x is n x C x H x W; else None."""
     if userdata.is_user_data(data_name(config)):
         shape = user_file(config).image_shape
         return tuple(shape) if shape else None
-    return IMAGES.get(data_name(config).partition(":")[0].lower())
+    known = spec_shape(data_name(config))
+    return known[2] if known is not None else None
 
 
 def data_name(config: Config) -> str:

@@ -110,3 +110,17 @@ def test_a_curve_that_halved_and_then_flattened_is_not_called_flat():
     assert keep.all() and "flat from params 40, 80 on, kept" in words and "fell by less than half" not in words
     keep, words = select_points(np.array([10, 20, 40, 80]), flat, flat)
     assert keep.all() and "fell by less than half" in words
+
+
+@pytest.mark.parametrize("change, says_samples", [(-0.31, True), (0.4, False), (-0.1, None)])
+def test_a_flatter_wider_half_points_at_the_samples_in_the_caveat(change, says_samples):
+    # docs/approx.md, the d = 32 gap: there a wider half flatter by 0.31 came from 8 samples per parameter.
+    from dimcurse.experiments.approx.fits import _caveat
+    from dimcurse.experiments.approx.fitting import Fit
+
+    fit = Fit(0.7, 0.6, 0.8, 0.7, 5, "", slope_change=change, n_replicates=9)
+    words = _caveat(fit, (1.0, "Sharma & Kaplan", "prediction"))
+    if says_samples is None:
+        assert "pre-asymptotic" not in words
+    else:
+        assert "pre-asymptotic" in words and ("--samples-per-param" in words) == says_samples

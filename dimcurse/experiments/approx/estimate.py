@@ -2,9 +2,9 @@
 
 The cost model is ``plan.Costs``: each stage's counted arithmetic at this machine's rates, LM's JᵀJ
 accumulation and Gauss–Newton's product pair (Jv, Jᵀu; also Adam's passes) at each shape the run trains,
-measured in those very operations once per process on the run's device (about 0.1 s), plus a per-iteration
-overhead; over the iterations a model typically runs before it converges (``TYPICAL``), and, for the upper
-bound, over the trainers' caps.
+measured in those very operations once per process on the run's device (0.06-0.8 s: 0.76 s for the d = 32
+defaults' five shapes, one thread), plus a per-iteration overhead; over the iterations a model typically runs
+before it converges (``TYPICAL``), and, for the upper bound, over the trainers' caps.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from dimcurse.experiments.approx.plan import Costs, Plan
 from dimcurse.parsing import format_duration
 
 # Iterations a model typically runs (at most its cap), fitted to six default runs on 2026-12-07 (AMD EPYC, one
-# thread; docs/benchmarks.md: estimate / actual 0.80-1.51 there): LM on the teacher and Barron targets stops at a
+# thread; docs/benchmarks.md: estimate / actual 0.78-1.60 on seven): LM on the teacher and Barron targets stops at a
 # median 50-64 (MIN_ITERS is 50) and 80 covers the wider widths; Gauss–Newton ran 90-300 (the widest widths at
 # or near the cap of 300); Adam has no rule and runs its steps. On a data file LM's models mostly run to the cap
 # (on examples/surface.npz, 53 % reached 400).

@@ -116,3 +116,9 @@ def test_a_measured_pair_time_replaces_the_flop_count():
     expected = 20 * (gn.DEFAULT_CG_ITERS * 0.5 * m + plan.GN_PASSES * n + 0.5 * config.n_test) * 1e-6
     assert estimate.estimate(plan.make(config), model).typical == pytest.approx(expected, rel=1e-12)
     assert set(shapes) == {(8, 512)}
+
+
+def test_a_run_already_at_its_smallest_is_refused_in_one_line():
+    # Nothing to give up (one width, two seeds, two draws): the budget's error, not an internal one.
+    code, _, err = run_cli("approx", "--width", "512", "--seeds", "2", "--teacher-draws", "2", "--budget", "1s")
+    assert code == 2 and err.strip().startswith("error: --budget") and "widths 512, 2 seeds" in err, err

@@ -160,12 +160,11 @@ def within(run: Plan, budget: float, model: Costs) -> tuple[Plan, list[str]]:
     given = estimate(run, model).typical
     if given <= budget:
         return run, [f"--budget {format_duration(budget)}: the run as given fits (estimated {format_duration(given)})."]
-    for candidate in _smaller(run):
-        guess = estimate(candidate, model).typical
-        if guess <= budget:
-            return candidate, [_chosen(candidate, run, budget, guess, given)]
-    smallest = candidate
-    need = estimate(smallest, model).typical
+    smallest, need = run, given  # a run already at its smallest gives up nothing
+    for smallest in _smaller(run):
+        need = estimate(smallest, model).typical
+        if need <= budget:
+            return smallest, [_chosen(smallest, run, budget, need, given)]
     raise DimcurseError(
         f"{format_duration(budget)} is too small for {MIN_WIDTHS} widths: the smallest run "
         f"({_what(smallest)}) needs about {format_duration(need)}; give --budget {_option_text(need)} or more",
@@ -183,11 +182,12 @@ def _smaller(run: Plan):
     config = run.config
     widths = sorted({w for s in run.settings for w in s.widths})
     seeds, draws = config.seeds, config.teacher_draws
+    least_draws = MIN_SEEDS if _has_teacher(run) else draws  # draws change nothing without a teacher
     while len(widths) > MIN_WIDTHS + 1:
         widths = widths[:-1]
         yield _remade(run, widths, seeds, draws)
-    while len(seeds) > MIN_SEEDS or draws > MIN_SEEDS:
-        if draws >= len(seeds) and draws > MIN_SEEDS:
+    while len(seeds) > MIN_SEEDS or draws > least_draws:
+        if draws >= len(seeds) and draws > least_draws:
             draws -= 1
         else:
             seeds = seeds[:-1]
@@ -195,6 +195,10 @@ def _smaller(run: Plan):
     while len(widths) > MIN_WIDTHS:
         widths = widths[:-1]
         yield _remade(run, widths, seeds, draws)
+
+
+def _has_teacher(run: Plan) -> bool:
+    return any(planning.is_teacher(s.target.name) for s in run.settings)
 
 
 def _remade(run: Plan, widths, seeds, draws) -> Plan:
@@ -205,8 +209,7 @@ def _remade(run: Plan, widths, seeds, draws) -> Plan:
 def _what(run: Plan) -> str:
     config = run.config
     widths = ", ".join(map(str, sorted({w for s in run.settings for w in s.widths})))
-    teacher = any(planning.is_teacher(s.target.name) for s in run.settings)
-    draws = f" x {config.teacher_draws} teacher draws" if teacher else ""
+    draws = f" x {config.teacher_draws} teacher draws" if _has_teacher(run) else ""
     return f"widths {widths}, {len(config.seeds)} seeds{draws}"
 
 

@@ -22,6 +22,8 @@ import subprocess
 import sys
 import time
 
+from dimcurse.parsing import parse_duration
+
 CASES = {
     "default": "dimcurse approx",
     "d4": "dimcurse approx --target teacher --teacher-k 2 --dims 4",
@@ -31,12 +33,6 @@ CASES = {
     "barron32": "dimcurse approx --target barron --dims 32",
     "surface": "dimcurse approx --data examples/surface.npz",
 }
-UNITS = {"h": 3600, "min": 60, "s": 1}
-
-
-def seconds(text: str) -> float:
-    """'1 min 26 s' -> 86.0 (parsing.format_duration's words)."""
-    return sum(float(value) * UNITS[unit] for value, unit in re.findall(r"(\d+) (h|min|s)\b", text))
 
 
 def timed(command: str, timeout: float, path: str | None) -> tuple[float | None, str]:
@@ -73,7 +69,7 @@ def main() -> None:
         took, err = timed(command, args.timeout, None)
         line = next((row for row in err.splitlines() if row.startswith("plan: ")), "")
         said = re.search(r"estimated (.*?) \(at most (.*?) if", line)
-        guess, caps = (seconds(said.group(1)), seconds(said.group(2))) if said else (float("nan"),) * 2
+        guess, caps = (parse_duration(t, "plan") for t in said.groups()) if said else (float("nan"),) * 2
         after = f"{took:.1f} s" if took is not None else f"> {args.timeout:.0f} s"
         ratio = f"{guess / took:.2f}" if took else "—"
         print(f"| `{command}` |{before} {after} | {guess:.0f} s | {caps:.0f} s | {ratio} |", flush=True)

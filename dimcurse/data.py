@@ -450,8 +450,8 @@ def load_dataset(spec: str, download: bool = False, need_y: bool = False, target
         return Dataset(key, *_load_registered(key))
     name, _, root = str(spec).strip().partition(":")
     name = name.lower()
-    if objects_spec(spec) is not None:
-        return _objects(*objects_spec(spec))
+    if (generated := objects_spec(spec)) is not None:
+        return _objects(*generated)
     if name == "digits" and not root:
         return _digits()
     if name == "mnist1d" and not root:

@@ -149,12 +149,8 @@ def distance_sentences(uniform: pd.DataFrame, real: pd.DataFrame) -> list[str]:
             f"The relative contrast did not fall steadily with d in this run ({_listing(contrast)}); "
             f"no concentration claim is made."
         )
-    sets = real.groupby("dist").agg(
-        contrast=("relative_contrast", "mean"), twonn=("twonn_id", "mean"), dim=("dim", "first")
-    )
-    data_name = next(name for name in sets.index if not str(name).startswith("gaussian"))
-    gauss_name = next(name for name in sets.index if str(name).startswith("gaussian"))
-    d, r, g = int(sets.loc[data_name, "dim"]), sets.loc[data_name], sets.loc[gauss_name]
+    data_name, r, g = _beside_gaussian(real)
+    d = int(r.dim)
     if r.contrast > g.contrast:
         out.append(
             f"Real data concentrates far less: {data_name} ({d} dimensions) kept a relative contrast of "
@@ -169,12 +165,19 @@ def distance_sentences(uniform: pd.DataFrame, real: pd.DataFrame) -> list[str]:
     return out
 
 
-def images_sentences(images: pd.DataFrame) -> list[str]:
-    """The generated images at ImageNet's input size against a Gaussian of as many dimensions."""
-    sets = images.groupby("dist").agg(contrast=("relative_contrast", "mean"), twonn=("twonn_id", "mean"))
+def _beside_gaussian(rows: pd.DataFrame) -> tuple[str, pd.Series, pd.Series]:
+    """A real set's distance rows: its name, its means (contrast, twonn, dim) and the isotropic Gaussian's
+    beside it (the first set named gaussian: "gaussian" sorts before "gaussian-cov")."""
+    means = {"contrast": ("relative_contrast", "mean"), "twonn": ("twonn_id", "mean")}
+    sets = rows.groupby("dist").agg(**means, **({"dim": ("dim", "first")} if "dim" in rows else {}))
     name = next(n for n in sets.index if not str(n).startswith("gaussian"))
     gauss = next(n for n in sets.index if str(n).startswith("gaussian"))
-    r, g = sets.loc[name], sets.loc[gauss]
+    return name, sets.loc[name], sets.loc[gauss]
+
+
+def images_sentences(images: pd.DataFrame) -> list[str]:
+    """The generated images at ImageNet's input size against a Gaussian of as many dimensions."""
+    name, r, g = _beside_gaussian(images)
     near = abs(r.twonn / IMAGES_K - 1) <= 0.15
     found = f"TwoNN finds {r.twonn:.2g}" + (f", near K = {IMAGES_K}" if near else f", not K = {IMAGES_K}")
     kept = "kept" if r.contrast > g.contrast else "did not keep more than"

@@ -106,8 +106,7 @@ def estimate(run: Plan, model: Costs) -> Estimate:
 
 def _seconds(run: Plan, model: Costs) -> float:
     return sum(
-        schedule.work(job.config, job.name, job.setting, job.widths, job.n or job.setting.pool, model)
-        for job in schedule.jobs(run)
+        schedule.work(job.config, job.name, job.setting, job.widths, job.pool, model) for job in schedule.jobs(run)
     )
 
 

@@ -52,6 +52,11 @@ class Job:
         return self.setting.target
 
     @property
+    def pool(self) -> int:
+        """Training samples per replicate of this pass: its n, else the setting's pool."""
+        return pool_of(self.setting, self.n)
+
+    @property
     def dim(self) -> int:
         return self.setting.dim
 
@@ -61,10 +66,15 @@ class Job:
 
     def narrowed(self, config: Config, n: int | None, widths: tuple[int, ...]) -> "Job":
         """The same pass on other widths, caps or n, with its work estimated again."""
-        pool = n if n is not None else self.setting.pool
+        pool = pool_of(self.setting, n)
         return dataclasses.replace(
             self, config=config, n=n, widths=widths, work=work(config, self.name, self.setting, widths, pool)
         )
+
+
+def pool_of(setting: Setting, n: int | None) -> int:
+    """Training samples per replicate of a pass on the first ``n`` (None: the setting's whole pool)."""
+    return n if n is not None else setting.pool
 
 
 def jobs(plan: Plan) -> list[Job]:
@@ -77,7 +87,7 @@ def jobs(plan: Plan) -> list[Job]:
                 (dataclasses.replace(config, n_samples=(n,)), n) for n in plan.sizes
             ]  # fmt: skip
             for cfg, n in passes:
-                pool = n if n is not None else setting.pool
+                pool = pool_of(setting, n)
                 out.append(Job(setting, name, cfg, n, setting.widths, work(cfg, name, setting, setting.widths, pool)))
     return out
 

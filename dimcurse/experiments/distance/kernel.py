@@ -156,7 +156,8 @@ def estimate_bytes(config: Config, device: torch.device | str = "cpu", prepared:
         # the set itself (float32), the sampled rows in float64, the two Gaussians beside them, and the covariance-
         # matched one's root: the d x d eigendecomposition, or for wide data the thin SVD's copies (measured:
         # objects:2:224 with 1,000 points peaked at 16.5 GB, 2026-12-07)
-        total = spec_shape(config.data)[0] if spec_shape(config.data) else rows
+        known = spec_shape(config.data)
+        total = known[0] if known else rows
         sets += total * dim * 4 + rows * dim * 8 + 2 * rows * dim * (8 + width)
         sets += 3 * 8 * dim * dim if dim <= rows else 5 * 8 * rows * dim
     return sets + chunk, "--points"

@@ -124,3 +124,13 @@ def test_a_flatter_wider_half_points_at_the_samples_in_the_caveat(change, says_s
         assert "pre-asymptotic" not in words
     else:
         assert "pre-asymptotic" in words and ("--samples-per-param" in words) == says_samples
+
+
+def test_a_data_file_s_flatter_wider_half_names_no_samples_per_parameter():
+    # A file's rows are fixed: --samples-per-param would only choose other widths there, so it is no remedy.
+    from dimcurse.experiments.approx.fits import _caveat
+    from dimcurse.experiments.approx.fitting import Fit
+
+    fit = Fit(1.0, 0.6, 1.5, 1.0, 5, "", slope_change=-1.87, n_replicates=3)
+    words = _caveat(fit, (0.98, "Sharma & Kaplan", "prediction"), per_param=False)
+    assert "pre-asymptotic" in words and "--samples-per-param" not in words

@@ -203,7 +203,7 @@ def _fit_row(key: tuple, axis: str, fixed: str, fit, group: pd.DataFrame, config
         "used_params": ",".join(str(p) for p in fit.used),
         "excluded": fit.excluded,
         "marked": marked,
-        "caveat": "; ".join(w for w in (_caveat(fit, theory), k_words) if w),
+        "caveat": "; ".join(w for w in (_caveat(fit, theory, per_param=_per_param(axis, config)), k_words) if w),
         "log_c": fit.log_c,
     }
 
@@ -227,8 +227,15 @@ def _k_from_alpha(key: tuple, alpha: float, ids: dict) -> tuple[float, str]:
 FLATTER = " (samples can bend it: more --samples-per-param, e.g. 32, tests that)"
 
 
-def _caveat(fit, theory) -> str:
-    """Plain words for an exponent a reader should not take at face value."""
+def _per_param(axis: str, config: Config | None) -> bool:
+    """Whether a fit's samples were drawn per parameter (--samples-per-param): a target's fit over params without
+    --samples; a data file's rows are what they are."""
+    return axis == "params" and config is not None and config.data is None and config.n_samples is None
+
+
+def _caveat(fit, theory, *, per_param: bool = True) -> str:
+    """Plain words for an exponent a reader should not take at face value (``per_param``: the samples were
+    drawn per parameter, so more of them per parameter is a remedy to name)."""
     words = []
     if fit.n_used >= 3 and fit.n_replicates < MIN_REPLICATES:
         words.append(
@@ -247,7 +254,7 @@ def _caveat(fit, theory) -> str:
     if np.isfinite(fit.slope_change) and abs(fit.slope_change) > 0.3:
         words.append(
             f"pre-asymptotic: alpha over the wider half differs by {fit.slope_change:+.2f} from the narrower half"
-            + (FLATTER if fit.slope_change < 0 else "")
+            + (FLATTER if fit.slope_change < 0 and per_param else "")
         )
     return "; ".join(words)
 

@@ -411,6 +411,7 @@ def approx_cmd(  # noqa: PLR0917  (typer: one parameter per option)
     data: Optional[str] = config_option(ApproxConfig, "--data", metavar="FILE"),
     target_column: Optional[str] = config_option(ApproxConfig, "--target-column", metavar="NAME"),
     test_fraction: str = config_option(ApproxConfig, "--test-fraction", metavar="FRACTION"),
+    components: Optional[int] = config_option(ApproxConfig, "--components", minimum=0),
     dims: Optional[str] = config_option(ApproxConfig, "--dims", metavar=LIST),
     arch: str = config_option(ApproxConfig, "--arch", metavar=LIST),
     depth: int = config_option(ApproxConfig, "--depth", minimum=1),

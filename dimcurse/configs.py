@@ -138,6 +138,10 @@ class ApproxConfig:
     verdict_tolerance: float = 0.3
     """A fit agrees with its theory when its 95 % interval contains the theory's exponent and its half-width
     is at most this share of it (0 to 1; docs/approx.md, the verdict) [--verdict-tolerance]."""
+    components: int | None = None
+    """Principal components a --data file's standardised columns are projected onto before training
+    [--components]; None: on files of more than 64 columns, the fewest that carry 99.9 % of the training rows'
+    variance (at most 64), none on narrower files; 0: never."""
     budget: float | None = None
     """Seconds the run may take (5m, 90s, 1h30m): the widest widths, then seeds and teacher draws, are dropped
     until the estimate fits, and a note says what was chosen [--budget]; None: no limit."""

@@ -14,7 +14,7 @@ import importlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 import torch
@@ -23,6 +23,24 @@ from dimcurse import objects, plugins, userdata
 from dimcurse.errors import DimcurseError
 from dimcurse.parsing import did_you_mean
 from dimcurse.runtime import generator
+
+# --------------------------------------------------------------------------- principal axes
+
+
+def principal_axes(sample: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The centred sample's principal axes (d x r, one per column) and their variances (r,), largest first.
+
+    With at least as many rows m as columns d they come from the d x d covariance (r = d). With fewer rows
+    (images: m = 2,000, d = 150,528) the d x d matrix would not fit (181 GB at 150,528) and has rank m - 1 at
+    most: from the centred sample's thin SVD, r = m."""
+    m, d = sample.shape
+    if d <= m:
+        values, vectors = np.linalg.eigh(np.cov(sample, rowvar=False).reshape(d, d))
+        return vectors[:, ::-1], np.clip(values[::-1], 0.0, None)
+    centred = torch.from_numpy(sample - sample.mean(0))
+    _, singular, vt = torch.linalg.svd(centred, full_matrices=False)
+    return vt.T.numpy(), (singular**2 / max(m - 1, 1)).numpy()
+
 
 # --------------------------------------------------------------------------- synthetic
 
@@ -183,8 +201,9 @@ CATALOGUE = {
         ),
         Entry(
             "objects", objects.ROWS, 3 * objects.DEFAULT_RESOLUTION**2,
-            f"rendered R x R x 3 images (R = 1..{objects.MAX_RESOLUTION}, default {objects.DEFAULT_RESOLUTION}) of "
-            f"one object with K = 1..{objects.MAX_K} random factors (intrinsic dimension K); target: the "
+            f"N rendered R x R x 3 images (R = 1..{objects.MAX_RESOLUTION}, default {objects.DEFAULT_RESOLUTION}; "
+            f"N default {objects.ROWS:,}: objects:K:R:N) of one object with K = 1..{objects.MAX_K} random factors "
+            "(intrinsic dimension K); target: the "
             "factors' neighbour products (approx), their deciles (overparam)",
             (3, objects.DEFAULT_RESOLUTION, objects.DEFAULT_RESOLUTION), generated=True,
         ),
@@ -230,20 +249,36 @@ def _load_registered(name: str) -> tuple[np.ndarray, ...]:
     return tuple(arrays)
 
 
-def objects_spec(spec: str) -> tuple[int, int] | None:
-    """(K, R) of an ``objects:K[:R]`` spec (transforms aside), None for any other; a malformed one is an
-    error naming the form."""
+class ObjectsSpec(NamedTuple):
+    """An ``objects:K[:R[:N]]`` spec: factors, resolution and images."""
+
+    k: int
+    resolution: int
+    rows: int = objects.ROWS
+
+    @property
+    def name(self) -> str:
+        return objects.name(self.k, self.resolution, self.rows)
+
+
+def objects_spec(spec: str) -> ObjectsSpec | None:
+    """(K, R, N) of an ``objects:K[:R[:N]]`` spec (transforms aside), None for any other; a malformed one is an
+    error naming the form. The first rows of a larger set are the smaller set's: the factors are drawn in order."""
     base = split_transforms(spec)[0] if "+" in str(spec) else str(spec)
     kind, _, rest = base.strip().lower().partition(":")
     if kind != "objects":
         return None
     parts = rest.split(":") if rest else []
-    form = f"objects:K or objects:K:R (K = 1..{objects.MAX_K} factors, R = 1..{objects.MAX_RESOLUTION} pixels)"
-    if not 1 <= len(parts) <= 2 or not all(p.strip().isdigit() for p in parts):
+    form = (
+        f"objects:K, objects:K:R or objects:K:R:N (K = 1..{objects.MAX_K} factors, R = 1..{objects.MAX_RESOLUTION} "
+        f"pixels, N = 10..{objects.MAX_ROWS:,} images)"
+    )
+    if not 1 <= len(parts) <= 3 or not all(p.strip().isdigit() for p in parts):
         raise DimcurseError(f"{spec!r}: give {form}", "--data")
-    k, res = int(parts[0]), int(parts[1]) if len(parts) == 2 else objects.DEFAULT_RESOLUTION
-    objects.check(k, res)
-    return k, res
+    numbers = [int(p) for p in parts]
+    found = ObjectsSpec(numbers[0], *(numbers[1:] or [objects.DEFAULT_RESOLUTION]))
+    objects.check(found.k, found.resolution, rows=found.rows)
+    return found
 
 
 def catalogued(spec: str) -> Entry | None:
@@ -258,8 +293,9 @@ def spec_shape(spec: str) -> tuple[int, int, tuple[int, int, int] | None] | None
     if entry is None:
         return None
     dim, image = entry.dim, entry.image
+    rows = entry.rows
     if entry.generated:
-        _, res = objects_spec(spec)
+        _, res, rows = objects_spec(spec)
         dim, image = 3 * res * res, (3, res, res)
     for name, value in split_transforms(spec)[1]:
         if name == "upsample" and image is not None:
@@ -267,7 +303,7 @@ def spec_shape(spec: str) -> tuple[int, int, tuple[int, int, int] | None] | None
             dim = image[0] * image[1] * image[2]
         elif name == "noise":
             dim, image = dim + value, None
-    return entry.rows, dim, image
+    return rows, dim, image
 
 
 def check_name(spec: str, extra: tuple[str, ...] = ()) -> None:
@@ -451,7 +487,7 @@ def load_dataset(spec: str, download: bool = False, need_y: bool = False, target
     name, _, root = str(spec).strip().partition(":")
     name = name.lower()
     if (generated := objects_spec(spec)) is not None:
-        return _objects(*generated)
+        return _objects(generated)
     if name == "digits" and not root:
         return _digits()
     if name == "mnist1d" and not root:
@@ -474,37 +510,43 @@ def load_dataset(spec: str, download: bool = False, need_y: bool = False, target
 OBJECTS_TEST = 0.2  # the objects set's held-out share (its last rows: the rows are i.i.d. draws)
 
 
-def _objects(k: int, res: int) -> Dataset:
-    """``objects:K:R`` (seed 0), its last fifth held out; labels: the target's deciles."""
-    x, unit = _objects_arrays(k, res)
+def _objects(spec: ObjectsSpec) -> Dataset:
+    """``objects:K:R[:N]`` (seed 0), its last fifth held out; labels: the target's deciles."""
+    x, unit = _objects_arrays(spec)
     y = objects.classes(objects.target(unit))
     cut = int(round((1 - OBJECTS_TEST) * len(x)))
-    key = f"objects:{k}:{res}"
-    return Dataset(key, x[:cut], y[:cut], x[cut:], y[cut:], key=key, image=(3, res, res))
+    res = spec.resolution
+    return Dataset(spec.name, x[:cut], y[:cut], x[cut:], y[cut:], key=spec.name, image=(3, res, res))
 
 
-def _objects_arrays(k: int, res: int) -> tuple[np.ndarray, np.ndarray]:
-    """The images and factors of ``objects:K:R``, generated once per process, refused before generation when
-    they would not fit in memory."""
+def _objects_arrays(spec: ObjectsSpec) -> tuple[np.ndarray, np.ndarray]:
+    """The images and factors of ``objects:K:R[:N]``, generated once per process, refused before generation
+    when they would not fit in memory."""
     from dimcurse import memory  # torch: this module's import stays light
 
-    need = objects.nbytes(res)
-    memory.require(need, f"generating objects:{k}:{res} ({objects.ROWS} images of {3 * res * res} values)", "--data")
-    return _generated(k, res)
+    k, res, rows = spec
+    need = objects.nbytes(res, rows)
+    memory.require(need, f"generating {spec.name} ({rows} images of {3 * res * res} values)", "--data")
+    return _generated(k, res, rows)
 
 
 @functools.lru_cache(maxsize=2)
-def _generated(k: int, res: int) -> tuple[np.ndarray, np.ndarray]:
-    return objects.generate(k, res)
+def _generated(k: int, res: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    return objects.generate(k, res, rows)
 
 
 def objects_regression(spec: str) -> userdata.UserData:
-    """``objects:K[:R]`` as regression data (approx's --data): every row, the target ``objects.target``."""
-    k, res = objects_spec(spec)
-    x, unit = _objects_arrays(k, res)
+    """``objects:K[:R[:N]]`` as regression data (approx's --data): every row, the target ``objects.target``,
+    after the spec's transforms (``objects:3:8+upsample:2``)."""
+    parsed = objects_spec(spec)
+    x, unit = _objects_arrays(parsed)
     y = objects.target(unit)
-    content = userdata.content_sha256(x, y)
-    return userdata.UserData(f"objects:{k}:{res}", x, y, content, "generated", (3, res, res), content)
+    res = parsed.resolution
+    images = Dataset(parsed.name, x, y, x[:0], y[:0], image=(3, res, res))
+    for name, value in split_transforms(spec)[1]:
+        images = _transform(images, name, value)
+    content = userdata.content_sha256(images.x, y)
+    return userdata.UserData(images.name, images.x, y, content, "generated", images.image, content)
 
 
 def split_transforms(spec: str) -> tuple[str, list[tuple[str, int]]]:

@@ -37,19 +37,27 @@ RANGES = {  # each factor's range; the image spans [0, 1] in both directions
 MAX_K = len(FACTORS)
 MAX_RESOLUTION = 224  # ImageNet's input: 224 x 224 x 3 = 150,528 values
 DEFAULT_RESOLUTION = 16  # 768 values: a wide input that approx's networks can still train on
-ROWS = 5000
+ROWS = 5000  # images in the set unless its spec names a count (objects:K:R:N)
+MAX_ROWS = 100_000
 CLASSES = 10  # overparam's classes: the target's deciles
 BLOCK_VALUES = 1 << 23  # values rendered per block (32 MiB of float32)
 
 
-def check(k: int, resolution: int, option: str = "--data") -> None:
-    """Refuse factors or a resolution the set cannot have, in one line."""
+def check(k: int, resolution: int, option: str = "--data", rows: int = ROWS) -> None:
+    """Refuse factors, a resolution or a row count the set cannot have, in one line."""
     from dimcurse.errors import DimcurseError
 
     if not 1 <= k <= MAX_K:
         raise DimcurseError(f"objects has 1 to {MAX_K} factors ({', '.join(FACTORS)}), got {k}", option)
     if not 1 <= resolution <= MAX_RESOLUTION:
         raise DimcurseError(f"objects' resolution must be 1 to {MAX_RESOLUTION} pixels, got {resolution}", option)
+    if not 10 <= rows <= MAX_ROWS:
+        raise DimcurseError(f"objects has 10 to {MAX_ROWS:,} images, got {rows}", option)
+
+
+def name(k: int, resolution: int, rows: int = ROWS) -> str:
+    """The set's spec, its row count only where it is not the default: objects:3:8, objects:3:8:20000."""
+    return f"objects:{k}:{resolution}" + (f":{rows}" if rows != ROWS else "")
 
 
 def factors(rows: int, k: int, seed: int) -> np.ndarray:
@@ -113,7 +121,7 @@ def classes(y: np.ndarray) -> np.ndarray:
 def generate(k: int, resolution: int, rows: int = ROWS, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(images (rows, 3 r²) float32, factors (rows, k) in [0, 1]): the set, rendered a block at a time into
     one array (its peak: the set plus one block)."""
-    check(k, resolution)
+    check(k, resolution, rows=rows)
     unit = factors(rows, k, seed)
     dim = 3 * resolution * resolution
     x = np.empty((rows, dim), dtype=np.float32)

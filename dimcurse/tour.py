@@ -181,7 +181,7 @@ def images_sentences(images: pd.DataFrame) -> list[str]:
     near = abs(r.twonn / IMAGES_K - 1) <= 0.15
     found = f"TwoNN finds {r.twonn:.2g}" + (f", near K = {IMAGES_K}" if near else f", not K = {IMAGES_K}")
     kept = "kept" if r.contrast > g.contrast else "did not keep more than"
-    k, res = data.objects_spec(IMAGES)
+    k, res, _ = data.objects_spec(IMAGES)
     return [
         f"Images of one object moved by K = {IMAGES_K} random factors ({name}, {3 * res * res:,} values; the "
         f"figure shows the same object at ImageNet's 224 x 224 x 3 = 150,528): {found}; their relative contrast "
@@ -191,7 +191,7 @@ def images_sentences(images: pd.DataFrame) -> list[str]:
 
 def save_examples(path: Path, spec: str = IMAGES_SHOWN, count: int = 4) -> None:
     """A row of the set's first images, as the eye sees them."""
-    k, res = data.objects_spec(spec)
+    k, res, _ = data.objects_spec(spec)
     images = objects.render(objects.factors(count, k, seed=0), res).reshape(count, 3, res, res)
     fig, axes = plot.pyplot().subplots(1, count, figsize=(2.2 * count, 2.4))
     for ax, image in zip(axes, images):

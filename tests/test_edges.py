@@ -157,9 +157,9 @@ def test_approx_errors_of_a_target_in_huge_or_tiny_units_scale_with_it(tmp_path,
     """The RMSE was taken in the target's units: (1e200)^2 overflowed and every row was inf. It is
     taken standardised and times the sd now, so rel_rmse does not see the unit."""
 
-    from dimcurse.experiments.approx import data as approx_data  # the module that splits a user's file
+    from dimcurse.experiments.approx import plan as approx_plan  # the module that splits a user's file
 
-    monkeypatch.setattr(approx_data, "numpy_rng", lambda seed, *keys: np.random.default_rng(seed))  # one split for all
+    monkeypatch.setattr(approx_plan, "numpy_rng", lambda seed, *keys: np.random.default_rng(seed))  # one split for all
     rng = np.random.default_rng(0)
     x = rng.uniform(-1, 1, size=(600, 2))
     y = np.sin(2 * x[:, 0]) * x[:, 1]

@@ -80,8 +80,11 @@ def test_the_catalogue_names_it_and_knows_its_shape_before_generating():
         ("objects:7", "1 to 6 factors"),
         ("objects:2:0", "resolution must be 1 to 224"),
         ("objects:2:225", "resolution must be 1 to 224"),
-        ("objects", "give objects:K or objects:K:R"),
-        ("objects:two", "give objects:K or objects:K:R"),
+        ("objects", "give objects:K, objects:K:R or objects:K:R:N"),
+        ("objects:two", "give objects:K, objects:K:R or objects:K:R:N"),
+        ("objects:2:8:5", "10 to 100,000 images"),
+        ("objects:2:8:200000", "10 to 100,000 images"),
+        ("objects:2:8:100:3", "give objects:K, objects:K:R or objects:K:R:N"),
     ],
 )
 def test_bad_objects_specs_are_one_line_and_exit_2(spec, words):
@@ -98,3 +101,13 @@ def test_a_set_that_would_not_fit_is_refused_by_size_before_generating(monkeypat
         data.load_dataset("objects:2:224")
     assert "GiB" in str(refused.value) or "GB" in str(refused.value)
     assert data._generated.cache_info().currsize == 0
+
+
+def test_a_row_count_extends_the_set_whose_first_rows_are_the_default_set():
+    small = data.objects_regression("objects:2:4")
+    large = data.objects_regression("objects:2:4:8000")
+    assert small.name == "objects:2:4" and large.name == "objects:2:4:8000"
+    assert large.x.shape == (8000, 48) and data.spec_shape("objects:2:4:8000") == (8000, 48, (3, 4, 4))
+    np.testing.assert_array_equal(large.x[: objects.ROWS], small.x)
+    np.testing.assert_array_equal(large.y[: objects.ROWS], small.y)
+    assert data.load_dataset("objects:2:4:8000").x.shape == (6400, 48)  # overparam's: the last fifth held out

@@ -67,12 +67,13 @@ from dimcurse.runtime import resolve_dtype
 # --------------------------------------------------------------------------- contract
 
 KERNEL = "approx"
-VERSION = 6  # 3: the radial-bump teacher, teacher draws and k lists, Gauss–Newton above LM's size, t intervals;
+VERSION = 7  # 3: the radial-bump teacher, teacher draws and k lists, Gauss–Newton above LM's size, t intervals;
 # 4: learning curves (val_rmse, the samples axis), the inputs' measured ID (the bridge), --inputs; a data file
 # trains on every training row; 5: each model trains until converged or its cap (convergence.py; the columns
 # converged and test_drop), widths on data from its rows, a learning curve's extended widths, the verdict;
 # 6: Gauss–Newton's curvature from a window of rows (as LM's), its products fused, at most 20 CG iterations, and
-# LM only up to 600 parameters (matrix-free Gauss–Newton above)
+# LM only up to 600 parameters (matrix-free Gauss–Newton above); 7: a --data file of more than 64 columns trains on
+# its principal components (--components; the column components)
 BASELINES = ("random-features", "knn")
 OPTIMIZERS = ("auto", "lm", "gn", "adam", "adam+lm", "lbfgs")
 Config = ApproxConfig  # the settings live in dimcurse.configs, importable without torch (fast --help)
@@ -126,6 +127,11 @@ def validate(config: Config) -> None:
             "--verdict-tolerance",
         )
     _validate_trainer(config)
+    if config.components is not None and (config.components < 0 or config.data is None):
+        raise DimcurseError(
+            f"projects a --data file's columns: give --data and 0 (no projection) or more, got {config.components}",
+            "--components",
+        )
     for arch in config.archs:
         if arch not in ARCHS:
             raise DimcurseError(
@@ -417,12 +423,12 @@ def _train(job: schedule.Job, data, budget: Budget, curves: list, device) -> lis
     meter = budget.job(job.work)
     part = data if job.n is None else data.first(job.n)
     sweep = Sweep(job.name, job.dim, job.widths, part, job.config, device, meter.tick)
-    label = {"target": job.target.name, "inputs": inputs_label(job.config), "dim": job.dim}
+    label = {"target": job.target.name, "inputs": inputs_label(job.config), "dim": job.setting.columns}
     label["teacher_k"] = job.k if job.k is not None else math.nan
     label.update(arch=job.name, **({"n_samples": job.n} if job.n is not None else {}))
     trained = train_arch(sweep, curves, label) if job.name in ARCHS else train_baseline(sweep)
     meter.finish()
-    return _rows(sweep, job.target.name, trained, time.perf_counter() - t0)
+    return _rows(sweep, job.setting, trained, time.perf_counter() - t0)
 
 
 def _extended(wider: list) -> list[str]:
@@ -467,9 +473,10 @@ def _flags(trained: Trained, si: int, j: int, spread: float, train_sd: float, *,
     }
 
 
-def _rows(job: Sweep, target: str, trained: Trained, elapsed: float) -> list[dict]:
-    """One row per (seed, width) of a trained architecture or baseline."""
-    arch, dim, widths, _, config, device, _ = job
+def _rows(job: Sweep, setting, trained: Trained, elapsed: float) -> list[dict]:
+    """One row per (seed, width) of a trained architecture or baseline at ``setting`` (plan.Setting)."""
+    arch, _, widths, _, config, device, _ = job
+    components = setting.projected.components if setting.projected is not None else math.nan
     sd_test, sd_train = job.data.sd_test, job.data.std.cpu().numpy()
     rows = []
     sizes = trained.sizes or list(widths)
@@ -478,9 +485,10 @@ def _rows(job: Sweep, target: str, trained: Trained, elapsed: float) -> list[dic
         for j, width in enumerate(sizes):
             rows.append(
                 {
-                    "target": target,
+                    "target": setting.target.name,
                     "inputs": inputs_label(config),
-                    "dim": dim,
+                    "dim": setting.columns,
+                    "components": components,
                     "teacher_k": job.data.k if job.data.k is not None else math.nan,
                     "arch": arch,
                     "width": int(width),
@@ -516,10 +524,12 @@ RENAMED = {"id_twonn": "twonn_id", "id_twonn_lo": "twonn_id_lo", "id_twonn_hi": 
 
 def upgraded(rows: pd.DataFrame, config: Config | None = None) -> pd.DataFrame:
     """Stored rows of an older version with the columns this one groups by: before VERSION 3 there were no
-    teacher draws (draw 0) and no teacher_k column (left empty: the k was in the config only); before 4 no
-    inputs column (the cube, or the data file: the config says which); RENAMED columns under their names now."""
+        teacher draws (draw 0) and no teacher_k column (left empty: the k was in the config only); before 4 no
+        inputs column (the cube, or the data file: the config says which); before 7 no components column (no file was
+    projected); RENAMED columns under their names now."""
     rows = renamed_columns(rows, RENAMED)
-    missing = {"teacher_k": math.nan, "draw": 0, "inputs": inputs_label(config) if config else "cube"}
+    missing = {"teacher_k": math.nan, "components": math.nan, "draw": 0}
+    missing["inputs"] = inputs_label(config) if config else "cube"
     rows = rows.assign(**{c: v for c, v in missing.items() if c not in rows})
     if "converged" not in rows:  # before VERSION 5 a model ran every iteration: its flag was the only verdict
         rows = rows.assign(converged=~rows["optimisation_limited"].astype(bool), test_drop=math.nan)
@@ -564,7 +574,8 @@ def figure(result: Result):
 COLUMN_DOCS = {
     "target": "the target function (or the --data file's stem)",
     "inputs": "where the inputs came from: cube (the target's domain), the --inputs set, or file (--data)",
-    "dim": "input dimension d",
+    "dim": "input dimension d (a --data file's columns)",
+    "components": "principal components a wide --data file's columns were projected onto (--components)",
     "teacher_k": "the teacher's intrinsic dimension k (empty for targets without one)",
     "arch": "shallow, deep, tree, or a baseline: random-features, knn",
     "width": "hidden width (per tree node for tree; the training-set size n for knn)",
@@ -607,6 +618,7 @@ _DIVERGED = ("the model diverged (loss NaN or exploded)", "diverged")  # NaN onl
 _NO_ID = "no ID measured: inputs on the target's own cube (its dimension is known), or under 22 rows"
 NULLABLE = {
     "teacher_k": "the target has no intrinsic-dimension knob (only the teachers do)",
+    "components": "inputs not projected: a target's own, or a file of at most 64 columns (or --components 0)",
     "val_rmse": "not a learning curve (one --samples): no validation inputs are drawn",
     **dict.fromkeys(bridge.ID_COLUMNS, _NO_ID),
     "gn_decrement": "the trainer gives none (Adam on deep or tree nets, LBFGS, baselines)",
@@ -623,6 +635,7 @@ SETTINGS = [
     "target",
     "inputs",
     "dim",
+    "components",
     "teacher_k",
     "arch",
     "width",

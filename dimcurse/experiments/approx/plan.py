@@ -12,11 +12,15 @@ from dataclasses import dataclass
 from typing import Callable
 
 
-from dimcurse import data, userdata
+import numpy as np
+
+from dimcurse import data, memory, userdata
+from dimcurse.data import principal_axes
 from dimcurse.experiments.approx import inputs
 from dimcurse.experiments.approx.gn import DEFAULT_CG_ITERS
 from dimcurse.configs import ApproxConfig as Config
 from dimcurse.errors import DimcurseError
+from dimcurse.runtime import numpy_rng
 from dimcurse.experiments.approx.networks import shallow_params
 from dimcurse.experiments.approx.targets import TargetOptions, get_target, is_teacher, target_dims
 
@@ -70,11 +74,12 @@ class FileTarget:
     tree: bool = False
 
 
-def settings_of(config: Config, file) -> list[tuple]:
+def settings_of(config: Config, file, projected: Projection | None = None) -> list[tuple]:
     """(target, dim, k) to run: the targets at their dimensions (teachers at each --teacher-k, others with
-    k = None), or the one data file."""
+    k = None), or the one data file (dim: its columns, or the components they are projected onto)."""
     if config.data is not None:
-        return [(FileTarget(file.name, int(file.x.shape[1])), int(file.x.shape[1]), None)]
+        dim = projected.components if projected else int(file.x.shape[1])
+        return [(FileTarget(file.name, dim), dim, None)]
     out = []
     for name in config.targets:
         target = get_target(name)
@@ -123,6 +128,79 @@ def file_pool(config: Config, n_rows: int) -> int:
     return max(config.n_samples)
 
 
+def file_split(config: Config, file, seed: int, learning_curve: bool) -> dict[str, np.ndarray]:
+    """A data file's rows for one seed: "test" (--test-fraction of them, drawn from the seed and the file's
+    hash), "val" (half of the held-out rows on a learning curve, else none) and "train" (the rest, at most
+    the training pool)."""
+    n = int(file.x.shape[0])
+    n_held = max(1, int(round(config.test_fraction * n)))
+    n_val = n_held // 2 if learning_curve else 0
+    order = numpy_rng(seed, "split", file.content).permutation(n)
+    return {"test": order[n_val:n_held], "val": order[:n_val], "train": order[n_held:][: file_pool(config, n)]}
+
+
+def standardiser(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The mean and sd of each column of the training rows ``x`` (a constant column's sd: 1)."""
+    mean, std = x.mean(0), x.std(0)
+    return mean, np.where(std > 0, std, 1.0)
+
+
+# Wide files are projected onto their principal components before training (--components): at d = 576 a
+# Gauss–Newton product pair on 16,000 rows took 40-140 ms a model, against 2-4 ms at d = 32, and the rows /
+# --samples-per-param rule left one width (docs/approx.md, "Files with hundreds of columns").
+PROJECT_ABOVE = 64  # files with more columns are projected by default
+VARIANCE_KEPT = 0.999  # the share of the standardised training rows' variance the default components keep
+MAX_COMPONENTS = 64  # ... with at most this many
+
+
+@dataclass(frozen=True)
+class Projection:
+    """A data file's columns onto their first principal components: how many, of how many columns, and the
+    share of the (first seed's standardised training rows') variance they carry."""
+
+    columns: int
+    components: int
+    share: float
+    given: bool  # --components given (else chosen by the default rule)
+
+    def describe(self) -> str:
+        rule = "--components" if self.given else (
+            f"the fewest with {VARIANCE_KEPT:.1%} of it, at most {MAX_COMPONENTS}; --components sets them"
+        )  # fmt: skip
+        return (
+            f"the file's {self.columns} columns, standardised, were projected onto their first {self.components} "
+            f"principal components, which carry {self.share:.2%} of the training rows' variance ({rule})"
+        )
+
+
+def projection(config: Config, file) -> Projection | None:
+    """How a --data file's columns are projected (``Projection``), or None where they are not: --components
+    0, or the default on a file of at most PROJECT_ABOVE columns."""
+    if file is None or config.components == 0:
+        return None
+    columns = int(file.x.shape[1])
+    if config.components is None and columns <= PROJECT_ABOVE:
+        return None
+    if config.components is not None and config.components >= columns:
+        raise DimcurseError(
+            f"{file.name} has {columns} columns; --components must be fewer (0: no projection)", "--components"
+        )
+    train = file_split(config, file, config.seeds[0], False)["train"]
+    # float64: the file, and of its training rows the standardised copy, the centred one, the SVD's and its axes
+    need = 8 * columns * (int(file.x.shape[0]) + 4 * len(train))
+    memory.require(need, f"projecting {file.name}'s {columns} columns onto principal components", "--data")
+    x = np.asarray(file.x, dtype=np.float64)[train]
+    mean, std = standardiser(x)
+    variances = principal_axes((x - mean) / std)[1]
+    shares = np.cumsum(variances) / max(variances.sum(), 1e-300)
+    if config.components is not None:
+        r = config.components
+    else:
+        r = min(MAX_COMPONENTS, int(np.searchsorted(shares, VARIANCE_KEPT)) + 1)
+    r = min(r, len(variances))
+    return Projection(columns, r, float(shares[r - 1]), config.components is not None)
+
+
 def row_inputs_split(config: Config, rows: int) -> tuple[int, int, int]:
     """Real --inputs of ``rows`` rows: (test, validation, training rows left); --test-fraction of them is held
     out for testing (at most --test-samples), as many again for validation on a learning curve."""
@@ -167,15 +245,18 @@ def data_widths(config: Config, dim: int, rows: int) -> tuple[tuple[int, ...], s
     return tuple(sorted(set(widths))), limit
 
 
-def resolve(config: Config, file) -> tuple[Config, list[str]]:
-    """The config with its default widths chosen from the data's training rows (a file or real --inputs),
-    and the note that says which limit ends the sweep; the config as given elsewhere."""
+def resolve(config: Config, file, projected: Projection | None = None) -> tuple[Config, list[str]]:
+    """The config with its default widths chosen from the data's training rows (a file, projected or not, or
+    real --inputs), and the note that says which limit ends the sweep; the config as given elsewhere."""
     if config.widths is not None:
         return config, []
     rows = fixed_rows(config, file)
     if rows is None:
         return config, []
-    dim = int(file.x.shape[1]) if file is not None else input_source(config).fixed_dim
+    if projected is not None:
+        dim = projected.components
+    else:
+        dim = int(file.x.shape[1]) if file is not None else input_source(config).fixed_dim
     widths, limit = data_widths(config, dim, rows)
     words = f"widths {', '.join(map(str, widths))} (the default on {rows} training rows): the sweep ends {limit}"
     if len(widths) < 3:
@@ -194,6 +275,12 @@ class Setting:
     replicates: tuple[tuple[int, int], ...]  # (teacher draw, seed) trained as one batch
     drawn: int  # samples drawn per replicate for the training pool (pool_size)
     pool: int  # training samples per replicate (a file's rows, else the drawn pool, at most real inputs')
+    projected: Projection | None = None  # a wide file's columns onto principal components (dim: the components)
+
+    @property
+    def columns(self) -> int:
+        """The inputs' own dimension: a projected file's columns, else ``dim``."""
+        return self.projected.columns if self.projected is not None else self.dim
 
 
 @dataclass(frozen=True)
@@ -207,6 +294,7 @@ class Plan:
     sizes: tuple  # a learning curve's sample sizes, ascending, else (None,)
     rows: int | None  # the training rows the data fix (fixed_rows)
     notes: tuple[str, ...]  # what the plan chose for the user (the default widths on data)
+    projected: Projection | None = None  # a wide file's projection onto principal components
 
     @property
     def learning_curve(self) -> bool:
@@ -217,16 +305,18 @@ def make(config: Config, file=None) -> Plan:
     """The run's plan; ``file``: the --data file when already read (it is read here otherwise)."""
     if config.data is not None and file is None:
         file = read_data(config)
-    config, notes = resolve(config, file)
+    projected = projection(config, file) if config.data is not None else None
+    config, notes = resolve(config, file, projected)
     rows = fixed_rows(config, file)
     settings = tuple(
         Setting(
             target, dim, k, widths_for(config, dim), tuple(replicates(config, target.name)),
-            pool_size(config, dim), training_pool(config, dim, rows),
+            pool_size(config, dim), training_pool(config, dim, rows), projected,
         )
-        for target, dim, k in settings_of(config, file)
+        for target, dim, k in settings_of(config, file, projected)
     )  # fmt: skip
-    return Plan(config, file, settings, inputs_label(config), sample_sizes(config), rows, tuple(notes))
+    notes = ([projected.describe() + "."] if projected else []) + notes
+    return Plan(config, file, settings, inputs_label(config), sample_sizes(config), rows, tuple(notes), projected)
 
 
 def read_data(config: Config):

@@ -13,7 +13,7 @@ import torch
 
 from dimcurse import userdata
 from dimcurse.configs import DistanceConfig as Config
-from dimcurse.data import Distribution, draw, parse_distribution, validate_finite
+from dimcurse.data import Distribution, draw, parse_distribution, principal_axes, validate_finite
 from dimcurse.errors import DimcurseError
 from dimcurse.runtime import numpy_rng
 
@@ -136,20 +136,10 @@ def _covariance_set(
 
 def covariance_root(sample: np.ndarray) -> tuple[torch.Tensor, int]:
     """R (d x r) with R Rᵀ the sample's covariance, and the covariance's rank: x = mean + R z, z ~ N(0, I_r).
-
-    With at least as many rows m as columns d, R = V sqrt(L) from the d x d covariance's eigenvectors (r = d).
-    With fewer rows than columns (images: m = 2,000, d = 150,528) the d x d matrix would not fit (181 GB at
-    150,528), and has rank m - 1 at most: R = V S / sqrt(m - 1) from the centred sample's thin SVD (r = m), the
-    same Gaussian drawn from m coordinates."""
-    m, d = sample.shape
-    if d <= m:
-        values, vectors = np.linalg.eigh(np.cov(sample, rowvar=False).reshape(d, d))
-        values = np.clip(values, 0.0, None)
-        return torch.from_numpy(vectors * np.sqrt(values)), _rank(values)
-    centred = torch.from_numpy(sample - sample.mean(0))
-    _, singular, vt = torch.linalg.svd(centred, full_matrices=False)
-    values = (singular**2 / max(m - 1, 1)).numpy()
-    return vt.T * torch.from_numpy(np.sqrt(values)), _rank(values)
+    R = V sqrt(L) from the sample's principal axes V and variances L (``principal_axes``): r = d with at
+    least as many rows as columns, else r = m, the same Gaussian drawn from m coordinates."""
+    vectors, values = principal_axes(sample)
+    return torch.from_numpy(np.ascontiguousarray(vectors * np.sqrt(values))), _rank(values)
 
 
 def _rank(values: np.ndarray) -> int:

@@ -16,6 +16,14 @@ _allocator.tune()
 _API = ("distance", "approx", "overparam", "register_target", "register_dataset")
 
 
+__all__ = ["__version__", *_API]
+
+
+def __dir__() -> list[str]:
+    """The public API (tab completion finds the kernels before they are loaded), and the module's dunders."""
+    return sorted({name for name in globals() if not name.startswith("_") or name.startswith("__")} | set(_API))
+
+
 def __getattr__(name: str):
     if name in _API:
         from dimcurse import api

@@ -19,6 +19,7 @@ import dataclasses
 from pathlib import Path
 
 from dimcurse import configs
+from dimcurse import render  # noqa: F401  (gives Result its display() and print())
 from dimcurse.errors import DimcurseError
 from dimcurse import userdata
 from dimcurse.experiments import REGISTRY, run_kernel

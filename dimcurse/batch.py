@@ -19,6 +19,7 @@ import os
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from typing import Callable, Iterator
@@ -30,7 +31,8 @@ from dimcurse.experiments import REGISTRY, run_kernel
 from dimcurse.memory import OUT_OF_MEMORY, out_of_memory_message
 from dimcurse.runtime import resolve_device
 from dimcurse.results import pack_table
-from dimcurse.store import Store, read_records
+from dimcurse.report import unreadable_record
+from dimcurse.store import QUARANTINE, Store, read_records
 from dimcurse.sweep import Point
 
 EXECUTORS = ("serial", "processes", "dask")
@@ -170,6 +172,8 @@ class BatchReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
     last: tuple[str, str, float | None] | None = None
     """The point finished last: its label, status and elapsed seconds (None before the first)."""
+    quarantined: str = ""
+    """What was moved out of the store before the run (its unreadable lines), in words; "" when nothing."""
 
 
 def status(points: list[Point], folder) -> dict[str, str]:
@@ -225,11 +229,16 @@ def run_batch(
     check_executor(executor, workers, scheduler, device)
     if retries < 0:
         raise DimcurseError(f"must be at least 0, got {retries}", "--retries")
-    store = Store.open(folder)
+    store = Store.open(folder, check=unreadable_record)
     try:
         done = {k for k, s in status(points, folder).items() if s == "done"}
         todo = [p for p in points if force or p.key not in done]
         report = BatchReport(total=len(points), skipped=len(points) - len(todo))
+        if store.quarantined is not None:
+            report.quarantined = (
+                f"{store.quarantined.describe_bad()}: moved to {Path(folder) / QUARANTINE}; this sweep's points "
+                "among them run again"
+            )
         if progress is not None:
             progress(report)
         for attempt in range(retries + 1):

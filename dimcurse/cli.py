@@ -142,7 +142,7 @@ TF32 = typer.Option(
     False,
     "--tf32",
     help="Allow TF32 on CUDA (10-bit mantissas in float32 matmuls and convolutions: faster, less exact). Off by "
-    "default, and recorded in the provenance either way.",
+    "default, and recorded in the provenance either way; refused on the CPU, which has no TF32.",
 )
 LIST_DATA = typer.Option(False, "--list-data", help="Print the data sets --data takes (plugins' too) and exit.")
 FIT_OUT = typer.Option(
@@ -617,6 +617,8 @@ def batch_cmd(  # noqa: PLR0917  (typer: one parameter per option)
         raise Interrupted(
             f"interrupted: {saved} of {len(points)} points saved in {folder}; run the same command to resume"
         ) from None
+    if outcome.quarantined:
+        _stderr().print(f"note: {outcome.quarantined}", highlight=False)
     render.console().print(render.batch_summary(outcome, folder))
     if outcome.failed:
         sys.exit(1)
@@ -685,6 +687,9 @@ def report_cmd(  # noqa: PLR0917  (typer: one parameter per option)
     pool: Optional[str] = typer.Option(None, "--pool", metavar=LIST, help="Settings to average over as well as seeds."),
     kernel: Optional[str] = KERNEL,
     raw_rows: bool = typer.Option(False, "--rows", help="Export the store's raw rows (one per seed), not the means."),
+    skip_bad: bool = typer.Option(
+        False, "--skip-bad", help="Report the readable points of a store with unreadable lines (named in a note)."
+    ),
     out: str = OUT,
     format: Optional[str] = FORMAT,
 ):
@@ -710,6 +715,8 @@ def report_cmd(  # noqa: PLR0917  (typer: one parameter per option)
         parse_name_list(group_by, "--group-by") if group_by else None,
         kernel,
         parse_name_list(pool, "--pool") if pool else (),
+        skip_bad=skip_bad,
+        store_notes=(said := []),
     )
     if raw_rows or out != "-" or fmt_name != "table":
         if len(results) != 1:
@@ -721,6 +728,8 @@ def report_cmd(  # noqa: PLR0917  (typer: one parameter per option)
             out,
             "csv" if fmt_name == "table" else fmt_name,
         )
+        for note in said:  # the store's own notes: what an export leaves out
+            _stderr().print(f"note: {note}", highlight=False)
         if out != "-":
             _stderr().print(f"wrote {out}")
         return
@@ -844,7 +853,11 @@ def plot_cmd(
     from dimcurse.experiments import figure_for
 
     plot.check_plot_path(out, "--out")
-    results = reports.report(source, _where(where), None, kernel, option="RESULTS")
+    results = reports.report(
+        source, _where(where), None, kernel, option="RESULTS", skip_bad=True, store_notes=(said := [])
+    )
+    for note in said:  # the figure shows the readable points; the note says what it left out
+        _stderr().print(f"note: {note}", highlight=False)
     if len(results) != 1:
         raise DimcurseError(f"{source} holds {len(results)} kernels; choose one with --kernel", "--kernel")
     plot.save(figure_for(results[0]), out)

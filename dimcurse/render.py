@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import platform
 
@@ -10,7 +11,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from dimcurse import layout
+from dimcurse import layout, results
 from dimcurse.results import Result, aggregate, fmt, mean_sd
 
 
@@ -242,3 +243,13 @@ def _blas_name() -> str:
         return config["Build Dependencies"]["blas"]["name"]
     except Exception:  # numpy's config layout differs across versions; this line is informational
         return "unknown"
+
+
+def _as_text(result: Result) -> str:
+    """What ``print_result`` prints, as text (no colour), for ``str(result)``."""
+    buffer = Console(file=io.StringIO(), width=120, color_system=None)
+    print_result(result, buffer)
+    return buffer.file.getvalue()
+
+
+results.set_renderer(lambda result: print_result(result, console()), _as_text)

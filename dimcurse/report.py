@@ -13,7 +13,7 @@ from dimcurse.errors import DimcurseError
 from dimcurse.experiments import REGISTRY
 from dimcurse.options import config_from_dict
 from dimcurse.results import Result, renamed_columns, table_sidecar, unpack_table
-from dimcurse.store import is_store, read_records
+from dimcurse.store import QUARANTINE, BadLine, is_store, read_store
 
 
 @dataclass
@@ -26,13 +26,31 @@ class Source:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # figure tables (distance: histograms)
 
 
-def load(path: str, option: str = "STORE") -> dict[str, Source]:
-    """A store directory or a result file (.csv .json .jsonl .parquet, with its provenance) by kernel."""
+def load(path: str, option: str = "STORE", *, skip_bad: bool = True, notes: list | None = None) -> dict[str, Source]:
+    """A store directory or a result file (.csv .json .jsonl .parquet, with its provenance) by kernel.
+
+    A store's unreadable lines are never passed over in silence: with ``skip_bad`` the readable points are
+    returned and one note (appended to ``notes``) names the lines and what recomputes them; without it they
+    are an error. Lines that repeat a point get a note too."""
     target = Path(path).expanduser()
     if target.is_dir():
         if not is_store(target):
             raise DimcurseError(f"{path}: not a dimcurse store (no points.jsonl)", option)
-        return _from_store(target)
+        contents = read_store(target)
+        sources, bad = _from_store(contents)
+        said = [] if notes is None else notes
+        if bad:
+            words = f"{contents.describe_bad(bad)}: `dimcurse batch SWEEP --store {path}` moves them to {QUARANTINE}"
+            words += " and recomputes their points"
+            if not skip_bad:
+                raise DimcurseError(f"{words}; --skip-bad reports the readable ones", option)
+            said.append(f"{words}; reported: the {contents.lines - len(bad)} readable lines.")
+        if contents.replaced:
+            said.append(
+                f"{contents.path}: {contents.replaced} line(s) repeat a point stored before (batch --force "
+                "reruns a point); the latest of each is read."
+            )
+        return sources
     if not target.is_file():
         raise DimcurseError(f"{path}: no such store or result file", option)
     rows, prov = _read_file(target, option)
@@ -60,9 +78,16 @@ def _sidecar_tables(path: Path, kernel: str) -> dict[str, pd.DataFrame]:
     return tables
 
 
-def _from_store(folder: Path) -> dict[str, Source]:
+def _from_store(contents) -> tuple[dict[str, Source], list]:
+    """The store's points by kernel, and the records no kernel here can read (store.BadLine): a kernel not
+    installed, a version newer than the installed one, or rows of another kernel's columns."""
     sources: dict[str, Source] = {}
-    for record in read_records(folder).values():
+    bad = [*contents.bad]
+    for key, record in contents.latest.items():
+        why = unreadable_record(record)
+        if why:
+            bad.append(BadLine(contents.line_of[key], why))
+            continue
         if not record.get("rows"):
             continue
         frame = renamed(record["kernel"], pd.DataFrame(record["rows"]))
@@ -77,7 +102,24 @@ def _from_store(folder: Path) -> dict[str, Source]:
             source.tables[name] = (
                 pd.concat([source.tables[name], part], ignore_index=True) if name in source.tables else part
             )
-    return sources
+    return sources, sorted(bad, key=lambda line: line.number)
+
+
+def unreadable_record(record: dict) -> str:
+    """Why a well-formed store record cannot be read here, or "": its kernel not installed, a version newer
+    than the installed one, or rows of another kernel's columns."""
+    kernel = record["kernel"]
+    if kernel not in REGISTRY:
+        return f"kernel {kernel!r} is not installed (installed: {', '.join(REGISTRY)})"
+    module = REGISTRY[kernel]
+    known = set(module.COLUMNS) | set(getattr(module, "RENAMED", {}))
+    for row in record["rows"][:1]:  # a point's rows share their columns
+        if not isinstance(row, dict) or 2 * len(known & set(row)) < len(row):
+            return f"its rows are not {kernel} rows (most of their columns are not {kernel}'s)"
+    version = record.get("kernel_version")
+    if isinstance(version, int) and version > module.VERSION:
+        return f"{kernel} version {version}, written by a newer dimcurse (this one has {module.VERSION})"
+    return ""
 
 
 def _read_file(path: Path, option: str) -> tuple[pd.DataFrame, dict | None]:
@@ -234,14 +276,20 @@ def report(
     kernel: str | None = None,
     pool: tuple[str, ...] = (),
     option: str = "STORE",
+    *,
+    skip_bad: bool = False,
+    store_notes: list | None = None,
 ) -> list[Result]:
     """One aggregated ``Result`` per kernel in the source (rows filtered by ``where``).
 
     A store can hold results of an older kernel version (its points have other keys);
     such a mix gets a note, and ``--where kernel_version=N`` picks one. Settings that vary
-    within a group become keys (a note says which) unless ``pool`` names them.
+    within a group become keys (a note says which) unless ``pool`` names them. A store with
+    unreadable lines is an error naming them, unless ``skip_bad`` (then a note names them); the notes on
+    the store itself also go to ``store_notes``.
     """
-    sources = load(path, option)
+    said: list[str] = [] if store_notes is None else store_notes
+    sources = load(path, option, skip_bad=skip_bad, notes=said)
     if kernel is not None:
         if kernel not in sources:
             raise DimcurseError(
@@ -261,6 +309,10 @@ def report(
         if rows.empty:
             continue
         out.append(with_analysis(_result(name, path, rows.reset_index(drop=True), source, group_by, pool)))
+    for result in out:
+        result.notes[:0] = said
+    if not out and said:
+        raise DimcurseError(f"{said[0]} No point could be read.", option)
     if not out and where:
         held = "; ".join(present_values(s.rows, list(where)) for s in sources.values() if columns <= set(s.rows))
         raise DimcurseError(f"no rows of {path} match {', '.join(where)}" + (f" ({held})" if held else ""), "--where")
@@ -338,11 +390,12 @@ def compare(
     ``beyond_noise``: |diff| > 2 standard errors of the difference (NaN with one seed a side).
     The warnings say which settings and versions differ between A and B.
     """
-    a, b = load(path_a, "A"), load(path_b, "B")
+    warnings: list[str] = []
+    a, b = load(path_a, "A", notes=warnings), load(path_b, "B", notes=warnings)
     common = [k for k in a if k in b and (kernel is None or k == kernel)]
     if not common:
         raise DimcurseError(f"{path_a} and {path_b} share no kernel to compare", "--kernel" if kernel else "B")
-    frames, warnings = [], []
+    frames = []
     for name in common:
         rows_a, rows_b = filter_rows(a[name].rows, list(where)), filter_rows(b[name].rows, list(where))
         part = _compare_kernel(name, rows_a, rows_b)

@@ -8,6 +8,7 @@ file written, as a sidecar ``FILE.provenance.json``. Files are written atomicall
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import math
@@ -70,8 +71,75 @@ class Result:
         return aggregate(self)
 
     def to(self, path: str, format: str | None = None) -> None:
-        """Write the rows (with provenance) to ``path`` in any supported format (by suffix, or ``format``)."""
+        """Write the rows (with provenance) to ``path`` in any supported format (by suffix, or ``format``);
+        ``"-"``: to stdout, the command line's tables by default (as ``--out -``), or ``format``'s text."""
+        if format_for(path, format) == "table":
+            self.display()
+            return
         write_result(self, path, format)
+
+    def display(self) -> None:
+        """Print what the command line prints: the mean ± sd table with theory beside it, the analysis (approx's
+        fits), and the notes (``print(result)`` does the same; ``show`` is the field of the displayed columns)."""
+        if not _RENDERER:  # filled by dimcurse.render, which this module sits below
+            raise DimcurseError("display() needs the renderer: import dimcurse.render first", "display")
+        _RENDERER[0](self)
+
+    def __str__(self) -> str:
+        if not _RENDERER:
+            return repr(self)
+        return _RENDERER[1](self)
+
+    def __repr__(self) -> str:
+        seeds = self.rows["seed"].nunique() if "seed" in self.rows else 0
+        parts = [f"{len(self.rows)} rows", f"{seeds} seed(s)"]
+        if self.analysis is not None:
+            parts.append(f"analysis: {len(self.analysis)} row(s)")
+        parts.append(f"{len(self.notes)} note(s)")
+        return f"<dimcurse Result {self.kernel}: {', '.join(parts)}; print() or .display() for the tables>"
+
+    def _repr_html_(self) -> str:
+        """The summary and analysis tables with the notes, for a notebook."""
+        parts = [f"<h4>dimcurse {self.kernel}</h4>", self.summary.to_html(index=False, na_rep="", float_format="%.4g")]
+        if self.analysis is not None and len(self.analysis):
+            parts += [f"<h5>{html.escape(self.analysis_title)}</h5>", _shown(self.analysis).to_html(
+                index=False, na_rep="", float_format="%.4g")]  # fmt: skip
+        parts += [f"<p>note: {html.escape(note)}</p>" for note in self.notes]
+        return "\n".join(parts)
+
+    def _repr_markdown_(self) -> str:
+        parts = [f"**dimcurse {self.kernel}**", "", markdown_table(self.summary)]
+        if self.analysis is not None and len(self.analysis):
+            parts += ["", f"*{self.analysis_title}*", "", markdown_table(_shown(self.analysis))]
+        parts += [""] + [f"- note: {note}" for note in self.notes]
+        return "\n".join(parts)
+
+
+_RENDERER: list = []  # (print, as text) of a Result, put here by dimcurse.render (a layer above this module)
+
+
+def set_renderer(show: Callable, text: Callable) -> None:
+    """How ``Result.display`` prints and ``str(result)`` reads (called once by dimcurse.render)."""
+    _RENDERER[:] = [show, text]
+
+
+def _shown(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table as a notebook shows it: without the columns empty in every row."""
+    return frame.dropna(axis=1, how="all")
+
+
+def markdown_table(frame: pd.DataFrame, digits: int = 4) -> str:
+    """A DataFrame as a markdown table (numbers to ``digits`` significant figures, NaN blank)."""
+    frame = _shown(frame)
+
+    def cell(value) -> str:
+        if isinstance(value, float):
+            return "" if math.isnan(value) else f"{value:.{digits}g}"
+        return str(value).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- the nullable contract

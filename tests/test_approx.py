@@ -418,3 +418,24 @@ def test_the_verdicts_and_their_rule_are_the_docs(cli):
         assert f"`{word}`" in rule, word
     assert "`--verdict-tolerance`" in rule and "(0.3)" in rule
     assert approx.Config().verdict_tolerance == 0.3
+
+
+@pytest.mark.parametrize(
+    "args, option",
+    [
+        (("--target", "barron", "--teacher-k", "2"), "--teacher-k"),
+        (("--target", "barron,product", "--teacher-draws", "5"), "--teacher-draws"),
+        (("--target", "teacher", "--q-power-k", "3"), "--q-power-k"),
+        (("--data", "objects:2:4", "--teacher-k", "2"), "--teacher-k"),
+    ],
+)
+def test_an_option_of_another_target_is_refused_naming_the_targets_that_take_it(cli, args, option):
+    # Issue 33: --teacher-k with barron was accepted and changed nothing.
+    code, out, err = cli("approx", *args)
+    assert_clean_error(code, out, err, option)
+    assert "would change nothing" in err and ("teacher" in err or "q-power" in err)
+
+
+def test_options_of_a_target_in_the_run_are_taken():
+    approx.validate(approx.Config(targets=("barron", "teacher"), teacher_k=(2,), teacher_draws=2))
+    approx.validate(approx.Config(targets=("q-power",), q_power_k=3))

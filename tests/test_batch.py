@@ -13,7 +13,7 @@ import pytest
 
 from dimcurse.batch import run_batch
 from dimcurse.report import compare, report
-from dimcurse.store import LOG, Store, read_records
+from dimcurse.store import LOG, QUARANTINE, Store, read_records, read_store
 from dimcurse.sweep import load_sweep
 
 from tests.helpers import assert_clean_error
@@ -150,9 +150,16 @@ def test_killed_mid_run_then_resumed_gives_exactly_the_uninterrupted_rows(tmp_pa
         )
     with open(store / LOG, "ab") as handle:
         handle.write(b'{"key": "half-writ')  # what a kill inside a write leaves behind
-    assert len(read_records(store)) == finished  # the partial line is ignored
-    code = subprocess.run(command, capture_output=True).returncode
-    assert code == 0
+    contents = read_store(store)  # the partial line is named, not read
+    assert len(contents.latest) == finished and [b.why for b in contents.bad] == [
+        "no line end (a write that was interrupted)"
+    ]
+    done = subprocess.run(command, capture_output=True, text=True)
+    assert (
+        done.returncode == 0
+        and "unreadable" in done.stderr
+        and (store / QUARANTINE).read_text().endswith('{"key": "half-writ\n')
+    )  # moved aside, not lost
     lines = (store / LOG).read_text().splitlines()
     assert len(lines) == N_POINTS and all(
         json.loads(line)["status"] == "done" for line in lines

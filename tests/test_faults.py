@@ -64,7 +64,7 @@ def _lines_are_whole(store) -> list[dict]:
     whole = [json.loads(line) for line in lines[:-1]]
     if lines[-1]:
         with pytest.raises(ValueError):
-            json.loads(lines[-1])  # a kill inside a write: the readers skip it, the next writer trims it
+            json.loads(lines[-1])  # a kill inside a write: the readers name it, the next writer moves it aside
     return whole
 
 

@@ -181,3 +181,38 @@ def test_a_warning_from_dimcurse_code_fails_the_suite():
         exec(code, {"__name__": "dimcurse.example"})
     with warnings.catch_warnings(record=True):
         exec(code, {"__name__": "someone_else"})  # another package's warning is left to it
+
+
+def test_a_result_shows_itself_in_a_notebook_a_print_and_on_stdout(capsys):
+    """Issue 33: repr(result) was a 3.4 kB dataclass dump, result.to("-") raised KeyError: 'table', and nothing
+    printed the command line's tables from Python."""
+    import dimcurse
+    from tests.helpers import run_cli
+
+    result = dimcurse.distance(dims=[2, 10], points=300, queries=20, seeds=2, id_points=0, device="cpu")
+    result.notes.append("a note <with> markup")
+    assert repr(result).startswith("<dimcurse Result distance: 4 rows, 2 seed(s)") and len(repr(result)) < 200
+    html = result._repr_html_()
+    assert "<table" in html and "relative_contrast_mean" in html and "a note &lt;with&gt; markup" in html
+    markdown = result._repr_markdown_().splitlines()
+    assert markdown[0] == "**dimcurse distance**" and markdown[2].startswith("| dist | dim | metric |")
+    assert set(markdown[3]) == {"|", "-"} and "- note: a note <with> markup" in markdown
+    # to("-") and print() show what `dimcurse distance ... --out -` prints
+    code, shown, _ = run_cli("distance", "--dims", "2,10", "--points", "300", "--queries", "20", "--seeds", "2",
+                             "--id-points", "0", "--device", "cpu", "--out", "-")  # fmt: skip
+    result.notes.pop()
+    capsys.readouterr()
+    result.to("-")
+    printed = capsys.readouterr().out
+    assert code == 0 and printed.splitlines()[:4] == shown.splitlines()[:4]
+    assert str(result).splitlines()[:4] == shown.splitlines()[:4]
+    result.to("-", "csv")
+    assert capsys.readouterr().out.startswith("dim,dist,metric,seed")
+
+
+def test_the_package_lists_its_public_api():
+    import dimcurse
+
+    for name in ("distance", "approx", "overparam", "register_target", "register_dataset", "__version__"):
+        assert name in dimcurse.__all__ and name in dir(dimcurse)
+    assert "_allocator" not in dir(dimcurse)

@@ -3,6 +3,7 @@ import torch
 
 from dimcurse.errors import DimcurseError
 from dimcurse.runtime import derive_seed, generator, resolve_device, resolve_dtype
+from tests.helpers import assert_clean_error, run_cli
 
 
 def test_device_resolution():
@@ -37,15 +38,21 @@ def test_streams_are_stable_and_independent():
 
 def test_float32_means_float32_unless_tf32_is_asked_for_and_the_provenance_says_which():
     """Issue 27: cuDNN allows TF32 by default (the CNN's agreement check failed on an H200 with it); a run turns
-    it off unless tf32=True (--tf32), records the setting, and restores the process's own after."""
+    it off unless tf32=True (--tf32), records the setting, and restores the process's own after. On the CPU,
+    where TF32 does not exist, tf32=True is refused: it was recorded as on for runs it never touched."""
     import torch
 
     import dimcurse
+    from dimcurse.runtime import float32_policy, float32_state
 
     before = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
     plain = dimcurse.distance(dims=4, points=200, queries=10, seeds=1, id_points=0, device="cpu")
-    fast = dimcurse.distance(dims=4, points=200, queries=10, seeds=1, id_points=0, device="cpu", tf32=True)
     assert plain.provenance["float32"]["tf32_matmul"] is False and plain.provenance["float32"]["tf32_cudnn"] is False
-    assert fast.provenance["float32"]["tf32_cudnn"] is True
+    with float32_policy(True):  # what a CUDA run with --tf32 records
+        assert float32_state()["tf32_matmul"] is True and float32_state()["tf32_cudnn"] is True
     assert (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32) == before
-    assert not any("TF32" in note for note in fast.notes)  # the CPU has no TF32: nothing to warn about
+    with pytest.raises(DimcurseError, match="TF32 exists only in CUDA") as refused:
+        dimcurse.distance(dims=4, points=200, queries=10, seeds=1, id_points=0, device="cpu", tf32=True)
+    assert refused.value.option == "--tf32"
+    code, out, err = run_cli("distance", "--dims", "4", "--device", "cpu", "--tf32")
+    assert_clean_error(code, out, err, "--tf32")

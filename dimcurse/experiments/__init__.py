@@ -124,6 +124,11 @@ def run_kernel(kernel, config, device, progress=None, *, threads: int | None = N
     is restored after), with every Python warning caught: none reaches stderr. Each becomes a note
     naming it (it is a bug: numerical warnings are to be prevented at the source), and under
     DIMCURSE_STRICT=1 (the test suite) it fails the run instead. ``say``: takes a kernel's forecast line."""
+    if tf32 and not str(device).startswith("cuda"):  # recorded as on, it would claim what never ran
+        raise DimcurseError(
+            f"TF32 exists only in CUDA matmuls and convolutions; on {device} it would change nothing: drop it",
+            "--tf32",
+        )
     with warnings.catch_warnings(record=True) as caught, torch_threads(threads), float32_policy(tf32):
         warnings.simplefilter("always")
         told = {"say": say} if say is not None and "say" in inspect.signature(kernel.run).parameters else {}

@@ -55,7 +55,7 @@ from dimcurse.experiments.approx.plan import (
     trainer_cap,
     trainer_for,
 )
-from dimcurse.experiments.approx.targets import get_target, is_teacher
+from dimcurse.experiments.approx.targets import TEACHERS, get_target, is_teacher
 from dimcurse.experiments.approx.training import CURVE_COLUMNS, Budget, Sweep, Trained, train_arch, train_baseline
 from dimcurse.nets import get_activation
 from dimcurse.experiments.approx.networks import ARCHS, shallow_params
@@ -142,6 +142,7 @@ def validate(config: Config) -> None:
             raise DimcurseError(f"unknown baseline {name!r} (known: {', '.join(BASELINES)})", "--baselines")
     get_activation(config.activation)
     resolve_dtype(config.dtype)
+    _validate_target_options(config)
     if config.data is not None:
         _validate_data(config)
         return
@@ -195,6 +196,25 @@ def _validate_data(config: Config) -> None:
         raise DimcurseError(f"must lie strictly between 0 and 1, got {config.test_fraction}", "--test-fraction")
     if config.dims is not None or config.targets != Config().targets:
         raise DimcurseError("a data file fixes the target and the dimension; drop --target/--dims", "--data")
+
+
+# Options of some targets only: (field, option, whether a target name uses it, the targets that do). Given
+# (not at its default) with none of those targets, it would change nothing: refused, not ignored in silence.
+TARGET_OPTIONS = (
+    ("teacher_k", "--teacher-k", is_teacher, f"the teacher targets ({', '.join(TEACHERS)})"),
+    ("teacher_draws", "--teacher-draws", is_teacher, f"the teacher targets ({', '.join(TEACHERS)})"),
+    ("q_power_k", "--q-power-k", lambda name: str(name).strip().lower() == "q-power", "the q-power target"),
+)
+
+
+def _validate_target_options(config: Config) -> None:
+    defaults = Config()
+    for field, option, uses, who in TARGET_OPTIONS:
+        if getattr(config, field) == getattr(defaults, field):
+            continue
+        if config.data is not None or not any(uses(name) for name in config.targets):
+            runs = "a --data file" if config.data is not None else ", ".join(config.targets)
+            raise DimcurseError(f"only {who} take it, and this run has {runs}: it would change nothing", option)
 
 
 def _validate_trainer(config: Config) -> None:

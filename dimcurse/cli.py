@@ -753,13 +753,18 @@ def compare_cmd(  # noqa: PLR0917  (typer: one parameter per option)
         metavar="RULE",
         help="Exit 1 when a row breaks it: 'ratio>1.1', 'diff<-0.01', 'QUANTITY:ratio>1.1'.",
     ),
+    all_rows: bool = typer.Option(
+        False, "--all", help="Print every compared row, not only those that differ beyond the seed noise."
+    ),
     out: str = OUT,
     format: Optional[str] = FORMAT,
 ):
     """Line up the same settings of two runs: each quantity's mean ± sd and n, difference, ratio and noise flag.
 
-    One table per kernel; wall-time columns get one line each (the median ratio; --out FILE
-    keeps every row). The warnings name the settings, versions and devices that differ.
+    One table per kernel of the rows that differ beyond the seed noise (--all: every row; a
+    kernel whose rows are all equal, or all within the noise, gets one line); wall-time columns
+    get one line each (the median ratio; --out FILE keeps every row). The warnings name the
+    settings, versions and devices that differ.
 
     \b
     Examples:
@@ -791,7 +796,14 @@ def compare_cmd(  # noqa: PLR0917  (typer: one parameter per option)
         # columns of the other's rows), and the wall times as one line each
         measured = table[table["kind"] == "measured"]
         for name, part in measured.groupby("kernel", sort=False):
+            beyond = part["beyond_noise"].fillna(False).astype(bool)
+            if not all_rows and not beyond.any():
+                render.console().print(reports.equal_line(name, part), highlight=False)
+                continue
             title = f"compare {name}: B = {source_b} against A = {source_a}"
+            if not all_rows:
+                title += f" ({int(beyond.sum())} of {len(part)} rows beyond the seed noise; --all prints every row)"
+                part = part[beyond]
             shown = part.drop(columns=["kernel", "kind"]).dropna(axis=1, how="all")
             render.print_grid(render.compare_grid(shown, title), render.console())
         for line in reports.timing_lines(table):

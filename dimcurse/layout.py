@@ -51,10 +51,29 @@ class Grid:
     footnotes: list[str] = field(default_factory=list)
 
 
+THEORY_STYLE = "cyan"  # a theory value's line under its measurement
+THEORY_WORDS = {True: "in cyan", False: "in parentheses"}  # how the caption names them, with colour and without
+
+
 def cell(value: str, theory: str | None = None) -> Cell:
     if theory:
-        return Cell([value, theory], [None, "cyan"])
+        return Cell([value, theory], [None, THEORY_STYLE])
     return Cell([value])
+
+
+def without_colour(grid: Grid) -> Grid:
+    """The grid for a console without colour (a pipe, NO_COLOR): theory lines in parentheses, and the caption
+    saying so, so they keep their meaning."""
+
+    def plain(c: Cell) -> Cell:
+        lines = [
+            f"({line})" if i < len(c.styles) and c.styles[i] == THEORY_STYLE else line for i, line in enumerate(c.lines)
+        ]
+        return Cell(lines, [None if style == THEORY_STYLE else style for style in c.styles])
+
+    caption = [line.replace(THEORY_WORDS[True], THEORY_WORDS[False]) for line in grid.caption]
+    rows = [[plain(c) for c in row] for row in grid.rows]
+    return Grid(grid.title, list(grid.headers), rows, grid.n_keys, set(grid.numeric), caption, list(grid.footnotes))
 
 
 def lift_constants(grid: Grid, keep_one: bool = False) -> Grid:
@@ -115,13 +134,16 @@ def table_width(widths: list[int]) -> int:
 
 
 def fit(grid: Grid, width: int) -> list:
-    """Renderables for a console of ``width`` columns: caption lines, one or more tables, footnotes."""
+    """Renderables for a console of ``width`` columns: caption lines, one or more tables, footnotes. Columns
+    empty in every row are left out (files keep them); one row that would split into parts prints as a
+    vertical list of name and value."""
+    grid = without_empty_columns(grid)
     widths = _widths(grid)
     keys = list(range(grid.n_keys))
     panels = _panels(widths, keys, list(range(grid.n_keys, len(grid.headers))), width)
     parts: list = [Text(grid.title, style="italic")]
     parts += [Text(line) for line in grid.caption]
-    if panels is None:
+    if panels is None or (len(grid.rows) == 1 and len(panels) > 1):
         parts += _vertical(grid, widths, width)
     else:
         for i, columns in enumerate(panels):
@@ -129,6 +151,23 @@ def fit(grid: Grid, width: int) -> list:
             parts.append(_table(grid, keys + columns, widths, label))
     parts += [Text(f"[{i + 1}] {note}") for i, note in enumerate(grid.footnotes)]
     return parts
+
+
+def without_empty_columns(grid: Grid) -> Grid:
+    """The grid without the columns whose every cell is empty (a setting no row has, as teacher k beside a
+    Barron target)."""
+    keep = [j for j in range(len(grid.headers)) if any("".join(row[j].lines).strip() for row in grid.rows)]
+    if len(keep) == len(grid.headers) or not grid.rows:
+        return grid
+    return Grid(
+        grid.title,
+        [grid.headers[j] for j in keep],
+        [[row[j] for j in keep] for row in grid.rows],
+        n_keys=sum(1 for j in keep if j < grid.n_keys),
+        numeric={keep.index(j) for j in grid.numeric if j in keep},
+        caption=list(grid.caption),
+        footnotes=list(grid.footnotes),
+    )
 
 
 def _panels(widths: list[int], keys: list[int], rest: list[int], width: int) -> list[list[int]] | None:
@@ -170,11 +209,17 @@ def _vertical(grid: Grid, widths: list[int], width: int) -> list:
     """Each row as a block of ``name`` / indented value lines, under its key values: for
     terminals narrower than the keys and one measured column."""
     out = []
+    pad = max((len(grid.headers[j]) for j in range(grid.n_keys, len(grid.headers))), default=0)
     for row in grid.rows:
         title = ", ".join(f"{grid.headers[k]} = {row[k].lines[0]}" for k in range(grid.n_keys))
         out.append(Text(title or "-", style="bold"))
         for j in range(grid.n_keys, len(grid.headers)):
-            out.append(Text("  " + grid.headers[j]))
-            for i, line in enumerate(row[j].lines):
-                out.append(Text("    " + line, style=(row[j].styles[i] if i < len(row[j].styles) else None) or ""))
+            first, *rest = row[j].lines or [""]
+            if pad + 4 + len(first) <= width:  # name and value on one line, the values aligned
+                out.append(Text(f"  {grid.headers[j]:<{pad}}  {first}"))
+            else:
+                out += [Text("  " + grid.headers[j]), Text("    " + first)]
+            for i, line in enumerate(rest, 1):
+                style = (row[j].styles[i] if i < len(row[j].styles) else None) or ""
+                out.append(Text(" " * (pad + 4) + line, style=style))
     return out

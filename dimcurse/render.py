@@ -41,7 +41,9 @@ def result_grid(result: Result) -> layout.Grid:
     if any(t and summary[t].notna().any() for _, t in show):
         limit = any(f"{t}_limit" in summary and summary[f"{t}_limit"].any() for _, t in show if t)
         caption.append(
-            "under a value, in cyan: theory (exact closed form" + ("; ≈ a large-d limit" if limit else "") + ")"
+            f"under a value, {layout.THEORY_WORDS[True]}: theory (exact closed form"
+            + ("; ≈ a large-d limit" if limit else "")
+            + ")"
         )
     if any(result.rows[m].dtype == bool for m, _ in show):
         caption.append(f"flags (limited, diverged …): the fraction of {'replicates' if replicated else 'seeds'}")
@@ -91,6 +93,8 @@ def console(stderr: bool = False) -> Console:
 
 
 def print_grid(grid: layout.Grid, console: Console) -> None:
+    if console.no_color or console.color_system is None:  # a pipe or NO_COLOR: theory in parentheses
+        grid = layout.without_colour(grid)
     for part in layout.fit(grid, console.width):
         console.print(part, highlight=False, crop=False, soft_wrap=False)
 

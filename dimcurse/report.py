@@ -443,6 +443,18 @@ def _compare_kernel(name: str, rows_a: pd.DataFrame, rows_b: pd.DataFrame) -> pd
     return pd.concat(parts, ignore_index=True) if parts else None
 
 
+def equal_line(kernel: str, part: pd.DataFrame) -> str:
+    """One line for a kernel whose compared rows show no difference beyond the seed noise (how many are equal
+    to the last bit is left to --all: runs on other thread counts may differ in the last digits)."""
+    unknown = int(part["beyond_noise"].isna().sum())
+    words = f"{kernel}: {len(part)} quantities compared"
+    if len(part) - unknown:
+        words += "; none beyond the seed noise"
+    if unknown:
+        words += f"; {unknown} with one seed a side (no noise estimate)"
+    return words + " (--all prints them)"
+
+
 def timing_lines(table: pd.DataFrame) -> list[str]:
     """One line per kernel and timing column of a compare table: the median ratio B / A over settings.
 

@@ -414,8 +414,12 @@ def test_compare_lines_up_settings_and_warns_on_differences(cli, tmp_path):
     code, out, err = cli("compare", str(tmp_path / "a"), str(tmp_path / "b"), "--kernel", "distance")
     assert code == 0 and "warning: distance: kernel version differ" in err and "B / A" in out
     assert_clean_error(*cli("compare", str(tmp_path / "a"), str(tmp_path / "nowhere")), "no such store")
-    # two kernels in each store: one table per kernel, each with its own settings only
+    # two kernels in each store, equal runs: one line per kernel (issue 33: it printed 173 lines); --all prints
+    # one table per kernel, each with its own settings only
     code, out, err = cli("compare", str(tmp_path / "a"), str(tmp_path / "b"))
+    assert code == 0 and "distance: 36 quantities compared; none beyond the seed noise" in out
+    assert "overparam: " in out and "compare distance: B = " not in out and len(out.splitlines()) < 10
+    code, out, err = cli("compare", str(tmp_path / "a"), str(tmp_path / "b"), "--all")
     assert code == 0 and "compare distance: B = " in out and "compare overparam: B = " in out
     assert "timing distance run_elapsed_s: B / A = " in out and len(out.splitlines()) < 100
 

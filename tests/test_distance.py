@@ -182,3 +182,7 @@ def test_the_covariance_root_of_wide_data_comes_from_the_thin_svd():
         root, rank = covariance_root(sample)
         np.testing.assert_allclose(root.numpy() @ root.numpy().T, np.cov(sample, rowvar=False), atol=1e-9)
         assert rank == min(m - 1, d)
+    # With more rows than columns, the columns in eigh's ascending order, as before data.principal_axes: the same
+    # seed draws the same Gaussian (reversed, the draws changed and the docs' digits table with them).
+    values, vectors = np.linalg.eigh(np.cov(sample, rowvar=False))
+    np.testing.assert_array_equal(covariance_root(sample)[0].numpy(), vectors * np.sqrt(np.clip(values, 0, None)))

@@ -158,3 +158,41 @@ def test_approx_fit_table_fits_80_columns():
             assert f"{fmt(fit.alpha)} [{fmt(fit.alpha_lo, 3)}, {fmt(fit.alpha_hi, 3)}]" in out
             assert fit.theory_source in out
         assert "theil" not in out  # the kernel keeps its robust slope in the files, off screen
+
+
+def _text(grid: layout.Grid, width: int, colour: bool) -> str:
+    console = Console(file=io.StringIO(), width=width, color_system="standard" if colour else None)
+    render.print_grid(grid, console)
+    return console.file.getvalue()
+
+
+def test_a_one_row_table_that_would_split_prints_as_one_list_and_empty_columns_are_left_out():
+    # Issue 33: a one-row fit table split into 2-3 parts at 120 columns, carrying columns empty in every row.
+    frame = pd.DataFrame(
+        [{"target": "barron", "teacher_k": np.nan, "alpha": 0.61, "alpha_lo": 0.4, "alpha_hi": 0.8, "caveat": ""}
+         | {f"quantity_{i}": 1.0 + i for i in range(12)}]
+    )  # fmt: skip
+    grid = render.frame_grid(frame, "exponent fits", keys=("target",))
+    printed = _text(grid, 80, colour=False)
+    assert "part 1" not in printed and "teacher" not in printed and "caveat" not in printed
+    assert "  alpha [95%]" in printed and "0.61 [0.4, 0.8]" in printed and "quantity 11" in printed
+    assert max(len(line) for line in printed.splitlines()) <= 80
+    other = frame.assign(target="teacher", **{f"quantity_{i}": 20.0 + i for i in range(12)})
+    two = render.frame_grid(pd.concat([frame, other]), "fits", keys=("target",))
+    assert "(part 1 of" in _text(two, 80, colour=False)  # many rows still split into parts, as before
+    assert "teacher" in frame.columns.str.cat()  # the frame (what files get) keeps every column
+
+
+def test_theory_lines_keep_their_meaning_without_colour():
+    result = distance.run(distance.Config(dims=(2,), n_points=200, n_queries=10, seeds=(0,), id_points=0))
+    grid = render.result_grid(result)
+    plain, coloured = _text(grid, 120, colour=False), _text(grid, 120, colour=True)
+    assert "in parentheses: theory" in plain and "(0.5214)" in plain
+    assert "in cyan: theory" in coloured and "(0.5214)" not in coloured
+
+
+def test_the_targets_list_is_one_table_with_each_exponent():
+    from dimcurse.experiments.approx.registered import targets_table
+
+    printed = _text(targets_table(), 120, colour=False)
+    assert "part 1" not in printed and "0.5 (bound)" in printed and "[1] Barron 1993" in printed

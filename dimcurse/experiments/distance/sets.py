@@ -139,6 +139,8 @@ def covariance_root(sample: np.ndarray) -> tuple[torch.Tensor, int]:
     R = V sqrt(L) from the sample's principal axes V and variances L (``principal_axes``): r = d with at
     least as many rows as columns, else r = m, the same Gaussian drawn from m coordinates."""
     vectors, values = principal_axes(sample)
+    if sample.shape[1] <= sample.shape[0]:  # eigh's ascending order, as before: the same z draws the same points
+        vectors, values = vectors[:, ::-1], values[::-1]
     return torch.from_numpy(np.ascontiguousarray(vectors * np.sqrt(values))), _rank(values)
 
 

@@ -91,13 +91,19 @@ def lift_constants(grid: Grid, keep_one: bool = False) -> Grid:
         return grid
     said = [f"{grid.headers[j]} = {grid.rows[0][j].lines[0]}" for j in constant if grid.rows[0][j].lines[0]]
     keep = [j for j in range(len(grid.headers)) if j not in constant]
+    return columns_of(grid, keep, grid.caption + ([", ".join(said)] if said else []))
+
+
+def columns_of(grid: Grid, keep: list[int], caption: list[str] | None = None) -> Grid:
+    """The grid with only the columns ``keep`` (in order), its key count and right-aligned columns following;
+    ``caption``: a new caption (default: the grid's)."""
     return Grid(
         grid.title,
         [grid.headers[j] for j in keep],
         [[row[j] for j in keep] for row in grid.rows],
         n_keys=sum(1 for j in keep if j < grid.n_keys),
         numeric={keep.index(j) for j in grid.numeric if j in keep},
-        caption=grid.caption + ([", ".join(said)] if said else []),
+        caption=list(grid.caption if caption is None else caption),
         footnotes=list(grid.footnotes),
     )
 
@@ -159,15 +165,7 @@ def without_empty_columns(grid: Grid) -> Grid:
     keep = [j for j in range(len(grid.headers)) if any("".join(row[j].lines).strip() for row in grid.rows)]
     if len(keep) == len(grid.headers) or not grid.rows:
         return grid
-    return Grid(
-        grid.title,
-        [grid.headers[j] for j in keep],
-        [[row[j] for j in keep] for row in grid.rows],
-        n_keys=sum(1 for j in keep if j < grid.n_keys),
-        numeric={keep.index(j) for j in grid.numeric if j in keep},
-        caption=list(grid.caption),
-        footnotes=list(grid.footnotes),
-    )
+    return columns_of(grid, keep)
 
 
 def _panels(widths: list[int], keys: list[int], rest: list[int], width: int) -> list[list[int]] | None:

@@ -37,11 +37,10 @@ STATUSES = ("done", "failed")
 
 @dataclass(frozen=True)
 class BadLine:
-    """A line of the log no reader can use: its number (from 1), why, and its bytes."""
+    """A line of the log no reader can use: its number (from 1) and why."""
 
     number: int
     why: str
-    raw: bytes = b""
 
 
 @dataclass
@@ -77,7 +76,7 @@ def read_store(folder: str | Path) -> Contents:
             contents.lines = number
             record, why = _parse(raw)
             if why:
-                contents.bad.append(BadLine(number, why, raw))
+                contents.bad.append(BadLine(number, why))
                 continue
             if record["key"] in contents.latest:
                 contents.replaced += 1
@@ -154,25 +153,25 @@ class Store:
         for key, record in list(contents.latest.items()) if check is not None else []:
             why = check(record)
             if why:  # the point runs again: its record is moved aside with the unreadable lines
-                contents.bad.append(BadLine(contents.line_of[key], why, _line(path, contents.line_of[key])))
+                contents.bad.append(BadLine(contents.line_of[key], why))
                 del contents.latest[key]
         contents.bad.sort(key=lambda bad: bad.number)
         if not contents.bad:
             return None
-        with open(self.folder / QUARANTINE, "ab") as aside:
-            for bad in contents.bad:
-                head = json.dumps({"line": bad.number, "why": bad.why, "moved": time.strftime("%Y-%m-%dT%H:%M:%S")})
-                aside.write(head.encode() + b"\n" + bad.raw.rstrip(b"\n") + b"\n")
-            aside.flush()
-            os.fsync(aside.fileno())
-        dropped = {bad.number for bad in contents.bad}
+        why_of = {bad.number: bad.why for bad in contents.bad}
+        moved = time.strftime("%Y-%m-%dT%H:%M:%S")
         fresh = path.with_name(LOG + ".tmp")
-        with open(path, "rb") as old, open(fresh, "wb") as new:
+        # One pass: each line goes to the quarantine (after a line saying which and why) or to the fresh log.
+        with open(path, "rb") as old, open(fresh, "wb") as new, open(self.folder / QUARANTINE, "ab") as aside:
             for number, raw in enumerate(old, 1):
-                if number not in dropped:
+                if number not in why_of:
                     new.write(raw)
-            new.flush()
-            os.fsync(new.fileno())
+                    continue
+                head = json.dumps({"line": number, "why": why_of[number], "moved": moved})
+                aside.write(head.encode() + b"\n" + raw.rstrip(b"\n") + b"\n")
+            for handle in (aside, new):  # the quarantine holds every moved line before the log loses it
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(fresh, path)  # atomic: readers see the old log or the new one, never half of one
         return contents
 
@@ -200,15 +199,6 @@ class Store:
             fcntl.flock(self._lock.fileno(), fcntl.LOCK_UN)
             self._lock.close()
             self._lock = None
-
-
-def _line(path: Path, number: int) -> bytes:
-    """Line ``number`` (from 1) of a file, as bytes."""
-    with open(path, "rb") as handle:
-        for at, raw in enumerate(handle, 1):
-            if at == number:
-                return raw
-    return b""
 
 
 def _cut(fd: int, size: int) -> None:

@@ -92,8 +92,8 @@ def _file_data(config: Config, file, learning_curve: bool, dtype, device, projec
             "--test-fraction",
         )
     parts = {"train": [], "test": [], "val": []}
-    for seed in config.seeds:
-        rows = file_split(config, data, seed, learning_curve)
+    splits = {seed: file_split(config, data, seed, learning_curve) for seed in config.seeds}
+    for rows in splits.values():
         features = _features(x_all, rows["train"], projected)
         for name, r in rows.items():
             parts[name].append((features(x_all[r]), y_all[r]))
@@ -117,7 +117,7 @@ def _file_data(config: Config, file, learning_curve: bool, dtype, device, projec
         out.x_val = _move(torch.as_tensor(np.stack([p[0] for p in parts["val"]])), dtype, device)
         out.y_val = torch.as_tensor(np.stack([p[1] for p in parts["val"]])).to(device)
     # The bridge measures the raw training rows of the first seed, as `dimcurse distance --data` would.
-    out.ids = bridge.measure(x_all[file_split(config, data, config.seeds[0], learning_curve)["train"]])
+    out.ids = bridge.measure(x_all[splits[config.seeds[0]]["train"]])
     return out
 
 

@@ -202,7 +202,7 @@ def _has_teacher(run: Plan) -> bool:
 
 def _remade(run: Plan, widths, seeds, draws) -> Plan:
     config = dataclasses.replace(run.config, widths=tuple(widths), seeds=tuple(seeds), teacher_draws=draws)
-    return dataclasses.replace(planning.make(config, run.file), notes=run.notes)
+    return dataclasses.replace(planning.make(config, run.file, run.projected), notes=run.notes)
 
 
 def _what(run: Plan) -> str:

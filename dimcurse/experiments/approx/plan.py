@@ -301,11 +301,17 @@ class Plan:
         return self.sizes != (None,)
 
 
-def make(config: Config, file=None) -> Plan:
-    """The run's plan; ``file``: the --data file when already read (it is read here otherwise)."""
+_FOUND = object()  # make()'s default: the projection is found from the file
+
+
+def make(config: Config, file=None, projected=_FOUND) -> Plan:
+    """The run's plan; ``file``: the --data file when already read (it is read here otherwise);
+    ``projected``: its projection when already found (--budget's smaller plans keep the run's seeds[0], split
+    and --components, so the principal components are not computed again)."""
     if config.data is not None and file is None:
         file = read_data(config)
-    projected = projection(config, file) if config.data is not None else None
+    if projected is _FOUND:
+        projected = projection(config, file) if config.data is not None else None
     config, notes = resolve(config, file, projected)
     rows = fixed_rows(config, file)
     settings = tuple(

@@ -33,12 +33,16 @@ def distance(data=None, *, device: str = "auto", threads: int | None = None, tf3
     return run("distance", data, device, options, threads=threads, tf32=tf32)
 
 
-def approx(data=None, *, device: str = "auto", threads: int | None = None, tf32: bool = False, **options):
-    return run("approx", data, device, options, threads=threads, tf32=tf32)
+def approx(
+    data=None, *, device: str = "auto", threads: int | None = None, tf32: bool = False, checkpoint=None, **options
+):
+    return run("approx", data, device, options, threads=threads, tf32=tf32, checkpoint=checkpoint)
 
 
-def overparam(data=None, *, device: str = "auto", threads: int | None = None, tf32: bool = False, **options):
-    return run("overparam", data, device, options, threads=threads, tf32=tf32)
+def overparam(
+    data=None, *, device: str = "auto", threads: int | None = None, tf32: bool = False, checkpoint=None, **options
+):
+    return run("overparam", data, device, options, threads=threads, tf32=tf32, checkpoint=checkpoint)
 
 
 def run(
@@ -49,13 +53,17 @@ def run(
     *,
     threads: int | None = None,
     tf32: bool = False,
+    checkpoint=None,
 ):
     """Build the kernel's Config from CLI-style keywords, validate it, run it on ``threads`` torch threads
-    (None: 1, as the command line; the caller's count is restored after)."""
+    (None: 1, as the command line; the caller's count is restored after); ``checkpoint``: a folder to keep
+    finished work in and resume from (approx, overparam), as --checkpoint."""
     module = REGISTRY[kernel]
     config = make_config(kernel, dict(options or {}), data)
     module.validate(config)
-    return run_kernel(module, config, resolve_device(device), threads=threads, tf32=tf32)
+    device = resolve_device(device)
+    folder = None if checkpoint is None else str(checkpoint)
+    return run_kernel(module, config, device, threads=threads, tf32=tf32, checkpoint=folder)
 
 
 def make_config(kernel: str, options: dict, data=None):
@@ -97,6 +105,11 @@ def _doc(kernel: str, summary: str) -> str:
         "",
         "data: a path, a numpy array, a torch tensor, a pandas DataFrame or an (x, y) pair.",
         "device: 'auto' (CUDA when present), 'cpu', 'cuda' or 'cuda:N'.",
+        *(
+            ["checkpoint: a folder that keeps finished work; the same call given it again resumes there."]
+            if kernel != "distance"
+            else []
+        ),
         "Returns the kernel's Result (.rows, .summary, .provenance, .to(path)).",
     ]
     return "\n".join(lines)

@@ -10,6 +10,7 @@ import dataclasses
 import functools
 import os
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
@@ -104,7 +105,8 @@ THREADS = typer.Option(
     None,
     "--threads",
     help="Torch threads on the CPU (recorded in the provenance). One by default: two threads stall on a "
-    "machine where anything else runs; give 2 on a quiet 2-core machine for about 1.4x.",
+    "machine where anything else runs (warned when the load leaves fewer cores free); give 2 on a quiet "
+    "2-core machine for about 1.4x.",
     show_default="1",
     metavar="INT",
 )
@@ -162,6 +164,13 @@ TENSORBOARD = typer.Option(
     metavar="DIR",
     help="Write the training curves as TensorBoard event files under DIR (needs tensorboard).",
 )
+CHECKPOINT = typer.Option(
+    None,
+    "--checkpoint",
+    metavar="DIR",
+    help="Keep finished work in DIR (each trained width; overparam: its training state every 30 s) and, given "
+    "the same command again, resume there after a kill. A folder of another run is refused.",
+)
 PLOT = typer.Option(
     None, "--plot", metavar="FIGURE", help="Also draw the figure to this file (.png .svg .pdf; needs matplotlib)."
 )
@@ -201,6 +210,7 @@ RUN_OPTIONS = (
     "tensorboard",
     "threads",
     "tf32",
+    "checkpoint",
 )
 
 
@@ -224,6 +234,7 @@ def _execute(
     tensorboard: Optional[str] = None,
     threads: Optional[int] = None,
     tf32: bool = False,
+    checkpoint: Optional[str] = None,
 ):
     """The chain every kernel command follows: validate, check the outputs, run, then render or write."""
     from dimcurse import plot, render
@@ -241,8 +252,17 @@ def _execute(
     torch_device = resolve_device(device)
     count = _set_threads(threads)
     say = None if quiet else functools.partial(_stderr().print, soft_wrap=True, markup=False, highlight=False)
-    with _progress(quiet, kernel.KERNEL) as tick:
-        result = run_kernel(kernel, config, torch_device, tick, threads=count, tf32=tf32, say=say)
+    try:
+        with _progress(quiet, kernel.KERNEL) as tick:
+            result = run_kernel(
+                kernel, config, torch_device, tick, threads=count, tf32=tf32, say=say, checkpoint=checkpoint
+            )
+    except KeyboardInterrupt:
+        if checkpoint is None:
+            raise
+        raise Interrupted(
+            f"interrupted: finished work is kept in {checkpoint}; run the same command to resume"
+        ) from None
     # The terminal gets the table before any file is written: if a write then fails (a full
     # disk, a folder gone read-only), the numbers are still on screen and the error says which file.
     if out == "-" and fmt_name != "table":
@@ -323,12 +343,33 @@ def _list_data() -> None:
 # --------------------------------------------------------------------------- commands
 
 
-@app.command(short_help="Versions of dimcurse, Python, torch and numpy; the devices and the thread count.")
-def info():
-    """Print the versions of dimcurse, Python, torch and numpy, the devices and the thread count."""
+@app.command(short_help="Versions, devices and threads; or what a result store holds.")
+def info(
+    store: Optional[str] = typer.Argument(
+        None, metavar="[STORE]", help="A result store: its kernels, points, failures and unreadable lines."
+    ),
+):
+    """Print the versions of dimcurse, Python, torch and numpy, the devices and the thread count; given a
+    STORE, what it holds instead: per experiment and kernel the points done and failed, their rows, kernel
+    versions and times, then every unreadable line, earlier quarantined lines and each failure's error.
+
+    \b
+    Examples:
+      dimcurse info
+      dimcurse info quick.store
+    """
     from dimcurse import render
 
-    render.console().print(render.info_table())
+    if store is None:
+        render.console().print(render.info_table())
+        return
+    from dimcurse import report as reports
+
+    table, lines = reports.store_info(store)
+    console = render.console()
+    render.print_grid(render.frame_grid(table, f"dimcurse info {store}", keys=("experiment", "kernel")), console)
+    for line in lines:
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 def _config(kernel: str, given: dict):
@@ -444,6 +485,7 @@ def approx_cmd(  # noqa: PLR0917  (typer: one parameter per option)
     device: str = DEVICE,
     threads: Optional[int] = THREADS,
     tf32: bool = TF32,
+    checkpoint: Optional[str] = CHECKPOINT,
     dtype: str = config_option(ApproxConfig, "--dtype"),
     out: str = OUT,
     format: Optional[str] = FORMAT,
@@ -529,6 +571,7 @@ def overparam_cmd(  # noqa: PLR0917  (typer: one parameter per option)
     device: str = DEVICE,
     threads: Optional[int] = THREADS,
     tf32: bool = TF32,
+    checkpoint: Optional[str] = CHECKPOINT,
     dtype: str = config_option(OverparamConfig, "--dtype"),
     out: str = OUT,
     format: Optional[str] = FORMAT,
@@ -590,6 +633,7 @@ def batch_cmd(  # noqa: PLR0917  (typer: one parameter per option)
       dimcurse batch sweep.toml --executor processes --workers 2
     """
     from dimcurse import batch, render
+    from dimcurse import report as reports
     from dimcurse.sweep import load_sweep
 
     points = load_sweep(sweep_file)
@@ -597,6 +641,8 @@ def batch_cmd(  # noqa: PLR0917  (typer: one parameter per option)
     folder = store or f"{Path(sweep_file).stem}.store"
     if dry_run:
         render.print_grid(render.points_table(points, batch.status(points, folder), folder), render.console())
+        for line in reports.store_problems(folder) if Path(folder).is_dir() else []:
+            _stderr().print(f"note: {line}", highlight=False, markup=False, soft_wrap=True)
         return
     try:
         with _batch_progress(quiet, len(points)) as update:
@@ -630,6 +676,7 @@ def _batch_progress(quiet: bool, total: int):
     Slurm), one line per finished point, so that a log shows progress as it happens."""
     bar = _bar(quiet, "batch", "{task.fields[counts]}")
     err = bar.console
+    started = time.monotonic()
     with bar:
         task = bar.add_task("batch", total=total, counts="")
 
@@ -640,16 +687,37 @@ def _batch_progress(quiet: bool, total: int):
             )
             bar.update(task, completed=finished, counts=counts)
             if not quiet and not err.is_terminal and report.last is not None:
-                print(_log_line(report.last, finished, total), file=sys.stderr, flush=True)
+                computed = report.done + len(report.failed)  # points run here, not skipped as done before
+                line = _log_line(report.last, finished, total, time.monotonic() - started, computed)
+                print(line, file=sys.stderr, flush=True)
 
         yield update
 
 
-def _log_line(last: tuple, finished: int, total: int) -> str:
-    """``batch 3/12 [widths: dim=8] done in 4.2 s, 9 left`` (in brackets, the sweep's point label)."""
+def _log_line(last: tuple, finished: int, total: int, spent: float = 0.0, computed: int = 0) -> str:
+    """``2026-12-07 08:01:02 batch 3/12 [widths: dim=8] done in 4.2 s, 9 left, ETA 08:01:40 (38 s)``: the local
+    time, the point (in brackets, the sweep's label), its wall time and the points left; the ETA is the mean
+    wall time of the points this batch ran (``spent`` over ``computed``: with --workers, their mean pace)
+    times the points left."""
     label, status, elapsed = last
     took = "" if elapsed is None else f" in {elapsed:.1f} s" if elapsed >= 1 else f" in {elapsed:.2g} s"  # 0.012 s
-    return f"batch {finished}/{total} [{label}] {status}{took}, {total - finished} left"
+    left = total - finished
+    line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} batch {finished}/{total} [{label}] {status}{took}, {left} left"
+    if left and computed:
+        rest = spent / computed * left
+        line += f", ETA {time.strftime('%H:%M:%S', time.localtime(time.time() + rest))} ({_duration(rest)})"
+    return line
+
+
+def _duration(seconds: float) -> str:
+    """``38 s``, ``4 min 10 s``, ``2 h 05 min``: a time left, to the precision it has."""
+    if seconds < 1:
+        return "< 1 s"
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min {int(seconds % 60):02d} s"
+    return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60):02d} min"
 
 
 WHERE = typer.Option(

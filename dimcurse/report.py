@@ -551,3 +551,75 @@ def _differences(kernel: str, prov_a: list[dict], prov_b: list[dict]) -> list[st
         if va != vb:
             warnings.append(f"{kernel}: {what} differ: A {', '.join(va)} vs B {', '.join(vb)}")
     return warnings + _config_differences(kernel, prov_a, prov_b)
+
+
+# --------------------------------------------------------------------------- what a store holds
+
+
+def store_info(path: str, option: str = "STORE") -> tuple[pd.DataFrame, list[str]]:
+    """What ``dimcurse info STORE`` prints: per experiment and kernel, the points done and failed, their rows,
+    kernel versions and the times their provenance records (first, last); and lines naming every unreadable
+    line, the lines a batch moved aside earlier, repeated points and the failures' errors."""
+    folder = Path(path).expanduser()
+    if not folder.is_dir() or not is_store(folder):
+        raise DimcurseError(f"{path}: not a dimcurse store (a folder with points.jsonl)", option)
+    contents = read_store(folder)
+    _, bad = _from_store(contents)
+    unreadable = {line.number for line in bad}
+    table, failures = [], []
+    records = [r for key, r in contents.latest.items() if contents.line_of[key] not in unreadable]
+    for (experiment, kernel), group in _grouped(records):
+        done = [r for r in group if r["status"] == "done"]
+        times = sorted(str((r.get("provenance") or {}).get("timestamp", "")) for r in done)
+        times = [t.replace("T", " ").replace("+00:00", " UTC") for t in times if t]  # provenance: UTC ISO
+        versions = sorted({int(r["kernel_version"]) for r in group if isinstance(r.get("kernel_version"), int)})
+        table.append({
+            "experiment": experiment, "kernel": kernel, "version": ", ".join(map(str, versions)),
+            "done": len(done), "failed": len(group) - len(done), "rows": sum(len(r["rows"]) for r in done),
+            "first": times[0] if times else "", "last": times[-1] if times else "",
+        })  # fmt: skip
+        failures += [f"failed: {experiment} {_axes(r)}: {r.get('error') or 'no error recorded'}" for r in group
+                     if r["status"] == "failed"]  # fmt: skip
+    lines = [f"{contents.path}: {contents.lines} line(s), {len(contents.latest)} point(s)"]
+    lines += [f"unreadable: {contents.path} line {b.number}: {b.why}" for b in bad]
+    if bad:
+        lines.append(f"`dimcurse batch SWEEP --store {path}` moves them to {QUARANTINE} and recomputes their points")
+    if contents.replaced:
+        lines.append(f"{contents.replaced} line(s) repeat a point stored before; the latest of each is read")
+    moved = _quarantined(folder)
+    if moved:
+        lines.append(f"{folder / QUARANTINE}: {moved} line(s) moved aside by an earlier batch, kept as they were")
+    return pd.DataFrame(table, columns=INFO_COLUMNS), lines + failures
+
+
+INFO_COLUMNS = ["experiment", "kernel", "version", "done", "failed", "rows", "first", "last"]
+
+
+def _grouped(records: list[dict]) -> list[tuple[tuple[str, str], list[dict]]]:
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for record in records:
+        groups.setdefault((str(record.get("experiment", "")), record["kernel"]), []).append(record)
+    return sorted(groups.items())
+
+
+def _axes(record: dict) -> str:
+    axes = record.get("axes") or {}
+    return ", ".join(f"{k}={v}" for k, v in axes.items()) if isinstance(axes, dict) and axes else record["key"]
+
+
+def _quarantined(folder: Path) -> int:
+    """Lines a batch moved to the quarantine: each entry is a line saying which and why, then the line."""
+    path = folder / QUARANTINE
+    if not path.exists():
+        return 0
+    with open(path, "rb") as handle:
+        return sum(1 for _ in handle) // 2
+
+
+def store_problems(path: str) -> list[str]:
+    """The unreadable lines of a store in one note (none: every line reads), for readers that go on."""
+    contents = read_store(path)
+    _, bad = _from_store(contents)
+    if not bad:
+        return []
+    return [f"{contents.describe_bad(bad)}: a batch into this store moves them to {QUARANTINE} and reruns them"]

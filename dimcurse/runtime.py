@@ -82,16 +82,33 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def check_threads(threads: int | None, option: str = "--threads") -> tuple[int, str | None]:
+def check_threads(threads: int | None, option: str = "--threads", load: float | None = None) -> tuple[int, str | None]:
     """The thread count to use and a warning (None when there is none): below 1 is an error, above the cores
-    available a warning (oversubscribed threads wait on each other)."""
+    available a warning (oversubscribed threads wait on each other), and so is more than one thread where the
+    load already leaves fewer cores free than threads (``load``: the 1-minute load average, read when None)."""
     threads = DEFAULT_THREADS if threads is None else threads
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise DimcurseError(f"must be a whole number of at least 1, got {threads!r}", option)
     cores = available_cores()
     if threads > cores:
         return threads, f"warning: {option} {threads} is more than the {cores} core(s) available; threads will wait"
+    load = load_average() if load is None else load
+    if threads > 1 and load is not None and cores - load < threads:
+        return threads, (
+            f"warning: {option} {threads} on a machine whose load ({load:.1f} on {cores} cores) leaves fewer than "
+            f"{threads} free: threads stall at each barrier while a core is busy (measured here 2x slower than one "
+            "thread with one busy process beside them, 8-37x under more load; docs/reliability.md section 8); "
+            f"{option} 1 is the safe choice"
+        )  # fmt: skip
     return threads, None
+
+
+def load_average() -> float | None:
+    """The 1-minute load average (runnable processes, this one's not yet counted), or None where the OS has none."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
 
 
 @contextlib.contextmanager

@@ -426,10 +426,12 @@ def test_compare_lines_up_settings_and_warns_on_differences(cli, tmp_path):
 
 def test_a_batch_whose_stderr_is_a_log_writes_one_line_per_finished_point(cli, tmp_path):
     code, _, err = cli("batch", str(_sweep(tmp_path)), "--store", str(tmp_path / "s"))
-    lines = [line for line in err.splitlines() if line.startswith("batch ")]
+    stamp = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d batch ")  # each line starts with the local time
+    lines = [line for line in err.splitlines() if stamp.match(line)]
     assert code == 0 and len(lines) == N_POINTS, err
-    assert lines[0].startswith(f"batch 1/{N_POINTS} [curse: ") and " done in " in lines[0]
-    assert lines[-1].endswith(", 0 left") and f"{N_POINTS - 1} left" in lines[0]
+    assert lines[0].split(" ", 2)[2].startswith(f"batch 1/{N_POINTS} [curse: ") and " done in " in lines[0]
+    assert lines[-1].endswith(", 0 left") and f"{N_POINTS - 1} left, ETA " in lines[0]
+    assert re.search(r"ETA \d\d:\d\d:\d\d \((< 1|\d+) s\)$", lines[0]), lines[0]
     code, _, err = cli("batch", str(_sweep(tmp_path)), "--store", str(tmp_path / "s"), "--quiet")
     assert code == 0 and "batch 1/" not in err
 
@@ -636,3 +638,12 @@ def test_a_store_written_before_the_kernels_moved_still_loads(tmp_path):
     tables = report(str(store))
     assert sorted(r.kernel for r in tables) == ["approx", "distance", "overparam"]
     assert all(len(r.rows) for r in tables)
+
+
+def test_the_eta_is_the_mean_pace_of_the_points_run_times_those_left():
+    from dimcurse.cli import _log_line
+
+    line = _log_line(("curse: dims=2", "done", 2.0), 5, 12, spent=30.0, computed=3)  # 2 skipped, 3 run in 30 s
+    assert re.search(r"batch 5/12 \[curse: dims=2\] done in 2.0 s, 7 left, ETA \d\d:\d\d:\d\d \(1 min 10 s\)$", line)
+    assert _log_line(("a", "failed", None), 12, 12, spent=9.0, computed=12).endswith("batch 12/12 [a] failed, 0 left")
+    assert "ETA" not in _log_line(("a", "done", 1.0), 3, 12, spent=0.0, computed=0)  # all skipped so far: no pace

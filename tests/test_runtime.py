@@ -56,3 +56,24 @@ def test_float32_means_float32_unless_tf32_is_asked_for_and_the_provenance_says_
     assert refused.value.option == "--tf32"
     code, out, err = run_cli("distance", "--dims", "4", "--device", "cpu", "--tf32")
     assert_clean_error(code, out, err, "--tf32")
+
+
+def test_two_threads_on_a_loaded_machine_are_warned_with_the_measured_cost(monkeypatch):
+    from dimcurse import runtime
+
+    monkeypatch.setattr(runtime, "available_cores", lambda: 2)
+    count, warning = runtime.check_threads(2, load=1.5)  # 0.5 cores free for 2 threads
+    assert count == 2 and "load (1.5 on 2 cores) leaves fewer than 2 free" in warning and "8-37x" in warning
+    assert runtime.check_threads(2, load=0.0)[1] is None  # a quiet machine: the 1.4x gain stands
+    assert runtime.check_threads(1, load=7.0)[1] is None  # one thread never waits on another
+    assert runtime.check_threads(None, load=7.0)[1] is None  # the default is one
+
+
+def test_the_command_line_prints_the_load_warning_once_at_the_start(monkeypatch):
+    from dimcurse import runtime
+
+    monkeypatch.setattr(runtime, "available_cores", lambda: 2)
+    monkeypatch.setattr(runtime, "load_average", lambda: 2.3)
+    code, out, err = run_cli("distance", "--dims", "3", "--points", "50", "--queries", "5", "--threads", "2", "-q")
+    assert code == 0 and "dimcurse distance" in out
+    assert err.count("warning: --threads 2 on a machine whose load (2.3 on 2 cores)") == 1, err

@@ -10,7 +10,7 @@ import os
 import pytest
 
 from dimcurse.batch import run_batch
-from dimcurse.report import report
+from dimcurse.report import report, store_info
 from dimcurse.store import LOG, QUARANTINE, read_records, read_store
 from dimcurse.sweep import load_sweep
 
@@ -106,6 +106,13 @@ def test_no_damage_is_silent_and_no_readable_point_is_lost(clean_store, tmp_path
         assert words in (out + err).replace("\n", ""), (out, err)
         code, out, err = cli("plot", str(store), "--out", str(tmp_path / "f.png"))
         assert code == 0 and words in err.replace("\n", ""), err
+    # info names every unreadable line; batch --dry-run says so too (it moves nothing)
+    code, out, err = cli("info", str(store))
+    assert code == 0 and words in out.replace("\n", "") and "unreadable: " in out, out
+    table, _ = store_info(str(store))
+    assert table.done.sum() + table.failed.sum() == readable, table
+    code, out, err = cli("batch", str(sweep), "--store", str(store), "--dry-run")
+    assert code == 0 and words in err.replace("\n", "") and not (store / QUARANTINE).exists(), err
     # batch moves the damaged lines aside, says so, and runs the lost points again: the store is whole
     code, out, err = cli("batch", str(sweep), "--store", str(store), "--quiet")
     err = err.replace("\n", "")  # the console wraps long paths inside a word
@@ -115,6 +122,8 @@ def test_no_damage_is_silent_and_no_readable_point_is_lost(clean_store, tmp_path
     contents = read_store(store)
     assert not contents.bad and len(contents.latest) == POINTS
     assert sorted(read_records(store)) == sorted(read_records(source))
+    code, out, _ = cli("info", str(store))
+    assert code == 0 and "unreadable" not in out and "moved aside by an earlier batch" in out.replace("\n", "")
 
 
 def test_a_point_stored_twice_gets_a_note_and_the_latest_line_wins(clean_store, tmp_path, cli):
@@ -125,3 +134,20 @@ def test_a_point_stored_twice_gets_a_note_and_the_latest_line_wins(clean_store, 
     (store / LOG).write_bytes(b"".join(lines + lines[:1]))
     code, out, err = cli("report", str(store))
     assert code == 0 and "1 line(s) repeat a point" in out + err
+
+
+def test_info_of_a_whole_store_counts_its_points_rows_and_failures(clean_store, tmp_path, cli):
+    source, _ = clean_store
+    code, out, err = cli("info", str(source))
+    assert code == 0, err
+    assert "small" in out and "overparam" in out and " UTC" in out and "unreadable" not in out
+    assert f"{POINTS} point(s)" in out
+    store = tmp_path / "s"
+    store.mkdir()
+    lines = _lines(source)
+    failed = {**_record(lines[0]), "status": "failed", "error": "training diverged in 2 model(s)", "rows": []}
+    (store / LOG).write_bytes(b"".join(lines[1:]) + _json(failed))
+    code, out, _ = cli("info", str(store))
+    assert code == 0 and "failed: small seeds=" in out and "training diverged in 2 model(s)" in out
+    code, out, err = cli("info", str(tmp_path / "nowhere"))
+    assert_clean_error(code, out, err, "STORE")

@@ -119,11 +119,15 @@ class EscapedWarning(AssertionError):
     """A Python warning raised during a kernel's run (a bug: raised under DIMCURSE_STRICT=1)."""
 
 
-def run_kernel(kernel, config, device, progress=None, *, threads: int | None = None, tf32: bool = False, say=None):
+def run_kernel(
+    kernel, config, device, progress=None, *, threads: int | None = None, tf32: bool = False, say=None,
+    checkpoint: str | None = None,
+):  # fmt: skip
     """``kernel.run`` on ``threads`` torch threads (None: runtime.DEFAULT_THREADS, 1; the process's count
     is restored after), with every Python warning caught: none reaches stderr. Each becomes a note
     naming it (it is a bug: numerical warnings are to be prevented at the source), and under
-    DIMCURSE_STRICT=1 (the test suite) it fails the run instead. ``say``: takes a kernel's forecast line."""
+    DIMCURSE_STRICT=1 (the test suite) it fails the run instead. ``say``: takes a kernel's forecast line;
+    ``checkpoint``: a folder where the kernel keeps its finished work and resumes from it (approx, overparam)."""
     if tf32 and not str(device).startswith("cuda"):  # recorded as on, it would claim what never ran
         raise DimcurseError(
             f"TF32 exists only in CUDA matmuls and convolutions; on {device} it would change nothing: drop it",
@@ -131,7 +135,12 @@ def run_kernel(kernel, config, device, progress=None, *, threads: int | None = N
         )
     with warnings.catch_warnings(record=True) as caught, torch_threads(threads), float32_policy(tf32):
         warnings.simplefilter("always")
-        told = {"say": say} if say is not None and "say" in inspect.signature(kernel.run).parameters else {}
+        takes = inspect.signature(kernel.run).parameters
+        told = {"say": say} if say is not None and "say" in takes else {}
+        if checkpoint is not None:
+            if "checkpoint" not in takes:
+                raise DimcurseError(f"the {kernel.KERNEL} kernel has no training to resume", "--checkpoint")
+            told["checkpoint"] = checkpoint
         result = kernel.run(config, device=device, progress=progress, **told)
     messages = sorted(
         {f"{w.category.__name__}: {w.message} ({os.path.basename(w.filename)}:{w.lineno})" for w in caught}

@@ -19,6 +19,7 @@ from typing import Callable, NamedTuple
 import pandas as pd
 import torch
 
+from dimcurse import checkpoint as checkpoint_
 from dimcurse import memory
 from dimcurse.provenance import provenance
 from dimcurse.results import Result
@@ -61,3 +62,24 @@ def finish(module, config, device, rows, started: float, *, provenance_extra: di
         "replicates": getattr(module, "REPLICATES", None),
     }
     return Result(kernel=module.KERNEL, rows=table, provenance=prov, **{**contract, **fields})
+
+
+def checkpoint(module, config, device, folder: str | None, data: dict | None = None):
+    """The run's ``--checkpoint`` folder (None without one), claimed for this kernel, version, config and device,
+    and ``data`` (a user's file as ``describe()`` gives it: its content hash), so no other run resumes from it."""
+    if folder is None:
+        return None
+    mine = checkpoint_.identity(module.KERNEL, module.VERSION, config, device)
+    if data is not None:
+        mine["data"] = data
+    return checkpoint_.Checkpoint(folder, mine)
+
+
+def resumed(saved) -> list[str]:
+    """The note of a run that read finished work back from its checkpoint folder (none: nothing read)."""
+    if saved is None or not saved.loaded:
+        return []
+    return [
+        f"resumed from {saved.folder}: {saved.loaded} piece(s) of finished work read back, not recomputed "
+        "(their rows are those of an uninterrupted run; elapsed_s counts this run's time only)."
+    ]

@@ -15,6 +15,7 @@ training inputs' intrinsic dimension is measured first (``bridge``) and predicts
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import math
 import sys
@@ -56,7 +57,15 @@ from dimcurse.experiments.approx.plan import (
     trainer_for,
 )
 from dimcurse.experiments.approx.targets import TEACHERS, get_target, is_teacher
-from dimcurse.experiments.approx.training import CURVE_COLUMNS, Budget, Sweep, Trained, train_arch, train_baseline
+from dimcurse.experiments.approx.training import (
+    CURVE_COLUMNS,
+    Budget,
+    Resume,
+    Sweep,
+    Trained,
+    train_arch,
+    train_baseline,
+)
 from dimcurse.nets import get_activation
 from dimcurse.experiments.approx.networks import ARCHS, shallow_params
 from dimcurse.parsing import did_you_mean
@@ -324,14 +333,18 @@ def _second_order_bytes(config: Config, S: int, n: int, dim: int, width: int, it
 
 def run(
     config: Config, device: torch.device | str = "cpu", progress: Callable[[float], None] | None = None,
-    say: Callable[[str], None] | None = None,
+    say: Callable[[str], None] | None = None, checkpoint: str | None = None,
 ) -> Result:  # fmt: skip
     """Train every (target, dim, arch) sweep and the baselines; rows plus the fit table. ``say``: takes the
-    plan's one line (models, samples, trainers, estimated time) before any training."""
+    plan's one line (models, samples, trainers, estimated time) before any training. ``checkpoint``: a folder
+    that keeps each finished sweep and each trained width; the same command given it again resumes there."""
     device, started, run_plan = contract.start(sys.modules[__name__], config, device, "this sweep", say)
+    file = run_plan.file.describe() if run_plan.file is not None else None
+    saved = contract.checkpoint(sys.modules[__name__], config, device, checkpoint, data=file)
     planned = schedule.jobs(run_plan)
     budget = Budget(progress, sum(job.work for job in planned))
     rows, curves, notes = [], [], list(run_plan.notes)
+    _train = functools.partial(_train_saved, saved=saved)
     dtype = resolve_dtype(config.dtype)
     for setting, group in itertools.groupby(planned, key=lambda job: job.setting):
         group = list(group)
@@ -359,7 +372,7 @@ def run(
             "widths": list(chosen.widths or ()), "seeds": list(chosen.seeds), "teacher_draws": chosen.teacher_draws
         }  # fmt: skip
     result = contract.finish(sys.modules[__name__], config, device, rows, started, provenance_extra=extra)
-    result.notes = notes + fits.notes(result.rows, run_plan.config)
+    result.notes = notes + fits.notes(result.rows, run_plan.config) + contract.resumed(saved)
     if config.record_every:
         result.tables["curves"] = pd.DataFrame(curves, columns=CURVE_COLUMNS)
     analysis(result, run_plan.config)
@@ -370,7 +383,8 @@ def run(
             f"{n_widths} (give --widths, e.g. 8,16,32,64)."
         )
     else:  # a retry's work joins the bar's total: it never stands at 100 % while work goes on
-        result.notes += _tried(result, run_plan, planned, budget, time.perf_counter() - started, device=device)
+        elapsed = time.perf_counter() - started
+        result.notes += _tried(result, run_plan, planned, budget, elapsed, device=device, saved=saved)
     budget.finish()
     return result
 
@@ -379,7 +393,9 @@ RETRY_CAP_FACTOR = 4  # a fit left with too few sizes by the trainer's cap is re
 RETRY_SHARE = 1.0  # ... when that costs at most the run's own time again (by the plan's estimate)
 
 
-def _tried(result: Result, run_plan: Plan, planned: list, budget: Budget, elapsed: float, *, device) -> list[str]:
+def _tried(
+    result: Result, run_plan: Plan, planned: list, budget: Budget, elapsed: float, *, device, saved=None
+) -> list[str]:
     """For a width fit the trainers' caps left with fewer than 3 sizes: train the limited widths again at
     RETRY_CAP_FACTOR x the cap, when that is cheap, and say what happened (the rows stay those of the run's
     config); otherwise say what it would cost."""
@@ -404,7 +420,7 @@ def _tried(result: Result, run_plan: Plan, planned: list, budget: Budget, elapse
                          f"by the plan's estimate (not tried: give {option} {cap}).")  # fmt: skip
             continue
         budget.grow(trial.work)
-        notes.append(_retry(trial, rows, run_plan, budget, device=device, where=where, at=at))
+        notes.append(_retry(trial, rows, run_plan, budget, device=device, where=where, at=at, saved=saved))
     return notes
 
 
@@ -416,11 +432,13 @@ def _setting_key(target, dim, k, arch) -> tuple:
     return target, int(dim), None if k is None or pd.isna(k) else int(k), arch
 
 
-def _retry(trial, rows: pd.DataFrame, run_plan: Plan, budget: Budget, *, device, where: str, at: str) -> str:
+def _retry(
+    trial, rows: pd.DataFrame, run_plan: Plan, budget: Budget, *, device, where: str, at: str, saved=None
+) -> str:  # fmt: skip
     """Train ``trial`` and say what it gives: how many of its models converged or settled, and the fit with
     its rows in place of the limited ones."""
     data = make_data(run_plan, trial.setting, resolve_dtype(run_plan.config.dtype), device)
-    again = pd.DataFrame(_train(trial, data, budget, [], device))
+    again = pd.DataFrame(_train_saved(trial, data, budget, [], device, saved=saved))
     settled = int((~again.optimisation_limited).sum())
     mixed = pd.concat([rows[~rows.width.isin(trial.config.widths)], again], ignore_index=True)
     fit = fit_table(mixed, trial.config)  # its caps name the retry's
@@ -437,18 +455,39 @@ def _retry(trial, rows: pd.DataFrame, run_plan: Plan, budget: Budget, *, device,
     return words + "."
 
 
-def _train(job: schedule.Job, data, budget: Budget, curves: list, device) -> list[dict]:
-    """Train one job (an architecture's widths at one n, or a baseline) and return its rows."""
+def _train_saved(job: schedule.Job, data, budget: Budget, curves: list, device, *, saved=None) -> list[dict]:
+    """Train one job (an architecture's widths at one n, or a baseline) and return its rows; with a checkpoint
+    (``saved``), read a finished job back, resume an unfinished one after its last trained width, and keep
+    the rows and curves of each job once it ends."""
     t0 = time.perf_counter()
     meter = budget.job(job.work)
+    key = ("job", _job_key(job))
+    kept = saved.load(key) if saved is not None else None
+    if kept is not None:
+        meter.finish()
+        curves += kept["curves"]
+        return kept["rows"]
     part = data if job.n is None else data.first(job.n)
     sweep = Sweep(job.name, job.dim, job.widths, part, job.config, device, meter.tick)
     label = {"target": job.target.name, "inputs": inputs_label(job.config), "dim": job.setting.columns}
     label["teacher_k"] = job.k if job.k is not None else math.nan
     label.update(arch=job.name, **({"n_samples": job.n} if job.n is not None else {}))
-    trained = train_arch(sweep, curves, label) if job.name in ARCHS else train_baseline(sweep)
+    start = len(curves)
+    resume = Resume(saved, ("stages", *key[1:]), curves, start) if saved is not None else None
+    trained = train_arch(sweep, curves, label, resume) if job.name in ARCHS else train_baseline(sweep)
     meter.finish()
-    return _rows(sweep, job.setting, trained, time.perf_counter() - t0)
+    rows = _rows(sweep, job.setting, trained, time.perf_counter() - t0)
+    if saved is not None:
+        saved.save(key, {"rows": rows, "curves": curves[start:]})
+        saved.drop(resume.key)
+    return rows
+
+
+def _job_key(job: schedule.Job) -> tuple:
+    """What names a job's work in a checkpoint: its setting, architecture, n, widths and every config field."""
+    setting = job.setting
+    where = (setting.target.name, setting.dim, setting.columns, setting.k, setting.replicates, setting.pool)
+    return (*where, job.name, job.n, tuple(job.widths), repr(dataclasses.astuple(job.config)))
 
 
 def _extended(wider: list) -> list[str]:

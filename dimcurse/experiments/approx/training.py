@@ -101,8 +101,40 @@ class Sweep(NamedTuple):
     tick: Callable[[float], None] | None
 
 
-def train_arch(job: Sweep, curves: list | None = None, label: dict | None = None) -> Trained:
-    """Train all widths x seeds of one architecture with the trainers ``trainer_for`` assigns."""
+@dataclass
+class Resume:
+    """Where one sweep keeps its finished stages (``--checkpoint``): the models, their state and the curves
+    after the batched Adam stage and after each width's second-order stage."""
+
+    checkpoint: object  # dimcurse.checkpoint.Checkpoint
+    key: tuple
+    curves: list  # the run's curve rows ...
+    start: int  # ... of which this sweep's begin here
+
+    def load(self, model, state: "_TrainState") -> set:
+        """Put the saved models and state in place; the stages already done (empty: none)."""
+        kept = self.checkpoint.load(self.key)
+        if kept is None:
+            return set()
+        model.load_state_dict(kept["model"])
+        for name, value in kept["state"].items():
+            getattr(state, name)[...] = value
+        self.curves[self.start :] = kept["curves"]
+        return kept["done"]
+
+    def save(self, model, state: "_TrainState", done: set) -> None:
+        value = {
+            "model": model.state_dict(), "state": dataclasses.asdict(state), "done": set(done),
+            "curves": self.curves[self.start :],
+        }  # fmt: skip
+        self.checkpoint.save(self.key, value)
+
+
+def train_arch(
+    job: Sweep, curves: list | None = None, label: dict | None = None, resume: Resume | None = None
+) -> Trained:
+    """Train all widths x seeds of one architecture with the trainers ``trainer_for`` assigns; with ``resume``,
+    skip the stages a killed run finished (their models and state read back) and save each one it ends."""
     arch, dim, widths, data, config, device, _ = job
     widths = list(widths)
     params = [arch_params(arch, dim, w, config.depth) for w in widths]
@@ -120,12 +152,26 @@ def train_arch(job: Sweep, curves: list | None = None, label: dict | None = None
         _Curves(config, data, label or {}, widths, curves) if curves is not None and config.record_every else None
     )
     adam_js = [j for j, t in enumerate(plan) if t in ("adam", "adam+lm")]
-    if adam_js:
-        _adam_stage(job._replace(tick=_scaled(job.tick, stage["adam"])), model, widths, adam_js, state, recorder)
-    for j in (j for j, t in enumerate(plan) if t in ("lm", "adam+lm")):
-        _lm_stage(job._replace(tick=_scaled(job.tick, stage[j])), model, j, used[j], state, recorder)
-    for j in (j for j, t in enumerate(plan) if t == "gn"):
-        _gn_stage(job._replace(tick=_scaled(job.tick, stage[j])), model, j, used[j], state, recorder)
+    stages = [("adam", None)] if adam_js else []
+    stages += [("lm", j) for j, t in enumerate(plan) if t in ("lm", "adam+lm")]
+    stages += [("gn", j) for j, t in enumerate(plan) if t == "gn"]
+    done = resume.load(model, state) if resume is not None else set()
+    for name, j in stages:
+        share = stage["adam" if j is None else j]
+        if (name, j) in done:
+            if job.tick is not None:
+                job.tick(share)
+            continue
+        sub = job._replace(tick=_scaled(job.tick, share))
+        if name == "adam":
+            _adam_stage(sub, model, widths, adam_js, state, recorder)
+        elif name == "lm":
+            _lm_stage(sub, model, j, used[j], state, recorder)
+        else:
+            _gn_stage(sub, model, j, used[j], state, recorder)
+        done.add((name, j))
+        if resume is not None and len(done) < len(stages):  # the last one: the job's rows are saved instead
+            resume.save(model, state, done)
     pred_train, pred_test = _predict(model, data.x_train[:, : max(used)]), _predict(model, data.x_test)
     train, test = _rmse(pred_train, data, False, used), _rmse(pred_test, data, True)
     val = _val_rmse(_predict(model, data.x_val), data) if data.x_val is not None else None

@@ -102,6 +102,24 @@ class ClassifierRun:
     steps_per_epoch: int
 
 
+@dataclass
+class Resume:
+    """Where one training keeps its state (``--checkpoint``): saved at an epoch's end once the checkpoint's
+    interval has passed, read back at the start of the same training in a later run."""
+
+    checkpoint: object  # dimcurse.checkpoint.Checkpoint
+    key: tuple
+
+    def load(self) -> dict | None:
+        return self.checkpoint.load(self.key)
+
+    def save(self, value: dict) -> None:
+        self.checkpoint.save(self.key, value)
+
+    def due(self) -> bool:
+        return self.checkpoint.due()
+
+
 def _class_loss(logits: torch.Tensor, labels: torch.Tensor, loss: str) -> torch.Tensor:
     """Per-sample loss (S, n, M) of logits (S, n, M, C) against integer labels (S, n)."""
     C = logits.shape[-1]
@@ -155,6 +173,7 @@ def train_classifier(
     steps: int | None = None,
     progress: Callable[[float], None] | None = None,
     augment: Callable[[torch.Tensor, int], torch.Tensor] | None = None,
+    resume: Resume | None = None,
 ) -> ClassifierRun:
     """Mini-batch training of every (seed, width) classifier at once, on the sum of their losses.
 
@@ -164,6 +183,9 @@ def train_classifier(
     set (to find the epoch it first reaches zero); test metrics are measured every
     ``record_every`` epochs and at the end. ``steps`` (optimiser steps) overrides ``epochs``.
     ``augment(batch, step)``: a transform of each (S, b, d) mini-batch (random crops and flips).
+    ``resume``: the state at an epoch's end (models, optimiser, shuffling streams, records) is saved there
+    when its interval has passed and read back at the start, so a killed run goes on from that epoch
+    exactly as if it had not stopped.
     """
     S, n = labels.shape
     batch = n if batch_size <= 0 else min(batch_size, n)
@@ -181,12 +203,22 @@ def train_classifier(
     chunk = sample_chunk(model, x)
     rows = torch.arange(S, device=x.device)[:, None]
     records, order, initial = [], None, None
-    if record_every:  # the curves start at the initialisation (epoch 0)
+    kept = resume.load() if resume is not None else None
+    if kept is not None:
+        model.load_state_dict(kept["model"])
+        opt.load_state_dict(kept["opt"])
+        for gen, state in zip(gens, kept["gens"]):
+            gen.set_state(state)
+        alive.copy_(kept["alive"].to(alive.device))
+        first_zero, records, initial = kept["first_zero"], kept["records"], kept["initial"]
+        if progress is not None:
+            progress(kept["step"] / total)
+    elif record_every:  # the curves start at the initialisation (epoch 0)
         train_loss, train_error = evaluate_classifier(model, x, labels, loss, chunk)
         test_loss, test_error = evaluate_classifier(model, x_test, labels_test, loss, chunk)
         records.append(_record(0.0, train_loss, train_error, test_loss, test_error, first_zero=first_zero, alive=alive))
         records[-1]["weight_norm"] = model.weight_norms().numpy()
-    for step in range(total):
+    for step in range(kept["step"] if kept is not None else 0, total):
         if step % per_epoch == 0:
             order = torch.stack([torch.randperm(n, generator=g) for g in gens]).to(x.device)
         idx = order[:, (step % per_epoch) * batch : (step % per_epoch + 1) * batch]
@@ -211,6 +243,10 @@ def train_classifier(
                     _record(epoch, train_loss, train_error, test_loss, test_error, first_zero=first_zero, alive=alive)
                 )
                 records[-1]["weight_norm"] = model.weight_norms().numpy()
+            if resume is not None and step + 1 < total and resume.due():
+                state = {"model": model.state_dict(), "opt": opt.state_dict(), "gens": [g.get_state() for g in gens]}
+                state.update(alive=alive.cpu(), first_zero=first_zero, records=records, initial=initial, step=step + 1)
+                resume.save(state)
         if progress is not None:
             progress(1.0 / total)
     return ClassifierRun(records, (~alive).cpu().numpy(), total, per_epoch)

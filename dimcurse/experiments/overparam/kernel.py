@@ -36,7 +36,7 @@ from dimcurse.configs import check_counts, check_seeds
 from dimcurse.parsing import did_you_mean
 from dimcurse.experiments.overparam.cnn import cnn1d_params, cnn2d_params
 from dimcurse.nets import ACTIVATIONS
-from dimcurse.experiments.overparam.classifier import mlp_params
+from dimcurse.experiments.overparam.classifier import Resume, mlp_params
 from dimcurse.results import Result
 from dimcurse.experiments.overparam.gd import STEPS
 from dimcurse.experiments.overparam.models import FEATURE_MAPS, run_knn, run_linear, run_mlp, run_random_features
@@ -306,16 +306,23 @@ def prepare(config: Config):
 # --------------------------------------------------------------------------- run
 
 
-def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[float], None] | None = None) -> Result:
-    """Run the sweep for every training-set size and label-noise level; rows plus the per-width summary."""
+def run(
+    config: Config, device: torch.device | str = "cpu", progress: Callable[[float], None] | None = None,
+    checkpoint: str | None = None,
+) -> Result:  # fmt: skip
+    """Run the sweep for every training-set size and label-noise level; rows plus the per-width summary.
+    ``checkpoint``: a folder that keeps each finished (size, noise) sweep and a trained network's state every
+    checkpoint.EVERY_S seconds; the same command given it again resumes there."""
     device, started, file = contract.start(sys.modules[__name__], config, device, f"the {config.model} sweep")
+    data = file.describe() if file is not None else None
+    saved = contract.checkpoint(sys.modules[__name__], config, device, checkpoint, data=data)
     config = with_sizes(config, file)  # a --data file's default sizes, from its rows
     rows, subsets = [], {}
     share = 1.0 / (len(config.label_noise) * len(config.n_train))
     for one in per_size(config):
         for noise in config.label_noise:
             tick = (lambda f: progress(f * share)) if progress else None
-            new, used = _run_one(one, noise, device, tick, file)
+            new, used = _run_saved(one, noise, device, tick, file, saved=saved)
             subsets.update({f"{n_of(one)}:{k}" if len(config.n_train) > 1 else k: v for k, v in used.items()})
             for row in new:
                 row.update(label_noise=noise, device=str(device), kernel_version=VERSION)
@@ -342,13 +349,31 @@ def run(config: Config, device: torch.device | str = "cpu", progress: Callable[[
         sys.modules[__name__], config, device, table, started, provenance_extra=extra, group_by=group_by
     )
     result.analysis, result.analysis_title = summary_table(table), ANALYSIS_TITLE
-    result.notes += notes(table, result.analysis, config)
+    result.notes += notes(table, result.analysis, config) + contract.resumed(saved)
     if config.model in TRAINED and config.record_every:
         result.tables["curves"] = table[CURVE_COLUMNS].reset_index(drop=True)
     return result
 
 
-def _run_one(config: Config, noise: float, device, progress, file=None) -> tuple[list[dict], dict]:
+def _run_saved(config: Config, noise: float, device, progress, file=None, *, saved=None) -> tuple[list[dict], dict]:
+    """The rows of one training-set size and noise level, and the training subsets drawn; with a checkpoint
+    (``saved``), read back when a killed run finished them, else computed (a network resuming from its last
+    saved state) and kept."""
+    key = ("sweep", n_of(config), float(noise))
+    kept = saved.load(key) if saved is not None else None
+    if kept is not None:
+        if progress is not None and config.model in TRAINED:
+            progress(1.0)
+        return kept["rows"], kept["used"]
+    resume = Resume(saved, ("training", *key[1:])) if saved is not None else None
+    rows, used = _run_one(config, noise, device, progress, file, resume)
+    if saved is not None:
+        saved.save(key, {"rows": rows, "used": used})
+        saved.drop(resume.key)
+    return rows, used
+
+
+def _run_one(config: Config, noise: float, device, progress, file=None, resume=None) -> tuple[list[dict], dict]:
     """The rows of one training-set size and noise level, and the training subsets drawn."""
     if config.model == "linear":
         return run_linear(config, device), {}
@@ -358,7 +383,7 @@ def _run_one(config: Config, noise: float, device, progress, file=None) -> tuple
         return run_random_features(config, task, device), used
     if config.model == "knn":
         return run_knn(config, task, device), used
-    return run_mlp(config, task, device, progress), used
+    return run_mlp(config, task, device, progress, resume), used
 
 
 def notes(table: pd.DataFrame, summary: pd.DataFrame, config: Config) -> list[str]:

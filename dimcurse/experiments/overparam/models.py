@@ -255,8 +255,9 @@ def _gd_rows(config: Config, path, theta: torch.Tensor, steps, *, seed: int, lab
     return out
 
 
-def run_mlp(config: Config, task: Task, device, progress) -> list[dict]:
-    """All widths x seeds as one batched network (an MLP, or the CNN), trained by mini-batch AdamW/SGD."""
+def run_mlp(config: Config, task: Task, device, progress, resume=None) -> list[dict]:
+    """All widths x seeds as one batched network (an MLP, or the CNN), trained by mini-batch AdamW/SGD;
+    ``resume`` (classifier.Resume): where its training state is kept, to go on from after a kill."""
     widths, dtype = widths_for(config), resolve_dtype(config.dtype)
     S, n, d = task.x.shape
     image = image_shape(config)
@@ -291,6 +292,7 @@ def run_mlp(config: Config, task: Task, device, progress) -> list[dict]:
         steps=config.steps,
         progress=progress,
         augment=crop_and_flip(image, list(config.seeds)) if config.augment else None,
+        resume=resume,
     )
     elapsed = time.perf_counter() - t0
     rows = []

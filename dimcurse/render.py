@@ -251,7 +251,8 @@ def _blas_name() -> str:
 
 def _as_text(result: Result) -> str:
     """What ``print_result`` prints, as text (no colour), for ``str(result)``."""
-    buffer = Console(file=io.StringIO(), width=120, color_system=None)
+    # force_jupyter=False: inside a notebook rich would otherwise send the tables to the page, not the buffer
+    buffer = Console(file=io.StringIO(), width=120, color_system=None, force_jupyter=False)
     print_result(result, buffer)
     return buffer.file.getvalue()
 

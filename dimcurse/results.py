@@ -85,6 +85,20 @@ class Result:
             raise DimcurseError("display() needs the renderer: import dimcurse.render first", "display")
         _RENDERER[0](self)
 
+    def figure(self):
+        """The kernel's figure of this result as a matplotlib Figure (needs the plot extra), as --plot draws it."""
+        if not _FIGURES:  # filled by dimcurse.experiments, which this module sits below
+            raise DimcurseError("figure() needs the kernels: import dimcurse first", "figure")
+        return _FIGURES[0](self)
+
+    def plot(self, path: str) -> str:
+        """Draw the kernel's figure to ``path`` (.png .svg .pdf), as ``--plot PATH`` does; returns the path."""
+        if not _FIGURES:
+            raise DimcurseError("plot() needs the kernels: import dimcurse first", "plot")
+        _FIGURES[1](path, None)  # the path checked before anything is drawn
+        _FIGURES[1](path, self.figure())
+        return path
+
     def __str__(self) -> str:
         if not _RENDERER:
             return repr(self)
@@ -121,6 +135,15 @@ _RENDERER: list = []  # (print, as text) of a Result, put here by dimcurse.rende
 def set_renderer(show: Callable, text: Callable) -> None:
     """How ``Result.display`` prints and ``str(result)`` reads (called once by dimcurse.render)."""
     _RENDERER[:] = [show, text]
+
+
+_FIGURES: list = []  # (draw, save) of a Result's figure, put here by dimcurse.experiments (a layer above)
+
+
+def set_figure_maker(draw: Callable, save: Callable) -> None:
+    """How ``Result.figure`` draws (the kernel's figure hook) and ``Result.plot`` writes: ``save(path, None)``
+    checks the path, ``save(path, figure)`` writes (called once by dimcurse.experiments)."""
+    _FIGURES[:] = [draw, save]
 
 
 def _shown(frame: pd.DataFrame) -> pd.DataFrame:

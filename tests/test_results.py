@@ -216,3 +216,16 @@ def test_the_package_lists_its_public_api():
     for name in ("distance", "approx", "overparam", "register_target", "register_dataset", "__version__"):
         assert name in dimcurse.__all__ and name in dir(dimcurse)
     assert "_allocator" not in dir(dimcurse)
+
+
+def test_a_result_draws_its_figure_and_refuses_a_bad_path_first(tmp_path):
+    import dimcurse
+    from dimcurse.errors import DimcurseError
+
+    result = dimcurse.distance(dims=[2, 10], points=300, queries=10, seeds=1, id_points=0)
+    assert result.plot(str(tmp_path / "d.png")) == str(tmp_path / "d.png") and (tmp_path / "d.png").stat().st_size
+    assert type(result.figure()).__name__ == "Figure"
+    with pytest.raises(DimcurseError, match="image format"):
+        result.plot(str(tmp_path / "d.gif"))
+    with pytest.raises(DimcurseError, match="does not exist"):
+        result.plot(str(tmp_path / "nowhere" / "d.png"))

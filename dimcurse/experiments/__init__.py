@@ -14,6 +14,7 @@ from typing import Callable, Protocol, runtime_checkable
 
 from dimcurse.runtime import float32_policy, torch_threads
 
+from dimcurse import results
 from dimcurse.errors import DimcurseError
 from dimcurse.experiments.approx import kernel as approx
 from dimcurse.experiments.distance import kernel as distance
@@ -113,6 +114,19 @@ def figure_for(result):
     if draw is None:
         raise DimcurseError(f"no figure for {result.kernel!r} results (its kernel has no figure hook)", "--plot")
     return draw(result)
+
+
+def _save_figure(path: str, figure) -> None:
+    """``Result.plot``'s writer: with no figure, check the path (format, folder, matplotlib); else write it."""
+    from dimcurse import plot
+
+    if figure is None:
+        plot.check_plot_path(path, "plot")
+    else:
+        plot.save(figure, path)
+
+
+results.set_figure_maker(figure_for, _save_figure)
 
 
 class EscapedWarning(AssertionError):

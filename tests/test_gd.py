@@ -79,6 +79,9 @@ def test_equalised_step_sizes_remove_the_bump_and_the_notes_say_so(cli, tmp_path
     same, equalised = worst["scales 1,0.05"], worst["scales 1,0.05, equalised steps"]
     assert equalised[equalised.index >= 3].max() < same[same.index >= 3].max() - 0.3  # 0.57 against 0.78 measured
     assert "worst excess risk after its first dip is" in text
+    # each summary row names its setting (two rows, one per step-size rule, were once unlabelled)
+    summary = overparam.summary_table(rows)
+    assert list(summary.feature_map) == ["scales 1,0.05", "scales 1,0.05, equalised steps"]
 
 
 def test_the_detector_reads_the_risk_of_a_regression_over_steps():

@@ -82,7 +82,10 @@ def summary_table(table: pd.DataFrame) -> pd.DataFrame:
         "cnn": ("ridge", "feature_map"),
         "linear": ("weight_decay", "median_epochs_to_fit", "test_error", "feature_map"),
     }.get(model, ("weight_decay", "median_epochs_to_fit"))
-    return pd.concat(out, ignore_index=True)[[c for c in columns if c not in drop]]
+    summary = pd.concat(out, ignore_index=True)
+    if model == "linear" and (summary["feature_map"] != "none").any():  # gradient descent: its scales and steps
+        drop = tuple(c for c in drop if c != "feature_map")  # name each row's setting
+    return summary[[c for c in columns if c not in drop]]
 
 
 OVER_N = [c for c in SETTING if c != "n_train"] + ["width"]  # a sample-wise curve: one per setting and width

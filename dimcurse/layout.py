@@ -221,3 +221,16 @@ def _vertical(grid: Grid, widths: list[int], width: int) -> list:
                 style = (row[j].styles[i] if i < len(row[j].styles) else None) or ""
                 out.append(Text(" " * (pad + 4) + line, style=style))
     return out
+
+
+def duration(seconds: float) -> str:
+    """``38 s``, ``4 min 10 s``, ``2 h 05 min``: a wall time in words, to the precision it has (the batch log's
+    ETA and the docs' stated times, tools/readme_examples.py)."""
+    if seconds < 1:
+        return "< 1 s"
+    if seconds < 59.5:
+        return f"{seconds:.0f} s"
+    seconds = round(seconds)
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"

@@ -1,6 +1,7 @@
 """Keep the README's and the docs' shown output real, and their reference tables generated.
 
     python tools/readme_examples.py [PAGE ...] [--only TEXT] [--tables]
+    python tools/readme_examples.py --times [NAME ...]
 
 Without ``--tables`` it refreshes the outputs of the pages' ``console`` examples by running them
 (README.md and every docs/*.md page when no PAGE is named; ``--only TEXT`` refreshes only the blocks
@@ -17,16 +18,25 @@ With ``--tables`` it rewrites only the generated blocks, fast and without runnin
     <!-- end generated -->
 
 tests/test_docs.py fails when a generated block is stale or a command or column has none.
+
+With ``--times`` it runs the commands of benchmarks/stated_times.json (the named entries, else all, one after
+another: on a quiet machine) and writes each wall time into every place that states it::
+
+    <!-- generated: times all -->          docs/benchmarks.md's list of the stated times
 """
 
 from __future__ import annotations
 
+import datetime
+import json
 import os
+import platform
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -117,7 +127,135 @@ def usage_block(command: str) -> str:
     return "```text\n" + usage + "\n\n" + "\n".join(examples) + "\n```\n"
 
 
-TABLES = {"options": options_table, "columns": columns_table, "fits": fits_table, "usage": usage_block}
+# --------------------------------------------------------------------------- stated times
+
+# The one table of the wall times the README, the docs, the recipes and the CLI's help state: each entry's
+# command, its measured seconds, when and where, and the places that state it, each a template whose {time}
+# ("45 s") or {when} ("45 s on 2 cores, 2026-12-07") this script fills. `--times` measures and fills;
+# `--tables` fills (and regenerates docs/benchmarks.md's list); tests/test_docs.py checks every place.
+TIMES = ROOT / "benchmarks" / "stated_times.json"
+DURATION = r"(?:< 1 s|\d+ s|\d+ min \d\d s|\d+ h \d\d min|\{time\})"
+WHEN = rf"(?:{DURATION} on \d+ cores, \d{{4}}-\d\d-\d\d|\{{when\}})"
+
+
+def stated_times() -> dict:
+    return json.loads(TIMES.read_text())
+
+
+def stated(entry: dict, form: str) -> str:
+    """An entry's time as the docs state it: ``45 s`` ({time}) or ``45 s on 2 cores, 2026-12-07`` ({when})."""
+    from dimcurse.layout import duration
+
+    time = duration(entry["seconds"])
+    return time if form == "time" else f"{time} on {entry['cores']} cores, {entry['date']}"
+
+
+def filled(template: str, entry: dict) -> str:
+    return template.replace("{time}", stated(entry, "time")).replace("{when}", stated(entry, "when"))
+
+
+def _pattern(template: str) -> re.Pattern:
+    """The template with any stated time (or a placeholder) where {time} and {when} stand."""
+    parts = re.split(r"(\{time\}|\{when\})", template)
+    return re.compile("".join(DURATION if p == "{time}" else WHEN if p == "{when}" else re.escape(p) for p in parts))
+
+
+def fill_places(entries: dict) -> None:
+    """Write each entry's measured time into every place that states it."""
+    for entry in entries.values():
+        if entry.get("seconds") is None:
+            continue
+        for path, template in entry["places"]:
+            file = ROOT / path
+            text = file.read_text()
+            new = _pattern(template).sub(lambda _: filled(template, entry), text)
+            if new != text:
+                file.write_text(new)
+
+
+def times_table(_: str) -> str:
+    """The stated times: each command, its wall time, when and on what, and where it is stated."""
+    rows = ["| command | wall time | measured | processor | stated in |", "|---|---|---|---|---|"]
+    for name, entry in stated_times().items():
+        where = ", ".join(dict.fromkeys(path for path, _ in entry["places"]))
+        if entry.get("seconds") is None:
+            rows.append(f"| `{_cell(entry['command'])}` | not measured yet | | | {where} |")
+            continue
+        when = f"{entry['date']}, {entry['cores']} cores, {entry['threads']} thread(s)"
+        rows.append(
+            f"| `{_cell(entry['command'])}` | {stated(entry, 'time')} | {when} | {_cell(entry['cpu'])} | {where} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def measure(names: list[str]) -> None:
+    """Run each named entry's command (all when none is named) as a whole process, in order, in one scratch
+    folder (or the repository root for "where": "root"), and record its wall time, date and processor."""
+    entries = stated_times()
+    unknown = [n for n in names if n not in entries]
+    if unknown:
+        sys.exit(f"no stated time named {', '.join(unknown)} (known: {', '.join(entries)})")
+    with tempfile.TemporaryDirectory() as cwd:
+        scratch(Path(cwd))
+        shutil.copytree(ROOT / "recipes", Path(cwd) / "recipes")
+        for name, entry in entries.items():
+            if names and name not in names:
+                continue
+            start = time.perf_counter()
+            where = str(ROOT) if entry.get("where") == "root" else cwd
+            done = subprocess.run(entry["command"], shell=True, cwd=where, capture_output=True, text=True)
+            seconds = time.perf_counter() - start
+            if done.returncode:
+                sys.exit(f"{name}: {entry['command']} failed ({done.returncode}): {done.stderr[-500:]}")
+            entry.update(seconds=round(seconds, 1), date=datetime.date.today().isoformat(), cores=os.cpu_count())
+            entry.update(threads=1, cpu=_processor())
+            print(f"{name}: {stated(entry, 'when')}", flush=True)
+            TIMES.write_text(json.dumps(entries, indent=2, ensure_ascii=False) + "\n")  # each as it comes
+    fill_places(entries)
+
+
+def _processor() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def tour_settings(which: str) -> str:
+    """Each step of ``dimcurse tour`` (``quick`` or ``full``) with its settings: the fields that differ from
+    the kernel's defaults (dimcurse/tour.py's configs)."""
+    import dataclasses
+
+    from dimcurse import tour
+
+    rows = ["| step | kernel | settings (where not the kernel's defaults) |", "|---|---|---|"]
+    for step, config in tour.configs(which == "quick").items():
+        default = type(config)()
+        changed = [
+            f"{f.name} = {_value(getattr(config, f.name))}"
+            for f in dataclasses.fields(config)
+            if getattr(config, f.name) != getattr(default, f.name)
+        ]
+        kernel = type(config).__name__.removesuffix("Config").lower()
+        rows.append(f"| {step} | {kernel} | {_cell('; '.join(changed))} |")
+    return "\n".join(rows) + "\n"
+
+
+def _value(value) -> str:
+    return ",".join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)
+
+
+TABLES = {
+    "options": options_table,
+    "columns": columns_table,
+    "fits": fits_table,
+    "usage": usage_block,
+    "times": times_table,
+    "tour": tour_settings,
+}
 
 
 def generated(kind: str, name: str) -> str:
@@ -152,6 +290,9 @@ def scratch(folder: Path) -> None:
 
 def main() -> None:
     args = sys.argv[1:]
+    if args[:1] == ["--times"]:  # measure the stated times (the named ones, else all), then fill their places
+        measure(args[1:])
+        args = ["--tables"]
     only, tables = None, "--tables" in args
     args = [a for a in args if a != "--tables"]
     if "--only" in args:
@@ -160,6 +301,7 @@ def main() -> None:
         del args[at : at + 2]
     pages = [ROOT / page for page in (args or PAGES)]
     if tables:
+        fill_places(stated_times())
         for path in pages:
             path.write_text(refresh_tables(path.read_text()))
         return

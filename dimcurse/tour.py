@@ -51,7 +51,8 @@ IMAGES_K = 2
 
 
 def configs(quick: bool) -> dict:
-    """The kernels' settings: the full tour (2 min 29 s on 2 cores, 2026-12-07) or ``--quick`` (33 s on 2 cores, 2026-12-07)."""
+    """The kernels' settings: the full tour (2 min 29 s on 2 cores, 2026-12-07)
+    or ``--quick`` (33 s on 2 cores, 2026-12-07)."""
     if quick:
         return {
             "distance": distance.Config(

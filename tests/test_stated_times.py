@@ -56,7 +56,9 @@ def _covered(path: Path) -> list[tuple[int, int]]:
 def test_no_time_is_stated_outside_the_list(path):
     text, spans = path.read_text(), _covered(path)
     stray = [
-        m.group(0) for pattern in (ON_CORES, COMMENTED) for m in pattern.finditer(text)
+        m.group(0)
+        for pattern in (ON_CORES, COMMENTED)
+        for m in pattern.finditer(text)
         if not any(a <= m.start(m.lastindex or 0) and m.end(m.lastindex or 0) <= b for a, b in spans)
     ]  # fmt: skip  (a commented line: its "# 45 s")
     stray += [m.group(0) for m in ABOUT.finditer(text)]

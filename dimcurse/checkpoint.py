@@ -7,7 +7,9 @@ piece instead of computing it; a piece is written whole or not at all (a tempora
 run (any configuration field, version or device different) is refused, never mixed into this one: the
 rows of a resumed run are those of an uninterrupted one, bit for bit on the CPU, except their wall times.
 
-The pieces are pickles (``torch.save``): load only folders this tool wrote.
+Nothing read back is unpickled: a piece is written by ``torch.save`` after its numpy arrays become tensors
+(tagged, to come back as arrays), and read by ``torch.load(weights_only=True)``, which builds tensors and
+plain containers only (docs/reliability.md, section 4).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from dimcurse.errors import DimcurseError
@@ -48,19 +51,20 @@ class Checkpoint:
         if not path.exists():
             return None
         try:
-            stored = torch.load(path, map_location="cpu", weights_only=False)
+            stored = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as error:  # noqa: BLE001 (a damaged piece: say which, never guess)
             raise DimcurseError(f"{path} cannot be read ({type(error).__name__}); delete it to recompute it", OPTION)
-        if stored.get("key") != repr(key):
-            raise DimcurseError(f"{path} holds another piece of work (a digest collision); delete it", OPTION)
+        if not isinstance(stored, dict) or stored.get("key") != repr(key):
+            raise DimcurseError(f"{path} holds another piece of work; delete it to recompute it", OPTION)
         self.loaded += 1
-        return stored["value"]
+        return _decoded(stored["value"])
 
     def save(self, key, value) -> None:
-        """Write ``value`` under ``key`` whole: a kill during the write leaves the previous file."""
+        """Write ``value`` under ``key`` whole: a kill during the write leaves the previous file. ``value``:
+        tensors, numpy arrays and scalars, and dicts, lists, tuples and sets of them, str, int, float, None."""
         path = self._path(key)
         part = path.with_suffix(".part")
-        torch.save({"key": repr(key), "value": value}, part)
+        torch.save({"key": repr(key), "value": _encoded(value)}, part)
         os.replace(part, path)
         self._last = time.monotonic()
 
@@ -71,6 +75,38 @@ class Checkpoint:
     def drop(self, key) -> None:
         """Remove a piece the run no longer needs (a loop's state once its result is saved)."""
         self._path(key).unlink(missing_ok=True)
+
+
+ARRAY, SET = "__numpy_array__", "__set__"  # tags: what weights_only loading has no type for
+
+
+def _encoded(value):
+    """``value`` in the types ``torch.load(weights_only=True)`` rebuilds: arrays as tagged tensors, numpy
+    scalars as Python ones, sets as tagged lists."""
+    if isinstance(value, np.ndarray):
+        return {ARRAY: torch.from_numpy(np.ascontiguousarray(value).copy())}
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {k: _encoded(v) for k, v in value.items()}
+    if isinstance(value, (set, frozenset)):
+        return {SET: [_encoded(v) for v in value]}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_encoded(v) for v in value)
+    return value
+
+
+def _decoded(value):
+    """The inverse of ``_encoded``."""
+    if isinstance(value, dict):
+        if set(value) == {ARRAY}:
+            return value[ARRAY].numpy()
+        if set(value) == {SET}:
+            return {_decoded(v) for v in value[SET]}
+        return {k: _decoded(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_decoded(v) for v in value)
+    return value
 
 
 def identity(kernel: str, version: int, config, device) -> dict:

@@ -113,3 +113,13 @@ def test_a_folder_of_another_run_is_refused_in_one_line(cli, tmp_path):
     assert code == 2 and "is not empty and holds no run.json" in err
     code, _, err = cli("distance", "--dims", "2", "--checkpoint", str(tmp_path / "d"))
     assert code == 2 and "--checkpoint" in err
+
+
+def test_a_damaged_piece_is_one_line_naming_it(cli, tmp_path):
+    folder = tmp_path / "ck"
+    small = ["approx", "--target", "barron", "--dims", "2", "--widths", "4", "--seeds", "1", "--quiet"]
+    assert cli(*small, "--checkpoint", str(folder))[0] == 0
+    (piece,) = folder.glob("*.pt")
+    piece.write_bytes(b"not a checkpoint")
+    code, out, err = cli(*small, "--checkpoint", str(folder))
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "cannot be read" in err and piece.name in err, err

@@ -30,7 +30,10 @@ def _rows(path) -> pd.DataFrame:
 def _kill_after_first_piece(command: list[str], folder, sig) -> subprocess.CompletedProcess:
     """Run ``dimcurse COMMAND`` and send ``sig`` as soon as the first piece of finished work is in ``folder``."""
     argv = [sys.executable, "-m", "dimcurse", *command]
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a test worker may ignore SIGINT
+    )  # fmt: skip
     deadline = time.monotonic() + 300
     while proc.poll() is None and not list(folder.glob("*.pt")) and time.monotonic() < deadline:
         time.sleep(0.01)

@@ -206,7 +206,8 @@ def measure(names: list[str]) -> None:
             done = subprocess.run(entry["command"], shell=True, cwd=where, capture_output=True, text=True)
             seconds = time.perf_counter() - start
             if done.returncode:
-                sys.exit(f"{name}: {entry['command']} failed ({done.returncode}): {(done.stdout + done.stderr)[-1500:]}")
+                said = (done.stdout + done.stderr)[-1500:]
+                sys.exit(f"{name}: {entry['command']} failed ({done.returncode}): {said}")
             entry.update(seconds=round(seconds, 1), date=datetime.date.today().isoformat(), cores=os.cpu_count())
             entry.update(threads=1, cpu=_processor())
             print(f"{name}: {stated(entry, 'when')}", flush=True)

@@ -23,7 +23,8 @@ SCANNED = [
 ]  # fmt: skip
 # A time on cores ("45 s on 2 cores", "4 min 52 s on 2 CPU cores"), the old "about 45 s ... cores", and a
 # quick-start line's "# 45 s": each must be a place of the list.
-ON_CORES = re.compile(rf"{DURATION.replace(' ', r'\s+')}\s+on\s+\d+\s+(?:CPU\s+)?cores")  # across line ends
+SPACED = DURATION.replace(" ", r"\s+")  # a time broken across a line end too
+ON_CORES = re.compile(SPACED + r"\s+on\s+\d+\s+(?:CPU\s+)?cores")
 ABOUT = re.compile(r"about \d+ (?:s|min|minutes|seconds)\b[^.\n]{0,30}cores")
 COMMENTED = re.compile(rf"dimcurse [^\n#]*(#\s*{DURATION})\s*$", re.M)
 

@@ -23,7 +23,7 @@ from dimcurse import render  # noqa: F401  (gives Result its display() and print
 from dimcurse.errors import DimcurseError
 from dimcurse import userdata
 from dimcurse.experiments import REGISTRY, run_kernel
-from dimcurse.runtime import resolve_device
+from dimcurse.runtime import check_threads, resolve_device
 from dimcurse.experiments.approx.registered import register_target  # noqa: F401  (part of the API)
 from dimcurse.data import register_dataset  # noqa: F401  (part of the API)
 from dimcurse import options as options_
@@ -63,7 +63,11 @@ def run(
     module.validate(config)
     device = resolve_device(device)
     folder = None if checkpoint is None else str(checkpoint)
-    return run_kernel(module, config, device, threads=threads, tf32=tf32, checkpoint=folder)
+    _, warning = check_threads(threads, "threads")  # too many threads, or a loaded machine: said in a note
+    result = run_kernel(module, config, device, threads=threads, tf32=tf32, checkpoint=folder)
+    if warning:
+        result.notes.insert(0, warning.removeprefix("warning: "))
+    return result
 
 
 def make_config(kernel: str, options: dict, data=None):

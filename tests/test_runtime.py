@@ -77,3 +77,15 @@ def test_the_command_line_prints_the_load_warning_once_at_the_start(monkeypatch)
     code, out, err = run_cli("distance", "--dims", "3", "--points", "50", "--queries", "5", "--threads", "2", "-q")
     assert code == 0 and "dimcurse distance" in out
     assert err.count("warning: --threads 2 on a machine whose load (2.3 on 2 cores)") == 1, err
+
+
+def test_the_python_api_says_the_load_warning_in_a_note(monkeypatch):
+    import dimcurse
+    from dimcurse import runtime
+
+    monkeypatch.setattr(runtime, "available_cores", lambda: 2)
+    monkeypatch.setattr(runtime, "load_average", lambda: 2.3)
+    result = dimcurse.distance(dims=3, points=50, queries=5, seeds=1, id_points=0, threads=2)
+    assert result.notes[0].startswith("threads 2 on a machine whose load (2.3 on 2 cores)")
+    quiet = dimcurse.distance(dims=3, points=50, queries=5, seeds=1, id_points=0)  # one thread: nothing to say
+    assert not any("load" in note for note in quiet.notes)

@@ -112,7 +112,7 @@ def _decoded(value):
 def identity(kernel: str, version: int, config, device) -> dict:
     """What makes two runs the same run: the kernel and its version, every configuration field, the
     versions of dimcurse and torch, the device."""
-    fields = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(config)
+    fields = dataclasses.asdict(config)
     return {
         "kernel": kernel,
         "kernel_version": int(version),

@@ -82,13 +82,10 @@ def _from_store(contents) -> tuple[dict[str, Source], list]:
     """The store's points by kernel, and the records no kernel here can read (store.BadLine): a kernel not
     installed, a version newer than the installed one, or rows of another kernel's columns."""
     sources: dict[str, Source] = {}
-    bad = [*contents.bad]
+    bad = unreadable_lines(contents)
+    skipped = {line.number for line in bad}
     for key, record in contents.latest.items():
-        why = unreadable_record(record)
-        if why:
-            bad.append(BadLine(contents.line_of[key], why))
-            continue
-        if not record.get("rows"):
+        if contents.line_of[key] in skipped or not record.get("rows"):
             continue
         frame = renamed(record["kernel"], pd.DataFrame(record["rows"]))
         frame.insert(0, "experiment", record["experiment"])
@@ -102,7 +99,15 @@ def _from_store(contents) -> tuple[dict[str, Source], list]:
             source.tables[name] = (
                 pd.concat([source.tables[name], part], ignore_index=True) if name in source.tables else part
             )
-    return sources, sorted(bad, key=lambda line: line.number)
+    return sources, bad
+
+
+def unreadable_lines(contents) -> list[BadLine]:
+    """Every line of a store no reader here can use, in order: the log's own (``read_store``) and the records
+    ``unreadable_record`` refuses."""
+    refused = [(key, unreadable_record(record)) for key, record in contents.latest.items()]
+    bad = [*contents.bad, *(BadLine(contents.line_of[key], why) for key, why in refused if why)]
+    return sorted(bad, key=lambda line: line.number)
 
 
 def unreadable_record(record: dict) -> str:
@@ -564,7 +569,7 @@ def store_info(path: str, option: str = "STORE") -> tuple[pd.DataFrame, list[str
     if not folder.is_dir() or not is_store(folder):
         raise DimcurseError(f"{path}: not a dimcurse store (a folder with points.jsonl)", option)
     contents = read_store(folder)
-    _, bad = _from_store(contents)
+    bad = unreadable_lines(contents)
     unreadable = {line.number for line in bad}
     table, failures = [], []
     records = [r for key, r in contents.latest.items() if contents.line_of[key] not in unreadable]
@@ -619,7 +624,7 @@ def _quarantined(folder: Path) -> int:
 def store_problems(path: str) -> list[str]:
     """The unreadable lines of a store in one note (none: every line reads), for readers that go on."""
     contents = read_store(path)
-    _, bad = _from_store(contents)
+    bad = unreadable_lines(contents)
     if not bad:
         return []
     return [f"{contents.describe_bad(bad)}: a batch into this store moves them to {QUARANTINE} and reruns them"]

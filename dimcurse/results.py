@@ -95,8 +95,8 @@ class Result:
         """Draw the kernel's figure to ``path`` (.png .svg .pdf), as ``--plot PATH`` does; returns the path."""
         if not _FIGURES:
             raise DimcurseError("plot() needs the kernels: import dimcurse first", "plot")
-        _FIGURES[1](path, None)  # the path checked before anything is drawn
-        _FIGURES[1](path, self.figure())
+        _FIGURES[1](path)  # the path checked before anything is drawn
+        _FIGURES[2](self.figure(), path)
         return path
 
     def __str__(self) -> str:
@@ -137,13 +137,13 @@ def set_renderer(show: Callable, text: Callable) -> None:
     _RENDERER[:] = [show, text]
 
 
-_FIGURES: list = []  # (draw, save) of a Result's figure, put here by dimcurse.experiments (a layer above)
+_FIGURES: list = []  # (draw, check, save) of a Result's figure, put here by dimcurse.experiments (a layer above)
 
 
-def set_figure_maker(draw: Callable, save: Callable) -> None:
-    """How ``Result.figure`` draws (the kernel's figure hook) and ``Result.plot`` writes: ``save(path, None)``
-    checks the path, ``save(path, figure)`` writes (called once by dimcurse.experiments)."""
-    _FIGURES[:] = [draw, save]
+def set_figure_maker(draw: Callable, check: Callable, save: Callable) -> None:
+    """How ``Result.figure`` draws (the kernel's figure hook) and ``Result.plot`` checks a path and writes
+    (called once by dimcurse.experiments)."""
+    _FIGURES[:] = [draw, check, save]
 
 
 def _shown(frame: pd.DataFrame) -> pd.DataFrame:

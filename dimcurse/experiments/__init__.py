@@ -14,7 +14,7 @@ from typing import Callable, Protocol, runtime_checkable
 
 from dimcurse.runtime import float32_policy, torch_threads
 
-from dimcurse import results
+from dimcurse import plot, results
 from dimcurse.errors import DimcurseError
 from dimcurse.experiments.approx import kernel as approx
 from dimcurse.experiments.distance import kernel as distance
@@ -116,17 +116,7 @@ def figure_for(result):
     return draw(result)
 
 
-def _save_figure(path: str, figure) -> None:
-    """``Result.plot``'s writer: with no figure, check the path (format, folder, matplotlib); else write it."""
-    from dimcurse import plot
-
-    if figure is None:
-        plot.check_plot_path(path, "plot")
-    else:
-        plot.save(figure, path)
-
-
-results.set_figure_maker(figure_for, _save_figure)
+results.set_figure_maker(figure_for, lambda path: plot.check_plot_path(path, "plot"), plot.save)
 
 
 class EscapedWarning(AssertionError):

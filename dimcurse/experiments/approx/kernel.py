@@ -15,7 +15,6 @@ training inputs' intrinsic dimension is measured first (``bridge``) and predicts
 from __future__ import annotations
 
 import dataclasses
-import functools
 import itertools
 import math
 import sys
@@ -344,20 +343,19 @@ def run(
     planned = schedule.jobs(run_plan)
     budget = Budget(progress, sum(job.work for job in planned))
     rows, curves, notes = [], [], list(run_plan.notes)
-    _train = functools.partial(_train_saved, saved=saved)
     dtype = resolve_dtype(config.dtype)
     for setting, group in itertools.groupby(planned, key=lambda job: job.setting):
         group = list(group)
         data = make_data(run_plan, setting, dtype, device)
         for name in dict.fromkeys(job.name for job in group):
             mine = [job for job in group if job.name == name]
-            done = [row for job in mine for row in _train(job, data, budget, curves, device)]
+            done = [row for job in mine for row in _train_saved(job, data, budget, curves, device, saved=saved)]
             for _ in range(schedule.MAX_EXTENSIONS):
                 wider = schedule.extensions(run_plan.config, mine[0], pd.DataFrame(done))
                 if not wider:
                     break
                 budget.grow(sum(job.work for job in wider))
-                done += [row for job in wider for row in _train(job, data, budget, curves, device)]
+                done += [row for job in wider for row in _train_saved(job, data, budget, curves, device, saved=saved)]
                 notes += _extended(wider)
             notes += _still_widest(mine[0], pd.DataFrame(done))
             rows += done
